@@ -1,0 +1,85 @@
+"""``AssetKey``: the name of an asset, a path of strings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class AssetKey:
+    """The key of an asset: a non-empty path of strings, e.g. ``AssetKey(["raw", "orders"])``.
+
+    Immutable and hashable. ``to_user_string()`` joins the parts with ``/``; step keys
+    and op names join them with ``__``.
+    """
+
+    __slots__ = ("_hash", "path")
+
+    path: tuple[str, ...]
+
+    def __init__(self, path: str | Sequence[str]) -> None:
+        parts = (path,) if isinstance(path, str) else tuple(path)
+        if not parts:
+            raise ValueError("An AssetKey needs at least one part")
+        for part in parts:
+            if not isinstance(part, str) or not part:
+                raise ValueError(f"AssetKey parts must be non-empty strings, got {parts!r}")
+        object.__setattr__(self, "path", parts)
+        object.__setattr__(self, "_hash", hash(parts))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("AssetKey is immutable")
+
+    @classmethod
+    def from_user_string(cls, value: str) -> AssetKey:
+        """Parse ``"a/b/c"`` into ``AssetKey(["a", "b", "c"])``."""
+        return cls(value.split("/"))
+
+    @classmethod
+    def from_coercible(cls, value: CoercibleToAssetKey) -> AssetKey:
+        """Accept an ``AssetKey``, a ``"a/b"`` string or a sequence of parts."""
+        if isinstance(value, AssetKey):
+            return value
+        if isinstance(value, str):
+            return cls.from_user_string(value)
+        return cls(value)
+
+    def to_user_string(self) -> str:
+        """The key as users write it: parts joined with ``/``."""
+        return "/".join(self.path)
+
+    def to_python_identifier(self, suffix: str | None = None) -> str:
+        """The key as an op or step name: parts joined with ``__``."""
+        name = "__".join(self.path)
+        return f"{name}_{suffix}" if suffix else name
+
+    def with_prefix(self, prefix: str | Sequence[str]) -> AssetKey:
+        """A new key with ``prefix`` in front."""
+        parts = (prefix,) if isinstance(prefix, str) else tuple(prefix)
+        return AssetKey((*parts, *self.path))
+
+    @property
+    def parent(self) -> AssetKey:
+        """The key without its last part."""
+        return AssetKey(self.path[:-1])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AssetKey) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __lt__(self, other: AssetKey) -> bool:
+        return self.path < other.path
+
+    def __repr__(self) -> str:
+        return f"AssetKey({list(self.path)!r})"
+
+    def __str__(self) -> str:
+        return self.to_user_string()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (AssetKey, (self.path,))
+
+
+CoercibleToAssetKey = AssetKey | str | Sequence[str]

@@ -1,0 +1,115 @@
+"""The errors Trellis raises, as one hierarchy.
+
+::
+
+    TrellisError
+    ├── InvalidDefinitionError        a definition is wrong (cycle, missing upstream, bad signature)
+    │   └── DuplicateKeyError         two definitions claim the same asset key or name
+    ├── InvalidConfigError            run or resource config does not match its schema
+    ├── InvalidInvocationError        a definition is called the wrong way
+    ├── InvariantViolationError       an API is used where it does not apply (no partition key, ...)
+    ├── UnknownResourceError          a step reads a resource it did not declare (also AttributeError)
+    └── UserCodeExecutionError        user code raised; ``__cause__`` is the user's exception
+        ├── ExecutionStepExecutionError   in an op or asset body
+        ├── ExecutionLoadInputError       in ``IOManager.load_input``
+        ├── ExecutionHandleOutputError    in ``IOManager.handle_output``
+        └── ResourceFunctionError         while a resource was initialised
+
+``Failure`` and ``RetryRequested`` are raised *by user code* to steer the engine; they
+are plain exceptions, outside the tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class TrellisError(Exception):
+    """Root of every error Trellis raises itself."""
+
+
+class InvalidDefinitionError(TrellisError):
+    """A definition is malformed: the message names the definition and what is wrong."""
+
+
+class DuplicateKeyError(InvalidDefinitionError):
+    """Two definitions claim the same asset key, job name or resource key."""
+
+
+class InvalidConfigError(TrellisError):
+    """Config does not match its schema; ``errors`` lists every problem, each with its path."""
+
+    def __init__(self, header: str, errors: list[Any], config_value: Any = None) -> None:
+        self.header = header
+        self.errors = list(errors)
+        self.config_value = config_value
+        lines = [f"{header}: {len(self.errors)} error(s)"]
+        for i, err in enumerate(self.errors, 1):
+            lines.append(f"    Error {i}: {getattr(err, 'message', err)}")
+        super().__init__("\n".join(lines))
+
+
+class InvalidInvocationError(TrellisError):
+    """A definition was called with arguments it does not accept."""
+
+
+class InvariantViolationError(TrellisError):
+    """An API was used where it does not apply (for example ``partition_key`` of an
+    unpartitioned run)."""
+
+
+class UnknownResourceError(TrellisError, AttributeError):
+    """A step read a resource key that it did not declare."""
+
+
+class UserCodeExecutionError(TrellisError):
+    """User code raised; ``__cause__`` holds the user's own exception."""
+
+    def __init__(self, message: str, user_exception: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.user_exception = user_exception
+
+
+class ExecutionStepExecutionError(UserCodeExecutionError):
+    """The body of an op or asset raised."""
+
+
+class ExecutionLoadInputError(UserCodeExecutionError):
+    """``load_input`` of an IO manager raised."""
+
+
+class ExecutionHandleOutputError(UserCodeExecutionError):
+    """``handle_output`` of an IO manager raised."""
+
+
+class ResourceFunctionError(UserCodeExecutionError):
+    """A resource raised while it was being initialised."""
+
+
+class Failure(Exception):  # noqa: N818 - the name users know from Dagster
+    """Raise from an op or asset to fail the step with a description and metadata,
+    without retrying."""
+
+    def __init__(
+        self,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        allow_retries: bool = True,
+    ) -> None:
+        super().__init__(description)
+        self.description = description
+        self.metadata = dict(metadata or {})
+        self.allow_retries = allow_retries
+
+
+class RetryRequested(Exception):  # noqa: N818 - the name users know from Dagster
+    """Raise from an op or asset to ask the engine to run the step again.
+
+    ``max_retries`` bounds the attempts; ``seconds_to_wait`` delays the next one.
+    """
+
+    def __init__(self, max_retries: int = 1, seconds_to_wait: float = 0) -> None:
+        super().__init__(f"Retry requested (max_retries={max_retries})")
+        self.max_retries = max_retries
+        self.seconds_to_wait = seconds_to_wait
