@@ -35,3 +35,7 @@ def test_import_trellis_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"import trellis pulled in: {out.stdout.strip()}"
+
+
+def test_all_matches_the_lazy_export_table():
+    assert set(trellis.__all__) == set(trellis._EXPORTS)

@@ -8,7 +8,7 @@ and ``tests/test_public_api.py`` pins it.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 # name -> module that defines it. Keep sorted by name.
 _EXPORTS: dict[str, str] = {
@@ -16,7 +16,10 @@ _EXPORTS: dict[str, str] = {
     "TrellisError": "trellis.core.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AssetKey",
+    "TrellisError",
+]
 __version__ = "0.1.0"
 
 
@@ -32,7 +35,3 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])
 
-
-if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from trellis.core.asset_key import AssetKey
-    from trellis.core.errors import TrellisError

@@ -7,8 +7,8 @@
     │   └── DuplicateKeyError         two definitions claim the same asset key or name
     ├── InvalidConfigError            run or resource config does not match its schema
     ├── InvalidInvocationError        a definition is called the wrong way
-    ├── InvariantViolationError       an API is used where it does not apply (no partition key, ...)
-    ├── UnknownResourceError          a step reads a resource it did not declare (also AttributeError)
+    ├── InvariantViolationError       an API is used where it does not apply
+    ├── UnknownResourceError          a step reads an undeclared resource
     └── UserCodeExecutionError        user code raised; ``__cause__`` is the user's exception
         ├── ExecutionStepExecutionError   in an op or asset body
         ├── ExecutionLoadInputError       in ``IOManager.load_input``
