@@ -87,7 +87,7 @@ class ResourceFunctionError(UserCodeExecutionError):
     """A resource raised while it was being initialised."""
 
 
-class Failure(Exception):  # noqa: N818 - the name users know from Dagster
+class Failure(Exception):
     """Raise from an op or asset to fail the step with a description and metadata,
     without retrying."""
 
@@ -103,7 +103,7 @@ class Failure(Exception):  # noqa: N818 - the name users know from Dagster
         self.allow_retries = allow_retries
 
 
-class RetryRequested(Exception):  # noqa: N818 - the name users know from Dagster
+class RetryRequested(Exception):
     """Raise from an op or asset to ask the engine to run the step again.
 
     ``max_retries`` bounds the attempts; ``seconds_to_wait`` delays the next one.
