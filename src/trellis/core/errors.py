@@ -9,11 +9,14 @@
     ├── InvalidInvocationError        a definition is called the wrong way
     ├── InvariantViolationError       an API is used where it does not apply
     ├── UnknownResourceError          a step reads an undeclared resource
+    ├── TypeCheckError                a value does not match its declared type
     └── UserCodeExecutionError        user code raised; ``__cause__`` is the user's exception
         ├── ExecutionStepExecutionError   in an op or asset body
         ├── ExecutionLoadInputError       in ``IOManager.load_input``
         ├── ExecutionHandleOutputError    in ``IOManager.handle_output``
-        └── ResourceFunctionError         while a resource was initialised
+        ├── ResourceFunctionError         while a resource was initialised
+        ├── ScheduleExecutionError        in a schedule's evaluation (or run_config) function
+        └── SensorExecutionError          in a sensor's evaluation function
 
 ``Failure`` and ``RetryRequested`` are raised *by user code* to steer the engine; they
 are plain exceptions, outside the tree.
@@ -44,7 +47,8 @@ class InvalidConfigError(TrellisError):
         self.header = header
         self.errors = list(errors)
         self.config_value = config_value
-        lines = [f"{header}: {len(self.errors)} error(s)"]
+        count = len(self.errors)
+        lines = [f"{header}: {count} error{'' if count == 1 else 's'}"]
         for i, err in enumerate(self.errors, 1):
             lines.append(f"    Error {i}: {getattr(err, 'message', err)}")
         super().__init__("\n".join(lines))
@@ -87,6 +91,14 @@ class ResourceFunctionError(UserCodeExecutionError):
     """A resource raised while it was being initialised."""
 
 
+class ScheduleExecutionError(UserCodeExecutionError):
+    """A schedule's evaluation function (or ``run_config_fn`` / ``should_execute``) raised."""
+
+
+class SensorExecutionError(UserCodeExecutionError):
+    """A sensor's evaluation function raised."""
+
+
 class Failure(Exception):
     """Raise from an op or asset to fail the step with a description and metadata,
     without retrying."""
@@ -113,3 +125,7 @@ class RetryRequested(Exception):
         super().__init__(f"Retry requested (max_retries={max_retries})")
         self.max_retries = max_retries
         self.seconds_to_wait = seconds_to_wait
+
+
+class TypeCheckError(TrellisError):
+    """A value passed between steps does not match its declared type."""

@@ -1,0 +1,407 @@
+"""``OutputContext`` (handed to ``IOManager.handle_output``) and ``InputContext`` (handed
+to ``IOManager.load_input``), and how a step builds them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from trellis.contexts.log_manager import LogManager, discard_event
+from trellis.contexts.partitions import RunPartitions
+from trellis.contexts.resources_view import ResourcesView
+from trellis.core.asset_key import AssetKey
+from trellis.core.errors import InvariantViolationError
+from trellis.core.metadata import MetadataValue, normalize_metadata
+
+if TYPE_CHECKING:
+    from trellis.contexts.system import StepExecutionContext
+    from trellis.plan.steps import StepInput, StepOutput, StepOutputHandle
+
+EPHEMERAL_RUN_ID = "__EPHEMERAL_RUN_ID"
+_NO_PARTITIONS = RunPartitions({})
+
+
+def _default_log() -> LogManager:
+    return LogManager(discard_event, EPHEMERAL_RUN_ID, "__ephemeral__")
+
+
+class _PartitionAccess:
+    """Partition members shared by both IO contexts."""
+
+    _partitions: RunPartitions
+    asset_partitions_def: Any
+
+    @property
+    def has_partition_key(self) -> bool:
+        """Whether the run covers a single partition."""
+        return self._partitions.has_partition_key
+
+    @property
+    def partition_key(self) -> str:
+        """The run's partition key (raises when there is none)."""
+        return self._partitions.partition_key
+
+    @property
+    def has_asset_partitions(self) -> bool:
+        """Whether the asset is partitioned in this run."""
+        return self._partitions.has_partitions
+
+    @property
+    def asset_partition_key(self) -> str:
+        """The asset partition this call is about."""
+        return self._partitions.partition_key
+
+    @property
+    def asset_partition_keys(self) -> list[str]:
+        """Every asset partition this call is about (a range run gives several)."""
+        return self._partitions.partition_keys
+
+    @property
+    def asset_partition_key_range(self) -> Any:
+        """The asset partition range this call is about."""
+        return self._partitions.partition_key_range
+
+    @property
+    def asset_partitions_time_window(self) -> Any:
+        """The time window of the asset partitions this call is about."""
+        return self._partitions.partition_time_window
+
+
+class OutputContext(_PartitionAccess):
+    """What ``handle_output`` needs to know about the output it stores: step, output
+    name, asset key, definition and runtime metadata, config, the IO manager's resource
+    config and resources, type, partition, run id and a logger."""
+
+    __slots__ = (
+        "_added_metadata",
+        "_events",
+        "_partitions",
+        "asset_key",
+        "asset_partitions_def",
+        "config",
+        "dagster_type",
+        "definition_metadata",
+        "log",
+        "mapping_key",
+        "name",
+        "op_def",
+        "output_metadata",
+        "resource_config",
+        "resources",
+        "run_id",
+        "step_context",
+        "step_key",
+        "version",
+    )
+
+    def __init__(
+        self,
+        step_key: str | None = None,
+        name: str = "result",
+        run_id: str | None = None,
+        asset_key: AssetKey | None = None,
+        definition_metadata: Mapping[str, Any] | None = None,
+        output_metadata: Mapping[str, Any] | None = None,
+        config: Any = None,
+        resource_config: Any = None,
+        resources: ResourcesView | None = None,
+        dagster_type: Any = None,
+        mapping_key: str | None = None,
+        version: str | None = None,
+        op_def: Any = None,
+        log: LogManager | None = None,
+        step_context: StepExecutionContext | None = None,
+        partitions: RunPartitions | None = None,
+        asset_partitions_def: Any = None,
+    ) -> None:
+        self.step_key = step_key
+        self.name = name
+        self.run_id = run_id or EPHEMERAL_RUN_ID
+        self.asset_key = asset_key
+        self.definition_metadata = dict(definition_metadata or {})
+        self.output_metadata = dict(output_metadata or {})
+        self.config = config
+        self.resource_config = resource_config
+        self.resources = resources if resources is not None else ResourcesView({})
+        self.dagster_type = dagster_type
+        self.mapping_key = mapping_key
+        self.version = version
+        self.op_def = op_def
+        self.log = log or _default_log()
+        self.step_context = step_context
+        self._partitions = partitions or _NO_PARTITIONS
+        self.asset_partitions_def = asset_partitions_def
+        self._added_metadata: dict[str, MetadataValue] | None = None
+        self._events: list[Any] | None = None
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The definition metadata (Dagster's older name)."""
+        return self.definition_metadata
+
+    @property
+    def has_asset_key(self) -> bool:
+        """Whether the output is an asset."""
+        return self.asset_key is not None
+
+    def get_identifier(self) -> list[str]:
+        """``[run_id, step_key, output_name]`` (plus the mapping key): unique per run."""
+        if self.step_key is None:
+            raise InvariantViolationError("get_identifier needs a step_key on the OutputContext.")
+        parts = [self.run_id, self.step_key, self.name]
+        if self.mapping_key:
+            parts.append(self.mapping_key)
+        return parts
+
+    def get_asset_identifier(self) -> list[str]:
+        """The asset key's parts, plus the partition key when partitioned."""
+        if self.asset_key is None:
+            raise InvariantViolationError(
+                f"Output '{self.name}' of step '{self.step_key}' is not an asset."
+            )
+        parts = list(self.asset_key.path)
+        if self.has_partition_key:
+            parts.append(self.partition_key)
+        return parts
+
+    def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Attach metadata from inside ``handle_output``; it lands on the materialization
+        and the handled-output event."""
+        if self._added_metadata is None:
+            self._added_metadata = {}
+        self._added_metadata.update(normalize_metadata(metadata))
+
+    def log_event(self, event: Any) -> None:
+        """Record an ``AssetMaterialization`` or ``AssetObservation`` from ``handle_output``."""
+        if self._events is None:
+            self._events = []
+        self._events.append(event)
+
+    def consume_logged_metadata(self) -> dict[str, MetadataValue]:
+        """The metadata added with ``add_output_metadata`` (and clear it)."""
+        added, self._added_metadata = self._added_metadata or {}, None
+        return added
+
+    def consume_events(self) -> list[Any]:
+        """The events logged with ``log_event`` (and clear them)."""
+        events, self._events = self._events or [], None
+        return events
+
+    def __repr__(self) -> str:
+        return f"<OutputContext {self.step_key}.{self.name}>"
+
+
+class InputContext(_PartitionAccess):
+    """What ``load_input`` needs to know about the input it loads: its name, the
+    upstream output (an ``OutputContext``), asset key, metadata, config, type, partition,
+    the IO manager's resource config and resources, and a logger."""
+
+    __slots__ = (
+        "_partitions",
+        "asset_key",
+        "asset_partitions_def",
+        "config",
+        "dagster_type",
+        "definition_metadata",
+        "instance",
+        "log",
+        "name",
+        "op_def",
+        "resource_config",
+        "resources",
+        "step_context",
+        "upstream_output",
+    )
+
+    def __init__(
+        self,
+        name: str = "input",
+        upstream_output: OutputContext | None = None,
+        asset_key: AssetKey | None = None,
+        definition_metadata: Mapping[str, Any] | None = None,
+        config: Any = None,
+        resource_config: Any = None,
+        resources: ResourcesView | None = None,
+        dagster_type: Any = None,
+        op_def: Any = None,
+        log: LogManager | None = None,
+        instance: Any = None,
+        step_context: StepExecutionContext | None = None,
+        partitions: RunPartitions | None = None,
+        asset_partitions_def: Any = None,
+    ) -> None:
+        self.name = name
+        self.upstream_output = upstream_output
+        self.asset_key = asset_key
+        self.definition_metadata = dict(definition_metadata or {})
+        self.config = config
+        self.resource_config = resource_config
+        self.resources = resources if resources is not None else ResourcesView({})
+        self.dagster_type = dagster_type
+        self.op_def = op_def
+        self.log = log or _default_log()
+        self.instance = instance
+        self.step_context = step_context
+        self._partitions = partitions or _NO_PARTITIONS
+        self.asset_partitions_def = asset_partitions_def
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The input's definition metadata (Dagster's older name)."""
+        return self.definition_metadata
+
+    @property
+    def has_asset_key(self) -> bool:
+        """Whether the input reads an asset."""
+        return self.asset_key is not None
+
+    def get_identifier(self) -> list[str]:
+        """The upstream output's identifier, so reads find what writes stored."""
+        if self.upstream_output is None:
+            raise InvariantViolationError(
+                f"Input '{self.name}' has no upstream output, so it has no identifier."
+            )
+        return self.upstream_output.get_identifier()
+
+    def get_asset_identifier(self) -> list[str]:
+        """The asset key's parts, plus the partition key when partitioned."""
+        if self.asset_key is None:
+            raise InvariantViolationError(f"Input '{self.name}' does not read an asset.")
+        parts = list(self.asset_key.path)
+        if self.has_partition_key:
+            parts.append(self.partition_key)
+        return parts
+
+    def add_input_metadata(self, metadata: Mapping[str, Any]) -> None:
+        """Attach metadata from inside ``load_input``; it lands on the loaded-input event."""
+        if self.step_context is not None:
+            self.step_context.add_input_metadata(self.name, metadata)
+
+    def __repr__(self) -> str:
+        return f"<InputContext {self.name}>"
+
+
+# -- construction inside a run ---------------------------------------------------------
+
+
+def _io_manager_parts(step_context: StepExecutionContext, key: str) -> tuple[Any, ResourcesView]:
+    plan_context = step_context.plan_context
+    resource_config = plan_context.plan.run_config.resource_config(key)
+    definition = plan_context.plan.job.resource_defs.get(key)
+    needed = definition.required_resource_keys if definition is not None else ()
+    values = {k: plan_context.resources[k] for k in needed if k in plan_context.resources}
+    return resource_config, ResourcesView(values, owner=f"IO manager '{key}'")
+
+
+def output_context_for_step(
+    step_context: StepExecutionContext, step_output: StepOutput, metadata: Mapping[str, Any]
+) -> OutputContext:
+    """The ``OutputContext`` for one output of the running step."""
+    step = step_context.step
+    out_def = step_output.out_def
+    asset_key = step_output.asset_key
+    assets_def = step.assets_def
+    definition_metadata = (
+        assets_def.specs_by_key[asset_key].metadata
+        if assets_def and asset_key
+        else out_def.metadata
+    )
+    resource_config, resources = _io_manager_parts(step_context, step_output.io_manager_key)
+    return OutputContext(
+        step_key=step.key,
+        name=step_output.name,
+        run_id=step_context.run_id,
+        asset_key=asset_key,
+        definition_metadata=definition_metadata,
+        output_metadata=metadata,
+        config=None,
+        resource_config=resource_config,
+        resources=resources,
+        dagster_type=out_def.dagster_type,
+        version=out_def.code_version,
+        op_def=step.op_def,
+        log=step_context.log,
+        step_context=step_context,
+        partitions=step_context.partitions,
+        asset_partitions_def=assets_def.partitions_def if assets_def else None,
+    )
+
+
+def input_context_for_step(
+    step_context: StepExecutionContext,
+    step_input: StepInput,
+    handle: StepOutputHandle | None,
+) -> InputContext:
+    """The ``InputContext`` for one input of the running step (``handle`` names the
+    upstream output, or None when the input reads an asset outside the run)."""
+    from trellis.plan.steps import FromLoadableAsset
+
+    plan = step_context.plan_context.plan
+    step = step_context.step
+    manager_key = step_input.manager_key or "io_manager"
+    resource_config, resources = _io_manager_parts(step_context, manager_key)
+    upstream: OutputContext | None = None
+    if handle is not None:
+        up_step = plan.steps[handle.step_key]
+        up_output = up_step.step_output(handle.output_name)
+        up_assets = up_step.assets_def
+        upstream = OutputContext(
+            step_key=up_step.key,
+            name=up_output.name,
+            run_id=step_context.run_id,
+            asset_key=up_output.asset_key,
+            definition_metadata=(
+                up_assets.specs_by_key[up_output.asset_key].metadata
+                if up_assets and up_output.asset_key
+                else up_output.out_def.metadata
+            ),
+            resource_config=resource_config,
+            resources=resources,
+            dagster_type=up_output.out_def.dagster_type,
+            version=up_output.out_def.code_version,
+            op_def=up_step.op_def,
+            log=step_context.log,
+            partitions=step_context.partitions,
+            asset_partitions_def=up_assets.partitions_def if up_assets else None,
+        )
+        asset_key = up_output.asset_key
+    elif isinstance(step_input.source, FromLoadableAsset):
+        asset_key = step_input.source.asset_key
+        graph = plan.job.asset_graph
+        producer = graph.producer.get(asset_key) if graph is not None else None
+        spec = (
+            producer.specs_by_key[asset_key]
+            if producer is not None
+            else (graph.external_specs.get(asset_key) if graph is not None else None)
+        )
+        upstream = OutputContext(
+            step_key=producer.node_name if producer else asset_key.to_python_identifier(),
+            name=producer.output_names_by_key[asset_key] if producer else "result",
+            run_id=step_context.run_id,
+            asset_key=asset_key,
+            definition_metadata=spec.metadata if spec else None,
+            resource_config=resource_config,
+            resources=resources,
+            op_def=producer.op if producer else None,
+            log=step_context.log,
+            partitions=step_context.partitions,
+            asset_partitions_def=spec.partitions_def if spec else None,
+        )
+    else:
+        asset_key = step_input.in_def.asset_key
+    return InputContext(
+        name=step_input.name,
+        upstream_output=upstream,
+        asset_key=asset_key,
+        definition_metadata=step_input.in_def.metadata,
+        config=None,
+        resource_config=resource_config,
+        resources=resources,
+        dagster_type=step_input.in_def.dagster_type,
+        op_def=step.op_def,
+        log=step_context.log,
+        instance=step_context.instance,
+        step_context=step_context,
+        partitions=step_context.partitions,
+        asset_partitions_def=step.assets_def.partitions_def if step.assets_def else None,
+    )

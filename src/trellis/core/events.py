@@ -1,0 +1,219 @@
+"""The run's event stream: ``EventType`` and ``Event``.
+
+Everything a run does is an ``Event``: run start, resource init, step start, loaded
+input, step output, materialization, handled output, step success or failure, log
+lines, run end. Storage persists the stream, the console prints it, the result reads it.
+Events are small immutable records, cheap to build on the hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import traceback
+from enum import StrEnum
+from typing import Any
+
+from trellis.core.asset_key import AssetKey
+
+
+class EventType(StrEnum):
+    """The kinds of events a run emits, in Dagster's vocabulary."""
+
+    RUN_START = "RUN_START"
+    RUN_SUCCESS = "RUN_SUCCESS"
+    RUN_FAILURE = "RUN_FAILURE"
+    RUN_CANCELED = "RUN_CANCELED"
+    ENGINE_EVENT = "ENGINE_EVENT"
+    RESOURCE_INIT_STARTED = "RESOURCE_INIT_STARTED"
+    RESOURCE_INIT_SUCCESS = "RESOURCE_INIT_SUCCESS"
+    RESOURCE_INIT_FAILURE = "RESOURCE_INIT_FAILURE"
+    RESOURCE_TEARDOWN_FAILURE = "RESOURCE_TEARDOWN_FAILURE"
+    STEP_START = "STEP_START"
+    STEP_RESTARTED = "STEP_RESTARTED"
+    LOADED_INPUT = "LOADED_INPUT"
+    STEP_OUTPUT = "STEP_OUTPUT"
+    ASSET_MATERIALIZATION = "ASSET_MATERIALIZATION"
+    ASSET_OBSERVATION = "ASSET_OBSERVATION"
+    HANDLED_OUTPUT = "HANDLED_OUTPUT"
+    STEP_SUCCESS = "STEP_SUCCESS"
+    STEP_FAILURE = "STEP_FAILURE"
+    STEP_SKIPPED = "STEP_SKIPPED"
+    STEP_UP_FOR_RETRY = "STEP_UP_FOR_RETRY"
+    LOG_MESSAGE = "LOG_MESSAGE"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+RUN_END_EVENTS = frozenset({EventType.RUN_SUCCESS, EventType.RUN_FAILURE, EventType.RUN_CANCELED})
+STEP_END_EVENTS = frozenset(
+    {EventType.STEP_SUCCESS, EventType.STEP_FAILURE, EventType.STEP_SKIPPED}
+)
+
+_PID = os.getpid()
+
+
+def _current_pid() -> int:
+    return _PID
+
+
+def _refresh_pid() -> None:  # after fork, the child has its own pid
+    global _PID
+    _PID = os.getpid()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_refresh_pid)
+
+
+class ErrorInfo:
+    """A picklable description of an exception: class name, message, traceback, cause."""
+
+    __slots__ = ("cause", "cls_name", "message", "stack")
+
+    def __init__(
+        self, message: str, stack: list[str], cls_name: str | None, cause: ErrorInfo | None = None
+    ) -> None:
+        self.message = message
+        self.stack = stack
+        self.cls_name = cls_name
+        self.cause = cause
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> ErrorInfo:
+        """Capture ``exc`` with its traceback and its chain of causes."""
+        cause = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        return cls(
+            message="".join(traceback.format_exception_only(type(exc), exc)).strip(),
+            stack=traceback.format_tb(exc.__traceback__),
+            cls_name=type(exc).__name__,
+            cause=cls.from_exception(cause) if cause is not None else None,
+        )
+
+    def to_string(self) -> str:
+        """The message, traceback and causes, as a traceback reads."""
+        text = self.message + "\n" + "".join(self.stack)
+        if self.cause is not None:
+            text += "\nThe above was caused by:\n" + self.cause.to_string()
+        return text
+
+    def __repr__(self) -> str:
+        return f"ErrorInfo({self.message!r})"
+
+
+class Event:
+    """One entry of a run's event stream.
+
+    ``data`` carries the event-specific payload (for example ``output_name``,
+    ``metadata``, ``error`` as an ``ErrorInfo``, ``duration_ms``).
+    """
+
+    __slots__ = (
+        "asset_key",
+        "data",
+        "event_type",
+        "job_name",
+        "level",
+        "message",
+        "partition",
+        "pid",
+        "run_id",
+        "step_key",
+        "thread",
+        "timestamp",
+    )
+
+    def __init__(
+        self,
+        event_type: EventType,
+        run_id: str,
+        job_name: str,
+        *,
+        step_key: str | None = None,
+        message: str = "",
+        level: int = logging.DEBUG,
+        data: dict[str, Any] | None = None,
+        asset_key: AssetKey | None = None,
+        partition: str | None = None,
+        timestamp: float | None = None,
+    ) -> None:
+        self.event_type = event_type
+        self.run_id = run_id
+        self.job_name = job_name
+        self.step_key = step_key
+        self.message = message
+        self.level = level
+        self.data = data if data is not None else {}
+        self.asset_key = asset_key
+        self.partition = partition
+        self.timestamp = time.time() if timestamp is None else timestamp
+        self.pid = _PID
+        self.thread = threading.get_ident()
+
+    # -- Dagster-style accessors -------------------------------------------------------
+    @property
+    def event_type_value(self) -> str:
+        """The event type as a string."""
+        return self.event_type.value
+
+    @property
+    def is_step_success(self) -> bool:
+        """True for ``STEP_SUCCESS``."""
+        return self.event_type is EventType.STEP_SUCCESS
+
+    @property
+    def is_step_failure(self) -> bool:
+        """True for ``STEP_FAILURE``."""
+        return self.event_type is EventType.STEP_FAILURE
+
+    @property
+    def is_step_skipped(self) -> bool:
+        """True for ``STEP_SKIPPED``."""
+        return self.event_type is EventType.STEP_SKIPPED
+
+    @property
+    def is_successful_output(self) -> bool:
+        """True for ``STEP_OUTPUT``."""
+        return self.event_type is EventType.STEP_OUTPUT
+
+    @property
+    def is_handled_output(self) -> bool:
+        """True for ``HANDLED_OUTPUT``."""
+        return self.event_type is EventType.HANDLED_OUTPUT
+
+    @property
+    def is_step_materialization(self) -> bool:
+        """True for ``ASSET_MATERIALIZATION``."""
+        return self.event_type is EventType.ASSET_MATERIALIZATION
+
+    @property
+    def is_failure(self) -> bool:
+        """True for step and run failures."""
+        return self.event_type in (EventType.STEP_FAILURE, EventType.RUN_FAILURE)
+
+    @property
+    def error(self) -> ErrorInfo | None:
+        """The error of a failure event, if any."""
+        return self.data.get("error")
+
+    @property
+    def materialization(self) -> Any:
+        """The ``AssetMaterialization`` of a materialization event."""
+        return self.data.get("materialization")
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The event's metadata (materializations, outputs, handled outputs)."""
+        return self.data.get("metadata", {})
+
+    @property
+    def node_name(self) -> str | None:
+        """The op or asset-op name of a step event: the last part of the step key."""
+        return self.step_key.rsplit(".", 1)[-1] if self.step_key else None
+
+    def __repr__(self) -> str:
+        where = f" {self.step_key}" if self.step_key else ""
+        return f"<Event {self.event_type.value}{where}: {self.message[:60]!r}>"

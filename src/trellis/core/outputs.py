@@ -1,0 +1,89 @@
+"""Values that user code returns or yields from an op or asset body."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
+from trellis.core.metadata import MetadataValue, normalize_metadata
+
+
+class Output:
+    """One output of an op or asset: ``yield Output(value, "name", metadata={...})``.
+
+    Return or yield one per output; an op with a single output may also just return
+    the value.
+    """
+
+    __slots__ = ("metadata", "output_name", "value")
+
+    def __init__(
+        self,
+        value: Any,
+        output_name: str = "result",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.value = value
+        self.output_name = output_name
+        self.metadata: dict[str, MetadataValue] = normalize_metadata(metadata)
+
+    def __repr__(self) -> str:
+        return f"Output(output_name={self.output_name!r}, value={self.value!r})"
+
+
+class MaterializeResult:
+    """Returned by an asset that stores its data itself: metadata only, no IO manager call."""
+
+    __slots__ = ("asset_key", "metadata", "value")
+
+    def __init__(
+        self,
+        *,
+        asset_key: CoercibleToAssetKey | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        value: Any = None,
+    ) -> None:
+        self.asset_key = AssetKey.from_coercible(asset_key) if asset_key is not None else None
+        self.metadata = normalize_metadata(metadata)
+        self.value = value
+
+
+class AssetMaterialization:
+    """A record that an asset was materialized; the engine emits one per asset output,
+    and user code may log its own with ``context.log_event``."""
+
+    __slots__ = ("asset_key", "description", "metadata", "partition")
+
+    def __init__(
+        self,
+        asset_key: CoercibleToAssetKey,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        partition: str | None = None,
+    ) -> None:
+        self.asset_key = AssetKey.from_coercible(asset_key)
+        self.description = description
+        self.metadata = normalize_metadata(metadata)
+        self.partition = partition
+
+    def __repr__(self) -> str:
+        return f"AssetMaterialization({self.asset_key!r}, partition={self.partition!r})"
+
+
+class AssetObservation:
+    """A record that an asset was observed (not changed), logged with ``context.log_event``."""
+
+    __slots__ = ("asset_key", "description", "metadata", "partition")
+
+    def __init__(
+        self,
+        asset_key: CoercibleToAssetKey,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        partition: str | None = None,
+    ) -> None:
+        self.asset_key = AssetKey.from_coercible(asset_key)
+        self.description = description
+        self.metadata = normalize_metadata(metadata)
+        self.partition = partition

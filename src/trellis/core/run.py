@@ -1,0 +1,97 @@
+"""``Run`` and ``RunStatus``: the record of one execution of a job."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from typing import Any
+
+# Run tags Trellis sets itself (Dagster's ``dagster/`` tags become ``trellis/``).
+PARTITION_TAG = "trellis/partition"
+PARTITION_SET_TAG = "trellis/partition_set"
+PARTITION_RANGE_START_TAG = "trellis/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "trellis/asset_partition_range_end"
+
+
+class RunStatus(StrEnum):
+    """Where a run is in its life."""
+
+    QUEUED = "QUEUED"
+    NOT_STARTED = "NOT_STARTED"
+    STARTING = "STARTING"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    CANCELING = "CANCELING"
+    CANCELED = "CANCELED"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_finished(self) -> bool:
+        """Success, failure or canceled."""
+        return self in (RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED)
+
+
+class Run:
+    """One run of a job: identity, config, tags, selection, lineage and status.
+
+    ``context.run`` is this object; storage persists it.
+    """
+
+    __slots__ = (
+        "asset_selection",
+        "create_time",
+        "end_time",
+        "job_name",
+        "op_selection",
+        "parent_run_id",
+        "root_run_id",
+        "run_config",
+        "run_id",
+        "start_time",
+        "status",
+        "step_keys_to_execute",
+        "tags",
+    )
+
+    def __init__(
+        self,
+        run_id: str,
+        job_name: str,
+        run_config: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        status: RunStatus = RunStatus.NOT_STARTED,
+        op_selection: list[str] | None = None,
+        asset_selection: list[Any] | None = None,
+        step_keys_to_execute: list[str] | None = None,
+        parent_run_id: str | None = None,
+        root_run_id: str | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.job_name = job_name
+        self.run_config = dict(run_config or {})
+        self.tags = dict(tags or {})
+        self.status = status
+        self.op_selection = op_selection
+        self.asset_selection = asset_selection
+        self.step_keys_to_execute = step_keys_to_execute
+        self.parent_run_id = parent_run_id
+        self.root_run_id = root_run_id
+        self.create_time = time.time()
+        self.start_time: float | None = None
+        self.end_time: float | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the run has ended."""
+        return self.status.is_finished
+
+    @property
+    def is_success(self) -> bool:
+        """Whether the run ended successfully."""
+        return self.status is RunStatus.SUCCESS
+
+    def __repr__(self) -> str:
+        return f"<Run {self.run_id} {self.job_name} {self.status.value}>"

@@ -1,0 +1,336 @@
+"""``@asset``, ``@multi_asset`` and ``AssetsDefinition``: data assets and the op that
+materializes them."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
+from trellis.core.errors import InvalidDefinitionError
+from trellis.definitions.asset_spec import AssetSpec, coerce_dep_keys
+from trellis.definitions.ins_outs import AssetIn, AssetOut, In, Out
+from trellis.definitions.op import OpDefinition
+from trellis.definitions.retry import RetryPolicy
+from trellis.definitions.signature import analyse_function
+
+
+class AssetsDefinition:
+    """One or more assets and the op that materializes them.
+
+    ``keys_by_output_name`` maps each op output to the asset it makes;
+    ``keys_by_input_name`` maps each op input to the upstream asset it reads;
+    ``specs_by_key`` carries each asset's properties (group, metadata, owners, ...).
+    """
+
+    def __init__(
+        self,
+        op: OpDefinition,
+        keys_by_output_name: Mapping[str, AssetKey],
+        keys_by_input_name: Mapping[str, AssetKey],
+        specs_by_key: Mapping[AssetKey, AssetSpec],
+        partitions_def: Any = None,
+        can_subset: bool = False,
+        selected_keys: Iterable[AssetKey] | None = None,
+    ) -> None:
+        self.op = op
+        self.keys_by_output_name = dict(keys_by_output_name)
+        self.keys_by_input_name = dict(keys_by_input_name)
+        self.specs_by_key = dict(specs_by_key)
+        self.partitions_def = partitions_def
+        self.can_subset = can_subset
+        self.output_names_by_key = {k: n for n, k in self.keys_by_output_name.items()}
+        self.selected_keys = (
+            frozenset(selected_keys) if selected_keys is not None else frozenset(self.keys)
+        )
+
+    # -- identity ----------------------------------------------------------------------
+    @property
+    def node_name(self) -> str:
+        """The name of the op (and step) that materializes these assets."""
+        return self.op.name
+
+    @property
+    def keys(self) -> list[AssetKey]:
+        """Every asset key this definition materializes, in output order."""
+        return list(self.keys_by_output_name.values())
+
+    @property
+    def key(self) -> AssetKey:
+        """The asset key of a single-asset definition."""
+        if len(self.keys_by_output_name) != 1:
+            raise InvalidDefinitionError(
+                f"'{self.node_name}' makes {len(self.keys)} assets; use .keys instead of .key."
+            )
+        return next(iter(self.keys_by_output_name.values()))
+
+    @property
+    def dependency_keys(self) -> set[AssetKey]:
+        """Every upstream asset: data inputs and non-data deps."""
+        deps: set[AssetKey] = set(self.keys_by_input_name.values())
+        for spec in self.specs_by_key.values():
+            deps.update(spec.deps)
+        return deps - set(self.keys)
+
+    def deps_for(self, key: AssetKey) -> set[AssetKey]:
+        """The upstream assets of one of this definition's assets."""
+        return set(self.keys_by_input_name.values()) | set(self.specs_by_key[key].deps)
+
+    @property
+    def group_names_by_key(self) -> dict[AssetKey, str]:
+        """Each asset's group (``default`` when none was given)."""
+        return {k: s.group_name or "default" for k, s in self.specs_by_key.items()}
+
+    def get_output_name_for_asset_key(self, key: AssetKey) -> str:
+        """The op output that makes ``key``."""
+        return self.output_names_by_key[key]
+
+    @property
+    def metadata_by_key(self) -> dict[AssetKey, dict[str, Any]]:
+        """Each asset's definition metadata."""
+        return {k: s.metadata for k, s in self.specs_by_key.items()}
+
+    def subset_for(self, keys: Iterable[AssetKey]) -> AssetsDefinition:
+        """This definition restricted to ``keys`` (multi-assets with ``can_subset``)."""
+        keys = frozenset(keys) & frozenset(self.keys)
+        if keys == self.selected_keys:
+            return self
+        if not self.can_subset and keys != frozenset(self.keys):
+            missing = sorted(k.to_user_string() for k in set(self.keys) - keys)
+            raise InvalidDefinitionError(
+                f"Multi-asset '{self.node_name}' cannot be subset (can_subset=False), but the "
+                f"selection leaves out {missing}. Select all of its assets."
+            )
+        return AssetsDefinition(
+            self.op,
+            self.keys_by_output_name,
+            self.keys_by_input_name,
+            self.specs_by_key,
+            self.partitions_def,
+            self.can_subset,
+            keys,
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the asset function directly (for tests): inputs are passed as arguments."""
+        from trellis.execution.invocation import invoke_directly
+
+        return invoke_directly(self.op, args, kwargs, assets_def=self)
+
+    def __repr__(self) -> str:
+        keys = ", ".join(k.to_user_string() for k in self.keys)
+        return f"<AssetsDefinition {keys}>"
+
+
+def _prefix_list(key_prefix: str | Sequence[str] | None) -> list[str]:
+    if key_prefix is None:
+        return []
+    return [key_prefix] if isinstance(key_prefix, str) else list(key_prefix)
+
+
+def _asset_ins(
+    fn: Callable[..., Any], ins: Mapping[str, AssetIn] | None, owner: str
+) -> tuple[dict[str, AssetKey], dict[str, In]]:
+    """Upstream keys and ``In``s for an asset function's data parameters."""
+    spec = analyse_function(fn, owner)
+    ins = dict(ins or {})
+    unknown = [name for name in ins if name not in spec.input_params]
+    if unknown:
+        raise InvalidDefinitionError(
+            f"{owner} declares ins {unknown} that are not parameters of its function."
+        )
+    keys: dict[str, AssetKey] = {}
+    op_ins: dict[str, In] = {}
+    for name, param in spec.input_params.items():
+        asset_in = ins.get(name) or AssetIn()
+        if asset_in.key is not None:
+            key = asset_in.key
+        else:
+            key = AssetKey([*(asset_in.key_prefix or []), name])
+        keys[name] = key
+        op_ins[name] = In(
+            dagster_type=asset_in.dagster_type,
+            metadata=asset_in.metadata,
+            input_manager_key=asset_in.input_manager_key,
+            asset_key=key,
+        )
+        if param.default is not inspect.Parameter.empty:
+            op_ins[name].default_value = param.default
+    return keys, op_ins
+
+
+def asset(
+    compute_fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    group_name: str | None = None,
+    code_version: str | None = None,
+    io_manager_key: str | None = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    config_schema: Any = None,
+    kinds: set[str] | None = None,
+    owners: Sequence[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    op_tags: Mapping[str, str] | None = None,
+    partitions_def: Any = None,
+    retry_policy: RetryPolicy | None = None,
+    dagster_type: Any = None,
+) -> Any:
+    """Define an asset from the function that computes it: ``@asset`` or
+    ``@asset(key_prefix=..., group_name=..., ...)``.
+
+    Parameters other than the context, config and resources name upstream assets
+    (``def orders(raw_orders)`` reads the asset ``raw_orders``); ``ins`` overrides that.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
+        if key is not None and (name is not None or key_prefix is not None):
+            raise InvalidDefinitionError(
+                f"@asset on '{fn.__name__}': pass either key, or name/key_prefix, not both."
+            )
+        asset_key = (
+            AssetKey.from_coercible(key)
+            if key is not None
+            else AssetKey([*_prefix_list(key_prefix), name or fn.__name__])
+        )
+        owner = f"asset '{asset_key.to_user_string()}'"
+        input_keys, op_ins = _asset_ins(fn, ins, owner)
+        out = Out(
+            dagster_type=dagster_type,
+            io_manager_key=io_manager_key,
+            metadata=metadata,
+            code_version=code_version,
+        )
+        op_def = OpDefinition(
+            fn,
+            name=asset_key.to_python_identifier(),
+            ins=op_ins,
+            outs={"result": out},
+            config_schema=config_schema,
+            required_resource_keys=required_resource_keys,
+            tags=op_tags,
+            description=description,
+            retry_policy=retry_policy,
+            code_version=code_version,
+            kind="asset",
+        )
+        spec = AssetSpec(
+            asset_key,
+            deps=coerce_dep_keys(deps),
+            description=op_def.description,
+            metadata=metadata,
+            group_name=group_name,
+            code_version=code_version,
+            owners=owners,
+            tags=tags,
+            kinds=kinds,
+            partitions_def=partitions_def,
+        )
+        return AssetsDefinition(
+            op_def,
+            keys_by_output_name={"result": asset_key},
+            keys_by_input_name=input_keys,
+            specs_by_key={asset_key: spec},
+            partitions_def=partitions_def,
+        )
+
+    return decorate(compute_fn) if compute_fn is not None else decorate
+
+
+def multi_asset(
+    *,
+    outs: Mapping[str, AssetOut] | None = None,
+    specs: Sequence[AssetSpec] | None = None,
+    name: str | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[Any] | None = None,
+    description: str | None = None,
+    config_schema: Any = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    group_name: str | None = None,
+    can_subset: bool = False,
+    partitions_def: Any = None,
+    retry_policy: RetryPolicy | None = None,
+    op_tags: Mapping[str, str] | None = None,
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Define several assets made by one function: ``@multi_asset(outs={"a": AssetOut(),
+    "b": AssetOut()})``; the function yields ``Output(value, "a")`` per asset (or returns
+    a tuple in ``outs`` order)."""
+    if (outs is None) == (specs is None):
+        raise InvalidDefinitionError("@multi_asset needs exactly one of outs= or specs=.")
+
+    def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
+        op_name = name or fn.__name__
+        owner = f"multi_asset '{op_name}'"
+        input_keys, op_ins = _asset_ins(fn, ins, owner)
+        shared_deps = coerce_dep_keys(deps)
+        keys_by_output: dict[str, AssetKey] = {}
+        op_outs: dict[str, Out] = {}
+        asset_specs: dict[AssetKey, AssetSpec] = {}
+        if outs is not None:
+            for out_name, asset_out in outs.items():
+                key = asset_out.key or AssetKey([*(asset_out.key_prefix or []), out_name])
+                keys_by_output[out_name] = key
+                op_outs[out_name] = Out(
+                    dagster_type=asset_out.dagster_type,
+                    is_required=asset_out.is_required,
+                    io_manager_key=asset_out.io_manager_key,
+                    metadata=asset_out.metadata,
+                    code_version=asset_out.code_version,
+                )
+                asset_specs[key] = AssetSpec(
+                    key,
+                    deps=shared_deps,
+                    description=asset_out.description,
+                    metadata=asset_out.metadata,
+                    group_name=asset_out.group_name or group_name,
+                    code_version=asset_out.code_version,
+                    owners=asset_out.owners,
+                    tags=asset_out.tags,
+                    kinds=asset_out.kinds,
+                    partitions_def=partitions_def,
+                )
+        else:
+            for spec in specs or ():
+                out_name = spec.key.to_python_identifier()
+                keys_by_output[out_name] = spec.key
+                op_outs[out_name] = Out(
+                    io_manager_key=spec.io_manager_key,
+                    metadata=spec.metadata,
+                    code_version=spec.code_version,
+                )
+                asset_specs[spec.key] = spec.replace_attributes(
+                    deps=[*spec.deps, *shared_deps],
+                    group_name=spec.group_name or group_name,
+                )
+        if len(set(keys_by_output.values())) != len(keys_by_output):
+            raise InvalidDefinitionError(f"{owner} declares the same asset key twice.")
+        op_def = OpDefinition(
+            fn,
+            name=op_name,
+            ins=op_ins,
+            outs=op_outs,
+            config_schema=config_schema,
+            required_resource_keys=required_resource_keys,
+            tags=op_tags,
+            description=description,
+            retry_policy=retry_policy,
+            kind="asset",
+        )
+        return AssetsDefinition(
+            op_def,
+            keys_by_output_name=keys_by_output,
+            keys_by_input_name=input_keys,
+            specs_by_key=asset_specs,
+            partitions_def=partitions_def,
+            can_subset=can_subset,
+        )
+
+    return decorate

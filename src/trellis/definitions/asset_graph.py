@@ -1,0 +1,159 @@
+"""``AssetGraph``: every asset of a code location, its producer and its neighbours.
+
+Built once per set of definitions; checks duplicate keys, missing upstream assets and
+cycles, each with an error that names the assets involved.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+from trellis.core.asset_key import AssetKey
+from trellis.core.errors import DuplicateKeyError, InvalidDefinitionError
+from trellis.definitions.asset import AssetsDefinition
+from trellis.definitions.asset_spec import AssetSpec
+
+
+class AssetGraph:
+    """Assets (materializable and external) with their upstream and downstream keys."""
+
+    def __init__(
+        self, assets_defs: Sequence[AssetsDefinition], specs: Sequence[AssetSpec] = ()
+    ) -> None:
+        self.assets_defs = list(assets_defs)
+        self.external_specs: dict[AssetKey, AssetSpec] = {}
+        self.producer: dict[AssetKey, AssetsDefinition] = {}
+        self.upstream: dict[AssetKey, set[AssetKey]] = {}
+        self.downstream: dict[AssetKey, set[AssetKey]] = {}
+        for assets_def in self.assets_defs:
+            for key in assets_def.keys:
+                other = self.producer.get(key)
+                if other is not None:
+                    raise DuplicateKeyError(
+                        f"Asset key '{key.to_user_string()}' is defined twice: by "
+                        f"'{other.node_name}' and by '{assets_def.node_name}'."
+                    )
+                self.producer[key] = assets_def
+                self.upstream[key] = assets_def.deps_for(key) - {key}
+        for spec in specs:
+            if spec.key in self.producer or spec.key in self.external_specs:
+                raise DuplicateKeyError(
+                    f"Asset key '{spec.key.to_user_string()}' is defined twice (an AssetSpec "
+                    "and another definition)."
+                )
+            self.external_specs[spec.key] = spec
+            self.upstream[spec.key] = set(spec.deps)
+        self._check_upstreams()
+        for key, ups in self.upstream.items():
+            self.downstream.setdefault(key, set())
+            for up in ups:
+                self.downstream.setdefault(up, set()).add(key)
+        self.toposorted_keys = self._toposort()
+
+    def _check_upstreams(self) -> None:
+        known = set(self.producer) | set(self.external_specs)
+        for assets_def in self.assets_defs:
+            for input_name, up in assets_def.keys_by_input_name.items():
+                if up in known:
+                    continue
+                names = [k.to_user_string() for k in sorted(known)]
+                close = difflib.get_close_matches(up.to_user_string(), names, n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise InvalidDefinitionError(
+                    f"Asset '{assets_def.node_name}' reads input '{input_name}' from asset "
+                    f"'{up.to_user_string()}', which no definition provides.{hint} Define it, "
+                    "or declare it with AssetSpec if another system makes it."
+                )
+        # Non-data deps on unknown keys become external assets, as in Dagster.
+        for key, ups in list(self.upstream.items()):
+            for up in ups:
+                if up not in known:
+                    self.external_specs[up] = AssetSpec(up)
+                    self.upstream.setdefault(up, set())
+                    known.add(up)
+                    del key
+
+    def _toposort(self) -> list[AssetKey]:
+        indegree = {k: len(v) for k, v in self.upstream.items()}
+        order: list[AssetKey] = [k for k, d in indegree.items() if d == 0]
+        i = 0
+        while i < len(order):
+            for down in self.downstream.get(order[i], ()):
+                indegree[down] -= 1
+                if indegree[down] == 0:
+                    order.append(down)
+            i += 1
+        if len(order) != len(indegree):
+            raise InvalidDefinitionError(f"Assets form a cycle: {self._find_cycle(set(order))}.")
+        return order
+
+    def _find_cycle(self, done: set[AssetKey]) -> str:
+        remaining = [k for k in self.upstream if k not in done]
+        start = remaining[0]
+        path = [start]
+        seen = {start: 0}
+        current = start
+        while True:
+            current = next(u for u in sorted(self.upstream[current]) if u not in done)
+            if current in seen:
+                cycle = [*path[seen[current] :], current]
+                return " -> ".join(k.to_user_string() for k in reversed(cycle))
+            seen[current] = len(path)
+            path.append(current)
+
+    # -- queries -----------------------------------------------------------------------
+    @property
+    def all_keys(self) -> set[AssetKey]:
+        """Every key, materializable or not."""
+        return set(self.upstream)
+
+    @property
+    def materializable_keys(self) -> set[AssetKey]:
+        """Keys that some definition here can materialize."""
+        return set(self.producer)
+
+    def group_of(self, key: AssetKey) -> str:
+        """The group of an asset (``default`` when none was given)."""
+        if key in self.producer:
+            return self.producer[key].specs_by_key[key].group_name or "default"
+        spec = self.external_specs.get(key)
+        return (spec.group_name if spec else None) or "default"
+
+    def upstream_closure(self, keys: Iterable[AssetKey], depth: int | None = None) -> set[AssetKey]:
+        """``keys`` and everything upstream of them (up to ``depth`` hops)."""
+        return self._closure(keys, self.upstream, depth)
+
+    def downstream_closure(
+        self, keys: Iterable[AssetKey], depth: int | None = None
+    ) -> set[AssetKey]:
+        """``keys`` and everything downstream of them (up to ``depth`` hops)."""
+        return self._closure(keys, self.downstream, depth)
+
+    @staticmethod
+    def _closure(
+        keys: Iterable[AssetKey], edges: dict[AssetKey, set[AssetKey]], depth: int | None
+    ) -> set[AssetKey]:
+        result = set(keys)
+        frontier = set(result)
+        hops = 0
+        while frontier and (depth is None or hops < depth):
+            nxt: set[AssetKey] = set()
+            for key in frontier:
+                nxt.update(edges.get(key, ()))
+            frontier = nxt - result
+            result |= frontier
+            hops += 1
+        return result
+
+    def assets_def_for(self, key: AssetKey) -> AssetsDefinition:
+        """The definition that materializes ``key``."""
+        return self.producer[key]
+
+    def io_manager_key_for(self, key: AssetKey) -> str:
+        """The IO manager that stores (and so loads) ``key``."""
+        producer = self.producer.get(key)
+        if producer is not None:
+            return producer.op.outs[producer.output_names_by_key[key]].io_manager_key
+        spec = self.external_specs.get(key)
+        return spec.io_manager_key if spec else "io_manager"

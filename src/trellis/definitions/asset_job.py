@@ -1,0 +1,176 @@
+"""Asset jobs: ``define_asset_job`` and the building of a job from an asset selection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from trellis.core.asset_key import AssetKey
+from trellis.core.errors import InvalidDefinitionError
+from trellis.definitions.asset import AssetsDefinition
+from trellis.definitions.asset_graph import AssetGraph
+from trellis.definitions.asset_selection import AssetSelection, coerce_selection
+from trellis.definitions.executor import ExecutorDefinition
+from trellis.definitions.flat_graph import FlatNode, FlatSource, FromAsset, NodeOutput
+from trellis.definitions.job import JobDefinition
+
+IMPLICIT_ASSET_JOB_NAME = "__ASSET_JOB"
+
+
+def build_asset_job(
+    name: str,
+    graph: AssetGraph,
+    selected_keys: Iterable[AssetKey],
+    *,
+    resource_defs: Mapping[str, Any] | None = None,
+    config: Any = None,
+    tags: Mapping[str, str] | None = None,
+    executor_def: ExecutorDefinition | None = None,
+    partitions_def: Any = None,
+    description: str | None = None,
+) -> JobDefinition:
+    """A job that materializes ``selected_keys`` of ``graph``, in dependency order.
+
+    Upstream assets outside the selection are loaded through their IO managers.
+    """
+    selected = set(selected_keys)
+    unknown = selected - graph.materializable_keys
+    if unknown:
+        names = sorted(k.to_user_string() for k in unknown)
+        raise InvalidDefinitionError(
+            f"Job '{name}' selects {names}, which no asset definition here materializes."
+        )
+    # One flat node per assets definition with at least one selected key.
+    chosen: dict[int, AssetsDefinition] = {}
+    order: list[int] = []
+    for key in graph.toposorted_keys:
+        if key not in selected:
+            continue
+        producer = graph.producer[key]
+        if id(producer) not in chosen:
+            chosen[id(producer)] = producer
+            order.append(id(producer))
+    subsets = {i: chosen[i].subset_for(k for k in chosen[i].keys if k in selected) for i in order}
+    handle_of_key: dict[AssetKey, tuple[str, str]] = {}
+    for assets_def in subsets.values():
+        for key in assets_def.selected_keys:
+            handle_of_key[key] = (assets_def.node_name, assets_def.output_names_by_key[key])
+    nodes: list[FlatNode] = []
+    seen_partitions = {a.partitions_def for a in subsets.values() if a.partitions_def is not None}
+    if partitions_def is None and len(seen_partitions) == 1:
+        partitions_def = next(iter(seen_partitions))
+    elif len(seen_partitions) > 1:
+        raise InvalidDefinitionError(
+            f"Job '{name}' selects assets with different partitions definitions; select "
+            "assets that share one."
+        )
+    for assets_def in subsets.values():
+        inputs: dict[str, FlatSource] = {}
+        own = set(assets_def.keys)
+        for input_name, up in assets_def.keys_by_input_name.items():
+            if up in handle_of_key and up not in own:
+                inputs[input_name] = NodeOutput(*handle_of_key[up])
+            else:
+                inputs[input_name] = FromAsset(up)
+        after = tuple(
+            sorted(
+                {
+                    handle_of_key[d][0]
+                    for k in assets_def.selected_keys
+                    for d in assets_def.specs_by_key[k].deps
+                    if d in handle_of_key and d not in own
+                }
+            )
+        )
+        nodes.append(
+            FlatNode(
+                assets_def.node_name,
+                assets_def.op,
+                inputs,
+                retry_policy=None,
+                assets_def=assets_def,
+                after=after,
+            )
+        )
+    return JobDefinition(
+        name=name,
+        resource_defs=resource_defs,
+        config=config,
+        tags=tags,
+        executor_def=executor_def,
+        description=description,
+        partitions_def=partitions_def,
+        flat_nodes=nodes,
+        asset_graph=graph,
+    )
+
+
+class UnresolvedAssetJobDefinition:
+    """A job over an asset selection, made concrete when ``Definitions`` resolves it
+    against the asset graph (``define_asset_job``)."""
+
+    def __init__(
+        self,
+        name: str,
+        selection: AssetSelection,
+        config: Any = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        partitions_def: Any = None,
+        executor_def: ExecutorDefinition | None = None,
+    ) -> None:
+        self.name = name
+        self.selection = selection
+        self.config = config
+        self.description = description
+        self.tags = dict(tags or {})
+        self.partitions_def = partitions_def
+        self.executor_def = executor_def
+
+    def resolve(
+        self,
+        graph: AssetGraph,
+        resource_defs: Mapping[str, Any] | None = None,
+        executor_def: ExecutorDefinition | None = None,
+    ) -> JobDefinition:
+        """The concrete job for ``graph``."""
+        try:
+            keys = self.selection.resolve(graph)
+        except InvalidDefinitionError as exc:
+            raise InvalidDefinitionError(f"Asset job '{self.name}': {exc}") from None
+        return build_asset_job(
+            self.name,
+            graph,
+            keys,
+            resource_defs=resource_defs,
+            config=self.config,
+            tags=self.tags,
+            executor_def=self.executor_def or executor_def,
+            partitions_def=self.partitions_def,
+            description=self.description,
+        )
+
+    def __repr__(self) -> str:
+        return f"<UnresolvedAssetJobDefinition {self.name} {self.selection!r}>"
+
+
+def define_asset_job(
+    name: str,
+    selection: Any = None,
+    config: Any = None,
+    description: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    partitions_def: Any = None,
+    executor_def: ExecutorDefinition | None = None,
+) -> UnresolvedAssetJobDefinition:
+    """A job that materializes the assets of ``selection`` (all assets when omitted);
+    bind it in ``Definitions(jobs=[...])``."""
+    return UnresolvedAssetJobDefinition(
+        name,
+        coerce_selection(selection),
+        config=config,
+        description=description,
+        tags=tags,
+        partitions_def=partitions_def,
+        executor_def=executor_def,
+    )

@@ -1,0 +1,141 @@
+"""``AssetSelection``: a query over the asset graph (keys, groups, up/downstream, set ops)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from trellis.core.asset_key import AssetKey
+from trellis.core.errors import InvalidDefinitionError
+from trellis.definitions.asset_graph import AssetGraph
+
+
+class AssetSelection:
+    """Which assets a job or a run covers: ``AssetSelection.groups("sales").downstream()
+    - AssetSelection.keys("x")``. Resolve it against an ``AssetGraph`` with ``resolve``."""
+
+    def __init__(self, resolver: Callable[[AssetGraph], set[AssetKey]], text: str) -> None:
+        self._resolver = resolver
+        self._text = text
+
+    def resolve(self, graph: AssetGraph) -> set[AssetKey]:
+        """The selected keys that exist in ``graph``."""
+        return self._resolver(graph)
+
+    @staticmethod
+    def all() -> AssetSelection:
+        """Every materializable asset."""
+        return AssetSelection(lambda g: set(g.materializable_keys), "all")
+
+    @staticmethod
+    def keys(*keys: Any) -> AssetSelection:
+        """The assets with these keys (``AssetKey``, ``"a/b"`` strings or part lists)."""
+        wanted = [AssetKey.from_coercible(k) for k in keys]
+
+        def resolve(graph: AssetGraph) -> set[AssetKey]:
+            known = graph.all_keys
+            for key in wanted:
+                if key not in known:
+                    names = sorted(k.to_user_string() for k in known)
+                    close = difflib.get_close_matches(key.to_user_string(), names, n=1)
+                    hint = f" Did you mean '{close[0]}'?" if close else ""
+                    raise InvalidDefinitionError(
+                        f"Asset selection names '{key.to_user_string()}', which is not an "
+                        f"asset here.{hint}"
+                    )
+            return set(wanted)
+
+        return AssetSelection(resolve, f"keys({', '.join(k.to_user_string() for k in wanted)})")
+
+    @staticmethod
+    def assets(*defs: Any) -> AssetSelection:
+        """The assets made by these definitions (or specs)."""
+        keys: list[AssetKey] = []
+        for d in defs:
+            keys.extend(d.keys if hasattr(d, "keys") and hasattr(d, "op") else [d.key])
+        return AssetSelection.keys(*keys)
+
+    @staticmethod
+    def groups(*names: str) -> AssetSelection:
+        """The materializable assets in these groups."""
+        wanted = set(names)
+        return AssetSelection(
+            lambda g: {k for k in g.materializable_keys if g.group_of(k) in wanted},
+            f"groups({', '.join(names)})",
+        )
+
+    @staticmethod
+    def key_prefixes(*prefixes: str | Iterable[str]) -> AssetSelection:
+        """The materializable assets whose keys start with one of these prefixes."""
+        parts = [tuple(p.split("/")) if isinstance(p, str) else tuple(p) for p in prefixes]
+        return AssetSelection(
+            lambda g: {
+                k for k in g.materializable_keys if any(k.path[: len(p)] == p for p in parts)
+            },
+            "key_prefixes",
+        )
+
+    def upstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
+        """This selection and everything upstream of it (materializable only)."""
+        return AssetSelection(
+            lambda g: _closure(g, self.resolve(g), g.upstream_closure, depth, include_self),
+            f"upstream({self._text})",
+        )
+
+    def downstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
+        """This selection and everything downstream of it."""
+        return AssetSelection(
+            lambda g: _closure(g, self.resolve(g), g.downstream_closure, depth, include_self),
+            f"downstream({self._text})",
+        )
+
+    def __or__(self, other: AssetSelection) -> AssetSelection:
+        return AssetSelection(
+            lambda g: self.resolve(g) | other.resolve(g), f"({self._text} | {other._text})"
+        )
+
+    def __and__(self, other: AssetSelection) -> AssetSelection:
+        return AssetSelection(
+            lambda g: self.resolve(g) & other.resolve(g), f"({self._text} & {other._text})"
+        )
+
+    def __sub__(self, other: AssetSelection) -> AssetSelection:
+        return AssetSelection(
+            lambda g: self.resolve(g) - other.resolve(g), f"({self._text} - {other._text})"
+        )
+
+    def __repr__(self) -> str:
+        return f"AssetSelection.{self._text}"
+
+
+def _closure(
+    graph: AssetGraph,
+    base: set[AssetKey],
+    step: Callable[..., set[AssetKey]],
+    depth: int | None,
+    include_self: bool,
+) -> set[AssetKey]:
+    result = step(base, depth) & graph.materializable_keys
+    return result if include_self else result - base
+
+
+def coerce_selection(selection: Any) -> AssetSelection:
+    """An ``AssetSelection`` for what users pass as ``selection``: a selection, ``"*"``,
+    a key string, an ``AssetKey``, definitions, or a list of any of those."""
+    if selection is None or selection == "*":
+        return AssetSelection.all()
+    if isinstance(selection, AssetSelection):
+        return selection
+    if isinstance(selection, (str, AssetKey)):
+        return AssetSelection.keys(selection)
+    if hasattr(selection, "keys") and hasattr(selection, "op"):
+        return AssetSelection.assets(selection)
+    items = list(selection)
+    result: AssetSelection | None = None
+    for item in items:
+        part = coerce_selection(item)
+        result = part if result is None else result | part
+    if result is None:
+        return AssetSelection(lambda g: set(), "none")
+    return result

@@ -1,0 +1,91 @@
+"""``AssetSpec``: the description of an asset without the code that makes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
+
+IO_MANAGER_KEY_METADATA = "trellis/io_manager_key"
+
+
+def coerce_dep_keys(deps: Iterable[Any] | None) -> list[AssetKey]:
+    """Asset keys for what users pass as ``deps``: keys, strings, specs, asset definitions."""
+    keys: list[AssetKey] = []
+    for dep in deps or ():
+        if isinstance(dep, (AssetKey, str, list, tuple)):
+            keys.append(AssetKey.from_coercible(dep))
+        elif isinstance(dep, AssetSpec):
+            keys.append(dep.key)
+        elif hasattr(dep, "keys") and hasattr(dep, "op"):  # an AssetsDefinition
+            keys.extend(dep.keys)
+        else:
+            raise TypeError(f"Cannot use {dep!r} as an asset dependency")
+    return keys
+
+
+class AssetSpec:
+    """An asset's key and properties: for assets that this code does not materialize
+    (upstream, external), and for the outputs of a ``@multi_asset``.
+
+    ``with_io_manager_key(key)`` names the IO manager that loads it for downstream assets.
+    """
+
+    def __init__(
+        self,
+        key: CoercibleToAssetKey,
+        *,
+        deps: Iterable[Any] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        group_name: str | None = None,
+        skippable: bool = False,
+        code_version: str | None = None,
+        owners: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        kinds: set[str] | None = None,
+        partitions_def: Any = None,
+    ) -> None:
+        self.key = AssetKey.from_coercible(key)
+        self.deps = coerce_dep_keys(deps)
+        self.description = description
+        self.metadata = dict(metadata or {})
+        self.group_name = group_name
+        self.skippable = skippable
+        self.code_version = code_version
+        self.owners = list(owners or [])
+        self.tags = dict(tags or {})
+        self.kinds = set(kinds or ())
+        self.partitions_def = partitions_def
+
+    @property
+    def io_manager_key(self) -> str:
+        """The IO manager that loads this asset for its consumers."""
+        return self.metadata.get(IO_MANAGER_KEY_METADATA, "io_manager")
+
+    def with_io_manager_key(self, io_manager_key: str) -> AssetSpec:
+        """A copy whose value is loaded through the IO manager ``io_manager_key``."""
+        return self.replace_attributes(
+            metadata={**self.metadata, IO_MANAGER_KEY_METADATA: io_manager_key}
+        )
+
+    def replace_attributes(self, **changes: Any) -> AssetSpec:
+        """A copy with some attributes replaced."""
+        values = {
+            "deps": self.deps,
+            "description": self.description,
+            "metadata": self.metadata,
+            "group_name": self.group_name,
+            "skippable": self.skippable,
+            "code_version": self.code_version,
+            "owners": self.owners,
+            "tags": self.tags,
+            "kinds": self.kinds,
+            "partitions_def": self.partitions_def,
+        }
+        values.update(changes)
+        return AssetSpec(changes.pop("key", self.key), **values)
+
+    def __repr__(self) -> str:
+        return f"AssetSpec({self.key.to_user_string()!r})"

@@ -1,0 +1,186 @@
+"""``@graph`` and ``GraphDefinition``: ops wired together, possibly nested."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from trellis.core.errors import InvalidDefinitionError
+from trellis.definitions.composition import (
+    CompositionState,
+    GraphInputRef,
+    InvokedOutput,
+    NodeInvocation,
+    current_composition,
+    pop_composition,
+    push_composition,
+    record_invocation,
+)
+from trellis.definitions.node import NodeDefinition
+
+if TYPE_CHECKING:
+    from trellis.definitions.job import JobDefinition
+
+
+class GraphDefinition(NodeDefinition):
+    """A graph of nodes (ops or other graphs) whose inputs are wired to upstream outputs.
+
+    ``nodes`` are kept in the order the body called them, which is a topological order.
+    ``output_mappings`` maps each graph output to an inner node's output.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        nodes: Mapping[str, NodeInvocation],
+        input_names: tuple[str, ...] = (),
+        output_mappings: Mapping[str, InvokedOutput] | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        config: Any = None,
+    ) -> None:
+        self.name = name
+        self.nodes = dict(nodes)
+        self._input_names = tuple(input_names)
+        self.output_mappings = dict(output_mappings or {})
+        self.description = description
+        self.tags = dict(tags or {})
+        self.config = config
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The graph's own inputs, in order."""
+        return self._input_names
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The graph's outputs, in order."""
+        return tuple(self.output_mappings)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if current_composition() is None:
+            raise InvalidDefinitionError(
+                f"Graph '{self.name}' can only be called inside another @graph or @job body; "
+                "to run it, use graph.to_job(...).execute_in_process() or "
+                "graph.execute_in_process()."
+            )
+        return record_invocation(self, args, kwargs)
+
+    def to_job(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+        config: Any = None,
+        tags: Mapping[str, str] | None = None,
+        executor_def: Any = None,
+        op_retry_policy: Any = None,
+        partitions_def: Any = None,
+    ) -> JobDefinition:
+        """A runnable job from this graph, with its resources, default config and tags."""
+        from trellis.definitions.job import JobDefinition
+
+        return JobDefinition(
+            name=name or self.name,
+            graph_def=self,
+            resource_defs=resource_defs,
+            config=config if config is not None else self.config,
+            tags=tags,
+            executor_def=executor_def,
+            description=description or self.description,
+            op_retry_policy=op_retry_policy,
+            partitions_def=partitions_def,
+        )
+
+    def execute_in_process(self, run_config: Any = None, **kwargs: Any) -> Any:
+        """Run this graph as an ad-hoc job (see ``JobDefinition.execute_in_process``)."""
+        resources = kwargs.pop("resources", None)
+        return self.to_job(resource_defs=resources).execute_in_process(run_config, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<GraphDefinition {self.name}>"
+
+
+def build_graph(
+    fn: Callable[..., Any],
+    name: str | None = None,
+    description: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    out: Any = None,
+    config: Any = None,
+) -> GraphDefinition:
+    """Run a graph body once, recording its nodes, and return the ``GraphDefinition``."""
+    graph_name = name or fn.__name__
+    params = [
+        p
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    input_names = tuple(p.name for p in params)
+    state = CompositionState(graph_name)
+    push_composition(state)
+    try:
+        returned = fn(*[GraphInputRef(graph_name, n) for n in input_names])
+    finally:
+        pop_composition()
+    output_mappings = _output_mappings(graph_name, returned, out)
+    return GraphDefinition(
+        name=graph_name,
+        nodes=state.nodes,
+        input_names=input_names,
+        output_mappings=output_mappings,
+        description=description if description is not None else inspect.getdoc(fn),
+        tags=tags,
+        config=config,
+    )
+
+
+def _output_mappings(graph_name: str, returned: Any, out: Any) -> dict[str, InvokedOutput]:
+    if returned is None:
+        return {}
+    if isinstance(returned, InvokedOutput):
+        names = list(out) if isinstance(out, Mapping) else ["result"]
+        return {names[0]: returned}
+    if isinstance(returned, Mapping):
+        bad = [k for k, v in returned.items() if not isinstance(v, InvokedOutput)]
+        if bad:
+            raise InvalidDefinitionError(
+                f"Graph '{graph_name}' returned non-node outputs for {bad}."
+            )
+        return dict(returned)
+    if isinstance(returned, tuple):
+        if not isinstance(out, Mapping) or len(out) != len(returned):
+            raise InvalidDefinitionError(
+                f"Graph '{graph_name}' returned a tuple of {len(returned)} outputs; declare them "
+                "with out={'name': GraphOut(), ...} in the same order, or return a dict."
+            )
+        return dict(zip(out, returned, strict=True))
+    raise InvalidDefinitionError(
+        f"Graph '{graph_name}' returned {returned!r}; a graph body returns node outputs, a dict "
+        "of them, or nothing."
+    )
+
+
+def graph(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    out: Any = None,
+    config: Any = None,
+) -> Any:
+    """Compose ops into a graph: ``@graph`` over a function that calls ops and graphs."""
+
+    def decorate(f: Callable[..., Any]) -> GraphDefinition:
+        return build_graph(f, name=name, description=description, tags=tags, out=out, config=config)
+
+    return decorate(fn) if fn is not None else decorate
+
+
+class GraphOut:
+    """Declares a graph output (used in ``@graph(out={...})``)."""
+
+    def __init__(self, description: str | None = None) -> None:
+        self.description = description

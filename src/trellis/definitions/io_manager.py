@@ -1,0 +1,122 @@
+"""IO managers: how an output is stored (``handle_output``) and how a downstream input
+is loaded (``load_input``)."""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from trellis.definitions.resource import ResourceDefinition
+
+
+class InputManager(ABC):
+    """Loads inputs: ``load_input(context) -> value``."""
+
+    @abstractmethod
+    def load_input(self, context: Any) -> Any:
+        """Return the value for the input that ``context`` (an ``InputContext``) describes."""
+
+
+class OutputManager(ABC):
+    """Stores outputs: ``handle_output(context, obj)``."""
+
+    @abstractmethod
+    def handle_output(self, context: Any, obj: Any) -> None:
+        """Store ``obj``, the output that ``context`` (an ``OutputContext``) describes."""
+
+
+class IOManager(InputManager, OutputManager):
+    """Stores each output and loads it again for the inputs downstream.
+
+    Subclass it and implement ``handle_output(context, obj)`` and ``load_input(context)``.
+    """
+
+
+def is_io_manager_like(obj: Any) -> bool:
+    """True for classes or objects that have ``handle_output`` and ``load_input``."""
+    return callable(getattr(obj, "handle_output", None)) and callable(
+        getattr(obj, "load_input", None)
+    )
+
+
+class IOManagerDefinition(ResourceDefinition):
+    """A resource definition whose value is an IO manager, with optional per-input and
+    per-output config schemas."""
+
+    def __init__(
+        self,
+        resource_fn: Callable[..., Any],
+        config_schema: Any = None,
+        description: str | None = None,
+        required_resource_keys: Sequence[str] | set[str] | None = None,
+        version: str | None = None,
+        input_config_schema: Any = None,
+        output_config_schema: Any = None,
+    ) -> None:
+        super().__init__(resource_fn, config_schema, description, required_resource_keys, version)
+        self.input_config_schema = input_config_schema
+        self.output_config_schema = output_config_schema
+
+    @staticmethod
+    def hardcoded_io_manager(value: Any, description: str | None = None) -> IOManagerDefinition:
+        """An IO manager definition that is always ``value``."""
+        definition = IOManagerDefinition(lambda: value, description=description)
+        definition.source = value
+        return definition
+
+
+def _definition_for_class(cls: type, **kwargs: Any) -> IOManagerDefinition:
+    """``@io_manager`` on a class: each run builds one instance of it, passing the init
+    context when ``__init__`` accepts an argument."""
+    try:
+        params = [
+            p
+            for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        params = []
+    takes_context = bool(params) and params[0].default is inspect.Parameter.empty
+
+    def build(context: Any) -> Any:
+        return cls(context) if takes_context else cls()
+
+    build.__name__ = cls.__name__
+    definition = IOManagerDefinition(build, **kwargs)
+    definition.source = cls
+    return definition
+
+
+def io_manager(
+    fn: Callable[..., Any] | type | None = None,
+    *,
+    config_schema: Any = None,
+    description: str | None = None,
+    output_config_schema: Any = None,
+    input_config_schema: Any = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    version: str | None = None,
+) -> Any:
+    """Define an IO manager: on a function of the init context that returns an
+    ``IOManager``, or directly on a class with ``handle_output`` and ``load_input``."""
+    kwargs = dict(
+        config_schema=config_schema,
+        output_config_schema=output_config_schema,
+        input_config_schema=input_config_schema,
+        required_resource_keys=required_resource_keys,
+        version=version,
+    )
+
+    def decorate(f: Callable[..., Any] | type) -> IOManagerDefinition:
+        doc = description if description is not None else inspect.getdoc(f)
+        if isinstance(f, type):
+            return _definition_for_class(f, description=doc, **kwargs)
+        return IOManagerDefinition(f, description=doc, **kwargs)
+
+    if fn is not None and (callable(fn) and not isinstance(fn, dict)):
+        return decorate(fn)
+    if fn is not None:
+        kwargs["config_schema"] = fn
+    return decorate

@@ -1,0 +1,186 @@
+"""``@job`` and ``JobDefinition``: a graph (or asset selection) bound to resources,
+default config, tags and an executor: the unit that runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from typing import Any
+
+from trellis.core.errors import InvalidDefinitionError
+from trellis.definitions.executor import ExecutorDefinition
+from trellis.definitions.flat_graph import FlatNode, FromAsset, NodeOutput, flatten_graph
+from trellis.definitions.graph import GraphDefinition, build_graph
+from trellis.definitions.resource import ResourceDefinition, coerce_resources
+
+
+class JobDefinition:
+    """A runnable job: its nodes, resources, default run config, tags and executor.
+
+    ``execute_in_process(...)`` runs it in this process and returns the result.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        graph_def: GraphDefinition | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+        config: Any = None,
+        tags: Mapping[str, str] | None = None,
+        executor_def: ExecutorDefinition | None = None,
+        description: str | None = None,
+        op_retry_policy: Any = None,
+        partitions_def: Any = None,
+        *,
+        flat_nodes: list[FlatNode] | None = None,
+        asset_graph: Any = None,
+    ) -> None:
+        self.name = name
+        self.graph_def = graph_def
+        self.resource_defs: dict[str, ResourceDefinition] = coerce_resources(resource_defs)
+        self.config = config
+        self.tags = dict(tags or {})
+        self.executor_def = executor_def
+        self.description = description
+        self.op_retry_policy = op_retry_policy
+        self.partitions_def = partitions_def
+        self.asset_graph = asset_graph
+        if flat_nodes is not None:
+            self.__dict__["flat_nodes"] = flat_nodes
+        elif graph_def is None:
+            raise InvalidDefinitionError(f"Job '{name}' needs a graph or asset nodes.")
+
+    @cached_property
+    def flat_nodes(self) -> list[FlatNode]:
+        """Every op of the job at its dotted handle, in topological order."""
+        assert self.graph_def is not None
+        return flatten_graph(self.graph_def)
+
+    @cached_property
+    def nodes_by_handle(self) -> dict[str, FlatNode]:
+        """Flat nodes by handle."""
+        return {n.handle: n for n in self.flat_nodes}
+
+    @property
+    def is_asset_job(self) -> bool:
+        """Whether the job materializes assets."""
+        return self.asset_graph is not None
+
+    def resource_keys_for_node(self, node: FlatNode) -> set[str]:
+        """The resource keys one node needs: declared keys, typed parameters, the IO
+        managers of its outputs and the managers that load its inputs."""
+        keys = set(node.op_def.resource_keys)
+        for out in node.op_def.outs.values():
+            keys.add(out.io_manager_key)
+        for input_name, source in node.inputs.items():
+            in_def = node.op_def.ins[input_name]
+            if in_def.input_manager_key:
+                keys.add(in_def.input_manager_key)
+            elif isinstance(source, FromAsset) and self.asset_graph is not None:
+                keys.add(self.asset_graph.io_manager_key_for(source.asset_key))
+            elif isinstance(source, (NodeOutput, list)):
+                for src in source if isinstance(source, list) else [source]:
+                    upstream = self.nodes_by_handle[src.handle].op_def.outs[src.output_name]
+                    keys.add(upstream.io_manager_key)
+        return keys
+
+    def check_resources(self, available: set[str] | None = None) -> None:
+        """Raise when a node needs a resource key that is not bound, naming the node, the
+        key and the keys that are available (``io_manager`` always has a default)."""
+        bound = set(self.resource_defs) | (available or set()) | {"io_manager"}
+        for node in self.flat_nodes:
+            missing = sorted(self.resource_keys_for_node(node) - bound)
+            if missing:
+                kind = node.op_def.kind
+                raise InvalidDefinitionError(
+                    f"{kind.capitalize()} '{node.handle}' in job '{self.name}' requires "
+                    f"resource '{missing[0]}', which is not provided. Available resource keys: "
+                    f"{sorted(bound)}."
+                )
+        for key, definition in self.resource_defs.items():
+            missing = sorted(definition.required_resource_keys - bound)
+            if missing:
+                raise InvalidDefinitionError(
+                    f"Resource '{key}' in job '{self.name}' requires resource '{missing[0]}', "
+                    f"which is not provided. Available resource keys: {sorted(bound)}."
+                )
+
+    def with_resources(self, resource_defs: Mapping[str, Any]) -> JobDefinition:
+        """A copy whose resources are ``resource_defs`` overlaid by the job's own."""
+        copy = self._copy()
+        copy.resource_defs = {**coerce_resources(resource_defs), **self.resource_defs}
+        return copy
+
+    def _copy(self) -> JobDefinition:
+        copy = JobDefinition.__new__(JobDefinition)
+        copy.__dict__.update(self.__dict__)
+        return copy
+
+    def execute_in_process(
+        self,
+        run_config: Any = None,
+        instance: Any = None,
+        partition_key: str | None = None,
+        raise_on_error: bool = True,
+        op_selection: list[str] | None = None,
+        run_id: str | None = None,
+        input_values: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        resources: Mapping[str, Any] | None = None,
+        asset_selection: Any = None,
+    ) -> Any:
+        """Run the job in this process and return an ``ExecuteInProcessResult``.
+
+        ``resources`` override the job's; ``op_selection`` runs a subset (``"*op"``
+        selects an op and its upstream); ``raise_on_error`` re-raises the user's own
+        exception when a step fails.
+        """
+        from trellis.execution.api import execute_job_in_process
+
+        return execute_job_in_process(
+            self,
+            run_config=run_config,
+            instance=instance,
+            partition_key=partition_key,
+            raise_on_error=raise_on_error,
+            op_selection=op_selection,
+            run_id=run_id,
+            input_values=input_values,
+            tags=tags,
+            resources=resources,
+            asset_selection=asset_selection,
+        )
+
+    def __repr__(self) -> str:
+        return f"<JobDefinition {self.name}>"
+
+
+def job(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    resource_defs: Mapping[str, Any] | None = None,
+    config: Any = None,
+    tags: Mapping[str, str] | None = None,
+    executor_def: ExecutorDefinition | None = None,
+    op_retry_policy: Any = None,
+    partitions_def: Any = None,
+) -> Any:
+    """Define a job from a function that wires ops together: ``@job`` or
+    ``@job(resource_defs=..., config=..., tags=..., executor_def=...)``."""
+
+    def decorate(f: Callable[..., Any]) -> JobDefinition:
+        graph_def = build_graph(f, name=name, description=description)
+        return graph_def.to_job(
+            name=name or f.__name__,
+            description=graph_def.description,
+            resource_defs=resource_defs,
+            config=config,
+            tags=tags,
+            executor_def=executor_def,
+            op_retry_policy=op_retry_policy,
+            partitions_def=partitions_def,
+        )
+
+    return decorate(fn) if fn is not None else decorate

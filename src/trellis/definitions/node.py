@@ -1,0 +1,39 @@
+"""``NodeDefinition``: what ops and graphs share (a name, named inputs and outputs)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from trellis.definitions.composition import PendingInvocation
+
+
+class NodeDefinition:
+    """Base of ``OpDefinition`` and ``GraphDefinition``: a named node with inputs and
+    outputs that can be used inside a graph."""
+
+    name: str
+    description: str | None
+    tags: dict[str, str]
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The names of the inputs, in declaration order."""
+        raise NotImplementedError
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The names of the outputs, in declaration order."""
+        raise NotImplementedError
+
+    def alias(self, name: str) -> PendingInvocation:
+        """Use this node under another name inside a graph body."""
+        return PendingInvocation(self, alias=name)
+
+    def tag(self, tags: Mapping[str, str]) -> PendingInvocation:
+        """Use this node with extra tags inside a graph body."""
+        return PendingInvocation(self, tags=tags)
+
+    def with_retry_policy(self, retry_policy: Any) -> PendingInvocation:
+        """Use this node with its own retry policy inside a graph body."""
+        return PendingInvocation(self, retry_policy=retry_policy)

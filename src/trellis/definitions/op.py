@@ -1,0 +1,217 @@
+"""``@op`` and ``OpDefinition``: a unit of computation with inputs, outputs and config."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, overload
+
+from trellis.config.detect import is_config_class
+from trellis.core.errors import InvalidDefinitionError
+from trellis.definitions.composition import current_composition, record_invocation
+from trellis.definitions.ins_outs import NO_VALUE, In, Nothing, Out
+from trellis.definitions.node import NodeDefinition
+from trellis.definitions.retry import RetryPolicy
+from trellis.definitions.signature import FunctionSpec, analyse_function, type_from_annotation
+
+
+def normalize_op_config_schema(config_schema: Any, owner: str) -> tuple[Any, type | None]:
+    """``(Field or None, Config class or None)`` for an op's ``config_schema`` argument."""
+    if config_schema is None:
+        return None, None
+    if is_config_class(config_schema):
+        return config_schema.to_config_schema(), config_schema
+    from trellis.config.types import normalize_config_schema
+
+    try:
+        return normalize_config_schema(config_schema), None
+    except InvalidDefinitionError as exc:
+        raise InvalidDefinitionError(f"Bad config_schema on {owner}: {exc}") from None
+
+
+class OpDefinition(NodeDefinition):
+    """An op: a function the engine calls with a context, its inputs, config and
+    resources, and whose return value becomes its outputs.
+
+    Build one with ``@op``. Inside a ``@graph`` body, calling it wires it into the graph;
+    outside, calling it runs the function directly (for tests).
+    """
+
+    def __init__(
+        self,
+        compute_fn: Callable[..., Any],
+        name: str | None = None,
+        ins: Mapping[str, In] | None = None,
+        outs: Mapping[str, Out] | None = None,
+        config_schema: Any = None,
+        required_resource_keys: Sequence[str] | set[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        description: str | None = None,
+        retry_policy: RetryPolicy | None = None,
+        code_version: str | None = None,
+        *,
+        kind: str = "op",
+    ) -> None:
+        self.compute_fn = compute_fn
+        self.name = name or compute_fn.__name__
+        self.kind = kind
+        owner = f"{kind} '{self.name}'"
+        self.description = description if description is not None else inspect.getdoc(compute_fn)
+        self.tags = dict(tags or {})
+        self.retry_policy = retry_policy
+        self.code_version = code_version
+        self.required_resource_keys = frozenset(required_resource_keys or ())
+        spec = analyse_function(compute_fn, owner)
+        if kind == "op" and spec.context_annotation == "AssetExecutionContext":
+            raise InvalidDefinitionError(
+                f"{owner} annotates its context as AssetExecutionContext, but it is an op; "
+                "annotate it OpExecutionContext (or make it an @asset)."
+            )
+        self.spec: FunctionSpec = spec
+        self.ins = self._build_ins(spec, dict(ins or {}), owner)
+        self.outs = self._build_outs(spec, outs)
+        schema, config_class = normalize_op_config_schema(config_schema, owner)
+        if spec.config_class is not None:
+            if schema is not None and config_class is not spec.config_class:
+                raise InvalidDefinitionError(
+                    f"{owner} takes a Config parameter '{spec.config_param}' and also has a "
+                    "config_schema; use one or the other."
+                )
+            schema, config_class = spec.config_class.to_config_schema(), spec.config_class
+        self.config_schema = schema
+        self.config_class = config_class
+        # Every resource key the body can read: declared keys plus typed parameters.
+        self.resource_keys = self.required_resource_keys | frozenset(spec.resource_params)
+
+    # -- construction helpers ----------------------------------------------------------
+    def _build_ins(self, spec: FunctionSpec, ins: dict[str, In], owner: str) -> dict[str, In]:
+        params = spec.input_params
+        unknown = [n for n in ins if n not in params and ins[n].dagster_type is not Nothing]
+        if unknown:
+            raise InvalidDefinitionError(
+                f"{owner} declares ins {unknown} that are not parameters of its function "
+                f"{self.compute_fn.__name__}{inspect.signature(self.compute_fn)}."
+            )
+        built: dict[str, In] = {}
+        for pname, param in params.items():
+            declared = ins.get(pname)
+            if declared is None:
+                declared = In(
+                    dagster_type=type_from_annotation(param.annotation),
+                    default_value=(
+                        param.default if param.default is not inspect.Parameter.empty else NO_VALUE
+                    ),
+                )
+            else:
+                if declared.dagster_type is None:
+                    declared.dagster_type = type_from_annotation(param.annotation)
+                if not declared.has_default and param.default is not inspect.Parameter.empty:
+                    declared.default_value = param.default
+            built[pname] = declared
+        for name, declared in ins.items():  # Nothing inputs order the op; no parameter
+            if name not in built:
+                built[name] = declared
+        return built
+
+    def _build_outs(
+        self, spec: FunctionSpec, outs: Mapping[str, Out] | Out | None
+    ) -> dict[str, Out]:
+        if outs is None:
+            outs = {"result": Out()}
+        elif isinstance(outs, Out):
+            outs = {"result": outs}
+        outs = dict(outs)
+        if len(outs) == 1:
+            (out,) = outs.values()
+            if out.dagster_type is None and not spec.is_generator:
+                annotation = spec.return_annotation
+                if annotation is None or annotation is type(None):
+                    out.dagster_type = Nothing
+                else:
+                    out.dagster_type = type_from_annotation(annotation)
+        return outs
+
+    # -- NodeDefinition ----------------------------------------------------------------
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """The names of the inputs, in declaration order."""
+        return tuple(self.ins)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The names of the outputs, in declaration order."""
+        return tuple(self.outs)
+
+    @property
+    def output_defs(self) -> list[Out]:
+        """The ``Out`` of each output, in order."""
+        return list(self.outs.values())
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if current_composition() is not None:
+            return record_invocation(self, args, kwargs)
+        # Direct invocation (tests): run the function with a context built for it.
+        from trellis.execution.invocation import invoke_directly
+
+        return invoke_directly(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<OpDefinition {self.name}>"
+
+
+@overload
+def op(fn: Callable[..., Any]) -> OpDefinition: ...
+@overload
+def op(
+    fn: None = None,
+    *,
+    name: str | None = None,
+    ins: Mapping[str, In] | None = None,
+    out: Out | Mapping[str, Out] | None = None,
+    config_schema: Any = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    code_version: str | None = None,
+) -> Callable[[Callable[..., Any]], OpDefinition]: ...
+
+
+def op(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    ins: Mapping[str, In] | None = None,
+    out: Out | Mapping[str, Out] | None = None,
+    config_schema: Any = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    code_version: str | None = None,
+) -> OpDefinition | Callable[[Callable[..., Any]], OpDefinition]:
+    """Turn a function into an op: ``@op`` or ``@op(name=..., ins=..., out=..., ...)``.
+
+    The first parameter, if named ``context`` (or annotated with a context type), receives
+    the ``OpExecutionContext``; a parameter typed with a ``Config`` class receives config;
+    parameters typed with a ``ConfigurableResource`` receive that resource; the rest are
+    inputs.
+    """
+
+    def decorate(f: Callable[..., Any]) -> OpDefinition:
+        return OpDefinition(
+            f,
+            name=name,
+            ins=ins,
+            outs=out,  # type: ignore[arg-type]
+            config_schema=config_schema,
+            required_resource_keys=required_resource_keys,
+            tags=tags,
+            description=description,
+            retry_policy=retry_policy,
+            code_version=code_version,
+        )
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate

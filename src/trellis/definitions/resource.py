@@ -1,0 +1,164 @@
+"""``@resource`` and ``ResourceDefinition``: long-lived objects (clients, connections)
+that the engine initialises once per run and hands to the steps that declare them."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+from unittest import mock
+
+from trellis.core.errors import InvalidDefinitionError
+
+
+def _takes_context(fn: Callable[..., Any]) -> bool:
+    try:
+        params = [
+            p
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        return False
+    return bool(params)
+
+
+class ResourceDefinition:
+    """How to build a resource: a function of its ``InitResourceContext``, its config
+    schema, and the other resources it needs.
+
+    The function may return the resource, or be a generator (or ``@contextmanager``)
+    that yields it once; the code after ``yield`` is teardown and always runs when the
+    run ends, in reverse order of set-up.
+    """
+
+    def __init__(
+        self,
+        resource_fn: Callable[..., Any],
+        config_schema: Any = None,
+        description: str | None = None,
+        required_resource_keys: Sequence[str] | set[str] | None = None,
+        version: str | None = None,
+    ) -> None:
+        from trellis.definitions.op import normalize_op_config_schema
+
+        self.resource_fn = resource_fn
+        name = getattr(resource_fn, "__name__", "resource")
+        self.config_schema, self.config_class = normalize_op_config_schema(
+            config_schema, f"resource '{name}'"
+        )
+        self.description = description
+        self.required_resource_keys = frozenset(required_resource_keys or ())
+        self.version = version
+        self.takes_context = _takes_context(resource_fn)
+        # The object that was turned into this definition (a ConfigurableResource, a
+        # plain value), kept so that errors and traces can name it.
+        self.source: Any = None
+
+    @property
+    def name(self) -> str:
+        """A readable name for messages: the function's name."""
+        return getattr(self.resource_fn, "__name__", type(self).__name__)
+
+    def configured(self, config: Any, name: str | None = None) -> ResourceDefinition:
+        """A copy of this definition with its config fixed to ``config``."""
+        fixed = config
+
+        def configured_fn(context: Any) -> Any:
+            return (
+                self.resource_fn(context.replace_config(fixed))
+                if self.takes_context
+                else (self.resource_fn())
+            )
+
+        configured_fn.__name__ = name or self.name
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.resource_fn = configured_fn
+        copy.config_schema = None
+        copy.takes_context = True
+        return copy
+
+    @staticmethod
+    def hardcoded_resource(value: Any, description: str | None = None) -> ResourceDefinition:
+        """A resource that is always ``value``."""
+        definition = ResourceDefinition(lambda: value, description=description)
+        definition.source = value
+        return definition
+
+    @staticmethod
+    def none_resource(description: str | None = None) -> ResourceDefinition:
+        """A resource that is ``None``."""
+        return ResourceDefinition.hardcoded_resource(None, description)
+
+    @staticmethod
+    def mock_resource(description: str | None = None) -> ResourceDefinition:
+        """A resource that is a ``MagicMock``."""
+        return ResourceDefinition(lambda: mock.MagicMock(), description=description)
+
+    @staticmethod
+    def string_resource(description: str | None = None) -> ResourceDefinition:
+        """A resource whose value is its string config."""
+        return ResourceDefinition(lambda ctx: ctx.resource_config, str, description)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the resource function directly (for tests)."""
+        if self.takes_context and not args and not kwargs:
+            from trellis.execution.testing import build_init_resource_context
+
+            return self.resource_fn(build_init_resource_context())
+        return self.resource_fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+def resource(
+    fn: Callable[..., Any] | None = None,
+    *,
+    config_schema: Any = None,
+    description: str | None = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    version: str | None = None,
+) -> Any:
+    """Define a resource from a function of its ``InitResourceContext`` (or of nothing):
+    ``@resource`` or ``@resource(config_schema=..., required_resource_keys=...)``."""
+
+    def decorate(f: Callable[..., Any]) -> ResourceDefinition:
+        return ResourceDefinition(
+            f,
+            config_schema=config_schema,
+            description=description if description is not None else inspect.getdoc(f),
+            required_resource_keys=required_resource_keys,
+            version=version,
+        )
+
+    if fn is not None and not isinstance(fn, (dict, type)) and callable(fn):
+        return decorate(fn)
+    if fn is not None:  # @resource(schema) positional, as Dagster allows
+        config_schema = fn
+    return decorate
+
+
+def coerce_resource(value: Any, key: str) -> ResourceDefinition:
+    """A ``ResourceDefinition`` for anything a user binds under a resource key: a
+    definition, a ``ConfigurableResource``, an IO manager class or object, or any value."""
+    if isinstance(value, ResourceDefinition):
+        return value
+    get_def = getattr(value, "get_resource_definition", None)
+    if callable(get_def) and not isinstance(value, type):
+        return get_def()
+    if isinstance(value, type):
+        from trellis.definitions.io_manager import is_io_manager_like
+
+        if is_io_manager_like(value):
+            raise InvalidDefinitionError(
+                f"Resource '{key}' is the class {value.__name__}; pass an instance, or "
+                "decorate the class with @io_manager."
+            )
+    return ResourceDefinition.hardcoded_resource(value)
+
+
+def coerce_resources(resources: Mapping[str, Any] | None) -> dict[str, ResourceDefinition]:
+    """``coerce_resource`` over a mapping."""
+    return {key: coerce_resource(value, key) for key, value in (resources or {}).items()}

@@ -1,0 +1,125 @@
+"""Reads a compute function's signature: which parameter is the context, which are
+inputs, which take config, which take resources."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from trellis.config.detect import is_config_class
+
+CONTEXT_PARAM_NAMES = frozenset({"context", "_context", "_", "ctx", "_ctx", "context_"})
+_CONTEXT_TYPE_NAMES = frozenset({"OpExecutionContext", "AssetExecutionContext"})
+
+
+class ResourceParamMarker:
+    """Marks ``ResourceParam[T]``: a parameter that receives the resource of its name."""
+
+
+def _is_resource_annotation(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is typing.Annotated:
+        return any(isinstance(m, ResourceParamMarker) for m in annotation.__metadata__)
+    module = sys.modules.get("trellis.definitions.configurable_resource")
+    if module is None or not isinstance(annotation, type):
+        return False
+    return issubclass(annotation, module.ConfigurableResourceFactory)
+
+
+def context_annotation_name(annotation: Any) -> str | None:
+    """``"AssetExecutionContext"`` / ``"OpExecutionContext"`` when a parameter is annotated
+    with one of the context classes (strings accepted), else None."""
+    if annotation is inspect.Parameter.empty:
+        return None
+    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", None)
+    if isinstance(name, str):
+        name = name.rsplit(".", 1)[-1]
+        if name in _CONTEXT_TYPE_NAMES:
+            return name
+    return None
+
+
+class FunctionSpec:
+    """What the engine needs to know about a compute function to call it."""
+
+    __slots__ = (
+        "config_class",
+        "config_param",
+        "context_annotation",
+        "context_param",
+        "input_params",
+        "is_async",
+        "is_generator",
+        "resource_params",
+        "return_annotation",
+    )
+
+    def __init__(self) -> None:
+        self.context_param: str | None = None
+        self.context_annotation: str | None = None
+        self.config_param: str | None = None
+        self.config_class: type | None = None
+        self.resource_params: dict[str, Any] = {}
+        self.input_params: dict[str, inspect.Parameter] = {}
+        self.is_generator = False
+        self.is_async = False
+        self.return_annotation: Any = inspect.Parameter.empty
+
+
+def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn, include_extras=True)
+    except Exception:  # unresolvable forward references: fall back to raw annotations
+        return dict(getattr(fn, "__annotations__", {}))
+
+
+def analyse_function(fn: Callable[..., Any], owner: str) -> FunctionSpec:
+    """Classify each parameter of ``fn`` (the compute function of ``owner``)."""
+    spec = FunctionSpec()
+    sig = inspect.signature(fn)
+    hints = _resolved_hints(fn)
+    params = list(sig.parameters.values())
+    for index, param in enumerate(params):
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            # **kwargs receive nothing special; they are allowed and ignored.
+            continue
+        annotation = hints.get(param.name, param.annotation)
+        ctx_name = context_annotation_name(annotation)
+        if index == 0 and (param.name in CONTEXT_PARAM_NAMES or ctx_name):
+            spec.context_param = param.name
+            spec.context_annotation = ctx_name
+        elif _is_resource_annotation(annotation):
+            spec.resource_params[param.name] = annotation
+        elif is_config_class(annotation):
+            spec.config_param = param.name
+            spec.config_class = annotation
+        else:
+            spec.input_params[param.name] = param.replace(annotation=annotation)
+    spec.is_async = inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+    spec.is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
+    spec.return_annotation = hints.get("return", sig.return_annotation)
+    return spec
+
+
+def type_from_annotation(annotation: Any) -> Any:
+    """The type an input or output is checked against, or None (no check)."""
+    if annotation is inspect.Parameter.empty or annotation is typing.Any:
+        return None
+    return annotation
+
+
+def runtime_checkable_type(dagster_type: Any) -> type | tuple[type, ...] | None:
+    """The class ``isinstance`` can check a value against, or None when the annotation
+    cannot be checked at runtime (generics, strings, typing constructs)."""
+    if dagster_type is None or dagster_type is typing.Any or dagster_type is type(None):
+        return None
+    if isinstance(dagster_type, type) and typing.get_origin(dagster_type) is None:
+        if dagster_type is float:
+            return (float, int)
+        return dagster_type
+    origin = typing.get_origin(dagster_type)
+    if origin in (list, dict, set, tuple, frozenset):
+        return origin
+    return None

@@ -1,0 +1,708 @@
+"""Time-window partitions: one partition per tick of a cron schedule, keyed by the start of
+its window formatted with ``fmt`` in the definition's timezone.
+
+Window ``n`` runs from tick ``n`` to tick ``n + 1``; the first window starts at the first
+tick at or after ``start``. By default the last partition is the last window that has
+*ended* by the current time; ``end_offset`` shifts that by whole windows, and ``end``
+(exclusive) caps it. Fixed-period schedules (what ``Hourly`` / ``Daily`` / ``Weekly`` /
+``Monthly`` build, or the same cron strings written by hand) are stepped with date
+arithmetic; any other cron string goes through croniter, imported only then.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from bisect import bisect_right
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from trellis.core.errors import InvalidDefinitionError, InvariantViolationError
+from trellis.definitions.partitions import (
+    PartitionKeyRange,
+    PartitionsDefinition,
+    _check_range_order,
+)
+
+_HOUR = timedelta(hours=1)
+_MAX_WALK_BACK, _FAR = 1_000, 10**9
+_CRON_ALIASES = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+}
+
+
+class _TimeWindowFields(NamedTuple):
+    start: datetime
+    end: datetime
+
+
+class TimeWindow(_TimeWindowFields):
+    """The half-open interval ``[start, end)`` a time partition covers (aware datetimes)."""
+
+    __slots__ = ()
+
+    def __new__(cls, start: datetime, end: datetime) -> TimeWindow:
+        if start.tzinfo is None or end.tzinfo is None:
+            raise InvariantViolationError(
+                f"TimeWindow needs timezone-aware datetimes, got start={start!r}, end={end!r}."
+            )
+        return super().__new__(cls, start, end)
+
+
+# ---------------------------------------------------------------------------------------
+# Ticks: a cron schedule in one timezone, each tick addressed by an integer ordinal.
+
+
+class _Ticks(ABC):
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    @abstractmethod
+    def floor(self, t: datetime) -> int:
+        """Ordinal of the latest tick at or before ``t``."""
+
+    @abstractmethod
+    def at(self, n: int) -> datetime:
+        """Tick ``n`` as an aware datetime in the timezone."""
+
+
+class _HourlyTicks(_Ticks):
+    # Ticks are a reference instant plus whole hours: right wherever DST moves clocks by
+    # whole hours (all but a handful of zones).
+    def __init__(self, minute: int, tz: ZoneInfo, near: datetime) -> None:
+        super().__init__(tz)
+        local = near.astimezone(tz).replace(minute=minute, second=0, microsecond=0)
+        self._ref = local.astimezone(UTC)
+
+    def floor(self, t: datetime) -> int:
+        return (t.astimezone(UTC) - self._ref) // _HOUR
+
+    def at(self, n: int) -> datetime:
+        return (self._ref + n * _HOUR).astimezone(self.tz)
+
+
+class _CalendarTicks(_Ticks):
+    # Ticks at a fixed wall-clock time on a calendar step; ``_guess`` maps a local date to
+    # the ordinal of the tick on or just after it, ``floor`` then steps back if needed.
+    def __init__(self, minute: int, hour: int, tz: ZoneInfo) -> None:
+        super().__init__(tz)
+        self._minute, self._hour = minute, hour
+
+    @abstractmethod
+    def _date(self, n: int) -> date: ...
+
+    @abstractmethod
+    def _guess(self, local: datetime) -> int: ...
+
+    def at(self, n: int) -> datetime:
+        d = self._date(n)
+        return datetime(d.year, d.month, d.day, self._hour, self._minute, tzinfo=self.tz)
+
+    def floor(self, t: datetime) -> int:
+        n = self._guess(t.astimezone(self.tz))
+        return n - 1 if self.at(n).timestamp() > t.timestamp() else n
+
+
+class _DayStepTicks(_CalendarTicks):
+    # Every ``step`` days (1: daily, 7: weekly) from date ordinal ``shift``.
+    def __init__(self, minute: int, hour: int, step: int, shift: int, tz: ZoneInfo) -> None:
+        super().__init__(minute, hour, tz)
+        self._step, self._shift = step, shift
+
+    def _date(self, n: int) -> date:
+        return date.fromordinal(self._shift + self._step * n)
+
+    def _guess(self, local: datetime) -> int:
+        return (local.toordinal() - self._shift) // self._step
+
+
+class _MonthlyTicks(_CalendarTicks):
+    def __init__(self, minute: int, hour: int, day: int, tz: ZoneInfo) -> None:
+        super().__init__(minute, hour, tz)
+        self._day = day
+
+    def _date(self, n: int) -> date:
+        return date(n // 12, n % 12 + 1, self._day)
+
+    def _guess(self, local: datetime) -> int:
+        return local.year * 12 + local.month - 1
+
+
+class _CronTicks(_Ticks):
+    # Any cron schedule, through croniter. Ticks from the first one at or after ``near``
+    # are cached in order; ordinal 0 is that first tick.
+    def __init__(self, cron: str, tz: ZoneInfo, near: datetime) -> None:
+        super().__init__(tz)
+        from croniter import croniter
+
+        self._croniter = croniter
+        self._cron = cron
+        first = self._next(near.astimezone(tz) - timedelta(seconds=1))
+        if first.timestamp() < near.timestamp():
+            first = self._next(first)
+        self._ticks = [first]
+        self._stamps = [first.timestamp()]
+        self._lock = threading.Lock()
+
+    def _next(self, t: datetime) -> datetime:
+        return self._croniter(self._cron, t).get_next(datetime)
+
+    def _prev(self, t: datetime) -> datetime:
+        return self._croniter(self._cron, t).get_prev(datetime)
+
+    def _extend(self, n: int | None = None, stamp: float | None = None) -> None:
+        with self._lock:
+            it = self._croniter(self._cron, self._ticks[-1])
+            while (n is not None and len(self._ticks) <= n) or (
+                stamp is not None and self._stamps[-1] <= stamp
+            ):
+                tick = it.get_next(datetime)
+                self._ticks.append(tick)
+                self._stamps.append(tick.timestamp())
+
+    def at(self, n: int) -> datetime:
+        if n < 0:  # before the cache: walk back (rare: keys before the start)
+            tick = self._ticks[0]
+            for _ in range(-n):
+                tick = self._prev(tick)
+            return tick
+        if n >= len(self._ticks):
+            self._extend(n=n)
+        return self._ticks[n]
+
+    def floor(self, t: datetime) -> int:
+        stamp = t.timestamp()
+        if stamp < self._stamps[0]:
+            # Before the first window: walk back a little; further back only "far" matters.
+            n, tick = 0, self._ticks[0]
+            while tick.timestamp() > stamp:
+                if n < -_MAX_WALK_BACK:
+                    return -_FAR
+                n, tick = n - 1, self._prev(tick)
+            return n
+        if stamp >= self._stamps[-1]:
+            self._extend(stamp=stamp)
+        return bisect_right(self._stamps, stamp) - 1
+
+
+def _fixed_period(cron: str) -> Callable[[ZoneInfo, datetime], _Ticks] | None:
+    """A builder of arithmetic ticks when ``cron`` is a fixed-period schedule (hourly,
+    daily, weekly, or monthly on days 1-28), else None."""
+    fields = _CRON_ALIASES.get(cron.strip(), cron).split()
+    if len(fields) != 5 or not all(f == "*" or f.isdigit() for f in fields):
+        return None
+    minute, hour, dom, month, dow = fields
+    if month != "*" or minute == "*" or int(minute) > 59:
+        return None
+    m = int(minute)
+    if hour == dom == dow == "*":
+        return lambda tz, near: _HourlyTicks(m, tz, near)
+    if hour == "*" or int(hour) > 23 or (dom != "*" and dow != "*"):
+        return None
+    h = int(hour)
+    if dom == dow == "*":
+        return lambda tz, near: _DayStepTicks(m, h, 1, 0, tz)
+    if dom == "*":
+        # cron counts weekdays from Sunday = 0 (or 7); date ordinal 1 is a Monday.
+        shift = 1 + (int(dow) + 6) % 7
+        return (lambda tz, near: _DayStepTicks(m, h, 7, shift, tz)) if int(dow) <= 7 else None
+    day = int(dom)
+    return (lambda tz, near: _MonthlyTicks(m, h, day, tz)) if 1 <= day <= 28 else None
+
+
+def check_cron_schedule(cron_schedule: object, owner: str) -> str:
+    """Return ``cron_schedule`` if it is a valid five-field cron string (or an ``@daily``-style
+    alias), else raise ``InvalidDefinitionError`` naming ``owner`` and the string.
+
+    Fixed-period strings are recognised without croniter; others import it here.
+    """
+    if not isinstance(cron_schedule, str):
+        raise InvalidDefinitionError(
+            f"Invalid cron schedule {cron_schedule!r} for {owner}: expected a string "
+            "such as '0 0 * * *'."
+        )
+    if _fixed_period(cron_schedule) is not None:
+        return cron_schedule
+    from croniter import croniter
+
+    stripped = cron_schedule.strip()
+    five_fields = stripped.startswith("@") or len(stripped.split()) == 5
+    if not (five_fields and croniter.is_valid(stripped)):
+        raise InvalidDefinitionError(
+            f"Invalid cron schedule '{cron_schedule}' for {owner}: expected five fields "
+            "(minute hour day-of-month month day-of-week), e.g. '0 0 * * *'."
+        )
+    return cron_schedule
+
+
+def _make_ticks(cron: str, tz: ZoneInfo, near: datetime) -> _Ticks:
+    fixed = _fixed_period(cron)
+    return _CronTicks(cron, tz, near) if fixed is None else fixed(tz, near)
+
+
+# ---------------------------------------------------------------------------------------
+# Keys
+
+_FIELDS = {"Y": ("year", "%04d"), "m": ("month", "%02d"), "d": ("day", "%02d")}
+_FIELDS |= {"H": ("hour", "%02d"), "M": ("minute", "%02d"), "S": ("second", "%02d")}
+
+
+def _compile_fmt(fmt: str) -> Callable[[datetime], str]:
+    """A fast equivalent of ``dt.strftime(fmt)`` (which costs microseconds a key) when
+    ``fmt`` only uses numeric date and time fields; ``strftime`` itself otherwise."""
+    pieces, attrs = fmt.replace("%%", "\0").split("%"), []
+    template = [pieces[0].replace("%", "%%")]
+    for piece in pieces[1:]:
+        field = _FIELDS.get(piece[:1])
+        if field is None:
+            return lambda dt: dt.strftime(fmt)
+        attrs.append(field[0])
+        template.append(field[1] + piece[1:].replace("%", "%%"))
+    if not attrs:
+        return lambda dt: dt.strftime(fmt)
+    text, get = "".join(template).replace("\0", "%%"), attrgetter(*attrs)
+    if len(attrs) == 1:
+        return lambda dt: text % (get(dt),)
+    return lambda dt: text % get(dt)
+
+
+def _is_second_fold(dt: datetime) -> bool:
+    # The repeated wall time after clocks go back: the key alone would name two windows.
+    return bool(dt.fold) and dt.utcoffset() != dt.replace(fold=0).utcoffset()
+
+
+# ---------------------------------------------------------------------------------------
+# Definitions
+
+
+def _zone(timezone: str | None, owner: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidDefinitionError(
+            f"Unknown timezone {timezone!r} for {owner}; use an IANA name such as "
+            "'UTC' or 'America/New_York'."
+        ) from None
+
+
+def _in_zone(value: datetime, tz: ZoneInfo) -> datetime:
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+
+
+def _to_datetime(value: object, fmt: str, tz: ZoneInfo, what: str) -> datetime:
+    if isinstance(value, datetime):
+        return _in_zone(value, tz)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=tz)
+    if isinstance(value, str):
+        for parse in (lambda: datetime.strptime(value, fmt), lambda: datetime.fromisoformat(value)):
+            try:
+                return _in_zone(parse(), tz)
+            except ValueError:
+                continue
+        raise InvalidDefinitionError(
+            f"{what} '{value}' matches neither the format '{fmt}' nor ISO 8601."
+        )
+    raise InvalidDefinitionError(f"{what} must be a datetime or a string, got {value!r}.")
+
+
+def _check_int(owner: str, name: str, value: object, low: int | None, high: int | None) -> int:
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    if ok and ((low is not None and value < low) or (high is not None and value > high)):
+        ok = False
+    if not ok:
+        bounds = "an integer" if low is None else f"an integer from {low} to {high}"
+        raise InvalidDefinitionError(f"{owner}: {name} must be {bounds}, got {value!r}.")
+    return value  # type: ignore[return-value]
+
+
+class TimeWindowPartitionsDefinition(PartitionsDefinition):
+    """Partitions that are the windows between consecutive ticks of ``cron_schedule``.
+
+    ``start`` and ``end`` (exclusive) are datetimes or strings in ``fmt`` (ISO 8601 is
+    accepted too); naive datetimes are read in ``timezone`` (an IANA name, default UTC).
+    The last partition is the last window completed by the current time, shifted by
+    ``end_offset`` windows (``1`` adds the window in progress) and never past ``end``.
+    """
+
+    __slots__ = (
+        "_cron",
+        "_end",
+        "_end_offset",
+        "_fmt",
+        "_format",
+        "_start",
+        "_ticks_cache",
+        "_tz",
+    )
+
+    def __init__(
+        self,
+        start: datetime | str,
+        fmt: str,
+        end: datetime | str | None = None,
+        *,
+        cron_schedule: str,
+        timezone: str | None = None,
+        end_offset: int = 0,
+    ) -> None:
+        owner = type(self).__name__
+        if not isinstance(fmt, str) or not fmt:
+            raise InvalidDefinitionError(f"{owner}: fmt must be a non-empty strftime format.")
+        self._tz = _zone(timezone, owner)
+        self._fmt = fmt
+        self._cron = check_cron_schedule(cron_schedule, owner)
+        self._end_offset = _check_int(owner, "end_offset", end_offset, None, None)
+        self._start = _to_datetime(start, fmt, self._tz, f"{owner} start")
+        self._end = None if end is None else _to_datetime(end, fmt, self._tz, f"{owner} end")
+        if self._end is not None and self._end.timestamp() <= self._start.timestamp():
+            raise InvalidDefinitionError(
+                f"{owner}: end {self._end.isoformat()} is not after start "
+                f"{self._start.isoformat()}."
+            )
+        self._ticks_cache: tuple[_Ticks, int] | None = None
+        self._format = _compile_fmt(fmt)
+
+    # -- the schedule, built on first use ----------------------------------------------
+
+    @property
+    def _ticks(self) -> tuple[_Ticks, int]:
+        """The tick stepper and the ordinal of the first window."""
+        cache = self._ticks_cache
+        if cache is None:
+            ticks = _make_ticks(self._cron, self._tz, self._start)
+            first = ticks.floor(self._start)
+            if ticks.at(first).timestamp() < self._start.timestamp():
+                first += 1
+            cache = self._ticks_cache = (ticks, first)
+        return cache
+
+    def _now(self, current_time: datetime | None) -> datetime:
+        return datetime.now(UTC) if current_time is None else _in_zone(current_time, self._tz)
+
+    def _last(self, current_time: datetime | None) -> int:
+        """Ordinal of the last window (less than the first ordinal when there is none)."""
+        ticks, _ = self._ticks
+        last = ticks.floor(self._now(current_time)) - 1 + self._end_offset
+        if self._end is not None:
+            last = min(last, ticks.floor(self._end) - 1)
+        return last
+
+    def _key(self, dt: datetime) -> str:
+        """The key of the window starting at ``dt``. In the hour repeated when clocks go
+        back, the second window's key gets its UTC offset appended, so keys stay unique."""
+        key = self._format(dt)
+        if dt.fold and "%z" not in self._fmt and _is_second_fold(dt):
+            key += dt.strftime("%z")
+        return key
+
+    def _key_at(self, n: int) -> str:
+        return self._key(self._ticks[0].at(n))
+
+    def _parse(self, key: str) -> datetime | None:
+        for fmt in (self._fmt, self._fmt + "%z"):
+            try:
+                return _in_zone(datetime.strptime(key, fmt), self._tz)
+            except (ValueError, TypeError):
+                continue
+        return None
+
+    def _ordinal_of(self, key: str) -> int | None:
+        """The ordinal of the window ``key`` names, or None when it names none."""
+        dt = self._parse(key)
+        if dt is None:
+            return None
+        # The first tick at or after the parsed time: a ``%Y-%m-%d`` key of a window that
+        # starts at 06:00 parses to midnight. The key must then be that tick's own key.
+        ticks, first = self._ticks
+        if dt.timestamp() <= ticks.at(first - 1).timestamp():
+            return None  # a window before the first one
+        n = ticks.floor(dt)
+        if ticks.at(n).timestamp() < dt.timestamp():
+            n += 1
+        return n if self._key(ticks.at(n)) == key else None
+
+    # -- PartitionsDefinition -----------------------------------------------------------
+
+    def get_partition_keys(self, current_time: datetime | None = None) -> list[str]:
+        """Every key from the first window to the last one at ``current_time``."""
+        ticks, first = self._ticks
+        key, at = self._key, ticks.at
+        return [key(at(n)) for n in range(first, self._last(current_time) + 1)]
+
+    def has_partition_key(self, partition_key: str, current_time: datetime | None = None) -> bool:
+        """Whether ``partition_key`` names a window between the first and the last."""
+        n = self._ordinal_of(partition_key) if isinstance(partition_key, str) else None
+        return n is not None and self._ticks[1] <= n <= self._last(current_time)
+
+    def get_num_partitions(self, current_time: datetime | None = None) -> int:
+        """How many windows exist at ``current_time`` (computed, not enumerated)."""
+        return max(0, self._last(current_time) - self._ticks[1] + 1)
+
+    def get_first_partition_key(self, current_time: datetime | None = None) -> str | None:
+        """The key of the first window, or None if no window has completed yet."""
+        window = self.get_first_partition_window(current_time)
+        return None if window is None else self._key(window.start)
+
+    def get_last_partition_key(self, current_time: datetime | None = None) -> str | None:
+        """The key of the last window at ``current_time``, or None if there is none."""
+        window = self.get_last_partition_window(current_time)
+        return None if window is None else self._key(window.start)
+
+    def get_partition_keys_in_range(
+        self, partition_key_range: PartitionKeyRange, current_time: datetime | None = None
+    ) -> list[str]:
+        """The keys from ``start`` to ``end`` inclusive (both must exist)."""
+        start, end = partition_key_range
+        self.validate_partition_key(start, current_time)
+        self.validate_partition_key(end, current_time)
+        i, j = self._ordinal_of(start), self._ordinal_of(end)
+        assert i is not None and j is not None  # validated above
+        _check_range_order(start, end, i, j)
+        return [self._key_at(n) for n in range(i, j + 1)]
+
+    def _invalid_key_reason(self, partition_key: str, current_time: datetime | None) -> str | None:
+        dt = self._parse(partition_key)
+        if dt is None:
+            return f"It does not match the format '{self._fmt}'."
+        ticks, first = self._ticks
+        if dt.timestamp() <= ticks.at(first - 1).timestamp():
+            return f"It is before the first partition '{self._key_at(first)}'."
+        n = self._ordinal_of(partition_key)
+        if n is None:
+            return f"It is not the start of a window of the cron schedule '{self._cron}'."
+        last = self._last(current_time)
+        if n > last >= first:
+            return (
+                f"It is after the last partition '{self._key_at(last)}' (the last window "
+                f"completed by now, shifted by end_offset={self._end_offset}, before any end)."
+            )
+        return None
+
+    # -- time windows -------------------------------------------------------------------
+
+    def time_window_for_partition_key(self, partition_key: str) -> TimeWindow:
+        """The window ``partition_key`` names (it may be past the last partition, not
+        before the first)."""
+        n = self._ordinal_of(partition_key) if isinstance(partition_key, str) else None
+        if n is None:
+            raise InvariantViolationError(
+                f"Partition key {partition_key!r} names no time window of {self!r}. "
+                f"{self._invalid_key_reason(str(partition_key), None) or ''}".strip()
+            )
+        ticks = self._ticks[0]
+        return TimeWindow(ticks.at(n), ticks.at(n + 1))
+
+    def get_first_partition_window(self, current_time: datetime | None = None) -> TimeWindow | None:
+        """The first window, or None when no window exists at ``current_time``."""
+        ticks, first = self._ticks
+        if self._last(current_time) < first:
+            return None
+        return TimeWindow(ticks.at(first), ticks.at(first + 1))
+
+    def get_last_partition_window(self, current_time: datetime | None = None) -> TimeWindow | None:
+        """The last window at ``current_time``, or None when there is none."""
+        ticks, first = self._ticks
+        last = self._last(current_time)
+        if last < first:
+            return None
+        return TimeWindow(ticks.at(last), ticks.at(last + 1))
+
+    # -- attributes, equality -----------------------------------------------------------
+
+    @property
+    def start(self) -> datetime:
+        """The given start, aware in the definition's timezone."""
+        return self._start
+
+    @property
+    def end(self) -> datetime | None:
+        """The exclusive end, aware in the definition's timezone, or None."""
+        return self._end
+
+    @property
+    def fmt(self) -> str:
+        """The strftime format of the keys."""
+        return self._fmt
+
+    @property
+    def cron_schedule(self) -> str:
+        """The cron schedule whose ticks bound the windows."""
+        return self._cron
+
+    @property
+    def timezone(self) -> str:
+        """The IANA name of the timezone the windows and keys are in."""
+        return self._tz.key
+
+    @property
+    def end_offset(self) -> int:
+        """How many windows the last partition is shifted past the last completed one."""
+        return self._end_offset
+
+    def _identity(self) -> tuple[Any, ...]:
+        cron = " ".join(_CRON_ALIASES.get(self._cron.strip(), self._cron).split())
+        end = None if self._end is None else self._end.timestamp()
+        return (cron, self._fmt, self._start.timestamp(), end, self._tz.key, self._end_offset)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, TimeWindowPartitionsDefinition)
+            and self._identity() == other._identity()
+        )
+
+    def __hash__(self) -> int:
+        return hash(("TimeWindowPartitionsDefinition", *self._identity()))
+
+    def __repr__(self) -> str:
+        end = "" if self._end is None else f", end='{self._end.strftime(self._fmt)}'"
+        offset = f", end_offset={self._end_offset}" if self._end_offset else ""
+        return (
+            f"{type(self).__name__}(start='{self._start.strftime(self._fmt)}'{end}, "
+            f"cron_schedule='{self._cron}', fmt='{self._fmt}', timezone='{self._tz.key}'"
+            f"{offset})"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        names = ("_cron", "_end", "_end_offset", "_fmt", "_start", "_tz")
+        return {name: getattr(self, name) for name in names}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self._ticks_cache = None
+        self._format = _compile_fmt(self._fmt)
+
+
+def _offsets(owner: object, **values: tuple[int, int, int]) -> list[int]:
+    """Check each ``name=(value, low, high)``; return the values."""
+    name = type(owner).__name__
+    return [_check_int(name, key, v, low, high) for key, (v, low, high) in values.items()]
+
+
+class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
+    """One partition per hour, keyed ``%Y-%m-%d-%H:%M``; windows start ``minute_offset``
+    minutes past the hour."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        start_date: datetime | str,
+        end_date: datetime | str | None = None,
+        minute_offset: int = 0,
+        timezone: str | None = None,
+        fmt: str | None = None,
+        end_offset: int = 0,
+    ) -> None:
+        (m,) = _offsets(self, minute_offset=(minute_offset, 0, 59))
+        cron = f"{m} * * * *"
+        fmt = fmt or "%Y-%m-%d-%H:%M"
+        super().__init__(
+            start_date, fmt, end_date, cron_schedule=cron, timezone=timezone, end_offset=end_offset
+        )
+
+
+class DailyPartitionsDefinition(TimeWindowPartitionsDefinition):
+    """One partition per day, keyed ``%Y-%m-%d``; days start at ``hour_offset``:
+    ``minute_offset`` local time."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        start_date: datetime | str,
+        end_date: datetime | str | None = None,
+        minute_offset: int = 0,
+        hour_offset: int = 0,
+        timezone: str | None = None,
+        fmt: str | None = None,
+        end_offset: int = 0,
+    ) -> None:
+        m, h = _offsets(
+            self, minute_offset=(minute_offset, 0, 59), hour_offset=(hour_offset, 0, 23)
+        )
+        cron = f"{m} {h} * * *"
+        super().__init__(
+            start_date,
+            fmt or "%Y-%m-%d",
+            end_date,
+            cron_schedule=cron,
+            timezone=timezone,
+            end_offset=end_offset,
+        )
+
+
+class WeeklyPartitionsDefinition(TimeWindowPartitionsDefinition):
+    """One partition per week, keyed ``%Y-%m-%d`` by its first day; weeks start on
+    ``day_offset`` (0 = Sunday, as in cron) at ``hour_offset``:``minute_offset``."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        start_date: datetime | str,
+        end_date: datetime | str | None = None,
+        minute_offset: int = 0,
+        hour_offset: int = 0,
+        day_offset: int = 0,
+        timezone: str | None = None,
+        fmt: str | None = None,
+        end_offset: int = 0,
+    ) -> None:
+        m, h, d = _offsets(
+            self,
+            minute_offset=(minute_offset, 0, 59),
+            hour_offset=(hour_offset, 0, 23),
+            day_offset=(day_offset, 0, 6),
+        )
+        cron = f"{m} {h} * * {d}"
+        super().__init__(
+            start_date,
+            fmt or "%Y-%m-%d",
+            end_date,
+            cron_schedule=cron,
+            timezone=timezone,
+            end_offset=end_offset,
+        )
+
+
+class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
+    """One partition per month, keyed ``%Y-%m-%d`` by its first day; months start on day
+    ``day_offset`` (default 1) at ``hour_offset``:``minute_offset``."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        start_date: datetime | str,
+        end_date: datetime | str | None = None,
+        minute_offset: int = 0,
+        hour_offset: int = 0,
+        day_offset: int = 1,
+        timezone: str | None = None,
+        fmt: str | None = None,
+        end_offset: int = 0,
+    ) -> None:
+        m, h, d = _offsets(
+            self,
+            minute_offset=(minute_offset, 0, 59),
+            hour_offset=(hour_offset, 0, 23),
+            day_offset=(day_offset, 1, 31),
+        )
+        cron = f"{m} {h} {d} * *"
+        super().__init__(
+            start_date,
+            fmt or "%Y-%m-%d",
+            end_date,
+            cron_schedule=cron,
+            timezone=timezone,
+            end_offset=end_offset,
+        )

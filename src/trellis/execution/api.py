@@ -1,0 +1,196 @@
+"""The entry points that run things in this process: ``execute_job_in_process``
+(behind ``JobDefinition.execute_in_process``), ``materialize`` and
+``materialize_to_memory``."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from trellis.core.errors import InvalidInvocationError
+from trellis.core.run import PARTITION_SET_TAG, PARTITION_TAG, Run
+from trellis.definitions.asset import AssetsDefinition
+from trellis.definitions.asset_graph import AssetGraph
+from trellis.definitions.asset_job import build_asset_job
+from trellis.definitions.asset_selection import coerce_selection
+from trellis.definitions.asset_spec import AssetSpec
+from trellis.definitions.builtin_io_managers import fs_io_manager, mem_io_manager
+from trellis.definitions.job import JobDefinition
+from trellis.definitions.resource import coerce_resources
+from trellis.execution.console import ConsoleLogger, parse_level
+from trellis.execution.result import ExecuteInProcessResult
+from trellis.execution.run import execute_run
+from trellis.instance.instance import Instance
+from trellis.plan.plan import build_execution_plan
+
+EPHEMERAL_ASSET_JOB_NAME = "__ephemeral_asset_job__"
+
+
+def _job_for_run(
+    job: JobDefinition, resources: Mapping[str, Any] | None, default_io_manager: Any
+) -> JobDefinition:
+    overrides = coerce_resources(resources)
+    if not overrides and "io_manager" in job.resource_defs:
+        return job
+    copy = job.with_resources({"io_manager": default_io_manager})
+    copy.resource_defs = {**copy.resource_defs, **overrides}
+    return copy
+
+
+def _partition_tags(job: JobDefinition, partition_key: str | None) -> dict[str, str]:
+    if partition_key is None:
+        return {}
+    partitions_def = job.partitions_def
+    if partitions_def is None:
+        raise InvalidInvocationError(
+            f"partition_key={partition_key!r} was given, but job '{job.name}' (and its assets) "
+            "has no partitions_def."
+        )
+    partitions_def.validate_partition_key(partition_key)
+    return {PARTITION_TAG: partition_key, PARTITION_SET_TAG: f"{job.name}_partition_set"}
+
+
+def _console(plan: Any) -> ConsoleLogger:
+    level = plan.run_config.console_log_level or os.environ.get("TRELLIS_LOG_LEVEL")
+    return ConsoleLogger(parse_level(level))
+
+
+def execute_job_in_process(
+    job: JobDefinition,
+    *,
+    run_config: Any = None,
+    instance: Instance | None = None,
+    partition_key: str | None = None,
+    raise_on_error: bool = True,
+    op_selection: Sequence[str] | None = None,
+    run_id: str | None = None,
+    input_values: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    resources: Mapping[str, Any] | None = None,
+    asset_selection: Any = None,
+    default_io_manager: Any = None,
+) -> ExecuteInProcessResult:
+    """Validate config, build the plan, run every step in this process, return the result.
+
+    With ``raise_on_error`` the user's own exception is re-raised once the run has ended
+    (resources torn down, failure recorded).
+    """
+    if op_selection and asset_selection is not None:
+        raise InvalidInvocationError("Pass op_selection or asset_selection, not both.")
+    if asset_selection is not None:
+        if job.asset_graph is None:
+            raise InvalidInvocationError(f"Job '{job.name}' has no assets to select.")
+        keys = coerce_selection(asset_selection).resolve(job.asset_graph)
+        job = build_asset_job(
+            job.name,
+            job.asset_graph,
+            keys,
+            resource_defs=job.resource_defs,
+            config=job.config,
+            tags=job.tags,
+            executor_def=job.executor_def,
+            partitions_def=job.partitions_def,
+        )
+    instance = instance or Instance.ephemeral()
+    job = _job_for_run(job, resources, default_io_manager or mem_io_manager)
+    run_tags = {**job.tags, **(tags or {}), **_partition_tags(job, partition_key)}
+    plan = build_execution_plan(
+        job, run_config, op_selection=op_selection, input_values=input_values
+    )
+    run = instance.add_run(
+        Run(
+            run_id=run_id or str(uuid.uuid4()),
+            job_name=job.name,
+            run_config=plan.run_config.raw,
+            tags=run_tags,
+            op_selection=list(op_selection) if op_selection else None,
+            step_keys_to_execute=None,
+        )
+    )
+    outcome = execute_run(
+        plan, run, instance, console=_console(plan), raise_on_error=raise_on_error
+    )
+    if raise_on_error and not outcome.success and outcome.exception is not None:
+        raise outcome.exception
+    return ExecuteInProcessResult(outcome)
+
+
+def _split_assets(
+    assets: Iterable[Any],
+) -> tuple[list[AssetsDefinition], list[AssetSpec]]:
+    defs: list[AssetsDefinition] = []
+    specs: list[AssetSpec] = []
+    for item in assets:
+        if isinstance(item, AssetsDefinition):
+            defs.append(item)
+        elif isinstance(item, AssetSpec):
+            specs.append(item)
+        else:
+            raise InvalidInvocationError(
+                f"materialize() got {item!r}; pass @asset / @multi_asset definitions or AssetSpecs."
+            )
+    return defs, specs
+
+
+def materialize(
+    assets: Sequence[Any],
+    run_config: Any = None,
+    instance: Instance | None = None,
+    resources: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+    selection: Any = None,
+    *,
+    _default_io_manager: Any = None,
+) -> ExecuteInProcessResult:
+    """Materialize ``assets`` (or the ``selection`` of them) in this process.
+
+    Assets are stored with the filesystem pickle IO manager under the instance's storage
+    directory unless an ``io_manager`` resource is given; upstream assets that are only
+    given as ``AssetSpec``s are loaded through their IO managers.
+    """
+    defs, specs = _split_assets(assets)
+    graph = AssetGraph(defs, specs)
+    keys = (
+        coerce_selection(selection).resolve(graph)
+        if selection is not None
+        else (graph.materializable_keys)
+    )
+    job = build_asset_job(EPHEMERAL_ASSET_JOB_NAME, graph, keys)
+    return execute_job_in_process(
+        job,
+        run_config=run_config,
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=raise_on_error,
+        tags=tags,
+        resources=resources,
+        default_io_manager=_default_io_manager or fs_io_manager,
+    )
+
+
+def materialize_to_memory(
+    assets: Sequence[Any],
+    run_config: Any = None,
+    instance: Instance | None = None,
+    resources: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
+    raise_on_error: bool = True,
+    tags: Mapping[str, str] | None = None,
+    selection: Any = None,
+) -> ExecuteInProcessResult:
+    """Like ``materialize``, with every output kept in memory (nothing written)."""
+    return materialize(
+        assets,
+        run_config=run_config,
+        instance=instance,
+        resources=resources,
+        partition_key=partition_key,
+        raise_on_error=raise_on_error,
+        tags=tags,
+        selection=selection,
+        _default_io_manager=mem_io_manager,
+    )

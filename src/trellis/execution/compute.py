@@ -1,0 +1,123 @@
+"""Calling the user's op or asset function and turning what it returns or yields into
+outputs and events."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from trellis.core.errors import InvariantViolationError
+from trellis.core.outputs import AssetMaterialization, AssetObservation, MaterializeResult, Output
+from trellis.definitions.ins_outs import Nothing
+
+if TYPE_CHECKING:
+    from trellis.contexts.system import StepExecutionContext
+    from trellis.definitions.op import OpDefinition
+
+UserEvent = Output | MaterializeResult | AssetMaterialization | AssetObservation
+
+
+def build_config_value(op_def: OpDefinition, op_config: Any) -> Any:
+    """The value for a ``Config``-typed parameter: the processed config as the class."""
+    cls = op_def.spec.config_class
+    if cls is None:
+        return op_config
+    return cls.model_validate(op_config or {})
+
+
+def compute_kwargs(
+    op_def: OpDefinition, inputs: dict[str, Any], op_config: Any, resources: Any
+) -> dict[str, Any]:
+    """Keyword arguments for the compute function: inputs, config, typed resources."""
+    spec = op_def.spec
+    kwargs = {k: v for k, v in inputs.items() if k in spec.input_params}
+    if spec.config_param is not None:
+        kwargs[spec.config_param] = build_config_value(op_def, op_config)
+    for name in spec.resource_params:
+        kwargs[name] = resources[name]
+    return kwargs
+
+
+def _event_loop(step_context: StepExecutionContext) -> asyncio.AbstractEventLoop:
+    plan_context = step_context.plan_context
+    loop = getattr(plan_context, "event_loop", None)
+    if loop is None:
+        loop = asyncio.new_event_loop()
+        plan_context.event_loop = loop
+    return loop
+
+
+async def _collect(agen: Any) -> list[Any]:
+    return [item async for item in agen]
+
+
+def invoke_compute(
+    step_context: StepExecutionContext, user_context: Any, kwargs: dict[str, Any]
+) -> Any:
+    """Call the compute function; async functions run on the run's event loop."""
+    op_def = step_context.step.op_def
+    args = (user_context,) if op_def.spec.context_param is not None else ()
+    result = op_def.compute_fn(*args, **kwargs)
+    if inspect.isasyncgen(result):
+        return iter(_event_loop(step_context).run_until_complete(_collect(result)))
+    if inspect.iscoroutine(result):
+        return _event_loop(step_context).run_until_complete(result)
+    return result
+
+
+def iterate_user_events(op_def: OpDefinition, result: Any) -> Iterator[UserEvent]:
+    """Turn a compute function's return value (or its yields) into user events."""
+    if op_def.spec.is_generator:
+        for item in result:
+            yield _coerce_yielded(op_def, item)
+        return
+    yield from _coerce_returned(op_def, result)
+
+
+def _coerce_yielded(op_def: OpDefinition, item: Any) -> UserEvent:
+    if isinstance(item, (Output, MaterializeResult, AssetMaterialization, AssetObservation)):
+        return item
+    if len(op_def.outs) == 1:
+        return Output(item, next(iter(op_def.outs)))
+    raise InvariantViolationError(
+        f"{op_def.kind} '{op_def.name}' yielded {item!r}; with several outputs, yield "
+        "Output(value, output_name) for each."
+    )
+
+
+def _coerce_returned(op_def: OpDefinition, result: Any) -> Iterator[UserEvent]:
+    if isinstance(result, (Output, MaterializeResult)):
+        yield result
+        return
+    outs = op_def.outs
+    if len(outs) == 1:
+        (name, out_def) = next(iter(outs.items()))
+        if out_def.dagster_type is Nothing:
+            if result is not None:
+                raise InvariantViolationError(
+                    f"{op_def.kind} '{op_def.name}' is annotated to return None but returned "
+                    f"{type(result).__name__}."
+                )
+            yield Output(None, name)
+            return
+        yield Output(result, name)
+        return
+    if not outs:
+        if result is not None:
+            raise InvariantViolationError(
+                f"{op_def.kind} '{op_def.name}' has no outputs but returned {result!r}."
+            )
+        return
+    if result is None and not any(o.is_required for o in outs.values()):
+        return
+    if isinstance(result, tuple) and len(result) == len(outs):
+        for name, value in zip(outs, result, strict=True):
+            yield value if isinstance(value, (Output, MaterializeResult)) else Output(value, name)
+        return
+    raise InvariantViolationError(
+        f"{op_def.kind} '{op_def.name}' has outputs {list(outs)} but returned "
+        f"{type(result).__name__}; return a tuple of {len(outs)} values in that order, or "
+        "yield Output(value, name)."
+    )

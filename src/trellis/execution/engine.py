@@ -1,0 +1,189 @@
+"""The orchestration loop: which steps are ready, retries, skips, the run's end.
+
+One piece of code whatever the executor: ``run_plan`` hands ready steps to the
+executor, takes back each attempt's outcome, schedules retries, and emits
+``STEP_SKIPPED`` for steps whose upstream failed or did not produce an optional output.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from trellis.core.events import Event, EventType
+from trellis.execution.step import StepOutcome, StepStatus
+from trellis.plan.steps import StepOutputHandle
+
+if TYPE_CHECKING:
+    from trellis.contexts.system import PlanOrchestrationContext
+    from trellis.execution.executor import Executor
+    from trellis.plan.plan import ExecutionPlan
+
+
+class ActiveExecution:
+    """The scheduling state of a run: waiting, ready, running and finished steps."""
+
+    def __init__(self, plan: ExecutionPlan) -> None:
+        self.plan = plan
+        self.waiting_on: dict[str, int] = {}
+        self.ready: list[tuple[int, str]] = []  # (plan index, key): plan order first
+        self.index = {key: i for i, key in enumerate(plan.steps)}
+        self.attempts: dict[str, int] = {}
+        self.retry_at: list[tuple[float, int, str]] = []
+        self.running: set[str] = set()
+        self.succeeded: set[str] = set()
+        self.failed: set[str] = set()
+        self.skipped: set[str] = set()
+        self.produced: set[StepOutputHandle] = set()
+        self.first_failure: StepOutcome | None = None
+        for key, step in plan.steps.items():
+            count = len(step.upstream_step_keys)
+            self.waiting_on[key] = count
+            if count == 0:
+                heapq.heappush(self.ready, (self.index[key], key))
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether every step has finished (succeeded, failed or skipped)."""
+        return len(self.succeeded) + len(self.failed) + len(self.skipped) == len(self.plan.steps)
+
+    def take_ready(self, limit: int) -> list[tuple[str, int]]:
+        """Up to ``limit`` ready steps (with their attempt numbers), in plan order."""
+        now = time.monotonic()
+        while self.retry_at and self.retry_at[0][0] <= now:
+            _, index, key = heapq.heappop(self.retry_at)
+            heapq.heappush(self.ready, (index, key))
+        taken: list[tuple[str, int]] = []
+        while self.ready and len(taken) < limit:
+            _, key = heapq.heappop(self.ready)
+            self.running.add(key)
+            taken.append((key, self.attempts.get(key, 0)))
+        return taken
+
+    def seconds_until_retry(self) -> float | None:
+        """How long until the next retry is due, if one is waiting."""
+        if not self.retry_at:
+            return None
+        return max(0.0, self.retry_at[0][0] - time.monotonic())
+
+    def finish(self, outcome: StepOutcome) -> list[str]:
+        """Record an attempt's outcome; return the keys that just became unblocked."""
+        key = outcome.step_key
+        self.running.discard(key)
+        if outcome.status is StepStatus.RETRY:
+            self.attempts[key] = self.attempts.get(key, 0) + 1
+            due = time.monotonic() + outcome.retry_delay
+            heapq.heappush(self.retry_at, (due, self.index[key], key))
+            return []
+        if outcome.status is StepStatus.SUCCESS:
+            self.succeeded.add(key)
+            self.produced |= outcome.produced
+        else:
+            self.failed.add(key)
+            if self.first_failure is None:
+                self.first_failure = outcome
+        return self._release(key)
+
+    def _release(self, key: str) -> list[str]:
+        unblocked = []
+        for down in self.plan.downstream[key]:
+            self.waiting_on[down] -= 1
+            if self.waiting_on[down] == 0:
+                unblocked.append(down)
+        return unblocked
+
+    def skip_reason(self, key: str) -> str | None:
+        """Why a step whose upstream steps have all finished cannot run, or None."""
+        step = self.plan.steps[key]
+        bad = sorted(u for u in step.upstream_step_keys if u in self.failed or u in self.skipped)
+        if bad:
+            failed = [u for u in bad if u in self.failed]
+            skipped = [u for u in bad if u in self.skipped]
+            parts = []
+            if failed:
+                parts.append(f"upstream step(s) {failed} failed")
+            if skipped:
+                parts.append(f"upstream step(s) {skipped} were skipped")
+            return " and ".join(parts)
+        for step_input in step.inputs:
+            missing = [h for h in step_input.upstream_handles if h not in self.produced]
+            if missing and len(missing) == len(step_input.upstream_handles):
+                h = missing[0]
+                return f"upstream output '{h.output_name}' of step '{h.step_key}' was not produced"
+        return None
+
+    def make_ready(self, key: str) -> None:
+        """Queue a step whose upstream steps all succeeded."""
+        heapq.heappush(self.ready, (self.index[key], key))
+
+    def skip(self, key: str) -> list[str]:
+        """Mark a step skipped; return the keys that just became unblocked."""
+        self.skipped.add(key)
+        return self._release(key)
+
+    def abandon_pending(self) -> list[str]:
+        """Every step that has not started (used when the run stops early)."""
+        done = self.succeeded | self.failed | self.skipped | self.running
+        return [k for k in self.plan.steps if k not in done]
+
+
+def _emit_skip(plan_context: PlanOrchestrationContext, key: str, reason: str) -> None:
+    run = plan_context.run
+    plan_context.emit(
+        Event(
+            EventType.STEP_SKIPPED,
+            run.run_id,
+            run.job_name,
+            step_key=key,
+            message=f"Skipped step '{key}': {reason}.",
+            level=logging.WARNING,
+            data={"reason": reason},
+        )
+    )
+
+
+def _settle(plan_context: PlanOrchestrationContext, active: ActiveExecution, keys: list[str]):
+    """Queue or skip each newly unblocked step (skips cascade downstream)."""
+    pending = list(keys)
+    while pending:
+        key = pending.pop(0)
+        reason = active.skip_reason(key)
+        if reason is None:
+            active.make_ready(key)
+        else:
+            _emit_skip(plan_context, key, reason)
+            pending.extend(active.skip(key))
+
+
+def run_plan(
+    plan_context: PlanOrchestrationContext, executor: Executor, stop_on_failure: bool = False
+) -> ActiveExecution:
+    """Run every step of the plan on ``executor``; return the final scheduling state."""
+    active = ActiveExecution(plan_context.plan)
+    executor.start(plan_context)
+    try:
+        while not active.is_complete:
+            if stop_on_failure and active.first_failure is not None:
+                break
+            for key, attempt in active.take_ready(executor.free_slots()):
+                executor.launch(plan_context, key, attempt)
+            if not active.running:
+                delay = active.seconds_until_retry()
+                if delay is None:  # pragma: no cover - guarded by the plan's acyclicity
+                    raise RuntimeError("No step can run; the plan is stuck.")
+                time.sleep(delay)
+                continue
+            for outcome in executor.wait(plan_context):
+                _settle(plan_context, active, active.finish(outcome))
+        if stop_on_failure and active.first_failure is not None:
+            while active.running:
+                for outcome in executor.wait(plan_context):
+                    active.finish(outcome)
+            for key in active.abandon_pending():
+                _emit_skip(plan_context, key, "the run stopped after a failure")
+                active.skipped.add(key)
+    finally:
+        executor.stop(plan_context)
+    return active

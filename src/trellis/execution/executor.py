@@ -1,0 +1,70 @@
+"""The ``Executor`` interface: where ready steps run. The orchestration loop
+(``engine.py``) decides *which* steps are ready; an executor only decides *where* they
+run, and reports each attempt's ``StepOutcome``.
+
+To write your own executor, implement ``free_slots``, ``launch`` and ``wait``. Events of
+a step must reach ``plan_context.emit`` while the step runs (or as soon as they arrive
+from elsewhere), in order; the orchestrating process stays their single writer.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import deque
+from typing import TYPE_CHECKING
+
+from trellis.execution.step import StepOutcome, execute_step
+
+if TYPE_CHECKING:
+    from trellis.contexts.system import PlanOrchestrationContext
+
+
+class Executor(ABC):
+    """Runs the steps that the orchestration loop hands it."""
+
+    name = "executor"
+
+    def start(self, plan_context: PlanOrchestrationContext) -> None:  # noqa: B027
+        """Called once before the first step (start workers here)."""
+
+    @abstractmethod
+    def free_slots(self) -> int:
+        """How many more steps may be launched now."""
+
+    @abstractmethod
+    def launch(
+        self, plan_context: PlanOrchestrationContext, step_key: str, retry_number: int
+    ) -> None:
+        """Start one attempt of a step."""
+
+    @abstractmethod
+    def wait(self, plan_context: PlanOrchestrationContext) -> list[StepOutcome]:
+        """Block until at least one launched attempt has ended; return those outcomes."""
+
+    def stop(self, plan_context: PlanOrchestrationContext) -> None:  # noqa: B027
+        """Called once after the last step, whatever happened (stop workers here)."""
+
+
+class InProcessExecutor(Executor):
+    """Runs each step in the orchestrating thread, one at a time, in plan order."""
+
+    name = "in_process"
+
+    def __init__(self) -> None:
+        self._queue: deque[tuple[str, int]] = deque()
+
+    def free_slots(self) -> int:
+        """One step at a time."""
+        return 0 if self._queue else 1
+
+    def launch(
+        self, plan_context: PlanOrchestrationContext, step_key: str, retry_number: int
+    ) -> None:
+        """Queue the step; it runs in ``wait``."""
+        self._queue.append((step_key, retry_number))
+
+    def wait(self, plan_context: PlanOrchestrationContext) -> list[StepOutcome]:
+        """Run the queued step here and now."""
+        step_key, retry_number = self._queue.popleft()
+        step = plan_context.plan.steps[step_key]
+        return [execute_step(plan_context.for_step(step, retry_number))]

@@ -1,0 +1,116 @@
+"""Calling an op or asset directly, outside any run (``my_op(context, x=1)``), for tests.
+
+The function runs with a context bound to it (one built on the spot when none is
+given); inputs are passed as arguments and no IO manager is involved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from trellis.contexts.compute import (
+    AssetExecutionContext,
+    OpExecutionContext,
+    _ComputeContextMembers,
+    reset_current_context,
+    set_current_context,
+)
+from trellis.contexts.direct import DirectStepContext
+from trellis.core.errors import InvalidInvocationError
+from trellis.execution.compute import build_config_value
+
+if TYPE_CHECKING:
+    from trellis.definitions.asset import AssetsDefinition
+    from trellis.definitions.op import OpDefinition
+
+
+def _user_context(op_def: OpDefinition, given: Any, assets_def: AssetsDefinition | None) -> Any:
+    from trellis.execution.testing import build_asset_context, build_op_context
+
+    if given is None:
+        given = build_asset_context() if assets_def is not None else build_op_context()
+    if not isinstance(given, _ComputeContextMembers):
+        raise InvalidInvocationError(
+            f"{op_def.kind} '{op_def.name}' was called with {given!r} as its context; build one "
+            "with build_op_context() or build_asset_context()."
+        )
+    step_context = given.get_step_execution_context()
+    if not isinstance(step_context, DirectStepContext):
+        raise InvalidInvocationError(
+            f"{op_def.kind} '{op_def.name}' was called directly with the context of a running "
+            "step; build a test context with build_op_context() instead."
+        )
+    step_context.bind(op_def, assets_def)
+    wants_op = op_def.spec.context_annotation == "OpExecutionContext" or assets_def is None
+    if wants_op and not isinstance(given, OpExecutionContext):
+        return OpExecutionContext(step_context)
+    if not wants_op and not isinstance(given, AssetExecutionContext):
+        return AssetExecutionContext(step_context)
+    return given
+
+
+def invoke_directly(
+    op_def: OpDefinition,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    assets_def: AssetsDefinition | None = None,
+) -> Any:
+    """Run ``op_def``'s function now with the given context, inputs, config and resources;
+    return what the function returns."""
+    spec = op_def.spec
+    args = list(args)
+    kwargs = dict(kwargs)
+    given_context = None
+    if args and isinstance(args[0], _ComputeContextMembers):
+        given_context = args.pop(0)
+        if spec.context_param is None:
+            raise InvalidInvocationError(
+                f"{op_def.kind} '{op_def.name}' does not take a context, but one was passed."
+            )
+    elif spec.context_param is not None and spec.context_param in kwargs:
+        given_context = kwargs.pop(spec.context_param)
+    context = _user_context(op_def, given_context, assets_def)
+    step_context = context.get_step_execution_context()
+    call_kwargs: dict[str, Any] = {}
+    input_names = list(spec.input_params)
+    if len(args) > len(input_names):
+        raise InvalidInvocationError(
+            f"{op_def.kind} '{op_def.name}' takes {len(input_names)} inputs {input_names} but "
+            f"was called with {len(args)} positional arguments."
+        )
+    call_kwargs.update(zip(input_names, args, strict=False))
+    for name, value in kwargs.items():
+        if name in call_kwargs:
+            raise InvalidInvocationError(f"{op_def.kind} '{op_def.name}' got '{name}' twice.")
+        if (
+            name not in spec.input_params
+            and name != spec.config_param
+            and (name not in spec.resource_params)
+        ):
+            raise InvalidInvocationError(
+                f"{op_def.kind} '{op_def.name}' has no parameter '{name}'; inputs: {input_names}."
+            )
+        call_kwargs[name] = value
+    for name, param in spec.input_params.items():
+        if name not in call_kwargs:
+            if param.default is not inspect.Parameter.empty:
+                continue
+            raise InvalidInvocationError(
+                f"{op_def.kind} '{op_def.name}' was called without a value for input '{name}'."
+            )
+    if spec.config_param is not None and spec.config_param not in call_kwargs:
+        call_kwargs[spec.config_param] = build_config_value(op_def, step_context.op_config)
+    for name in spec.resource_params:
+        if name not in call_kwargs:
+            call_kwargs[name] = getattr(step_context.resources, name)
+    call_args = (context,) if spec.context_param is not None else ()
+    token = set_current_context(context)
+    try:
+        result = op_def.compute_fn(*call_args, **call_kwargs)
+        if inspect.iscoroutine(result):
+            result = asyncio.run(result)
+    finally:
+        reset_current_context(token)
+    return result

@@ -1,0 +1,182 @@
+"""``ExecuteInProcessResult``: what ``execute_in_process`` and ``materialize`` return.
+
+The result keeps no second copy of the outputs: ``output_for_node`` and ``asset_value``
+read the value from the in-memory IO manager when that is where it lives, and load it
+through the output's IO manager otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trellis.contexts.io import InputContext, OutputContext
+from trellis.contexts.partitions import RunPartitions
+from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
+from trellis.core.errors import InvariantViolationError
+from trellis.core.events import Event, EventType
+from trellis.core.run import Run
+from trellis.definitions.builtin_io_managers import InMemoryIOManager, output_identifier
+from trellis.execution.run import RunOutcome
+from trellis.plan.steps import StepOutput
+
+
+class ExecuteInProcessResult:
+    """The outcome of an in-process run: success, events, and access to outputs."""
+
+    def __init__(self, outcome: RunOutcome) -> None:
+        self._outcome = outcome
+        self.job_def = outcome.plan.job
+
+    # -- run ---------------------------------------------------------------------------
+    @property
+    def success(self) -> bool:
+        """Whether the run succeeded."""
+        return self._outcome.success
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return self._outcome.run.run_id
+
+    @property
+    def run(self) -> Run:
+        """The run record."""
+        return self._outcome.run
+
+    dagster_run = run
+
+    @property
+    def event_log(self) -> list[Event]:
+        """Every event of the run, log messages included, in order."""
+        return self._outcome.stream.events
+
+    @property
+    def all_events(self) -> list[Event]:
+        """The run's framework events in order (``context.log`` lines are in
+        ``event_log``)."""
+        return [e for e in self._outcome.stream.events if e.event_type is not EventType.LOG_MESSAGE]
+
+    # -- events by node ----------------------------------------------------------------
+    def _step_key(self, node_name: str) -> str:
+        steps = self._outcome.plan.steps
+        if node_name in steps:
+            return node_name
+        matches = [k for k in steps if k.rsplit(".", 1)[-1] == node_name]
+        if len(matches) == 1:
+            return matches[0]
+        raise InvariantViolationError(
+            f"No single step named '{node_name}' in this run; steps: {list(steps)}."
+        )
+
+    def events_for_node(self, node_name: str) -> list[Event]:
+        """The framework events of one node (op handle or asset op name)."""
+        key = self._step_key(node_name)
+        return [e for e in self.all_events if e.step_key == key]
+
+    def get_step_success_events(self) -> list[Event]:
+        """``STEP_SUCCESS`` events."""
+        return [e for e in self.all_events if e.event_type is EventType.STEP_SUCCESS]
+
+    def get_step_failure_events(self) -> list[Event]:
+        """``STEP_FAILURE`` events."""
+        return [e for e in self.all_events if e.event_type is EventType.STEP_FAILURE]
+
+    def get_step_skipped_events(self) -> list[Event]:
+        """``STEP_SKIPPED`` events."""
+        return [e for e in self.all_events if e.event_type is EventType.STEP_SKIPPED]
+
+    def is_node_success(self, node_name: str) -> bool:
+        """Whether a node's step succeeded."""
+        return any(e.is_step_success for e in self.events_for_node(node_name))
+
+    def is_node_failed(self, node_name: str) -> bool:
+        """Whether a node's step failed."""
+        return any(e.is_step_failure for e in self.events_for_node(node_name))
+
+    def is_node_skipped(self, node_name: str) -> bool:
+        """Whether a node's step was skipped."""
+        return any(e.is_step_skipped for e in self.events_for_node(node_name))
+
+    def asset_materializations_for_node(self, node_name: str) -> list[Any]:
+        """The ``AssetMaterialization``s a node produced."""
+        return [
+            e.materialization
+            for e in self.events_for_node(node_name)
+            if e.event_type is EventType.ASSET_MATERIALIZATION
+        ]
+
+    def get_asset_materialization_events(self) -> list[Event]:
+        """Every ``ASSET_MATERIALIZATION`` event."""
+        return [e for e in self.all_events if e.event_type is EventType.ASSET_MATERIALIZATION]
+
+    def get_asset_observation_events(self) -> list[Event]:
+        """Every ``ASSET_OBSERVATION`` event."""
+        return [e for e in self.all_events if e.event_type is EventType.ASSET_OBSERVATION]
+
+    # -- values ------------------------------------------------------------------------
+    def output_for_node(self, node_str: str, output_name: str = "result") -> Any:
+        """The value of one output of one node, read where its IO manager keeps it."""
+        key = self._step_key(node_str)
+        step = self._outcome.plan.steps[key]
+        try:
+            step_output = step.step_output(output_name)
+        except KeyError:
+            raise InvariantViolationError(
+                f"Node '{node_str}' has no output '{output_name}'; outputs: "
+                f"{[o.name for o in step.outputs]}."
+            ) from None
+        return self._load(step_output)
+
+    def output_value(self, output_name: str = "result") -> Any:
+        """The value of a job output of a single-node job (by output name)."""
+        steps = list(self._outcome.plan.steps)
+        return self.output_for_node(steps[-1], output_name)
+
+    def asset_value(self, asset_key: CoercibleToAssetKey) -> Any:
+        """The value of an asset this run materialized."""
+        key = AssetKey.from_coercible(asset_key)
+        for step in self._outcome.plan.steps.values():
+            for step_output in step.outputs:
+                if step_output.asset_key == key:
+                    return self._load(step_output)
+        raise InvariantViolationError(
+            f"This run did not materialize asset '{key.to_user_string()}'."
+        )
+
+    def _load(self, step_output: StepOutput) -> Any:
+        outcome = self._outcome
+        active = outcome.active
+        if active is None or step_output.handle not in active.produced:
+            raise InvariantViolationError(
+                f"Output '{step_output.name}' of step '{step_output.handle.step_key}' was not "
+                "produced in this run."
+            )
+        manager = outcome.resources.get(step_output.io_manager_key)
+        step = outcome.plan.steps[step_output.handle.step_key]
+        output_context = OutputContext(
+            step_key=step.key,
+            name=step_output.name,
+            run_id=outcome.run.run_id,
+            asset_key=step_output.asset_key,
+            dagster_type=step_output.out_def.dagster_type,
+            op_def=step.op_def,
+            partitions=RunPartitions(outcome.run.tags, outcome.plan.job.partitions_def),
+        )
+        if isinstance(manager, InMemoryIOManager):
+            return manager.values[output_identifier(output_context)]
+        if manager is None:
+            raise InvariantViolationError(
+                f"IO manager '{step_output.io_manager_key}' is not available after the run."
+            )
+        return manager.load_input(
+            InputContext(
+                name=step_output.name,
+                upstream_output=output_context,
+                asset_key=step_output.asset_key,
+                dagster_type=step_output.out_def.dagster_type,
+                partitions=output_context._partitions,
+            )
+        )
+
+    def __repr__(self) -> str:
+        return f"<ExecuteInProcessResult {self.run_id} success={self.success}>"

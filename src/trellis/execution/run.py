@@ -1,0 +1,212 @@
+"""Running a plan: the run's lifecycle from ``RUN_START`` to ``RUN_SUCCESS`` or
+``RUN_FAILURE``. This is where the run's ``PlanOrchestrationContext`` is created.
+
+Order of events: run start, resource init started/success, the steps, resource
+teardown, run success or failure. Resources are torn down whatever happens.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from trellis.contexts.log_manager import LogManager
+from trellis.contexts.system import PlanOrchestrationContext
+from trellis.core.errors import ResourceFunctionError
+from trellis.core.events import ErrorInfo, Event, EventType
+from trellis.core.run import Run
+from trellis.execution.console import ConsoleLogger
+from trellis.execution.engine import ActiveExecution, run_plan
+from trellis.execution.event_stream import RunEventStream
+from trellis.execution.executor import Executor, InProcessExecutor
+from trellis.execution.resources import BuiltResources, init_resources
+from trellis.plan.plan import ExecutionPlan
+
+
+class RunOutcome:
+    """What a finished run leaves behind: its events, success, the resources it built
+    (IO managers stay readable for the result), and the first user exception."""
+
+    def __init__(
+        self,
+        run: Run,
+        plan: ExecutionPlan,
+        stream: RunEventStream,
+        success: bool,
+        resources: dict[str, Any],
+        exception: BaseException | None,
+        active: ActiveExecution | None,
+    ) -> None:
+        self.run = run
+        self.plan = plan
+        self.stream = stream
+        self.success = success
+        self.resources = resources
+        self.exception = exception
+        self.active = active
+
+
+def _run_event(
+    run: Run, event_type: EventType, message: str, level: int = logging.DEBUG, **data: Any
+) -> Event:
+    return Event(event_type, run.run_id, run.job_name, message=message, level=level, data=data)
+
+
+def _init_resources(
+    plan: ExecutionPlan, run: Run, instance: Any, log: LogManager, emit: Any
+) -> BuiltResources | None:
+    keys = plan.resource_keys_to_init
+    if not keys:
+        return BuiltResources()
+    names = ", ".join(sorted(keys))
+    emit(
+        _run_event(
+            run,
+            EventType.RESOURCE_INIT_STARTED,
+            f"Starting initialization of resources [{names}].",
+            keys=sorted(keys),
+        )
+    )
+    started = time.perf_counter()
+    built = init_resources(
+        plan.job.resource_defs,
+        keys,
+        plan.run_config.resource_config,
+        instance=instance,
+        run=run,
+        log=log,
+    )
+    timings = {k: round(v * 1000, 3) for k, v in built.timings.items()}
+    emit(
+        _run_event(
+            run,
+            EventType.RESOURCE_INIT_SUCCESS,
+            f"Finished initialization of resources [{names}] in "
+            f"{(time.perf_counter() - started) * 1000:.1f}ms.",
+            timings_ms=timings,
+        )
+    )
+    return built
+
+
+def execute_run(
+    plan: ExecutionPlan,
+    run: Run,
+    instance: Any,
+    *,
+    executor: Executor | None = None,
+    console: ConsoleLogger | None = None,
+    raise_on_error: bool = False,
+) -> RunOutcome:
+    """Run ``plan`` as ``run``: start, build resources, run the steps, tear down, end.
+
+    Never raises for a failing step; the outcome says what happened (the API layer
+    re-raises when asked to).
+    """
+    stream = RunEventStream(run, instance, console)
+    emit = stream.emit
+    log = LogManager(emit, run.run_id, run.job_name)
+    emit(
+        _run_event(
+            run,
+            EventType.RUN_START,
+            f"Started execution of run for '{run.job_name}'.",
+            level=logging.INFO,
+        )
+    )
+    built: BuiltResources | None = None
+    active: ActiveExecution | None = None
+    exception: BaseException | None = None
+    failure_message = ""
+    try:
+        try:
+            built = _init_resources(plan, run, instance, log, emit)
+        except Exception as exc:
+            exception = exc.user_exception if isinstance(exc, ResourceFunctionError) else exc
+            emit(
+                _run_event(
+                    run,
+                    EventType.RESOURCE_INIT_FAILURE,
+                    str(exc),
+                    logging.ERROR,
+                    error=ErrorInfo.from_exception(exc),
+                )
+            )
+            failure_message = f"Resource initialization failed: {exc}"
+        if built is not None:
+            plan_context = PlanOrchestrationContext(
+                run,
+                plan,
+                instance,
+                built.values,
+                emit,
+                log,
+                executor=executor or InProcessExecutor(),
+                raise_on_error=raise_on_error,
+            )
+            active = run_plan(plan_context, plan_context.executor, stop_on_failure=raise_on_error)
+            loop = getattr(plan_context, "event_loop", None)
+            if loop is not None:
+                loop.close()
+            if active.failed:
+                failed = [k for k in plan.steps if k in active.failed]
+                failure_message = f"Execution of run for '{run.job_name}' failed. Steps failed: "
+                failure_message += f"{failed}."
+                if active.first_failure is not None:
+                    exception = active.first_failure.exception
+    except BaseException as exc:  # a framework error or an interrupt: the run still ends
+        exception = exc
+        failure_message = f"Execution of run for '{run.job_name}' failed: {exc!r}"
+        emit(
+            _run_event(
+                run,
+                EventType.ENGINE_EVENT,
+                failure_message,
+                logging.ERROR,
+                error=ErrorInfo.from_exception(exc),
+            )
+        )
+        if not isinstance(exc, Exception):
+            _finish(run, emit, built, False, failure_message)
+            raise
+    _finish(run, emit, built, not failure_message, failure_message)
+    stream.flush()
+    return RunOutcome(
+        run,
+        plan,
+        stream,
+        not failure_message,
+        dict(built.values) if built else {},
+        exception,
+        active,
+    )
+
+
+def _finish(
+    run: Run, emit: Any, built: BuiltResources | None, success: bool, failure_message: str
+) -> None:
+    if built is not None:
+        try:
+            built.close()
+        except Exception as exc:
+            emit(
+                _run_event(
+                    run,
+                    EventType.RESOURCE_TEARDOWN_FAILURE,
+                    f"Error while tearing down resources: {exc}",
+                    logging.ERROR,
+                    error=ErrorInfo.from_exception(exc),
+                )
+            )
+    if success:
+        emit(
+            _run_event(
+                run,
+                EventType.RUN_SUCCESS,
+                f"Finished execution of run for '{run.job_name}'.",
+                logging.INFO,
+            )
+        )
+    else:
+        emit(_run_event(run, EventType.RUN_FAILURE, failure_message, logging.ERROR))

@@ -1,0 +1,279 @@
+"""Running one step attempt: the same code for every executor.
+
+``execute_step`` emits the step's events (start, loaded inputs, outputs,
+materializations, handled outputs, success or failure or up-for-retry) through the run's
+sink and returns a ``StepOutcome`` for the orchestration loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from trellis.contexts.compute import (
+    AssetExecutionContext,
+    OpExecutionContext,
+    reset_current_context,
+    set_current_context,
+)
+from trellis.core.errors import (
+    ExecutionStepExecutionError,
+    Failure,
+    InvariantViolationError,
+    RetryRequested,
+    TrellisError,
+    UserCodeExecutionError,
+)
+from trellis.core.events import ErrorInfo, Event, EventType
+from trellis.core.metadata import normalize_metadata
+from trellis.core.outputs import AssetMaterialization, AssetObservation, MaterializeResult, Output
+from trellis.execution.compute import compute_kwargs, invoke_compute, iterate_user_events
+from trellis.execution.step_io import check_type, emit_user_event, handle_output, load_inputs
+
+if TYPE_CHECKING:
+    from trellis.contexts.system import StepExecutionContext
+    from trellis.plan.steps import StepOutputHandle
+
+
+class StepStatus(Enum):
+    """How a step attempt ended."""
+
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    RETRY = "RETRY"
+
+
+class StepOutcome:
+    """The end of one step attempt, as the orchestration loop needs it."""
+
+    __slots__ = ("exception", "produced", "retry_delay", "status", "step_key")
+
+    def __init__(
+        self,
+        step_key: str,
+        status: StepStatus,
+        produced: set[StepOutputHandle] | None = None,
+        exception: BaseException | None = None,
+        retry_delay: float = 0.0,
+    ) -> None:
+        self.step_key = step_key
+        self.status = status
+        self.produced = produced or set()
+        self.exception = exception  # the user's own exception, for raise_on_error
+        self.retry_delay = retry_delay
+
+    def __repr__(self) -> str:
+        return f"<StepOutcome {self.step_key} {self.status.value}>"
+
+
+def make_user_context(step_context: StepExecutionContext) -> Any:
+    """The context the function receives: the asset context for assets (unless
+    annotated ``OpExecutionContext``), the op context for ops."""
+    step = step_context.step
+    if step.assets_def is not None and step.op_def.spec.context_annotation != "OpExecutionContext":
+        return AssetExecutionContext(step_context)
+    return OpExecutionContext(step_context)
+
+
+def _run_body(step_context: StepExecutionContext) -> set[StepOutputHandle]:
+    step = step_context.step
+    op_def = step.op_def
+    plan_context = step_context.plan_context
+    inputs = load_inputs(step_context)
+    user_context = make_user_context(step_context)
+    kwargs = compute_kwargs(op_def, inputs, step_context.op_config, plan_context.resources)
+    token = set_current_context(user_context)
+    produced: set[StepOutputHandle] = set()
+    try:
+        try:
+            events = _guard(_compute_events(step_context, user_context, kwargs), step_context)
+            for item in events:
+                _handle_user_event(step_context, item, produced)
+        finally:
+            reset_current_context(token)
+    finally:
+        for event in step_context.user_events:
+            emit_user_event(step_context, event)
+        step_context.user_events.clear()
+    missing = [o.name for o in step.outputs if o.out_def.is_required and o.handle not in produced]
+    if missing:
+        raise InvariantViolationError(
+            f"{op_def.kind.capitalize()} '{step.key}' did not yield required output(s) "
+            f"{missing}. Return or yield a value for each (or mark it Out(is_required=False))."
+        )
+    return produced
+
+
+def _compute_events(
+    step_context: StepExecutionContext, user_context: Any, kwargs: dict[str, Any]
+) -> Any:
+    result = invoke_compute(step_context, user_context, kwargs)
+    yield from iterate_user_events(step_context.step.op_def, result)
+
+
+def _guard(events: Any, step_context: StepExecutionContext) -> Any:
+    """Iterate user events, wrapping errors raised by the user's function."""
+    iterator = iter(events)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except (Failure, RetryRequested, TrellisError):
+            raise
+        except Exception as exc:
+            op_def = step_context.step.op_def
+            raise ExecutionStepExecutionError(
+                f"Error in {op_def.kind} '{step_context.step.key}': {type(exc).__name__}: {exc}",
+                exc,
+            ) from exc
+        yield item
+
+
+def _handle_user_event(
+    step_context: StepExecutionContext, item: Any, produced: set[StepOutputHandle]
+) -> None:
+    step = step_context.step
+    if isinstance(item, (AssetMaterialization, AssetObservation)):
+        emit_user_event(step_context, item)
+        return
+    store = True
+    if isinstance(item, MaterializeResult):
+        if item.asset_key is not None:
+            name = step.assets_def.get_output_name_for_asset_key(item.asset_key)
+        else:
+            names = list(step.op_def.outs)
+            if len(names) != 1:
+                raise InvariantViolationError(
+                    f"Multi-asset '{step.key}' returned a MaterializeResult without asset_key."
+                )
+            name = names[0]
+        value, metadata, store = item.value, item.metadata, item.value is not None
+    else:
+        assert isinstance(item, Output)
+        name, value, metadata = item.output_name, item.value, item.metadata
+    if name not in step.op_def.outs:
+        raise InvariantViolationError(
+            f"{step.op_def.kind.capitalize()} '{step.key}' yielded an output named '{name}', but "
+            f"its outputs are {list(step.op_def.outs)}."
+        )
+    step_output = next((o for o in step.outputs if o.name == name), None)
+    if step_output is None:  # an asset output this run did not select
+        return
+    if step_output.handle in produced:
+        raise InvariantViolationError(
+            f"{step.op_def.kind.capitalize()} '{step.key}' yielded output '{name}' twice."
+        )
+    if store:
+        check_type(value, step_output.out_def.dagster_type, f"output '{name}' of step '{step.key}'")
+    merged = {**step_context.output_metadata(name), **metadata}
+    step_context.seen_outputs.add(name)
+    handle_output(step_context, step_output, value, merged, store=store)
+    produced.add(step_output.handle)
+
+
+def _retry_decision(step_context: StepExecutionContext, exc: BaseException) -> tuple[bool, float]:
+    """Whether to retry after ``exc``, and how long to wait first."""
+    attempt = step_context.retry_number + 1
+    user_exc = getattr(exc, "user_exception", None) or exc
+    if isinstance(user_exc, RetryRequested):
+        return attempt <= user_exc.max_retries, float(user_exc.seconds_to_wait)
+    if isinstance(user_exc, Failure) and not user_exc.allow_retries:
+        return False, 0.0
+    policy = step_context.step.retry_policy
+    if policy is None or attempt > policy.max_retries:
+        return False, 0.0
+    return True, policy.calculate_delay(attempt)
+
+
+def execute_step(step_context: StepExecutionContext) -> StepOutcome:
+    """Run one attempt of one step and report how it ended."""
+    plan_context = step_context.plan_context
+    run = plan_context.run
+    step = step_context.step
+    emit = plan_context.emit
+    attempt = step_context.retry_number
+    emit(
+        Event(
+            EventType.STEP_RESTARTED if attempt else EventType.STEP_START,
+            run.run_id,
+            run.job_name,
+            step_key=step.key,
+            message=(
+                f"Started execution of step '{step.key}' (attempt {attempt + 1})."
+                if attempt
+                else f"Started execution of step '{step.key}'."
+            ),
+            data={"retry_number": attempt},
+        )
+    )
+    started = time.perf_counter()
+    try:
+        produced = _run_body(step_context)
+    except Exception as exc:
+        return _fail(step_context, exc, started)
+    duration_ms = (time.perf_counter() - started) * 1000
+    emit(
+        Event(
+            EventType.STEP_SUCCESS,
+            run.run_id,
+            run.job_name,
+            step_key=step.key,
+            message=f"Finished execution of step '{step.key}' in {duration_ms:.1f}ms.",
+            data={"duration_ms": duration_ms},
+        )
+    )
+    return StepOutcome(step.key, StepStatus.SUCCESS, produced)
+
+
+def _fail(step_context: StepExecutionContext, exc: Exception, started: float) -> StepOutcome:
+    plan_context = step_context.plan_context
+    run = plan_context.run
+    step = step_context.step
+    user_exc = exc.user_exception if isinstance(exc, UserCodeExecutionError) else exc
+    retry, delay = _retry_decision(step_context, exc)
+    if retry:
+        plan_context.emit(
+            Event(
+                EventType.STEP_UP_FOR_RETRY,
+                run.run_id,
+                run.job_name,
+                step_key=step.key,
+                message=f"Step '{step.key}' failed and will be retried"
+                + (f" in {delay:.2f}s" if delay else "")
+                + f": {type(user_exc).__name__}: {user_exc}",
+                level=logging.WARNING,
+                data={
+                    "error": ErrorInfo.from_exception(exc),
+                    "seconds_to_wait": delay,
+                    "retry_number": step_context.retry_number,
+                },
+            )
+        )
+        return StepOutcome(step.key, StepStatus.RETRY, exception=user_exc, retry_delay=delay)
+    data: dict[str, Any] = {
+        "error": ErrorInfo.from_exception(exc),
+        "error_source": "USER_CODE_ERROR"
+        if isinstance(exc, (UserCodeExecutionError, Failure, RetryRequested))
+        else "FRAMEWORK_ERROR",
+        "duration_ms": (time.perf_counter() - started) * 1000,
+    }
+    if isinstance(user_exc, Failure):
+        data["metadata"] = normalize_metadata(user_exc.metadata)
+        message = f"Step '{step.key}' failed: {user_exc.description}"
+    else:
+        message = f"Step '{step.key}' failed: {type(user_exc).__name__}: {user_exc}"
+    plan_context.emit(
+        Event(
+            EventType.STEP_FAILURE,
+            run.run_id,
+            run.job_name,
+            step_key=step.key,
+            message=message,
+            level=logging.ERROR,
+            data=data,
+        )
+    )
+    return StepOutcome(step.key, StepStatus.FAILURE, exception=user_exc)

@@ -1,0 +1,237 @@
+"""Loading a step's inputs (``IOManager.load_input``) and storing its outputs
+(``IOManager.handle_output``), with the events around each call."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from trellis.core.errors import (
+    ExecutionHandleOutputError,
+    ExecutionLoadInputError,
+    TypeCheckError,
+)
+from trellis.core.events import Event, EventType
+from trellis.core.metadata import MetadataValue
+from trellis.core.outputs import AssetMaterialization, AssetObservation
+from trellis.definitions.ins_outs import Nothing
+from trellis.definitions.signature import runtime_checkable_type
+from trellis.plan.steps import (
+    FromLoadableAsset,
+    FromMultipleStepOutputs,
+    FromStepOutput,
+    FromValue,
+    StepInput,
+    StepOutput,
+    StepOutputHandle,
+)
+
+if TYPE_CHECKING:
+    from trellis.contexts.system import StepExecutionContext
+
+
+def check_type(value: Any, dagster_type: Any, what: str) -> None:
+    """Raise ``TypeCheckError`` when ``value`` is not of the declared plain-class type."""
+    expected = runtime_checkable_type(dagster_type)
+    if expected is not None and not isinstance(value, expected):
+        name = getattr(dagster_type, "__name__", repr(dagster_type))
+        raise TypeCheckError(
+            f"Type check failed for {what}: expected {name}, got {type(value).__name__} "
+            f"({value!r:.80})."
+        )
+
+
+def _load_one(
+    step_context: StepExecutionContext, step_input: StepInput, handle: StepOutputHandle | None
+) -> Any:
+    plan_context = step_context.plan_context
+    if handle is not None:
+        upstream_def = plan_context.plan.step_output(handle).out_def
+        if upstream_def.dagster_type is Nothing:
+            return None
+    manager_key = step_input.manager_key or "io_manager"
+    manager = plan_context.resources[manager_key]
+    input_context = step_context.for_input(step_input, handle)
+    try:
+        return manager.load_input(input_context)
+    except Exception as exc:
+        source = (
+            f"output '{handle.output_name}' of step '{handle.step_key}'"
+            if handle is not None
+            else f"asset '{input_context.asset_key.to_user_string()}'"
+        )
+        raise ExecutionLoadInputError(
+            f"Error while loading input '{step_input.name}' of step '{step_context.step.key}' "
+            f"from {source} with IO manager '{manager_key}': {type(exc).__name__}: {exc}",
+            exc,
+        ) from exc
+
+
+def load_inputs(step_context: StepExecutionContext) -> dict[str, Any]:
+    """Every input value of the step, each loaded by its manager (one ``LOADED_INPUT``
+    event per loaded input) and type-checked."""
+    step = step_context.step
+    plan_context = step_context.plan_context
+    values: dict[str, Any] = {}
+    for step_input in step.inputs:
+        source = step_input.source
+        if isinstance(source, FromValue):
+            value = source.value
+        else:
+            started = time.perf_counter()
+            if isinstance(source, FromStepOutput):
+                value = _load_one(step_context, step_input, source.handle)
+                upstream = source.handle
+            elif isinstance(source, FromMultipleStepOutputs):
+                value = [_load_one(step_context, step_input, h) for h in source.handles]
+                upstream = source.handles[0]
+            else:
+                assert isinstance(source, FromLoadableAsset)
+                value = _load_one(step_context, step_input, None)
+                upstream = None
+            duration_ms = (time.perf_counter() - started) * 1000
+            plan_context.emit(
+                Event(
+                    EventType.LOADED_INPUT,
+                    plan_context.run.run_id,
+                    plan_context.run.job_name,
+                    step_key=step.key,
+                    message=f"Loaded input '{step_input.name}' using IO manager "
+                    f"'{step_input.manager_key}'",
+                    data={
+                        "input_name": step_input.name,
+                        "manager_key": step_input.manager_key,
+                        "upstream_step_key": upstream.step_key if upstream else None,
+                        "upstream_output_name": upstream.output_name if upstream else None,
+                        "metadata": step_context.input_metadata(step_input.name),
+                        "duration_ms": duration_ms,
+                    },
+                    asset_key=step_context.asset_key_for_input(step_input.name),
+                )
+            )
+        in_def = step_input.in_def
+        if in_def.dagster_type is not None and in_def.dagster_type is not Nothing:
+            check_type(
+                value, in_def.dagster_type, f"input '{step_input.name}' of step '{step.key}'"
+            )
+        values[step_input.name] = value
+    return values
+
+
+def handle_output(
+    step_context: StepExecutionContext,
+    step_output: StepOutput,
+    value: Any,
+    metadata: Mapping[str, MetadataValue],
+    *,
+    store: bool = True,
+) -> None:
+    """Emit ``STEP_OUTPUT``, store the value with its IO manager, then emit the asset
+    materialization (for asset outputs) and ``HANDLED_OUTPUT``."""
+    plan_context = step_context.plan_context
+    run = plan_context.run
+    step_key = step_context.step.key
+    out_def = step_output.out_def
+    emit = plan_context.emit
+    asset_key = step_output.asset_key
+    emit(
+        Event(
+            EventType.STEP_OUTPUT,
+            run.run_id,
+            run.job_name,
+            step_key=step_key,
+            message=f"Yielded output '{step_output.name}'",
+            data={"output_name": step_output.name},
+        )
+    )
+    added: dict[str, MetadataValue] = {}
+    extra_events: list[Any] = []
+    duration_ms = 0.0
+    stored = store and out_def.dagster_type is not Nothing
+    if stored:
+        manager_key = step_output.io_manager_key
+        manager = plan_context.resources[manager_key]
+        output_context = step_context.for_output(step_output, metadata)
+        started = time.perf_counter()
+        try:
+            result = manager.handle_output(output_context, value)
+            if inspect.isgenerator(result):
+                for item in result:
+                    if isinstance(item, (AssetMaterialization, AssetObservation)):
+                        extra_events.append(item)
+                    elif isinstance(item, Mapping):
+                        output_context.add_output_metadata(item)
+        except Exception as exc:
+            raise ExecutionHandleOutputError(
+                f"Error while storing output '{step_output.name}' of step '{step_key}' with IO "
+                f"manager '{manager_key}': {type(exc).__name__}: {exc}",
+                exc,
+            ) from exc
+        duration_ms = (time.perf_counter() - started) * 1000
+        added = output_context.consume_logged_metadata()
+        extra_events.extend(output_context.consume_events())
+    if asset_key is not None:
+        partitions = step_context.partitions
+        partition = partitions.start if partitions.has_partition_key else None
+        merged = {**metadata, **added}
+        emit(
+            Event(
+                EventType.ASSET_MATERIALIZATION,
+                run.run_id,
+                run.job_name,
+                step_key=step_key,
+                message=f"Materialized value {asset_key.to_user_string()}",
+                data={
+                    "materialization": AssetMaterialization(asset_key, None, merged, partition),
+                    "metadata": merged,
+                },
+                asset_key=asset_key,
+                partition=partition,
+            )
+        )
+    for user_event in extra_events:
+        emit_user_event(step_context, user_event)
+    if stored:
+        emit(
+            Event(
+                EventType.HANDLED_OUTPUT,
+                run.run_id,
+                run.job_name,
+                step_key=step_key,
+                message=f"Handled output '{step_output.name}' using IO manager "
+                f"'{step_output.io_manager_key}'",
+                data={
+                    "output_name": step_output.name,
+                    "manager_key": step_output.io_manager_key,
+                    "metadata": added,
+                    "duration_ms": duration_ms,
+                },
+                asset_key=asset_key,
+            )
+        )
+
+
+def emit_user_event(
+    step_context: StepExecutionContext, event: AssetMaterialization | AssetObservation
+) -> None:
+    """Emit a materialization or observation that user code logged itself."""
+    plan_context = step_context.plan_context
+    is_mat = isinstance(event, AssetMaterialization)
+    plan_context.emit(
+        Event(
+            EventType.ASSET_MATERIALIZATION if is_mat else EventType.ASSET_OBSERVATION,
+            plan_context.run.run_id,
+            plan_context.run.job_name,
+            step_key=step_context.step.key,
+            message=event.description
+            or ("Materialized" if is_mat else "Observed") + f" {event.asset_key.to_user_string()}",
+            data={
+                "materialization" if is_mat else "observation": event,
+                "metadata": event.metadata,
+            },
+            asset_key=event.asset_key,
+            partition=event.partition,
+        )
+    )

@@ -1,0 +1,181 @@
+"""``ExecutionPlan`` and how it is built from a job, a selection and a run config."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from trellis.core.errors import InvalidDefinitionError
+from trellis.definitions.flat_graph import FlatNode, FromAsset, FromGraphInput, NodeOutput
+from trellis.plan.op_selection import parse_op_selection
+from trellis.plan.run_config import ResolvedRunConfig, resolve_run_config
+from trellis.plan.steps import (
+    ExecutionStep,
+    FromLoadableAsset,
+    FromMultipleStepOutputs,
+    FromStepOutput,
+    FromValue,
+    StepInput,
+    StepInputSource,
+    StepOutput,
+    StepOutputHandle,
+)
+
+if TYPE_CHECKING:
+    from trellis.definitions.job import JobDefinition
+
+
+class ExecutionPlan:
+    """The steps of one run in a topological order, with everything resolved that can be
+    resolved before user code runs: config, input sources, resources to build."""
+
+    def __init__(
+        self,
+        job: JobDefinition,
+        steps: list[ExecutionStep],
+        run_config: ResolvedRunConfig,
+        resource_keys_to_init: frozenset[str],
+    ) -> None:
+        self.job = job
+        self.steps: dict[str, ExecutionStep] = {s.key: s for s in steps}
+        self.run_config = run_config
+        self.resource_keys_to_init = resource_keys_to_init
+        self.downstream: dict[str, list[str]] = {k: [] for k in self.steps}
+        for step in steps:
+            for up in step.upstream_step_keys:
+                self.downstream[up].append(step.key)
+
+    @property
+    def step_keys(self) -> list[str]:
+        """Step keys in plan order."""
+        return list(self.steps)
+
+    def get_step(self, key: str) -> ExecutionStep:
+        """One step by key."""
+        return self.steps[key]
+
+    def step_output(self, handle: StepOutputHandle) -> StepOutput:
+        """The output a handle names."""
+        return self.steps[handle.step_key].step_output(handle.output_name)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __repr__(self) -> str:
+        return f"<ExecutionPlan {self.job.name}: {len(self.steps)} steps>"
+
+
+def resource_keys_to_init(job: JobDefinition, nodes: Iterable[FlatNode]) -> frozenset[str]:
+    """The resources the selected nodes need, closed over resource-to-resource needs."""
+    keys: set[str] = set()
+    for node in nodes:
+        keys |= job.resource_keys_for_node(node)
+    frontier = list(keys)
+    while frontier:
+        definition = job.resource_defs.get(frontier.pop())
+        if definition is None:
+            continue
+        for dep in definition.required_resource_keys:
+            if dep not in keys:
+                keys.add(dep)
+                frontier.append(dep)
+    return frozenset(keys)
+
+
+def build_execution_plan(
+    job: JobDefinition,
+    run_config: Any = None,
+    *,
+    op_selection: Iterable[str] | None = None,
+    input_values: Mapping[str, Any] | None = None,
+) -> ExecutionPlan:
+    """Validate the run config once and build the plan for ``job``.
+
+    ``op_selection`` restricts the steps (Dagster's syntax: ``"*op"``, ``"op+"``, ...);
+    inputs whose upstream is left out must then get a value from config or a default.
+    """
+    if op_selection:
+        selected_handles = parse_op_selection(job, list(op_selection))
+        nodes = [n for n in job.flat_nodes if n.handle in selected_handles]
+    else:
+        nodes = list(job.flat_nodes)
+        selected_handles = {n.handle for n in nodes}
+    job.check_resources()
+    resource_keys = resource_keys_to_init(job, nodes)
+    resolved = resolve_run_config(job, run_config, nodes, resource_keys)
+    values = dict(input_values or {})
+    steps = [_build_step(job, node, selected_handles, resolved, values) for node in nodes]
+    return ExecutionPlan(job, steps, resolved, resource_keys)
+
+
+def _build_step(
+    job: JobDefinition,
+    node: FlatNode,
+    selected: set[str],
+    resolved: ResolvedRunConfig,
+    input_values: dict[str, Any],
+) -> ExecutionStep:
+    op_def = node.op_def
+    inputs: list[StepInput] = []
+    upstream: set[str] = {h for h in node.after if h in selected}
+    for name, in_def in op_def.ins.items():
+        source: StepInputSource | None = None
+        manager_key = in_def.input_manager_key
+        flat = node.inputs.get(name)
+        if isinstance(flat, NodeOutput) and flat.handle in selected:
+            source = FromStepOutput(StepOutputHandle(flat.handle, flat.output_name))
+            upstream.add(flat.handle)
+            manager_key = manager_key or _io_manager_key(job, flat)
+        elif isinstance(flat, list) and any(s.handle in selected for s in flat):
+            kept = [s for s in flat if s.handle in selected]
+            source = FromMultipleStepOutputs(
+                tuple(StepOutputHandle(s.handle, s.output_name) for s in kept)
+            )
+            upstream.update(s.handle for s in kept)
+            manager_key = manager_key or _io_manager_key(job, kept[0])
+        elif isinstance(flat, FromAsset):
+            io_key = job.asset_graph.io_manager_key_for(flat.asset_key)
+            source = FromLoadableAsset(flat.asset_key, io_key)
+            manager_key = manager_key or io_key
+        elif isinstance(flat, FromGraphInput) and flat.input_name in input_values:
+            source = FromValue(input_values[flat.input_name], "input_values")
+        if source is None:
+            source = _unconnected_source(node, name, in_def, resolved, input_values)
+        inputs.append(StepInput(name, in_def, source, manager_key))
+    asset_keys = node.assets_def.keys_by_output_name if node.assets_def else {}
+    selected_keys = node.assets_def.selected_keys if node.assets_def else frozenset()
+    outputs = [
+        StepOutput(node.handle, out_name, out_def, asset_keys.get(out_name))
+        for out_name, out_def in op_def.outs.items()
+        if out_name not in asset_keys or asset_keys[out_name] in selected_keys
+    ]
+    retry_policy = node.retry_policy or op_def.retry_policy or job.op_retry_policy
+    return ExecutionStep(node, inputs, outputs, frozenset(upstream), retry_policy)
+
+
+def _io_manager_key(job: JobDefinition, source: NodeOutput) -> str:
+    return job.nodes_by_handle[source.handle].op_def.outs[source.output_name].io_manager_key
+
+
+def _unconnected_source(
+    node: FlatNode,
+    name: str,
+    in_def: Any,
+    resolved: ResolvedRunConfig,
+    input_values: dict[str, Any],
+) -> FromValue:
+    configured = resolved.op_inputs(node.handle)
+    if name in configured:
+        value = configured[name]
+        if isinstance(value, Mapping) and set(value) == {"value"}:
+            value = value["value"]
+        return FromValue(value, "config")
+    if "." not in node.handle and name in input_values:
+        return FromValue(input_values[name], "input_values")
+    if in_def.has_default:
+        return FromValue(in_def.default_value, "default")
+    raise InvalidDefinitionError(
+        f"Input '{name}' of {node.op_def.kind} '{node.handle}' is not connected to an upstream "
+        f"output and has no value. Wire it in the graph, give it a default, or pass it as "
+        f"run_config ops.{node.handle}.inputs.{name}."
+    )

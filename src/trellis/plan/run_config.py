@@ -1,0 +1,172 @@
+"""Run config: the schema a job's run config must match (Dagster's layout) and its
+validation, once per run, into a ``ResolvedRunConfig``.
+
+Layout::
+
+    ops:        {<op or asset-op name>: {config: ..., inputs: {<name>: value}},
+                 <graph name>: {ops: {...}}}        # nested graphs nest
+    resources:  {<key>: {config: ...}}
+    execution:  {config: {...}}                     # read by the executor
+    loggers:    {console: {config: {log_level: INFO}}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from trellis.config import types as ct
+from trellis.config.run_config import config_dict_from_value
+from trellis.config.validate import validate_config
+
+if TYPE_CHECKING:
+    from trellis.definitions.flat_graph import FlatNode
+    from trellis.definitions.job import JobDefinition
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base``, recursively for nested dicts."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class ResolvedRunConfig:
+    """A run config after validation: defaults applied, env vars resolved.
+
+    ``op_config(handle)`` and ``resource_config(key)`` read the processed values;
+    ``raw`` is what the user gave (stored with the run).
+    """
+
+    __slots__ = ("execution", "loggers", "ops_by_handle", "raw", "resources")
+
+    def __init__(
+        self,
+        raw: dict[str, Any],
+        ops_by_handle: dict[str, dict[str, Any]],
+        resources: dict[str, Any],
+        execution: dict[str, Any],
+        loggers: dict[str, Any],
+    ) -> None:
+        self.raw = raw
+        self.ops_by_handle = ops_by_handle
+        self.resources = resources
+        self.execution = execution
+        self.loggers = loggers
+
+    def op_config(self, handle: str) -> Any:
+        """The processed config of one op (None when it takes none)."""
+        entry = self.ops_by_handle.get(handle)
+        return entry.get("config") if entry else None
+
+    def op_inputs(self, handle: str) -> dict[str, Any]:
+        """Input values given in config for one op (``ops.<op>.inputs``)."""
+        entry = self.ops_by_handle.get(handle)
+        return (entry.get("inputs") or {}) if entry else {}
+
+    def resource_config(self, key: str) -> Any:
+        """The processed config of one resource."""
+        entry = self.resources.get(key)
+        return entry.get("config") if isinstance(entry, Mapping) else None
+
+    @property
+    def console_log_level(self) -> str | None:
+        """``loggers.console.config.log_level`` when given."""
+        console = (self.loggers or {}).get("console") or {}
+        return ((console.get("config") or {}) if isinstance(console, Mapping) else {}).get(
+            "log_level"
+        )
+
+
+_OPTIONAL_ANY = ct.Field(ct.Any, is_required=False)
+
+
+def _op_entry(node: FlatNode, required: bool) -> ct.Field:
+    op_def = node.op_def
+    fields: dict[str, ct.Field] = {}
+    if op_def.config_schema is not None:
+        schema: ct.Field = op_def.config_schema
+        fields["config"] = schema if required else ct.Field(schema.config_type, is_required=False)
+    else:
+        fields["config"] = _OPTIONAL_ANY
+    if op_def.ins:
+        fields["inputs"] = ct.Field(ct.Permissive(), is_required=False)
+    fields["outputs"] = _OPTIONAL_ANY
+    return ct.Field(ct.Shape(fields))
+
+
+def _ops_shape(entries: dict[str, Any]) -> ct.Shape:
+    """Nest ``{"g.inner": Field}`` into ``{g: {ops: {inner: Field}}}``."""
+    tree: dict[str, Any] = {}
+    for handle, entry in entries.items():
+        parts = handle.split(".")
+        level = tree
+        for part in parts[:-1]:
+            level = level.setdefault(part, {}).setdefault("__children__", {})
+        level[parts[-1]] = entry
+
+    def build(level: dict[str, Any]) -> ct.Shape:
+        fields: dict[str, ct.Field] = {}
+        for name, value in level.items():
+            if isinstance(value, dict):
+                fields[name] = ct.Field(ct.Shape({"ops": ct.Field(build(value["__children__"]))}))
+            else:
+                fields[name] = value
+        return ct.Shape(fields)
+
+    return build(tree)
+
+
+def _flatten_ops(processed: Mapping[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, entry in (processed or {}).items():
+        if isinstance(entry, Mapping) and "ops" in entry and "config" not in entry:
+            out.update(_flatten_ops(entry["ops"], prefix + name + "."))
+        else:
+            out[prefix + name] = dict(entry or {})
+    return out
+
+
+def resolve_run_config(
+    job: JobDefinition,
+    run_config: Any,
+    selected_nodes: Iterable[FlatNode],
+    resource_keys: Iterable[str],
+) -> ResolvedRunConfig:
+    """Validate ``run_config`` (merged over the job's default config) against the job's
+    schema; config is required only for the selected nodes and the resources to build.
+    Raises ``InvalidConfigError`` listing every problem with its path."""
+    raw = deep_merge(config_dict_from_value(job.config), config_dict_from_value(run_config))
+    selected = {n.handle for n in selected_nodes}
+    to_init = set(resource_keys)
+    op_entries = {n.handle: _op_entry(n, n.handle in selected) for n in job.flat_nodes}
+    resource_fields: dict[str, ct.Field] = {}
+    for key, definition in job.resource_defs.items():
+        schema = definition.config_schema
+        if schema is None:
+            inner = _OPTIONAL_ANY
+        elif key in to_init:
+            inner = schema
+        else:
+            inner = ct.Field(schema.config_type, is_required=False)
+        resource_fields[key] = ct.Field(ct.Shape({"config": inner}))
+    schema = ct.Shape(
+        {
+            "ops": ct.Field(_ops_shape(op_entries)),
+            "resources": ct.Field(ct.Shape(resource_fields)),
+            "execution": _OPTIONAL_ANY,
+            "loggers": _OPTIONAL_ANY,
+        }
+    )
+    processed = validate_config(schema, raw, header=f'Error in config for job "{job.name}"')
+    return ResolvedRunConfig(
+        raw=raw,
+        ops_by_handle=_flatten_ops(processed.get("ops") or {}),
+        resources=dict(processed.get("resources") or {}),
+        execution=dict(processed.get("execution") or {}),
+        loggers=dict(processed.get("loggers") or {}),
+    )

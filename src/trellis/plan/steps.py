@@ -1,0 +1,146 @@
+"""The pieces of a plan: steps, their inputs (with where each value comes from) and
+their outputs, keyed by ``StepOutputHandle``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from trellis.core.asset_key import AssetKey
+
+if TYPE_CHECKING:
+    from trellis.definitions.asset import AssetsDefinition
+    from trellis.definitions.flat_graph import FlatNode
+    from trellis.definitions.ins_outs import In, Out
+    from trellis.definitions.op import OpDefinition
+
+
+class StepOutputHandle(NamedTuple):
+    """Names one output of one step: the key for IO, for results and for known state."""
+
+    step_key: str
+    output_name: str = "result"
+    mapping_key: str | None = None
+
+
+class FromStepOutput(NamedTuple):
+    """The input is an output of an upstream step of this run."""
+
+    handle: StepOutputHandle
+
+
+class FromMultipleStepOutputs(NamedTuple):
+    """The input is a list gathered from several upstream outputs (fan-in)."""
+
+    handles: tuple[StepOutputHandle, ...]
+
+
+class FromLoadableAsset(NamedTuple):
+    """The input is an asset this run does not materialize, loaded by its IO manager."""
+
+    asset_key: AssetKey
+    io_manager_key: str
+
+
+class FromValue(NamedTuple):
+    """The input has a fixed value: from ``input_values``, config or its default."""
+
+    value: Any
+    origin: str  # "input_values", "config" or "default"
+
+
+StepInputSource = FromStepOutput | FromMultipleStepOutputs | FromLoadableAsset | FromValue
+
+
+class StepInput:
+    """One input of a step and the source of its value."""
+
+    __slots__ = ("in_def", "manager_key", "name", "source")
+
+    def __init__(self, name: str, in_def: In, source: StepInputSource, manager_key: str | None):
+        self.name = name
+        self.in_def = in_def
+        self.source = source
+        # The resource that loads it: the input manager, else the upstream IO manager.
+        self.manager_key = manager_key
+
+    @property
+    def upstream_handles(self) -> tuple[StepOutputHandle, ...]:
+        """The outputs this input reads from other steps of the run."""
+        if isinstance(self.source, FromStepOutput):
+            return (self.source.handle,)
+        if isinstance(self.source, FromMultipleStepOutputs):
+            return self.source.handles
+        return ()
+
+    def __repr__(self) -> str:
+        return f"StepInput({self.name} <- {self.source!r})"
+
+
+class StepOutput:
+    """One output of a step: its definition, the asset it makes, its IO manager."""
+
+    __slots__ = ("asset_key", "handle", "io_manager_key", "name", "out_def")
+
+    def __init__(self, step_key: str, name: str, out_def: Out, asset_key: AssetKey | None):
+        self.name = name
+        self.out_def = out_def
+        self.asset_key = asset_key
+        self.io_manager_key = out_def.io_manager_key
+        self.handle = StepOutputHandle(step_key, name)
+
+    def __repr__(self) -> str:
+        return f"StepOutput({self.handle.step_key}.{self.name})"
+
+
+class ExecutionStep:
+    """One unit of work in a plan: an op (or asset op) at its handle, with its inputs
+    wired and its outputs declared."""
+
+    __slots__ = (
+        "assets_def",
+        "handle",
+        "inputs",
+        "key",
+        "kind",
+        "node",
+        "op_def",
+        "outputs",
+        "retry_policy",
+        "tags",
+        "upstream_step_keys",
+    )
+
+    def __init__(
+        self,
+        node: FlatNode,
+        inputs: list[StepInput],
+        outputs: list[StepOutput],
+        upstream_step_keys: frozenset[str],
+        retry_policy: Any,
+    ) -> None:
+        self.node = node
+        self.key = node.handle
+        self.handle = node.handle
+        self.op_def: OpDefinition = node.op_def
+        self.assets_def: AssetsDefinition | None = node.assets_def
+        self.kind = node.op_def.kind
+        self.inputs = inputs
+        self.outputs = outputs
+        self.upstream_step_keys = upstream_step_keys
+        self.tags = node.tags
+        self.retry_policy = retry_policy
+
+    @property
+    def outputs_by_name(self) -> dict[str, StepOutput]:
+        """The step's outputs by name."""
+        return {o.name: o for o in self.outputs}
+
+    def step_output(self, name: str) -> StepOutput:
+        """One output by name."""
+        for out in self.outputs:
+            if out.name == name:
+                return out
+        raise KeyError(name)
+
+    def __repr__(self) -> str:
+        return f"<ExecutionStep {self.key}>"
