@@ -1,5 +1,49 @@
-"""Run the quickstart example end to end (filled in as the core lands)."""
+"""Run the quickstart project end to end and print what happened.
 
-import trellis
+    make run        (or: .venv/bin/python examples/quickstart/run.py)
 
-print(f"trellis {trellis.__version__}: the quickstart example arrives with the core.")
+Materializes the sales assets, then runs the report job that reads the summary back
+through the custom IO manager, and prints each run's steps, materializations and result.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from definitions import defs
+from trellis import EventType
+
+
+def describe(result) -> None:
+    """Print a run's steps and materializations, from its event stream."""
+    print(f"\nrun {result.run_id[:8]} of job '{result.run.job_name}': "
+          f"{'SUCCESS' if result.success else 'FAILURE'}")
+    durations = {
+        e.step_key: e.data["duration_ms"]
+        for e in result.all_events
+        if e.event_type is EventType.STEP_SUCCESS
+    }
+    for step_key, ms in durations.items():
+        print(f"  step {step_key:<20} {ms:8.2f} ms")
+    for event in result.get_asset_materialization_events():
+        meta = ", ".join(f"{k}={v.value}" for k, v in event.metadata.items())
+        print(f"  materialized {event.asset_key.to_user_string():<18} {meta}")
+
+
+def main() -> int:
+    """Run both jobs; exit non-zero when one fails."""
+    sys.stdout.reconfigure(line_buffering=True)  # keep prints in order with the log lines
+    sales = defs.get_job_def("sales_job").execute_in_process()
+    describe(sales)
+    print(f"  revenue_by_region = {sales.asset_value('revenue_by_region')}")
+    report = defs.get_job_def("report_job").execute_in_process()
+    describe(report)
+    print("\n" + report.output_for_node("format_report"))
+    return 0 if sales.success and report.success else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

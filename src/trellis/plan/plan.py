@@ -139,6 +139,10 @@ def _build_step(
             manager_key = manager_key or io_key
         elif isinstance(flat, FromGraphInput) and flat.input_name in input_values:
             source = FromValue(input_values[flat.input_name], "input_values")
+        elif flat is None and in_def.asset_key is not None:
+            # An op input that reads an asset: loaded by its input manager (or io_manager).
+            manager_key = manager_key or "io_manager"
+            source = FromLoadableAsset(in_def.asset_key, manager_key)
         if source is None:
             source = _unconnected_source(node, name, in_def, resolved, input_values)
         inputs.append(StepInput(name, in_def, source, manager_key))
