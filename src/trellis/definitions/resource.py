@@ -6,7 +6,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from unittest import mock
 
 from trellis.core.errors import InvalidDefinitionError
 
@@ -21,6 +20,17 @@ def _takes_context(fn: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return False
     return bool(params)
+
+
+def _validate_fixed(schema: Any, config: Any, name: str) -> Any:
+    """The fixed config of a ``configured`` resource, validated against the original
+    schema (defaults filled, env vars read) when the resource is built."""
+    if schema is None:
+        return config
+    from trellis.config.validate import validate_config
+
+    header = f"Error in the configured config of resource '{name}'"
+    return validate_config(schema, config, header=header)
 
 
 class ResourceDefinition:
@@ -63,13 +73,13 @@ class ResourceDefinition:
     def configured(self, config: Any, name: str | None = None) -> ResourceDefinition:
         """A copy of this definition with its config fixed to ``config``."""
         fixed = config
+        schema = self.config_schema
+        label = name or self.name
 
         def configured_fn(context: Any) -> Any:
-            return (
-                self.resource_fn(context.replace_config(fixed))
-                if self.takes_context
-                else (self.resource_fn())
-            )
+            if not self.takes_context:
+                return self.resource_fn()
+            return self.resource_fn(context.replace_config(_validate_fixed(schema, fixed, label)))
 
         configured_fn.__name__ = name or self.name
         copy = type(self).__new__(type(self))
@@ -94,6 +104,8 @@ class ResourceDefinition:
     @staticmethod
     def mock_resource(description: str | None = None) -> ResourceDefinition:
         """A resource that is a ``MagicMock``."""
+        from unittest import mock
+
         return ResourceDefinition(lambda: mock.MagicMock(), description=description)
 
     @staticmethod

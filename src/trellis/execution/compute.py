@@ -3,7 +3,6 @@ outputs and events."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -40,10 +39,13 @@ def compute_kwargs(
     return kwargs
 
 
-def _event_loop(step_context: StepExecutionContext) -> asyncio.AbstractEventLoop:
+def _event_loop(step_context: StepExecutionContext) -> Any:
+    """The run's asyncio loop, made on first use (asyncio is imported only then)."""
     plan_context = step_context.plan_context
     loop = getattr(plan_context, "event_loop", None)
     if loop is None:
+        import asyncio
+
         loop = asyncio.new_event_loop()
         plan_context.event_loop = loop
     return loop

@@ -6,7 +6,6 @@ given); inputs are passed as arguments and no IO manager is involved.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +109,8 @@ def invoke_directly(
     try:
         result = op_def.compute_fn(*call_args, **call_kwargs)
         if inspect.iscoroutine(result):
+            import asyncio
+
             result = asyncio.run(result)
     finally:
         reset_current_context(token)
