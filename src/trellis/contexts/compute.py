@@ -260,9 +260,10 @@ class OpExecutionContext(_ComputeContextMembers):
 
     @property
     def op(self) -> NodeInfo:
-        """The running node (``context.op.name``)."""
+        """The running node (``context.op.name``): its name in the graph (an alias, or
+        ``op_2`` for a second use), not the definition's name."""
         step = self._step_context.step
-        return NodeInfo(step.op_def.name, step.handle, step.tags)
+        return NodeInfo(step.handle.rsplit(".", 1)[-1], step.handle, step.tags)
 
     @property
     def op_handle(self) -> str:

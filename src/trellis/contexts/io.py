@@ -25,10 +25,22 @@ def _default_log() -> LogManager:
     return LogManager(discard_event, EPHEMERAL_RUN_ID, "__ephemeral__")
 
 
+def asset_partitions_of(
+    partitions: RunPartitions, asset_key: AssetKey | None, partitions_def: Any
+) -> RunPartitions:
+    """The partitions an IO call about ``asset_key`` covers: the run's, except for an
+    unpartitioned asset, which is stored and read whole whatever the run's partition."""
+    if asset_key is not None and partitions_def is None:
+        return _NO_PARTITIONS
+    return partitions
+
+
 class _PartitionAccess:
-    """Partition members shared by both IO contexts."""
+    """Partition members shared by both IO contexts: ``partition_key`` is the run's,
+    the ``asset_partition*`` members are the asset's (none for an unpartitioned asset)."""
 
     _partitions: RunPartitions
+    _asset_partitions: RunPartitions
     asset_partitions_def: Any
 
     @property
@@ -44,27 +56,27 @@ class _PartitionAccess:
     @property
     def has_asset_partitions(self) -> bool:
         """Whether the asset is partitioned in this run."""
-        return self._partitions.has_partitions
+        return self._asset_partitions.has_partitions
 
     @property
     def asset_partition_key(self) -> str:
         """The asset partition this call is about."""
-        return self._partitions.partition_key
+        return self._asset_partitions.partition_key
 
     @property
     def asset_partition_keys(self) -> list[str]:
         """Every asset partition this call is about (a range run gives several)."""
-        return self._partitions.partition_keys
+        return self._asset_partitions.partition_keys
 
     @property
     def asset_partition_key_range(self) -> Any:
         """The asset partition range this call is about."""
-        return self._partitions.partition_key_range
+        return self._asset_partitions.partition_key_range
 
     @property
     def asset_partitions_time_window(self) -> Any:
         """The time window of the asset partitions this call is about."""
-        return self._partitions.partition_time_window
+        return self._asset_partitions.partition_time_window
 
 
 class OutputContext(_PartitionAccess):
@@ -74,6 +86,7 @@ class OutputContext(_PartitionAccess):
 
     __slots__ = (
         "_added_metadata",
+        "_asset_partitions",
         "_events",
         "_partitions",
         "asset_key",
@@ -113,6 +126,7 @@ class OutputContext(_PartitionAccess):
         step_context: StepExecutionContext | None = None,
         partitions: RunPartitions | None = None,
         asset_partitions_def: Any = None,
+        asset_partitions: RunPartitions | None = None,
     ) -> None:
         self.step_key = step_key
         self.name = name
@@ -130,6 +144,7 @@ class OutputContext(_PartitionAccess):
         self.log = log or _default_log()
         self.step_context = step_context
         self._partitions = partitions or _NO_PARTITIONS
+        self._asset_partitions = asset_partitions or self._partitions
         self.asset_partitions_def = asset_partitions_def
         self._added_metadata: dict[str, MetadataValue] | None = None
         self._events: list[Any] | None = None
@@ -160,8 +175,8 @@ class OutputContext(_PartitionAccess):
                 f"Output '{self.name}' of step '{self.step_key}' is not an asset."
             )
         parts = list(self.asset_key.path)
-        if self.has_partition_key:
-            parts.append(self.partition_key)
+        if self.has_partition_key and self.has_asset_partitions:
+            parts.append(self.asset_partition_key)
         return parts
 
     def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
@@ -197,6 +212,7 @@ class InputContext(_PartitionAccess):
     the IO manager's resource config and resources, and a logger."""
 
     __slots__ = (
+        "_asset_partitions",
         "_partitions",
         "asset_key",
         "asset_partitions_def",
@@ -229,6 +245,7 @@ class InputContext(_PartitionAccess):
         step_context: StepExecutionContext | None = None,
         partitions: RunPartitions | None = None,
         asset_partitions_def: Any = None,
+        asset_partitions: RunPartitions | None = None,
     ) -> None:
         self.name = name
         self.upstream_output = upstream_output
@@ -243,6 +260,7 @@ class InputContext(_PartitionAccess):
         self.instance = instance
         self.step_context = step_context
         self._partitions = partitions or _NO_PARTITIONS
+        self._asset_partitions = asset_partitions or self._partitions
         self.asset_partitions_def = asset_partitions_def
 
     @property
@@ -268,8 +286,8 @@ class InputContext(_PartitionAccess):
         if self.asset_key is None:
             raise InvariantViolationError(f"Input '{self.name}' does not read an asset.")
         parts = list(self.asset_key.path)
-        if self.has_partition_key:
-            parts.append(self.partition_key)
+        if self.has_partition_key and self.has_asset_partitions:
+            parts.append(self.asset_partition_key)
         return parts
 
     def add_input_metadata(self, metadata: Mapping[str, Any]) -> None:
@@ -307,6 +325,7 @@ def output_context_for_step(
         else out_def.metadata
     )
     resource_config, resources = _io_manager_parts(step_context, step_output.io_manager_key)
+    partitions_def = assets_def.partitions_def if assets_def else None
     return OutputContext(
         step_key=step.key,
         name=step_output.name,
@@ -323,7 +342,8 @@ def output_context_for_step(
         log=step_context.log,
         step_context=step_context,
         partitions=step_context.partitions,
-        asset_partitions_def=assets_def.partitions_def if assets_def else None,
+        asset_partitions_def=partitions_def,
+        asset_partitions=asset_partitions_of(step_context.partitions, asset_key, partitions_def),
     )
 
 
@@ -345,6 +365,7 @@ def input_context_for_step(
         up_step = plan.steps[handle.step_key]
         up_output = up_step.step_output(handle.output_name)
         up_assets = up_step.assets_def
+        up_partitions_def = up_assets.partitions_def if up_assets else None
         upstream = OutputContext(
             step_key=up_step.key,
             name=up_output.name,
@@ -362,7 +383,10 @@ def input_context_for_step(
             op_def=up_step.op_def,
             log=step_context.log,
             partitions=step_context.partitions,
-            asset_partitions_def=up_assets.partitions_def if up_assets else None,
+            asset_partitions_def=up_partitions_def,
+            asset_partitions=asset_partitions_of(
+                step_context.partitions, up_output.asset_key, up_partitions_def
+            ),
         )
         asset_key = up_output.asset_key
     elif isinstance(step_input.source, FromLoadableAsset):
@@ -374,6 +398,7 @@ def input_context_for_step(
             if producer is not None
             else (graph.external_specs.get(asset_key) if graph is not None else None)
         )
+        spec_partitions_def = spec.partitions_def if spec else None
         upstream = OutputContext(
             step_key=producer.node_name if producer else asset_key.to_python_identifier(),
             name=producer.output_names_by_key[asset_key] if producer else "result",
@@ -385,7 +410,10 @@ def input_context_for_step(
             op_def=producer.op if producer else None,
             log=step_context.log,
             partitions=step_context.partitions,
-            asset_partitions_def=spec.partitions_def if spec else None,
+            asset_partitions_def=spec_partitions_def,
+            asset_partitions=asset_partitions_of(
+                step_context.partitions, asset_key, spec_partitions_def
+            ),
         )
     else:
         asset_key = step_input.in_def.asset_key
@@ -403,5 +431,11 @@ def input_context_for_step(
         instance=step_context.instance,
         step_context=step_context,
         partitions=step_context.partitions,
-        asset_partitions_def=step.assets_def.partitions_def if step.assets_def else None,
+        # The asset partitions of an input are those of the upstream asset it reads.
+        asset_partitions_def=(
+            upstream.asset_partitions_def
+            if upstream is not None
+            else (step.assets_def.partitions_def if step.assets_def else None)
+        ),
+        asset_partitions=upstream._asset_partitions if upstream is not None else None,
     )

@@ -39,7 +39,15 @@ class ScheduleEvaluationContext:
     to tear down resources) run when the ``with`` block ends.
     """
 
-    __slots__ = ("_exit_stack", "_instance", "_log", "_repository_def", "_resources", "_time")
+    __slots__ = (
+        "__weakref__",  # build_schedule_context tears its resources down on collection
+        "_exit_stack",
+        "_instance",
+        "_log",
+        "_repository_def",
+        "_resources",
+        "_time",
+    )
 
     def __init__(
         self,

@@ -34,6 +34,7 @@ class SensorEvaluationContext:
     """
 
     __slots__ = (
+        "__weakref__",  # build_sensor_context tears its resources down on collection
         "_cursor",
         "_cursor_updated",
         "_exit_stack",

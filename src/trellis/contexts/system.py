@@ -53,6 +53,9 @@ class PlanOrchestrationContext:
         self.raise_on_error = raise_on_error
         self.partitions = RunPartitions(run.tags, plan.job.partitions_def)
         self._scoped_resources: dict[int, ResourcesView] = {}
+        # The outputs produced so far in this run, kept up to date by the orchestration
+        # loop; None when unknown (then a fan-in input loads every source).
+        self.produced_outputs: set[StepOutputHandle] | None = None
 
     # -- identity ----------------------------------------------------------------------
     @property

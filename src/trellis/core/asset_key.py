@@ -37,7 +37,8 @@ class AssetKey:
 
     @classmethod
     def from_coercible(cls, value: CoercibleToAssetKey) -> AssetKey:
-        """Accept an ``AssetKey``, a ``"a/b"`` string or a sequence of parts."""
+        """Accept an ``AssetKey``, a ``"a/b"`` user string (split on ``/``: Trellis reads a
+        slash as a path separator everywhere) or a sequence of parts."""
         if isinstance(value, AssetKey):
             return value
         if isinstance(value, str):
@@ -49,8 +50,9 @@ class AssetKey:
         return "/".join(self.path)
 
     def to_python_identifier(self, suffix: str | None = None) -> str:
-        """The key as an op or step name: parts joined with ``__``."""
-        name = "__".join(self.path)
+        """The key as an op or step name: parts joined with ``__``, with ``.`` and ``-``
+        replaced by ``_`` (a ``.`` in a step key would read as a graph path)."""
+        name = "__".join(self.path).replace(".", "_").replace("-", "_").replace("/", "_")
         return f"{name}_{suffix}" if suffix else name
 
     def with_prefix(self, prefix: str | Sequence[str]) -> AssetKey:

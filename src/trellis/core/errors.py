@@ -6,6 +6,7 @@
     ├── InvalidDefinitionError        a definition is wrong (cycle, missing upstream, bad signature)
     │   └── DuplicateKeyError         two definitions claim the same asset key or name
     ├── InvalidConfigError            run or resource config does not match its schema
+    ├── InstanceError                 the instance's home or database cannot be used
     ├── InvalidInvocationError        a definition is called the wrong way
     ├── InvariantViolationError       an API is used where it does not apply
     ├── UnknownResourceError          a step reads an undeclared resource
@@ -129,3 +130,9 @@ class RetryRequested(Exception):
 
 class TypeCheckError(TrellisError):
     """A value passed between steps does not match its declared type."""
+
+
+class InstanceError(TrellisError):
+    """The instance cannot be used: its home directory is not writable, its database is
+    corrupt, foreign, at an unknown schema revision, or unreachable. The message names the
+    file or server and what to do."""

@@ -15,6 +15,13 @@ from trellis.definitions.asset import AssetsDefinition
 from trellis.definitions.asset_spec import AssetSpec
 
 
+def _describe(assets_def: AssetsDefinition) -> str:
+    """How an error names a definition: its op and the function behind it."""
+    fn = assets_def.op.compute_fn
+    where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
+    return f"'{assets_def.node_name}' (function {where})"
+
+
 class AssetGraph:
     """Assets (materializable and external) with their upstream and downstream keys."""
 
@@ -26,21 +33,31 @@ class AssetGraph:
         self.producer: dict[AssetKey, AssetsDefinition] = {}
         self.upstream: dict[AssetKey, set[AssetKey]] = {}
         self.downstream: dict[AssetKey, set[AssetKey]] = {}
+        by_node_name: dict[str, AssetsDefinition] = {}
         for assets_def in self.assets_defs:
+            other = by_node_name.setdefault(assets_def.node_name, assets_def)
+            if other is not assets_def:
+                raise DuplicateKeyError(
+                    f"Two asset definitions run as the same op '{assets_def.node_name}': "
+                    f"{_describe(other)} and {_describe(assets_def)}. Give one a distinct "
+                    "name (multi_asset(name=...) or a different key)."
+                )
             for key in assets_def.keys:
                 other = self.producer.get(key)
                 if other is not None:
                     raise DuplicateKeyError(
                         f"Asset key '{key.to_user_string()}' is defined twice: by "
-                        f"'{other.node_name}' and by '{assets_def.node_name}'."
+                        f"{_describe(other)} and by {_describe(assets_def)}."
                     )
                 self.producer[key] = assets_def
                 self.upstream[key] = assets_def.deps_for(key) - {key}
         for spec in specs:
             if spec.key in self.producer or spec.key in self.external_specs:
+                other = self.producer.get(spec.key)
+                what = _describe(other) if other is not None else "another AssetSpec"
                 raise DuplicateKeyError(
-                    f"Asset key '{spec.key.to_user_string()}' is defined twice (an AssetSpec "
-                    "and another definition)."
+                    f"Asset key '{spec.key.to_user_string()}' is defined twice: by {spec!r} "
+                    f"and by {what}."
                 )
             self.external_specs[spec.key] = spec
             self.upstream[spec.key] = set(spec.deps)

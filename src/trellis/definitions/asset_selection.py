@@ -30,8 +30,12 @@ class AssetSelection:
 
     @staticmethod
     def keys(*keys: Any) -> AssetSelection:
-        """The assets with these keys (``AssetKey``, ``"a/b"`` strings or part lists)."""
-        wanted = [AssetKey.from_coercible(k) for k in keys]
+        """The assets with these keys (``AssetKey``, ``"a/b"`` user strings or part lists)."""
+        # Strings are user strings here, as in Dagster: "raw/orders" is two parts.
+        wanted = [
+            AssetKey.from_user_string(k) if isinstance(k, str) else AssetKey.from_coercible(k)
+            for k in keys
+        ]
 
         def resolve(graph: AssetGraph) -> set[AssetKey]:
             known = graph.all_keys

@@ -9,14 +9,25 @@ from pathlib import Path
 from typing import Any
 
 from trellis.core.errors import InvariantViolationError
+from trellis.core.metadata import MetadataValue
 from trellis.definitions.io_manager import IOManager, IOManagerDefinition, io_manager
+
+
+def partition_of(context: Any) -> str | None:
+    """The partition an IO context's value is stored under: the run's single partition,
+    except for an unpartitioned asset, which is stored whole (None)."""
+    if not context.has_partition_key:
+        return None
+    if context.asset_key is not None and not context.has_asset_partitions:
+        return None
+    return context.partition_key
 
 
 def output_identifier(context: Any) -> tuple[Any, ...]:
     """The key an output is kept under in memory: asset path (and partition), or run,
     step and output name."""
     key = context.asset_key
-    partition = context.partition_key if context.has_partition_key else None
+    partition = partition_of(context)
     if key is not None:
         return ("asset", key.path, partition)
     return ("op", context.run_id, context.step_key, context.name, context.mapping_key, partition)
@@ -97,8 +108,9 @@ class PickledObjectFilesystemIOManager(IOManager):
             if context.mapping_key:
                 parts.append(context.mapping_key)
             what = f"output {context.step_key}.{context.name}"
-        if context.has_partition_key:
-            parts.append(context.partition_key)
+        partition = partition_of(context)
+        if partition is not None:
+            parts.append(partition)
         return self._safe_join(parts, what)
 
     def handle_output(self, context: Any, obj: Any) -> None:
@@ -109,7 +121,7 @@ class PickledObjectFilesystemIOManager(IOManager):
         with open(tmp, "wb") as f:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
-        context.add_output_metadata({"path": str(path)})
+        context.add_output_metadata({"path": MetadataValue.path(path)})
 
     def load_input(self, context: Any) -> Any:
         """Unpickle the upstream output."""

@@ -129,16 +129,17 @@ def pop_composition() -> CompositionState:
 def _check_source(value: Any, where: str) -> InputSource:
     if isinstance(value, (InvokedOutput, GraphInputRef)):
         return value
+    if isinstance(value, MultipleOutputs):  # a tuple too: check before fan-in lists
+        raise InvalidDefinitionError(
+            f"{where} received all outputs of a multi-output node; pass one of them by name "
+            f"({', '.join(value._names)})."
+        )
     if (
         isinstance(value, (list, tuple))
         and value
         and all(isinstance(v, (InvokedOutput, GraphInputRef)) for v in value)
     ):
         return list(value)
-    if isinstance(value, MultipleOutputs):
-        raise InvalidDefinitionError(
-            f"{where} received all outputs of a multi-output node; pass one of them by name."
-        )
     raise InvalidDefinitionError(
         f"{where} received {value!r}: inside a graph body, inputs must be outputs of other "
         "nodes or the graph's own inputs (pass constants through config instead)."

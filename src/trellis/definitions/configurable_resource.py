@@ -86,7 +86,10 @@ class ConfigurableResourceFactory(Config, Generic[T]):
         return PartialResource(cls, values)
 
     def _given_values(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.model_fields_set}
+        # An EnvVar given for a field is kept as such (pydantic stores its name as a plain
+        # str), so the run reads the variable instead of taking its name as the value.
+        env_vars = self._trellis_env_vars
+        return {k: env_vars.get(k, getattr(self, k)) for k in self.model_fields_set}
 
     def get_resource_definition(self) -> ResourceDefinition:
         """The ``ResourceDefinition`` the engine builds this resource from."""
@@ -159,10 +162,9 @@ def _definition(
             for name, value in nested.items():
                 inner = value.get_resource_definition()
                 built_nested[name] = _enter_nested(inner, stack, context)
-            if template is not None:
-                obj = template.model_copy(update={**config, **built_nested})
-            else:
-                obj = cls(**{**plain, **config, **built_nested})
+            # Built (and so validated) anew: run config arrives as plain values, and a
+            # nested Config field must become its class again.
+            obj = cls(**{**plain, **config, **built_nested})
             generator = obj.yield_for_execution(context)
             value = next(generator)
             try:

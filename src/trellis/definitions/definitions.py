@@ -62,16 +62,24 @@ class Definitions:
         self.schedules = list(schedules or ())
         self.sensors = list(sensors or ())
         self._jobs: dict[str, JobDefinition] = {}
+        sources: dict[str, Any] = {}  # job name -> the object it was resolved from
         for job_like in [*(jobs or ()), *self._jobs_of_instigators()]:
+            if any(source is job_like for source in sources.values()):
+                continue  # the same job, listed again (e.g. as a schedule's target)
             job_def = self._resolve_job(job_like)
             existing = self._jobs.get(job_def.name)
-            if existing is not None and existing is not job_like:
+            if existing is not None:
                 if not _same_job(existing, job_def):
-                    raise DuplicateKeyError(f"Two jobs are named '{job_def.name}'.")
+                    raise DuplicateKeyError(
+                        f"Two different jobs are named '{job_def.name}': "
+                        f"{sources[job_def.name]!r} and {job_like!r}."
+                    )
                 continue
             self._jobs[job_def.name] = job_def
+            sources[job_def.name] = job_like
         self._check_unique_names(self.schedules, "schedule")
         self._check_unique_names(self.sensors, "sensor")
+        self._check_asset_resources()
         for job_def in self._jobs.values():
             job_def.check_resources()
 
@@ -99,6 +107,27 @@ class Definitions:
         raise InvalidDefinitionError(
             f"Definitions(jobs=...) got {job_like!r}; expected @job or define_asset_job(...)."
         )
+
+    def _check_asset_resources(self) -> None:
+        """Raise when an asset needs a resource key (declared, typed parameter, IO manager
+        or input manager) that nothing binds, naming the asset and the available keys."""
+        bound = set(self.resources) | {"io_manager"}
+        graph = self.asset_graph
+        for assets_def in self.assets:
+            op_def = assets_def.op
+            needed = set(op_def.resource_keys)
+            needed.update(out.io_manager_key for out in op_def.outs.values())
+            for input_name, upstream in assets_def.keys_by_input_name.items():
+                manager = op_def.ins[input_name].input_manager_key
+                needed.add(manager or graph.io_manager_key_for(upstream))
+            missing = sorted(needed - bound)
+            if missing:
+                keys = ", ".join(k.to_user_string() for k in assets_def.keys)
+                raise InvalidDefinitionError(
+                    f"Asset '{keys}' (op '{assets_def.node_name}') requires resource "
+                    f"'{missing[0]}', which is not provided. Available resource keys: "
+                    f"{sorted(bound)}."
+                )
 
     @staticmethod
     def _check_unique_names(items: list[Any], kind: str) -> None:

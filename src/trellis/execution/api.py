@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from trellis.core.errors import InvalidInvocationError
-from trellis.core.run import PARTITION_SET_TAG, PARTITION_TAG, Run
+from trellis.core.events import Event
+from trellis.core.run import HOST_TAG, PARTITION_SET_TAG, PARTITION_TAG, PID_TAG, Run
 from trellis.definitions.asset import AssetsDefinition
 from trellis.definitions.asset_graph import AssetGraph
 from trellis.definitions.asset_job import build_asset_job
@@ -71,11 +73,15 @@ def execute_job_in_process(
     resources: Mapping[str, Any] | None = None,
     asset_selection: Any = None,
     default_io_manager: Any = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> ExecuteInProcessResult:
     """Validate config, build the plan, run every step in this process, return the result.
 
     With ``raise_on_error`` the user's own exception is re-raised once the run has ended
-    (resources torn down, failure recorded).
+    (resources torn down, failure recorded). ``on_event`` sees every event as it is
+    emitted (live progress). On a persistent instance, outputs default to the filesystem
+    pickle IO manager under the instance's storage directory; on an ephemeral one, op
+    jobs keep them in memory.
     """
     if op_selection and asset_selection is not None:
         raise InvalidInvocationError("Pass op_selection or asset_selection, not both.")
@@ -94,8 +100,16 @@ def execute_job_in_process(
             partitions_def=job.partitions_def,
         )
     instance = instance or Instance.ephemeral()
-    job = _job_for_run(job, resources, default_io_manager or mem_io_manager)
-    run_tags = {**job.tags, **(tags or {}), **_partition_tags(job, partition_key)}
+    if default_io_manager is None:
+        default_io_manager = mem_io_manager if instance.is_ephemeral else fs_io_manager
+    job = _job_for_run(job, resources, default_io_manager)
+    run_tags = {
+        **job.tags,
+        **(tags or {}),
+        **_partition_tags(job, partition_key),
+        PID_TAG: str(os.getpid()),
+        HOST_TAG: socket.gethostname(),
+    }
     plan = build_execution_plan(
         job, run_config, op_selection=op_selection, input_values=input_values
     )
@@ -110,7 +124,8 @@ def execute_job_in_process(
         )
     )
     outcome = execute_run(
-        plan, run, instance, console=_console(plan), raise_on_error=raise_on_error
+        plan, run, instance, console=_console(plan), raise_on_error=raise_on_error,
+        on_event=on_event,
     )
     if raise_on_error and not outcome.success and outcome.exception is not None:
         raise outcome.exception

@@ -162,6 +162,7 @@ def run_plan(
 ) -> ActiveExecution:
     """Run every step of the plan on ``executor``; return the final scheduling state."""
     active = ActiveExecution(plan_context.plan)
+    plan_context.produced_outputs = active.produced  # the same set, updated in place
     executor.start(plan_context)
     try:
         while not active.is_complete:

@@ -4,6 +4,7 @@ to the instance's storage in batches (per step, and at once for run-level events
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from trellis.core.events import Event, EventType
@@ -27,14 +28,21 @@ _FLUSH_NOW = frozenset(
 class RunEventStream:
     """The sink of one run's events (``emit``); ``flush`` hands pending ones to storage."""
 
-    __slots__ = ("_console", "_pending", "events", "instance", "run")
+    __slots__ = ("_console", "_listener", "_pending", "events", "instance", "run")
 
-    def __init__(self, run: Run, instance: Any, console: ConsoleLogger | None) -> None:
+    def __init__(
+        self,
+        run: Run,
+        instance: Any,
+        console: ConsoleLogger | None,
+        listener: Callable[[Event], None] | None = None,
+    ) -> None:
         self.run = run
         self.instance = instance
         self.events: list[Event] = []
         self._pending: list[Event] = []
         self._console = console
+        self._listener = listener
 
     def emit(self, event: Event) -> None:
         """Record one event; step and run boundaries flush to storage."""
@@ -45,6 +53,8 @@ class RunEventStream:
             console.write(event)
         if event.event_type in _FLUSH_NOW:
             self.flush()
+        if self._listener is not None:
+            self._listener(event)
 
     def flush(self) -> None:
         """Hand pending events to the instance's storage, in order."""

@@ -41,6 +41,13 @@ def _user_context(op_def: OpDefinition, given: Any, assets_def: AssetsDefinition
             f"{op_def.kind} '{op_def.name}' was called directly with the context of a running "
             "step; build a test context with build_op_context() instead."
         )
+    missing = sorted(op_def.required_resource_keys - set(step_context.resources))
+    if missing:
+        raise InvalidInvocationError(
+            f"{op_def.kind} '{op_def.name}' requires resource '{missing[0]}', which its context "
+            f"does not provide; build the context with resources={{...}}. Available: "
+            f"{sorted(step_context.resources)}."
+        )
     step_context.bind(op_def, assets_def)
     wants_op = op_def.spec.context_annotation == "OpExecutionContext" or assets_def is None
     if wants_op and not isinstance(given, OpExecutionContext):
@@ -63,11 +70,9 @@ def invoke_directly(
     kwargs = dict(kwargs)
     given_context = None
     if args and isinstance(args[0], _ComputeContextMembers):
+        # A function without a context parameter still reads its resources and config
+        # from a given context; the context itself is not passed to it.
         given_context = args.pop(0)
-        if spec.context_param is None:
-            raise InvalidInvocationError(
-                f"{op_def.kind} '{op_def.name}' does not take a context, but one was passed."
-            )
     elif spec.context_param is not None and spec.context_param in kwargs:
         given_context = kwargs.pop(spec.context_param)
     context = _user_context(op_def, given_context, assets_def)
@@ -104,6 +109,11 @@ def invoke_directly(
     for name in spec.resource_params:
         if name not in call_kwargs:
             call_kwargs[name] = getattr(step_context.resources, name)
+        elif name in step_context.resources:
+            raise InvalidInvocationError(
+                f"{op_def.kind} '{op_def.name}' got resource '{name}' both in its context and "
+                "as an argument; pass it one way only."
+            )
     call_args = (context,) if spec.context_param is not None else ()
     token = set_current_context(context)
     try:

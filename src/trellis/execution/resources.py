@@ -11,7 +11,11 @@ from typing import Any
 from trellis.contexts.init_resource import InitResourceContext
 from trellis.contexts.log_manager import LogManager
 from trellis.contexts.resources_view import ResourcesView
-from trellis.core.errors import InvalidDefinitionError, ResourceFunctionError
+from trellis.core.errors import (
+    InvalidConfigError,
+    InvalidDefinitionError,
+    ResourceFunctionError,
+)
 from trellis.definitions.resource import ResourceDefinition
 
 
@@ -103,7 +107,7 @@ def build_resource(
             else (definition.resource_fn())
         )
         return _enter(result, stack, key)
-    except InvalidDefinitionError:
+    except (InvalidDefinitionError, InvalidConfigError):
         raise
     except Exception as exc:
         raise ResourceFunctionError(

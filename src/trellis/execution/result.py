@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from trellis.contexts.io import InputContext, OutputContext
+from trellis.contexts.io import InputContext, OutputContext, asset_partitions_of
 from trellis.contexts.partitions import RunPartitions
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InvariantViolationError
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run
 from trellis.definitions.builtin_io_managers import InMemoryIOManager, output_identifier
+from trellis.definitions.ins_outs import Nothing
 from trellis.execution.run import RunOutcome
 from trellis.plan.steps import StepOutput
 
@@ -115,7 +116,11 @@ class ExecuteInProcessResult:
 
     # -- values ------------------------------------------------------------------------
     def output_for_node(self, node_str: str, output_name: str = "result") -> Any:
-        """The value of one output of one node, read where its IO manager keeps it."""
+        """The value of one output of one node (an op, or a graph by its dotted handle,
+        whose output mapping is followed), read where its IO manager keeps it."""
+        mapped = self._graph_output(node_str, output_name)
+        if mapped is not None:
+            node_str, output_name = mapped
         key = self._step_key(node_str)
         step = self._outcome.plan.steps[key]
         try:
@@ -128,9 +133,35 @@ class ExecuteInProcessResult:
         return self._load(step_output)
 
     def output_value(self, output_name: str = "result") -> Any:
-        """The value of a job output of a single-node job (by output name)."""
+        """The value of a job output: the graph output ``output_name`` of the job's graph
+        (a job without graph outputs falls back to its last step's output)."""
+        graph_def = self.job_def.graph_def
+        if graph_def is not None and output_name in graph_def.output_mappings:
+            handle, op_output = _op_output_for(graph_def, "", output_name)
+            return self.output_for_node(handle, op_output)
         steps = list(self._outcome.plan.steps)
         return self.output_for_node(steps[-1], output_name)
+
+    def _graph_output(self, node_str: str, output_name: str) -> tuple[str, str] | None:
+        """``(op handle, output)`` behind output ``output_name`` of the graph node at
+        dotted handle ``node_str``, or None when ``node_str`` is not a graph node."""
+        from trellis.definitions.graph import GraphDefinition
+
+        definition: Any = self.job_def.graph_def
+        for part in node_str.split("."):
+            nodes = definition.nodes if isinstance(definition, GraphDefinition) else {}
+            invocation = nodes.get(part)
+            if invocation is None:
+                return None
+            definition = invocation.definition
+        if not isinstance(definition, GraphDefinition):
+            return None
+        if output_name not in definition.output_mappings:
+            raise InvariantViolationError(
+                f"Graph '{node_str}' has no output '{output_name}'; outputs: "
+                f"{list(definition.output_mappings)}."
+            )
+        return _op_output_for(definition, node_str + ".", output_name)
 
     def asset_value(self, asset_key: CoercibleToAssetKey) -> Any:
         """The value of an asset this run materialized."""
@@ -153,6 +184,8 @@ class ExecuteInProcessResult:
             )
         manager = outcome.resources.get(step_output.io_manager_key)
         step = outcome.plan.steps[step_output.handle.step_key]
+        partitions = RunPartitions(outcome.run.tags, outcome.plan.job.partitions_def)
+        partitions_def = step.assets_def.partitions_def if step.assets_def else None
         output_context = OutputContext(
             step_key=step.key,
             name=step_output.name,
@@ -160,8 +193,14 @@ class ExecuteInProcessResult:
             asset_key=step_output.asset_key,
             dagster_type=step_output.out_def.dagster_type,
             op_def=step.op_def,
-            partitions=RunPartitions(outcome.run.tags, outcome.plan.job.partitions_def),
+            partitions=partitions,
+            asset_partitions_def=partitions_def,
+            asset_partitions=asset_partitions_of(
+                partitions, step_output.asset_key, partitions_def
+            ),
         )
+        if step_output.out_def.dagster_type is Nothing:  # nothing was stored
+            return None
         if isinstance(manager, InMemoryIOManager):
             return manager.values[output_identifier(output_context)]
         if manager is None:
@@ -174,9 +213,23 @@ class ExecuteInProcessResult:
                 upstream_output=output_context,
                 asset_key=step_output.asset_key,
                 dagster_type=step_output.out_def.dagster_type,
-                partitions=output_context._partitions,
+                partitions=partitions,
+                asset_partitions_def=partitions_def,
+                asset_partitions=output_context._asset_partitions,
             )
         )
 
     def __repr__(self) -> str:
         return f"<ExecuteInProcessResult {self.run_id} success={self.success}>"
+
+
+def _op_output_for(graph_def: Any, prefix: str, output_name: str) -> tuple[str, str]:
+    """Follow a graph output mapping down nested graphs to ``(op handle, op output)``."""
+    from trellis.definitions.graph import GraphDefinition
+
+    mapping = graph_def.output_mappings[output_name]
+    definition = graph_def.nodes[mapping.node_name].definition
+    handle = prefix + mapping.node_name
+    if isinstance(definition, GraphDefinition):
+        return _op_output_for(definition, handle + ".", mapping.output_name)
+    return handle, mapping.output_name

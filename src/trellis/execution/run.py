@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from trellis.contexts.log_manager import LogManager
@@ -98,13 +99,14 @@ def execute_run(
     executor: Executor | None = None,
     console: ConsoleLogger | None = None,
     raise_on_error: bool = False,
+    on_event: Callable[[Event], None] | None = None,
 ) -> RunOutcome:
     """Run ``plan`` as ``run``: start, build resources, run the steps, tear down, end.
 
     Never raises for a failing step; the outcome says what happened (the API layer
     re-raises when asked to).
     """
-    stream = RunEventStream(run, instance, console)
+    stream = RunEventStream(run, instance, console, on_event)
     emit = stream.emit
     log = LogManager(emit, run.run_id, run.job_name)
     emit(

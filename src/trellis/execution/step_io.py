@@ -19,6 +19,7 @@ from trellis.core.outputs import AssetMaterialization, AssetObservation
 from trellis.definitions.ins_outs import Nothing
 from trellis.definitions.signature import runtime_checkable_type
 from trellis.plan.steps import (
+    FromInputManager,
     FromLoadableAsset,
     FromMultipleStepOutputs,
     FromStepOutput,
@@ -33,7 +34,11 @@ if TYPE_CHECKING:
 
 
 def check_type(value: Any, dagster_type: Any, what: str) -> None:
-    """Raise ``TypeCheckError`` when ``value`` is not of the declared plain-class type."""
+    """Raise ``TypeCheckError`` when ``value`` is not of the declared plain-class type.
+
+    ``Nothing`` carries no value, so it is never checked."""
+    if dagster_type is Nothing:
+        return
     expected = runtime_checkable_type(dagster_type)
     if expected is not None and not isinstance(value, expected):
         name = getattr(dagster_type, "__name__", repr(dagster_type))
@@ -57,16 +62,28 @@ def _load_one(
     try:
         return manager.load_input(input_context)
     except Exception as exc:
-        source = (
-            f"output '{handle.output_name}' of step '{handle.step_key}'"
-            if handle is not None
-            else f"asset '{input_context.asset_key.to_user_string()}'"
-        )
+        if handle is not None:
+            source = f" from output '{handle.output_name}' of step '{handle.step_key}'"
+        elif input_context.asset_key is not None:
+            source = f" from asset '{input_context.asset_key.to_user_string()}'"
+        else:
+            source = ""
         raise ExecutionLoadInputError(
-            f"Error while loading input '{step_input.name}' of step '{step_context.step.key}' "
-            f"from {source} with IO manager '{manager_key}': {type(exc).__name__}: {exc}",
+            f"Error while loading input '{step_input.name}' of step '{step_context.step.key}'"
+            f"{source} with IO manager '{manager_key}': {type(exc).__name__}: {exc}",
             exc,
         ) from exc
+
+
+def _produced_handles(
+    plan_context: Any, handles: tuple[StepOutputHandle, ...]
+) -> tuple[StepOutputHandle, ...]:
+    """The sources of a fan-in input that were produced (an optional output that was not
+    yielded is left out; the engine skips the step when none was)."""
+    produced = getattr(plan_context, "produced_outputs", None)
+    if produced is None:
+        return handles
+    return tuple(h for h in handles if h in produced) or handles
 
 
 def load_inputs(step_context: StepExecutionContext) -> dict[str, Any]:
@@ -77,6 +94,9 @@ def load_inputs(step_context: StepExecutionContext) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for step_input in step.inputs:
         source = step_input.source
+        if step_input.in_def.dagster_type is Nothing:  # ordering only: nothing to load
+            values[step_input.name] = None
+            continue
         if isinstance(source, FromValue):
             value = source.value
         else:
@@ -85,10 +105,11 @@ def load_inputs(step_context: StepExecutionContext) -> dict[str, Any]:
                 value = _load_one(step_context, step_input, source.handle)
                 upstream = source.handle
             elif isinstance(source, FromMultipleStepOutputs):
-                value = [_load_one(step_context, step_input, h) for h in source.handles]
-                upstream = source.handles[0]
+                handles = _produced_handles(plan_context, source.handles)
+                value = [_load_one(step_context, step_input, h) for h in handles]
+                upstream = handles[0]
             else:
-                assert isinstance(source, FromLoadableAsset)
+                assert isinstance(source, (FromLoadableAsset, FromInputManager))
                 value = _load_one(step_context, step_input, None)
                 upstream = None
             duration_ms = (time.perf_counter() - started) * 1000
@@ -143,7 +164,7 @@ def handle_output(
             run.job_name,
             step_key=step_key,
             message=f"Yielded output '{step_output.name}'",
-            data={"output_name": step_output.name},
+            data={"output_name": step_output.name, "metadata": dict(metadata)},
         )
     )
     added: dict[str, MetadataValue] = {}
@@ -174,7 +195,9 @@ def handle_output(
         extra_events.extend(output_context.consume_events())
     if asset_key is not None:
         partitions = step_context.partitions
-        partition = partitions.start if partitions.has_partition_key else None
+        assets_def = step_context.step.assets_def
+        partitioned = assets_def is not None and assets_def.partitions_def is not None
+        partition = partitions.start if partitioned and partitions.has_partition_key else None
         merged = {**metadata, **added}
         emit(
             Event(

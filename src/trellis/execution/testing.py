@@ -153,10 +153,19 @@ def _io_parts(
     resources: Mapping[str, Any] | None,
     partition_key: str | None,
     asset_partition_key_range: Any,
-) -> tuple[ResourcesView, RunPartitions]:
+) -> tuple[ResourcesView, RunPartitions, BuiltResources]:
     built = _build(resources)
     tags = _partition_tags(partition_key, asset_partition_key_range)
-    return ResourcesView(built.values), RunPartitions(tags)
+    return ResourcesView(built.values), RunPartitions(tags), built
+
+
+def _close_with(context: Any, built: BuiltResources) -> Any:
+    """Tear ``built`` down when ``context`` is closed (if it can be) or collected."""
+    weakref.finalize(context, built.close)
+    exit_stack = getattr(context, "exit_stack", None)
+    if exit_stack is not None:
+        exit_stack.callback(built.close)
+    return context
 
 
 def build_output_context(
@@ -179,8 +188,8 @@ def build_output_context(
     metadata: Mapping[str, Any] | None = None,
 ) -> OutputContext:
     """An ``OutputContext`` for testing an IO manager's ``handle_output``."""
-    view, partitions = _io_parts(resources, partition_key, asset_partition_key_range)
-    return OutputContext(
+    view, partitions, built = _io_parts(resources, partition_key, asset_partition_key_range)
+    context = OutputContext(
         step_key=step_key,
         name=name or "result",
         run_id=run_id,
@@ -197,6 +206,7 @@ def build_output_context(
         partitions=partitions,
         asset_partitions_def=asset_partitions_def,
     )
+    return _close_with(context, built)
 
 
 def build_input_context(
@@ -216,8 +226,8 @@ def build_input_context(
     metadata: Mapping[str, Any] | None = None,
 ) -> InputContext:
     """An ``InputContext`` for testing an IO manager's ``load_input``."""
-    view, partitions = _io_parts(resources, partition_key, asset_partition_key_range)
-    return InputContext(
+    view, partitions, built = _io_parts(resources, partition_key, asset_partition_key_range)
+    context = InputContext(
         name=name or "input",
         upstream_output=upstream_output,
         asset_key=AssetKey.from_coercible(asset_key) if asset_key is not None else None,
@@ -231,6 +241,7 @@ def build_input_context(
         partitions=partitions,
         asset_partitions_def=asset_partitions_def,
     )
+    return _close_with(context, built)
 
 
 def build_sensor_context(
@@ -256,8 +267,7 @@ def build_sensor_context(
         sensor_name=sensor_name,
         resources=built.values,
     )
-    context.exit_stack.callback(built.close)
-    return context
+    return _close_with(context, built)
 
 
 def build_schedule_context(
@@ -274,8 +284,7 @@ def build_schedule_context(
         resources=built.values,
         repository_def=repository_def,
     )
-    context.exit_stack.callback(built.close)
-    return context
+    return _close_with(context, built)
 
 
 @contextlib.contextmanager

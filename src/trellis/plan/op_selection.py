@@ -58,7 +58,7 @@ def parse_op_selection(job: JobDefinition, clauses: list[str]) -> set[str]:
         before, name, after = match.groups()
         targets = [name] if name in handles else by_name.get(name, [])
         if not targets:
-            close = difflib.get_close_matches(name, sorted(handles), n=1)
+            close = difflib.get_close_matches(name, sorted(handles | set(by_name)), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise InvalidDefinitionError(
                 f"Op selection names '{name}', which is not an op of job '{job.name}'.{hint}"

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from trellis.core.errors import InvalidDefinitionError
 from trellis.definitions.flat_graph import FlatNode, FromAsset, FromGraphInput, NodeOutput
+from trellis.definitions.ins_outs import Nothing
 from trellis.plan.op_selection import parse_op_selection
 from trellis.plan.run_config import ResolvedRunConfig, resolve_run_config
 from trellis.plan.steps import (
     ExecutionStep,
+    FromInputManager,
     FromLoadableAsset,
     FromMultipleStepOutputs,
     FromStepOutput,
@@ -143,6 +145,8 @@ def _build_step(
             # An op input that reads an asset: loaded by its input manager (or io_manager).
             manager_key = manager_key or "io_manager"
             source = FromLoadableAsset(in_def.asset_key, manager_key)
+        if source is None and in_def.input_manager_key is not None:
+            source = FromInputManager(in_def.input_manager_key)
         if source is None:
             source = _unconnected_source(node, name, in_def, resolved, input_values)
         inputs.append(StepInput(name, in_def, source, manager_key))
@@ -178,8 +182,11 @@ def _unconnected_source(
         return FromValue(input_values[name], "input_values")
     if in_def.has_default:
         return FromValue(in_def.default_value, "default")
+    if in_def.dagster_type is Nothing:  # an ordering input left unwired: nothing to wait for
+        return FromValue(None, "default")
+    config_path = ".ops.".join(node.handle.split("."))
     raise InvalidDefinitionError(
         f"Input '{name}' of {node.op_def.kind} '{node.handle}' is not connected to an upstream "
         f"output and has no value. Wire it in the graph, give it a default, or pass it as "
-        f"run_config ops.{node.handle}.inputs.{name}."
+        f"run_config ops.{config_path}.inputs.{name}."
     )

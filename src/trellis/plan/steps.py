@@ -48,7 +48,15 @@ class FromValue(NamedTuple):
     origin: str  # "input_values", "config" or "default"
 
 
-StepInputSource = FromStepOutput | FromMultipleStepOutputs | FromLoadableAsset | FromValue
+class FromInputManager(NamedTuple):
+    """The input has no upstream in the graph; its input manager loads it (a root input)."""
+
+    manager_key: str
+
+
+StepInputSource = (
+    FromStepOutput | FromMultipleStepOutputs | FromLoadableAsset | FromInputManager | FromValue
+)
 
 
 class StepInput:

@@ -1,0 +1,137 @@
+"""Loading an asset's stored value outside any run (``Definitions.load_asset_value``):
+build the asset's IO manager (and the resources it needs), then call ``load_input`` with
+an ``InputContext`` whose ``upstream_output`` describes the asset."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from trellis.contexts.io import InputContext, OutputContext
+from trellis.contexts.partitions import RunPartitions
+from trellis.contexts.resources_view import ResourcesView
+from trellis.core.asset_key import AssetKey
+from trellis.core.errors import InvalidDefinitionError, InvalidInvocationError
+from trellis.core.run import PARTITION_TAG
+from trellis.definitions.builtin_io_managers import fs_io_manager
+from trellis.definitions.resource import ResourceDefinition
+from trellis.execution.resources import init_resources
+
+if TYPE_CHECKING:
+    from trellis.definitions.definitions import Definitions
+
+
+def _check_known(defs: Definitions, key: AssetKey) -> None:
+    known = defs.asset_graph.all_keys
+    if key in known:
+        return
+    names = sorted(k.to_user_string() for k in known)
+    close = difflib.get_close_matches(key.to_user_string(), names, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise InvalidDefinitionError(
+        f"Cannot load asset '{key.to_user_string()}': it is not an asset of these "
+        f"definitions.{hint}"
+    )
+
+
+def _needed_keys(resource_defs: Mapping[str, ResourceDefinition], key: str) -> set[str]:
+    """``key`` and the resources it needs, transitively."""
+    needed, frontier = {key}, [key]
+    while frontier:
+        definition = resource_defs.get(frontier.pop())
+        for dep in definition.required_resource_keys if definition is not None else ():
+            if dep not in needed:
+                needed.add(dep)
+                frontier.append(dep)
+    return needed
+
+
+def _config_for(resource_defs: Mapping[str, ResourceDefinition]) -> Any:
+    """Each resource's config: its schema's defaults (there is no run config here)."""
+    from trellis.config.validate import validate_config
+
+    def config_for(key: str) -> Any:
+        schema = resource_defs[key].config_schema
+        if schema is None:
+            return None
+        return validate_config(schema, None, header=f"Error in config for resource '{key}'")
+
+    return config_for
+
+
+def _partitions(key: AssetKey, partitions_def: Any, partition_key: str | None) -> RunPartitions:
+    """The partition to load: required for a partitioned asset, refused otherwise."""
+    if partitions_def is None:
+        if partition_key is not None:
+            raise InvalidInvocationError(
+                f"Cannot load partition '{partition_key}' of asset '{key.to_user_string()}': "
+                "the asset is not partitioned."
+            )
+        return RunPartitions({})
+    if partition_key is None:
+        raise InvalidInvocationError(
+            f"Asset '{key.to_user_string()}' is partitioned: pass partition_key=... to load "
+            "one of its partitions."
+        )
+    partitions_def.validate_partition_key(partition_key)
+    return RunPartitions({PARTITION_TAG: partition_key}, partitions_def)
+
+
+def load_asset_value(
+    defs: Definitions,
+    key: AssetKey,
+    instance: Any = None,
+    partition_key: str | None = None,
+) -> Any:
+    """The stored value of asset ``key`` (one partition of it when ``partition_key`` is
+    given), read by the IO manager that stores it; ``io_manager`` defaults to the
+    filesystem pickle manager under ``instance``'s storage directory."""
+    from trellis.instance.instance import Instance
+
+    _check_known(defs, key)
+    graph = defs.asset_graph
+    producer = graph.producer.get(key)
+    spec = producer.specs_by_key[key] if producer is not None else graph.external_specs[key]
+    partitions_def = producer.partitions_def if producer is not None else spec.partitions_def
+    partitions = _partitions(key, partitions_def, partition_key)
+    instance = instance if instance is not None else Instance.ephemeral()
+    manager_key = graph.io_manager_key_for(key)
+    resource_defs = {"io_manager": fs_io_manager, **defs.resources}
+    if manager_key not in resource_defs:
+        raise InvalidDefinitionError(
+            f"Cannot load asset '{key.to_user_string()}': its IO manager '{manager_key}' is "
+            f"not bound. Available resource keys: {sorted(resource_defs)}."
+        )
+    needed = _needed_keys(resource_defs, manager_key)
+    config_for = _config_for(resource_defs)
+    built = init_resources(resource_defs, needed, config_for, instance=instance)
+    try:
+        deps = resource_defs[manager_key].required_resource_keys
+        resources = ResourcesView(
+            {k: built.values[k] for k in deps}, owner=f"IO manager '{manager_key}'"
+        )
+        upstream = OutputContext(
+            step_key=producer.node_name if producer else key.to_python_identifier(),
+            name=producer.output_names_by_key[key] if producer else "result",
+            asset_key=key,
+            definition_metadata=spec.metadata,
+            resource_config=config_for(manager_key),
+            resources=resources,
+            op_def=producer.op if producer else None,
+            partitions=partitions,
+            asset_partitions_def=partitions_def,
+        )
+        context = InputContext(
+            name=key.to_python_identifier(),
+            upstream_output=upstream,
+            asset_key=key,
+            resource_config=upstream.resource_config,
+            resources=resources,
+            instance=instance,
+            partitions=partitions,
+            asset_partitions_def=partitions_def,
+        )
+        return built.values[manager_key].load_input(context)
+    finally:
+        built.close()

@@ -1,0 +1,969 @@
+"""Ops and jobs run in process: ``@op`` and its arguments, outputs (``Output``, several
+outputs, optional outputs, ``Nothing``), type checks, ``@job`` and ``execute_in_process``
+arguments, ``op_selection``, the op context, async ops, the result accessors, and the
+definition-time errors a user meets first."""
+
+import asyncio
+
+import pytest
+
+from trellis import (
+    AssetExecutionContext,
+    Config,
+    EventType,
+    Field,
+    In,
+    InvalidConfigError,
+    InvalidDefinitionError,
+    InvariantViolationError,
+    IOManager,
+    Nothing,
+    OpDefinition,
+    OpExecutionContext,
+    Out,
+    Output,
+    PlanOrchestrationContext,
+    RetryPolicy,
+    RunConfig,
+    StepExecutionContext,
+    TypeCheckError,
+    in_process_executor,
+    job,
+    op,
+    resource,
+)
+
+
+class RecordingIOManager(IOManager):
+    """Keeps outputs in a dict and records every call, so tests can see what was stored."""
+
+    def __init__(self):
+        self.values = {}
+        self.handled = []
+        self.loaded = []
+
+    def handle_output(self, context, obj):
+        self.handled.append((context.step_key, context.name))
+        self.values[(context.step_key, context.name)] = obj
+
+    def load_input(self, context):
+        upstream = context.upstream_output
+        self.loaded.append((upstream.step_key, upstream.name))
+        return self.values[(upstream.step_key, upstream.name)]
+
+
+def _types(events):
+    return [e.event_type for e in events]
+
+
+def _user_tags(tags):
+    """Run tags without the ones Trellis sets itself (``trellis/...``)."""
+    return {k: v for k, v in tags.items() if not k.startswith("trellis/")}
+
+
+# -- @op and its arguments ------------------------------------------------------------------
+
+
+def test_bare_op_runs_and_its_return_value_is_the_result_output():
+    @op
+    def hello():
+        return "hi"
+
+    @job
+    def greet():
+        hello()
+
+    assert isinstance(hello, OpDefinition)
+    assert hello.name == "hello"
+    assert list(hello.outs) == ["result"]
+    result = greet.execute_in_process()
+    assert result.success
+    assert result.output_for_node("hello") == "hi"
+
+
+def test_op_arguments_name_description_tags_config_resources_and_retry_policy():
+    policy = RetryPolicy(max_retries=3)
+    seen = {}
+
+    @resource
+    def warehouse():
+        return "wh-conn"
+
+    @op(
+        name="load_table",
+        description="Loads one table.",
+        tags={"team": "data"},
+        config_schema={"table": str, "limit": Field(int, default_value=10)},
+        required_resource_keys={"warehouse"},
+        retry_policy=policy,
+    )
+    def loader(context):
+        seen["name"] = context.op.name
+        seen["def_name"] = context.op_def.name
+        seen["tags"] = dict(context.op.tags)
+        seen["config"] = context.op_config
+        seen["warehouse"] = context.resources.warehouse
+        return 1
+
+    @job(resource_defs={"warehouse": warehouse})
+    def load():
+        loader()
+
+    assert loader.name == "load_table"
+    assert loader.description == "Loads one table."
+    assert loader.tags == {"team": "data"}
+    assert loader.required_resource_keys == {"warehouse"}
+    assert loader.retry_policy is policy
+
+    result = load.execute_in_process(run_config={"ops": {"load_table": {"config": {"table": "t"}}}})
+    assert result.success
+    assert seen == {
+        "name": "load_table",
+        "def_name": "load_table",
+        "tags": {"team": "data"},
+        "config": {"table": "t", "limit": 10},
+        "warehouse": "wh-conn",
+    }
+    assert result.run.job_name == "load"
+
+
+def test_docstring_is_the_default_description():
+    @op
+    def documented():
+        """Does one thing well."""
+
+    assert documented.description == "Does one thing well."
+
+
+def test_ins_give_types_defaults_and_metadata_to_parameters():
+    @op(ins={"x": In(int, description="the x", metadata={"unit": "m"}), "y": In(default_value=5)})
+    def add(x, y):
+        return x + y
+
+    @op
+    def two() -> int:
+        return 2
+
+    @job
+    def adding():
+        add(two())
+
+    assert add.ins["x"].dagster_type is int
+    assert add.ins["x"].metadata == {"unit": "m"}
+    assert add.ins["y"].default_value == 5
+    assert adding.execute_in_process().output_for_node("add") == 7
+
+
+def test_out_as_a_single_out_sets_the_result_type():
+    @op(out=Out(int, description="a number"))
+    def number():
+        return "not a number"
+
+    @job
+    def numbers():
+        number()
+
+    assert number.outs["result"].dagster_type is int
+    with pytest.raises(TypeCheckError, match=r"output 'result' of step 'number'.*expected int"):
+        numbers.execute_in_process()
+
+
+def test_output_with_name_and_metadata_reaches_the_step_output_event():
+    @op
+    def produce():
+        return Output(41, output_name="result", metadata={"rows": 3, "source": "api"})
+
+    @job
+    def producing():
+        produce()
+
+    result = producing.execute_in_process()
+    assert result.output_for_node("produce") == 41
+    (step_output,) = [
+        e for e in result.events_for_node("produce") if e.event_type is EventType.STEP_OUTPUT
+    ]
+    assert step_output.data["output_name"] == "result"
+    assert step_output.metadata["rows"].value == 3
+    assert step_output.metadata["source"].value == "api"
+
+
+def test_several_outputs_by_yielding_outputs():
+    @op(out={"evens": Out(), "odds": Out()})
+    def split(context):
+        context.log.info("splitting")
+        yield Output([0, 2], "evens")
+        yield Output([1, 3], output_name="odds", metadata={"count": 2})
+
+    @op
+    def total(values: list) -> int:
+        return sum(values)
+
+    @job
+    def splitting():
+        evens, odds = split()
+        total(evens)
+        total(odds)
+
+    result = splitting.execute_in_process()
+    assert result.output_for_node("split", "evens") == [0, 2]
+    assert result.output_for_node("split", "odds") == [1, 3]
+    assert result.output_for_node("total") == 2
+    assert result.output_for_node("total_2") == 4
+    outputs = [
+        e.data["output_name"]
+        for e in result.events_for_node("split")
+        if e.event_type is EventType.STEP_OUTPUT
+    ]
+    assert outputs == ["evens", "odds"]
+
+
+def test_several_outputs_by_returning_a_tuple_in_declaration_order():
+    @op(out={"name": Out(str), "size": Out(int)})
+    def describe():
+        return "orders", 12
+
+    @op
+    def label(name: str, size: int) -> str:
+        return f"{name}:{size}"
+
+    @job
+    def describing():
+        name, size = describe()
+        label(name, size)
+
+    result = describing.execute_in_process()
+    assert result.output_for_node("describe", "name") == "orders"
+    assert result.output_for_node("describe", "size") == 12
+    assert result.output_for_node("label") == "orders:12"
+
+
+def test_multi_output_op_returning_the_wrong_shape_fails_with_a_clear_message():
+    @op(out={"a": Out(), "b": Out()})
+    def wrong():
+        return 1
+
+    @job
+    def wronged():
+        wrong()
+
+    result = wronged.execute_in_process(raise_on_error=False)
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert "outputs ['a', 'b']" in failure.message
+    assert "tuple of 2 values" in failure.message
+
+
+def test_optional_output_not_yielded_skips_the_downstream_step_naming_the_output():
+    @op(out={"maybe": Out(is_required=False), "always": Out()})
+    def branch():
+        yield Output(1, "always")
+
+    @op
+    def on_maybe(x):
+        return x
+
+    @op
+    def on_always(x):
+        return x + 1
+
+    @job
+    def branching():
+        maybe, always = branch()
+        on_maybe(maybe)
+        on_always(always)
+
+    result = branching.execute_in_process()
+    assert result.success
+    (skipped,) = result.get_step_skipped_events()
+    assert skipped.event_type is EventType.STEP_SKIPPED
+    assert skipped.step_key == "on_maybe"
+    assert "'maybe'" in skipped.message
+    assert "'branch'" in skipped.message
+    assert result.is_node_skipped("on_maybe")
+    assert result.output_for_node("on_always") == 2
+    assert [e.step_key for e in result.get_step_success_events()] == ["branch", "on_always"]
+
+
+def test_required_output_not_yielded_fails_the_step():
+    @op(out={"a": Out(), "b": Out()})
+    def half():
+        yield Output(1, "a")
+
+    @job
+    def halves():
+        half()
+
+    result = halves.execute_in_process(raise_on_error=False)
+    (failure,) = result.get_step_failure_events()
+    assert "did not yield required output(s) ['b']" in failure.message
+
+
+def test_nothing_input_orders_ops_without_passing_data():
+    order = []
+
+    @op
+    def create_table() -> None:
+        order.append("create")
+
+    @op(ins={"after": In(Nothing)})
+    def fill_table() -> int:
+        order.append("fill")
+        return 3
+
+    @job
+    def tables():
+        fill_table(after=create_table())
+
+    io = RecordingIOManager()
+    result = tables.execute_in_process(resources={"io_manager": io})
+    assert result.success
+    assert order == ["create", "fill"]
+    assert list(fill_table.ins) == ["after"]
+    # no value is loaded for an ordering input
+    assert io.loaded == []
+    assert EventType.LOADED_INPUT not in _types(result.events_for_node("fill_table"))
+    assert result.output_for_node("fill_table") == 3
+
+
+def test_nothing_input_waits_for_upstream_failure_and_is_skipped():
+    @op
+    def first():
+        raise RuntimeError("no table")
+
+    @op(ins={"start": In(Nothing)})
+    def second():
+        return 1
+
+    @job
+    def ordered():
+        second(start=first())
+
+    result = ordered.execute_in_process(raise_on_error=False)
+    assert result.is_node_failed("first")
+    assert result.is_node_skipped("second")
+
+
+def test_unwired_nothing_input_is_allowed():
+    @op(ins={"start": In(Nothing)})
+    def standalone():
+        return "ran"
+
+    @job
+    def alone():
+        standalone()
+
+    assert alone.execute_in_process().output_for_node("standalone") == "ran"
+
+
+def test_op_annotated_none_does_not_call_the_io_manager():
+    @op
+    def side_effect() -> None:
+        pass
+
+    @op
+    def value() -> int:
+        return 1
+
+    @job
+    def effects():
+        side_effect()
+        value()
+
+    io = RecordingIOManager()
+    result = effects.execute_in_process(resources={"io_manager": io})
+    assert result.success
+    assert io.handled == [("value", "result")]
+    side_types = _types(result.events_for_node("side_effect"))
+    assert EventType.HANDLED_OUTPUT not in side_types
+    assert EventType.STEP_SUCCESS in side_types
+    assert result.output_for_node("side_effect") is None
+
+
+def test_op_annotated_none_returning_a_value_fails():
+    @op
+    def liar() -> None:
+        return 5
+
+    @job
+    def lying():
+        liar()
+
+    result = lying.execute_in_process(raise_on_error=False)
+    (failure,) = result.get_step_failure_events()
+    assert "liar" in failure.message
+    assert "annotated to return None" in failure.message
+
+
+# -- type checks ----------------------------------------------------------------------------
+
+
+def test_input_type_check_fails_the_step_naming_the_input_and_step():
+    @op
+    def emit_str() -> str:
+        return "three"
+
+    @op
+    def double(x: int) -> int:
+        return x * 2
+
+    @job
+    def typed():
+        double(emit_str())
+
+    result = typed.execute_in_process(raise_on_error=False)
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key == "double"
+    assert "input 'x'" in failure.message
+    assert "step 'double'" in failure.message
+    assert "expected int" in failure.message and "got str" in failure.message
+
+    with pytest.raises(TypeCheckError, match="input 'x' of step 'double'"):
+        typed.execute_in_process()
+
+
+def test_untyped_and_generic_annotations_accept_any_matching_value():
+    @op
+    def emit() -> list[int]:
+        return [1, 2]
+
+    @op
+    def size(values: list[int], anything) -> int:
+        return len(values) + len(anything)
+
+    @job
+    def sized():
+        size(emit(), emit())
+
+    assert sized.execute_in_process().output_for_node("size") == 4
+
+
+# -- async ops ------------------------------------------------------------------------------
+
+
+def test_async_ops_run_and_their_outputs_flow_downstream():
+    @op
+    async def fetch(context) -> int:
+        await asyncio.sleep(0)
+        context.log.info("fetched")
+        return 20
+
+    @op
+    async def enrich(value: int) -> int:
+        await asyncio.sleep(0)
+        return value + 1
+
+    @op
+    def finish(value: int) -> int:
+        return value * 2
+
+    @job
+    def pipeline():
+        finish(enrich(fetch()))
+
+    result = pipeline.execute_in_process()
+    assert result.success
+    assert result.output_for_node("fetch") == 20
+    assert result.output_for_node("enrich") == 21
+    assert result.output_for_node("finish") == 42
+    # a second run gets a working event loop again
+    assert pipeline.execute_in_process().output_for_node("finish") == 42
+
+
+def test_async_generator_op_yields_outputs():
+    @op(out={"a": Out(), "b": Out()})
+    async def pair():
+        yield Output(1, "a")
+        await asyncio.sleep(0)
+        yield Output(2, "b")
+
+    @job
+    def pairs():
+        pair()
+
+    result = pairs.execute_in_process()
+    assert (result.output_for_node("pair", "a"), result.output_for_node("pair", "b")) == (1, 2)
+
+
+def test_async_op_error_fails_the_step_with_the_user_exception():
+    @op
+    async def broken():
+        await asyncio.sleep(0)
+        raise KeyError("missing")
+
+    @job
+    def breaking():
+        broken()
+
+    with pytest.raises(KeyError, match="missing"):
+        breaking.execute_in_process()
+
+
+# -- @job and execute_in_process -----------------------------------------------------------
+
+
+@op(config_schema={"greeting": str, "punctuation": Field(str, default_value="!")})
+def greet(context) -> str:
+    return context.op_config["greeting"] + context.op_config["punctuation"]
+
+
+@op
+def shout(text: str) -> str:
+    return text.upper()
+
+
+@op
+def whisper(text: str) -> str:
+    return text.lower()
+
+
+def test_job_config_is_the_default_run_config_merged_with_the_given_one():
+    @job(config={"ops": {"greet": {"config": {"greeting": "hello", "punctuation": "?"}}}})
+    def greeting():
+        shout(greet())
+
+    assert greeting.execute_in_process().output_for_node("shout") == "HELLO?"
+    # the given run config is laid over the job's, key by key
+    result = greeting.execute_in_process(
+        run_config={"ops": {"greet": {"config": {"greeting": "hi"}}}}
+    )
+    assert result.output_for_node("shout") == "HI?"
+    assert result.run.run_config["ops"]["greet"]["config"] == {"greeting": "hi", "punctuation": "?"}
+
+
+def test_job_tags_and_run_tags_land_on_the_run():
+    seen = {}
+
+    @op
+    def read_tags(context):
+        seen["tags"] = dict(context.run.tags)
+        seen["has_team"] = context.has_tag("team")
+        seen["owner"] = context.get_tag("owner")
+        seen["missing"] = context.get_tag("nope")
+        seen["has_missing"] = context.has_tag("nope")
+
+    @job(tags={"team": "data", "owner": "job"})
+    def tagged():
+        read_tags()
+
+    result = tagged.execute_in_process(tags={"owner": "run", "extra": "1"})
+    expected = {"team": "data", "owner": "run", "extra": "1"}
+    assert _user_tags(result.run.tags) == expected
+    assert seen == {
+        "tags": result.run.tags,
+        "has_team": True,
+        "owner": "run",
+        "missing": None,
+        "has_missing": False,
+    }
+
+
+def test_execute_in_process_accepts_run_id_resources_and_input_values():
+    @op(required_resource_keys={"prefix"})
+    def prefixed(context, name: str) -> str:
+        return context.resources.prefix + name
+
+    @job
+    def prefixing():
+        prefixed()
+
+    result = prefixing.execute_in_process(
+        resources={"prefix": "user:"}, input_values={"name": "ada"}, run_id="run-123"
+    )
+    assert result.success
+    assert result.run_id == "run-123"
+    assert result.run.run_id == "run-123"
+    assert result.output_for_node("prefixed") == "user:ada"
+    assert all(e.run_id == "run-123" for e in result.all_events)
+
+
+def test_execute_in_process_accepts_a_run_config_object():
+    class Greeting(Config):
+        greeting: str
+        punctuation: str = "."
+
+    @op
+    def typed_greet(config: Greeting) -> str:
+        return config.greeting + config.punctuation
+
+    @job
+    def greeting():
+        typed_greet()
+        greet()
+
+    result = greeting.execute_in_process(
+        run_config=RunConfig(
+            ops={"typed_greet": Greeting(greeting="hey"), "greet": {"config": {"greeting": "yo"}}}
+        )
+    )
+    assert result.output_for_node("typed_greet") == "hey."
+    assert result.output_for_node("greet") == "yo!"
+
+
+def test_job_with_executor_def_and_resource_defs_runs_in_process():
+    events = []
+
+    @resource
+    def tracker():
+        events.append("setup")
+        yield "tracked"
+        events.append("teardown")
+
+    @op(required_resource_keys={"tracker"})
+    def use_tracker(context) -> str:
+        return context.resources.tracker
+
+    @job(executor_def=in_process_executor, resource_defs={"tracker": tracker})
+    def tracked():
+        use_tracker()
+
+    assert tracked.executor_def is in_process_executor
+    result = tracked.execute_in_process()
+    assert result.output_for_node("use_tracker") == "tracked"
+    assert events == ["setup", "teardown"]
+
+
+def test_resources_passed_at_execution_override_the_jobs():
+    @op(required_resource_keys={"name"})
+    def who(context) -> str:
+        return context.resources.name
+
+    @job(resource_defs={"name": "from-job"})
+    def naming():
+        who()
+
+    assert naming.execute_in_process().output_for_node("who") == "from-job"
+    assert naming.execute_in_process(resources={"name": "given"}).output_for_node("who") == "given"
+
+
+def test_raise_on_error_false_returns_an_unsuccessful_result():
+    @op
+    def fails():
+        raise ValueError("nope")
+
+    @job
+    def failing():
+        fails()
+
+    result = failing.execute_in_process(raise_on_error=False)
+    assert result.success is False
+    assert result.is_node_failed("fails")
+
+
+# -- op_selection -------------------------------------------------------------------------
+
+
+@op
+def extract() -> int:
+    return 1
+
+
+@op
+def transform(x: int) -> int:
+    return x + 1
+
+
+@op
+def load(x: int) -> int:
+    return x * 10
+
+
+@job
+def etl():
+    load(transform(extract()))
+
+
+def _ran(result):
+    return [e.step_key for e in result.get_step_success_events()]
+
+
+def test_op_selection_star_selects_an_op_and_everything_upstream():
+    result = etl.execute_in_process(op_selection=["*transform"])
+    assert _ran(result) == ["extract", "transform"]
+    assert result.run.op_selection == ["*transform"]
+
+
+def test_op_selection_plus_selects_one_level_downstream():
+    assert _ran(etl.execute_in_process(op_selection=["extract+"])) == ["extract", "transform"]
+    assert _ran(etl.execute_in_process(op_selection=["extract*"])) == [
+        "extract",
+        "transform",
+        "load",
+    ]
+    one_up = etl.execute_in_process(
+        op_selection=["+load"], run_config={"ops": {"transform": {"inputs": {"x": 5}}}}
+    )
+    assert _ran(one_up) == ["transform", "load"]
+    assert one_up.output_for_node("load") == 60
+
+
+def test_op_selection_by_name_needs_values_for_cut_inputs():
+    with pytest.raises(InvalidDefinitionError, match=r"ops\.load\.inputs\.x"):
+        etl.execute_in_process(op_selection=["load"])
+    result = etl.execute_in_process(
+        op_selection=["load"], run_config={"ops": {"load": {"inputs": {"x": 4}}}}
+    )
+    assert _ran(result) == ["load"]
+    assert result.output_for_node("load") == 40
+
+
+def test_op_selection_unknown_op_suggests_the_closest_name():
+    with pytest.raises(InvalidDefinitionError) as info:
+        etl.execute_in_process(op_selection=["*transfrom"])
+    message = str(info.value)
+    assert "'transfrom'" in message
+    assert "job 'etl'" in message
+    assert "Did you mean 'transform'?" in message
+
+
+# -- the op context -----------------------------------------------------------------------
+
+
+def test_context_gives_op_name_config_run_id_and_run():
+    seen = {}
+
+    @op(config_schema={"n": int})
+    def inspect_me(context: OpExecutionContext):
+        seen["name"] = context.op.name
+        seen["config"] = context.op_config
+        seen["run_id"] = context.run_id
+        seen["run"] = context.run
+        seen["job_name"] = context.job_name
+        seen["retry"] = context.retry_number
+
+    @job
+    def inspecting():
+        inspect_me()
+
+    result = inspecting.execute_in_process(run_config={"ops": {"inspect_me": {"config": {"n": 2}}}})
+    assert seen["name"] == "inspect_me"
+    assert seen["config"] == {"n": 2}
+    assert seen["run_id"] == result.run_id
+    assert seen["run"] is result.run
+    assert seen["job_name"] == "inspecting"
+    assert seen["retry"] == 0
+
+
+def test_context_op_name_is_the_node_name_for_aliases_and_repeats():
+    names = []
+
+    @op
+    def who(context):
+        names.append(context.op.name)
+
+    @job
+    def repeated():
+        who()
+        who()
+        who.alias("custom")()
+
+    repeated.execute_in_process()
+    assert names == ["who", "who_2", "custom"]
+
+
+def test_one_plan_context_per_run_and_one_step_context_per_step():
+    seen = []
+
+    @op
+    def first(context):
+        seen.append(context.get_step_execution_context())
+        return 1
+
+    @op
+    def second(context, x):
+        seen.append(context.get_step_execution_context())
+        return x
+
+    @job
+    def two_steps():
+        second(first())
+
+    result = two_steps.execute_in_process()
+    first_ctx, second_ctx = seen
+    assert isinstance(first_ctx, StepExecutionContext)
+    assert first_ctx is not second_ctx
+    assert first_ctx.step_key == "first" and second_ctx.step_key == "second"
+    assert isinstance(first_ctx.plan_context, PlanOrchestrationContext)
+    assert first_ctx.plan_context is second_ctx.plan_context
+    assert first_ctx.plan_context.run_id == result.run_id
+
+    seen.clear()
+    two_steps.execute_in_process()
+    assert seen[0].plan_context is not first_ctx.plan_context
+
+
+def test_op_execution_context_get_returns_the_running_context():
+    seen = {}
+
+    def helper():
+        return OpExecutionContext.get()
+
+    @op
+    def body(context):
+        seen["same"] = helper() is context
+        seen["key"] = helper().op.name
+
+    @job
+    def getting():
+        body()
+
+    getting.execute_in_process()
+    assert seen == {"same": True, "key": "body"}
+    with pytest.raises(InvariantViolationError, match="outside a running op"):
+        OpExecutionContext.get()
+
+
+# -- result accessors ---------------------------------------------------------------------
+
+
+def test_result_accessors():
+    @op(out={"left": Out(), "right": Out()})
+    def pair(context):
+        context.log.info("making a pair")
+        return "L", "R"
+
+    @op
+    def join(left: str, right: str) -> str:
+        return left + right
+
+    @job
+    def joined():
+        left, right = pair()
+        join(left, right)
+
+    result = joined.execute_in_process(run_id="r1")
+    assert result.success is True
+    assert result.run_id == "r1"
+    assert result.all_events[0].event_type is EventType.RUN_START
+    assert result.all_events[-1].event_type is EventType.RUN_SUCCESS
+    assert result.output_for_node("pair", "left") == "L"
+    assert result.output_for_node("pair", "right") == "R"
+    assert result.output_for_node("join") == "LR"
+    assert [e.step_key for e in result.get_step_success_events()] == ["pair", "join"]
+    assert all(e.step_key == "join" for e in result.events_for_node("join"))
+    assert _types(result.events_for_node("join"))[0] is EventType.STEP_START
+    assert result.asset_materializations_for_node("join") == []
+
+
+def test_output_for_node_errors_are_clear():
+    @op(out={"kept": Out(), "dropped": Out(is_required=False)})
+    def partial():
+        yield Output(1, "kept")
+
+    @job
+    def partial_job():
+        partial()
+
+    result = partial_job.execute_in_process()
+    with pytest.raises(
+        InvariantViolationError, match="'dropped' of step 'partial' was not produced"
+    ):
+        result.output_for_node("partial", "dropped")
+    with pytest.raises(InvariantViolationError, match=r"no output 'nope'.*kept"):
+        result.output_for_node("partial", "nope")
+    with pytest.raises(InvariantViolationError, match="No single step named 'ghost'"):
+        result.output_for_node("ghost")
+
+
+def test_output_of_a_failed_step_is_not_produced():
+    @op
+    def broken() -> int:
+        raise ValueError("x")
+
+    @job
+    def breaking():
+        broken()
+
+    result = breaking.execute_in_process(raise_on_error=False)
+    with pytest.raises(InvariantViolationError, match="not produced"):
+        result.output_for_node("broken")
+
+
+# -- definition-time errors ---------------------------------------------------------------
+
+
+def test_ins_naming_a_non_parameter_is_rejected():
+    with pytest.raises(InvalidDefinitionError) as info:
+
+        @op(ins={"y": In(int)})
+        def typo(x):
+            return x
+
+    message = str(info.value)
+    assert "op 'typo'" in message
+    assert "['y']" in message
+    assert "typo(x)" in message
+
+
+def test_op_annotating_asset_execution_context_is_rejected():
+    with pytest.raises(InvalidDefinitionError) as info:
+
+        @op
+        def wrong_context(context: AssetExecutionContext):
+            return 1
+
+    message = str(info.value)
+    assert "op 'wrong_context'" in message
+    assert "AssetExecutionContext" in message
+    assert "OpExecutionContext" in message
+
+
+def test_unconnected_input_without_value_names_the_op_input_and_config_path():
+    @op
+    def needs(value):
+        return value
+
+    @job
+    def unwired():
+        needs()
+
+    with pytest.raises(InvalidDefinitionError) as info:
+        unwired.execute_in_process()
+    message = str(info.value)
+    assert "Input 'value'" in message
+    assert "op 'needs'" in message
+    assert "run_config ops.needs.inputs.value" in message
+    result = unwired.execute_in_process(run_config={"ops": {"needs": {"inputs": {"value": 9}}}})
+    assert result.output_for_node("needs") == 9
+
+
+def test_missing_resource_names_the_op_and_the_key():
+    @op(required_resource_keys={"db"})
+    def query(context):
+        return context.resources.db
+
+    @job
+    def querying():
+        query()
+
+    with pytest.raises(InvalidDefinitionError) as info:
+        querying.execute_in_process()
+    message = str(info.value)
+    assert "'query'" in message and "'db'" in message and "querying" in message
+
+
+def test_bad_config_reports_every_problem_with_paths_and_hints():
+    @op(config_schema={"n": int, "name": Field(str, default_value="x")})
+    def configured(context):
+        return context.op_config
+
+    @job
+    def configuring():
+        configured()
+
+    with pytest.raises(InvalidConfigError) as info:
+        configuring.execute_in_process(
+            run_config={"ops": {"configured": {"config": {"n": "five", "nmae": "y"}}}}
+        )
+    message = str(info.value)
+    assert 'job "configuring"' in message
+    assert "2 errors" in message
+    assert "root:ops:configured:config:n" in message
+    assert "'five'" in message and "Int" in message
+    assert "'nmae'" in message and "Did you mean 'name'?" in message
+    assert len(info.value.errors) == 2
+
+    with pytest.raises(InvalidConfigError) as missing:
+        configuring.execute_in_process()
+    assert "configured" in str(missing.value)
+    assert "root" in str(missing.value)
