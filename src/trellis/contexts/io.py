@@ -369,7 +369,8 @@ def input_context_for_step(
         upstream = OutputContext(
             step_key=up_step.key,
             name=up_output.name,
-            run_id=step_context.run_id,
+            # Re-execution: an output not recomputed here is read from the run that made it.
+            run_id=plan.known_output_run_ids.get(up_step.key, step_context.run_id),
             asset_key=up_output.asset_key,
             definition_metadata=(
                 up_assets.specs_by_key[up_output.asset_key].metadata

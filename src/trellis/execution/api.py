@@ -74,6 +74,10 @@ def execute_job_in_process(
     asset_selection: Any = None,
     default_io_manager: Any = None,
     on_event: Callable[[Event], None] | None = None,
+    step_keys_to_execute: Sequence[str] | None = None,
+    known_output_run_ids: Mapping[str, str] | None = None,
+    parent_run_id: str | None = None,
+    root_run_id: str | None = None,
 ) -> ExecuteInProcessResult:
     """Validate config, build the plan, run every step in this process, return the result.
 
@@ -111,7 +115,12 @@ def execute_job_in_process(
         HOST_TAG: socket.gethostname(),
     }
     plan = build_execution_plan(
-        job, run_config, op_selection=op_selection, input_values=input_values
+        job,
+        run_config,
+        op_selection=op_selection,
+        input_values=input_values,
+        step_keys_to_execute=step_keys_to_execute,
+        known_output_run_ids=known_output_run_ids,
     )
     run = instance.add_run(
         Run(
@@ -120,7 +129,9 @@ def execute_job_in_process(
             run_config=plan.run_config.raw,
             tags=run_tags,
             op_selection=list(op_selection) if op_selection else None,
-            step_keys_to_execute=None,
+            step_keys_to_execute=list(step_keys_to_execute) if step_keys_to_execute else None,
+            parent_run_id=parent_run_id,
+            root_run_id=root_run_id,
         )
     )
     outcome = execute_run(

@@ -38,8 +38,14 @@ class ActiveExecution:
         self.skipped: set[str] = set()
         self.produced: set[StepOutputHandle] = set()
         self.first_failure: StepOutcome | None = None
+        executing = set(plan.step_keys_to_execute)
         for key, step in plan.steps.items():
-            count = len(step.upstream_step_keys)
+            if key not in executing:  # re-execution: produced by an earlier run
+                self.succeeded.add(key)
+                self.produced.update(o.handle for o in step.outputs)
+        for key in plan.step_keys_to_execute:
+            step = plan.steps[key]
+            count = len([u for u in step.upstream_step_keys if u in executing])
             self.waiting_on[key] = count
             if count == 0:
                 heapq.heappush(self.ready, (self.index[key], key))
@@ -89,6 +95,8 @@ class ActiveExecution:
     def _release(self, key: str) -> list[str]:
         unblocked = []
         for down in self.plan.downstream[key]:
+            if down not in self.waiting_on:  # not executed in this run
+                continue
             self.waiting_on[down] -= 1
             if self.waiting_on[down] == 0:
                 unblocked.append(down)

@@ -37,11 +37,18 @@ class ExecutionPlan:
         steps: list[ExecutionStep],
         run_config: ResolvedRunConfig,
         resource_keys_to_init: frozenset[str],
+        step_keys_to_execute: list[str] | None = None,
+        known_output_run_ids: Mapping[str, str] | None = None,
     ) -> None:
         self.job = job
         self.steps: dict[str, ExecutionStep] = {s.key: s for s in steps}
         self.run_config = run_config
         self.resource_keys_to_init = resource_keys_to_init
+        # Re-execution runs a subset; the other steps' outputs come from earlier runs.
+        self.step_keys_to_execute = (
+            list(self.steps) if step_keys_to_execute is None else list(step_keys_to_execute)
+        )
+        self.known_output_run_ids: dict[str, str] = dict(known_output_run_ids or {})
         self.downstream: dict[str, list[str]] = {k: [] for k in self.steps}
         for step in steps:
             for up in step.upstream_step_keys:
@@ -90,11 +97,15 @@ def build_execution_plan(
     *,
     op_selection: Iterable[str] | None = None,
     input_values: Mapping[str, Any] | None = None,
+    step_keys_to_execute: Iterable[str] | None = None,
+    known_output_run_ids: Mapping[str, str] | None = None,
 ) -> ExecutionPlan:
     """Validate the run config once and build the plan for ``job``.
 
     ``op_selection`` restricts the steps (Dagster's syntax: ``"*op"``, ``"op+"``, ...);
     inputs whose upstream is left out must then get a value from config or a default.
+    ``step_keys_to_execute`` (re-execution) runs only those steps; every other step's
+    outputs are read from the run named in ``known_output_run_ids``.
     """
     if op_selection:
         selected_handles = parse_op_selection(job, list(op_selection))
@@ -103,11 +114,25 @@ def build_execution_plan(
         nodes = list(job.flat_nodes)
         selected_handles = {n.handle for n in nodes}
     job.check_resources()
-    resource_keys = resource_keys_to_init(job, nodes)
-    resolved = resolve_run_config(job, run_config, nodes, resource_keys)
+    to_execute = nodes
+    if step_keys_to_execute is not None:
+        wanted = list(step_keys_to_execute)
+        unknown = [k for k in wanted if k not in selected_handles]
+        if unknown:
+            raise InvalidDefinitionError(
+                f"Steps {unknown} are not steps of job '{job.name}'; steps: "
+                f"{[n.handle for n in nodes]}."
+            )
+        to_execute = [n for n in nodes if n.handle in set(wanted)]
+    resource_keys = resource_keys_to_init(job, to_execute)
+    resolved = resolve_run_config(job, run_config, to_execute, resource_keys)
     values = dict(input_values or {})
     steps = [_build_step(job, node, selected_handles, resolved, values) for node in nodes]
-    return ExecutionPlan(job, steps, resolved, resource_keys)
+    return ExecutionPlan(
+        job, steps, resolved, resource_keys,
+        step_keys_to_execute=[n.handle for n in to_execute],
+        known_output_run_ids=known_output_run_ids,
+    )
 
 
 def _build_step(
