@@ -789,3 +789,26 @@ def test_binding_an_io_manager_class_instead_of_an_instance_is_a_clear_error():
         @job(resource_defs={"io_manager": Store})
         def pipeline():
             pass
+
+
+def test_resource_cycle_is_caught_when_definitions_are_built():
+    from trellis import Definitions
+
+    @resource(required_resource_keys={"b"})
+    def a(init_context):
+        return 1
+
+    @resource(required_resource_keys={"a"})
+    def b(init_context):
+        return 2
+
+    @op(required_resource_keys={"a"})
+    def use(context):
+        return context.resources.a
+
+    @job
+    def pipeline():
+        use()
+
+    with pytest.raises(InvalidDefinitionError, match="cycle: a -> b -> a"):
+        Definitions(jobs=[pipeline], resources={"a": a, "b": b})

@@ -11,7 +11,11 @@ from trellis.core.errors import InvalidDefinitionError
 from trellis.definitions.executor import ExecutorDefinition
 from trellis.definitions.flat_graph import FlatNode, FromAsset, NodeOutput, flatten_graph
 from trellis.definitions.graph import GraphDefinition, build_graph
-from trellis.definitions.resource import ResourceDefinition, coerce_resources
+from trellis.definitions.resource import (
+    ResourceDefinition,
+    coerce_resources,
+    resource_init_order,
+)
 
 
 class JobDefinition:
@@ -104,6 +108,7 @@ class JobDefinition:
                     f"Resource '{key}' in job '{self.name}' requires resource '{missing[0]}', "
                     f"which is not provided. Available resource keys: {sorted(bound)}."
                 )
+        resource_init_order(self.resource_defs, set(self.resource_defs))  # raises on a cycle
 
     def with_resources(self, resource_defs: Mapping[str, Any]) -> JobDefinition:
         """A copy whose resources are ``resource_defs`` overlaid by the job's own."""

@@ -174,3 +174,35 @@ def coerce_resource(value: Any, key: str) -> ResourceDefinition:
 def coerce_resources(resources: Mapping[str, Any] | None) -> dict[str, ResourceDefinition]:
     """``coerce_resource`` over a mapping."""
     return {key: coerce_resource(value, key) for key, value in (resources or {}).items()}
+
+
+def resource_init_order(
+    resource_defs: Mapping[str, ResourceDefinition], keys: set[str] | frozenset[str]
+) -> list[str]:
+    """``keys`` (closed over their dependencies) in an order where each resource comes
+    after the resources it needs; a cycle or unknown key is a definition error."""
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 = visiting, 2 = done
+
+    def visit(key: str, path: list[str]) -> None:
+        if state.get(key) == 2:
+            return
+        if state.get(key) == 1:
+            cycle = " -> ".join([*path[path.index(key) :], key])
+            raise InvalidDefinitionError(f"Resources depend on each other in a cycle: {cycle}.")
+        definition = resource_defs.get(key)
+        if definition is None:
+            needed_by = f" (needed by resource '{path[-1]}')" if path else ""
+            raise InvalidDefinitionError(
+                f"Resource '{key}'{needed_by} is not provided. Available resource keys: "
+                f"{sorted(resource_defs)}."
+            )
+        state[key] = 1
+        for dep in sorted(definition.required_resource_keys):
+            visit(dep, [*path, key])
+        state[key] = 2
+        order.append(key)
+
+    for key in sorted(keys):
+        visit(key, [])
+    return order
