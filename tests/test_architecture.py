@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "trellis"
-LAYERS = ["core", "config", "definitions", "plan", "contexts", "instance", "execution"]
+LAYERS = ["core", "config", "definitions", "plan", "contexts", "instance", "execution", "cli"]
 MAX_MODULE_LINES = 800
 
 

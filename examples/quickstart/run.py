@@ -4,6 +4,8 @@
 
 Materializes the sales assets, then runs the report job that reads the summary back
 through the custom IO manager, and prints each run's steps, materializations and result.
+Both runs persist to the instance under ``$TRELLIS_HOME`` (default ``./.trellis``, SQLite):
+``trellis run list`` shows them afterwards.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from definitions import defs
-from trellis import EventType
+from trellis import EventType, Instance
 
 
 def describe(result) -> None:
@@ -36,12 +38,14 @@ def describe(result) -> None:
 def main() -> int:
     """Run both jobs; exit non-zero when one fails."""
     sys.stdout.reconfigure(line_buffering=True)  # keep prints in order with the log lines
-    sales = defs.get_job_def("sales_job").execute_in_process()
-    describe(sales)
-    print(f"  revenue_by_region = {sales.asset_value('revenue_by_region')}")
-    report = defs.get_job_def("report_job").execute_in_process()
-    describe(report)
-    print("\n" + report.output_for_node("format_report"))
+    with Instance.get() as instance:
+        sales = defs.get_job_def("sales_job").execute_in_process(instance=instance)
+        describe(sales)
+        print(f"  revenue_by_region = {sales.asset_value('revenue_by_region')}")
+        report = defs.get_job_def("report_job").execute_in_process(instance=instance)
+        describe(report)
+        print("\n" + report.output_for_node("format_report"))
+        print(f"\nBoth runs are stored in {instance.root_directory}: try `trellis run list`.")
     return 0 if sales.success and report.success else 1
 
 

@@ -83,3 +83,45 @@ def test_from_failure_of_a_successful_run_and_unknown_runs_are_clear_errors(pipe
         reexecute_run(etl, "nope", instance=instance)
     with pytest.raises(InvalidInvocationError, match="No step 'lod'"):
         reexecute_run(etl, ok.run_id, instance=instance, step_selection=["lod"])
+
+
+def test_reexecution_of_an_asset_selection_keeps_the_selection(tmp_path):
+    from trellis import Definitions, asset
+
+    ran: list[str] = []
+    state = {"fail": True}
+
+    @asset
+    def a():
+        ran.append("a")
+        return 1
+
+    @asset
+    def b(a):
+        ran.append("b")
+        return a + 1
+
+    @asset
+    def c(b):
+        ran.append("c")
+        if state["fail"]:
+            raise RuntimeError("c broke")
+        return b + 1
+
+    defs = Definitions(
+        assets=[a, b, c],
+        resources={"io_manager": FilesystemIOManager(base_dir=str(tmp_path))},
+    )
+    instance = Instance.ephemeral()
+    job_def = defs.get_implicit_global_asset_job_def()
+    job_def.execute_in_process(instance=instance, raise_on_error=False)  # a and b stored
+    ran.clear()
+    first = job_def.execute_in_process(
+        instance=instance, asset_selection=["b", "c"], raise_on_error=False
+    )
+    assert first.run.asset_selection == ["b", "c"] and ran == ["b", "c"]
+    state["fail"] = False
+    ran.clear()
+    second = reexecute_run(job_def, first.run_id, instance=instance, from_failure=True)
+    assert second.success and ran == ["c"] and second.asset_value("c") == 3
+    assert second.run.asset_selection == ["b", "c"]

@@ -89,10 +89,12 @@ def execute_job_in_process(
     """
     if op_selection and asset_selection is not None:
         raise InvalidInvocationError("Pass op_selection or asset_selection, not both.")
+    selected_keys: list[str] | None = None
     if asset_selection is not None:
         if job.asset_graph is None:
             raise InvalidInvocationError(f"Job '{job.name}' has no assets to select.")
         keys = coerce_selection(asset_selection).resolve(job.asset_graph)
+        selected_keys = sorted(k.to_user_string() for k in keys)
         job = build_asset_job(
             job.name,
             job.asset_graph,
@@ -129,6 +131,7 @@ def execute_job_in_process(
             run_config=plan.run_config.raw,
             tags=run_tags,
             op_selection=list(op_selection) if op_selection else None,
+            asset_selection=selected_keys,
             step_keys_to_execute=list(step_keys_to_execute) if step_keys_to_execute else None,
             parent_run_id=parent_run_id,
             root_run_id=root_run_id,

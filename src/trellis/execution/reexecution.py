@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidInvocationError
 from trellis.core.events import Event, EventType
 from trellis.core.run import HOST_TAG, PARENT_RUN_ID_TAG, PID_TAG, ROOT_RUN_ID_TAG, Run, RunStatus
+from trellis.definitions.asset_job import build_asset_job
 from trellis.definitions.job import JobDefinition
 from trellis.execution.result import ExecuteInProcessResult
 
@@ -77,7 +79,21 @@ def reexecute_run(
     if from_failure and step_selection:
         raise InvalidInvocationError("Pass from_failure or step_selection, not both.")
     config = run_config if run_config is not None else parent.run_config
-    plan = build_execution_plan(job, config, op_selection=parent.op_selection)
+    planned_job = job
+    selection = None
+    if parent.asset_selection:  # the parent ran a subset of an asset job: run the same one
+        selection = [AssetKey.from_user_string(k) for k in parent.asset_selection]
+        planned_job = build_asset_job(
+            job.name,
+            job.asset_graph,
+            set(selection),
+            resource_defs=job.resource_defs,
+            config=job.config,
+            tags=job.tags,
+            executor_def=job.executor_def,
+            partitions_def=job.partitions_def,
+        )
+    plan = build_execution_plan(planned_job, config, op_selection=parent.op_selection)
     all_keys = plan.step_keys
     origins = output_origins(instance, parent)
     if from_failure:
@@ -111,6 +127,7 @@ def reexecute_run(
         instance=instance,
         raise_on_error=raise_on_error,
         op_selection=parent.op_selection,
+        asset_selection=selection,
         tags=run_tags,
         on_event=on_event,
         step_keys_to_execute=to_execute,

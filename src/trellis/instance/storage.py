@@ -1,9 +1,20 @@
-"""The storage seams of an instance, with their in-memory implementations."""
+"""The storage seam of an instance (``InstanceStorage``) and its in-memory implementation.
+
+One storage object keeps runs, their ordered event logs and the asset index, so that a
+batch of events and the run-status change it implies land together (one transaction in
+the SQL back end, ``trellis.instance.sql``). The ``Instance`` facade holds the logic that
+is the same for every back end (status from events, dead-run detection); a storage only
+stores and queries.
+"""
 
 from __future__ import annotations
 
+import itertools
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from trellis.core.asset_key import AssetKey
 from trellis.core.events import Event, EventType
@@ -16,85 +27,310 @@ RUN_STATUS_BY_EVENT = {
     EventType.RUN_CANCELED: RunStatus.CANCELED,
 }
 
+IN_PROGRESS_STATUSES = (RunStatus.STARTING, RunStatus.STARTED)
 
-class RunStorage(ABC):
-    """Keeps run records."""
 
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A stored event with its ``storage_id``: increasing in the order events were stored,
+    unique in the instance; the cursor of ``get_records`` and the materialization index."""
+
+    storage_id: int
+    event: Event
+
+    @property
+    def run_id(self) -> str:
+        """The run the event belongs to."""
+        return self.event.run_id
+
+    @property
+    def timestamp(self) -> float:
+        """When the event happened (seconds since the epoch)."""
+        return self.event.timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class RunsFilter:
+    """Which runs a query wants. ``tags`` maps a key to a value, or to a collection of
+    accepted values; every tag must match. Times are seconds since the epoch and compare
+    with the run's ``create_time`` (after: strictly later; before: strictly earlier)."""
+
+    statuses: tuple[RunStatus, ...] | None = None
+    job_name: str | None = None
+    tags: Mapping[str, str | Collection[str]] | None = None
+    created_after: float | None = None
+    created_before: float | None = None
+
+    def matches(self, run: Run) -> bool:
+        """Whether ``run`` passes the filter (what the SQL query does, in Python)."""
+        if self.statuses is not None and run.status not in self.statuses:
+            return False
+        if self.job_name is not None and run.job_name != self.job_name:
+            return False
+        if self.created_after is not None and not run.create_time > self.created_after:
+            return False
+        if self.created_before is not None and not run.create_time < self.created_before:
+            return False
+        for key, wanted in (self.tags or {}).items():
+            value = run.tags.get(key)
+            accepted = (wanted,) if isinstance(wanted, str) else wanted
+            if value is None or value not in accepted:
+                return False
+        return True
+
+
+class InstanceStorage(ABC):
+    """Keeps runs, the ordered event stream of every run, and the asset index."""
+
+    backend: str = "unknown"
+
+    # -- runs --------------------------------------------------------------------------
     @abstractmethod
     def add_run(self, run: Run) -> None:
-        """Store a new run."""
+        """Store a new run; an existing run id raises ``InstanceError``."""
 
     @abstractmethod
     def update_run(self, run: Run) -> None:
-        """Store a run's changed status and times."""
+        """Store a run's changed status, times, tags and body."""
 
     @abstractmethod
     def get_run(self, run_id: str) -> Run | None:
         """One run, or None."""
 
     @abstractmethod
-    def get_runs(self, limit: int | None = None) -> list[Run]:
-        """Runs, newest first."""
-
-
-class EventLogStorage(ABC):
-    """Keeps the ordered event stream of every run."""
+    def get_runs(self, runs_filter: RunsFilter, limit: int | None = None) -> list[Run]:
+        """Runs passing the filter, newest first."""
 
     @abstractmethod
-    def store_events(self, events: Iterable[Event]) -> None:
-        """Append events, in order."""
+    def delete_runs(self, run_ids: Sequence[str]) -> int:
+        """Delete runs with their events, tags and asset-index entries; how many existed."""
 
     @abstractmethod
-    def get_events(self, run_id: str, after: int = -1) -> list[Event]:
-        """A run's events after index ``after`` (for live tailing)."""
+    def run_ids_created_before(self, cutoff: float, exclude: Sequence[RunStatus]) -> list[str]:
+        """Ids of the runs created before ``cutoff`` whose status is not in ``exclude``."""
 
     @abstractmethod
-    def latest_materialization(self, key: AssetKey) -> Event | None:
-        """The newest materialization event of an asset."""
+    def get_run_tags(self) -> dict[str, list[str]]:
+        """Every tag key in use, with its distinct values (both sorted)."""
+
+    # -- events ------------------------------------------------------------------------
+    @abstractmethod
+    def store_events(
+        self,
+        events: Sequence[Event],
+        run: Run | None = None,
+        only_if_status: Sequence[RunStatus] | None = None,
+    ) -> bool:
+        """Append ``events`` in order and, with ``run``, store the run's new state, all at
+        once. With ``only_if_status`` nothing is written unless the stored run's status is
+        one of those (returns False then)."""
+
+    @abstractmethod
+    def get_records(
+        self, run_id: str, after_cursor: int = -1, limit: int | None = None
+    ) -> list[EventRecord]:
+        """A run's events with a storage id above ``after_cursor``, oldest first."""
+
+    @abstractmethod
+    def get_materialization_records(
+        self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """Materializations of an asset, newest first, below ``before_cursor`` if given."""
+
+    @abstractmethod
+    def get_latest_materializations_by_partition(
+        self, key: AssetKey
+    ) -> dict[str | None, EventRecord]:
+        """The newest materialization of each partition of an asset (None: unpartitioned)."""
+
+    @abstractmethod
+    def get_latest_materialization_record(self, key: AssetKey) -> EventRecord | None:
+        """The newest materialization of an asset, if any."""
+
+    @abstractmethod
+    def get_asset_keys(self) -> list[AssetKey]:
+        """Every asset key that has been materialized or observed, sorted."""
+
+    # -- administration ----------------------------------------------------------------
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Backend, url (no password), schema revision, and counts of stored things."""
+
+    def migrate(self) -> dict[str, Any]:
+        """Bring the schema up to date; what was done (nothing for in-memory storage)."""
+        return {"from_revision": None, "to_revision": None, "upgraded": False}
+
+    def dispose(self) -> None:  # noqa: B027 - optional hook
+        """Close connections (nothing to do for in-memory storage)."""
 
 
-class InMemoryRunStorage(RunStorage):
-    """Runs in a dict, for ephemeral instances and tests."""
+def _is_asset_event(event: Event) -> bool:
+    return event.asset_key is not None and event.event_type in (
+        EventType.ASSET_MATERIALIZATION,
+        EventType.ASSET_OBSERVATION,
+    )
+
+
+class InMemoryStorage(InstanceStorage):
+    """Runs, events and the asset index in dicts, for ephemeral instances and tests.
+
+    Runs are kept by reference (the engine's ``Run`` object is the stored one).
+    """
+
+    backend = "in-memory"
 
     def __init__(self) -> None:
+        self._lock = threading.RLock()
         self._runs: dict[str, Run] = {}
+        self._order: dict[str, int] = {}
+        self._records: dict[str, list[EventRecord]] = {}
+        self._materializations: dict[AssetKey, list[EventRecord]] = {}
+        self._asset_keys: set[AssetKey] = set()
+        self._ids = itertools.count(1)
 
+    # -- runs --------------------------------------------------------------------------
     def add_run(self, run: Run) -> None:
         """Store a new run."""
-        self._runs[run.run_id] = run
+        from trellis.core.errors import InstanceError
+
+        with self._lock:
+            if run.run_id in self._runs:
+                raise InstanceError(f"A run with id '{run.run_id}' already exists.")
+            self._runs[run.run_id] = run
+            self._order[run.run_id] = next(self._ids)
 
     def update_run(self, run: Run) -> None:
-        """Runs are kept by reference: nothing to do."""
-        self._runs[run.run_id] = run
+        """Store the run (kept by reference)."""
+        with self._lock:
+            self._runs[run.run_id] = run
+            self._order.setdefault(run.run_id, next(self._ids))
 
     def get_run(self, run_id: str) -> Run | None:
         """One run, or None."""
         return self._runs.get(run_id)
 
-    def get_runs(self, limit: int | None = None) -> list[Run]:
-        """Runs, newest first."""
-        runs = sorted(self._runs.values(), key=lambda r: r.create_time, reverse=True)
+    def get_runs(self, runs_filter: RunsFilter, limit: int | None = None) -> list[Run]:
+        """Runs passing the filter, newest first."""
+        with self._lock:
+            runs = [r for r in self._runs.values() if runs_filter.matches(r)]
+            runs.sort(key=lambda r: (r.create_time, self._order[r.run_id]), reverse=True)
         return runs[:limit] if limit is not None else runs
 
+    def delete_runs(self, run_ids: Sequence[str]) -> int:
+        """Delete runs with their events and asset-index entries."""
+        deleted = 0
+        with self._lock:
+            for run_id in run_ids:
+                if self._runs.pop(run_id, None) is not None:
+                    deleted += 1
+                self._order.pop(run_id, None)
+                self._records.pop(run_id, None)
+            gone = set(run_ids)
+            for key, records in list(self._materializations.items()):
+                kept = [r for r in records if r.run_id not in gone]
+                if kept:
+                    self._materializations[key] = kept
+                else:
+                    del self._materializations[key]
+            self._asset_keys = {
+                r.event.asset_key
+                for records in self._records.values()
+                for r in records
+                if _is_asset_event(r.event)
+            }
+        return deleted
 
-class InMemoryEventLogStorage(EventLogStorage):
-    """Event lists per run, for ephemeral instances and tests."""
+    def run_ids_created_before(self, cutoff: float, exclude: Sequence[RunStatus]) -> list[str]:
+        """Ids of the runs created before ``cutoff`` whose status is not in ``exclude``."""
+        with self._lock:
+            return [
+                r.run_id
+                for r in self._runs.values()
+                if r.create_time < cutoff and r.status not in exclude
+            ]
 
-    def __init__(self) -> None:
-        self._events: dict[str, list[Event]] = {}
-        self._latest: dict[AssetKey, Event] = {}
+    def get_run_tags(self) -> dict[str, list[str]]:
+        """Every tag key in use, with its distinct values."""
+        found: dict[str, set[str]] = {}
+        with self._lock:
+            for run in self._runs.values():
+                for key, value in run.tags.items():
+                    found.setdefault(key, set()).add(value)
+        return {key: sorted(found[key]) for key in sorted(found)}
 
-    def store_events(self, events: Iterable[Event]) -> None:
-        """Append events, in order."""
-        for event in events:
-            self._events.setdefault(event.run_id, []).append(event)
-            if event.event_type is EventType.ASSET_MATERIALIZATION and event.asset_key:
-                self._latest[event.asset_key] = event
+    # -- events ------------------------------------------------------------------------
+    def store_events(
+        self,
+        events: Sequence[Event],
+        run: Run | None = None,
+        only_if_status: Sequence[RunStatus] | None = None,
+    ) -> bool:
+        """Append events in order; the run is kept by reference."""
+        with self._lock:
+            # Runs are shared by reference here, so the status was already changed by the
+            # caller: only a missing run can fail the condition.
+            if only_if_status is not None and run is not None and run.run_id not in self._runs:
+                return False
+            for event in events:
+                record = EventRecord(next(self._ids), event)
+                self._records.setdefault(event.run_id, []).append(record)
+                if _is_asset_event(event):
+                    self._asset_keys.add(event.asset_key)  # type: ignore[arg-type]
+                    if event.event_type is EventType.ASSET_MATERIALIZATION:
+                        self._materializations.setdefault(event.asset_key, []).append(  # type: ignore[arg-type]
+                            record
+                        )
+            if run is not None:
+                self._runs[run.run_id] = run
+        return True
 
-    def get_events(self, run_id: str, after: int = -1) -> list[Event]:
-        """A run's events after index ``after``."""
-        return self._events.get(run_id, [])[after + 1 :]
+    def get_records(
+        self, run_id: str, after_cursor: int = -1, limit: int | None = None
+    ) -> list[EventRecord]:
+        """A run's events after ``after_cursor``, oldest first."""
+        with self._lock:
+            records = [r for r in self._records.get(run_id, ()) if r.storage_id > after_cursor]
+        return records[:limit] if limit is not None else records
 
-    def latest_materialization(self, key: AssetKey) -> Event | None:
-        """The newest materialization event of an asset."""
-        return self._latest.get(key)
+    def get_materialization_records(
+        self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """Materializations of an asset, newest first."""
+        with self._lock:
+            records = list(reversed(self._materializations.get(key, ())))
+        if before_cursor is not None:
+            records = [r for r in records if r.storage_id < before_cursor]
+        return records[:limit] if limit is not None else records
+
+    def get_latest_materializations_by_partition(
+        self, key: AssetKey
+    ) -> dict[str | None, EventRecord]:
+        """The newest materialization of each partition of an asset."""
+        latest: dict[str | None, EventRecord] = {}
+        with self._lock:
+            for record in self._materializations.get(key, ()):
+                latest[record.event.partition] = record
+        return latest
+
+    def get_latest_materialization_record(self, key: AssetKey) -> EventRecord | None:
+        """The newest materialization of an asset, if any."""
+        with self._lock:
+            records = self._materializations.get(key)
+            return records[-1] if records else None
+
+    def get_asset_keys(self) -> list[AssetKey]:
+        """Every asset key materialized or observed, sorted."""
+        with self._lock:
+            return sorted(self._asset_keys)
+
+    def describe(self) -> dict[str, Any]:
+        """Backend and counts."""
+        with self._lock:
+            return {
+                "backend": self.backend,
+                "url": None,
+                "schema_revision": None,
+                "runs": len(self._runs),
+                "events": sum(len(r) for r in self._records.values()),
+                "asset_keys": len(self._asset_keys),
+            }

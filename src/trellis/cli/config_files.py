@@ -1,0 +1,59 @@
+"""Run config from ``-c`` YAML files: read, checked to be a mapping, merged in order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from trellis.cli.errors import CliError
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base``: mappings merge key by key, anything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """One YAML file as a mapping; a syntax error names the file, line and column."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise CliError(f"Cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        detail = f"{context}; {problem}" if context else problem
+        raise CliError(f"Invalid YAML in config file {where}: {detail}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise CliError(
+            f"Config file {path} must hold a mapping (ops:, resources:, ...), "
+            f"not a {type(data).__name__}."
+        )
+    return dict(data)
+
+
+def load_run_config(paths: Sequence[str | Path]) -> dict[str, Any] | None:
+    """The run config of several files merged in order (later files win), or None."""
+    if not paths:
+        return None
+    merged: dict[str, Any] = {}
+    for path in paths:
+        merged = deep_merge(merged, read_config_file(path))
+    return merged

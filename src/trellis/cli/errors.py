@@ -1,0 +1,30 @@
+"""The command's own error: a message, printed to stderr, and an exit code.
+
+Exit codes scripts can rely on: 0 success, 1 a run failed, 2 bad usage, bad config or
+bad definitions (click's own usage errors are 2 as well).
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+import click
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class CliError(click.ClickException):
+    """Bad input that is not a click usage error: a file that does not load, an unknown job
+    or run, config that does not validate. Exits with 2 unless told otherwise."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, exit_code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        """Print ``Error: <message>`` to stderr (in red on a terminal)."""
+        click.secho(f"Error: {self.format_message()}", file=file, err=True, fg="red")

@@ -1,0 +1,58 @@
+"""Running a job from the command line: live progress while it runs, then a summary
+table, and the exit code (0 success, 1 the run failed)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from trellis.cli.display import format_duration, run_duration, status_text, steps_table
+from trellis.cli.errors import EXIT_OK, EXIT_RUN_FAILED, CliError
+from trellis.cli.progress import RunProgress
+from trellis.cli.step_summary import summarize_steps
+from trellis.core.events import Event
+
+Starter = Callable[[Callable[[Event], None]], Any]
+
+
+def config_error(exc: Exception, config_files: Sequence[str]) -> CliError:
+    """A ``CliError`` for run config that failed validation, naming the files it came
+    from; the message lists every error with its path."""
+    source = f" (from {', '.join(config_files)})" if config_files else ""
+    return CliError(f"Invalid run config{source}.\n{exc}")
+
+
+def run_with_progress(
+    console: Console,
+    start: Starter,
+    *,
+    title: str,
+    total_steps: int | None,
+    config_files: Sequence[str] = (),
+) -> int:
+    """Call ``start(on_event)`` (which runs the job and returns its result) under a live
+    progress display, print the summary, and return the exit code."""
+    from trellis.core.errors import InvalidConfigError
+
+    with RunProgress(console, total_steps, title) as progress:
+        try:
+            result = start(progress.on_event)
+        except InvalidConfigError as exc:
+            raise config_error(exc, config_files) from exc
+    print_summary(console, result.run, result.all_events)
+    return EXIT_OK if result.success else EXIT_RUN_FAILED
+
+
+def print_summary(console: Console, run: Any, events: list[Event]) -> None:
+    """The summary table of a finished run and its closing line."""
+    steps = summarize_steps(events, run_finished=True)
+    console.print(steps_table(steps))
+    for step in steps:
+        if step.error:
+            console.print(Text.assemble((f"step {step.step_key} failed: ", "red"), step.error))
+    line = status_text(run.status)
+    line.append(f"  run {run.run_id}  job {run.job_name}  {format_duration(run_duration(run))}")
+    console.print(line)

@@ -1,0 +1,185 @@
+"""``trellis run list | show | logs | reexecute | delete``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import click
+
+from trellis.cli.display import (
+    fields_table,
+    make_console,
+    materializations_table,
+    run_fields,
+    runs_table,
+    steps_table,
+)
+from trellis.cli.errors import EXIT_BAD_INPUT, CliError
+from trellis.cli.instance_access import open_instance, resolve_run
+from trellis.cli.launch import run_with_progress
+from trellis.cli.options import (
+    code_options,
+    config_option,
+    definitions_from,
+    parse_age,
+    tags_option,
+)
+from trellis.cli.step_summary import run_errors, summarize_steps
+from trellis.core.run import RunStatus
+
+_STATUS_CHOICE = click.Choice([s.value for s in RunStatus], case_sensitive=False)
+
+
+@click.group("run")
+def run_group() -> None:
+    """Inspect, re-execute and delete recorded runs."""
+
+
+@run_group.command("list")
+@click.option("--status", "statuses", multiple=True, type=_STATUS_CHOICE, help="Repeatable.")
+@click.option("--job", "job_name", help="Only runs of this job.")
+@click.option(
+    "--limit",
+    default=25,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="At most this many runs, newest first (0: all).",
+)
+def list_runs(statuses: tuple[str, ...], job_name: str | None, limit: int) -> None:
+    """Recorded runs, newest first."""
+    status_filter = [RunStatus(s.upper()) for s in statuses] or None
+    with open_instance() as instance:
+        runs = instance.get_runs(statuses=status_filter, job_name=job_name, limit=limit or None)
+    make_console().print(runs_table(runs))
+
+
+@run_group.command("show")
+@click.argument("run_id")
+def show_run(run_id: str) -> None:
+    """A run's fields, its steps (status, attempts, duration) and materializations.
+
+    RUN_ID may be a unique prefix of the id.
+    """
+    console = make_console()
+    with open_instance() as instance:
+        run = resolve_run(instance, run_id)
+        events = instance.all_logs(run.run_id)
+    console.print(fields_table(run_fields(run)))
+    console.print(steps_table(summarize_steps(events, run_finished=run.is_finished)))
+    console.print(materializations_table(events))
+    for where, text in run_errors(events):
+        console.print(f"\nError in {where}:", style="red", markup=False)
+        console.print(text, markup=False, highlight=False)
+
+
+@run_group.command("logs")
+@click.argument("run_id")
+@click.option("--follow", "-F", is_flag=True, help="Keep printing new events until the run ends.")
+@click.option("--poll-interval", default=0.5, hidden=True, type=float)
+def run_logs(run_id: str, follow: bool, poll_interval: float) -> None:
+    """Print a run's events, one line each (failures with their traceback)."""
+    from trellis.execution.console import ConsoleLogger
+
+    logger = ConsoleLogger(stream=sys.stdout)
+    with open_instance() as instance:
+        run = resolve_run(instance, run_id)
+        cursor = -1
+        try:
+            while True:
+                finished = instance.get_run(run.run_id).is_finished if follow else True
+                for record in instance.get_records(run.run_id, after_cursor=cursor):
+                    click.echo(logger.format(record.event))
+                    cursor = record.storage_id
+                if finished:
+                    break
+                time.sleep(poll_interval)
+        except KeyboardInterrupt:
+            pass
+
+
+@run_group.command("reexecute")
+@click.argument("run_id")
+@code_options
+@click.option("--from-failure", is_flag=True, help="Only the failed and skipped steps.")
+@click.option("--step", "steps", multiple=True, help="A step key to run again (repeatable).")
+@config_option
+@tags_option
+@click.pass_context
+def reexecute(
+    ctx: click.Context,
+    run_id: str,
+    python_file: str | None,
+    module_name: str | None,
+    attribute: str | None,
+    from_failure: bool,
+    steps: tuple[str, ...],
+    config_files: tuple[str, ...],
+    tags_json: dict[str, str],
+) -> None:
+    """Run a recorded run again as a new run that records its parent: all of it, only what
+    failed (--from-failure), or the chosen steps (--step).
+
+    Exits 0 when the new run succeeds, 1 when it fails, 2 on bad input.
+    """
+    from trellis.cli.config_files import load_run_config
+    from trellis.cli.job_commands import find_job_for_run
+    from trellis.execution.reexecution import reexecute_run
+
+    if from_failure and steps:
+        raise CliError("Pass --from-failure or --step, not both.")
+    defs = definitions_from(python_file, module_name, attribute)
+    run_config = load_run_config(config_files)
+    with open_instance() as instance:
+        parent = resolve_run(instance, run_id)
+        job = find_job_for_run(defs, parent.job_name)
+
+        def start(on_event: Any) -> Any:
+            return reexecute_run(
+                job,
+                parent.run_id,
+                instance=instance,
+                from_failure=from_failure,
+                step_selection=list(steps) or None,
+                run_config=run_config,
+                tags=tags_json or None,
+                raise_on_error=False,
+                on_event=on_event,
+            )
+
+        title = f"re-execute {parent.run_id[:8]}"
+        code = run_with_progress(
+            console=make_console(),
+            start=start,
+            title=title,
+            total_steps=None,
+            config_files=config_files,
+        )
+    ctx.exit(code)
+
+
+@run_group.command("delete")
+@click.argument("run_id", required=False)
+@click.option(
+    "--older-than",
+    "older_than",
+    help="Delete every finished run older than this age (30d, 12h, 90m, 2w).",
+)
+@click.pass_context
+def delete(ctx: click.Context, run_id: str | None, older_than: str | None) -> None:
+    """Delete one run (and its events), or every run older than an age."""
+    if bool(run_id) == bool(older_than):
+        raise click.UsageError("Give a RUN_ID or --older-than AGE (one of them).")
+    with open_instance() as instance:
+        if older_than:
+            seconds = parse_age(older_than)
+            count = instance.delete_runs_older_than(seconds)
+            click.echo(f"Deleted {count} run{'' if count == 1 else 's'} older than {older_than}.")
+            return
+        run = resolve_run(instance, run_id)
+        if not run.is_finished:
+            click.echo(f"Run {run.run_id} is {run.status}; it cannot be deleted yet.", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        instance.delete_run(run.run_id)
+    click.echo(f"Deleted run {run.run_id}.")

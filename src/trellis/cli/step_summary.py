@@ -1,0 +1,108 @@
+"""A run's steps and materializations, read from its event stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from trellis.core.events import Event, EventType
+
+
+@dataclass
+class StepSummary:
+    """One step of a run: its last status, attempts, duration, materializations, error."""
+
+    step_key: str
+    status: str = "NOT_STARTED"
+    attempts: int = 0
+    start_time: float | None = None
+    end_time: float | None = None
+    duration_ms: float | None = None
+    materializations: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """The step's duration: the engine's own measure, else end minus start."""
+        if self.duration_ms is not None:
+            return self.duration_ms / 1000.0
+        if self.start_time is not None and self.end_time is not None:
+            return max(0.0, self.end_time - self.start_time)
+        return None
+
+
+def _asset_label(event: Event) -> str:
+    key = event.asset_key.to_user_string() if event.asset_key is not None else "?"
+    return f"{key} [{event.partition}]" if event.partition else key
+
+
+def _root_message(error: Any) -> str:
+    """The message of the innermost cause: the user's own exception, not the wrapper."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return str(error.message)
+
+
+def summarize_steps(events: Iterable[Event], run_finished: bool = False) -> list[StepSummary]:
+    """Each step that appears in ``events``, in order of first appearance. Steps still
+    running when a finished run ended are marked ``INTERRUPTED``."""
+    steps: dict[str, StepSummary] = {}
+    for event in events:
+        if event.step_key is None:
+            continue
+        step = steps.setdefault(event.step_key, StepSummary(event.step_key))
+        kind = event.event_type
+        if kind in (EventType.STEP_START, EventType.STEP_RESTARTED):
+            step.status = "RUNNING"
+            step.attempts += 1
+            if step.start_time is None:
+                step.start_time = event.timestamp
+        elif kind is EventType.STEP_UP_FOR_RETRY:
+            step.status = "UP_FOR_RETRY"
+        elif kind is EventType.STEP_SUCCESS:
+            step.status = "SUCCESS"
+            step.end_time = event.timestamp
+            step.duration_ms = event.data.get("duration_ms")
+        elif kind is EventType.STEP_FAILURE:
+            step.status = "FAILURE"
+            step.end_time = event.timestamp
+            error = event.data.get("error")
+            step.error = _root_message(error) if error is not None else event.message
+        elif kind is EventType.STEP_SKIPPED:
+            step.status = "SKIPPED"
+        elif kind is EventType.ASSET_MATERIALIZATION:
+            step.materializations.append(_asset_label(event))
+    if run_finished:
+        for step in steps.values():
+            if step.status in ("RUNNING", "UP_FOR_RETRY"):
+                step.status = "INTERRUPTED"
+    return list(steps.values())
+
+
+def materialization_events(events: Iterable[Event]) -> list[Event]:
+    """The ``ASSET_MATERIALIZATION`` events, in order."""
+    return [e for e in events if e.event_type is EventType.ASSET_MATERIALIZATION]
+
+
+def metadata_text(metadata: dict[str, Any], limit: int = 6) -> str:
+    """``key=value`` pairs of an event's metadata, on one line."""
+    items = [f"{k}={getattr(v, 'value', v)}" for k, v in list(metadata.items())[:limit]]
+    if len(metadata) > limit:
+        items.append("...")
+    return ", ".join(items)
+
+
+def run_errors(events: Iterable[Event]) -> list[tuple[str, str]]:
+    """``(where, full error text)`` of each failure event that carries an error."""
+    found: list[tuple[str, str]] = []
+    for event in events:
+        error = event.data.get("error")
+        if error is not None and event.event_type in (
+            EventType.STEP_FAILURE,
+            EventType.RESOURCE_INIT_FAILURE,
+            EventType.ENGINE_EVENT,
+            EventType.RUN_FAILURE,
+        ):
+            found.append((event.step_key or event.job_name, error.to_string().rstrip()))
+    return found

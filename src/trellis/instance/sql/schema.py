@@ -1,0 +1,100 @@
+"""The tables of SQL storage, one schema for SQLite and PostgreSQL (SQLAlchemy Core).
+
+The migrations under ``trellis/instance/migrations/versions`` create exactly these
+tables (a test compares them); change both together, with a new revision.
+
+- ``runs``: one row per run; ``body`` is the whole run as JSON (``run_to_dict``), the
+  other columns are copies for queries.
+- ``run_tags``: one row per tag of a run.
+- ``event_logs``: every event of every run, in order (``id`` is the storage id, never
+  reused); ``body`` is the event as JSON (``event_to_dict``).
+- ``asset_keys``: the asset index, one row per asset materialized or observed, with
+  its latest materialization.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from trellis.core.asset_key import AssetKey
+
+# The newest migration revision; these tables are what it creates. Opening a database at
+# this revision needs no Alembic import (a test keeps it equal to the migrations' head).
+SCHEMA_REVISION = "0002"
+
+metadata = sa.MetaData()
+
+# A 64-bit id on PostgreSQL; on SQLite an INTEGER PRIMARY KEY (the rowid) is required
+# for AUTOINCREMENT.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Timestamp = sa.Float(precision=53)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(255), nullable=False, unique=True),
+    sa.Column("job_name", sa.Text, nullable=False),
+    sa.Column("status", sa.String(63), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("parent_run_id", sa.String(255)),
+    sa.Column("root_run_id", sa.String(255)),
+    sa.Column("create_timestamp", Timestamp, nullable=False),
+    sa.Column("update_timestamp", Timestamp, nullable=False),
+    sa.Column("start_time", Timestamp),
+    sa.Column("end_time", Timestamp),
+    sa.Index("idx_runs_status_create", "status", "create_timestamp"),
+    sa.Index("idx_runs_job_create", "job_name", "create_timestamp"),
+    sa.Index("idx_runs_create", "create_timestamp"),
+    sqlite_autoincrement=True,
+)
+
+run_tags = sa.Table(
+    "run_tags",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(255), nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("idx_run_tags_run_id", "run_id"),
+    sa.Index("idx_run_tags_key_value", "key", "value"),
+)
+
+event_logs = sa.Table(
+    "event_logs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(255), nullable=False),
+    sa.Column("event_type", sa.String(63), nullable=False),
+    sa.Column("step_key", sa.Text),
+    sa.Column("asset_key", sa.Text),
+    sa.Column("partition", sa.Text),
+    sa.Column("timestamp", Timestamp, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Index("idx_events_run_id", "run_id", "id"),
+    sa.Index("idx_events_asset", "asset_key", "event_type", "id"),
+    sqlite_autoincrement=True,
+)
+
+asset_keys = sa.Table(
+    "asset_keys",
+    metadata,
+    sa.Column("asset_key", sa.String(512), primary_key=True),
+    sa.Column("last_materialization_id", sa.BigInteger),
+    sa.Column("last_run_id", sa.String(255)),
+    sa.Column("last_timestamp", Timestamp),
+)
+
+TRELLIS_TABLES = frozenset(metadata.tables)
+
+
+def asset_key_to_db(key: AssetKey) -> str:
+    """The stored form of an asset key: its parts as a JSON list (lossless, unlike ``a/b``)."""
+    return json.dumps(list(key.path), separators=(",", ":"))
+
+
+def asset_key_from_db(text: str) -> AssetKey:
+    """The inverse of ``asset_key_to_db``."""
+    return AssetKey(json.loads(text))
