@@ -16,6 +16,7 @@ from trellis.cli.main import cli
 from trellis.instance.instance import Instance
 
 _USER_CODE_DIRS = (str(FIXTURES), str(REPO / "examples"), tempfile.gettempdir())
+_INSTALLED = (sys.prefix, sys.base_prefix, str(REPO / "src"))
 
 
 @pytest.fixture(autouse=True)
@@ -29,8 +30,11 @@ def _isolate_user_imports():
     for name in set(sys.modules) - before:
         module = sys.modules.get(name)
         file = str(getattr(module, "__file__", "") or "")
-        if file.startswith(_USER_CODE_DIRS):
-            del sys.modules[name]
+        # Never drop installed packages or Trellis itself (the checkout may live under
+        # the temp dir, as CI's clean clone can): re-importing them would split classes.
+        if file.startswith(_INSTALLED) or not file.startswith(_USER_CODE_DIRS):
+            continue
+        del sys.modules[name]
 
 
 @pytest.fixture
