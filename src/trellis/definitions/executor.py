@@ -21,6 +21,17 @@ class ExecutorDefinition:
         self.description = description
         self.config = dict(config or {})
 
+    def get_config_schema(self) -> Any:
+        """The normalised config schema (built on first use), or None."""
+        schema = self.config_schema
+        if callable(schema) and not isinstance(schema, type):
+            schema = schema()
+        if schema is None:
+            return None
+        from trellis.config.types import normalize_config_schema
+
+        return normalize_config_schema(schema, where=f"executor '{self.name}'")
+
     def configured(self, config: dict[str, Any]) -> ExecutorDefinition:
         """A copy with config fixed."""
         return ExecutorDefinition(
@@ -31,6 +42,82 @@ class ExecutorDefinition:
         return f"<ExecutorDefinition {self.name}>"
 
 
+def _tag_limits_schema() -> Any:
+    from trellis.config.types import Array, Field, Int, Noneable, String
+
+    return Field(
+        Array({"key": String, "value": Field(Noneable(String), default_value=None),
+               "limit": Int}),
+        default_value=[],
+        description="At most `limit` running steps with tag `key` (equal to `value`, if given).",
+    )
+
+
+def _threads_schema() -> Any:
+    from trellis.config.types import Field, Int
+
+    return {
+        "max_concurrent": Field(Int, default_value=8, description="Threads running steps."),
+        "tag_concurrency_limits": _tag_limits_schema(),
+    }
+
+
+def _processes_schema() -> Any:
+    import os
+
+    from trellis.config.types import Enum, EnumValue, Field, Int
+
+    return {
+        "max_concurrent": Field(
+            Int, default_value=os.cpu_count() or 2, description="Worker processes."
+        ),
+        "start_method": Field(
+            Enum("StartMethod", [EnumValue("spawn"), EnumValue("forkserver"), EnumValue("fork")]),
+            default_value="spawn",
+        ),
+        "tag_concurrency_limits": _tag_limits_schema(),
+    }
+
+
+def _dask_schema() -> Any:
+    from trellis.config.types import Field, Int, Selector, String
+
+    return {
+        "cluster": Field(
+            Selector(
+                {
+                    "existing": {"address": String},
+                    "local": {
+                        "n_workers": Field(Int, default_value=2),
+                        "threads_per_worker": Field(Int, default_value=1),
+                    },
+                }
+            ),
+            default_value={"local": {}},
+        ),
+    }
+
+
 in_process_executor = ExecutorDefinition(
     "in_process", description="Runs every step in the run's own process, one at a time."
+)
+
+multithread_executor = ExecutorDefinition(
+    "multithread",
+    config_schema=_threads_schema,
+    description="Runs steps on up to max_concurrent threads of the run's process (for "
+    "IO-bound steps).",
+)
+
+multiprocess_executor = ExecutorDefinition(
+    "multiprocess",
+    config_schema=_processes_schema,
+    description="Runs steps on a pool of worker processes started once per run; each worker "
+    "loads the code once and keeps its resources for the run.",
+)
+
+dask_executor = ExecutorDefinition(
+    "dask",
+    config_schema=_dask_schema,
+    description="Runs steps on a Dask distributed cluster (an existing one, or a local one).",
 )

@@ -22,6 +22,12 @@ from trellis.definitions.builtin_io_managers import fs_io_manager, mem_io_manage
 from trellis.definitions.job import JobDefinition
 from trellis.definitions.resource import coerce_resources
 from trellis.execution.console import ConsoleLogger, parse_level
+from trellis.execution.cross_process import (
+    CROSS_PROCESS,
+    check_cross_process,
+    executor_config,
+)
+from trellis.execution.executors.registry import create_executor
 from trellis.execution.result import ExecuteInProcessResult
 from trellis.execution.run import execute_run
 from trellis.instance.instance import Instance
@@ -39,6 +45,15 @@ def _job_for_run(
     copy = job.with_resources({"io_manager": default_io_manager})
     copy.resource_defs = {**copy.resource_defs, **overrides}
     return copy
+
+
+def default_io_manager_for(instance: Instance, cross_process: bool = False) -> Any:
+    """The IO manager behind the ``io_manager`` key when the user binds none: in memory
+    for an ephemeral instance in one process, else pickle files under the instance's
+    storage directory."""
+    if instance.is_ephemeral and not cross_process:
+        return mem_io_manager
+    return fs_io_manager
 
 
 def _partition_tags(job: JobDefinition, partition_key: str | None) -> dict[str, str]:
@@ -89,6 +104,7 @@ def execute_job_in_process(
     """
     if op_selection and asset_selection is not None:
         raise InvalidInvocationError("Pass op_selection or asset_selection, not both.")
+    original_job = job
     selected_keys: list[str] | None = None
     if asset_selection is not None:
         if job.asset_graph is None:
@@ -107,7 +123,8 @@ def execute_job_in_process(
         )
     instance = instance or Instance.ephemeral()
     if default_io_manager is None:
-        default_io_manager = mem_io_manager if instance.is_ephemeral else fs_io_manager
+        crosses = job.executor_def is not None and job.executor_def.name in CROSS_PROCESS
+        default_io_manager = default_io_manager_for(instance, cross_process=crosses)
     job = _job_for_run(job, resources, default_io_manager)
     run_tags = {
         **job.tags,
@@ -137,9 +154,19 @@ def execute_job_in_process(
             root_run_id=root_run_id,
         )
     )
+    executor = create_executor(job.executor_def, executor_config(job, plan.run_config.raw))
+    pointer = None
+    if executor.crosses_processes:
+        pointer = check_cross_process(original_job, job, plan, resources)
     outcome = execute_run(
-        plan, run, instance, console=_console(plan), raise_on_error=raise_on_error,
+        plan,
+        run,
+        instance,
+        executor=executor,
+        console=_console(plan),
+        raise_on_error=raise_on_error,
         on_event=on_event,
+        code_pointer=pointer,
     )
     if raise_on_error and not outcome.success and outcome.exception is not None:
         raise outcome.exception

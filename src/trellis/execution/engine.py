@@ -17,8 +17,10 @@ from trellis.execution.step import StepOutcome, StepStatus
 from trellis.plan.steps import StepOutputHandle
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from trellis.contexts.system import PlanOrchestrationContext
-    from trellis.execution.executor import Executor
+    from trellis.execution.executors.base import Executor
     from trellis.plan.plan import ExecutionPlan
 
 
@@ -38,6 +40,7 @@ class ActiveExecution:
         self.skipped: set[str] = set()
         self.produced: set[StepOutputHandle] = set()
         self.first_failure: StepOutcome | None = None
+        self.canceled = False
         executing = set(plan.step_keys_to_execute)
         for key, step in plan.steps.items():
             if key not in executing:  # re-execution: produced by an earlier run
@@ -55,18 +58,44 @@ class ActiveExecution:
         """Whether every step has finished (succeeded, failed or skipped)."""
         return len(self.succeeded) + len(self.failed) + len(self.skipped) == len(self.plan.steps)
 
-    def take_ready(self, limit: int) -> list[tuple[str, int]]:
-        """Up to ``limit`` ready steps (with their attempt numbers), in plan order."""
+    def take_ready(
+        self, limit: int, tag_limits: list[dict] | None = None
+    ) -> list[tuple[str, int]]:
+        """Up to ``limit`` ready steps (with their attempt numbers), in plan order, within
+        the tag concurrency limits."""
         now = time.monotonic()
         while self.retry_at and self.retry_at[0][0] <= now:
             _, index, key = heapq.heappop(self.retry_at)
             heapq.heappush(self.ready, (index, key))
         taken: list[tuple[str, int]] = []
+        held: list[tuple[int, str]] = []
         while self.ready and len(taken) < limit:
-            _, key = heapq.heappop(self.ready)
+            item = heapq.heappop(self.ready)
+            key = item[1]
+            if tag_limits and self._over_tag_limit(key, tag_limits):
+                held.append(item)
+                continue
             self.running.add(key)
             taken.append((key, self.attempts.get(key, 0)))
+        for item in held:
+            heapq.heappush(self.ready, item)
         return taken
+
+    def _over_tag_limit(self, key: str, tag_limits: list[dict]) -> bool:
+        tags = self.plan.steps[key].tags
+        for limit in tag_limits:
+            tag, value = limit["key"], limit.get("value")
+            if tag not in tags or (value is not None and tags[tag] != value):
+                continue
+            busy = sum(
+                1
+                for k in self.running
+                if tag in self.plan.steps[k].tags
+                and (value is None or self.plan.steps[k].tags[tag] == value)
+            )
+            if busy >= limit["limit"]:
+                return True
+        return False
 
     def seconds_until_retry(self) -> float | None:
         """How long until the next retry is due, if one is waiting."""
@@ -165,34 +194,70 @@ def _settle(plan_context: PlanOrchestrationContext, active: ActiveExecution, key
             pending.extend(active.skip(key))
 
 
+def _cancel(
+    plan_context: PlanOrchestrationContext, executor: Executor, active: ActiveExecution
+) -> None:
+    """Stop launching, terminate running steps, and record every unfinished step."""
+    active.canceled = True
+    executor.terminate(plan_context)
+    run = plan_context.run
+    for key in sorted(active.running):
+        plan_context.emit(
+            Event(
+                EventType.STEP_FAILURE, run.run_id, run.job_name, step_key=key,
+                message=f"Step '{key}' was terminated: the run was canceled.",
+                level=logging.ERROR, data={"reason": "canceled"},
+            )
+        )
+        active.failed.add(key)
+    active.running.clear()
+    for key in active.abandon_pending():
+        _emit_skip(plan_context, key, "the run was canceled")
+        active.skipped.add(key)
+
+
 def run_plan(
-    plan_context: PlanOrchestrationContext, executor: Executor, stop_on_failure: bool = False
+    plan_context: PlanOrchestrationContext,
+    executor: Executor,
+    stop_on_failure: bool = False,
+    should_cancel: Callable[[], bool] | None = None,
 ) -> ActiveExecution:
-    """Run every step of the plan on ``executor``; return the final scheduling state."""
+    """Run every step of the plan on ``executor``; return the final scheduling state.
+
+    ``should_cancel`` is asked between steps (a ``trellis run cancel``); Ctrl-C cancels
+    too, and is re-raised once the run's steps are recorded.
+    """
     active = ActiveExecution(plan_context.plan)
     plan_context.produced_outputs = active.produced  # the same set, updated in place
+    tag_limits = list(getattr(executor, "tag_concurrency_limits", None) or [])
     executor.start(plan_context)
     try:
         while not active.is_complete:
             if stop_on_failure and active.first_failure is not None:
                 break
-            for key, attempt in active.take_ready(executor.free_slots()):
+            if should_cancel is not None and should_cancel():
+                _cancel(plan_context, executor, active)
+                break
+            for key, attempt in active.take_ready(executor.free_slots(), tag_limits):
                 executor.launch(plan_context, key, attempt)
             if not active.running:
                 delay = active.seconds_until_retry()
                 if delay is None:  # pragma: no cover - guarded by the plan's acyclicity
                     raise RuntimeError("No step can run; the plan is stuck.")
-                time.sleep(delay)
+                time.sleep(min(delay, 0.5))
                 continue
             for outcome in executor.wait(plan_context):
                 _settle(plan_context, active, active.finish(outcome))
-        if stop_on_failure and active.first_failure is not None:
+        if stop_on_failure and active.first_failure is not None and not active.canceled:
             while active.running:
                 for outcome in executor.wait(plan_context):
                     active.finish(outcome)
             for key in active.abandon_pending():
                 _emit_skip(plan_context, key, "the run stopped after a failure")
                 active.skipped.add(key)
+    except KeyboardInterrupt:
+        _cancel(plan_context, executor, active)
+        plan_context.interrupted = True
     finally:
         executor.stop(plan_context)
     return active

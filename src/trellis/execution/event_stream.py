@@ -4,6 +4,7 @@ to the instance's storage in batches (per step, and at once for run-level events
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,7 @@ _FLUSH_NOW = frozenset(
 class RunEventStream:
     """The sink of one run's events (``emit``); ``flush`` hands pending ones to storage."""
 
-    __slots__ = ("_console", "_listener", "_pending", "events", "instance", "run")
+    __slots__ = ("_console", "_listener", "_lock", "_pending", "events", "instance", "run")
 
     def __init__(
         self,
@@ -43,21 +44,27 @@ class RunEventStream:
         self._pending: list[Event] = []
         self._console = console
         self._listener = listener
+        self._lock = threading.Lock()  # steps on threads emit concurrently
 
     def emit(self, event: Event) -> None:
         """Record one event; step and run boundaries flush to storage."""
-        self.events.append(event)
-        self._pending.append(event)
-        console = self._console
-        if console is not None and event.level >= console.level:
-            console.write(event)
-        if event.event_type in _FLUSH_NOW:
-            self.flush()
-        if self._listener is not None:
-            self._listener(event)
+        with self._lock:
+            self.events.append(event)
+            self._pending.append(event)
+            console = self._console
+            if console is not None and event.level >= console.level:
+                console.write(event)
+            if event.event_type in _FLUSH_NOW:
+                self._flush()
+            if self._listener is not None:
+                self._listener(event)
 
     def flush(self) -> None:
         """Hand pending events to the instance's storage, in order."""
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
         if self._pending:
             pending, self._pending = self._pending, []
             self.instance.handle_new_events(pending, self.run)

@@ -16,11 +16,11 @@ from trellis.contexts.log_manager import LogManager
 from trellis.contexts.system import PlanOrchestrationContext
 from trellis.core.errors import ResourceFunctionError
 from trellis.core.events import ErrorInfo, Event, EventType
-from trellis.core.run import Run
+from trellis.core.run import Run, RunStatus
 from trellis.execution.console import ConsoleLogger
 from trellis.execution.engine import ActiveExecution, run_plan
 from trellis.execution.event_stream import RunEventStream
-from trellis.execution.executor import Executor, InProcessExecutor
+from trellis.execution.executors.base import Executor, InProcessExecutor
 from trellis.execution.resources import BuiltResources, init_resources
 from trellis.plan.plan import ExecutionPlan
 
@@ -100,6 +100,7 @@ def execute_run(
     console: ConsoleLogger | None = None,
     raise_on_error: bool = False,
     on_event: Callable[[Event], None] | None = None,
+    code_pointer: Any = None,
 ) -> RunOutcome:
     """Run ``plan`` as ``run``: start, build resources, run the steps, tear down, end.
 
@@ -121,9 +122,16 @@ def execute_run(
     active: ActiveExecution | None = None
     exception: BaseException | None = None
     failure_message = ""
+    canceled = interrupted = False
+    executor = executor or InProcessExecutor()
     try:
         try:
-            built = _init_resources(plan, run, instance, log, emit)
+            # Steps in other processes build their resources in their workers.
+            built = (
+                BuiltResources()
+                if executor.crosses_processes
+                else _init_resources(plan, run, instance, log, emit)
+            )
         except Exception as exc:
             exception = exc.user_exception if isinstance(exc, ResourceFunctionError) else exc
             emit(
@@ -144,14 +152,23 @@ def execute_run(
                 built.values,
                 emit,
                 log,
-                executor=executor or InProcessExecutor(),
+                executor=executor,
                 raise_on_error=raise_on_error,
             )
-            active = run_plan(plan_context, plan_context.executor, stop_on_failure=raise_on_error)
-            loop = getattr(plan_context, "event_loop", None)
-            if loop is not None:
-                loop.close()
-            if active.failed:
+            plan_context.code_pointer = code_pointer  # how workers load the job
+            active = run_plan(
+                plan_context,
+                executor,
+                stop_on_failure=raise_on_error,
+                should_cancel=_cancel_poller(instance, run),
+            )
+            _close_event_loops(plan_context)
+            if getattr(plan_context, "interrupted", False):
+                interrupted = True
+            if active.canceled:
+                canceled = True
+                failure_message = f"Run for '{run.job_name}' was canceled."
+            elif active.failed:
                 failed = [k for k in plan.steps if k in active.failed]
                 failure_message = f"Execution of run for '{run.job_name}' failed. Steps failed: "
                 failure_message += f"{failed}."
@@ -170,10 +187,14 @@ def execute_run(
             )
         )
         if not isinstance(exc, Exception):
-            _finish(run, emit, built, False, failure_message)
+            _finish(
+                run, emit, built, False, failure_message, isinstance(exc, KeyboardInterrupt)
+            )
             raise
-    _finish(run, emit, built, not failure_message, failure_message)
+    _finish(run, emit, built, not failure_message, failure_message, canceled)
     stream.flush()
+    if interrupted:
+        raise KeyboardInterrupt
     return RunOutcome(
         run,
         plan,
@@ -185,8 +206,37 @@ def execute_run(
     )
 
 
+def _cancel_poller(instance: Any, run: Run) -> Callable[[], bool]:
+    """Whether someone asked to cancel the run (status CANCELING in storage); reads the
+    storage at most every half second."""
+    state = {"next": 0.0}
+
+    def should_cancel() -> bool:
+        now = time.monotonic()
+        if now < state["next"]:
+            return False
+        state["next"] = now + 0.5
+        stored = instance.get_run(run.run_id)
+        return stored is not None and stored.status is RunStatus.CANCELING
+
+    return should_cancel
+
+
+def _close_event_loops(plan_context: PlanOrchestrationContext) -> None:
+    loops = [getattr(plan_context, "event_loop", None)]
+    loops += list((getattr(plan_context, "thread_event_loops", None) or {}).values())
+    for loop in loops:
+        if loop is not None:
+            loop.close()
+
+
 def _finish(
-    run: Run, emit: Any, built: BuiltResources | None, success: bool, failure_message: str
+    run: Run,
+    emit: Any,
+    built: BuiltResources | None,
+    success: bool,
+    failure_message: str,
+    canceled: bool = False,
 ) -> None:
     if built is not None:
         try:
@@ -201,7 +251,9 @@ def _finish(
                     error=ErrorInfo.from_exception(exc),
                 )
             )
-    if success:
+    if canceled:
+        emit(_run_event(run, EventType.RUN_CANCELED, failure_message, logging.WARNING))
+    elif success:
         emit(
             _run_event(
                 run,

@@ -79,9 +79,10 @@ class Instance:
 
     # -- construction ------------------------------------------------------------------
     @classmethod
-    def ephemeral(cls) -> Instance:
-        """An in-memory instance; its storage directory is a temporary one, removed at exit."""
-        return cls(InMemoryStorage(), None, is_ephemeral=True)
+    def ephemeral(cls, root_dir: str | Path | None = None) -> Instance:
+        """An in-memory instance; its storage directory is ``root_dir`` (a worker shares its
+        orchestrator's), else a temporary one, removed at exit."""
+        return cls(InMemoryStorage(), root_dir, is_ephemeral=True)
 
     @classmethod
     def get(cls) -> Instance:
@@ -281,6 +282,21 @@ class Instance:
             if self.storage.store_events([event], run, only_if_status=IN_PROGRESS_STATUSES):
                 marked.append(run.run_id)
         return marked
+
+    def request_cancel(self, run_id: str) -> bool:
+        """Ask a running run to stop (``trellis run cancel``): a ``RUN_CANCELING`` event,
+        status CANCELING; the run's orchestrator sees it, stops launching steps,
+        terminates running ones and ends the run CANCELED. False when the run is not in
+        progress."""
+        run = self.storage.get_run(run_id)
+        if run is None or run.status not in IN_PROGRESS_STATUSES:
+            return False
+        event = Event(
+            EventType.RUN_CANCELING, run.run_id, run.job_name,
+            message=f"Cancellation of run {run.run_id} requested.", level=logging.WARNING,
+        )
+        self._apply_run_events([event], run)
+        return bool(self.storage.store_events([event], run, only_if_status=IN_PROGRESS_STATUSES))
 
     def _maybe_check_dead_runs(self) -> None:
         if self.is_ephemeral:

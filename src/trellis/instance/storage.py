@@ -24,6 +24,7 @@ RUN_STATUS_BY_EVENT = {
     EventType.RUN_START: RunStatus.STARTED,
     EventType.RUN_SUCCESS: RunStatus.SUCCESS,
     EventType.RUN_FAILURE: RunStatus.FAILURE,
+    EventType.RUN_CANCELING: RunStatus.CANCELING,
     EventType.RUN_CANCELED: RunStatus.CANCELED,
 }
 

@@ -20,9 +20,20 @@ if TYPE_CHECKING:
 
 
 class Executor(ABC):
-    """Runs the steps that the orchestration loop hands it."""
+    """Runs the steps that the orchestration loop hands it.
+
+    ``crosses_processes``: steps run in other processes, so outputs need a persistent IO
+    manager and the job must be loadable by reference. ``tag_concurrency_limits``: the
+    loop launches at most ``limit`` steps at once whose tag ``key`` (equal to ``value``,
+    when given) is set.
+    """
 
     name = "executor"
+    crosses_processes = False
+    tag_concurrency_limits: list[dict] = []
+
+    def terminate(self, plan_context: PlanOrchestrationContext) -> None:  # noqa: B027
+        """Stop running steps now (cancellation); ``stop`` is still called after."""
 
     def start(self, plan_context: PlanOrchestrationContext) -> None:  # noqa: B027
         """Called once before the first step (start workers here)."""

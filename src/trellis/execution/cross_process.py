@@ -1,0 +1,76 @@
+"""What a run must satisfy before its steps may run in other processes, and the
+executor's config: checked before the run starts, each failure a clear error."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from trellis.config.validate import validate_config
+from trellis.core.errors import InvalidInvocationError
+from trellis.definitions.builtin_io_managers import InMemoryIOManager, mem_io_manager
+from trellis.definitions.job import JobDefinition
+from trellis.execution.code_pointer import CodePointer, find_code_pointer
+from trellis.plan.plan import ExecutionPlan
+
+CROSS_PROCESS = frozenset({"multiprocess", "dask"})
+
+
+def executor_config(job: JobDefinition, raw_run_config: Mapping[str, Any]) -> dict[str, Any]:
+    """The executor's config: the definition's ``configured`` values overlaid by the run
+    config's ``execution.config``, validated against the executor's schema."""
+    executor_def = job.executor_def
+    if executor_def is None:
+        return {}
+    given = ((raw_run_config.get("execution") or {}).get("config")) or {}
+    merged = {**executor_def.config, **given}
+    schema = executor_def.get_config_schema()
+    if schema is None:
+        return merged
+    return validate_config(
+        schema, merged,
+        header=f'Error in execution config (root:execution:config) for job "{job.name}"',
+    )
+
+
+def _is_in_memory(definition: Any) -> bool:
+    return definition is mem_io_manager or isinstance(
+        getattr(definition, "source", None), InMemoryIOManager
+    )
+
+
+def check_cross_process(
+    original_job: JobDefinition,
+    job: JobDefinition,
+    plan: ExecutionPlan,
+    resources: Mapping[str, Any] | None,
+) -> CodePointer:
+    """The code pointer workers load the job from; raises before any step runs when
+    an output would be kept in memory, when resources were passed as Python objects,
+    or when the job cannot be found by reference."""
+    for key in plan.step_keys_to_execute:
+        for output in plan.steps[key].outputs:
+            definition = job.resource_defs.get(output.io_manager_key)
+            if _is_in_memory(definition):
+                raise InvalidInvocationError(
+                    f"Output '{output.name}' of step '{key}' uses the in-memory IO manager "
+                    f"('{output.io_manager_key}'), but the {job.executor_def.name} executor "
+                    "runs steps in other processes, which cannot see this process's memory. "
+                    "Bind a persistent IO manager, e.g. "
+                    "resources={'io_manager': FilesystemIOManager(base_dir=...)}."
+                )
+    if resources:
+        raise InvalidInvocationError(
+            f"Job '{job.name}' runs on the {job.executor_def.name} executor, whose workers load "
+            "the job's code by reference; resources passed to execute_in_process(resources=...) "
+            "cannot reach them. Bind them in the job or in Definitions instead."
+        )
+    pointer = find_code_pointer(original_job)
+    if pointer is None:
+        raise InvalidInvocationError(
+            f"Job '{job.name}' runs on the {job.executor_def.name} executor, whose workers load "
+            "the job by reference, but it is not a module-level attribute of an importable "
+            "module or file (nor part of a module-level Definitions). Define it at module "
+            "level, or run it with `trellis job execute -f FILE -j JOB`."
+        )
+    return pointer

@@ -1,0 +1,36 @@
+"""Building the executor a job's ``ExecutorDefinition`` names, with its resolved config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trellis.core.errors import InvalidDefinitionError
+from trellis.definitions.executor import ExecutorDefinition
+from trellis.execution.executors.base import Executor, InProcessExecutor
+
+
+def create_executor(executor_def: ExecutorDefinition | None, config: dict[str, Any]) -> Executor:
+    """The executor for a run; ``config`` is the validated ``execution.config``."""
+    name = executor_def.name if executor_def is not None else "in_process"
+    if name == "in_process":
+        return InProcessExecutor()
+    if name == "multithread":
+        from trellis.execution.executors.threads import MultithreadExecutor
+
+        return MultithreadExecutor(**config)
+    if name == "multiprocess":
+        from trellis.execution.executors.processes import MultiprocessExecutor
+
+        return MultiprocessExecutor(**config)
+    if name == "dask":
+        from trellis.execution.executors.dask import DaskExecutor
+
+        return DaskExecutor(**config)
+    factory = getattr(executor_def, "executor_factory", None)
+    if callable(factory):
+        return factory(config)
+    raise InvalidDefinitionError(
+        f"Unknown executor '{name}': use in_process_executor, multithread_executor, "
+        "multiprocess_executor or dask_executor, or give an ExecutorDefinition an "
+        "executor_factory."
+    )

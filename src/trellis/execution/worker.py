@@ -1,0 +1,221 @@
+"""Running a step in another process (a pool worker or a Dask worker).
+
+The orchestrator sends a small picklable ``StepRequest`` (run id, step key, code
+pointer, instance reference, run config, selection, known outputs), never user
+functions. The worker loads the code once, builds the plan once per run, initialises
+the resources its steps need once per run, runs the step with the same step code as
+the in-process path (``execute_step``), and sends each event back as a dict; the
+orchestrator stays the single writer of the event log.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from trellis.contexts.log_manager import LogManager
+from trellis.contexts.system import PlanOrchestrationContext
+from trellis.core.events import ErrorInfo, Event, EventType
+from trellis.core.run import Run
+from trellis.core.serialization import event_to_dict
+from trellis.execution.code_pointer import CodePointer
+from trellis.execution.resources import BuiltResources, build_resource
+from trellis.execution.step import StepOutcome, StepStatus, execute_step
+from trellis.plan.steps import StepOutputHandle
+
+
+@dataclass(frozen=True)
+class StepRequest:
+    """Everything a worker needs to run one attempt of one step."""
+
+    run_id: str
+    job_name: str
+    step_key: str
+    retry_number: int
+    pointer: CodePointer
+    run_config: dict[str, Any]
+    tags: dict[str, str]
+    instance_ref: Any = None  # None: an ephemeral instance rooted at instance_root
+    instance_root: str | None = None
+    op_selection: list[str] | None = None
+    asset_selection: list[str] | None = None
+    step_keys_to_execute: list[str] | None = None
+    known_output_run_ids: dict[str, str] = field(default_factory=dict)
+    produced: frozenset[StepOutputHandle] = frozenset()
+    resource_overrides_key: str | None = None
+
+
+@dataclass
+class StepReply:
+    """How a step attempt ended, in picklable form."""
+
+    step_key: str
+    status: str
+    produced: list[StepOutputHandle]
+    retry_delay: float = 0.0
+    error: ErrorInfo | None = None
+    exception: bytes | None = None  # the user's exception, pickled when possible
+
+    def to_outcome(self) -> StepOutcome:
+        """The ``StepOutcome`` the orchestration loop reads."""
+        exception = None
+        if self.exception is not None:
+            try:
+                exception = pickle.loads(self.exception)
+            except Exception:
+                exception = None
+        return StepOutcome(
+            self.step_key, StepStatus(self.status), set(self.produced), exception,
+            self.retry_delay,
+        )
+
+
+def reply_from_outcome(outcome: StepOutcome) -> StepReply:
+    """Turn an outcome into its picklable reply (the exception pickled if it can be)."""
+    blob = None
+    if outcome.exception is not None:
+        try:
+            blob = pickle.dumps(outcome.exception)
+        except Exception:
+            blob = None
+    return StepReply(
+        outcome.step_key,
+        outcome.status.value,
+        sorted(outcome.produced),
+        outcome.retry_delay,
+        ErrorInfo.from_exception(outcome.exception) if outcome.exception else None,
+        blob,
+    )
+
+
+class _RunInWorker:
+    """A run as one worker sees it: the plan, lazily built resources, and a context."""
+
+    def __init__(self, request: StepRequest) -> None:
+        from trellis.definitions.asset_job import build_asset_job
+        from trellis.execution.api import _job_for_run, default_io_manager_for
+        from trellis.instance.instance import Instance
+        from trellis.plan.plan import build_execution_plan
+
+        job = request.pointer.load_job(request.job_name)
+        if request.asset_selection:
+            from trellis.core.asset_key import AssetKey
+
+            keys = {AssetKey.from_user_string(k) for k in request.asset_selection}
+            job = build_asset_job(
+                job.name, job.asset_graph, keys, resource_defs=job.resource_defs,
+                config=job.config, tags=job.tags, executor_def=job.executor_def,
+                partitions_def=job.partitions_def,
+            )
+        if request.instance_ref is not None:
+            self.instance = Instance.from_ref(request.instance_ref)
+        else:
+            self.instance = Instance.ephemeral(request.instance_root)
+        job = _job_for_run(job, None, default_io_manager_for(self.instance, cross_process=True))
+        self.plan = build_execution_plan(
+            job,
+            request.run_config,
+            op_selection=request.op_selection,
+            step_keys_to_execute=request.step_keys_to_execute,
+            known_output_run_ids=request.known_output_run_ids,
+        )
+        self.run = Run(request.run_id, request.job_name, request.run_config, request.tags)
+        self.built = BuiltResources()
+        self.sink: Callable[[Event], None] = lambda event: None
+        log = LogManager(self._emit, request.run_id, request.job_name)
+        self.context = PlanOrchestrationContext(
+            self.run, self.plan, self.instance, self.built.values, self._emit, log
+        )
+
+    def _emit(self, event: Event) -> None:
+        self.sink(event)
+
+    def ensure_resources(self, step_key: str) -> None:
+        """Build the resources one step needs that this worker has not built yet."""
+        from trellis.definitions.resource import resource_init_order
+
+        job = self.plan.job
+        node = job.nodes_by_handle[step_key]
+        needed = job.resource_keys_for_node(node)
+        for key in resource_init_order(job.resource_defs, needed):
+            if key not in self.built.values:
+                self.built.values[key] = build_resource(
+                    key, job.resource_defs[key], self.plan.run_config.resource_config(key),
+                    self.built.values, self.built.stack, self.instance, self.run,
+                    self.context.log,
+                )
+
+    def close(self) -> None:
+        """Tear the run's resources down in this worker."""
+        self.built.close()
+        loop = getattr(self.context, "event_loop", None)
+        if loop is not None:
+            loop.close()
+
+
+class WorkerState:
+    """What one worker process keeps between steps: the runs it is part of."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, _RunInWorker] = {}
+
+    def execute(self, request: StepRequest, send: Callable[[dict[str, Any]], None]) -> StepReply:
+        """Run one step attempt, sending each event (as a dict) through ``send``."""
+        state = self.runs.get(request.run_id)
+        if state is None:
+            state = self.runs[request.run_id] = _RunInWorker(request)
+        state.sink = lambda event: send(event_to_dict(event))
+        state.context.produced_outputs = set(request.produced)
+        step = state.plan.steps[request.step_key]
+        try:
+            state.ensure_resources(request.step_key)
+        except Exception as exc:
+            error = ErrorInfo.from_exception(exc)
+            state.sink(
+                Event(
+                    EventType.STEP_FAILURE, request.run_id, request.job_name,
+                    step_key=step.key, level=logging.ERROR,
+                    message=f"Step '{step.key}' failed: a resource could not be built: {exc}",
+                    data={"error": error, "error_source": "USER_CODE_ERROR"},
+                )
+            )
+            return StepReply(request.step_key, StepStatus.FAILURE.value, [], 0.0, error, None)
+        outcome = execute_step(state.context.for_step(step, request.retry_number))
+        return reply_from_outcome(outcome)
+
+    def finish_run(self, run_id: str) -> None:
+        """Tear down what the worker built for a run that has ended."""
+        state = self.runs.pop(run_id, None)
+        if state is not None:
+            state.close()
+
+
+WORKER = WorkerState()
+"""The state of the current process when it serves as a worker."""
+
+
+def request_for(plan_context: PlanOrchestrationContext, step_key: str, retry: int) -> StepRequest:
+    """The ``StepRequest`` for one attempt of one step of the orchestrator's run."""
+    run = plan_context.run
+    plan = plan_context.plan
+    instance = plan_context.instance
+    ref = None if instance.is_ephemeral else instance.get_ref()
+    return StepRequest(
+        run_id=run.run_id,
+        job_name=run.job_name,
+        step_key=step_key,
+        retry_number=retry,
+        pointer=plan_context.code_pointer,
+        run_config=plan.run_config.raw,
+        tags=dict(run.tags),
+        instance_ref=ref,
+        instance_root=str(instance.root_directory) if ref is None else None,
+        op_selection=run.op_selection,
+        asset_selection=run.asset_selection,
+        step_keys_to_execute=plan.step_keys_to_execute,
+        known_output_run_ids=dict(plan.known_output_run_ids),
+        produced=frozenset(plan_context.produced_outputs or ()),
+    )
