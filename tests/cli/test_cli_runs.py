@@ -176,3 +176,32 @@ def test_delete_usage_errors(invoke, instance):
     instance.add_run(Run("running-run-1", "job", tags=alive, status=RunStatus.STARTED))
     running = invoke("run", "delete", "running-run-1")
     assert running.exit_code == 2 and "cannot be deleted" in running.stderr
+
+
+def test_run_cancel_stops_a_live_run_before_its_next_step(invoke, instance, home):
+    env = {**os.environ, "TRELLIS_HOME": str(home), "TRELLIS_CLI_TEST_SLEEP": "2"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trellis", "job", "execute", "-f", FLAKY, "-j", "chain_job"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 30
+        runs = []
+        while not runs and time.time() < deadline:
+            runs = [r for r in instance.get_runs() if r.status.value == "STARTED"]
+            time.sleep(0.05)
+        assert runs, "the run never started"
+        result = invoke("run", "cancel", runs[0].run_id[:8])
+        assert result.exit_code == 0, result.output
+        assert "Cancellation of run" in result.stdout
+    finally:
+        assert proc.wait(timeout=60) == 1  # the run did not succeed
+    run = instance.get_run(runs[0].run_id)
+    assert run.status.value == "CANCELED"
+    events = instance.all_logs(run.run_id)
+    assert [e.step_key for e in events if e.event_type.value == "STEP_SKIPPED"] == ["total"]
+    again = invoke("run", "cancel", run.run_id)
+    assert again.exit_code == 2 and "only a running run" in again.stderr

@@ -183,3 +183,19 @@ def delete(ctx: click.Context, run_id: str | None, older_than: str | None) -> No
             ctx.exit(EXIT_BAD_INPUT)
         instance.delete_run(run.run_id)
     click.echo(f"Deleted run {run.run_id}.")
+
+
+@run_group.command("cancel")
+@click.argument("run_id")
+@click.pass_context
+def cancel(ctx: click.Context, run_id: str) -> None:
+    """Ask a running run to stop: no new steps start, running ones are terminated,
+    resources are torn down, and the run ends CANCELED."""
+    with open_instance() as instance:
+        run = resolve_run(instance, run_id)
+        if not instance.request_cancel(run.run_id):
+            click.echo(
+                f"Run {run.run_id} is {run.status}; only a running run can be canceled.", err=True
+            )
+            ctx.exit(EXIT_BAD_INPUT)
+    click.echo(f"Cancellation of run {run.run_id} requested.")

@@ -27,6 +27,7 @@ class ExecuteInProcessResult:
     def __init__(self, outcome: RunOutcome) -> None:
         self._outcome = outcome
         self.job_def = outcome.plan.job
+        self._built: list[Any] = []
 
     # -- run ---------------------------------------------------------------------------
     @property
@@ -183,21 +184,21 @@ class ExecuteInProcessResult:
                 "produced in this run."
             )
         manager = outcome.resources.get(step_output.io_manager_key)
+        if manager is None:  # the steps ran elsewhere: build the IO manager here to read
+            manager = self._build_io_manager(step_output.io_manager_key)
         step = outcome.plan.steps[step_output.handle.step_key]
         partitions = RunPartitions(outcome.run.tags, outcome.plan.job.partitions_def)
         partitions_def = step.assets_def.partitions_def if step.assets_def else None
         output_context = OutputContext(
             step_key=step.key,
             name=step_output.name,
-            run_id=outcome.run.run_id,
+            run_id=outcome.plan.known_output_run_ids.get(step.key, outcome.run.run_id),
             asset_key=step_output.asset_key,
             dagster_type=step_output.out_def.dagster_type,
             op_def=step.op_def,
             partitions=partitions,
             asset_partitions_def=partitions_def,
-            asset_partitions=asset_partitions_of(
-                partitions, step_output.asset_key, partitions_def
-            ),
+            asset_partitions=asset_partitions_of(partitions, step_output.asset_key, partitions_def),
         )
         if step_output.out_def.dagster_type is Nothing:  # nothing was stored
             return None
@@ -218,6 +219,22 @@ class ExecuteInProcessResult:
                 asset_partitions=output_context._asset_partitions,
             )
         )
+
+    def _build_io_manager(self, key: str) -> Any:
+        from trellis.execution.resources import init_resources
+
+        outcome = self._outcome
+        plan = outcome.plan
+        built = init_resources(
+            plan.job.resource_defs,
+            {key},
+            plan.run_config.resource_config,
+            instance=outcome.stream.instance,
+            run=outcome.run,
+        )
+        self._built.append(built)  # kept open while the result is used
+        outcome.resources.update(built.values)
+        return built.values[key]
 
     def __repr__(self) -> str:
         return f"<ExecuteInProcessResult {self.run_id} success={self.success}>"
