@@ -27,6 +27,7 @@ from trellis.execution.cross_process import (
     check_cross_process,
     executor_config,
 )
+from trellis.execution.engine import collector_paused
 from trellis.execution.executors.registry import create_executor
 from trellis.execution.result import ExecuteInProcessResult
 from trellis.execution.run import execute_run
@@ -74,6 +75,7 @@ def _console(plan: Any) -> ConsoleLogger:
     return ConsoleLogger(parse_level(level))
 
 
+@collector_paused()
 def execute_job_in_process(
     job: JobDefinition,
     *,
@@ -190,6 +192,7 @@ def _split_assets(
     return defs, specs
 
 
+@collector_paused()
 def materialize(
     assets: Sequence[Any],
     run_config: Any = None,
