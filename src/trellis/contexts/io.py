@@ -303,12 +303,24 @@ class InputContext(_PartitionAccess):
 
 
 def _io_manager_parts(step_context: StepExecutionContext, key: str) -> tuple[Any, ResourcesView]:
+    """The IO manager's resource config and the resources it declared: built once per
+    run and key (``PlanOrchestrationContext.io_manager_parts``), not per call."""
     plan_context = step_context.plan_context
-    resource_config = plan_context.plan.run_config.resource_config(key)
-    definition = plan_context.plan.job.resource_defs.get(key)
-    needed = definition.required_resource_keys if definition is not None else ()
-    values = {k: plan_context.resources[k] for k in needed if k in plan_context.resources}
-    return resource_config, ResourcesView(values, owner=f"IO manager '{key}'")
+    cache = getattr(plan_context, "io_manager_parts", None)
+    if cache is None:
+        cache = {}
+        try:
+            plan_context.io_manager_parts = cache
+        except AttributeError:  # a context without room for the cache
+            pass
+    parts = cache.get(key)
+    if parts is None:
+        resource_config = plan_context.plan.run_config.resource_config(key)
+        definition = plan_context.plan.job.resource_defs.get(key)
+        needed = definition.required_resource_keys if definition is not None else ()
+        values = {k: plan_context.resources[k] for k in needed if k in plan_context.resources}
+        parts = cache[key] = (resource_config, ResourcesView(values, owner=f"IO manager '{key}'"))
+    return parts
 
 
 def output_context_for_step(

@@ -12,6 +12,7 @@ Layout::
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,21 @@ class ResolvedRunConfig:
 _OPTIONAL_ANY = ct.Field(ct.Any, is_required=False)
 
 
+_OP_ENTRIES: weakref.WeakKeyDictionary[Any, dict[bool, ct.Field]] = weakref.WeakKeyDictionary()
+
+
 def _op_entry(node: FlatNode, required: bool) -> ct.Field:
+    """The ``ops.<name>`` entry of one op's run config; built once per op definition."""
+    cached = _OP_ENTRIES.get(node.op_def)
+    if cached is None:
+        cached = _OP_ENTRIES[node.op_def] = {}
+    entry = cached.get(required)
+    if entry is None:
+        entry = cached[required] = _build_op_entry(node, required)
+    return entry
+
+
+def _build_op_entry(node: FlatNode, required: bool) -> ct.Field:
     op_def = node.op_def
     fields: dict[str, ct.Field] = {}
     if op_def.config_schema is not None:
