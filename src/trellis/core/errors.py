@@ -7,6 +7,7 @@
     │   └── DuplicateKeyError         two definitions claim the same asset key or name
     ├── InvalidConfigError            run or resource config does not match its schema
     ├── InstanceError                 the instance's home or database cannot be used
+    ├── StepWorkerCrashedError        the process running a step died (killed, segfault, OOM)
     ├── InvalidInvocationError        a definition is called the wrong way
     ├── InvariantViolationError       an API is used where it does not apply
     ├── UnknownResourceError          a step reads an undeclared resource
@@ -136,3 +137,8 @@ class InstanceError(TrellisError):
     """The instance cannot be used: its home directory is not writable, its database is
     corrupt, foreign, at an unknown schema revision, or unreachable. The message names the
     file or server and what to do."""
+
+
+class StepWorkerCrashedError(TrellisError):
+    """The worker process running a step died before the step ended (killed, segfault,
+    out of memory); the step fails as crashed, with its own retry budget."""

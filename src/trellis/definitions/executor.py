@@ -80,13 +80,19 @@ def _processes_schema() -> Any:
 
 
 def _dask_schema() -> Any:
-    from trellis.config.types import Field, Int, Selector, String
+    from trellis.config.types import Field, Float, Int, Selector, StringSource
 
     return {
         "cluster": Field(
             Selector(
                 {
-                    "existing": {"address": String},
+                    "existing": {
+                        "address": Field(
+                            StringSource,
+                            description="The scheduler's address, e.g. tcp://127.0.0.1:8786 "
+                            "(or {env: VAR}).",
+                        )
+                    },
                     "local": {
                         "n_workers": Field(Int, default_value=2),
                         "threads_per_worker": Field(Int, default_value=1),
@@ -94,6 +100,12 @@ def _dask_schema() -> Any:
                 }
             ),
             default_value={"local": {}},
+            description="An existing cluster, or a LocalCluster of worker processes started "
+            "for the run.",
+        ),
+        "timeout": Field(
+            Float, default_value=60.0,
+            description="Seconds to wait for the scheduler and for a first worker.",
         ),
     }
 
@@ -119,5 +131,7 @@ multiprocess_executor = ExecutorDefinition(
 dask_executor = ExecutorDefinition(
     "dask",
     config_schema=_dask_schema,
-    description="Runs steps on a Dask distributed cluster (an existing one, or a local one).",
+    description="Runs steps on a Dask distributed cluster (an existing one, or a local one). "
+    "Step tag trellis-dask/resources (a JSON object, e.g. '{\"GPU\": 1}') asks for Dask "
+    "worker resources.",
 )

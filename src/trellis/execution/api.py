@@ -25,7 +25,7 @@ from trellis.execution.console import ConsoleLogger, parse_level
 from trellis.execution.cross_process import (
     CROSS_PROCESS,
     check_cross_process,
-    executor_config,
+    executor_for_run,
 )
 from trellis.execution.engine import collector_paused
 from trellis.execution.executors.registry import create_executor
@@ -33,6 +33,7 @@ from trellis.execution.result import ExecuteInProcessResult
 from trellis.execution.run import execute_run
 from trellis.instance.instance import Instance
 from trellis.plan.plan import build_execution_plan
+from trellis.plan.run_config import config_dict_from_value, deep_merge
 
 EPHEMERAL_ASSET_JOB_NAME = "__ephemeral_asset_job__"
 
@@ -123,9 +124,14 @@ def execute_job_in_process(
             executor_def=job.executor_def,
             partitions_def=job.partitions_def,
         )
+    # The executor (the job's, or the one run config picks), its config checked first.
+    raw_config = deep_merge(
+        config_dict_from_value(job.config), config_dict_from_value(run_config)
+    )
+    executor_def, executor_cfg = executor_for_run(job, raw_config)
+    crosses = executor_def is not None and executor_def.name in CROSS_PROCESS
     instance = instance or Instance.ephemeral()
     if default_io_manager is None:
-        crosses = job.executor_def is not None and job.executor_def.name in CROSS_PROCESS
         default_io_manager = default_io_manager_for(instance, cross_process=crosses)
     job = _job_for_run(job, resources, default_io_manager)
     run_tags = {
@@ -156,10 +162,12 @@ def execute_job_in_process(
             root_run_id=root_run_id,
         )
     )
-    executor = create_executor(job.executor_def, executor_config(job, plan.run_config.raw))
+    executor = create_executor(executor_def, executor_cfg)
     pointer = None
     if executor.crosses_processes:
-        pointer = check_cross_process(original_job, job, plan, resources)
+        pointer = check_cross_process(
+            original_job, job, plan, resources, executor_def.name if executor_def else None
+        )
     outcome = execute_run(
         plan,
         run,

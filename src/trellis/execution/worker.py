@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,8 +92,16 @@ def reply_from_outcome(outcome: StepOutcome) -> StepReply:
     )
 
 
+def _drop(event: Event) -> None:
+    pass
+
+
 class _RunInWorker:
-    """A run as one worker sees it: the plan, lazily built resources, and a context."""
+    """A run as one worker sees it: the plan, lazily built resources, and a context.
+
+    A worker may run several steps of the run at once on threads (a Dask worker with
+    ``threads_per_worker > 1``): each thread has its own ``sink``, and resources are
+    built under a lock, once."""
 
     def __init__(self, request: StepRequest) -> None:
         from trellis.definitions.asset_job import build_asset_job
@@ -124,11 +133,21 @@ class _RunInWorker:
         )
         self.run = Run(request.run_id, request.job_name, request.run_config, request.tags)
         self.built = BuiltResources()
-        self.sink: Callable[[Event], None] = lambda event: None
+        self.lock = threading.RLock()
+        self._local = threading.local()
         log = LogManager(self._emit, request.run_id, request.job_name)
         self.context = PlanOrchestrationContext(
             self.run, self.plan, self.instance, self.built.values, self._emit, log
         )
+
+    @property
+    def sink(self) -> Callable[[Event], None]:
+        """Where this thread's events go (the step it is running)."""
+        return getattr(self._local, "sink", _drop)
+
+    @sink.setter
+    def sink(self, sink: Callable[[Event], None]) -> None:
+        self._local.sink = sink
 
     def _emit(self, event: Event) -> None:
         self.sink(event)
@@ -140,20 +159,23 @@ class _RunInWorker:
         job = self.plan.job
         node = job.nodes_by_handle[step_key]
         needed = job.resource_keys_for_node(node)
-        for key in resource_init_order(job.resource_defs, needed):
-            if key not in self.built.values:
-                self.built.values[key] = build_resource(
-                    key, job.resource_defs[key], self.plan.run_config.resource_config(key),
-                    self.built.values, self.built.stack, self.instance, self.run,
-                    self.context.log,
-                )
+        with self.lock:
+            for key in resource_init_order(job.resource_defs, needed):
+                if key not in self.built.values:
+                    self.built.values[key] = build_resource(
+                        key, job.resource_defs[key], self.plan.run_config.resource_config(key),
+                        self.built.values, self.built.stack, self.instance, self.run,
+                        self.context.log,
+                    )
 
     def close(self) -> None:
         """Tear the run's resources down in this worker."""
         self.built.close()
-        loop = getattr(self.context, "event_loop", None)
-        if loop is not None:
-            loop.close()
+        loops = [getattr(self.context, "event_loop", None)]
+        loops += list((getattr(self.context, "thread_event_loops", None) or {}).values())
+        for loop in loops:
+            if loop is not None:
+                loop.close()
 
 
 class WorkerState:
@@ -161,14 +183,24 @@ class WorkerState:
 
     def __init__(self) -> None:
         self.runs: dict[str, _RunInWorker] = {}
+        self._lock = threading.Lock()
 
     def execute(self, request: StepRequest, send: Callable[[dict[str, Any]], None]) -> StepReply:
-        """Run one step attempt, sending each event (as a dict) through ``send``."""
+        """Run one step attempt, sending each event (as a dict) through ``send``.
+        Safe to call from several threads at once."""
         state = self.runs.get(request.run_id)
         if state is None:
-            state = self.runs[request.run_id] = _RunInWorker(request)
+            with self._lock:  # the code and the plan are loaded once
+                state = self.runs.get(request.run_id)
+                if state is None:
+                    state = self.runs[request.run_id] = _RunInWorker(request)
         state.sink = lambda event: send(event_to_dict(event))
-        state.context.produced_outputs = set(request.produced)
+        with state.lock:  # what the orchestrator knows is produced only grows
+            produced = state.context.produced_outputs
+            if produced is None:
+                state.context.produced_outputs = set(request.produced)
+            else:
+                produced.update(request.produced)
         step = state.plan.steps[request.step_key]
         try:
             state.ensure_resources(request.step_key)

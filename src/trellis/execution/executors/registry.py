@@ -5,8 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from trellis.core.errors import InvalidDefinitionError
-from trellis.definitions.executor import ExecutorDefinition
+from trellis.definitions.executor import (
+    ExecutorDefinition,
+    dask_executor,
+    in_process_executor,
+    multiprocess_executor,
+    multithread_executor,
+)
 from trellis.execution.executors.base import Executor, InProcessExecutor
+
+BUILTIN_EXECUTORS: dict[str, ExecutorDefinition] = {
+    d.name: d
+    for d in (in_process_executor, multithread_executor, multiprocess_executor, dask_executor)
+}
+"""The executors that run config can pick by name for a job without one
+(``execution: {config: {dask: {...}}}``, see ``cross_process.executor_for_run``)."""
 
 
 def create_executor(executor_def: ExecutorDefinition | None, config: dict[str, Any]) -> Executor:
