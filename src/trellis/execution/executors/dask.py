@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from trellis.core.errors import InvalidDefinitionError, StepWorkerCrashedError
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.serialization import event_from_dict
-from trellis.execution.executors.base import Executor
+from trellis.execution.executors.base import Executor, crash_outcome
 from trellis.execution.step import StepOutcome, StepStatus
 from trellis.execution.worker import request_for
 
@@ -451,41 +451,3 @@ def step_resources(step_key: str, tags: dict[str, str]) -> dict[str, float] | No
             )
         return {k: float(v) for k, v in value.items()}
     return None
-
-
-def crash_outcome(
-    plan_context: PlanOrchestrationContext,
-    step_key: str,
-    retry_number: int,
-    exc: StepWorkerCrashedError,
-) -> StepOutcome:
-    """Emit the end of a step attempt whose worker died and return its outcome: a retry
-    (``STEP_UP_FOR_RETRY``) when the step's ``RetryPolicy`` still allows one, else a
-    failure (``STEP_FAILURE``)."""
-    run = plan_context.run
-    error = ErrorInfo.from_exception(exc)
-    policy = plan_context.plan.steps[step_key].retry_policy
-    attempt = retry_number + 1
-    if policy is not None and attempt <= policy.max_retries:
-        delay = policy.calculate_delay(attempt)
-        plan_context.emit(
-            Event(
-                EventType.STEP_UP_FOR_RETRY, run.run_id, run.job_name, step_key=step_key,
-                message=f"Step '{step_key}' failed and will be retried"
-                + (f" in {delay:.2f}s" if delay else "")
-                + f": {exc}",
-                level=logging.WARNING,
-                data={"error": error, "seconds_to_wait": delay, "retry_number": retry_number,
-                      "crashed": True},
-            )
-        )
-        return StepOutcome(step_key, StepStatus.RETRY, exception=exc, retry_delay=delay)
-    plan_context.emit(
-        Event(
-            EventType.STEP_FAILURE, run.run_id, run.job_name, step_key=step_key,
-            message=f"Step '{step_key}' failed: {exc}",
-            level=logging.ERROR,
-            data={"error": error, "error_source": "UNEXPECTED_ERROR", "crashed": True},
-        )
-    )
-    return StepOutcome(step_key, StepStatus.FAILURE, exception=exc)

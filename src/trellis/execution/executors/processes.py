@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from trellis.core.errors import StepWorkerCrashedError
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.serialization import event_from_dict, event_to_dict
-from trellis.execution.executors.base import Executor
+from trellis.execution.executors.base import Executor, crash_outcome
 from trellis.execution.step import StepOutcome, StepStatus
 from trellis.execution.worker import WORKER, StepReply, StepRequest, request_for
 
@@ -254,7 +254,9 @@ class MultiprocessExecutor(Executor):
             if worker.process.is_alive():
                 plan_context.emit(
                     Event(
-                        EventType.ENGINE_EVENT, run_id, plan_context.run.job_name,
+                        EventType.ENGINE_EVENT,
+                        run_id,
+                        plan_context.run.job_name,
                         message=f"Worker process {worker.process.pid} did not exit within "
                         f"{self.shutdown_timeout:g}s after the run ended; killed it.",
                         level=logging.WARNING,
@@ -308,38 +310,11 @@ def describe_exit(exitcode: int | None) -> str:
 def _crash_outcome(
     plan_context: PlanOrchestrationContext, step_key: str, retry_number: int, process: Any
 ) -> StepOutcome:
-    """Emit the end of a step whose worker died, and return its outcome: a retry when the
-    step's ``RetryPolicy`` still allows one, else a failure."""
-    run = plan_context.run
-    exitcode = process.exitcode
-    what = f"its worker process (pid {process.pid}) died unexpectedly ({describe_exit(exitcode)})"
+    """The outcome of a step whose worker process died (see ``crash_outcome``)."""
+    what = f"its worker process (pid {process.pid}) died unexpectedly"
+    what += f" ({describe_exit(process.exitcode)})"
     exc = StepWorkerCrashedError(f"Step '{step_key}' crashed: {what}.")
-    error = ErrorInfo.from_exception(exc)
-    policy = plan_context.plan.steps[step_key].retry_policy
-    attempt = retry_number + 1
-    if policy is not None and attempt <= policy.max_retries:
-        delay = policy.calculate_delay(attempt)
-        plan_context.emit(
-            Event(
-                EventType.STEP_UP_FOR_RETRY, run.run_id, run.job_name, step_key=step_key,
-                message=f"Step '{step_key}' failed and will be retried"
-                + (f" in {delay:.2f}s" if delay else "")
-                + f": {what}.",
-                level=logging.WARNING,
-                data={"error": error, "seconds_to_wait": delay, "retry_number": retry_number,
-                      "exit_code": exitcode},
-            )
-        )
-        return StepOutcome(step_key, StepStatus.RETRY, exception=exc, retry_delay=delay)
-    plan_context.emit(
-        Event(
-            EventType.STEP_FAILURE, run.run_id, run.job_name, step_key=step_key,
-            message=f"Step '{step_key}' failed: {what}.",
-            level=logging.ERROR,
-            data={"error": error, "error_source": "UNEXPECTED_ERROR", "exit_code": exitcode},
-        )
-    )
-    return StepOutcome(step_key, StepStatus.FAILURE, exception=exc)
+    return crash_outcome(plan_context, step_key, retry_number, exc, exit_code=process.exitcode)
 
 
 # -- the worker process --------------------------------------------------------------------
@@ -429,7 +404,9 @@ def _finish_runs(send_event: Any) -> None:
                 send_event(
                     event_to_dict(
                         Event(
-                            EventType.RESOURCE_TEARDOWN_FAILURE, run_id, state.run.job_name,
+                            EventType.RESOURCE_TEARDOWN_FAILURE,
+                            run_id,
+                            state.run.job_name,
                             message=f"Error while tearing down resources in worker process "
                             f"{os.getpid()}: {exc}",
                             level=logging.ERROR,
@@ -446,8 +423,11 @@ def _framework_failure(request: StepRequest, exc: Exception, send_event: Any) ->
     send_event(
         event_to_dict(
             Event(
-                EventType.STEP_FAILURE, request.run_id, request.job_name,
-                step_key=request.step_key, level=logging.ERROR,
+                EventType.STEP_FAILURE,
+                request.run_id,
+                request.job_name,
+                step_key=request.step_key,
+                level=logging.ERROR,
                 message=f"Step '{request.step_key}' failed: the worker process could not "
                 f"prepare it: {type(exc).__name__}: {exc}",
                 data={"error": error, "error_source": "FRAMEWORK_ERROR"},
