@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint fmt clean
+.PHONY: bench bench-compare
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +26,14 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests examples
 	$(BIN)/ruff check --fix src tests examples
+
+# Benchmarks (bench/run.py): Trellis alone, or side by side with Dagster, which lives only in
+# bench/.venv-dagster (created by the runner on first use).
+bench: $(STAMP)
+	$(BIN)/python bench/run.py --trellis-only
+
+bench-compare: $(STAMP)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .trellis .pytest_cache
