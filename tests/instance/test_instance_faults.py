@@ -133,16 +133,24 @@ def test_migrate_upgrades_a_database_at_the_base_revision(instance):
     assert instance.migrate()["upgraded"] is False
 
 
-def test_migrations_create_exactly_the_tables_the_code_uses(instance):
+def test_migrations_create_exactly_the_tables_the_code_uses(tmp_path):
+    """A new home is created from ``schema.py`` without Alembic; running the Alembic
+    migrations on an empty database must give exactly that schema and revision."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from trellis.instance.sql.schema import metadata
+    from trellis.instance.sql.schema import SCHEMA_REVISION, metadata
 
-    def diff(conn):
-        return compare_metadata(MigrationContext.configure(conn), metadata)
-
-    assert instance.storage.db.read(diff) == []
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    with engine.begin() as conn:
+        migrations.upgrade(conn, "head")
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert migrations.current_revision(conn) == SCHEMA_REVISION
+    engine.dispose()
+    with Instance.from_config(tmp_path / "home", {}) as created:
+        assert created.storage.opened["created"] is True
+        assert created.storage.db.read(migrations.current_revision) == SCHEMA_REVISION
 
 
 def test_concurrent_first_opens_create_the_schema_once(tmp_path):

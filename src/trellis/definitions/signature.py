@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import sys
 import typing
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -75,8 +76,23 @@ def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
         return dict(getattr(fn, "__annotations__", {}))
 
 
+_SPECS: weakref.WeakKeyDictionary[Any, FunctionSpec] = weakref.WeakKeyDictionary()
+
+
 def analyse_function(fn: Callable[..., Any], owner: str) -> FunctionSpec:
-    """Classify each parameter of ``fn`` (the compute function of ``owner``)."""
+    """Classify each parameter of ``fn`` (the compute function of ``owner``); done once
+    per function (``@asset`` and its op, or a factory decorating one function many
+    times, share the result)."""
+    try:
+        cached = _SPECS.get(fn)
+    except TypeError:  # not weak-referenceable (a builtin, a partial): no cache
+        return _analyse(fn, owner)
+    if cached is None:
+        cached = _SPECS[fn] = _analyse(fn, owner)
+    return cached
+
+
+def _analyse(fn: Callable[..., Any], owner: str) -> FunctionSpec:
     spec = FunctionSpec()
     sig = inspect.signature(fn)
     hints = _resolved_hints(fn)
@@ -110,9 +126,23 @@ def type_from_annotation(annotation: Any) -> Any:
     return annotation
 
 
+_CHECKABLE: dict[Any, Any] = {}
+
+
 def runtime_checkable_type(dagster_type: Any) -> type | tuple[type, ...] | None:
     """The class ``isinstance`` can check a value against, or None when the annotation
-    cannot be checked at runtime (generics, strings, typing constructs)."""
+    cannot be checked at runtime (generics, strings, typing constructs); computed once
+    per annotation."""
+    try:
+        return _CHECKABLE[dagster_type]
+    except KeyError:
+        result = _CHECKABLE[dagster_type] = _checkable(dagster_type)
+        return result
+    except TypeError:  # an unhashable annotation
+        return _checkable(dagster_type)
+
+
+def _checkable(dagster_type: Any) -> type | tuple[type, ...] | None:
     if dagster_type is None or dagster_type is typing.Any or dagster_type is type(None):
         return None
     if isinstance(dagster_type, type) and typing.get_origin(dagster_type) is None:

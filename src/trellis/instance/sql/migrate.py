@@ -78,6 +78,25 @@ def downgrade(conn: sa.Connection, target: str) -> None:
     command.downgrade(_alembic_config(conn), target)
 
 
+def create_at_head(conn: sa.Connection) -> None:
+    """Create the newest schema in an empty database and stamp its revision, without
+    importing Alembic: the tables as ``schema.py`` declares them (a test checks that they
+    equal what the migrations build) and the revision row Alembic would write."""
+    from trellis.instance.sql.schema import metadata
+
+    metadata.create_all(conn)
+    conn.execute(
+        sa.text(
+            f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+            f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
+        )
+    )
+    conn.execute(
+        sa.text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"),
+        {"v": SCHEMA_REVISION},
+    )
+
+
 def _lock(db: Database, conn: sa.Connection) -> None:
     if db.kind == "postgres":
         conn.execute(
@@ -113,8 +132,6 @@ def prepare_schema(db: Database) -> dict[str, Any]:
                 "created": False,
                 "upgraded": False,
             }
-        head = head_revision()
-        outcome = {"from_revision": revision, "to_revision": head}
         if revision is None:
             ours = sorted(tables & TRELLIS_TABLES)
             others = sorted(tables - TRELLIS_TABLES - {VERSION_TABLE})
@@ -132,8 +149,15 @@ def prepare_schema(db: Database) -> dict[str, Any]:
                     f"tables {shown}). Nothing was changed: point 'storage: sqlite: path' in "
                     "trellis.yaml at another file, or move this one away."
                 )
-            upgrade(conn, head)
-            return {**outcome, "created": True, "upgraded": False}
+            create_at_head(conn)
+            return {
+                "from_revision": None,
+                "to_revision": SCHEMA_REVISION,
+                "created": True,
+                "upgraded": False,
+            }
+        head = head_revision()
+        outcome = {"from_revision": revision, "to_revision": head}
         if revision == head:
             return {**outcome, "created": False, "upgraded": False}
         if revision not in known_revisions():
