@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import threading
 import time
 import weakref
@@ -194,7 +195,12 @@ class Database:
             raw = self.engine.raw_connection()
             try:
                 cursor = raw.cursor()
-                cursor.execute("PRAGMA journal_mode = WAL")
+                try:
+                    cursor.execute("PRAGMA journal_mode = WAL")
+                except sqlite3.OperationalError as exc:
+                    # Another process opening the same new home holds the lock: let
+                    # _with_retry wait and try again, as for any write.
+                    raise sa_exc.OperationalError("PRAGMA journal_mode = WAL", None, exc) from exc
                 cursor.close()
             finally:
                 raw.close()
