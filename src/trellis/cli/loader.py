@@ -21,6 +21,8 @@ from typing import Any
 from trellis.cli.errors import CliError
 from trellis.cli.suggest import did_you_mean
 from trellis.cli.user_traceback import format_user_traceback
+from trellis.core.errors import InvalidInvocationError
+from trellis.execution.code_pointer import import_file
 
 DEFAULT_ATTRIBUTE = "defs"
 
@@ -91,29 +93,12 @@ def import_target(target: CodeTarget) -> ModuleType:
 def _import_file(path: Path) -> ModuleType:
     if not path.is_file():
         raise CliError(f"No such file: {path}" if not path.exists() else f"Not a file: {path}")
-    path = path.resolve()
-    directory = str(path.parent)
-    if directory not in sys.path:
-        sys.path.insert(0, directory)
-    name = path.stem if path.stem.isidentifier() else "trellis_user_code"
-    existing = sys.modules.get(name)
-    if existing is not None:
-        if Path(getattr(existing, "__file__", "") or "").resolve() == path:
-            return existing
-        name = f"trellis_user_code_{abs(hash(str(path)))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise CliError(f"Cannot import {path}: not a Python file.")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
-    except BaseException as exc:
-        sys.modules.pop(name, None)
-        if not isinstance(exc, Exception):
-            raise
-        raise ImportFailure(str(path), exc) from exc
-    return module
+        return import_file(path)
+    except InvalidInvocationError as exc:
+        raise CliError(str(exc)) from None
+    except Exception as exc:
+        raise ImportFailure(str(path.resolve()), exc) from exc
 
 
 def _import_module(name: str) -> ModuleType:
