@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping
-from contextlib import ExitStack
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from trellis.contexts.resources_view import ResourcesView
-from trellis.contexts.schedule import as_resources_view, no_instance
+from trellis.contexts.tick import TickContext
 from trellis.core.errors import InvalidInvocationError
 
 
@@ -23,7 +21,7 @@ def _timestamp(value: float | datetime | None, name: str) -> float | None:
     raise InvalidInvocationError(f"{name} must be a timestamp or a datetime, got {value!r}.")
 
 
-class SensorEvaluationContext:
+class SensorEvaluationContext(TickContext):
     """Given to a sensor's function at each tick: the cursor kept between ticks
     (``cursor`` / ``update_cursor``), the tick history, the instance, the declared
     resources and a logger.
@@ -34,20 +32,15 @@ class SensorEvaluationContext:
     """
 
     __slots__ = (
-        "__weakref__",  # build_sensor_context tears its resources down on collection
         "_cursor",
         "_cursor_updated",
-        "_exit_stack",
         "_first_tick",
-        "_instance",
         "_last_run_key",
         "_last_sensor_start_time",
         "_last_tick_completion_time",
-        "_log",
-        "_repository_def",
-        "_resources",
         "_sensor_name",
     )
+    _kind = "sensor"
 
     def __init__(
         self,
@@ -64,22 +57,24 @@ class SensorEvaluationContext:
     ) -> None:
         if cursor is not None and not isinstance(cursor, str):
             raise InvalidInvocationError(f"cursor must be a string or None, got {cursor!r}.")
+        owner = f"sensor '{sensor_name}'" if sensor_name else "the sensor"
+        suffix = f".{sensor_name}" if sensor_name else ""
+        super().__init__(
+            instance,
+            resources,
+            owner,
+            repository_def,
+            log or logging.getLogger(f"trellis.sensor{suffix}"),
+        )
         self._cursor = cursor
         self._cursor_updated = False
-        self._instance = instance
         self._last_tick_completion_time = _timestamp(
             last_tick_completion_time, "last_tick_completion_time"
         )
         self._last_sensor_start_time = _timestamp(last_sensor_start_time, "last_sensor_start_time")
         self._first_tick = is_first_tick_since_sensor_start
         self._last_run_key = last_run_key
-        self._repository_def = repository_def
         self._sensor_name = sensor_name
-        owner = f"sensor '{sensor_name}'" if sensor_name else "the sensor"
-        self._resources = as_resources_view(resources, owner)
-        suffix = f".{sensor_name}" if sensor_name else ""
-        self._log = log or logging.getLogger(f"trellis.sensor{suffix}")
-        self._exit_stack = ExitStack()
 
     # -- cursor -------------------------------------------------------------------------
 
@@ -143,52 +138,9 @@ class SensorEvaluationContext:
     # -- environment --------------------------------------------------------------------
 
     @property
-    def instance(self) -> Any:
-        """The instance the sensor runs against; raises if the context has none."""
-        if self._instance is None:
-            raise no_instance("sensor")
-        return self._instance
-
-    @property
-    def resources(self) -> ResourcesView:
-        """The initialised resources, read as attributes: ``context.resources.api``."""
-        return self._resources
-
-    @property
     def sensor_name(self) -> str | None:
         """The name of the sensor being evaluated, or None in a bare test context."""
         return self._sensor_name
-
-    @property
-    def log(self) -> logging.Logger:
-        """A plain ``logging.Logger`` for messages about this tick."""
-        return self._log
-
-    @property
-    def repository_def(self) -> Any:
-        """The code location's definitions the sensor belongs to, or None."""
-        return self._repository_def
-
-    @property
-    def repository_name(self) -> str | None:
-        """The name of ``repository_def``, or None."""
-        return getattr(self._repository_def, "name", None)
-
-    @property
-    def exit_stack(self) -> ExitStack:
-        """Cleanups to run when the context is exited (used by whoever built it)."""
-        return self._exit_stack
-
-    def __enter__(self) -> SensorEvaluationContext:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._exit_stack.close()
 
     def __repr__(self) -> str:
         return f"<SensorEvaluationContext {self._sensor_name or '?'} cursor={self._cursor!r}>"
