@@ -132,8 +132,9 @@ class OutputContext(_PartitionAccess):
         self.name = name
         self.run_id = run_id or EPHEMERAL_RUN_ID
         self.asset_key = asset_key
-        self.definition_metadata = dict(definition_metadata or {})
-        self.output_metadata = dict(output_metadata or {})
+        # Views, not copies: the definition's own metadata and the step's output metadata.
+        self.definition_metadata = definition_metadata if definition_metadata is not None else {}
+        self.output_metadata = output_metadata if output_metadata is not None else {}
         self.config = config
         self.resource_config = resource_config
         self.resources = resources if resources is not None else ResourcesView({})
@@ -250,7 +251,7 @@ class InputContext(_PartitionAccess):
         self.name = name
         self.upstream_output = upstream_output
         self.asset_key = asset_key
-        self.definition_metadata = dict(definition_metadata or {})
+        self.definition_metadata = definition_metadata if definition_metadata is not None else {}
         self.config = config
         self.resource_config = resource_config
         self.resources = resources if resources is not None else ResourcesView({})

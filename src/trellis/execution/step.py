@@ -88,7 +88,10 @@ def _run_body(step_context: StepExecutionContext) -> set[StepOutputHandle]:
     produced: set[StepOutputHandle] = set()
     try:
         try:
-            events = _guard(_compute_events(step_context, user_context, kwargs), step_context)
+            if op_def.spec.is_generator:
+                events = _guard(_compute_events(step_context, user_context, kwargs), step_context)
+            else:  # a plain return value: no generator machinery on the hot path
+                events = _returned_events(step_context, user_context, kwargs)
             for item in events:
                 _handle_user_event(step_context, item, produced)
         finally:
@@ -113,6 +116,26 @@ def _compute_events(
     yield from iterate_user_events(step_context.step.op_def, result)
 
 
+def _returned_events(
+    step_context: StepExecutionContext, user_context: Any, kwargs: dict[str, Any]
+) -> list[Any]:
+    """The user events of a function that returns (not yields) its outputs."""
+    try:
+        result = invoke_compute(step_context, user_context, kwargs)
+    except (Failure, RetryRequested, TrellisError):
+        raise
+    except Exception as exc:
+        raise _user_error(step_context, exc) from exc
+    return list(iterate_user_events(step_context.step.op_def, result))
+
+
+def _user_error(step_context: StepExecutionContext, exc: Exception) -> Exception:
+    op_def = step_context.step.op_def
+    return ExecutionStepExecutionError(
+        f"Error in {op_def.kind} '{step_context.step.key}': {type(exc).__name__}: {exc}", exc
+    )
+
+
 def _guard(events: Any, step_context: StepExecutionContext) -> Any:
     """Iterate user events, wrapping errors raised by the user's function."""
     iterator = iter(events)
@@ -124,11 +147,7 @@ def _guard(events: Any, step_context: StepExecutionContext) -> Any:
         except (Failure, RetryRequested, TrellisError):
             raise
         except Exception as exc:
-            op_def = step_context.step.op_def
-            raise ExecutionStepExecutionError(
-                f"Error in {op_def.kind} '{step_context.step.key}': {type(exc).__name__}: {exc}",
-                exc,
-            ) from exc
+            raise _user_error(step_context, exc) from exc
         yield item
 
 
