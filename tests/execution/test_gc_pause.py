@@ -45,3 +45,27 @@ def test_a_collector_the_user_turned_off_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_definitions_and_plans_are_built_with_the_collector_paused_and_it_comes_back():
+    from trellis import Definitions
+    from trellis.plan.plan import build_execution_plan
+
+    seen = []
+    real_disable = gc.disable
+
+    def recording_disable():
+        seen.append("disabled")
+        real_disable()
+
+    @asset
+    def a():
+        return 1
+
+    gc.disable = recording_disable
+    try:
+        defs = Definitions(assets=[a])
+        build_execution_plan(defs.get_implicit_global_asset_job_def())
+    finally:
+        gc.disable = real_disable
+    assert len(seen) >= 2 and gc.isenabled()

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from trellis.core.asset_key import AssetKey
+from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidDefinitionError
 from trellis.definitions.asset import AssetsDefinition
 from trellis.definitions.asset_graph import AssetGraph
@@ -17,6 +18,7 @@ from trellis.definitions.job import JobDefinition
 IMPLICIT_ASSET_JOB_NAME = "__ASSET_JOB"
 
 
+@collector_paused()
 def build_asset_job(
     name: str,
     graph: AssetGraph,

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
+from trellis.core.collector import collector_paused
 from trellis.core.errors import DuplicateKeyError, InvalidDefinitionError
 from trellis.definitions.asset import AssetsDefinition
 from trellis.definitions.asset_graph import AssetGraph
@@ -29,6 +30,7 @@ class Definitions:
     assets, cycles, and resource keys that a job needs but nothing binds.
     """
 
+    @collector_paused()
     def __init__(
         self,
         assets: Iterable[AssetsDefinition | AssetSpec] | None = None,

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidInvocationError
 from trellis.core.events import Event
 from trellis.core.run import HOST_TAG, PARTITION_SET_TAG, PARTITION_TAG, PID_TAG, Run
@@ -27,7 +28,6 @@ from trellis.execution.cross_process import (
     check_cross_process,
     executor_for_run,
 )
-from trellis.execution.engine import collector_paused
 from trellis.execution.executors.registry import create_executor
 from trellis.execution.result import ExecuteInProcessResult
 from trellis.execution.run import execute_run

@@ -11,8 +11,6 @@ import gc
 import heapq
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from trellis.core.events import Event, EventType
@@ -195,26 +193,6 @@ def _settle(plan_context: PlanOrchestrationContext, active: ActiveExecution, key
         else:
             _emit_skip(plan_context, key, reason)
             pending.extend(active.skip(key))
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's automatic cyclic garbage collector while a run is planned and its
-    steps execute; the orchestration loop collects the young generations every
-    ``YOUNG_COLLECTION_EVERY`` steps instead (``gc.collect(1)``).
-
-    Full automatic passes rescan every long-lived object (definitions, the plan, the
-    run's events), which made the per-step cost grow with the size of the run. Young
-    collections still free the cyclic garbage steps make; the collector is given back
-    (if it was on) when the run ends.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 YOUNG_COLLECTION_EVERY = 500

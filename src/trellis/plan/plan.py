@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidDefinitionError
 from trellis.definitions.flat_graph import FlatNode, FromAsset, FromGraphInput, NodeOutput
 from trellis.definitions.ins_outs import Nothing
@@ -91,6 +92,7 @@ def resource_keys_to_init(job: JobDefinition, nodes: Iterable[FlatNode]) -> froz
     return frozenset(keys)
 
 
+@collector_paused()
 def build_execution_plan(
     job: JobDefinition,
     run_config: Any = None,
