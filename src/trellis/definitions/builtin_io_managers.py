@@ -83,6 +83,7 @@ class PickledObjectFilesystemIOManager(IOManager):
 
     def __init__(self, base_dir: str | os.PathLike[str] | None = None) -> None:
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="trellis-storage-")).resolve()
+        self._made_dirs: set[Path] = set()  # directories this manager already created
 
     def _safe_join(self, parts: list[str], what: str) -> Path:
         for part in parts:
@@ -91,7 +92,9 @@ class PickledObjectFilesystemIOManager(IOManager):
                     f"Cannot store {what}: path part {part!r} would leave the storage "
                     f"directory {self.base_dir}."
                 )
-        path = self.base_dir.joinpath(*parts).resolve()
+        # Every part is a plain name (checked above), so the joined path stays under
+        # base_dir lexically; no filesystem round trip (resolve) is needed per output.
+        path = self.base_dir.joinpath(*parts)
         if not path.is_relative_to(self.base_dir):
             raise InvariantViolationError(
                 f"Cannot store {what}: {path} is outside the storage directory {self.base_dir}."
@@ -116,9 +119,16 @@ class PickledObjectFilesystemIOManager(IOManager):
     def handle_output(self, context: Any, obj: Any) -> None:
         """Pickle ``obj`` to its path (written to a temp file, then renamed)."""
         path = self.path_for(context)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self._made_dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(path.parent)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
+        try:
+            f = open(tmp, "wb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:  # the directory was removed since we made it
+            path.parent.mkdir(parents=True, exist_ok=True)
+            f = open(tmp, "wb")  # noqa: SIM115
+        with f:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
         context.add_output_metadata({"path": MetadataValue.path(path)})
