@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -32,6 +31,7 @@ from trellis.execution.executors.registry import create_executor
 from trellis.execution.result import ExecuteInProcessResult
 from trellis.execution.run import execute_run
 from trellis.instance.instance import Instance
+from trellis.instance.liveness import this_host
 from trellis.plan.plan import build_execution_plan
 from trellis.plan.run_config import config_dict_from_value, deep_merge
 
@@ -139,7 +139,7 @@ def execute_job_in_process(
         **(tags or {}),
         **_partition_tags(job, partition_key),
         PID_TAG: str(os.getpid()),
-        HOST_TAG: socket.gethostname(),
+        HOST_TAG: this_host(),
     }
     plan = build_execution_plan(
         job,
