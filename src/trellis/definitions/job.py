@@ -72,7 +72,15 @@ class JobDefinition:
 
     def resource_keys_for_node(self, node: FlatNode) -> set[str]:
         """The resource keys one node needs: declared keys, typed parameters, the IO
-        managers of its outputs and the managers that load its inputs."""
+        managers of its outputs and the managers that load its inputs (worked out once
+        per node: they depend only on the job's nodes, not on its resources)."""
+        cache = self.__dict__.setdefault("_node_resource_keys", {})
+        keys = cache.get(node.handle)
+        if keys is None:
+            keys = cache[node.handle] = self._resource_keys_for_node(node)
+        return set(keys)
+
+    def _resource_keys_for_node(self, node: FlatNode) -> frozenset[str]:
         keys = set(node.op_def.resource_keys)
         for out in node.op_def.outs.values():
             keys.add(out.io_manager_key)
@@ -86,7 +94,7 @@ class JobDefinition:
                 for src in source if isinstance(source, list) else [source]:
                     upstream = self.nodes_by_handle[src.handle].op_def.outs[src.output_name]
                     keys.add(upstream.io_manager_key)
-        return keys
+        return frozenset(keys)
 
     def check_resources(self, available: set[str] | None = None) -> None:
         """Raise when a node needs a resource key that is not bound, naming the node, the
@@ -117,6 +125,8 @@ class JobDefinition:
         return copy
 
     def _copy(self) -> JobDefinition:
+        # Flatten once on the original, so every copy (one per run) shares the nodes.
+        self.flat_nodes  # noqa: B018 - computes the cached property
         copy = JobDefinition.__new__(JobDefinition)
         copy.__dict__.update(self.__dict__)
         return copy

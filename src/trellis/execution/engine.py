@@ -135,7 +135,11 @@ class ActiveExecution:
     def skip_reason(self, key: str) -> str | None:
         """Why a step whose upstream steps have all finished cannot run, or None."""
         step = self.plan.steps[key]
-        bad = sorted(u for u in step.upstream_step_keys if u in self.failed or u in self.skipped)
+        bad = (
+            sorted(u for u in step.upstream_step_keys if u in self.failed or u in self.skipped)
+            if self.failed or self.skipped
+            else None
+        )
         if bad:
             failed = [u for u in bad if u in self.failed]
             skipped = [u for u in bad if u in self.skipped]

@@ -272,10 +272,16 @@ class InMemoryStorage(InstanceStorage):
             # caller: only a missing run can fail the condition.
             if only_if_status is not None and run is not None and run.run_id not in self._runs:
                 return False
+            ids = self._ids
+            bucket_run: str | None = None
+            bucket: list[EventRecord] = []
             for event in events:
-                record = EventRecord(next(self._ids), event)
-                self._records.setdefault(event.run_id, []).append(record)
-                if _is_asset_event(event):
+                record = EventRecord(next(ids), event)
+                if event.run_id != bucket_run:  # a batch is (almost always) one run's
+                    bucket_run = event.run_id
+                    bucket = self._records.setdefault(bucket_run, [])
+                bucket.append(record)
+                if event.asset_key is not None and _is_asset_event(event):
                     self._asset_keys.add(event.asset_key)  # type: ignore[arg-type]
                     if event.event_type is EventType.ASSET_MATERIALIZATION:
                         self._materializations.setdefault(event.asset_key, []).append(  # type: ignore[arg-type]
