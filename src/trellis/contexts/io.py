@@ -12,6 +12,7 @@ from trellis.contexts.resources_view import ResourcesView
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvariantViolationError
 from trellis.core.metadata import MetadataValue, normalize_metadata
+from trellis.plan.steps import FromLoadableAsset
 
 if TYPE_CHECKING:
     from trellis.contexts.system import StepExecutionContext
@@ -367,8 +368,6 @@ def input_context_for_step(
 ) -> InputContext:
     """The ``InputContext`` for one input of the running step (``handle`` names the
     upstream output, or None when the input reads an asset outside the run)."""
-    from trellis.plan.steps import FromLoadableAsset
-
     plan = step_context.plan_context.plan
     step = step_context.step
     manager_key = step_input.manager_key or "io_manager"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from trellis.contexts.io import input_context_for_step, output_context_for_step
 from trellis.contexts.log_manager import LogManager
 from trellis.contexts.partitions import RunPartitions
 from trellis.contexts.resources_view import ResourcesView
@@ -252,15 +253,11 @@ class StepExecutionContext:
     # -- IO contexts -------------------------------------------------------------------
     def for_output(self, step_output: StepOutput, metadata: Mapping[str, Any]) -> OutputContext:
         """The ``OutputContext`` handed to ``handle_output`` for one output."""
-        from trellis.contexts.io import output_context_for_step
-
         return output_context_for_step(self, step_output, metadata)
 
     def for_input(self, step_input: StepInput, handle: StepOutputHandle | None) -> InputContext:
         """The ``InputContext`` handed to ``load_input`` (for one upstream ``handle`` of a
         fan-in input, or for the single source)."""
-        from trellis.contexts.io import input_context_for_step
-
         return input_context_for_step(self, step_input, handle)
 
     def __repr__(self) -> str:
