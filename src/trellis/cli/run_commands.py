@@ -1,4 +1,4 @@
-"""``trellis run list | show | logs | reexecute | delete``."""
+"""``trellis run list | show | logs | trace | reexecute | delete``."""
 
 from __future__ import annotations
 
@@ -97,6 +97,36 @@ def run_logs(run_id: str, follow: bool, poll_interval: float) -> None:
                 time.sleep(poll_interval)
         except KeyboardInterrupt:
             pass
+
+
+@run_group.command("trace")
+@click.argument("run_id")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "mermaid"]),
+    default="text",
+    show_default=True,
+    help="A terminal tree, JSON (documented schema) or a Mermaid sequence diagram.",
+)
+@click.option("--step", "step", help="Only this step (key or op name).")
+@click.option("--only-errors", is_flag=True, help="Only failures, retries and their ancestors.")
+@click.option("--depth", type=click.IntRange(min=0), help="At most N levels below the run.")
+def run_trace(
+    run_id: str, fmt: str, step: str | None, only_errors: bool, depth: int | None
+) -> None:
+    """A run's trace: contexts created, resource and IO manager calls, logs, retries and
+    failures, each with its start offset, duration, process and thread.
+
+    RUN_ID may be a unique prefix of the id.
+    """
+    from trellis.execution.trace import build_trace, render_trace
+
+    with open_instance() as instance:
+        run = resolve_run(instance, run_id)
+        events = instance.all_logs(run.run_id)
+    tree = build_trace(events, run)
+    click.echo(render_trace(tree, fmt, step=step, only_errors=only_errors, depth=depth), nl=False)
 
 
 @run_group.command("reexecute")

@@ -115,6 +115,21 @@ class ExecuteInProcessResult:
         """Every ``ASSET_OBSERVATION`` event."""
         return [e for e in self.all_events if e.event_type is EventType.ASSET_OBSERVATION]
 
+    # -- trace -------------------------------------------------------------------------
+    def trace(
+        self,
+        format: str = "text",
+        step: str | None = None,
+        only_errors: bool = False,
+        depth: int | None = None,
+    ) -> str:
+        """The run's trace (contexts created, IO manager calls, timings) rendered as
+        ``"text"``, ``"json"`` or ``"mermaid"``; see ``trellis.execution.trace``."""
+        from trellis.execution.trace import build_trace, render_trace
+
+        tree = build_trace(self.event_log, self.run)
+        return render_trace(tree, format, step=step, only_errors=only_errors, depth=depth)
+
     # -- values ------------------------------------------------------------------------
     def output_for_node(self, node_str: str, output_name: str = "result") -> Any:
         """The value of one output of one node (an op, or a graph by its dotted handle,

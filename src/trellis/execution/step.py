@@ -68,11 +68,19 @@ class StepOutcome:
         return f"<StepOutcome {self.step_key} {self.status.value}>"
 
 
+def user_context_type_name(step_context: StepExecutionContext) -> str:
+    """The name of the context class the function receives: ``AssetExecutionContext`` for
+    assets (unless annotated ``OpExecutionContext``), ``OpExecutionContext`` for ops."""
+    step = step_context.step
+    if step.assets_def is not None and step.op_def.spec.context_annotation != "OpExecutionContext":
+        return "AssetExecutionContext"
+    return "OpExecutionContext"
+
+
 def make_user_context(step_context: StepExecutionContext) -> Any:
     """The context the function receives: the asset context for assets (unless
     annotated ``OpExecutionContext``), the op context for ops."""
-    step = step_context.step
-    if step.assets_def is not None and step.op_def.spec.context_annotation != "OpExecutionContext":
+    if user_context_type_name(step_context) == "AssetExecutionContext":
         return AssetExecutionContext(step_context)
     return OpExecutionContext(step_context)
 
@@ -225,7 +233,7 @@ def execute_step(step_context: StepExecutionContext) -> StepOutcome:
                 if attempt
                 else f"Started execution of step '{step.key}'."
             ),
-            data={"retry_number": attempt},
+            data={"retry_number": attempt, "context_type": user_context_type_name(step_context)},
         )
     )
     started = time.perf_counter()

@@ -1,0 +1,749 @@
+"""The trace of a run: the run's stored events as a tree of the contexts and calls made.
+
+``build_trace(events)`` turns a run's event log (``instance.all_logs(run_id)`` or
+``result.event_log``) into a ``TraceNode`` tree in the shape of the framework's hierarchy::
+
+    run                      Run <id> (job)
+    └─ orchestration         PlanOrchestrationContext (run config, executor when known)
+       ├─ resource_init      resource initialisation
+       │  └─ init_resource   InitResourceContext <key> (duration from ``timings_ms``)
+       ├─ step               StepExecutionContext <step key> (status, attempts)
+       │  └─ attempt         attempt N (STEP_START / STEP_RESTARTED)
+       │     ├─ load_input   InputContext <input> → load_input (manager, upstream, duration)
+       │     ├─ compute      <AssetExecutionContext|OpExecutionContext> → compute <op>
+       │     │  ├─ log       context.log lines, in place
+       │     │  ├─ handle_output  OutputContext <output> → handle_output (manager, asset, ...)
+       │     │  │  └─ materialization
+       │     │  └─ materialization / observation (logged by user code)
+       │     └─ step_success | retry | step_failure (with the user's traceback)
+       ├─ step_skipped / engine / log / resource_failure nodes for run-level events
+    └─ run_end               RUN_SUCCESS | RUN_FAILURE | RUN_CANCELED
+
+Because the trace is derived from the stored events only, it costs nothing while the run
+executes and works for any stored run from any executor.
+
+``render_trace(node, format)`` renders the tree: ``"text"`` (a terminal tree, durations
+right-aligned, slow steps marked, colour only on a terminal), ``"json"`` or ``"mermaid"``.
+
+JSON schema (``format="json"``): one object per node, nested::
+
+    {
+      "kind": str,               # one of the kinds above
+      "label": str,              # a one-line human description
+      "start_offset_ms": float,  # milliseconds since the run started (RUN_START)
+      "duration_ms": float|null, # when known
+      "pid": int|null,           # process of the event(s) the node comes from
+      "thread": int|null,        # thread ident of those events
+      "attrs": {str: any},       # kind-specific details: step_key, manager_key, asset_key,
+                                 # metadata, error (the traceback text), status, ...
+      "children": [node, ...]
+    }
+
+Filters (arguments of ``render_trace`` and ``filter_trace``): ``step`` keeps one step
+(key or op name), ``only_errors`` keeps failure nodes and their ancestors, ``depth`` cuts
+the tree that many levels below the root.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import statistics
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from trellis.core.events import ErrorInfo, Event, EventType
+
+ERROR_KINDS = frozenset(
+    {"step_failure", "retry", "resource_failure", "teardown_failure", "engine_error"}
+)
+_RUN_END = {
+    EventType.RUN_SUCCESS: "RUN_SUCCESS",
+    EventType.RUN_FAILURE: "RUN_FAILURE",
+    EventType.RUN_CANCELED: "RUN_CANCELED",
+}
+
+
+@dataclass
+class TraceNode:
+    """One node of a run's trace: a context created or a call made, with its timing."""
+
+    kind: str
+    label: str
+    start_offset_ms: float = 0.0
+    duration_ms: float | None = None
+    pid: int | None = None
+    thread: int | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    children: list[TraceNode] = field(default_factory=list)
+
+    @property
+    def is_error(self) -> bool:
+        """Whether this node records a failure (a failed step, a retry, a run failure...)."""
+        return self.kind in ERROR_KINDS or (
+            self.kind == "run_end" and self.attrs.get("status") != "RUN_SUCCESS"
+        )
+
+    def add(self, child: TraceNode) -> TraceNode:
+        """Append ``child`` and return it."""
+        self.children.append(child)
+        return child
+
+    def walk(self) -> Iterable[TraceNode]:
+        """This node and all its descendants, depth first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def find(self, kind: str) -> list[TraceNode]:
+        """Every node of ``kind`` in this subtree, depth first."""
+        return [node for node in self.walk() if node.kind == kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The node and its subtree as JSON-ready data (the documented schema)."""
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "start_offset_ms": round(self.start_offset_ms, 3),
+            "duration_ms": None if self.duration_ms is None else round(self.duration_ms, 3),
+            "pid": self.pid,
+            "thread": self.thread,
+            "attrs": {k: _jsonable(v) for k, v in self.attrs.items()},
+            "children": [child.to_dict() for child in self.children],
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, ErrorInfo):
+        return value.to_string()
+    inner = getattr(value, "value", None)
+    if inner is not None and inner is not value:
+        return _jsonable(inner)
+    to_user_string = getattr(value, "to_user_string", None)
+    if callable(to_user_string):
+        return to_user_string()
+    return str(value)
+
+
+# -- building ------------------------------------------------------------------------------
+
+
+class _Builder:
+    def __init__(self, events: list[Event], run: Any = None) -> None:
+        self.events = events
+        starts = [e for e in events if e.event_type is EventType.RUN_START]
+        self.t0 = (starts[0] if starts else events[0]).timestamp if events else 0.0
+        first = starts[0] if starts else (events[0] if events else None)
+        run_id = first.run_id if first else (getattr(run, "run_id", "") or "")
+        job = first.job_name if first else (getattr(run, "job_name", "") or "")
+        self.root = TraceNode(
+            "run",
+            f"Run {run_id} ({job})",
+            0.0,
+            pid=first.pid if first else None,
+            thread=first.thread if first else None,
+            attrs={"run_id": run_id, "job_name": job},
+        )
+        orch_attrs: dict[str, Any] = {}
+        if run is not None:
+            orch_attrs["run_config"] = getattr(run, "run_config", {})
+            tags = getattr(run, "tags", {}) or {}
+            executor = tags.get("trellis/executor")
+            if executor:
+                orch_attrs["executor"] = executor
+        self.orch = self.root.add(
+            TraceNode(
+                "orchestration",
+                "PlanOrchestrationContext",
+                0.0,
+                pid=self.root.pid,
+                thread=self.root.thread,
+                attrs=orch_attrs,
+            )
+        )
+        self.steps: dict[str, TraceNode] = {}
+        self.attempt: dict[str, TraceNode] = {}
+        self.compute: dict[str, TraceNode] = {}
+        self.output: dict[str, TraceNode] = {}
+        self.resource_init: TraceNode | None = None
+
+    def off(self, event: Event) -> float:
+        return (event.timestamp - self.t0) * 1000
+
+    def node(self, kind: str, label: str, event: Event, **attrs: Any) -> TraceNode:
+        duration = attrs.pop("duration_ms", None)
+        return TraceNode(
+            kind, label, self.off(event), duration, event.pid, event.thread, attrs=attrs
+        )
+
+    def build(self) -> TraceNode:
+        for event in self.events:
+            if event.step_key is not None:
+                self.step_event(event)
+            else:
+                self.run_event(event)
+        last = self.events[-1] if self.events else None
+        if last is not None:
+            self.root.duration_ms = self.off(last)
+            self.orch.duration_ms = self.off(last)
+        return self.root
+
+    # -- run-level ---------------------------------------------------------------------
+    def run_event(self, event: Event) -> None:
+        et = event.event_type
+        data = event.data
+        if et is EventType.RUN_START:
+            return
+        if et is EventType.RESOURCE_INIT_STARTED:
+            keys = list(data.get("keys", []))
+            self.resource_init = self.orch.add(
+                self.node("resource_init", f"initialise resources [{', '.join(keys)}]", event)
+            )
+            self.resource_init.attrs["keys"] = keys
+        elif et is EventType.RESOURCE_INIT_SUCCESS:
+            init = self.resource_init or self.orch.add(
+                self.node("resource_init", "initialise resources", event)
+            )
+            init.duration_ms = self.off(event) - init.start_offset_ms
+            timings = data.get("timings_ms", {}) or {}
+            for key in init.attrs.get("keys") or list(timings):
+                init.add(
+                    TraceNode(
+                        "init_resource",
+                        f"InitResourceContext {key}",
+                        init.start_offset_ms,
+                        timings.get(key),
+                        event.pid,
+                        event.thread,
+                        attrs={"resource_key": key},
+                    )
+                )
+        elif et is EventType.RESOURCE_INIT_FAILURE:
+            self.orch.add(
+                self.node(
+                    "resource_failure", "resource initialisation failed", event, error=_err(event)
+                )
+            )
+        elif et is EventType.RESOURCE_TEARDOWN_FAILURE:
+            self.orch.add(
+                self.node("teardown_failure", "resource teardown failed", event, error=_err(event))
+            )
+        elif et is EventType.ENGINE_EVENT:
+            kind = "engine_error" if data.get("error") is not None else "engine"
+            attrs = {"error": _err(event)} if kind == "engine_error" else {}
+            self.orch.add(self.node(kind, f"engine: {_first_line(event.message)}", event, **attrs))
+        elif et is EventType.LOG_MESSAGE:
+            self.orch.add(_log_node(self, event))
+        elif et in _RUN_END:
+            self.root.add(
+                self.node(
+                    "run_end", _RUN_END[et], event, status=_RUN_END[et], message=event.message
+                )
+            )
+
+    # -- steps -------------------------------------------------------------------------
+    def step_node(self, event: Event) -> TraceNode:
+        key = event.step_key
+        assert key is not None
+        step = self.steps.get(key)
+        if step is None:
+            step = self.orch.add(
+                self.node(
+                    "step",
+                    f"StepExecutionContext {key}",
+                    event,
+                    step_key=key,
+                    status="STARTED",
+                    attempts=0,
+                )
+            )
+            self.steps[key] = step
+        return step
+
+    def step_event(self, event: Event) -> None:
+        et = event.event_type
+        key = event.step_key
+        assert key is not None
+        step = self.step_node(event)
+        data = event.data
+        if et in (EventType.STEP_START, EventType.STEP_RESTARTED):
+            retry_number = data.get("retry_number", 0)
+            step.attrs["attempts"] = step.attrs["attempts"] + 1
+            attempt = step.add(
+                self.node(
+                    "attempt",
+                    f"attempt {retry_number + 1}",
+                    event,
+                    retry_number=retry_number,
+                    event_type=et.value,
+                )
+            )
+            self.attempt[key] = attempt
+            self.compute.pop(key, None)
+            self.output.pop(key, None)
+            context_type = data.get("context_type")
+            if context_type:
+                attempt.attrs["context_type"] = context_type
+                step.attrs["context_type"] = context_type
+            return
+        if et is EventType.STEP_SKIPPED:
+            step.attrs["status"] = "SKIPPED"
+            step.add(self.node("step_skipped", "STEP_SKIPPED", event, message=event.message))
+            return
+        attempt = self.attempt.get(key) or step
+        if et is EventType.LOADED_INPUT:
+            upstream = data.get("upstream_step_key")
+            source = f" from {upstream}.{data.get('upstream_output_name')}" if upstream else ""
+            manager = data.get("manager_key")
+            attempt.add(
+                self.node(
+                    "load_input",
+                    f"InputContext {data.get('input_name')} → load_input [{manager}]{source}",
+                    event,
+                    input_name=data.get("input_name"),
+                    manager_key=manager,
+                    upstream_step_key=upstream,
+                    upstream_output_name=data.get("upstream_output_name"),
+                    asset_key=event.asset_key,
+                    metadata=data.get("metadata") or {},
+                    duration_ms=data.get("duration_ms"),
+                )
+            )
+            return
+        if et in (EventType.STEP_SUCCESS, EventType.STEP_FAILURE, EventType.STEP_UP_FOR_RETRY):
+            self.end_attempt(step, attempt, event)
+            return
+        compute = self.compute_node(key, attempt, event)
+        if et is EventType.STEP_OUTPUT:
+            name = data.get("output_name")
+            out = compute.add(
+                self.node(
+                    "handle_output",
+                    f"OutputContext {name} → handle_output",
+                    event,
+                    output_name=name,
+                    metadata=data.get("metadata") or {},
+                )
+            )
+            self.output[key] = out
+        elif et is EventType.HANDLED_OUTPUT:
+            name = data.get("output_name")
+            out = self.output.get(key)
+            if out is None or out.attrs.get("output_name") != name:
+                out = compute.add(
+                    self.node(
+                        "handle_output",
+                        f"OutputContext {name} → handle_output",
+                        event,
+                        output_name=name,
+                    )
+                )
+            manager = data.get("manager_key")
+            out.label = f"OutputContext {name} → handle_output [{manager}]"
+            if event.asset_key is not None:
+                out.label += f" {event.asset_key.to_user_string()}"
+                out.attrs["asset_key"] = event.asset_key
+            out.attrs["manager_key"] = manager
+            if data.get("metadata"):
+                out.attrs["handled_metadata"] = data["metadata"]
+            out.duration_ms = data.get("duration_ms")
+            self.output.pop(key, None)
+        elif et in (EventType.ASSET_MATERIALIZATION, EventType.ASSET_OBSERVATION):
+            is_mat = et is EventType.ASSET_MATERIALIZATION
+            kind = "materialization" if is_mat else "observation"
+            asset = event.asset_key.to_user_string() if event.asset_key else "?"
+            out = self.output.get(key)
+            parent = out if out is not None else compute
+            parent.add(
+                self.node(
+                    kind,
+                    f"{et.value} {asset}" + (f" [{event.partition}]" if event.partition else ""),
+                    event,
+                    asset_key=event.asset_key,
+                    partition=event.partition,
+                    metadata=data.get("metadata") or {},
+                )
+            )
+        elif et is EventType.LOG_MESSAGE:
+            compute.add(_log_node(self, event))
+        else:
+            compute.add(self.node("event", f"{et.value}: {_first_line(event.message)}", event))
+
+    def compute_node(self, key: str, attempt: TraceNode, event: Event) -> TraceNode:
+        compute = self.compute.get(key)
+        if compute is None:
+            context_type = attempt.attrs.get("context_type", "context")
+            op_name = key.rsplit(".", 1)[-1]
+            compute = attempt.add(
+                self.node(
+                    "compute",
+                    f"{context_type} → compute {op_name}()",
+                    event,
+                    context_type=context_type,
+                    op_name=op_name,
+                )
+            )
+            if attempt.kind == "attempt":  # the call starts once the inputs are loaded
+                start = attempt.start_offset_ms
+                for child in attempt.children:
+                    if child.kind == "load_input":
+                        start = child.start_offset_ms + (child.duration_ms or 0.0)
+                compute.start_offset_ms = min(start, compute.start_offset_ms)
+                compute.pid, compute.thread = attempt.pid, attempt.thread
+            self.compute[key] = compute
+        return compute
+
+    def end_attempt(self, step: TraceNode, attempt: TraceNode, event: Event) -> None:
+        et = event.event_type
+        key = event.step_key
+        assert key is not None
+        data = event.data
+        if key not in self.compute and attempt is not step:  # failed before any output
+            self.compute_node(key, attempt, event)
+        compute = self.compute.get(key)
+        if compute is not None:
+            compute.duration_ms = max(0.0, self.off(event) - compute.start_offset_ms)
+        duration = data.get("duration_ms")
+        if duration is None and attempt is not step:
+            duration = self.off(event) - attempt.start_offset_ms
+        if attempt is not step:
+            attempt.duration_ms = duration
+        if et is EventType.STEP_SUCCESS:
+            attempt.attrs["outcome"] = step.attrs["status"] = "SUCCESS"
+            attempt.add(self.node("step_success", "STEP_SUCCESS", event))
+        elif et is EventType.STEP_UP_FOR_RETRY:
+            attempt.attrs["outcome"] = "RETRY"
+            attempt.add(
+                self.node(
+                    "retry",
+                    f"STEP_UP_FOR_RETRY: {_first_line(event.message)}",
+                    event,
+                    error=_err(event),
+                    seconds_to_wait=data.get("seconds_to_wait"),
+                )
+            )
+        else:
+            attempt.attrs["outcome"] = step.attrs["status"] = "FAILURE"
+            attrs: dict[str, Any] = {"error": _err(event)}
+            if data.get("error_source"):
+                attrs["error_source"] = data["error_source"]
+            if data.get("metadata"):
+                attrs["metadata"] = data["metadata"]
+            attempt.add(
+                self.node(
+                    "step_failure", f"STEP_FAILURE: {_first_line(event.message)}", event, **attrs
+                )
+            )
+        step.duration_ms = self.off(event) - step.start_offset_ms
+        self.compute.pop(key, None)
+        self.output.pop(key, None)
+
+
+def _err(event: Event) -> str | None:
+    error = event.data.get("error")
+    return error.to_string() if error is not None else None
+
+
+def _first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+def _log_node(builder: _Builder, event: Event) -> TraceNode:
+    level = logging.getLevelName(event.level)
+    return builder.node(
+        "log",
+        f"log {level}: {_first_line(event.message)}",
+        event,
+        level=level,
+        message=event.message,
+    )
+
+
+def build_trace(events: Iterable[Event], run: Any = None) -> TraceNode:
+    """The trace tree of a run from its events (in stored order). ``run``, the run record
+    when available, adds the run config and executor to the ``PlanOrchestrationContext``."""
+    return _Builder(list(events), run).build()
+
+
+# -- filtering -----------------------------------------------------------------------------
+
+
+def _copy(node: TraceNode, children: list[TraceNode]) -> TraceNode:
+    return TraceNode(
+        node.kind,
+        node.label,
+        node.start_offset_ms,
+        node.duration_ms,
+        node.pid,
+        node.thread,
+        dict(node.attrs),
+        children,
+    )
+
+
+def _keep_step(node: TraceNode, step: str) -> TraceNode:
+    children = []
+    for child in node.children:
+        if child.kind == "step":
+            key = child.attrs.get("step_key", "")
+            if key == step or key.rsplit(".", 1)[-1] == step:
+                children.append(child)
+        elif child.kind == "orchestration":
+            children.append(_keep_step(child, step))
+    return _copy(node, children)
+
+
+def _keep_errors(node: TraceNode) -> TraceNode | None:
+    if node.is_error:
+        return node
+    children = [kept for c in node.children if (kept := _keep_errors(c)) is not None]
+    if children or node.kind == "run":
+        return _copy(node, children)
+    return None
+
+
+def _cut(node: TraceNode, depth: int) -> TraceNode:
+    if depth <= 0:
+        return _copy(node, [])
+    return _copy(node, [_cut(c, depth - 1) for c in node.children])
+
+
+def filter_trace(
+    node: TraceNode, *, step: str | None = None, only_errors: bool = False, depth: int | None = None
+) -> TraceNode:
+    """A copy of the tree with the filters applied: ``step`` (a step key or op name: only
+    that step under the orchestration), ``only_errors`` (failure nodes and their
+    ancestors), ``depth`` (at most that many levels below the root)."""
+    if step is not None:
+        node = _keep_step(node, step)
+    if only_errors:
+        node = _keep_errors(node) or _copy(node, [])
+    if depth is not None:
+        node = _cut(node, depth)
+    return node
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+def _fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    if ms >= 1000:
+        return f"{ms / 1000:.2f}s"
+    return f"{ms:.1f}ms"
+
+
+_STYLES = {
+    "run": "bold",
+    "orchestration": "bold cyan",
+    "resource_init": "magenta",
+    "init_resource": "magenta",
+    "step": "bold blue",
+    "attempt": "blue",
+    "load_input": "green",
+    "compute": "cyan",
+    "handle_output": "green",
+    "materialization": "yellow",
+    "observation": "yellow",
+    "log": "dim",
+    "step_success": "green",
+    "step_failure": "bold red",
+    "retry": "yellow",
+    "resource_failure": "bold red",
+    "teardown_failure": "bold red",
+    "engine_error": "bold red",
+}
+
+
+def _slow_threshold(root: TraceNode, slow_ms: float | None) -> float:
+    if slow_ms is not None:
+        return slow_ms
+    durations = [n.duration_ms for n in root.find("step") if n.duration_ms is not None]
+    if len(durations) < 2:
+        return float("inf")
+    return max(100.0, 2 * statistics.median(durations))
+
+
+def render_text(root: TraceNode, *, color: bool | None = None, slow_ms: float | None = None) -> str:
+    """The tree for a terminal: labels with tree guides, then offset, duration (right
+    aligned), process and thread. Slow steps (by default at least twice the median step
+    and 100 ms) are marked ``SLOW``; colour only when ``color`` (default: stdout is a
+    terminal)."""
+    from rich.console import Console
+    from rich.text import Text
+
+    if color is None:
+        color = sys.stdout.isatty()
+    threshold = _slow_threshold(root, slow_ms)
+    threads: dict[int, int] = {}
+    rows: list[tuple[str, TraceNode, bool, list[str]]] = []
+
+    def visit(node: TraceNode, prefix: str, last: bool, is_root: bool) -> None:
+        slow = node.kind == "step" and (node.duration_ms or 0) >= threshold
+        lead = "" if is_root else prefix + ("└─ " if last else "├─ ")
+        inner = "" if is_root else prefix + ("   " if last else "│  ")
+        extra = []
+        error = node.attrs.get("error")
+        if error:
+            extra = [
+                inner + ("│  " if node.children else "   ") + line
+                for line in str(error).rstrip().splitlines()
+            ]
+        rows.append((lead, node, slow, extra))
+        for i, child in enumerate(node.children):
+            visit(child, inner, i == len(node.children) - 1, False)
+
+    visit(root, "", True, True)
+    width = min(100, max(len(lead) + len(n.label) + (6 if s else 0) for lead, n, s, _ in rows))
+    out = Text()
+    for lead, node, slow, extra in rows:
+        label = node.label + ("  SLOW" if slow else "")
+        if len(lead) + len(label) > width:
+            label = label[: max(1, width - len(lead) - 1)] + "…"
+        style = "bold yellow" if slow else _STYLES.get(node.kind, "")
+        if node.kind == "run_end":
+            style = "bold green" if node.attrs.get("status") == "RUN_SUCCESS" else "bold red"
+        out.append(lead, style="dim")
+        out.append(label, style=style)
+        out.append(" " * (width - len(lead) - len(label)))
+        where = ""
+        if node.pid is not None:
+            tid = threads.setdefault(node.thread or 0, len(threads) + 1)
+            where = f"pid {node.pid} t{tid}"
+        out.append(f"  +{_fmt_ms(node.start_offset_ms):>9}", style="dim")
+        out.append(f"  {_fmt_ms(node.duration_ms):>9}", style="bold yellow" if slow else "")
+        out.append(f"  {where}\n", style="dim")
+        for line in extra:
+            out.append(line + "\n", style="red")
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        width=10_000,
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(out, end="")
+    return buffer.getvalue()
+
+
+def render_json(root: TraceNode, indent: int | None = 2) -> str:
+    """The tree as JSON, in the schema of the module docstring."""
+    return json.dumps(root.to_dict(), indent=indent)
+
+
+def _mm(text: Any) -> str:
+    """Text safe in a Mermaid message (no ``;``, ``#`` or line breaks)."""
+    return str(text).replace(";", ",").replace("#", "").replace("\n", " ").strip()
+
+
+def render_mermaid(root: TraceNode) -> str:
+    """A Mermaid ``sequenceDiagram`` of the calls: Run → orchestration → step → user
+    function → IO manager ``load_input``/``handle_output`` calls."""
+    participants: dict[str, str] = {}
+    lines = ["sequenceDiagram"]
+    body: list[str] = []
+
+    def part(name: str) -> str:
+        if name not in participants:
+            participants[name] = f"p{len(participants)}"
+        return participants[name]
+
+    run = part("Run")
+    orch = part("PlanOrchestrationContext")
+    body.append(f"    {run}->>{orch}: create")
+    for node in root.children:
+        if node.kind == "orchestration":
+            for child in node.children:
+                _mermaid_orch_child(child, orch, part, body)
+        elif node.kind == "run_end":
+            body.append(f"    {orch}-->>{run}: {_mm(node.label)}")
+    for name, alias in participants.items():
+        lines.append(f"    participant {alias} as {_mm(name)}")
+    return "\n".join(lines + body) + "\n"
+
+
+def _mermaid_orch_child(node: TraceNode, orch: str, part: Any, body: list[str]) -> None:
+    if node.kind == "resource_init":
+        res = part("Resources")
+        for child in node.children:
+            body.append(
+                f"    {orch}->>{res}: {_mm(child.label)} {_fmt_ms(child.duration_ms)}".rstrip()
+            )
+        return
+    if node.kind in ERROR_KINDS:
+        body.append(f"    Note over {orch}: {_mm(node.label)}")
+        return
+    if node.kind != "step":
+        return
+    key = node.attrs.get("step_key", "?")
+    step = part(f"Step {key}")
+    fn = part(f"{key.rsplit('.', 1)[-1]}()")
+    if not node.children:
+        body.append(f"    {orch}->>{step}: StepExecutionContext")
+    for attempt in node.children:
+        if attempt.kind == "step_skipped":
+            body.append(f"    Note over {step}: skipped")
+            continue
+        body.append(f"    {orch}->>{step}: StepExecutionContext ({_mm(attempt.label)})")
+        for child in attempt.children:
+            if child.kind == "load_input":
+                io_m = part(f"IO {child.attrs.get('manager_key')}")
+                body.append(
+                    f"    {step}->>{io_m}: load_input(InputContext "
+                    f"{_mm(child.attrs.get('input_name'))})"
+                )
+                body.append(f"    {io_m}-->>{step}: value {_fmt_ms(child.duration_ms)}".rstrip())
+            elif child.kind == "compute":
+                body.append(f"    {step}->>{fn}: compute({_mm(child.attrs.get('context_type'))})")
+                for sub in child.children:
+                    if sub.kind == "handle_output":
+                        name = _mm(sub.attrs.get("output_name"))
+                        body.append(f"    {fn}-->>{step}: Output {name}")
+                        manager = sub.attrs.get("manager_key")
+                        if manager:
+                            io_m = part(f"IO {manager}")
+                            body.append(f"    {step}->>{io_m}: handle_output(OutputContext {name})")
+                            body.append(
+                                f"    {io_m}-->>{step}: stored {_fmt_ms(sub.duration_ms)}".rstrip()
+                            )
+                    elif sub.kind == "log":
+                        body.append(f"    Note over {fn}: {_mm(sub.label)[:80]}")
+            elif child.kind in ("step_success", "step_failure", "retry"):
+                body.append(f"    {step}-->>{orch}: {_mm(child.label)[:80]}")
+
+
+FORMATS = ("text", "json", "mermaid")
+
+
+def render_trace(
+    node: TraceNode,
+    format: str = "text",
+    *,
+    step: str | None = None,
+    only_errors: bool = False,
+    depth: int | None = None,
+    color: bool | None = None,
+) -> str:
+    """Render a trace tree as ``"text"``, ``"json"`` or ``"mermaid"``, after applying the
+    filters ``step``, ``only_errors`` and ``depth`` (see ``filter_trace``)."""
+    if format not in FORMATS:
+        raise ValueError(f"Unknown trace format {format!r}; use one of {list(FORMATS)}.")
+    node = filter_trace(node, step=step, only_errors=only_errors, depth=depth)
+    if format == "json":
+        return render_json(node)
+    if format == "mermaid":
+        return render_mermaid(node)
+    return render_text(node, color=color)
