@@ -87,7 +87,8 @@ def test_asset_run_tree_has_the_hierarchy_in_order(asset_result):
     assert root.kind == "run" and asset_result.run_id in root.label
     assert _kinds(root) == ["orchestration", "run_end"]
     orch = root.children[0]
-    assert orch.label == "PlanOrchestrationContext"
+    assert orch.label == "PlanOrchestrationContext (executor: in_process)"
+    assert orch.attrs["executor"] == "in_process"
     assert "run_config" in orch.attrs
     assert _kinds(orch) == ["resource_init", "step", "step"]
     (init,) = orch.children[0].children
@@ -224,3 +225,21 @@ def test_filters_step_only_errors_and_depth(failed_result):
     assert "STEP_SUCCESS" not in errors_text and "STEP_FAILURE" in errors_text
     with pytest.raises(ValueError, match="Unknown trace format"):
         render_trace(root, "svg")
+
+
+def test_a_stored_run_is_traced_from_the_instance_with_its_executor():
+    from trellis import Instance, job, multithread_executor, op
+    from trellis.execution.trace import render_trace
+
+    @op
+    def one():
+        return 1
+
+    @job(executor_def=multithread_executor)
+    def threaded():
+        one()
+
+    instance = Instance.ephemeral()
+    result = threaded.execute_in_process(instance=instance)
+    text = render_trace(instance.get_trace(result.run_id), "text", color=False)
+    assert "StepExecutionContext one" in text and "multithread" in text

@@ -13,6 +13,7 @@ PARTITION_RANGE_START_TAG = "trellis/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "trellis/asset_partition_range_end"
 PID_TAG = "trellis/pid"  # the process running the run (dead-run detection)
 HOST_TAG = "trellis/host"
+EXECUTOR_TAG = "trellis/executor"  # which executor ran the run's steps
 PARENT_RUN_ID_TAG = "trellis/parent_run_id"
 ROOT_RUN_ID_TAG = "trellis/root_run_id"
 

@@ -12,7 +12,7 @@ from typing import Any
 from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidInvocationError
 from trellis.core.events import Event
-from trellis.core.run import HOST_TAG, PARTITION_SET_TAG, PARTITION_TAG, PID_TAG, Run
+from trellis.core.run import EXECUTOR_TAG, HOST_TAG, PARTITION_SET_TAG, PARTITION_TAG, PID_TAG, Run
 from trellis.definitions.asset import AssetsDefinition
 from trellis.definitions.asset_graph import AssetGraph
 from trellis.definitions.asset_job import build_asset_job
@@ -140,6 +140,7 @@ def execute_job_in_process(
         **_partition_tags(job, partition_key),
         PID_TAG: str(os.getpid()),
         HOST_TAG: this_host(),
+        EXECUTOR_TAG: executor_def.name if executor_def is not None else "in_process",
     }
     plan = build_execution_plan(
         job,

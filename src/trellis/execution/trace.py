@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trellis.core.events import ErrorInfo, Event, EventType
+from trellis.core.run import EXECUTOR_TAG
 
 ERROR_KINDS = frozenset(
     {"step_failure", "retry", "resource_failure", "teardown_failure", "engine_error"}
@@ -157,13 +158,14 @@ class _Builder:
         if run is not None:
             orch_attrs["run_config"] = getattr(run, "run_config", {})
             tags = getattr(run, "tags", {}) or {}
-            executor = tags.get("trellis/executor")
+            executor = tags.get(EXECUTOR_TAG)
             if executor:
                 orch_attrs["executor"] = executor
         self.orch = self.root.add(
             TraceNode(
                 "orchestration",
-                "PlanOrchestrationContext",
+                "PlanOrchestrationContext"
+                + (f" (executor: {orch_attrs['executor']})" if "executor" in orch_attrs else ""),
                 0.0,
                 pid=self.root.pid,
                 thread=self.root.thread,
