@@ -1,4 +1,4 @@
-"""``trellis asset list`` and ``trellis asset materialize``."""
+"""``trellis asset list``, ``trellis asset materialize`` and ``trellis asset diagram``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from trellis.cli.config_files import load_run_config
 from trellis.cli.display import make_console, simple_table
 from trellis.cli.errors import CliError
 from trellis.cli.instance_access import open_instance
+from trellis.cli.job_commands import check_diagram_output, diagram_options, emit_diagram
 from trellis.cli.launch import run_with_progress
 from trellis.cli.options import (
     code_options,
@@ -23,7 +24,7 @@ from trellis.cli.selection import parse_selection
 
 @click.group("asset")
 def asset_group() -> None:
-    """List and materialize assets."""
+    """List, materialize and draw assets."""
 
 
 def _asset_rows(defs: Any) -> list[tuple[str, str, str, str, str]]:
@@ -105,3 +106,49 @@ def materialize(
             console, start, title=label, total_steps=total, config_files=config_files
         )
     ctx.exit(code)
+
+
+@asset_group.command("diagram")
+@code_options
+@click.option(
+    "--select",
+    "select",
+    required=True,
+    help="'*', asset keys 'a,b/c', 'group:NAME'; '+key' / 'key+' add up- / downstream.",
+)
+@config_option
+@diagram_options
+def diagram(
+    python_file: str | None,
+    module_name: str | None,
+    attribute: str | None,
+    select: str,
+    config_files: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+) -> None:
+    """The static call diagram of materializing the selected assets (the implicit asset
+    job's subset, as ``asset materialize`` runs it). Runs no user code.
+
+    Mermaid on standard output; with -o FILE.svg a standalone SVG file instead.
+    """
+    from trellis.definitions.asset_job import build_asset_job
+
+    check_diagram_output(output)
+    defs = definitions_from(python_file, module_name, attribute)
+    graph = defs.asset_graph
+    keys = parse_selection(select, graph).resolve(graph) & graph.materializable_keys
+    if not keys:
+        raise CliError(f"--select '{select}' selects no asset that can be materialized here.")
+    full = defs.get_implicit_global_asset_job_def()
+    job = build_asset_job(
+        full.name,
+        full.asset_graph,
+        keys,
+        resource_defs=full.resource_defs,
+        config=full.config,
+        tags=full.tags,
+        executor_def=full.executor_def,
+        partitions_def=full.partitions_def,
+    )
+    emit_diagram(job, load_run_config(config_files), fmt, output)

@@ -1,4 +1,4 @@
-"""``trellis job list`` and ``trellis job execute``."""
+"""``trellis job list``, ``trellis job execute`` and ``trellis job diagram``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from trellis.cli.suggest import unknown_name_message
 
 @click.group("job")
 def job_group() -> None:
-    """List and execute jobs."""
+    """List, execute and draw jobs."""
 
 
 def user_jobs(defs: Any) -> dict[str, Any]:
@@ -129,3 +129,70 @@ def execute(
             config_files=config_files,
         )
     ctx.exit(code)
+
+
+def diagram_options(fn: Any) -> Any:
+    """``--format flowchart|sequence`` and ``-o FILE.svg`` of the ``diagram`` commands."""
+    fn = click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Path(dir_okay=False),
+        help="Write a standalone SVG to this file (must end in .svg) instead of Mermaid.",
+    )(fn)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["flowchart", "sequence"]),
+        default="flowchart",
+        show_default=True,
+        help="A Mermaid flowchart of the steps or a sequence diagram of the calls.",
+    )(fn)
+
+
+def check_diagram_output(output: str | None) -> None:
+    """A usage error (exit 2) when ``-o`` does not name an ``.svg`` file."""
+    if output is not None and not output.lower().endswith(".svg"):
+        raise click.BadParameter(
+            f"'{output}' must end in .svg (Mermaid goes to standard output).",
+            param_hint="'-o' / '--output'",
+        )
+
+
+def emit_diagram(job: Any, run_config: Any, fmt: str, output: str | None) -> None:
+    """Build the job's call diagram; print Mermaid, or write the SVG to ``output``."""
+    from pathlib import Path
+
+    from trellis.execution.diagram import build_diagram, render_diagram
+
+    diagram = build_diagram(job, run_config)
+    if output is None:
+        click.echo(render_diagram(diagram, fmt), nl=False)
+        return
+    Path(output).write_text(render_diagram(diagram, "svg"), encoding="utf-8")
+    click.echo(f"Wrote {output} ({len(diagram.steps)} steps).", err=True)
+
+
+@job_group.command("diagram")
+@code_options
+@click.option("-j", "--job", "job_name", help="The job to draw (optional when there is one).")
+@config_option
+@diagram_options
+def diagram(
+    python_file: str | None,
+    module_name: str | None,
+    attribute: str | None,
+    job_name: str | None,
+    config_files: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+) -> None:
+    """The static call diagram of a job: steps in plan order, their inputs, outputs, IO
+    managers, resources and the contexts each call receives. Runs no user code.
+
+    Mermaid on standard output; with -o FILE.svg a standalone SVG file instead.
+    """
+    check_diagram_output(output)
+    defs = definitions_from(python_file, module_name, attribute)
+    job = find_job(defs, job_name)
+    emit_diagram(job, load_run_config(config_files), fmt, output)
