@@ -62,10 +62,11 @@ def test_two_op_job_emits_events_in_order():
         E.STEP_OUTPUT,
         E.HANDLED_OUTPUT,
         E.STEP_SUCCESS,
+        E.RESOURCE_TEARDOWN,
         E.RUN_SUCCESS,
     ]
     steps = [e.step_key for e in result.all_events]
-    assert steps == [None, None, None] + ["first"] * 4 + ["second"] * 5 + [None]
+    assert steps == [None, None, None] + ["first"] * 4 + ["second"] * 5 + [None, None]
     loaded = next(e for e in result.all_events if e.event_type is E.LOADED_INPUT)
     assert loaded.data["input_name"] == "x"
     assert loaded.data["upstream_step_key"] == "first"
@@ -104,6 +105,7 @@ def test_two_asset_materialize_emits_events_in_order(tmp_path):
         E.ASSET_MATERIALIZATION,
         E.HANDLED_OUTPUT,
         E.STEP_SUCCESS,
+        E.RESOURCE_TEARDOWN,
         E.RUN_SUCCESS,
     ]
     (mat,) = result.asset_materializations_for_node("downstream_asset")

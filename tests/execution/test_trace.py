@@ -90,7 +90,7 @@ def test_asset_run_tree_has_the_hierarchy_in_order(asset_result):
     assert orch.label == "PlanOrchestrationContext (executor: in_process)"
     assert orch.attrs["executor"] == "in_process"
     assert "run_config" in orch.attrs
-    assert _kinds(orch) == ["resource_init", "step", "step"]
+    assert _kinds(orch) == ["resource_init", "step", "step", "teardown"]
     (init,) = orch.children[0].children
     assert init.kind == "init_resource" and init.label == "InitResourceContext io_manager"
     assert init.duration_ms is not None

@@ -239,8 +239,21 @@ def _finish(
     canceled: bool = False,
 ) -> None:
     if built is not None:
+        started = time.perf_counter()
         try:
             built.close()
+            if built.values:
+                keys = list(reversed(built.values))  # torn down in reverse order of set-up
+                emit(
+                    _run_event(
+                        run,
+                        EventType.RESOURCE_TEARDOWN,
+                        f"Tore down resources [{', '.join(keys)}] in "
+                        f"{(time.perf_counter() - started) * 1000:.1f}ms.",
+                        keys=keys,
+                        duration_ms=(time.perf_counter() - started) * 1000,
+                    )
+                )
         except Exception as exc:
             emit(
                 _run_event(

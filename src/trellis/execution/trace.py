@@ -235,6 +235,15 @@ class _Builder:
                     "resource_failure", "resource initialisation failed", event, error=_err(event)
                 )
             )
+        elif et is EventType.RESOURCE_TEARDOWN:
+            keys = ", ".join(data.get("keys") or [])
+            duration = data.get("duration_ms")
+            node = self.node(
+                "teardown", f"tear down resources [{keys}]", event, duration_ms=duration
+            )
+            if duration is not None:  # the event is stamped when teardown ended
+                node.start_offset_ms = max(0.0, node.start_offset_ms - duration)
+            self.orch.add(node)
         elif et is EventType.RESOURCE_TEARDOWN_FAILURE:
             self.orch.add(
                 self.node("teardown_failure", "resource teardown failed", event, error=_err(event))
