@@ -9,7 +9,6 @@ the value plus the schema fields it touches.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import os
 import typing as t
@@ -276,6 +275,8 @@ class _Walk:
         plain: list[str] = []
         printed = print_type(config_type, _MAX_PRINTED_FIELDS)
         for key in keys:
+            import difflib  # lazily: only this path needs it
+
             close = difflib.get_close_matches(str(key), absent, n=1) if absent else []
             if not close:
                 plain.append(key)

@@ -6,7 +6,6 @@ plain values instead of a plan. It is bound to an op or asset when one is called
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,7 @@ from trellis.contexts.resources_view import ResourcesView
 from trellis.contexts.system import StepExecutionContext
 from trellis.core.errors import InvariantViolationError
 from trellis.core.events import Event
-from trellis.core.run import Run
+from trellis.core.run import Run, new_run_id
 
 if TYPE_CHECKING:
     from trellis.definitions.asset import AssetsDefinition
@@ -40,7 +39,7 @@ class DirectPlanContext:
         close: Callable[[], None] | None,
         console: Callable[[Event], None] | None = None,
     ) -> None:
-        self.run = Run(str(uuid.uuid4()), DIRECT_JOB_NAME, tags=dict(tags))
+        self.run = Run(new_run_id(), DIRECT_JOB_NAME, tags=dict(tags))
         self.instance = instance
         self.resources = dict(resources)
         self.events: list[Event] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,16 @@ HOST_TAG = "trellis/host"
 EXECUTOR_TAG = "trellis/executor"  # which executor ran the run's steps
 PARENT_RUN_ID_TAG = "trellis/parent_run_id"
 ROOT_RUN_ID_TAG = "trellis/root_run_id"
+
+
+def new_run_id() -> str:
+    """A fresh run id: a random (version 4) UUID string, made without importing ``uuid``
+    (which pulls in ``platform`` on the first run of every process)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class RunStatus(StrEnum):

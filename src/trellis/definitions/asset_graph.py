@@ -6,7 +6,6 @@ cycles, each with an error that names the assets involved.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 
 from trellis.core.asset_key import AssetKey
@@ -75,6 +74,8 @@ class AssetGraph:
                 if up in known:
                     continue
                 names = [k.to_user_string() for k in sorted(known)]
+                import difflib  # lazily: only this path needs it
+
                 close = difflib.get_close_matches(up.to_user_string(), names, n=1)
                 hint = f" Did you mean '{close[0]}'?" if close else ""
                 raise InvalidDefinitionError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -42,6 +41,8 @@ class AssetSelection:
             for key in wanted:
                 if key not in known:
                     names = sorted(k.to_user_string() for k in known)
+                    import difflib  # lazily: only this path needs it
+
                     close = difflib.get_close_matches(key.to_user_string(), names, n=1)
                     hint = f" Did you mean '{close[0]}'?" if close else ""
                     raise InvalidDefinitionError(

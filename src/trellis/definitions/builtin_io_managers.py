@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +81,8 @@ class PickledObjectFilesystemIOManager(IOManager):
     """
 
     def __init__(self, base_dir: str | os.PathLike[str] | None = None) -> None:
+        import tempfile  # lazily: only this path needs it
+
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="trellis-storage-")).resolve()
         self._made_dirs: set[Path] = set()  # directories this manager already created
 

@@ -7,7 +7,6 @@ its partition through run tags only; this module just answers "which keys exist?
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -103,6 +102,8 @@ class PartitionsDefinition(ABC):
         if reason:
             parts.append(reason)
         if keys and len(keys) <= _MAX_KEYS_FOR_SUGGESTION:
+            import difflib  # lazily: only this path needs it
+
             close = difflib.get_close_matches(partition_key, keys, n=1, cutoff=0.6)
             if close:
                 parts.append(f"Did you mean '{close[0]}'?")

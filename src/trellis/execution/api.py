@@ -5,14 +5,21 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidInvocationError
 from trellis.core.events import Event
-from trellis.core.run import EXECUTOR_TAG, HOST_TAG, PARTITION_SET_TAG, PARTITION_TAG, PID_TAG, Run
+from trellis.core.run import (
+    EXECUTOR_TAG,
+    HOST_TAG,
+    PARTITION_SET_TAG,
+    PARTITION_TAG,
+    PID_TAG,
+    Run,
+    new_run_id,
+)
 from trellis.definitions.asset import AssetsDefinition
 from trellis.definitions.asset_graph import AssetGraph
 from trellis.definitions.asset_job import build_asset_job
@@ -152,7 +159,7 @@ def execute_job_in_process(
     )
     run = instance.add_run(
         Run(
-            run_id=run_id or str(uuid.uuid4()),
+            run_id=run_id or new_run_id(),
             job_name=job.name,
             run_config=plan.run_config.raw,
             tags=run_tags,

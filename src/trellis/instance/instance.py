@@ -11,10 +11,7 @@ SQLAlchemy and Alembic are imported when the first persistent instance is opened
 
 from __future__ import annotations
 
-import atexit
 import logging
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -127,7 +124,12 @@ class Instance:
     def root_directory(self) -> Path:
         """The instance's home directory (a temporary one for ephemeral instances)."""
         if self._root_dir is None:
+            import tempfile  # lazily: only this path needs it
+
             self._root_dir = Path(tempfile.mkdtemp(prefix="trellis-instance-"))
+            import atexit  # lazily: only this path needs it
+            import shutil  # lazily: only this path needs it
+
             atexit.register(shutil.rmtree, self._root_dir, True)
         return self._root_dir
 
@@ -302,8 +304,11 @@ class Instance:
         if run is None or run.status not in IN_PROGRESS_STATUSES:
             return False
         event = Event(
-            EventType.RUN_CANCELING, run.run_id, run.job_name,
-            message=f"Cancellation of run {run.run_id} requested.", level=logging.WARNING,
+            EventType.RUN_CANCELING,
+            run.run_id,
+            run.job_name,
+            message=f"Cancellation of run {run.run_id} requested.",
+            level=logging.WARNING,
         )
         self._apply_run_events([event], run)
         return bool(self.storage.store_events([event], run, only_if_status=IN_PROGRESS_STATUSES))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from functools import cache
 from pathlib import Path
 
@@ -14,7 +13,13 @@ _START_SLACK_SECONDS = 2.0
 
 @cache
 def this_host() -> str:
-    """The name of this machine, as recorded in the ``trellis/host`` run tag."""
+    """The name of this machine, as recorded in the ``trellis/host`` run tag (the same
+    name ``socket.gethostname()`` gives, read without importing ``socket`` on POSIX)."""
+    uname = getattr(os, "uname", None)
+    if uname is not None:
+        return uname().nodename
+    import socket  # lazily: Windows has no os.uname
+
     return socket.gethostname()
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import TYPE_CHECKING
 
@@ -58,6 +57,8 @@ def parse_op_selection(job: JobDefinition, clauses: list[str]) -> set[str]:
         before, name, after = match.groups()
         targets = [name] if name in handles else by_name.get(name, [])
         if not targets:
+            import difflib  # lazily: only this path needs it
+
             close = difflib.get_close_matches(name, sorted(handles | set(by_name)), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise InvalidDefinitionError(
