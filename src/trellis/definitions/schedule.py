@@ -19,11 +19,11 @@ from trellis.core.errors import (
     InvalidInvocationError,
     ScheduleExecutionError,
 )
+from trellis.definitions.instigator import InstigatorDefinition
 from trellis.definitions.run_request import (
     RunRequest,
     call_user_fn,
     check_required_resources,
-    check_tags,
     normalize_result,
     takes_context,
 )
@@ -85,7 +85,7 @@ def check_exclusive(owner: str, **values: Any) -> int:
     return len(given)
 
 
-class ScheduleDefinition:
+class ScheduleDefinition(InstigatorDefinition):
     """Launches a job (or an asset selection, via ``target``) on every tick of
     ``cron_schedule``, evaluated in ``execution_timezone`` (default UTC).
 
@@ -150,16 +150,16 @@ class ScheduleDefinition:
         self._should_execute_ctx = should_execute is not None and takes_context(
             should_execute, owner
         )
-        self._tags = check_tags(owner, tags, InvalidDefinitionError)
-        self._metadata = dict(metadata or {})
         self._execution_timezone = _check_timezone(owner, execution_timezone)
-        self._description = description
-        if not isinstance(default_status, DefaultScheduleStatus):
-            raise InvalidDefinitionError(
-                f"{owner}: default_status must be a DefaultScheduleStatus, got {default_status!r}."
-            )
-        self._default_status = default_status
-        self._required_resource_keys = frozenset(required_resource_keys or ())
+        self._init_common(
+            owner,
+            default_status,
+            DefaultScheduleStatus,
+            description,
+            required_resource_keys,
+            tags,
+            metadata,
+        )
 
     # -- evaluation ---------------------------------------------------------------------
 
@@ -234,11 +234,6 @@ class ScheduleDefinition:
     # -- attributes ---------------------------------------------------------------------
 
     @property
-    def name(self) -> str:
-        """The schedule's unique name."""
-        return self._name
-
-    @property
     def cron_schedule(self) -> str | list[str]:
         """The cron string (or list of them) whose ticks launch runs."""
         return self._cron_schedule
@@ -254,39 +249,9 @@ class ScheduleDefinition:
         return self._job
 
     @property
-    def target(self) -> Any:
-        """The ``target`` as given (a job or an asset selection), or None."""
-        return self._target
-
-    @property
     def execution_timezone(self) -> str | None:
         """The IANA timezone the cron schedule is read in (None: UTC)."""
         return self._execution_timezone
-
-    @property
-    def description(self) -> str | None:
-        """A human description of the schedule."""
-        return self._description
-
-    @property
-    def default_status(self) -> DefaultScheduleStatus:
-        """Whether the schedule starts running as soon as it is loaded."""
-        return self._default_status
-
-    @property
-    def required_resource_keys(self) -> frozenset[str]:
-        """The resources the schedule reads from ``context.resources``."""
-        return self._required_resource_keys
-
-    @property
-    def tags(self) -> dict[str, str]:
-        """Tags of the schedule; attached to the runs of the run_config form."""
-        return dict(self._tags)
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """Free-form metadata about the schedule."""
-        return dict(self._metadata)
 
     def __repr__(self) -> str:
         return f"ScheduleDefinition(name={self._name!r}, cron_schedule={self._cron_schedule!r})"

@@ -20,11 +20,11 @@ from trellis.core.errors import (
     InvariantViolationError,
     SensorExecutionError,
 )
+from trellis.definitions.instigator import InstigatorDefinition
 from trellis.definitions.run_request import (
     RunRequest,
     call_user_fn,
     check_required_resources,
-    check_tags,
     normalize_result,
     takes_context,
 )
@@ -52,7 +52,7 @@ class SensorEvaluationResult:
     cursor_updated: bool = False
 
 
-class SensorDefinition:
+class SensorDefinition(InstigatorDefinition):
     """Polls ``evaluation_fn`` at most every ``minimum_interval_seconds`` (default 30); each
     tick returns run requests or a skip, and may move a cursor kept between ticks.
 
@@ -114,15 +114,15 @@ class SensorDefinition:
                 f"got {minimum_interval_seconds!r}."
             )
         self._minimum_interval_seconds = interval
-        if not isinstance(default_status, DefaultSensorStatus):
-            raise InvalidDefinitionError(
-                f"{owner}: default_status must be a DefaultSensorStatus, got {default_status!r}."
-            )
-        self._default_status = default_status
-        self._description = description
-        self._required_resource_keys = frozenset(required_resource_keys or ())
-        self._tags = check_tags(owner, tags, InvalidDefinitionError)
-        self._metadata = dict(metadata or {})
+        self._init_common(
+            owner,
+            default_status,
+            DefaultSensorStatus,
+            description,
+            required_resource_keys,
+            tags,
+            metadata,
+        )
 
     # -- evaluation ---------------------------------------------------------------------
 
@@ -201,11 +201,6 @@ class SensorDefinition:
     # -- attributes ---------------------------------------------------------------------
 
     @property
-    def name(self) -> str:
-        """The sensor's unique name."""
-        return self._name
-
-    @property
     def job_name(self) -> str | None:
         """The targeted job's name when the sensor targets exactly one job, else None."""
         return self._job_names[0] if len(self._job_names) == 1 else None
@@ -226,39 +221,9 @@ class SensorDefinition:
         return self._asset_selection
 
     @property
-    def target(self) -> Any:
-        """The ``target`` as given (a job or an asset selection), or None."""
-        return self._target
-
-    @property
     def minimum_interval_seconds(self) -> int:
         """The least time between two ticks."""
         return self._minimum_interval_seconds
-
-    @property
-    def description(self) -> str | None:
-        """A human description of the sensor."""
-        return self._description
-
-    @property
-    def default_status(self) -> DefaultSensorStatus:
-        """Whether the sensor starts running as soon as it is loaded."""
-        return self._default_status
-
-    @property
-    def required_resource_keys(self) -> frozenset[str]:
-        """The resources the sensor reads from ``context.resources``."""
-        return self._required_resource_keys
-
-    @property
-    def tags(self) -> dict[str, str]:
-        """Tags that annotate the sensor."""
-        return dict(self._tags)
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        """Free-form metadata about the sensor."""
-        return dict(self._metadata)
 
     def __repr__(self) -> str:
         return f"SensorDefinition(name={self._name!r})"
