@@ -302,21 +302,53 @@ class InputContext(_PartitionAccess):
 
 
 # -- construction inside a run ---------------------------------------------------------
+#
+# A step builds an OutputContext per output it stores and an InputContext (with the
+# upstream OutputContext) per input it loads. Everything about an output that does not
+# change during a run is worked out once per run and output (``_OutputFacts``); building a
+# context is then a handful of attribute stores (``_output_context`` / ``_input_context``,
+# which skip the keyword defaults of the public constructors, used by tests and users).
+
+
+class _OutputFacts:
+    """What does not change about one step output during a run."""
+
+    __slots__ = (
+        "asset_key",
+        "asset_partitions",
+        "dagster_type",
+        "definition_metadata",
+        "name",
+        "op_def",
+        "partitions_def",
+        "resource_config",
+        "resources",
+        "run_id",
+        "step_key",
+        "version",
+    )
+
+
+def _run_cache(step_context: StepExecutionContext) -> dict[Any, Any]:
+    """The run-wide cache of IO context parts (``PlanOrchestrationContext.io_cache``)."""
+    plan_context = step_context.plan_context
+    cache = getattr(plan_context, "io_cache", None)
+    if cache is None:
+        cache = {}
+        try:
+            plan_context.io_cache = cache
+        except AttributeError:  # a context without room for the cache
+            pass
+    return cache
 
 
 def _io_manager_parts(step_context: StepExecutionContext, key: str) -> tuple[Any, ResourcesView]:
     """The IO manager's resource config and the resources it declared: built once per
-    run and key (``PlanOrchestrationContext.io_manager_parts``), not per call."""
-    plan_context = step_context.plan_context
-    cache = getattr(plan_context, "io_manager_parts", None)
-    if cache is None:
-        cache = {}
-        try:
-            plan_context.io_manager_parts = cache
-        except AttributeError:  # a context without room for the cache
-            pass
+    run and key, not per call."""
+    cache = _run_cache(step_context)
     parts = cache.get(key)
     if parts is None:
+        plan_context = step_context.plan_context
         resource_config = plan_context.plan.run_config.resource_config(key)
         definition = plan_context.plan.job.resource_defs.get(key)
         needed = definition.required_resource_keys if definition is not None else ()
@@ -325,39 +357,116 @@ def _io_manager_parts(step_context: StepExecutionContext, key: str) -> tuple[Any
     return parts
 
 
-def output_context_for_step(
-    step_context: StepExecutionContext, step_output: StepOutput, metadata: Mapping[str, Any]
-) -> OutputContext:
-    """The ``OutputContext`` for one output of the running step."""
-    step = step_context.step
+def _output_facts(
+    step_context: StepExecutionContext, handle: StepOutputHandle, manager_key: str
+) -> _OutputFacts:
+    """The run-constant parts of the OutputContext of output ``handle`` as seen through
+    IO manager ``manager_key`` (the upstream side of an input may use an input manager)."""
+    cache = _run_cache(step_context)
+    facts = cache.get((handle, manager_key))
+    if facts is not None:
+        return facts
+    plan = step_context.plan_context.plan
+    step = plan.steps[handle.step_key]
+    step_output = step.step_output(handle.output_name)
     out_def = step_output.out_def
     asset_key = step_output.asset_key
     assets_def = step.assets_def
-    definition_metadata = (
+    facts = _OutputFacts()
+    facts.step_key = step.key
+    facts.name = step_output.name
+    # Re-execution: an output not recomputed here is read from the run that made it.
+    facts.run_id = plan.known_output_run_ids.get(step.key, step_context.run_id)
+    facts.asset_key = asset_key
+    facts.definition_metadata = (
         assets_def.specs_by_key[asset_key].metadata
         if assets_def and asset_key
         else out_def.metadata
     )
-    resource_config, resources = _io_manager_parts(step_context, step_output.io_manager_key)
-    partitions_def = assets_def.partitions_def if assets_def else None
+    facts.dagster_type = out_def.dagster_type
+    facts.version = out_def.code_version
+    facts.op_def = step.op_def
+    facts.partitions_def = assets_def.partitions_def if assets_def else None
+    facts.asset_partitions = asset_partitions_of(
+        step_context.partitions, asset_key, facts.partitions_def
+    )
+    facts.resource_config, facts.resources = _io_manager_parts(step_context, manager_key)
+    cache[(handle, manager_key)] = facts
+    return facts
+
+
+def _output_context(
+    facts: _OutputFacts,
+    run_id: str,
+    output_metadata: Mapping[str, Any],
+    log: LogManager,
+    step_context: StepExecutionContext | None,
+    partitions: RunPartitions,
+) -> OutputContext:
+    context = OutputContext.__new__(OutputContext)
+    context.step_key = facts.step_key
+    context.name = facts.name
+    context.run_id = run_id
+    context.asset_key = facts.asset_key
+    context.definition_metadata = facts.definition_metadata
+    context.output_metadata = output_metadata
+    context.config = None
+    context.resource_config = facts.resource_config
+    context.resources = facts.resources
+    context.dagster_type = facts.dagster_type
+    context.mapping_key = None
+    context.version = facts.version
+    context.op_def = facts.op_def
+    context.log = log
+    context.step_context = step_context
+    context._partitions = partitions
+    context._asset_partitions = facts.asset_partitions
+    context.asset_partitions_def = facts.partitions_def
+    context._added_metadata = None
+    context._events = None
+    return context
+
+
+def output_context_for_step(
+    step_context: StepExecutionContext, step_output: StepOutput, metadata: Mapping[str, Any]
+) -> OutputContext:
+    """The ``OutputContext`` for one output of the running step."""
+    facts = _output_facts(step_context, step_output.handle, step_output.io_manager_key)
+    return _output_context(
+        facts, step_context.run_id, metadata, step_context.log, step_context,
+        step_context.partitions,
+    )
+
+
+def _loadable_asset_upstream(
+    step_context: StepExecutionContext, asset_key: AssetKey, manager_key: str
+) -> OutputContext:
+    """The upstream OutputContext of an input that reads an asset outside the run."""
+    plan = step_context.plan_context.plan
+    resource_config, resources = _io_manager_parts(step_context, manager_key)
+    graph = plan.job.asset_graph
+    producer = graph.producer.get(asset_key) if graph is not None else None
+    spec = (
+        producer.specs_by_key[asset_key]
+        if producer is not None
+        else (graph.external_specs.get(asset_key) if graph is not None else None)
+    )
+    spec_partitions_def = spec.partitions_def if spec else None
     return OutputContext(
-        step_key=step.key,
-        name=step_output.name,
+        step_key=producer.node_name if producer else asset_key.to_python_identifier(),
+        name=producer.output_names_by_key[asset_key] if producer else "result",
         run_id=step_context.run_id,
         asset_key=asset_key,
-        definition_metadata=definition_metadata,
-        output_metadata=metadata,
-        config=None,
+        definition_metadata=spec.metadata if spec else None,
         resource_config=resource_config,
         resources=resources,
-        dagster_type=out_def.dagster_type,
-        version=out_def.code_version,
-        op_def=step.op_def,
+        op_def=producer.op if producer else None,
         log=step_context.log,
-        step_context=step_context,
         partitions=step_context.partitions,
-        asset_partitions_def=partitions_def,
-        asset_partitions=asset_partitions_of(step_context.partitions, asset_key, partitions_def),
+        asset_partitions_def=spec_partitions_def,
+        asset_partitions=asset_partitions_of(
+            step_context.partitions, asset_key, spec_partitions_def
+        ),
     )
 
 
@@ -368,87 +477,41 @@ def input_context_for_step(
 ) -> InputContext:
     """The ``InputContext`` for one input of the running step (``handle`` names the
     upstream output, or None when the input reads an asset outside the run)."""
-    plan = step_context.plan_context.plan
     step = step_context.step
     manager_key = step_input.manager_key or "io_manager"
-    resource_config, resources = _io_manager_parts(step_context, manager_key)
+    log = step_context.log
+    partitions = step_context.partitions
     upstream: OutputContext | None = None
     if handle is not None:
-        up_step = plan.steps[handle.step_key]
-        up_output = up_step.step_output(handle.output_name)
-        up_assets = up_step.assets_def
-        up_partitions_def = up_assets.partitions_def if up_assets else None
-        upstream = OutputContext(
-            step_key=up_step.key,
-            name=up_output.name,
-            # Re-execution: an output not recomputed here is read from the run that made it.
-            run_id=plan.known_output_run_ids.get(up_step.key, step_context.run_id),
-            asset_key=up_output.asset_key,
-            definition_metadata=(
-                up_assets.specs_by_key[up_output.asset_key].metadata
-                if up_assets and up_output.asset_key
-                else up_output.out_def.metadata
-            ),
-            resource_config=resource_config,
-            resources=resources,
-            dagster_type=up_output.out_def.dagster_type,
-            version=up_output.out_def.code_version,
-            op_def=up_step.op_def,
-            log=step_context.log,
-            partitions=step_context.partitions,
-            asset_partitions_def=up_partitions_def,
-            asset_partitions=asset_partitions_of(
-                step_context.partitions, up_output.asset_key, up_partitions_def
-            ),
-        )
-        asset_key = up_output.asset_key
+        facts = _output_facts(step_context, handle, manager_key)
+        upstream = _output_context(facts, facts.run_id, {}, log, None, partitions)
+        asset_key = facts.asset_key
     elif isinstance(step_input.source, FromLoadableAsset):
         asset_key = step_input.source.asset_key
-        graph = plan.job.asset_graph
-        producer = graph.producer.get(asset_key) if graph is not None else None
-        spec = (
-            producer.specs_by_key[asset_key]
-            if producer is not None
-            else (graph.external_specs.get(asset_key) if graph is not None else None)
-        )
-        spec_partitions_def = spec.partitions_def if spec else None
-        upstream = OutputContext(
-            step_key=producer.node_name if producer else asset_key.to_python_identifier(),
-            name=producer.output_names_by_key[asset_key] if producer else "result",
-            run_id=step_context.run_id,
-            asset_key=asset_key,
-            definition_metadata=spec.metadata if spec else None,
-            resource_config=resource_config,
-            resources=resources,
-            op_def=producer.op if producer else None,
-            log=step_context.log,
-            partitions=step_context.partitions,
-            asset_partitions_def=spec_partitions_def,
-            asset_partitions=asset_partitions_of(
-                step_context.partitions, asset_key, spec_partitions_def
-            ),
-        )
+        upstream = _loadable_asset_upstream(step_context, asset_key, manager_key)
     else:
         asset_key = step_input.in_def.asset_key
-    return InputContext(
-        name=step_input.name,
-        upstream_output=upstream,
-        asset_key=asset_key,
-        definition_metadata=step_input.in_def.metadata,
-        config=None,
-        resource_config=resource_config,
-        resources=resources,
-        dagster_type=step_input.in_def.dagster_type,
-        op_def=step.op_def,
-        log=step_context.log,
-        instance=step_context.instance,
-        step_context=step_context,
-        partitions=step_context.partitions,
-        # The asset partitions of an input are those of the upstream asset it reads.
-        asset_partitions_def=(
-            upstream.asset_partitions_def
-            if upstream is not None
-            else (step.assets_def.partitions_def if step.assets_def else None)
-        ),
-        asset_partitions=upstream._asset_partitions if upstream is not None else None,
-    )
+    resource_config, resources = _io_manager_parts(step_context, manager_key)
+    in_def = step_input.in_def
+    context = InputContext.__new__(InputContext)
+    context.name = step_input.name
+    context.upstream_output = upstream
+    context.asset_key = asset_key
+    context.definition_metadata = in_def.metadata if in_def.metadata is not None else {}
+    context.config = None
+    context.resource_config = resource_config
+    context.resources = resources
+    context.dagster_type = in_def.dagster_type
+    context.op_def = step.op_def
+    context.log = log
+    context.instance = step_context.instance
+    context.step_context = step_context
+    context._partitions = partitions
+    # The asset partitions of an input are those of the upstream asset it reads.
+    if upstream is not None:
+        context.asset_partitions_def = upstream.asset_partitions_def
+        context._asset_partitions = upstream._asset_partitions
+    else:
+        context.asset_partitions_def = step.assets_def.partitions_def if step.assets_def else None
+        context._asset_partitions = partitions
+    return context

@@ -54,6 +54,8 @@ class PlanOrchestrationContext:
         self.raise_on_error = raise_on_error
         self.partitions = RunPartitions(run.tags, plan.job.partitions_def)
         self._scoped_resources: dict[int, ResourcesView] = {}
+        # IO context parts that stay the same for the whole run (``trellis.contexts.io``).
+        self.io_cache: dict[Any, Any] = {}
         # The outputs produced so far in this run, kept up to date by the orchestration
         # loop; None when unknown (then a fan-in input loads every source).
         self.produced_outputs: set[StepOutputHandle] | None = None

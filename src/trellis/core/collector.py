@@ -12,8 +12,8 @@ from contextlib import contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause Python's automatic cyclic garbage collector while definitions are validated,
     a plan is built or a run's steps execute (also usable as a decorator); the
-    orchestration loop collects the young generations every few hundred steps instead
-    (``gc.collect(1)``).
+    orchestration loop collects the youngest generation every few hundred steps instead
+    (``gc.collect(0)``: each surviving object is scanned once, when it leaves it).
 
     Full automatic passes rescan every long-lived object (definitions, the plan, the
     run's events), which made the per-step cost grow with the size of the run. Young

@@ -91,7 +91,7 @@ def iterate_user_events(op_def: OpDefinition, result: Any) -> Iterator[UserEvent
         for item in result:
             yield _coerce_yielded(op_def, item)
         return
-    yield from _coerce_returned(op_def, result)
+    yield from returned_events(op_def, result)
 
 
 def _coerce_yielded(op_def: OpDefinition, item: Any) -> UserEvent:
@@ -105,35 +105,32 @@ def _coerce_yielded(op_def: OpDefinition, item: Any) -> UserEvent:
     )
 
 
-def _coerce_returned(op_def: OpDefinition, result: Any) -> Iterator[UserEvent]:
+def returned_events(op_def: OpDefinition, result: Any) -> list[UserEvent]:
+    """The user events of a function that returned (not yielded) ``result``."""
     if isinstance(result, (Output, MaterializeResult)):
-        yield result
-        return
+        return [result]
     outs = op_def.outs
     if len(outs) == 1:
         (name, out_def) = next(iter(outs.items()))
-        if out_def.dagster_type is Nothing:
-            if result is not None:
-                raise InvariantViolationError(
-                    f"{op_def.kind} '{op_def.name}' is annotated to return None but returned "
-                    f"{type(result).__name__}."
-                )
-            yield Output(None, name)
-            return
-        yield Output(result, name)
-        return
+        if out_def.dagster_type is Nothing and result is not None:
+            raise InvariantViolationError(
+                f"{op_def.kind} '{op_def.name}' is annotated to return None but returned "
+                f"{type(result).__name__}."
+            )
+        return [Output(result, name)]
     if not outs:
         if result is not None:
             raise InvariantViolationError(
                 f"{op_def.kind} '{op_def.name}' has no outputs but returned {result!r}."
             )
-        return
+        return []
     if result is None and not any(o.is_required for o in outs.values()):
-        return
+        return []
     if isinstance(result, tuple) and len(result) == len(outs):
-        for name, value in zip(outs, result, strict=True):
-            yield value if isinstance(value, (Output, MaterializeResult)) else Output(value, name)
-        return
+        return [
+            value if isinstance(value, (Output, MaterializeResult)) else Output(value, name)
+            for name, value in zip(outs, result, strict=True)
+        ]
     raise InvariantViolationError(
         f"{op_def.kind} '{op_def.name}' has outputs {list(outs)} but returned "
         f"{type(result).__name__}; return a tuple of {len(outs)} values in that order, or "

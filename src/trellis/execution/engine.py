@@ -259,7 +259,7 @@ def run_plan(
                 _settle(plan_context, active, active.finish(outcome))
                 finished += 1
                 if finished % YOUNG_COLLECTION_EVERY == 0 and not gc.isenabled():
-                    gc.collect(1)
+                    gc.collect(0)
         if stop_on_failure and active.first_failure is not None and not active.canceled:
             while active.running:
                 for outcome in executor.wait(plan_context):

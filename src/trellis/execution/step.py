@@ -29,7 +29,12 @@ from trellis.core.errors import (
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.metadata import normalize_metadata
 from trellis.core.outputs import AssetMaterialization, AssetObservation, MaterializeResult, Output
-from trellis.execution.compute import compute_kwargs, invoke_compute, iterate_user_events
+from trellis.execution.compute import (
+    compute_kwargs,
+    invoke_compute,
+    iterate_user_events,
+    returned_events,
+)
 from trellis.execution.step_io import check_type, emit_user_event, handle_output, load_inputs
 
 if TYPE_CHECKING:
@@ -77,21 +82,22 @@ def user_context_type_name(step_context: StepExecutionContext) -> str:
     return "OpExecutionContext"
 
 
-def make_user_context(step_context: StepExecutionContext) -> Any:
+def make_user_context(step_context: StepExecutionContext, type_name: str | None = None) -> Any:
     """The context the function receives: the asset context for assets (unless
     annotated ``OpExecutionContext``), the op context for ops."""
-    if user_context_type_name(step_context) == "AssetExecutionContext":
+    if (type_name or user_context_type_name(step_context)) == "AssetExecutionContext":
         return AssetExecutionContext(step_context)
     return OpExecutionContext(step_context)
 
 
-def _run_body(step_context: StepExecutionContext) -> set[StepOutputHandle]:
+def _run_body(step_context: StepExecutionContext, context_type: str) -> set[StepOutputHandle]:
     step = step_context.step
     op_def = step.op_def
-    plan_context = step_context.plan_context
-    inputs = load_inputs(step_context)
-    user_context = make_user_context(step_context)
-    kwargs = compute_kwargs(op_def, inputs, step_context.op_config, plan_context.resources)
+    inputs = load_inputs(step_context) if step.inputs else {}
+    user_context = make_user_context(step_context, context_type)
+    kwargs = compute_kwargs(
+        op_def, inputs, step_context.op_config, step_context.plan_context.resources
+    )
     token = set_current_context(user_context)
     produced: set[StepOutputHandle] = set()
     try:
@@ -105,15 +111,20 @@ def _run_body(step_context: StepExecutionContext) -> set[StepOutputHandle]:
         finally:
             reset_current_context(token)
     finally:
-        for event in step_context.user_events:
-            emit_user_event(step_context, event)
-        step_context.user_events.clear()
-    missing = [o.name for o in step.outputs if o.out_def.is_required and o.handle not in produced]
-    if missing:
-        raise InvariantViolationError(
-            f"{op_def.kind.capitalize()} '{step.key}' did not yield required output(s) "
-            f"{missing}. Return or yield a value for each (or mark it Out(is_required=False))."
-        )
+        if step_context.user_events:
+            for event in step_context.user_events:
+                emit_user_event(step_context, event)
+            step_context.user_events.clear()
+    if len(produced) != len(step.outputs):
+        missing = [
+            o.name for o in step.outputs if o.out_def.is_required and o.handle not in produced
+        ]
+        if missing:
+            raise InvariantViolationError(
+                f"{op_def.kind.capitalize()} '{step.key}' did not yield required output(s) "
+                f"{missing}. Return or yield a value for each (or mark it "
+                "Out(is_required=False))."
+            )
     return produced
 
 
@@ -134,7 +145,7 @@ def _returned_events(
         raise
     except Exception as exc:
         raise _user_error(step_context, exc) from exc
-    return list(iterate_user_events(step_context.step.op_def, result))
+    return returned_events(step_context.step.op_def, result)
 
 
 def _user_error(step_context: StepExecutionContext, exc: Exception) -> Exception:
@@ -163,11 +174,10 @@ def _handle_user_event(
     step_context: StepExecutionContext, item: Any, produced: set[StepOutputHandle]
 ) -> None:
     step = step_context.step
-    if isinstance(item, (AssetMaterialization, AssetObservation)):
-        emit_user_event(step_context, item)
-        return
     store = True
-    if isinstance(item, MaterializeResult):
+    if isinstance(item, Output):
+        name, value, metadata = item.output_name, item.value, item.metadata
+    elif isinstance(item, MaterializeResult):
         if item.asset_key is not None:
             name = step.assets_def.get_output_name_for_asset_key(item.asset_key)
         else:
@@ -179,25 +189,31 @@ def _handle_user_event(
             name = names[0]
         value, metadata, store = item.value, item.metadata, item.value is not None
     else:
-        assert isinstance(item, Output)
-        name, value, metadata = item.output_name, item.value, item.metadata
+        assert isinstance(item, (AssetMaterialization, AssetObservation))
+        emit_user_event(step_context, item)
+        return
     if name not in step.op_def.outs:
         raise InvariantViolationError(
             f"{step.op_def.kind.capitalize()} '{step.key}' yielded an output named '{name}', but "
             f"its outputs are {list(step.op_def.outs)}."
         )
-    step_output = next((o for o in step.outputs if o.name == name), None)
-    if step_output is None:  # an asset output this run did not select
+    for step_output in step.outputs:
+        if step_output.name == name:
+            break
+    else:  # an asset output this run did not select
         return
     if step_output.handle in produced:
         raise InvariantViolationError(
             f"{step.op_def.kind.capitalize()} '{step.key}' yielded output '{name}' twice."
         )
     if store:
-        check_type(value, step_output.out_def.dagster_type, f"output '{name}' of step '{step.key}'")
-    merged = {**step_context.output_metadata(name), **metadata}
+        check_type(value, step_output.out_def.dagster_type, "output", name, step.key)
+    added = step_context.output_metadata(name)
     step_context.seen_outputs.add(name)
-    handle_output(step_context, step_output, value, merged, store=store)
+    handle_output(
+        step_context, step_output, value, {**added, **metadata} if added else metadata,
+        store=store,
+    )
     produced.add(step_output.handle)
 
 
@@ -222,6 +238,7 @@ def execute_step(step_context: StepExecutionContext) -> StepOutcome:
     step = step_context.step
     emit = plan_context.emit
     attempt = step_context.retry_number
+    context_type = user_context_type_name(step_context)
     emit(
         Event(
             EventType.STEP_RESTARTED if attempt else EventType.STEP_START,
@@ -233,12 +250,12 @@ def execute_step(step_context: StepExecutionContext) -> StepOutcome:
                 if attempt
                 else f"Started execution of step '{step.key}'."
             ),
-            data={"retry_number": attempt, "context_type": user_context_type_name(step_context)},
+            data={"retry_number": attempt, "context_type": context_type},
         )
     )
     started = time.perf_counter()
     try:
-        produced = _run_body(step_context)
+        produced = _run_body(step_context, context_type)
     except Exception as exc:
         return _fail(step_context, exc, started)
     duration_ms = (time.perf_counter() - started) * 1000

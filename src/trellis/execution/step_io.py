@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from trellis.contexts.io import input_context_for_step, output_context_for_step
 from trellis.core.errors import (
     ExecutionHandleOutputError,
     ExecutionLoadInputError,
@@ -33,18 +34,19 @@ if TYPE_CHECKING:
     from trellis.contexts.system import StepExecutionContext
 
 
-def check_type(value: Any, dagster_type: Any, what: str) -> None:
-    """Raise ``TypeCheckError`` when ``value`` is not of the declared plain-class type.
+def check_type(value: Any, dagster_type: Any, kind: str, name: str, step_key: str) -> None:
+    """Raise ``TypeCheckError`` when ``value`` (the ``kind`` "input" or "output" ``name``
+    of step ``step_key``) is not of the declared plain-class type.
 
     ``Nothing`` carries no value, so it is never checked."""
     if dagster_type is Nothing:
         return
     expected = runtime_checkable_type(dagster_type)
     if expected is not None and not isinstance(value, expected):
-        name = getattr(dagster_type, "__name__", repr(dagster_type))
+        type_name = getattr(dagster_type, "__name__", repr(dagster_type))
         raise TypeCheckError(
-            f"Type check failed for {what}: expected {name}, got {type(value).__name__} "
-            f"({value!r:.80})."
+            f"Type check failed for {kind} '{name}' of step '{step_key}': expected "
+            f"{type_name}, got {type(value).__name__} ({value!r:.80})."
         )
 
 
@@ -58,7 +60,7 @@ def _load_one(
             return None
     manager_key = step_input.manager_key or "io_manager"
     manager = plan_context.resources[manager_key]
-    input_context = step_context.for_input(step_input, handle)
+    input_context = input_context_for_step(step_context, step_input, handle)
     try:
         return manager.load_input(input_context)
     except Exception as exc:
@@ -91,19 +93,22 @@ def load_inputs(step_context: StepExecutionContext) -> dict[str, Any]:
     event per loaded input) and type-checked."""
     step = step_context.step
     plan_context = step_context.plan_context
+    run = plan_context.run
     values: dict[str, Any] = {}
     for step_input in step.inputs:
         source = step_input.source
-        if step_input.in_def.dagster_type is Nothing:  # ordering only: nothing to load
-            values[step_input.name] = None
+        name = step_input.name
+        dagster_type = step_input.in_def.dagster_type
+        if dagster_type is Nothing:  # ordering only: nothing to load
+            values[name] = None
             continue
         if isinstance(source, FromValue):
             value = source.value
         else:
             started = time.perf_counter()
             if isinstance(source, FromStepOutput):
-                value = _load_one(step_context, step_input, source.handle)
-                upstream = source.handle
+                upstream: StepOutputHandle | None = source.handle
+                value = _load_one(step_context, step_input, upstream)
             elif isinstance(source, FromMultipleStepOutputs):
                 handles = _produced_handles(plan_context, source.handles)
                 value = [_load_one(step_context, step_input, h) for h in handles]
@@ -113,31 +118,28 @@ def load_inputs(step_context: StepExecutionContext) -> dict[str, Any]:
                 value = _load_one(step_context, step_input, None)
                 upstream = None
             duration_ms = (time.perf_counter() - started) * 1000
+            manager_key = step_input.manager_key
             plan_context.emit(
                 Event(
                     EventType.LOADED_INPUT,
-                    plan_context.run.run_id,
-                    plan_context.run.job_name,
+                    run.run_id,
+                    run.job_name,
                     step_key=step.key,
-                    message=f"Loaded input '{step_input.name}' using IO manager "
-                    f"'{step_input.manager_key}'",
+                    message=f"Loaded input '{name}' using IO manager '{manager_key}'",
                     data={
-                        "input_name": step_input.name,
-                        "manager_key": step_input.manager_key,
+                        "input_name": name,
+                        "manager_key": manager_key,
                         "upstream_step_key": upstream.step_key if upstream else None,
                         "upstream_output_name": upstream.output_name if upstream else None,
-                        "metadata": step_context.input_metadata(step_input.name),
+                        "metadata": step_context.input_metadata(name),
                         "duration_ms": duration_ms,
                     },
-                    asset_key=step_context.asset_key_for_input(step_input.name),
+                    asset_key=step_context.asset_key_for_input(name),
                 )
             )
-        in_def = step_input.in_def
-        if in_def.dagster_type is not None and in_def.dagster_type is not Nothing:
-            check_type(
-                value, in_def.dagster_type, f"input '{step_input.name}' of step '{step.key}'"
-            )
-        values[step_input.name] = value
+        if dagster_type is not None:
+            check_type(value, dagster_type, "input", name, step.key)
+        values[name] = value
     return values
 
 
@@ -153,32 +155,33 @@ def handle_output(
     materialization (for asset outputs) and ``HANDLED_OUTPUT``."""
     plan_context = step_context.plan_context
     run = plan_context.run
+    run_id, job_name = run.run_id, run.job_name
     step_key = step_context.step.key
-    out_def = step_output.out_def
+    output_name = step_output.name
     emit = plan_context.emit
     asset_key = step_output.asset_key
     emit(
         Event(
             EventType.STEP_OUTPUT,
-            run.run_id,
-            run.job_name,
+            run_id,
+            job_name,
             step_key=step_key,
-            message=f"Yielded output '{step_output.name}'",
-            data={"output_name": step_output.name, "metadata": dict(metadata)},
+            message=f"Yielded output '{output_name}'",
+            data={"output_name": output_name, "metadata": dict(metadata)},
         )
     )
     added: dict[str, MetadataValue] = {}
     extra_events: list[Any] = []
     duration_ms = 0.0
-    stored = store and out_def.dagster_type is not Nothing
+    stored = store and step_output.out_def.dagster_type is not Nothing
+    manager_key = step_output.io_manager_key
     if stored:
-        manager_key = step_output.io_manager_key
         manager = plan_context.resources[manager_key]
-        output_context = step_context.for_output(step_output, metadata)
+        output_context = output_context_for_step(step_context, step_output, metadata)
         started = time.perf_counter()
         try:
             result = manager.handle_output(output_context, value)
-            if inspect.isgenerator(result):
+            if result is not None and inspect.isgenerator(result):
                 for item in result:
                     if isinstance(item, (AssetMaterialization, AssetObservation)):
                         extra_events.append(item)
@@ -186,24 +189,27 @@ def handle_output(
                         output_context.add_output_metadata(item)
         except Exception as exc:
             raise ExecutionHandleOutputError(
-                f"Error while storing output '{step_output.name}' of step '{step_key}' with IO "
+                f"Error while storing output '{output_name}' of step '{step_key}' with IO "
                 f"manager '{manager_key}': {type(exc).__name__}: {exc}",
                 exc,
             ) from exc
         duration_ms = (time.perf_counter() - started) * 1000
-        added = output_context.consume_logged_metadata()
-        extra_events.extend(output_context.consume_events())
+        if output_context._added_metadata is not None:
+            added = output_context.consume_logged_metadata()
+        if output_context._events is not None:
+            extra_events.extend(output_context.consume_events())
     if asset_key is not None:
-        partitions = step_context.partitions
         assets_def = step_context.step.assets_def
-        partitioned = assets_def is not None and assets_def.partitions_def is not None
-        partition = partitions.start if partitioned and partitions.has_partition_key else None
-        merged = {**metadata, **added}
+        partition = None
+        if assets_def is not None and assets_def.partitions_def is not None:
+            partitions = step_context.partitions
+            partition = partitions.start if partitions.has_partition_key else None
+        merged = {**metadata, **added} if added else dict(metadata)
         emit(
             Event(
                 EventType.ASSET_MATERIALIZATION,
-                run.run_id,
-                run.job_name,
+                run_id,
+                job_name,
                 step_key=step_key,
                 message=f"Materialized value {asset_key.to_user_string()}",
                 data={
@@ -220,14 +226,13 @@ def handle_output(
         emit(
             Event(
                 EventType.HANDLED_OUTPUT,
-                run.run_id,
-                run.job_name,
+                run_id,
+                job_name,
                 step_key=step_key,
-                message=f"Handled output '{step_output.name}' using IO manager "
-                f"'{step_output.io_manager_key}'",
+                message=f"Handled output '{output_name}' using IO manager '{manager_key}'",
                 data={
-                    "output_name": step_output.name,
-                    "manager_key": step_output.io_manager_key,
+                    "output_name": output_name,
+                    "manager_key": manager_key,
                     "metadata": added,
                     "duration_ms": duration_ms,
                 },
