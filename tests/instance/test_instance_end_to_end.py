@@ -103,8 +103,6 @@ def test_a_step_batch_is_a_fixed_number_of_statements_not_one_per_event(tmp_path
     """A step's batch of 6 events (one with a materialization) is written with the same
     few statements however many events it holds: no query per event. (Speed itself is
     measured by the benchmark, not here.)"""
-    import sqlalchemy as sa
-
     with Instance.from_config(tmp_path, {}) as instance:
         run = instance.add_run(make_run("r1"))
         key = AssetKey("a")
@@ -119,12 +117,7 @@ def test_a_step_batch_is_a_fixed_number_of_statements_not_one_per_event(tmp_path
             ]
 
         statements: list[str] = []
-
-        def count(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        engine = instance.storage.db.engine
-        sa.event.listen(engine, "before_cursor_execute", count)
+        instance.storage.db.trace(statements.append)  # every statement SQLite runs
         try:
             instance.handle_new_events(batch(3), run)
             small = len(statements)
@@ -132,6 +125,7 @@ def test_a_step_batch_is_a_fixed_number_of_statements_not_one_per_event(tmp_path
             instance.handle_new_events(batch(300), run)
             large = len(statements)
         finally:
-            sa.event.remove(engine, "before_cursor_execute", count)
+            instance.storage.db.trace(None)
         assert small == large
+        assert sum(s.startswith("INSERT INTO event_logs") for s in statements) == 1
         assert len(instance.all_logs("r1")) == 3 + 300 + 6

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -16,8 +17,10 @@ from instance_helpers import event, make_run
 
 from trellis.core.errors import InstanceError
 from trellis.core.events import EventType
+from trellis.instance.config import StorageSpec
 from trellis.instance.instance import Instance
 from trellis.instance.sql import migrate as migrations
+from trellis.instance.sql.database import Database
 
 
 def _sqlite_home(tmp_path):
@@ -75,12 +78,37 @@ def test_database_path_that_is_a_directory(tmp_path):
         Instance.from_config(home, {})
 
 
+@contextmanager
+def _through_sqlalchemy(instance: Instance):
+    """The instance's database as SQLAlchemy (and so Alembic) reaches it: SQLite storage
+    runs on ``sqlite3``, migrations still go through Alembic."""
+    if instance.storage.backend != "sqlite":
+        yield instance.storage.db
+        return
+    db = Database(StorageSpec("sqlite", path=instance.storage.db.path))
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def _execute(instance: Instance, statement: str, params: dict | None = None) -> None:
+    with _through_sqlalchemy(instance) as db:
+        db.write(lambda conn: conn.execute(sa.text(statement), params or {}))
+
+
+def _downgrade(instance: Instance, revision: str) -> None:
+    with _through_sqlalchemy(instance) as db:
+        db.write(lambda conn: migrations.downgrade(conn, revision))
+
+
+def _run_indexes(instance: Instance) -> set[str]:
+    with _through_sqlalchemy(instance) as db:
+        return db.read(lambda conn: {i["name"] for i in sa.inspect(conn).get_indexes("runs")})
+
+
 def _stamp(instance: Instance, revision: str) -> None:
-    instance.storage.db.write(
-        lambda conn: conn.execute(
-            sa.text("UPDATE alembic_version SET version_num = :v"), {"v": revision}
-        )
-    )
+    _execute(instance, "UPDATE alembic_version SET version_num = :v", {"v": revision})
 
 
 def test_unknown_revision_names_the_migrate_command(instance, tmp_path):
@@ -95,7 +123,7 @@ def test_unknown_revision_names_the_migrate_command(instance, tmp_path):
 
 
 def test_trellis_tables_without_a_revision_are_refused(instance):
-    instance.storage.db.write(lambda conn: conn.execute(sa.text("DROP TABLE alembic_version")))
+    _execute(instance, "DROP TABLE alembic_version")
     instance.dispose()
     with pytest.raises(InstanceError, match="no schema revision"):
         Instance.from_ref(instance.get_ref())
@@ -104,7 +132,7 @@ def test_trellis_tables_without_a_revision_are_refused(instance):
 def test_older_revision_is_upgraded_in_place_on_open(instance):
     run = instance.add_run(make_run("kept"))
     instance.handle_new_events([event(run, EventType.RUN_START)], run)
-    instance.storage.db.write(lambda conn: migrations.downgrade(conn, "0001"))
+    _downgrade(instance, "0001")
     assert instance.info()["schema_revision"] == "0001"
     instance.dispose()
     with Instance.from_ref(instance.get_ref()) as reopened:
@@ -116,19 +144,14 @@ def test_older_revision_is_upgraded_in_place_on_open(instance):
 
 
 def test_migrate_upgrades_a_database_at_the_base_revision(instance):
-    instance.storage.db.write(lambda conn: migrations.downgrade(conn, "0001"))
-    indexes = instance.storage.db.read(
-        lambda conn: {i["name"] for i in sa.inspect(conn).get_indexes("runs")}
-    )
-    assert "idx_runs_status_create" not in indexes
+    _downgrade(instance, "0001")
+    assert "idx_runs_status_create" not in _run_indexes(instance)
     assert instance.migrate() == {
         "from_revision": "0001",
         "to_revision": migrations.head_revision(),
         "upgraded": True,
     }
-    indexes = instance.storage.db.read(
-        lambda conn: {i["name"] for i in sa.inspect(conn).get_indexes("runs")}
-    )
+    indexes = _run_indexes(instance)
     assert {"idx_runs_status_create", "idx_runs_job_create", "idx_runs_create"} <= indexes
     assert instance.migrate()["upgraded"] is False
 
@@ -150,7 +173,7 @@ def test_migrations_create_exactly_the_tables_the_code_uses(tmp_path):
     engine.dispose()
     with Instance.from_config(tmp_path / "home", {}) as created:
         assert created.storage.opened["created"] is True
-        assert created.storage.db.read(migrations.current_revision) == SCHEMA_REVISION
+        assert created.info()["schema_revision"] == SCHEMA_REVISION
 
 
 def test_concurrent_first_opens_create_the_schema_once(tmp_path):

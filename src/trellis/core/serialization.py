@@ -17,10 +17,30 @@ from trellis.core.outputs import AssetMaterialization, AssetObservation
 from trellis.core.run import Run, RunStatus
 
 _TAG = "__t"
+# Exact types that are already JSON values (subclasses take the general path below).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def to_jsonable(value: Any) -> Any:
     """A structure of dicts, lists, strings, numbers, bools and None for ``value``."""
+    cls = type(value)
+    if cls in _PLAIN:
+        return value
+    if cls is dict and _TAG not in value:  # the common payload: a dict with str keys
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                break
+            out[k] = v if type(v) in _PLAIN else to_jsonable(v)
+        else:
+            return out
+    elif cls is list:
+        return [v if type(v) in _PLAIN else to_jsonable(v) for v in value]
+    return _to_jsonable(value)
+
+
+def _to_jsonable(value: Any) -> Any:
+    """``to_jsonable`` for every kind of value (the general path)."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, MetadataValue):
@@ -90,7 +110,7 @@ def from_jsonable(value: Any) -> Any:
 def event_to_dict(event: Event) -> dict[str, Any]:
     """An event as a JSON-safe dict."""
     return {
-        "event_type": event.event_type.value,
+        "event_type": event.event_type._value_,
         "run_id": event.run_id,
         "job_name": event.job_name,
         "step_key": event.step_key,

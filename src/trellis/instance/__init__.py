@@ -2,7 +2,8 @@
 index, plus the home directory where outputs are kept.
 
 ``storage.py`` is the seam (``InstanceStorage``) with its in-memory implementation;
-``sql/`` the SQLite / PostgreSQL one (SQLAlchemy Core, imported on first use), whose
-schema ``migrations/`` (Alembic) creates and upgrades; ``config.py`` reads
+``sqlite/`` the SQLite one (the standard library's ``sqlite3``), ``sql/`` the PostgreSQL
+one (SQLAlchemy Core, imported on first use); ``migrations/`` (Alembic, imported only
+when a schema must be upgraded) upgrades older schemas; ``config.py`` reads
 ``trellis.yaml``; ``ref.py`` is the picklable ``InstanceRef``.
 """

@@ -6,7 +6,8 @@
 - ``Instance.from_config(home, config)`` / ``Instance.from_ref(ref)``: the same from a
   config dict, or in another process from ``instance.get_ref()``.
 
-SQLAlchemy and Alembic are imported when the first persistent instance is opened.
+SQLite storage uses the standard library's ``sqlite3``; SQLAlchemy is imported when a
+PostgreSQL instance is opened, Alembic when a schema has to be upgraded.
 """
 
 from __future__ import annotations
@@ -104,9 +105,15 @@ class Instance:
     def _open(cls, home: Path, config: Mapping[str, Any] | None, source: str | None) -> Instance:
         raw = dict(config or {})
         spec = resolve_storage(home, raw, source)
-        from trellis.instance.sql.storage import SqlStorage
+        storage: InstanceStorage
+        if spec.kind == "sqlite":
+            from trellis.instance.sqlite.storage import SqliteStorage  # sqlite3 only
 
-        storage = SqlStorage(spec)
+            storage = SqliteStorage(spec)
+        else:
+            from trellis.instance.sql.storage import SqlStorage  # SQLAlchemy: PostgreSQL
+
+            storage = SqlStorage(spec)
         return cls(storage, home, ref=InstanceRef(str(home), raw, source))
 
     def get_ref(self) -> InstanceRef:

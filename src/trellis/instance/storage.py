@@ -2,9 +2,10 @@
 
 One storage object keeps runs, their ordered event logs and the asset index, so that a
 batch of events and the run-status change it implies land together (one transaction in
-the SQL back end, ``trellis.instance.sql``). The ``Instance`` facade holds the logic that
-is the same for every back end (status from events, dead-run detection); a storage only
-stores and queries.
+the SQL back ends: ``trellis.instance.sqlite`` on the standard library's ``sqlite3``,
+``trellis.instance.sql`` on SQLAlchemy for PostgreSQL). The ``Instance`` facade holds the
+logic that is the same for every back end (status from events, dead-run detection); a
+storage only stores and queries.
 """
 
 from __future__ import annotations

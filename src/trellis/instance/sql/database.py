@@ -12,15 +12,18 @@ SQLite discipline (Dagster's most common storage complaint is "database is locke
 
 Errors of the database (a corrupt or foreign file, an unreachable server) become
 ``InstanceError`` naming the file or the server.
+
+Instances on SQLite use ``trellis.instance.sqlite`` (the standard library's ``sqlite3``);
+this engine serves PostgreSQL, and SQLite only for schema migrations through Alembic. The
+SQLite file checks, busy test, backoff, per-file write locks and error wording are
+``trellis.instance.sqlite.connection``'s, shared.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -32,49 +35,31 @@ from sqlalchemy import exc as sa_exc
 
 from trellis.core.errors import InstanceError
 from trellis.instance.config import StorageSpec
+from trellis.instance.sqlite.connection import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    LockWait,
+    check_sqlite_file,
+    database_error,
+    error_text,
+    is_busy,
+    sqlite_error_for,
+    write_lock_for,
+)
 
 T = TypeVar("T")
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-LOCK_RETRY_SECONDS = 300.0
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-_SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
-_BUSY_WORDS = ("database is locked", "database table is locked", "database is busy")
-
-_write_locks: dict[str, threading.Lock] = {}
-_write_locks_guard = threading.Lock()
 _open_databases: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
-def _write_lock_for(key: str) -> threading.Lock:
-    with _write_locks_guard:
-        lock = _write_locks.get(key)
-        if lock is None:
-            lock = _write_locks[key] = threading.Lock()
-        return lock
-
-
 def _after_fork_in_child() -> None:
-    """A forked child must not share its parent's connections or held locks."""
-    global _write_locks_guard
-    _write_locks_guard = threading.Lock()
-    _write_locks.clear()
+    """A forked child must not reuse its parent's pooled connections (the per-file write
+    locks are renewed by ``trellis.instance.sqlite.connection``)."""
     for db in list(_open_databases):
         db.engine.dispose(close=False)
-        if db.kind == "sqlite":
-            db._write_lock = _write_lock_for(db.where)
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _is_busy(exc: BaseException) -> bool:
-    orig = getattr(exc, "orig", exc)
-    if getattr(orig, "sqlite_errorcode", None) in _SQLITE_BUSY_CODES:
-        return True
-    text = str(orig).lower()
-    return any(word in text for word in _BUSY_WORDS)
 
 
 def postgres_url(spec: StorageSpec) -> sa.URL:
@@ -103,30 +88,6 @@ def postgres_url(spec: StorageSpec) -> sa.URL:
     )
 
 
-def _check_sqlite_file(path: Path) -> None:
-    """Refuse, without touching it, a path that is not an SQLite database file."""
-    if path.is_dir():
-        raise InstanceError(f"The SQLite database path {path} is a directory, not a file.")
-    if path.exists() and path.stat().st_size > 0:
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(len(_SQLITE_MAGIC))
-        except OSError as exc:
-            raise InstanceError(f"Cannot read the database file {path}: {exc}") from exc
-        if head != _SQLITE_MAGIC:
-            raise InstanceError(
-                f"The database file {path} is not an SQLite database (corrupt, or some other "
-                "kind of file). Nothing was changed: move it away, or point "
-                "'storage: sqlite: path' in trellis.yaml at another file."
-            )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InstanceError(
-            f"Cannot create the directory of the database file {path}: {exc.strerror or exc}."
-        ) from exc
-
-
 class Database:
     """One engine for one instance database, with ``read`` and ``write`` transactions.
 
@@ -136,12 +97,11 @@ class Database:
 
     def __init__(self, spec: StorageSpec) -> None:
         self.kind = spec.kind
-        self._write_lock: threading.Lock | None = None
         self._wal_ready = False
         if spec.kind == "sqlite":
             assert spec.path is not None
             path = Path(os.path.abspath(spec.path))
-            _check_sqlite_file(path)
+            check_sqlite_file(path)
             self.path: Path | None = path
             self.url = sa.URL.create("sqlite", database=str(path))
             self.where = str(path)
@@ -152,7 +112,6 @@ class Database:
                     "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                 },
             )
-            self._write_lock = _write_lock_for(self.where)
             sa_event.listen(self.engine, "connect", self._on_sqlite_connect)
             sa_event.listen(self.engine, "begin", self._on_sqlite_begin)
         else:
@@ -205,7 +164,7 @@ class Database:
             finally:
                 raw.close()
 
-        self._with_retry(switch, self._write_lock)
+        self._with_retry(switch, self._write_lock())
         self._wal_ready = True
 
     # -- transactions ------------------------------------------------------------------
@@ -220,7 +179,7 @@ class Database:
                 with conn.begin():
                     return fn(conn)
 
-        return self._with_retry(attempt, self._write_lock)
+        return self._with_retry(attempt, self._write_lock())
 
     def read(self, fn: Callable[[sa.Connection], T]) -> T:
         """Run ``fn(conn)`` in a transaction that is rolled back (reads only)."""
@@ -230,6 +189,10 @@ class Database:
                 return fn(conn)
 
         return self._with_retry(attempt, None)
+
+    def _write_lock(self) -> threading.Lock | None:
+        # Looked up each time: after a fork the child has fresh locks.
+        return write_lock_for(self.where) if self.kind == "sqlite" else None
 
     def _connect(self) -> sa.Connection:
         try:
@@ -245,8 +208,7 @@ class Database:
             raise
 
     def _with_retry(self, attempt: Callable[[], T], lock: threading.Lock | None) -> T:
-        delay = 0.002
-        deadline: float | None = None
+        wait: LockWait | None = None
         while True:
             try:
                 if lock is None:
@@ -256,42 +218,21 @@ class Database:
             except sa_exc.IntegrityError:
                 raise
             except sa_exc.DBAPIError as exc:
-                if self.kind != "sqlite" or not _is_busy(exc):
+                if self.kind != "sqlite" or not is_busy(exc):
                     raise self.error_for(exc) from exc
-                now = time.monotonic()
-                deadline = deadline if deadline is not None else now + LOCK_RETRY_SECONDS
-                if now >= deadline:
-                    raise InstanceError(
-                        f"The database file {self.where} stayed locked by another process "
-                        f"for more than {LOCK_RETRY_SECONDS:.0f} s; is a process stuck?"
-                    ) from exc
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.25)
+                wait = wait or LockWait(self.where)
+                wait.sleep(exc)
 
     def error_for(self, exc: BaseException) -> InstanceError:
         """An ``InstanceError`` that names the database and says what went wrong."""
-        orig = getattr(exc, "orig", None) or exc
-        text = str(orig).strip()
-        lowered = text.lower()
         if self.kind == "sqlite":
-            if "not a database" in lowered or "malformed" in lowered:
-                return InstanceError(
-                    f"The database file {self.where} is corrupt or not an SQLite database "
-                    f"({text}). Nothing was changed: move it away, or point 'storage: sqlite: "
-                    "path' in trellis.yaml at another file."
-                )
-            if "readonly" in lowered or "unable to open" in lowered:
-                return InstanceError(
-                    f"Cannot write the database file {self.where} ({text}): check that it and "
-                    "its directory are writable by this user."
-                )
-        if self.kind == "postgres" and "no schema has been selected" in lowered:
+            return sqlite_error_for(self.where, exc)
+        if "no schema has been selected" in error_text(exc).lower():
             return InstanceError(
                 f"{self.where}: the schema named by the connection's search_path does not "
                 "exist. Create it (CREATE SCHEMA ...) or fix the url in trellis.yaml."
             )
-        first = text.splitlines()[0] if text else type(exc).__name__
-        return InstanceError(f"Database error on {self.where}: {first}")
+        return database_error(self.where, exc)
 
     def dispose(self) -> None:
         """Close every pooled connection (the engine reconnects if used again)."""

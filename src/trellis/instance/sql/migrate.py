@@ -20,10 +20,32 @@ import sqlalchemy as sa
 from trellis.core.errors import InstanceError
 from trellis.instance.sql.database import Database
 from trellis.instance.sql.schema import SCHEMA_REVISION, TRELLIS_TABLES
+from trellis.instance.sqlite.schema import (
+    MIGRATE_COMMAND,
+    STAMP_REVISION,
+    VERSION_TABLE,
+    VERSION_TABLE_DDL,
+    foreign_database_error,
+    prepare_error,
+    unknown_revision_error,
+    unversioned_error,
+)
+
+__all__ = [
+    "MIGRATE_COMMAND",
+    "MIGRATIONS_DIR",
+    "VERSION_TABLE",
+    "create_at_head",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "known_revisions",
+    "migrate",
+    "prepare_schema",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-VERSION_TABLE = "alembic_version"
-MIGRATE_COMMAND = "trellis instance migrate"
 _ADVISORY_LOCK_KEY = 73_516_001
 
 log = logging.getLogger("trellis.instance")
@@ -85,16 +107,8 @@ def create_at_head(conn: sa.Connection) -> None:
     from trellis.instance.sql.schema import metadata
 
     metadata.create_all(conn)
-    conn.execute(
-        sa.text(
-            f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
-            f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
-        )
-    )
-    conn.execute(
-        sa.text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"),
-        {"v": SCHEMA_REVISION},
-    )
+    conn.execute(sa.text(VERSION_TABLE_DDL))
+    conn.execute(sa.text(STAMP_REVISION), {"v": SCHEMA_REVISION})
 
 
 def _lock(db: Database, conn: sa.Connection) -> None:
@@ -106,13 +120,7 @@ def _lock(db: Database, conn: sa.Connection) -> None:
 
 
 def _unknown_revision(db: Database, revision: str) -> InstanceError:
-    return InstanceError(
-        f"The database {db.where} is at schema revision {revision!r}, which this version of "
-        f"Trellis does not know (it knows {', '.join(known_revisions())}). It was probably "
-        "written by a newer Trellis: upgrade Trellis, then run "
-        f"`{MIGRATE_COMMAND}`. If it is not a Trellis database, point the storage at "
-        "another one in trellis.yaml."
-    )
+    return unknown_revision_error(db.where, revision, known_revisions())
 
 
 def prepare_schema(db: Database) -> dict[str, Any]:
@@ -136,19 +144,9 @@ def prepare_schema(db: Database) -> dict[str, Any]:
             ours = sorted(tables & TRELLIS_TABLES)
             others = sorted(tables - TRELLIS_TABLES - {VERSION_TABLE})
             if ours:
-                raise InstanceError(
-                    f"The database {db.where} has Trellis tables ({', '.join(ours)}) but no "
-                    f"schema revision ({VERSION_TABLE}), so Trellis cannot tell which schema "
-                    "it holds. Nothing was changed: restore it from a backup, or move it away "
-                    "and let Trellis create a new one."
-                )
+                raise unversioned_error(db.where, ours)
             if others and db.kind == "sqlite":
-                shown = ", ".join(others[:8]) + (", ..." if len(others) > 8 else "")
-                raise InstanceError(
-                    f"The database file {db.where} is not a Trellis database (it holds the "
-                    f"tables {shown}). Nothing was changed: point 'storage: sqlite: path' in "
-                    "trellis.yaml at another file, or move this one away."
-                )
+                raise foreign_database_error(db.where, others)
             create_at_head(conn)
             return {
                 "from_revision": None,
@@ -171,10 +169,7 @@ def prepare_schema(db: Database) -> dict[str, Any]:
     except InstanceError:
         raise
     except Exception as exc:
-        raise InstanceError(
-            f"Cannot prepare the schema of the database {db.where}: {exc}. Nothing was "
-            f"changed; run `{MIGRATE_COMMAND}` to retry and see the full error."
-        ) from exc
+        raise prepare_error(db.where, exc) from exc
 
 
 def migrate(db: Database) -> dict[str, Any]:

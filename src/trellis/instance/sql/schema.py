@@ -1,7 +1,8 @@
 """The tables of SQL storage, one schema for SQLite and PostgreSQL (SQLAlchemy Core).
 
 The migrations under ``trellis/instance/migrations/versions`` create exactly these
-tables (a test compares them); change both together, with a new revision.
+tables, and ``trellis/instance/sqlite/schema.py`` holds them as SQLite DDL (tests compare
+all three); change them together, with a new revision.
 
 - ``runs``: one row per run; ``body`` is the whole run as JSON (``run_to_dict``), the
   other columns are copies for queries.
@@ -14,15 +15,27 @@ tables (a test compares them); change both together, with a new revision.
 
 from __future__ import annotations
 
-import json
-
 import sqlalchemy as sa
 
-from trellis.core.asset_key import AssetKey
+# The newest migration revision (these tables are what it creates) and the stored form of
+# asset keys live with the SQLite DDL, which needs no SQLAlchemy.
+from trellis.instance.sqlite.schema import (
+    SCHEMA_REVISION,
+    asset_key_from_db,
+    asset_key_to_db,
+)
 
-# The newest migration revision; these tables are what it creates. Opening a database at
-# this revision needs no Alembic import (a test keeps it equal to the migrations' head).
-SCHEMA_REVISION = "0002"
+__all__ = [
+    "SCHEMA_REVISION",
+    "TRELLIS_TABLES",
+    "asset_key_from_db",
+    "asset_key_to_db",
+    "asset_keys",
+    "event_logs",
+    "metadata",
+    "run_tags",
+    "runs",
+]
 
 metadata = sa.MetaData()
 
@@ -88,13 +101,3 @@ asset_keys = sa.Table(
 )
 
 TRELLIS_TABLES = frozenset(metadata.tables)
-
-
-def asset_key_to_db(key: AssetKey) -> str:
-    """The stored form of an asset key: its parts as a JSON list (lossless, unlike ``a/b``)."""
-    return json.dumps(list(key.path), separators=(",", ":"))
-
-
-def asset_key_from_db(text: str) -> AssetKey:
-    """The inverse of ``asset_key_to_db``."""
-    return AssetKey(json.loads(text))

@@ -1,4 +1,8 @@
-"""``SqlStorage``: runs, event logs and the asset index in SQLite or PostgreSQL.
+"""``SqlStorage``: runs, event logs and the asset index in PostgreSQL (or SQLite).
+
+``Instance`` uses it for PostgreSQL; SQLite instances use ``SqliteStorage``
+(``trellis.instance.sqlite``), which keeps the same schema and semantics without
+SQLAlchemy. This one still opens SQLite files (the tests compare the two).
 
 Every write is one transaction: a batch of events is inserted with one multi-row INSERT
 (in order; the storage ids follow it), the asset index and the run's row are updated in

@@ -1,0 +1,133 @@
+"""The instance schema as SQL text for SQLite, its revision, and the wording of the
+refusals every back end shares.
+
+``CREATE_STATEMENTS`` is what SQLAlchemy compiles from ``trellis.instance.sql.schema``
+for the SQLite dialect (``CreateTable`` / ``CreateIndex``, in ``metadata.create_all``
+order); a test builds a database each way and compares them (tables, columns, types,
+keys, indexes). Change ``sql/schema.py``, a new migration revision, this file and
+``SCHEMA_REVISION`` together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from trellis.core.asset_key import AssetKey
+from trellis.core.errors import InstanceError
+
+# The newest migration revision; the statements below create its tables. Opening a
+# database at this revision needs neither SQLAlchemy nor Alembic (a test keeps it equal
+# to the migrations' head).
+SCHEMA_REVISION = "0002"
+
+VERSION_TABLE = "alembic_version"
+MIGRATE_COMMAND = "trellis instance migrate"
+TRELLIS_TABLES = frozenset({"asset_keys", "event_logs", "run_tags", "runs"})
+
+CREATE_STATEMENTS: tuple[str, ...] = (
+    """CREATE TABLE asset_keys (
+    asset_key VARCHAR(512) NOT NULL,
+    last_materialization_id BIGINT,
+    last_run_id VARCHAR(255),
+    last_timestamp FLOAT,
+    PRIMARY KEY (asset_key)
+)""",
+    """CREATE TABLE event_logs (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    run_id VARCHAR(255) NOT NULL,
+    event_type VARCHAR(63) NOT NULL,
+    step_key TEXT,
+    asset_key TEXT,
+    partition TEXT,
+    timestamp FLOAT NOT NULL,
+    body TEXT NOT NULL
+)""",
+    "CREATE INDEX idx_events_asset ON event_logs (asset_key, event_type, id)",
+    "CREATE INDEX idx_events_run_id ON event_logs (run_id, id)",
+    """CREATE TABLE run_tags (
+    id INTEGER NOT NULL,
+    run_id VARCHAR(255) NOT NULL,
+    "key" TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (id)
+)""",
+    'CREATE INDEX idx_run_tags_key_value ON run_tags ("key", value)',
+    "CREATE INDEX idx_run_tags_run_id ON run_tags (run_id)",
+    """CREATE TABLE runs (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    run_id VARCHAR(255) NOT NULL,
+    job_name TEXT NOT NULL,
+    status VARCHAR(63) NOT NULL,
+    body TEXT NOT NULL,
+    parent_run_id VARCHAR(255),
+    root_run_id VARCHAR(255),
+    create_timestamp FLOAT NOT NULL,
+    update_timestamp FLOAT NOT NULL,
+    start_time FLOAT,
+    end_time FLOAT,
+    UNIQUE (run_id)
+)""",
+    "CREATE INDEX idx_runs_create ON runs (create_timestamp)",
+    "CREATE INDEX idx_runs_job_create ON runs (job_name, create_timestamp)",
+    "CREATE INDEX idx_runs_status_create ON runs (status, create_timestamp)",
+)
+
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+# The revision table as Alembic creates it, and the row it writes.
+VERSION_TABLE_DDL = (
+    f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL, "
+    f"CONSTRAINT {VERSION_TABLE}_pkc PRIMARY KEY (version_num))"
+)
+STAMP_REVISION = f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"
+
+
+def asset_key_to_db(key: AssetKey) -> str:
+    """The stored form of an asset key: its parts as a JSON list (lossless, unlike ``a/b``)."""
+    return _compact(list(key.path))
+
+
+def asset_key_from_db(text: str) -> AssetKey:
+    """The inverse of ``asset_key_to_db``."""
+    return AssetKey(json.loads(text))
+
+
+# -- why a database is refused (the same words on every back end) -------------------------
+def unversioned_error(where: str, ours: Iterable[str]) -> InstanceError:
+    """Trellis tables without a revision: which schema they hold is unknown."""
+    return InstanceError(
+        f"The database {where} has Trellis tables ({', '.join(ours)}) but no "
+        f"schema revision ({VERSION_TABLE}), so Trellis cannot tell which schema "
+        "it holds. Nothing was changed: restore it from a backup, or move it away "
+        "and let Trellis create a new one."
+    )
+
+
+def foreign_database_error(where: str, others: list[str]) -> InstanceError:
+    """An SQLite file that holds some other application's tables."""
+    shown = ", ".join(others[:8]) + (", ..." if len(others) > 8 else "")
+    return InstanceError(
+        f"The database file {where} is not a Trellis database (it holds the "
+        f"tables {shown}). Nothing was changed: point 'storage: sqlite: path' in "
+        "trellis.yaml at another file, or move this one away."
+    )
+
+
+def unknown_revision_error(where: str, revision: str, known: Iterable[str]) -> InstanceError:
+    """A revision this Trellis does not know (written by a newer one, probably)."""
+    return InstanceError(
+        f"The database {where} is at schema revision {revision!r}, which this version of "
+        f"Trellis does not know (it knows {', '.join(known)}). It was probably "
+        "written by a newer Trellis: upgrade Trellis, then run "
+        f"`{MIGRATE_COMMAND}`. If it is not a Trellis database, point the storage at "
+        "another one in trellis.yaml."
+    )
+
+
+def prepare_error(where: str, exc: BaseException) -> InstanceError:
+    """An unexpected failure while checking, creating or upgrading the schema on open."""
+    return InstanceError(
+        f"Cannot prepare the schema of the database {where}: {exc}. Nothing was "
+        f"changed; run `{MIGRATE_COMMAND}` to retry and see the full error."
+    )
