@@ -66,7 +66,7 @@ class AssetKey:
         return AssetKey(self.path[:-1])
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, AssetKey) and other.path == self.path
+        return self is other or (isinstance(other, AssetKey) and other.path == self.path)
 
     def __hash__(self) -> int:
         return self._hash

@@ -67,6 +67,19 @@ class AssetMaterialization:
         self.metadata = normalize_metadata(metadata)
         self.partition = partition
 
+    @classmethod
+    def of_output(
+        cls, asset_key: AssetKey, metadata: dict[str, MetadataValue], partition: str | None
+    ) -> AssetMaterialization:
+        """The materialization the engine records for an asset output (the key and the
+        metadata are already normalized, so nothing is converted again)."""
+        materialization = cls.__new__(cls)
+        materialization.asset_key = asset_key
+        materialization.description = None
+        materialization.metadata = metadata
+        materialization.partition = partition
+        return materialization
+
     def __repr__(self) -> str:
         return f"AssetMaterialization({self.asset_key!r}, partition={self.partition!r})"
 

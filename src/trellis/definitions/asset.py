@@ -41,8 +41,9 @@ class AssetsDefinition:
         self.partitions_def = partitions_def
         self.can_subset = can_subset
         self.output_names_by_key = {k: n for n, k in self.keys_by_output_name.items()}
+        self._all_keys = frozenset(self.output_names_by_key)
         self.selected_keys = (
-            frozenset(selected_keys) if selected_keys is not None else frozenset(self.keys)
+            frozenset(selected_keys) if selected_keys is not None else self._all_keys
         )
 
     # -- identity ----------------------------------------------------------------------
@@ -75,7 +76,9 @@ class AssetsDefinition:
 
     def deps_for(self, key: AssetKey) -> set[AssetKey]:
         """The upstream assets of one of this definition's assets."""
-        return set(self.keys_by_input_name.values()) | set(self.specs_by_key[key].deps)
+        deps = set(self.keys_by_input_name.values())
+        deps.update(self.specs_by_key[key].deps)
+        return deps
 
     @property
     def group_names_by_key(self) -> dict[AssetKey, str]:
@@ -93,11 +96,11 @@ class AssetsDefinition:
 
     def subset_for(self, keys: Iterable[AssetKey]) -> AssetsDefinition:
         """This definition restricted to ``keys`` (multi-assets with ``can_subset``)."""
-        keys = frozenset(keys) & frozenset(self.keys)
+        keys = frozenset(keys) & self._all_keys
         if keys == self.selected_keys:
             return self
-        if not self.can_subset and keys != frozenset(self.keys):
-            missing = sorted(k.to_user_string() for k in set(self.keys) - keys)
+        if not self.can_subset and keys != self._all_keys:
+            missing = sorted(k.to_user_string() for k in self._all_keys - keys)
             raise InvalidDefinitionError(
                 f"Multi-asset '{self.node_name}' cannot be subset (can_subset=False), but the "
                 f"selection leaves out {missing}. Select all of its assets."

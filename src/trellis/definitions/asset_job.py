@@ -52,7 +52,10 @@ def build_asset_job(
         if id(producer) not in chosen:
             chosen[id(producer)] = producer
             order.append(id(producer))
-    subsets = {i: chosen[i].subset_for(k for k in chosen[i].keys if k in selected) for i in order}
+    subsets = {
+        i: chosen[i].subset_for(k for k in chosen[i].keys_by_output_name.values() if k in selected)
+        for i in order
+    }
     handle_of_key: dict[AssetKey, tuple[str, str]] = {}
     for assets_def in subsets.values():
         for key in assets_def.selected_keys:
@@ -68,7 +71,7 @@ def build_asset_job(
         )
     for assets_def in subsets.values():
         inputs: dict[str, FlatSource] = {}
-        own = set(assets_def.keys)
+        own = assets_def.output_names_by_key  # keyed by the asset keys it makes
         for input_name, up in assets_def.keys_by_input_name.items():
             if up in handle_of_key and up not in own:
                 inputs[input_name] = NodeOutput(*handle_of_key[up])

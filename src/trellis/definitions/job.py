@@ -74,11 +74,15 @@ class JobDefinition:
         """The resource keys one node needs: declared keys, typed parameters, the IO
         managers of its outputs and the managers that load its inputs (worked out once
         per node: they depend only on the job's nodes, not on its resources)."""
+        return set(self.node_resource_keys(node))
+
+    def node_resource_keys(self, node: FlatNode) -> frozenset[str]:
+        """``resource_keys_for_node`` as a shared frozenset (no copy)."""
         cache = self.__dict__.setdefault("_node_resource_keys", {})
         keys = cache.get(node.handle)
         if keys is None:
             keys = cache[node.handle] = self._resource_keys_for_node(node)
-        return set(keys)
+        return keys
 
     def _resource_keys_for_node(self, node: FlatNode) -> frozenset[str]:
         keys = set(node.op_def.resource_keys)
@@ -99,9 +103,11 @@ class JobDefinition:
     def check_resources(self, available: set[str] | None = None) -> None:
         """Raise when a node needs a resource key that is not bound, naming the node, the
         key and the keys that are available (``io_manager`` always has a default)."""
+        if available is None and self.__dict__.get("_resources_checked"):
+            return  # definitions do not change: checked once per job
         bound = set(self.resource_defs) | (available or set()) | {"io_manager"}
         for node in self.flat_nodes:
-            missing = sorted(self.resource_keys_for_node(node) - bound)
+            missing = sorted(self.node_resource_keys(node) - bound)
             if missing:
                 kind = node.op_def.kind
                 raise InvalidDefinitionError(
@@ -117,6 +123,8 @@ class JobDefinition:
                     f"which is not provided. Available resource keys: {sorted(bound)}."
                 )
         resource_init_order(self.resource_defs, set(self.resource_defs))  # raises on a cycle
+        if available is None:
+            self.__dict__["_resources_checked"] = True
 
     def with_resources(self, resource_defs: Mapping[str, Any]) -> JobDefinition:
         """A copy whose resources are ``resource_defs`` overlaid by the job's own."""
@@ -129,6 +137,7 @@ class JobDefinition:
         self.flat_nodes  # noqa: B018 - computes the cached property
         copy = JobDefinition.__new__(JobDefinition)
         copy.__dict__.update(self.__dict__)
+        copy.__dict__.pop("_resources_checked", None)  # a copy gets its own resources
         return copy
 
     def execute_in_process(

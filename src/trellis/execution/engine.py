@@ -42,6 +42,9 @@ class ActiveExecution:
         self.produced: set[StepOutputHandle] = set()
         self.first_failure: StepOutcome | None = None
         self.canceled = False
+        # Whether some step succeeded without producing every output (optional outputs):
+        # until one does, a step whose upstream all succeeded has all its inputs.
+        self.some_output_missing = False
         executing = set(plan.step_keys_to_execute)
         for key, step in plan.steps.items():
             if key not in executing:  # re-execution: produced by an earlier run
@@ -116,6 +119,8 @@ class ActiveExecution:
         if outcome.status is StepStatus.SUCCESS:
             self.succeeded.add(key)
             self.produced |= outcome.produced
+            if len(outcome.produced) < len(self.plan.steps[key].outputs):
+                self.some_output_missing = True
         else:
             self.failed.add(key)
             if self.first_failure is None:
@@ -134,6 +139,8 @@ class ActiveExecution:
 
     def skip_reason(self, key: str) -> str | None:
         """Why a step whose upstream steps have all finished cannot run, or None."""
+        if not (self.failed or self.skipped or self.some_output_missing):
+            return None
         step = self.plan.steps[key]
         bad = (
             sorted(u for u in step.upstream_step_keys if u in self.failed or u in self.skipped)

@@ -29,7 +29,7 @@ _FLUSH_NOW = frozenset(
 class RunEventStream:
     """The sink of one run's events (``emit``); ``flush`` hands pending ones to storage."""
 
-    __slots__ = ("_console", "_listener", "_lock", "_pending", "events", "instance", "run")
+    __slots__ = ("_console", "_flushed", "_listener", "_lock", "events", "instance", "run")
 
     def __init__(
         self,
@@ -41,7 +41,7 @@ class RunEventStream:
         self.run = run
         self.instance = instance
         self.events: list[Event] = []
-        self._pending: list[Event] = []
+        self._flushed = 0  # events[:_flushed] are with the storage
         self._console = console
         self._listener = listener
         self._lock = threading.Lock()  # steps on threads emit concurrently
@@ -50,7 +50,6 @@ class RunEventStream:
         """Record one event; step and run boundaries flush to storage."""
         with self._lock:
             self.events.append(event)
-            self._pending.append(event)
             console = self._console
             if console is not None and event.level >= console.level:
                 console.write(event)
@@ -65,6 +64,8 @@ class RunEventStream:
             self._flush()
 
     def _flush(self) -> None:
-        if self._pending:
-            pending, self._pending = self._pending, []
+        events = self.events
+        if len(events) > self._flushed:
+            pending = events[self._flushed :]
+            self._flushed = len(events)
             self.instance.handle_new_events(pending, self.run)

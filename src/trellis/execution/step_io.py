@@ -213,7 +213,7 @@ def handle_output(
                 step_key=step_key,
                 message=f"Materialized value {asset_key.to_user_string()}",
                 data={
-                    "materialization": AssetMaterialization(asset_key, None, merged, partition),
+                    "materialization": AssetMaterialization.of_output(asset_key, merged, partition),
                     "metadata": merged,
                 },
                 asset_key=asset_key,

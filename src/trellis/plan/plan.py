@@ -79,7 +79,7 @@ def resource_keys_to_init(job: JobDefinition, nodes: Iterable[FlatNode]) -> froz
     """The resources the selected nodes need, closed over resource-to-resource needs."""
     keys: set[str] = set()
     for node in nodes:
-        keys |= job.resource_keys_for_node(node)
+        keys.update(job.node_resource_keys(node))
     frontier = list(keys)
     while frontier:
         definition = job.resource_defs.get(frontier.pop())
