@@ -35,6 +35,7 @@ class AssetsDefinition:
         selected_keys: Iterable[AssetKey] | None = None,
     ) -> None:
         self.op = op
+        self.node_name = op.name  # the name of the op (and step) that makes these assets
         self.keys_by_output_name = dict(keys_by_output_name)
         self.keys_by_input_name = dict(keys_by_input_name)
         self.specs_by_key = dict(specs_by_key)
@@ -47,10 +48,6 @@ class AssetsDefinition:
         )
 
     # -- identity ----------------------------------------------------------------------
-    @property
-    def node_name(self) -> str:
-        """The name of the op (and step) that materializes these assets."""
-        return self.op.name
 
     @property
     def keys(self) -> list[AssetKey]:

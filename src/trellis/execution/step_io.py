@@ -53,14 +53,12 @@ def check_type(value: Any, dagster_type: Any, kind: str, name: str, step_key: st
 def _load_one(
     step_context: StepExecutionContext, step_input: StepInput, handle: StepOutputHandle | None
 ) -> Any:
-    plan_context = step_context.plan_context
-    if handle is not None:
-        upstream_def = plan_context.plan.step_output(handle).out_def
-        if upstream_def.dagster_type is Nothing:
-            return None
-    manager_key = step_input.manager_key or "io_manager"
-    manager = plan_context.resources[manager_key]
     input_context = input_context_for_step(step_context, step_input, handle)
+    upstream = input_context.upstream_output
+    if handle is not None and upstream is not None and upstream.dagster_type is Nothing:
+        return None
+    manager_key = step_input.manager_key or "io_manager"
+    manager = step_context.plan_context.resources[manager_key]
     try:
         return manager.load_input(input_context)
     except Exception as exc:

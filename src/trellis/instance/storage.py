@@ -10,6 +10,7 @@ storage only stores and queries.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import threading
 from abc import ABC, abstractmethod
@@ -173,6 +174,17 @@ def _is_asset_event(event: Event) -> bool:
     )
 
 
+class _RunLog:
+    """One run's stored events and their storage ids (increasing), side by side."""
+
+    __slots__ = ("events", "ids", "run_id")
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.ids: list[int] = []
+        self.events: list[Event] = []
+
+
 class InMemoryStorage(InstanceStorage):
     """Runs, events and the asset index in dicts, for ephemeral instances and tests.
 
@@ -185,7 +197,9 @@ class InMemoryStorage(InstanceStorage):
         self._lock = threading.RLock()
         self._runs: dict[str, Run] = {}
         self._order: dict[str, int] = {}
-        self._records: dict[str, list[EventRecord]] = {}
+        # Each run's events with their storage ids, in two parallel lists: a record object
+        # per event is made only when one is asked for (most never are).
+        self._logs: dict[str, _RunLog] = {}
         self._materializations: dict[AssetKey, list[EventRecord]] = {}
         self._asset_keys: set[AssetKey] = set()
         self._ids = itertools.count(1)
@@ -226,7 +240,7 @@ class InMemoryStorage(InstanceStorage):
                 if self._runs.pop(run_id, None) is not None:
                     deleted += 1
                 self._order.pop(run_id, None)
-                self._records.pop(run_id, None)
+                self._logs.pop(run_id, None)
             gone = set(run_ids)
             for key, records in list(self._materializations.items()):
                 kept = [r for r in records if r.run_id not in gone]
@@ -235,10 +249,10 @@ class InMemoryStorage(InstanceStorage):
                 else:
                     del self._materializations[key]
             self._asset_keys = {
-                r.event.asset_key
-                for records in self._records.values()
-                for r in records
-                if _is_asset_event(r.event)
+                event.asset_key  # type: ignore[misc]
+                for log in self._logs.values()
+                for event in log.events
+                if _is_asset_event(event)
             }
         return deleted
 
@@ -274,19 +288,20 @@ class InMemoryStorage(InstanceStorage):
             if only_if_status is not None and run is not None and run.run_id not in self._runs:
                 return False
             ids = self._ids
-            bucket_run: str | None = None
-            bucket: list[EventRecord] = []
+            log: _RunLog | None = None
             for event in events:
-                record = EventRecord(next(ids), event)
-                if event.run_id != bucket_run:  # a batch is (almost always) one run's
-                    bucket_run = event.run_id
-                    bucket = self._records.setdefault(bucket_run, [])
-                bucket.append(record)
+                storage_id = next(ids)
+                if log is None or event.run_id != log.run_id:  # a batch is one run's, mostly
+                    log = self._logs.get(event.run_id)
+                    if log is None:
+                        log = self._logs[event.run_id] = _RunLog(event.run_id)
+                log.ids.append(storage_id)
+                log.events.append(event)
                 if event.asset_key is not None and _is_asset_event(event):
                     self._asset_keys.add(event.asset_key)  # type: ignore[arg-type]
                     if event.event_type is EventType.ASSET_MATERIALIZATION:
                         self._materializations.setdefault(event.asset_key, []).append(  # type: ignore[arg-type]
-                            record
+                            EventRecord(storage_id, event)
                         )
             if run is not None:
                 self._runs[run.run_id] = run
@@ -297,8 +312,12 @@ class InMemoryStorage(InstanceStorage):
     ) -> list[EventRecord]:
         """A run's events after ``after_cursor``, oldest first."""
         with self._lock:
-            records = [r for r in self._records.get(run_id, ()) if r.storage_id > after_cursor]
-        return records[:limit] if limit is not None else records
+            log = self._logs.get(run_id)
+            if log is None:
+                return []
+            start = bisect.bisect_right(log.ids, after_cursor)
+            stop = len(log.ids) if limit is None else min(len(log.ids), start + limit)
+            return [EventRecord(log.ids[i], log.events[i]) for i in range(start, stop)]
 
     def get_materialization_records(
         self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None
@@ -339,6 +358,6 @@ class InMemoryStorage(InstanceStorage):
                 "url": None,
                 "schema_revision": None,
                 "runs": len(self._runs),
-                "events": sum(len(r) for r in self._records.values()),
+                "events": sum(len(log.ids) for log in self._logs.values()),
                 "asset_keys": len(self._asset_keys),
             }

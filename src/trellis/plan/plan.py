@@ -146,12 +146,13 @@ def _build_step(
 ) -> ExecutionStep:
     op_def = node.op_def
     inputs: list[StepInput] = []
-    upstream: set[str] = {h for h in node.after if h in selected}
+    upstream: set[str] = {h for h in node.after if h in selected} if node.after else set()
+    node_inputs = node.inputs
     for name, in_def in op_def.ins.items():
         source: StepInputSource | None = None
         manager_key = in_def.input_manager_key
-        flat = node.inputs.get(name)
-        if isinstance(flat, NodeOutput) and flat.handle in selected:
+        flat = node_inputs.get(name)
+        if type(flat) is NodeOutput and flat.handle in selected:
             source = FromStepOutput(StepOutputHandle(flat.handle, flat.output_name))
             upstream.add(flat.handle)
             manager_key = manager_key or _io_manager_key(job, flat)
@@ -177,13 +178,18 @@ def _build_step(
         if source is None:
             source = _unconnected_source(node, name, in_def, resolved, input_values)
         inputs.append(StepInput(name, in_def, source, manager_key))
-    asset_keys = node.assets_def.keys_by_output_name if node.assets_def else {}
-    selected_keys = node.assets_def.selected_keys if node.assets_def else frozenset()
-    outputs = [
-        StepOutput(node.handle, out_name, out_def, asset_keys.get(out_name))
-        for out_name, out_def in op_def.outs.items()
-        if out_name not in asset_keys or asset_keys[out_name] in selected_keys
-    ]
+    assets_def = node.assets_def
+    handle = node.handle
+    if assets_def is None:
+        outputs = [StepOutput(handle, n, d, None) for n, d in op_def.outs.items()]
+    else:
+        asset_keys = assets_def.keys_by_output_name
+        selected_keys = assets_def.selected_keys
+        outputs = [
+            StepOutput(handle, out_name, out_def, asset_keys.get(out_name))
+            for out_name, out_def in op_def.outs.items()
+            if out_name not in asset_keys or asset_keys[out_name] in selected_keys
+        ]
     retry_policy = node.retry_policy or op_def.retry_policy or job.op_retry_policy
     return ExecutionStep(node, inputs, outputs, frozenset(upstream), retry_policy)
 
