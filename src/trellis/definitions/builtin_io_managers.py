@@ -84,9 +84,10 @@ class PickledObjectFilesystemIOManager(IOManager):
         import tempfile  # lazily: only this path needs it
 
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="trellis-storage-")).resolve()
-        self._made_dirs: set[Path] = set()  # directories this manager already created
+        self._base = str(self.base_dir)
+        self._made_dirs: set[str] = set()  # directories this manager already created
 
-    def _safe_join(self, parts: list[str], what: str) -> Path:
+    def _safe_join(self, parts: list[str], what: str) -> str:
         for part in parts:
             if part in ("", ".", "..") or "/" in part or "\\" in part or "\0" in part:
                 raise InvariantViolationError(
@@ -94,16 +95,10 @@ class PickledObjectFilesystemIOManager(IOManager):
                     f"directory {self.base_dir}."
                 )
         # Every part is a plain name (checked above), so the joined path stays under
-        # base_dir lexically; no filesystem round trip (resolve) is needed per output.
-        path = self.base_dir.joinpath(*parts)
-        if not path.is_relative_to(self.base_dir):
-            raise InvariantViolationError(
-                f"Cannot store {what}: {path} is outside the storage directory {self.base_dir}."
-            )
-        return path
+        # base_dir; no filesystem round trip (resolve) is needed per output.
+        return os.path.join(self._base, *parts)
 
-    def path_for(self, context: Any) -> Path:
-        """Where the output that ``context`` describes lives."""
+    def _file_for(self, context: Any) -> str:
         if context.asset_key is not None:
             parts = list(context.asset_key.path)
             what = f"asset {context.asset_key.to_user_string()}"
@@ -117,17 +112,22 @@ class PickledObjectFilesystemIOManager(IOManager):
             parts.append(partition)
         return self._safe_join(parts, what)
 
+    def path_for(self, context: Any) -> Path:
+        """Where the output that ``context`` describes lives."""
+        return Path(self._file_for(context))
+
     def handle_output(self, context: Any, obj: Any) -> None:
         """Pickle ``obj`` to its path (written to a temp file, then renamed)."""
-        path = self.path_for(context)
-        if path.parent not in self._made_dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(path.parent)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        path = self._file_for(context)
+        parent, name = os.path.split(path)
+        if parent not in self._made_dirs:
+            os.makedirs(parent, exist_ok=True)
+            self._made_dirs.add(parent)
+        tmp = os.path.join(parent, f".{name}.{os.getpid()}.tmp")
         try:
             f = open(tmp, "wb")  # noqa: SIM115 - closed below
         except FileNotFoundError:  # the directory was removed since we made it
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(parent, exist_ok=True)
             f = open(tmp, "wb")  # noqa: SIM115
         with f:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
@@ -141,7 +141,7 @@ class PickledObjectFilesystemIOManager(IOManager):
             raise InvariantViolationError(
                 f"Cannot load input '{context.name}': it has no upstream output."
             )
-        path = self.path_for(upstream)
+        path = self._file_for(upstream)
         try:
             with open(path, "rb") as f:
                 return pickle.load(f)
