@@ -43,25 +43,31 @@ def build_asset_job(
             f"Job '{name}' selects {names}, which no asset definition here materializes."
         )
     # One flat node per assets definition with at least one selected key.
-    chosen: dict[int, AssetsDefinition] = {}
-    order: list[int] = []
-    for key in graph.toposorted_keys:
-        if key not in selected:
-            continue
-        producer = graph.producer[key]
-        if id(producer) not in chosen:
-            chosen[id(producer)] = producer
-            order.append(id(producer))
-    subsets = {
-        i: chosen[i].subset_for(k for k in chosen[i].keys_by_output_name.values() if k in selected)
-        for i in order
-    }
+    producers = graph.producer
+    if len(selected) == len(producers):  # everything (the common case): no subsetting
+        ordered = dict.fromkeys(producers[k] for k in graph.toposorted_keys if k in producers)
+        subsets = [
+            a
+            if len(a.selected_keys) == len(a.keys_by_output_name)
+            else a.subset_for(a.keys_by_output_name.values())
+            for a in ordered
+        ]
+    else:
+        chosen: dict[int, AssetsDefinition] = {}
+        for key in graph.toposorted_keys:
+            if key in selected:
+                producer = producers[key]
+                chosen.setdefault(id(producer), producer)
+        subsets = [
+            a.subset_for(k for k in a.keys_by_output_name.values() if k in selected)
+            for a in chosen.values()
+        ]
     handle_of_key: dict[AssetKey, tuple[str, str]] = {}
-    for assets_def in subsets.values():
+    for assets_def in subsets:
         for key in assets_def.selected_keys:
             handle_of_key[key] = (assets_def.node_name, assets_def.output_names_by_key[key])
     nodes: list[FlatNode] = []
-    seen_partitions = {a.partitions_def for a in subsets.values() if a.partitions_def is not None}
+    seen_partitions = {a.partitions_def for a in subsets if a.partitions_def is not None}
     if partitions_def is None and len(seen_partitions) == 1:
         partitions_def = next(iter(seen_partitions))
     elif len(seen_partitions) > 1:
@@ -69,7 +75,7 @@ def build_asset_job(
             f"Job '{name}' selects assets with different partitions definitions; select "
             "assets that share one."
         )
-    for assets_def in subsets.values():
+    for assets_def in subsets:
         inputs: dict[str, FlatSource] = {}
         own = assets_def.output_names_by_key  # keyed by the asset keys it makes
         for input_name, up in assets_def.keys_by_input_name.items():

@@ -135,6 +135,7 @@ class JobDefinition:
     def _copy(self) -> JobDefinition:
         # Flatten once on the original, so every copy (one per run) shares the nodes.
         self.flat_nodes  # noqa: B018 - computes the cached property
+        self.__dict__.setdefault("_node_resource_keys", {})  # depends on the nodes only
         copy = JobDefinition.__new__(JobDefinition)
         copy.__dict__.update(self.__dict__)
         copy.__dict__.pop("_resources_checked", None)  # a copy gets its own resources
