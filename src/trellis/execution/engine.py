@@ -11,6 +11,7 @@ import gc
 import heapq
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 from trellis.core.events import Event, EventType
@@ -195,9 +196,9 @@ def _emit_skip(plan_context: PlanOrchestrationContext, key: str, reason: str) ->
 
 def _settle(plan_context: PlanOrchestrationContext, active: ActiveExecution, keys: list[str]):
     """Queue or skip each newly unblocked step (skips cascade downstream)."""
-    pending = list(keys)
+    pending = deque(keys)
     while pending:
-        key = pending.pop(0)
+        key = pending.popleft()
         reason = active.skip_reason(key)
         if reason is None:
             active.make_ready(key)
