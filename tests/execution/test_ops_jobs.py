@@ -967,3 +967,43 @@ def test_bad_config_reports_every_problem_with_paths_and_hints():
         configuring.execute_in_process()
     assert "configured" in str(missing.value)
     assert "root" in str(missing.value)
+
+
+def test_arguments_reach_their_parameters_whatever_their_order_and_kind():
+    """Inputs, config and resources are matched to parameters by name: positionally when
+    every parameter can take a position (the fast path), by keyword when one is
+    keyword-only, and with defaults left to the function when an input is not wired."""
+
+    class Scale(Config):
+        factor: int = 10
+
+    @op
+    def two() -> int:
+        return 2
+
+    @op
+    def three() -> int:
+        return 3
+
+    @op
+    def ordered(context: OpExecutionContext, config: Scale, b: int, a: int) -> tuple:
+        return (context.op.name, config.factor, a, b)
+
+    @op
+    def keyword_only(a: int, *, b: int) -> tuple:
+        return (a, b)
+
+    @op(ins={"a": In(int), "b": In(int)})
+    def with_default(a, b=7) -> tuple:
+        return (a, b)
+
+    @job
+    def wired():
+        ordered(a=two(), b=three())
+        keyword_only(two(), b=three())
+        with_default(a=two(), b=three())
+
+    result = wired.execute_in_process()
+    assert result.output_for_node("ordered") == ("ordered", 10, 2, 3)
+    assert result.output_for_node("keyword_only") == (2, 3)
+    assert result.output_for_node("with_default") == (2, 3)

@@ -53,6 +53,7 @@ class FunctionSpec:
         "input_params",
         "is_async",
         "is_generator",
+        "positional_names",
         "resource_params",
         "return_annotation",
     )
@@ -67,6 +68,10 @@ class FunctionSpec:
         self.is_generator = False
         self.is_async = False
         self.return_annotation: Any = inspect.Parameter.empty
+        # The parameters after the context, in order, when all of them may be passed by
+        # position: the engine then calls positionally (binding N keyword arguments to N
+        # named parameters costs CPython O(N^2), which a sum over 10,000 inputs feels).
+        self.positional_names: tuple[str, ...] | None = None
 
 
 def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
@@ -113,6 +118,9 @@ def _analyse(fn: Callable[..., Any], owner: str) -> FunctionSpec:
             spec.config_class = annotation
         else:
             spec.input_params[param.name] = param.replace(annotation=annotation)
+    rest = params[1:] if spec.context_param is not None else params
+    if all(p.kind is p.POSITIONAL_OR_KEYWORD for p in rest):
+        spec.positional_names = tuple(p.name for p in rest)
     spec.is_async = inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
     spec.is_generator = inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)
     spec.return_annotation = hints.get("return", sig.return_annotation)

@@ -76,8 +76,13 @@ def invoke_compute(
 ) -> Any:
     """Call the compute function; async functions run on the run's event loop."""
     op_def = step_context.step.op_def
-    args = (user_context,) if op_def.spec.context_param is not None else ()
-    result = op_def.compute_fn(*args, **kwargs)
+    spec = op_def.spec
+    args = (user_context,) if spec.context_param is not None else ()
+    names = spec.positional_names
+    if names is not None and len(names) == len(kwargs):  # every parameter given
+        result = op_def.compute_fn(*args, *[kwargs[name] for name in names])
+    else:
+        result = op_def.compute_fn(*args, **kwargs)
     if inspect.isasyncgen(result):
         return iter(_event_loop(step_context).run_until_complete(_collect(result)))
     if inspect.iscoroutine(result):
