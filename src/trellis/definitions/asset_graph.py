@@ -41,7 +41,7 @@ class AssetGraph:
                     f"{_describe(other)} and {_describe(assets_def)}. Give one a distinct "
                     "name (multi_asset(name=...) or a different key)."
                 )
-            for key in assets_def.keys:
+            for key in assets_def.keys_by_output_name.values():
                 other = self.producer.get(key)
                 if other is not None:
                     raise DuplicateKeyError(
@@ -49,7 +49,9 @@ class AssetGraph:
                         f"{_describe(other)} and by {_describe(assets_def)}."
                     )
                 self.producer[key] = assets_def
-                self.upstream[key] = assets_def.deps_for(key) - {key}
+                deps = assets_def.deps_for(key)
+                deps.discard(key)
+                self.upstream[key] = deps
         for spec in specs:
             if spec.key in self.producer or spec.key in self.external_specs:
                 other = self.producer.get(spec.key)
@@ -61,10 +63,10 @@ class AssetGraph:
             self.external_specs[spec.key] = spec
             self.upstream[spec.key] = set(spec.deps)
         self._check_upstreams()
+        downstream = self.downstream = {key: set() for key in self.upstream}
         for key, ups in self.upstream.items():
-            self.downstream.setdefault(key, set())
             for up in ups:
-                self.downstream.setdefault(up, set()).add(key)
+                downstream[up].add(key)
         self.toposorted_keys = self._toposort()
 
     def _check_upstreams(self) -> None:

@@ -85,19 +85,23 @@ class JobDefinition:
         return keys
 
     def _resource_keys_for_node(self, node: FlatNode) -> frozenset[str]:
-        keys = set(node.op_def.resource_keys)
-        for out in node.op_def.outs.values():
-            keys.add(out.io_manager_key)
+        op_def = node.op_def
+        keys = set(op_def.resource_keys)
+        keys.update(out.io_manager_key for out in op_def.outs.values())
+        ins = op_def.ins
         for input_name, source in node.inputs.items():
-            in_def = node.op_def.ins[input_name]
+            in_def = ins[input_name]
             if in_def.input_manager_key:
                 keys.add(in_def.input_manager_key)
+            elif type(source) is NodeOutput:
+                upstream = self.nodes_by_handle[source.handle].op_def
+                keys.add(upstream.outs[source.output_name].io_manager_key)
             elif isinstance(source, FromAsset) and self.asset_graph is not None:
                 keys.add(self.asset_graph.io_manager_key_for(source.asset_key))
-            elif isinstance(source, (NodeOutput, list)):
-                for src in source if isinstance(source, list) else [source]:
-                    upstream = self.nodes_by_handle[src.handle].op_def.outs[src.output_name]
-                    keys.add(upstream.io_manager_key)
+            elif isinstance(source, list):
+                for src in source:
+                    upstream = self.nodes_by_handle[src.handle].op_def
+                    keys.add(upstream.outs[src.output_name].io_manager_key)
         return frozenset(keys)
 
     def check_resources(self, available: set[str] | None = None) -> None:
