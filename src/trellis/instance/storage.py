@@ -289,6 +289,10 @@ class InMemoryStorage(InstanceStorage):
                 return False
             ids = self._ids
             log: _RunLog | None = None
+            materialization, observation = (
+                EventType.ASSET_MATERIALIZATION,
+                EventType.ASSET_OBSERVATION,
+            )
             for event in events:
                 storage_id = next(ids)
                 if log is None or event.run_id != log.run_id:  # a batch is one run's, mostly
@@ -297,12 +301,17 @@ class InMemoryStorage(InstanceStorage):
                         log = self._logs[event.run_id] = _RunLog(event.run_id)
                 log.ids.append(storage_id)
                 log.events.append(event)
-                if event.asset_key is not None and _is_asset_event(event):
-                    self._asset_keys.add(event.asset_key)  # type: ignore[arg-type]
-                    if event.event_type is EventType.ASSET_MATERIALIZATION:
-                        self._materializations.setdefault(event.asset_key, []).append(  # type: ignore[arg-type]
-                            EventRecord(storage_id, event)
-                        )
+                key = event.asset_key
+                if key is None:
+                    continue
+                if event.event_type is materialization:
+                    self._asset_keys.add(key)
+                    records = self._materializations.get(key)
+                    if records is None:
+                        records = self._materializations[key] = []
+                    records.append(EventRecord(storage_id, event))
+                elif event.event_type is observation:
+                    self._asset_keys.add(key)
             if run is not None:
                 self._runs[run.run_id] = run
         return True
