@@ -110,14 +110,17 @@ class JobDefinition:
         if available is None and self.__dict__.get("_resources_checked"):
             return  # definitions do not change: checked once per job
         bound = set(self.resource_defs) | (available or set()) | {"io_manager"}
-        for node in self.flat_nodes:
-            missing = sorted(self.node_resource_keys(node) - bound)
-            if missing:
+        node_keys = [self.node_resource_keys(node) for node in self.flat_nodes]
+        if not set().union(*node_keys) <= bound:  # find the first node that misses one
+            for node, keys in zip(self.flat_nodes, node_keys, strict=True):
+                missing = sorted(keys - bound)
+                if not missing:
+                    continue
                 kind = node.op_def.kind
                 raise InvalidDefinitionError(
                     f"{kind.capitalize()} '{node.handle}' in job '{self.name}' requires "
-                    f"resource '{missing[0]}', which is not provided. Available resource keys: "
-                    f"{sorted(bound)}."
+                    f"resource '{missing[0]}', which is not provided. Available resource "
+                    f"keys: {sorted(bound)}."
                 )
         for key, definition in self.resource_defs.items():
             missing = sorted(definition.required_resource_keys - bound)
