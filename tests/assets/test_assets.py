@@ -88,6 +88,23 @@ def test_asset_key_equality_hash_and_immutability():
         a.path = ("x",)
 
 
+def test_equal_asset_keys_in_use_are_one_object_and_survive_pickling():
+    """Keys are interned while in use (lookups then match by identity); a pickled key
+    comes back as the same object, and a key nobody holds is not kept alive."""
+    import gc
+    import pickle
+    import weakref
+
+    a = AssetKey(["raw", "orders"])
+    assert AssetKey.from_user_string("raw/orders") is a
+    assert pickle.loads(pickle.dumps(a)) is a
+    with pytest.raises(ValueError, match="non-empty strings"):
+        AssetKey(["raw", ""])
+    ref = weakref.ref(AssetKey(["only", "here"]))
+    gc.collect()
+    assert ref() is None
+
+
 def test_prefixed_asset_step_key_joins_parts_with_double_underscore():
     @asset(key_prefix=["raw", "sales"])
     def orders():

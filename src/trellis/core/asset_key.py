@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
+
+_INTERNED: weakref.WeakValueDictionary[tuple[str, ...], AssetKey] = weakref.WeakValueDictionary()
 
 
 class AssetKey:
@@ -13,19 +16,28 @@ class AssetKey:
     and op names join them with ``__``.
     """
 
-    __slots__ = ("_hash", "path")
+    __slots__ = ("__weakref__", "_hash", "path")
 
     path: tuple[str, ...]
 
-    def __init__(self, path: str | Sequence[str]) -> None:
+    def __new__(cls, path: str | Sequence[str]) -> AssetKey:
         parts = (path,) if isinstance(path, str) else tuple(path)
         if not parts:
             raise ValueError("An AssetKey needs at least one part")
         for part in parts:
             if not isinstance(part, str) or not part:
                 raise ValueError(f"AssetKey parts must be non-empty strings, got {parts!r}")
-        object.__setattr__(self, "path", parts)
-        object.__setattr__(self, "_hash", hash(parts))
+        existing = _INTERNED.get(parts) if cls is AssetKey else None
+        if existing is not None:
+            return existing
+        key = object.__new__(cls)
+        object.__setattr__(key, "path", parts)
+        object.__setattr__(key, "_hash", hash(parts))
+        if cls is AssetKey:
+            # One object per key while it is in use: dict and set lookups then match by
+            # identity and never call the Python-level __eq__.
+            _INTERNED[parts] = key
+        return key
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("AssetKey is immutable")
