@@ -14,6 +14,7 @@ the asset graph, job and plan inside ``materialize`` counts, as in ``run.py``'s 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -67,7 +68,9 @@ def _instructions(workload: str, n: int, measured_runs: int) -> int:
         "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
         sys.executable, __file__, "--child", workload, str(n), str(measured_runs),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    # A fixed hash seed: dict and set layouts (and so the counts) repeat exactly.
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     found = re.search(r"Collected : (\d+)", done.stderr)
     if found is None:
         raise SystemExit(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
