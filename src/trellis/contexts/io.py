@@ -306,8 +306,9 @@ class InputContext(_PartitionAccess):
 # A step builds an OutputContext per output it stores and an InputContext (with the
 # upstream OutputContext) per input it loads. Everything about an output that does not
 # change during a run is worked out once per run and output (``_OutputFacts``); building a
-# context is then a handful of attribute stores (``_output_context`` / ``_input_context``,
-# which skip the keyword defaults of the public constructors, used by tests and users).
+# context is then a handful of attribute stores (``_output_context`` and
+# ``input_context_for_step`` skip the keyword defaults of the public constructors, which
+# tests and users call).
 
 
 class _OutputFacts:
