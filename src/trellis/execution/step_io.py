@@ -8,7 +8,6 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from trellis.contexts.io import input_context_for_step, output_context_for_step
 from trellis.core.errors import (
     ExecutionHandleOutputError,
     ExecutionLoadInputError,
@@ -53,7 +52,7 @@ def check_type(value: Any, dagster_type: Any, kind: str, name: str, step_key: st
 def _load_one(
     step_context: StepExecutionContext, step_input: StepInput, handle: StepOutputHandle | None
 ) -> Any:
-    input_context = input_context_for_step(step_context, step_input, handle)
+    input_context = step_context.for_input(step_input, handle)
     upstream = input_context.upstream_output
     if handle is not None and upstream is not None and upstream.dagster_type is Nothing:
         return None
@@ -175,7 +174,7 @@ def handle_output(
     manager_key = step_output.io_manager_key
     if stored:
         manager = plan_context.resources[manager_key]
-        output_context = output_context_for_step(step_context, step_output, metadata)
+        output_context = step_context.for_output(step_output, metadata)
         started = time.perf_counter()
         try:
             result = manager.handle_output(output_context, value)
