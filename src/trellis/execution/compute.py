@@ -90,13 +90,11 @@ def invoke_compute(
     return result
 
 
-def iterate_user_events(op_def: OpDefinition, result: Any) -> Iterator[UserEvent]:
-    """Turn a compute function's return value (or its yields) into user events."""
-    if op_def.spec.is_generator:
-        for item in result:
-            yield _coerce_yielded(op_def, item)
-        return
-    yield from returned_events(op_def, result)
+def yielded_events(op_def: OpDefinition, result: Any) -> Iterator[UserEvent]:
+    """The user events a generator compute function yields (``returned_events`` for a
+    function that returns its outputs)."""
+    for item in result:
+        yield _coerce_yielded(op_def, item)
 
 
 def _coerce_yielded(op_def: OpDefinition, item: Any) -> UserEvent:

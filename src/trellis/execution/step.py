@@ -32,8 +32,8 @@ from trellis.core.outputs import AssetMaterialization, AssetObservation, Materia
 from trellis.execution.compute import (
     compute_kwargs,
     invoke_compute,
-    iterate_user_events,
     returned_events,
+    yielded_events,
 )
 from trellis.execution.step_io import check_type, emit_user_event, handle_output, load_inputs
 
@@ -132,7 +132,7 @@ def _compute_events(
     step_context: StepExecutionContext, user_context: Any, kwargs: dict[str, Any]
 ) -> Any:
     result = invoke_compute(step_context, user_context, kwargs)
-    yield from iterate_user_events(step_context.step.op_def, result)
+    yield from yielded_events(step_context.step.op_def, result)
 
 
 def _returned_events(
