@@ -8,7 +8,18 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "trellis"
-LAYERS = ["core", "config", "definitions", "plan", "contexts", "instance", "execution", "cli"]
+LAYERS = [
+    "core",
+    "config",
+    "definitions",
+    "plan",
+    "contexts",
+    "instance",
+    "views",
+    "execution",
+    "api",
+    "cli",
+]
 MAX_MODULE_LINES = 800
 
 

@@ -6,7 +6,7 @@ import logging
 
 from trellis import Failure, job, op
 from trellis.core.events import ErrorInfo, Event, EventType
-from trellis.execution.console import ConsoleLogger, parse_level
+from trellis.views.console import ConsoleLogger, parse_level
 
 
 def _event(**kw):

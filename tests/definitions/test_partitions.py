@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from trellis.core.errors import InvalidDefinitionError, InvariantViolationError
+from trellis.definitions.cron import check_cron_schedule
 from trellis.definitions.partitions import (
     PartitionKeyRange,
     PartitionsDefinition,
@@ -19,7 +20,6 @@ from trellis.definitions.time_partitions import (
     TimeWindow,
     TimeWindowPartitionsDefinition,
     WeeklyPartitionsDefinition,
-    check_cron_schedule,
 )
 
 NOW = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)

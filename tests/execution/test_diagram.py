@@ -18,7 +18,7 @@ from trellis import (
     job,
     op,
 )
-from trellis.execution.diagram import (
+from trellis.views.diagram import (
     DiagramEdge,
     DiagramInput,
     DiagramOutput,

@@ -4,9 +4,9 @@ through the IO manager from the run that produced them), or of a step selection.
 import pytest
 
 from trellis import FilesystemIOManager, Instance, job, op
+from trellis.api.reexecution import reexecute_run
 from trellis.core.errors import InvalidInvocationError
 from trellis.core.run import PARENT_RUN_ID_TAG, ROOT_RUN_ID_TAG
-from trellis.execution.reexecution import reexecute_run
 
 
 @pytest.fixture

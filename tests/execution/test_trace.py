@@ -7,7 +7,8 @@ import json
 import pytest
 
 from trellis import EventType, RetryPolicy, asset, job, materialize, op
-from trellis.execution.trace import TraceNode, build_trace, filter_trace, render_trace
+from trellis.views.trace import TraceNode, build_trace, filter_trace
+from trellis.views.trace_render import render_trace
 
 NODE_KEYS = {
     "kind",
@@ -229,7 +230,7 @@ def test_filters_step_only_errors_and_depth(failed_result):
 
 def test_a_stored_run_is_traced_from_the_instance_with_its_executor():
     from trellis import Instance, job, multithread_executor, op
-    from trellis.execution.trace import render_trace
+    from trellis.views.trace import trace_of_run
 
     @op
     def one():
@@ -241,5 +242,5 @@ def test_a_stored_run_is_traced_from_the_instance_with_its_executor():
 
     instance = Instance.ephemeral()
     result = threaded.execute_in_process(instance=instance)
-    text = render_trace(instance.get_trace(result.run_id), "text", color=False)
+    text = render_trace(trace_of_run(instance, result.run_id), "text", color=False)
     assert "StepExecutionContext one" in text and "multithread" in text

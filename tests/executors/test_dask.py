@@ -25,11 +25,11 @@ import distributed
 import pytest
 
 from trellis import EventType, Instance, InvalidConfigError, InvalidInvocationError, RunStatus
+from trellis.api.execute import execute_job_in_process
 from trellis.core.errors import InvalidDefinitionError, StepWorkerCrashedError
-from trellis.execution.api import execute_job_in_process
-from trellis.execution.cross_process import executor_for_run
 from trellis.execution.executors.dask import DaskExecutor, step_resources
 from trellis.execution.executors.registry import create_executor
+from trellis.execution.remote.cross_process import executor_for_run
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -28,8 +28,8 @@ from trellis import (
     job,
     op,
 )
+from trellis.api.execute import execute_job_in_process
 from trellis.core.errors import StepWorkerCrashedError
-from trellis.execution.api import execute_job_in_process
 from trellis.execution.executors.processes import MultiprocessExecutor
 from trellis.execution.executors.registry import create_executor
 

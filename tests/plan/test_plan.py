@@ -120,7 +120,7 @@ def test_run_config_is_validated_once_and_plan_built_once_per_run(monkeypatch):
         return real_build(*args, **kwargs)
 
     monkeypatch.setattr(run_config_module, "validate_config", counting_validate)
-    monkeypatch.setattr("trellis.execution.api.build_execution_plan", counting_build)
+    monkeypatch.setattr("trellis.api.execute.build_execution_plan", counting_build)
 
     @op(config_schema={"n": int})
     def configured(context):

@@ -76,7 +76,7 @@ def materialize(
 
     Exits 0 when the run succeeds, 1 when it fails, 2 on bad input.
     """
-    from trellis.execution.api import execute_job_in_process
+    from trellis.api.execute import execute_job_in_process
 
     defs = definitions_from(python_file, module_name, attribute)
     graph = defs.asset_graph

@@ -102,7 +102,7 @@ def execute(
 
     Exits 0 when the run succeeds, 1 when it fails, 2 on bad input.
     """
-    from trellis.execution.api import execute_job_in_process
+    from trellis.api.execute import execute_job_in_process
 
     defs = definitions_from(python_file, module_name, attribute)
     job = find_job(defs, job_name)
@@ -163,7 +163,7 @@ def emit_diagram(job: Any, run_config: Any, fmt: str, output: str | None) -> Non
     """Build the job's call diagram; print Mermaid, or write the SVG to ``output``."""
     from pathlib import Path
 
-    from trellis.execution.diagram import build_diagram, render_diagram
+    from trellis.views.diagram import build_diagram, render_diagram
 
     diagram = build_diagram(job, run_config)
     if output is None:

@@ -22,7 +22,7 @@ from trellis.cli.errors import CliError
 from trellis.cli.suggest import did_you_mean
 from trellis.cli.user_traceback import format_user_traceback
 from trellis.core.errors import InvalidInvocationError
-from trellis.execution.code_pointer import import_file
+from trellis.execution.remote.code_pointer import import_file
 
 DEFAULT_ATTRIBUTE = "defs"
 

@@ -80,7 +80,7 @@ def show_run(run_id: str) -> None:
 @click.option("--poll-interval", default=0.5, hidden=True, type=float)
 def run_logs(run_id: str, follow: bool, poll_interval: float) -> None:
     """Print a run's events, one line each (failures with their traceback)."""
-    from trellis.execution.console import ConsoleLogger
+    from trellis.views.console import ConsoleLogger
 
     logger = ConsoleLogger(stream=sys.stdout)
     with open_instance() as instance:
@@ -120,7 +120,8 @@ def run_trace(
 
     RUN_ID may be a unique prefix of the id.
     """
-    from trellis.execution.trace import build_trace, render_trace
+    from trellis.views.trace import build_trace
+    from trellis.views.trace_render import render_trace
 
     with open_instance() as instance:
         run = resolve_run(instance, run_id)
@@ -153,9 +154,9 @@ def reexecute(
 
     Exits 0 when the new run succeeds, 1 when it fails, 2 on bad input.
     """
+    from trellis.api.reexecution import reexecute_run
     from trellis.cli.config_files import load_run_config
     from trellis.cli.job_commands import find_job_for_run
-    from trellis.execution.reexecution import reexecute_run
 
     if from_failure and steps:
         raise CliError("Pass --from-failure or --step, not both.")

@@ -9,5 +9,5 @@ Where each one is created:
 - ``InputContext`` / ``OutputContext``: ``StepExecutionContext.for_input`` / ``for_output``
 - ``InitResourceContext``: ``trellis.execution.resources`` (per resource)
 - ``SensorEvaluationContext`` / ``ScheduleEvaluationContext``: built for each evaluation
-- testing: ``trellis.execution.testing`` (the ``build_*`` helpers)
+- testing: ``trellis.api.testing`` (the ``build_*`` helpers)
 """

@@ -114,7 +114,7 @@ class AssetsDefinition:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the asset function directly (for tests): inputs are passed as arguments."""
-        from trellis.execution.invocation import invoke_directly
+        from trellis.api.invocation import invoke_directly
 
         return invoke_directly(self.op, args, kwargs, assets_def=self)
 

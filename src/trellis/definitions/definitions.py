@@ -3,7 +3,10 @@ schedules, sensors), validated together."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -21,6 +24,31 @@ from trellis.definitions.asset_spec import AssetSpec
 from trellis.definitions.executor import ExecutorDefinition
 from trellis.definitions.job import JobDefinition
 from trellis.definitions.resource import ResourceDefinition, coerce_resources
+
+
+@dataclass
+class DefinitionsCall:
+    """One ``Definitions(...)`` call made while ``recording_definitions()`` was active
+    (``trellis.definitions.validation``): its arguments, where it was made, its error."""
+
+    arguments: dict[str, Any]
+    location: str
+    error: BaseException | None = None
+
+
+# The lists of the active ``recording_definitions()`` blocks; empty outside them.
+CALL_RECORDERS: list[list[DefinitionsCall]] = []
+_SKIPPED_FILES = frozenset({__file__, contextlib.__file__})  # this module, the gc wrapper
+
+
+def _record_call(arguments: dict[str, Any]) -> DefinitionsCall:
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename in _SKIPPED_FILES:
+        frame = frame.f_back  # the user's call, not this module or the collector wrapper
+    call = DefinitionsCall(arguments, f"{frame.f_code.co_filename}:{frame.f_lineno}")
+    for calls in CALL_RECORDERS:
+        calls.append(call)
+    return call
 
 
 class Definitions:
@@ -41,6 +69,31 @@ class Definitions:
         executor: ExecutorDefinition | None = None,
         loggers: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not CALL_RECORDERS:
+            self._build(assets, jobs, resources, schedules, sensors, executor, loggers, metadata)
+            return
+        given = {
+            "assets": assets, "jobs": jobs, "resources": resources, "schedules": schedules,
+            "sensors": sensors, "executor": executor, "loggers": loggers, "metadata": metadata,
+        }
+        call = _record_call({k: v for k, v in given.items() if v is not None})
+        try:
+            self._build(assets, jobs, resources, schedules, sensors, executor, loggers, metadata)
+        except Exception as exc:
+            call.error = exc
+            raise
+
+    def _build(
+        self,
+        assets: Iterable[AssetsDefinition | AssetSpec] | None,
+        jobs: Iterable[JobDefinition | UnresolvedAssetJobDefinition] | None,
+        resources: Mapping[str, Any] | None,
+        schedules: Iterable[Any] | None,
+        sensors: Iterable[Any] | None,
+        executor: ExecutorDefinition | None,
+        loggers: Mapping[str, Any] | None,
+        metadata: Mapping[str, Any] | None,
     ) -> None:
         assets_defs: list[AssetsDefinition] = []
         specs: list[AssetSpec] = []
@@ -197,7 +250,7 @@ class Definitions:
         partition_key: str | None = None,
     ) -> Any:
         """Load an asset's stored value through its IO manager, outside any run."""
-        from trellis.execution.asset_value import load_asset_value
+        from trellis.api.asset_value import load_asset_value
 
         return load_asset_value(self, AssetKey.from_coercible(key), instance, partition_key)
 

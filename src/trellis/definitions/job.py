@@ -167,7 +167,7 @@ class JobDefinition:
         selects an op and its upstream); ``raise_on_error`` re-raises the user's own
         exception when a step fails.
         """
-        from trellis.execution.api import execute_job_in_process
+        from trellis.api.execute import execute_job_in_process
 
         return execute_job_in_process(
             self,

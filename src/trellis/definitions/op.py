@@ -151,7 +151,7 @@ class OpDefinition(NodeDefinition):
         if current_composition() is not None:
             return record_invocation(self, args, kwargs)
         # Direct invocation (tests): run the function with a context built for it.
-        from trellis.execution.invocation import invoke_directly
+        from trellis.api.invocation import invoke_directly
 
         return invoke_directly(self, args, kwargs)
 

@@ -116,7 +116,7 @@ class ResourceDefinition:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the resource function directly (for tests)."""
         if self.takes_context and not args and not kwargs:
-            from trellis.execution.testing import build_init_resource_context
+            from trellis.api.testing import build_init_resource_context
 
             return self.resource_fn(build_init_resource_context())
         return self.resource_fn(*args, **kwargs)

@@ -19,6 +19,7 @@ from trellis.core.errors import (
     InvalidInvocationError,
     ScheduleExecutionError,
 )
+from trellis.definitions.cron import check_cron_schedule
 from trellis.definitions.instigator import InstigatorDefinition
 from trellis.definitions.run_request import (
     RunRequest,
@@ -27,7 +28,6 @@ from trellis.definitions.run_request import (
     normalize_result,
     takes_context,
 )
-from trellis.definitions.time_partitions import check_cron_schedule
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
 

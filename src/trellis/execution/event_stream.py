@@ -10,7 +10,7 @@ from typing import Any
 
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run
-from trellis.execution.console import ConsoleLogger
+from trellis.views.console import ConsoleLogger
 
 _FLUSH_NOW = frozenset(
     {

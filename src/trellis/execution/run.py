@@ -17,12 +17,12 @@ from trellis.contexts.system import PlanOrchestrationContext
 from trellis.core.errors import ResourceFunctionError
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.run import Run, RunStatus
-from trellis.execution.console import ConsoleLogger
 from trellis.execution.engine import ActiveExecution, run_plan
 from trellis.execution.event_stream import RunEventStream
 from trellis.execution.executors.base import Executor, InProcessExecutor
 from trellis.execution.resources import BuiltResources, init_resources
 from trellis.plan.plan import ExecutionPlan
+from trellis.views.console import ConsoleLogger
 
 
 class RunOutcome:

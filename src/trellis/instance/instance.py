@@ -292,16 +292,6 @@ class Instance:
                 marked.append(run.run_id)
         return marked
 
-    def get_trace(self, run_id: str) -> Any:
-        """The trace of a stored run: the tree of contexts and calls it made
-        (``trellis.execution.trace``; render it with ``render_trace``)."""
-        from trellis.execution.trace import build_trace  # the trace lives with execution
-
-        run = self.get_run(run_id)
-        if run is None:
-            raise InstanceError(f"No run with id '{run_id}'.")
-        return build_trace(self.all_logs(run_id), run)
-
     def request_cancel(self, run_id: str) -> bool:
         """Ask a running run to stop (``trellis run cancel``): a ``RUN_CANCELING`` event,
         status CANCELING; the run's orchestrator sees it, stops launching steps,

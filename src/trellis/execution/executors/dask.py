@@ -33,8 +33,8 @@ from trellis.core.errors import InvalidDefinitionError, StepWorkerCrashedError
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.serialization import event_from_dict
 from trellis.execution.executors.base import Executor, crash_outcome
+from trellis.execution.remote.worker import request_for
 from trellis.execution.step import StepOutcome, StepStatus
-from trellis.execution.worker import request_for
 
 if TYPE_CHECKING:
     from trellis.contexts.system import PlanOrchestrationContext

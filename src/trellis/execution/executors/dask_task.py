@@ -3,7 +3,7 @@ orchestrator submits (``run_step``) or runs on workers (``finish_run``,
 ``interrupt_steps``). They are pickled by reference, never user functions: a worker
 imports this module and loads the job's code itself, by its ``CodePointer``.
 
-``run_step`` runs one step attempt with ``trellis.execution.worker.WORKER`` (the same
+``run_step`` runs one step attempt with ``trellis.execution.remote.worker.WORKER`` (the same
 step code as every other executor) and streams each event to the orchestrator as it is
 emitted, through the scheduler's event topic ``TOPIC`` (``Worker.log_event``: batched,
 ordered, fire-and-forget). Each message names the run, the attempt's Dask key, the
@@ -30,8 +30,8 @@ from typing import Any
 
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.serialization import event_to_dict
+from trellis.execution.remote.worker import WORKER, StepReply, StepRequest
 from trellis.execution.step import StepStatus
-from trellis.execution.worker import WORKER, StepReply, StepRequest
 
 TOPIC = "trellis-step-events"
 """The scheduler event topic that carries step events (one topic for every run, so the

@@ -3,7 +3,7 @@
 The pool (``max_concurrent`` processes, started with the configured start method) is
 started once per run and reused for all its steps: a worker loads the job's code by
 reference once, builds the plan once per run and the resources its steps need once per
-run (``trellis.execution.worker``), and tears them down when the run ends.
+run (``trellis.execution.remote.worker``), and tears them down when the run ends.
 
 Each worker talks to the orchestrator over a pipe of its own (not a queue shared by all
 workers: a worker killed while holding a shared queue's write lock would block the
@@ -32,8 +32,8 @@ from trellis.core.errors import StepWorkerCrashedError
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.serialization import event_from_dict, event_to_dict
 from trellis.execution.executors.base import Executor, crash_outcome
+from trellis.execution.remote.worker import WORKER, StepReply, StepRequest, request_for
 from trellis.execution.step import StepOutcome, StepStatus
-from trellis.execution.worker import WORKER, StepReply, StepRequest, request_for
 
 if TYPE_CHECKING:
     from trellis.contexts.system import PlanOrchestrationContext
@@ -84,7 +84,7 @@ class MultiprocessExecutor(Executor):
         self._context = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":
             # Workers fork from a server that has imported Trellis already.
-            self._context.set_forkserver_preload(["trellis.execution.worker"])
+            self._context.set_forkserver_preload(["trellis.execution.remote.worker"])
         steps = len(plan_context.plan.step_keys_to_execute)
         for _ in range(max(1, min(self.max_concurrent, steps))):
             self._spawn()

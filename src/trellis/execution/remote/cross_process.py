@@ -12,8 +12,8 @@ from trellis.core.errors import InvalidInvocationError
 from trellis.definitions.builtin_io_managers import InMemoryIOManager, mem_io_manager
 from trellis.definitions.executor import ExecutorDefinition
 from trellis.definitions.job import JobDefinition
-from trellis.execution.code_pointer import CodePointer, find_code_pointer
 from trellis.execution.executors.registry import BUILTIN_EXECUTORS
+from trellis.execution.remote.code_pointer import CodePointer, find_code_pointer
 from trellis.plan.plan import ExecutionPlan
 
 CROSS_PROCESS = frozenset({"multiprocess", "dask"})

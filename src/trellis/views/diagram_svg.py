@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
 if TYPE_CHECKING:
-    from trellis.execution.diagram import DiagramStep, JobDiagram
+    from trellis.views.diagram import DiagramStep, JobDiagram
 
 CHAR_W = 7.2  # average width of a 12px sans-serif character
 LINE_H = 16

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def _user_context(op_def: OpDefinition, given: Any, assets_def: AssetsDefinition | None) -> Any:
-    from trellis.execution.testing import build_asset_context, build_op_context
+    from trellis.api.testing import build_asset_context, build_op_context
 
     if given is None:
         given = build_asset_context() if assets_def is not None else build_op_context()

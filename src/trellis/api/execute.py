@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from trellis.api.result import ExecuteInProcessResult
 from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidInvocationError
 from trellis.core.events import Event
@@ -28,19 +29,18 @@ from trellis.definitions.asset_spec import AssetSpec
 from trellis.definitions.builtin_io_managers import fs_io_manager, mem_io_manager
 from trellis.definitions.job import JobDefinition
 from trellis.definitions.resource import coerce_resources
-from trellis.execution.console import ConsoleLogger, parse_level
-from trellis.execution.cross_process import (
+from trellis.execution.executors.registry import create_executor
+from trellis.execution.remote.cross_process import (
     CROSS_PROCESS,
     check_cross_process,
     executor_for_run,
 )
-from trellis.execution.executors.registry import create_executor
-from trellis.execution.result import ExecuteInProcessResult
 from trellis.execution.run import execute_run
 from trellis.instance.instance import Instance
 from trellis.instance.liveness import this_host
 from trellis.plan.plan import build_execution_plan
 from trellis.plan.run_config import config_dict_from_value, deep_merge
+from trellis.views.console import ConsoleLogger, parse_level
 
 EPHEMERAL_ASSET_JOB_NAME = "__ephemeral_asset_job__"
 

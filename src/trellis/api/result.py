@@ -124,8 +124,9 @@ class ExecuteInProcessResult:
         depth: int | None = None,
     ) -> str:
         """The run's trace (contexts created, IO manager calls, timings) rendered as
-        ``"text"``, ``"json"`` or ``"mermaid"``; see ``trellis.execution.trace``."""
-        from trellis.execution.trace import build_trace, render_trace
+        ``"text"``, ``"json"`` or ``"mermaid"``; see ``trellis.views.trace``."""
+        from trellis.views.trace import build_trace
+        from trellis.views.trace_render import render_trace
 
         tree = build_trace(self.event_log, self.run)
         return render_trace(tree, format, step=step, only_errors=only_errors, depth=depth)

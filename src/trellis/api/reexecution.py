@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from trellis.api.result import ExecuteInProcessResult
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidInvocationError
 from trellis.core.events import Event, EventType
 from trellis.core.run import HOST_TAG, PARENT_RUN_ID_TAG, PID_TAG, ROOT_RUN_ID_TAG, Run, RunStatus
 from trellis.definitions.asset_job import build_asset_job
 from trellis.definitions.job import JobDefinition
-from trellis.execution.result import ExecuteInProcessResult
 
 
 def _succeeded_steps(instance: Any, run_id: str) -> set[str]:
@@ -66,7 +66,7 @@ def reexecute_run(
     that succeeded is an error); ``step_selection`` runs the named steps. The parent's
     run config, tags and op selection are reused unless given.
     """
-    from trellis.execution.api import execute_job_in_process
+    from trellis.api.execute import execute_job_in_process
     from trellis.plan.plan import build_execution_plan
 
     parent = instance.get_run(parent_run_id)

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trellis.definitions.ins_outs import Nothing
-from trellis.execution.diagram_svg import render_svg
 from trellis.plan.plan import build_execution_plan
 from trellis.plan.steps import (
     ExecutionStep,
@@ -35,6 +34,7 @@ from trellis.plan.steps import (
     FromStepOutput,
     FromValue,
 )
+from trellis.views.diagram_svg import render_svg
 
 FORMATS = ("flowchart", "sequence", "svg")
 

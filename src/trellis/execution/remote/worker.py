@@ -22,7 +22,7 @@ from trellis.contexts.system import PlanOrchestrationContext
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.run import Run
 from trellis.core.serialization import event_to_dict
-from trellis.execution.code_pointer import CodePointer
+from trellis.execution.remote.code_pointer import CodePointer
 from trellis.execution.resources import BuiltResources, build_resource
 from trellis.execution.step import StepOutcome, StepStatus, execute_step
 from trellis.plan.steps import StepOutputHandle
@@ -104,8 +104,8 @@ class _RunInWorker:
     built under a lock, once."""
 
     def __init__(self, request: StepRequest) -> None:
+        from trellis.api.execute import _job_for_run, default_io_manager_for
         from trellis.definitions.asset_job import build_asset_job
-        from trellis.execution.api import _job_for_run, default_io_manager_for
         from trellis.instance.instance import Instance
         from trellis.plan.plan import build_execution_plan
 
