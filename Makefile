@@ -16,16 +16,20 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python examples/quickstart/run.py
 
+LINTED := src tests examples bench
+
 test: $(STAMP)
-	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 fmt: $(STAMP)
-	$(BIN)/ruff format src tests examples
-	$(BIN)/ruff check --fix src tests examples
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
 
 # Benchmarks (bench/run.py): Trellis alone, or side by side with Dagster, which lives only in
 # bench/.venv-dagster (created by the runner on first use).

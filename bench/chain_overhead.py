@@ -22,6 +22,7 @@ def asset_chain(n: int) -> dict[str, float]:
     from trellis import AssetIn, asset, materialize_to_memory
 
     started = time.perf_counter()
+
     def first() -> int:
         return 1
 
@@ -71,8 +72,11 @@ def main(sizes: list[int]) -> None:
         for n in sizes:
             figures = workload(n)
             figures["per_step_us"] = figures["run_s"] / n * 1e6
-            print(json.dumps({"workload": name, "n": n, **{k: round(v, 4) for k, v in
-                                                              figures.items()}}))
+            print(
+                json.dumps(
+                    {"workload": name, "n": n, **{k: round(v, 4) for k, v in figures.items()}}
+                )
+            )
 
 
 if __name__ == "__main__":

@@ -101,8 +101,7 @@ def _chain_figures(job_def, chains: int, length: int, run_config: dict) -> dict[
     wall = time.perf_counter() - started
     assert result.success
     success = {
-        e.step_key: e.timestamp for e in result.all_events
-        if e.event_type is EventType.STEP_SUCCESS
+        e.step_key: e.timestamp for e in result.all_events if e.event_type is EventType.STEP_SUCCESS
     }
     gaps = [
         (success[f"c{c}_{i}"] - success[f"c{c}_{i - 1}"]) * 1000
@@ -123,8 +122,12 @@ def main(argv: list[str]) -> None:
     repeat = int(argv[argv.index("--repeat") + 1]) if "--repeat" in argv else 3
     local = {"local": {"n_workers": WORKERS, "threads_per_worker": 1}}
     cluster = LocalCluster(
-        n_workers=WORKERS, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+        n_workers=WORKERS,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},
         silence_logs=logging.ERROR,
     )
     existing = _on({"existing": {"address": cluster.scheduler_address}})
@@ -137,8 +140,15 @@ def main(argv: list[str]) -> None:
         ):
             for _ in range(repeat):
                 figures = _chain_figures(job_def, chains, length, config)
-                print(json.dumps({"workload": name, "steps": chains * length,
-                                  **{k: round(v, 3) for k, v in figures.items()}}))
+                print(
+                    json.dumps(
+                        {
+                            "workload": name,
+                            "steps": chains * length,
+                            **{k: round(v, 3) for k, v in figures.items()},
+                        }
+                    )
+                )
         for _ in range(repeat):
             started = time.perf_counter()
             assert cpu_bound.execute_in_process(run_config=existing).success
@@ -146,9 +156,18 @@ def main(argv: list[str]) -> None:
             started = time.perf_counter()
             assert cpu_bound.execute_in_process(run_config=_on(local)).success
             cold = time.perf_counter() - started
-            print(json.dumps({"workload": "cpu_bound", "steps": 8, "workers": WORKERS,
-                              "wall_s": round(warm, 3),
-                              "wall_with_cluster_start_s": round(cold, 3), "ideal_s": 2.0}))
+            print(
+                json.dumps(
+                    {
+                        "workload": "cpu_bound",
+                        "steps": 8,
+                        "workers": WORKERS,
+                        "wall_s": round(warm, 3),
+                        "wall_with_cluster_start_s": round(cold, 3),
+                        "ideal_s": 2.0,
+                    }
+                )
+            )
     finally:
         cluster.close()
 

@@ -140,9 +140,17 @@ def main(argv: list[str]) -> None:
     ):
         for _ in range(repeat):
             figures = _chain_figures(job_def, sqlite)
-            print(json.dumps({"workload": name, "instance": instance, "steps": CHAINS * LENGTH,
-                              **{k: round(v, 3) for k, v in figures.items()},
-                              "load_1min": round(os.getloadavg()[0], 2)}))
+            print(
+                json.dumps(
+                    {
+                        "workload": name,
+                        "instance": instance,
+                        "steps": CHAINS * LENGTH,
+                        **{k: round(v, 3) for k, v in figures.items()},
+                        "load_1min": round(os.getloadavg()[0], 2),
+                    }
+                )
+            )
     for _ in range(repeat):
         started = time.perf_counter()
         result = cpu_bound.execute_in_process(instance=_instance(sqlite))
@@ -152,10 +160,20 @@ def main(argv: list[str]) -> None:
         for e in result.all_events:
             if e.event_type is EventType.STEP_SUCCESS:
                 busy[e.pid] = busy.get(e.pid, 0.0) + e.data["duration_ms"] / 1000
-        print(json.dumps({"workload": "cpu_bound", "instance": instance, "steps": 8,
-                          "workers": WORKERS, "wall_s": round(wall, 3), "ideal_s": 2.0,
-                          "busiest_worker_steps_s": round(max(busy.values()), 3),
-                          "load_1min": round(os.getloadavg()[0], 2)}))
+        print(
+            json.dumps(
+                {
+                    "workload": "cpu_bound",
+                    "instance": instance,
+                    "steps": 8,
+                    "workers": WORKERS,
+                    "wall_s": round(wall, 3),
+                    "ideal_s": 2.0,
+                    "busiest_worker_steps_s": round(max(busy.values()), 3),
+                    "load_1min": round(os.getloadavg()[0], 2),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -65,8 +65,15 @@ def child(workload: str, n: int, measured_runs: int) -> None:
 
 def _instructions(workload: str, n: int, measured_runs: int) -> int:
     command = [
-        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-        sys.executable, __file__, "--child", workload, str(n), str(measured_runs),
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--child",
+        workload,
+        str(n),
+        str(measured_runs),
     ]
     # A fixed hash seed: dict and set layouts (and so the counts) repeat exactly.
     env = {**os.environ, "PYTHONHASHSEED": "0"}

@@ -55,12 +55,10 @@ def _check_total(**values: int) -> int:
 # Trellis rejects **kwargs in an asset function; give the sink explicit parameters.
 _params = ", ".join(f"p{i}" for i in range(STEPS))
 _namespace: dict[str, Any] = {"_check_total": _check_total}
-exec(
-    f"def total({_params}):\n    return _check_total(**locals())\n", _namespace
+exec(f"def total({_params}):\n    return _check_total(**locals())\n", _namespace)
+sink = fw.asset(name="total", ins={f"p{i}": fw.AssetIn(key=f"p{i}") for i in range(STEPS)})(
+    _namespace["total"]
 )
-sink = fw.asset(
-    name="total", ins={f"p{i}": fw.AssetIn(key=f"p{i}") for i in range(STEPS)}
-)(_namespace["total"])
 
 
 def _executor() -> Any:

@@ -13,8 +13,9 @@ def medians(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     (or its ``skipped`` reason, or ``error`` when any of its runs failed)."""
     rows: dict[tuple[str, int], dict[str, Any]] = {}
     for record in records:
-        row = rows.setdefault((record["workload"], record["n"]),
-                              {"workload": record["workload"], "n": record["n"]})
+        row = rows.setdefault(
+            (record["workload"], record["n"]), {"workload": record["workload"], "n": record["n"]}
+        )
         row.setdefault(record["framework"], []).append(record)
     for row in rows.values():
         for framework in ("trellis", "dagster"):
@@ -51,8 +52,11 @@ def _cells(summary: dict[str, Any] | None) -> list[str]:
         return ["error"] * 3
     if "skipped" in summary:
         return ["skipped"] * 3
-    return [fmt_time(summary["per_step_s"]), fmt_time(summary["wall_s"]),
-            f"{summary['rss_mb']:.0f} MB"]
+    return [
+        fmt_time(summary["per_step_s"]),
+        fmt_time(summary["wall_s"]),
+        f"{summary['rss_mb']:.0f} MB",
+    ]
 
 
 def _ratio(trellis: dict[str, Any] | None, dagster: dict[str, Any] | None) -> str:
@@ -72,7 +76,6 @@ def table(rows: list[dict[str, Any]], include_dagster: bool = True) -> str:
     for row in rows:
         cells = [f"`{row['workload']}`", str(row["n"]), *_cells(row.get("trellis"))]
         if include_dagster:
-            cells += [*_cells(row.get("dagster")),
-                      _ratio(row.get("trellis"), row.get("dagster"))]
+            cells += [*_cells(row.get("dagster")), _ratio(row.get("trellis"), row.get("dagster"))]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

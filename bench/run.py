@@ -55,11 +55,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=None, help="runs per case (default 5)")
     parser.add_argument("--only", default="", help="comma-separated workloads")
     parser.add_argument("--sizes", default="", help="comma-separated N (sized workloads)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: smallest size of each workload, 3 runs")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: smallest size of each workload, 3 runs"
+    )
     parser.add_argument("--trellis-only", action="store_true", help="skip Dagster")
-    parser.add_argument("--dagster-max-n", type=int, default=1000,
-                        help=f"largest N for Dagster in {sorted(DAGSTER_CAPPED)}")
+    parser.add_argument(
+        "--dagster-max-n",
+        type=int,
+        default=1000,
+        help=f"largest N for Dagster in {sorted(DAGSTER_CAPPED)}",
+    )
     parser.add_argument("--timeout", type=float, default=900, help="seconds per run")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -88,12 +93,21 @@ def plan_cases(args: argparse.Namespace) -> list[tuple[str, int]]:
 
 def run_one(python: Path, framework: str, workload: str, n: int, timeout: float) -> dict:
     """One case in a fresh process: its JSON record, or a record with ``error``."""
-    command = [str(python), str(BENCH_DIR / "workloads.py"),
-               "--framework", framework, "--workload", workload, "--n", str(n)]
+    command = [
+        str(python),
+        str(BENCH_DIR / "workloads.py"),
+        "--framework",
+        framework,
+        "--workload",
+        workload,
+        "--n",
+        str(n),
+    ]
     base = {"framework": framework, "workload": workload, "n": n}
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              cwd=REPO, env=_clean_env())
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=_clean_env()
+        )
     except subprocess.TimeoutExpired:
         return {**base, "error": f"timed out after {timeout:.0f} s"}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -110,8 +124,13 @@ def _clean_env() -> dict[str, str]:
 
 def _git_commit() -> str:
     try:
-        done = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO,
-                              capture_output=True, text=True, timeout=10)
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return done.stdout.strip() or "?"
     except OSError:
         return "?"
@@ -145,25 +164,40 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows, include_dagster=not args.trellis_only)
     elapsed = time.time() - started
     print(text)
-    if any(r["workload"] in DAGSTER_CAPPED and r["n"] > args.dagster_max_n for r in rows) \
-            and not args.trellis_only:
-        notes.append(f"-: not run; Dagster runs {', '.join(sorted(DAGSTER_CAPPED))} only up "
-                     f"to N = {args.dagster_max_n} (--dagster-max-n)")
-    for note in notes + sorted({f"{r['framework']} {r['workload']}: {r['skipped']}"
-                                for r in records if "skipped" in r}):
+    if (
+        any(r["workload"] in DAGSTER_CAPPED and r["n"] > args.dagster_max_n for r in rows)
+        and not args.trellis_only
+    ):
+        notes.append(
+            f"-: not run; Dagster runs {', '.join(sorted(DAGSTER_CAPPED))} only up "
+            f"to N = {args.dagster_max_n} (--dagster-max-n)"
+        )
+    for note in notes + sorted(
+        {f"{r['framework']} {r['workload']}: {r['skipped']}" for r in records if "skipped" in r}
+    ):
         print(f"- {note}")
     errors = [r for r in records if "error" in r]
     for record in errors:
-        print(f"ERROR {record['framework']} {record['workload']} n={record['n']}: "
-              f"{record['error']}")
-    meta = {"command": " ".join(sys.argv), "started": started, "elapsed_s": elapsed,
-            "repeat": args.repeat, "python": platform.python_version(),
-            "machine": platform.platform(), "commit": _git_commit(), "notes": notes}
+        print(
+            f"ERROR {record['framework']} {record['workload']} n={record['n']}: {record['error']}"
+        )
+    meta = {
+        "command": " ".join(sys.argv),
+        "started": started,
+        "elapsed_s": elapsed,
+        "repeat": args.repeat,
+        "python": platform.python_version(),
+        "machine": platform.platform(),
+        "commit": _git_commit(),
+        "notes": notes,
+    }
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"meta": meta, "medians": rows, "runs": records,
-                                       "table": text}, indent=1))
-    print(f"\n{len(records)} runs in {elapsed:.0f} s; raw results in {args.output}",
-          file=sys.stderr)
+    args.output.write_text(
+        json.dumps({"meta": meta, "medians": rows, "runs": records, "table": text}, indent=1)
+    )
+    print(
+        f"\n{len(records)} runs in {elapsed:.0f} s; raw results in {args.output}", file=sys.stderr
+    )
     return 1 if errors else 0
 
 
@@ -174,8 +208,12 @@ def _progress(record: dict[str, Any]) -> None:
         status = "skipped: " + record["skipped"]
     else:
         status = f"wall {record['wall_s']:.4f} s"
-    print(f"  {record['framework']:8} {record['workload']:14} n={record['n']:<6} "
-          f"#{record['rep'] + 1}  {status}", file=sys.stderr, flush=True)
+    print(
+        f"  {record['framework']:8} {record['workload']:14} n={record['n']:<6} "
+        f"#{record['rep'] + 1}  {status}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -62,9 +62,8 @@ def _trellis() -> dict[str, Any]:
         "get_instance": Instance.get,
         "job_from_defs": lambda defs, name: defs.get_job_def(name),
         "build_plan": build_execution_plan,
-        "has_multiprocess": importlib.util.find_spec(
-            "trellis.execution.executors.processes"
-        ) is not None,
+        "has_multiprocess": importlib.util.find_spec("trellis.execution.executors.processes")
+        is not None,
         "dask_executor": dask_executor,
         "execute_by_reference": _trellis_execute,
     }

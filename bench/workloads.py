@@ -155,7 +155,9 @@ def wl_chain_fs(fw: Any, n: int) -> dict[str, Any]:
     assets = chain_assets(fw, n)
     defined = time.perf_counter()
     result = fw.materialize(
-        assets, instance=instance, resources={"io_manager": fw.fs_io_manager},
+        assets,
+        instance=instance,
+        resources={"io_manager": fw.fs_io_manager},
         run_config=fw.QUIET,
     )
     finished = time.perf_counter()
@@ -225,8 +227,11 @@ def _parallel(fw: Any, executor: str) -> dict[str, Any]:
     if executor == "multiprocess" and not fw.has_multiprocess:
         return {"skipped": f"{fw.name}'s multiprocess executor is not importable yet"}
     if executor == "dask" and fw.dask_executor() is None:
-        what = "dagster-dask is not installed in bench/.venv-dagster" if fw.name == "dagster" \
+        what = (
+            "dagster-dask is not installed in bench/.venv-dagster"
+            if fw.name == "dagster"
             else "trellis's dask executor is not importable yet"
+        )
         return {"skipped": what}
     defining = time.perf_counter()
     import parallel_job  # builds the definitions
@@ -242,8 +247,13 @@ def _parallel(fw: Any, executor: str) -> dict[str, Any]:
     check(success, f"parallel run on {executor} succeeded (its sink checks the sum)")
     shutil.rmtree(home, ignore_errors=True)
     ideal = STEPS * STEP_WORK_S / WORKERS
-    return {"wall_s": finished - started, "define_s": define_s, "steps": STEPS + 1,
-            "work_s": ideal, "executor": executor}
+    return {
+        "wall_s": finished - started,
+        "define_s": define_s,
+        "steps": STEPS + 1,
+        "work_s": ideal,
+        "executor": executor,
+    }
 
 
 def wl_parallel(fw: Any, n: int) -> dict[str, Any]:

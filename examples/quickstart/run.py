@@ -21,8 +21,10 @@ from trellis import EventType, Instance
 
 def describe(result) -> None:
     """Print a run's steps and materializations, from its event stream."""
-    print(f"\nrun {result.run_id[:8]} of job '{result.run.job_name}': "
-          f"{'SUCCESS' if result.success else 'FAILURE'}")
+    print(
+        f"\nrun {result.run_id[:8]} of job '{result.run.job_name}': "
+        f"{'SUCCESS' if result.success else 'FAILURE'}"
+    )
     durations = {
         e.step_key: e.data["duration_ms"]
         for e in result.all_events

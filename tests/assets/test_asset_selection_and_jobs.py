@@ -192,8 +192,9 @@ def test_selection_set_operations(graph):
         "lonely",
     }
     assert _names(
-        (AssetSelection.keys("raw/orders").downstream() - AssetSelection.keys("dashboard"))
-        .resolve(graph)
+        (AssetSelection.keys("raw/orders").downstream() - AssetSelection.keys("dashboard")).resolve(
+            graph
+        )
     ) == {"orders", "clean_orders", "order_stats"}
     assert (ingest & transform).resolve(graph) == set()
 

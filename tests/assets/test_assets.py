@@ -506,9 +506,10 @@ def test_multi_asset_from_specs():
 
     result = materialize_to_memory([from_specs])
     assert result.success
-    assert {m.asset_key: m.metadata["n"].value for m in result.asset_materializations_for_node(
-        "from_specs"
-    )} == {AssetKey("left"): 1, AssetKey(["right", "side"]): 2}
+    assert {
+        m.asset_key: m.metadata["n"].value
+        for m in result.asset_materializations_for_node("from_specs")
+    } == {AssetKey("left"): 1, AssetKey(["right", "side"]): 2}
 
 
 # -- AssetSpec upstreams and MaterializeResult -------------------------------------------
@@ -685,8 +686,12 @@ def test_partition_members_raise_clearly_in_an_unpartitioned_run():
     @asset
     def plain(context: AssetExecutionContext):
         assert context.has_partition_key is False
-        for member in ("partition_key", "partition_key_range", "partition_keys",
-                       "partition_time_window"):
+        for member in (
+            "partition_key",
+            "partition_key_range",
+            "partition_keys",
+            "partition_time_window",
+        ):
             with pytest.raises(InvariantViolationError) as info:
                 getattr(context, member)
             errors[member] = str(info.value)

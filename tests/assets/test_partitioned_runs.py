@@ -186,9 +186,7 @@ def test_unpartitioned_upstream_of_a_partitioned_asset_is_read_whole():
     def region_name(context: AssetExecutionContext, lookup):
         return lookup[context.partition_key]
 
-    result = materialize(
-        [lookup, region_name], partition_key="eu", resources={"io_manager": spy}
-    )
+    result = materialize([lookup, region_name], partition_key="eu", resources={"io_manager": spy})
     assert spy.values[(AssetKey("region_name"), "eu")] == "Europe"
     by_key = {o["asset_key"]: o for o in spy.outputs}
     assert by_key[AssetKey("lookup")]["has_asset_partitions"] is False
@@ -229,9 +227,7 @@ def test_fs_io_manager_stores_each_partition_in_its_own_file(tmp_path):
     assert pickle.loads((tmp_path / "daily_events" / "2024-01-06").read_bytes()) == [
         "event@2024-01-06"
     ]
-    assert pickle.loads((tmp_path / "regional_sales" / "apac").read_bytes()) == {
-        "region": "apac"
-    }
+    assert pickle.loads((tmp_path / "regional_sales" / "apac").read_bytes()) == {"region": "apac"}
 
 
 def test_fs_partitioned_asset_reads_the_same_partition_from_an_earlier_run(tmp_path):
@@ -331,9 +327,7 @@ def test_partitioned_asset_job_through_definitions(tmp_path):
     assert result.success
     assert result.run.tags["trellis/partition"] == "2024-02-29"
     assert (tmp_path / "daily_counts" / "2024-02-29").is_file()
-    assert defs.load_asset_value("daily_events", partition_key="2024-02-29") == [
-        "event@2024-02-29"
-    ]
+    assert defs.load_asset_value("daily_events", partition_key="2024-02-29") == ["event@2024-02-29"]
 
 
 def test_partition_range_run_from_tags():

@@ -51,15 +51,24 @@ def test_asset_diagram_selection(invoke):
     assert '["revenue_by_region<br/>AssetExecutionContext"]' in out
     assert "raw_orders<br/>" not in out
     assert 'x0[("asset raw_orders")]' in out  # loaded from outside the run
-    seq = invoke("asset", "diagram", "--select", "revenue_by_region", "-f", QUICKSTART,
-                 "--format", "sequence")
+    seq = invoke(
+        "asset",
+        "diagram",
+        "--select",
+        "revenue_by_region",
+        "-f",
+        QUICKSTART,
+        "--format",
+        "sequence",
+    )
     assert seq.exit_code == 0, seq.output
     assert "handle_output(OutputContext result) asset revenue_by_region" in seq.stdout
 
 
 def test_bad_output_suffix_is_a_usage_error(invoke, tmp_path):
-    result = invoke("job", "diagram", "-j", "sales_job", "-f", QUICKSTART,
-                    "-o", str(tmp_path / "out.png"))
+    result = invoke(
+        "job", "diagram", "-j", "sales_job", "-f", QUICKSTART, "-o", str(tmp_path / "out.png")
+    )
     assert result.exit_code == 2
     assert ".svg" in result.output
     assert not (tmp_path / "out.png").exists()

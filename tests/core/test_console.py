@@ -26,8 +26,15 @@ def test_line_shows_level_step_and_message_without_colour_off_a_terminal():
 
 def test_colour_on_a_terminal_and_engine_event_names():
     logger = ConsoleLogger(logging.DEBUG, stream=io.StringIO(), color=True)
-    event = Event(EventType.STEP_FAILURE, "r" * 8, "j", step_key="s", message="boom",
-                  level=logging.ERROR, data={"error": ErrorInfo.from_exception(ValueError("x"))})
+    event = Event(
+        EventType.STEP_FAILURE,
+        "r" * 8,
+        "j",
+        step_key="s",
+        message="boom",
+        level=logging.ERROR,
+        data={"error": ErrorInfo.from_exception(ValueError("x"))},
+    )
     line = logger.format(event)
     assert line.startswith("\033[31m") and line.endswith("\033[0m")
     assert "STEP_FAILURE boom" in line and "ValueError: x" in line

@@ -23,9 +23,13 @@ def _round_trip(event: Event) -> Event:
 def test_materialization_event_round_trips_with_metadata_and_partition():
     mat = AssetMaterialization(AssetKey(["a", "b"]), metadata={"rows": 3, "p": 1.5}, partition="x")
     event = Event(
-        EventType.ASSET_MATERIALIZATION, "run", "job", step_key="a__b",
+        EventType.ASSET_MATERIALIZATION,
+        "run",
+        "job",
+        step_key="a__b",
         data={"materialization": mat, "metadata": mat.metadata},
-        asset_key=mat.asset_key, partition="x",
+        asset_key=mat.asset_key,
+        partition="x",
     )
     back = _round_trip(event)
     assert back.event_type is EventType.ASSET_MATERIALIZATION
@@ -59,13 +63,22 @@ def test_values_json_cannot_hold_are_kept_as_repr_not_dropped():
             return "<Odd>"
 
     assert from_jsonable(json.loads(json.dumps(to_jsonable({"x": Odd(), 1: 2})))) == {
-        "x": "<Odd>", 1: 2,
+        "x": "<Odd>",
+        1: 2,
     }
 
 
 def test_run_round_trips():
-    run = Run("rid", "job", {"ops": {"a": {"config": 1}}}, {"t": "v"}, RunStatus.FAILURE,
-              op_selection=["a*"], parent_run_id="p", root_run_id="r")
+    run = Run(
+        "rid",
+        "job",
+        {"ops": {"a": {"config": 1}}},
+        {"t": "v"},
+        RunStatus.FAILURE,
+        op_selection=["a*"],
+        parent_run_id="p",
+        root_run_id="r",
+    )
     run.start_time, run.end_time = 1.0, 2.0
     back = run_from_dict(json.loads(json.dumps(run_to_dict(run))))
     assert run_to_dict(back) == run_to_dict(run)

@@ -125,8 +125,9 @@ def test_sequence_lists_calls_in_plan_order():
     lines = text.splitlines()
     steps = [line for line in lines if "StepExecutionContext" in line]
     assert [line.rsplit(" ", 1)[-1] for line in steps] == [s.key for s in diagram.steps]
-    calls = [line.split(": ", 1)[1] for line in lines if "load_input" in line or "handle_output"
-             in line]
+    calls = [
+        line.split(": ", 1)[1] for line in lines if "load_input" in line or "handle_output" in line
+    ]
     assert calls == [
         "handle_output(OutputContext result)",  # start
         "load_input(InputContext x)",  # inner.scale
@@ -186,14 +187,31 @@ def test_svg_parses_one_rect_per_step():
 
 def test_svg_escapes_labels():
     steps = [
-        DiagramStep("s<1>", "op", "s", "OpExecutionContext", [],
-                    [DiagramOutput("result", "io&mgr", "a<b")], ["r&d"], []),
-        DiagramStep("t", "op", "t", "OpExecutionContext",
-                    [DiagramInput("x", "step_output", "io&mgr", [("s<1>", "result")])],
-                    [DiagramOutput("result", "io_manager")], [], ["s<1>"], layer=1),
+        DiagramStep(
+            "s<1>",
+            "op",
+            "s",
+            "OpExecutionContext",
+            [],
+            [DiagramOutput("result", "io&mgr", "a<b")],
+            ["r&d"],
+            [],
+        ),
+        DiagramStep(
+            "t",
+            "op",
+            "t",
+            "OpExecutionContext",
+            [DiagramInput("x", "step_output", "io&mgr", [("s<1>", "result")])],
+            [DiagramOutput("result", "io_manager")],
+            [],
+            ["s<1>"],
+            layer=1,
+        ),
     ]
-    diagram = JobDiagram("j&<k>", steps, [DiagramEdge("s<1>", "result", "t", "x", "io&mgr")],
-                         ["r&d"])
+    diagram = JobDiagram(
+        "j&<k>", steps, [DiagramEdge("s<1>", "result", "t", "x", "io&mgr")], ["r&d"]
+    )
     svg = render_diagram(diagram, "svg")
     assert "s&lt;1&gt;" in svg and "io&amp;mgr" in svg and "<1>" not in svg
     root = ET.fromstring(svg.encode())

@@ -164,8 +164,11 @@ def _user(index: int):
     @op(name=f"dask_use_{index}", required_resource_keys={"counted"})
     def use(context) -> dict:
         time.sleep(0.05)
-        return {"pid": os.getpid(), "thread": threading.get_ident(),
-                "resource_pid": context.resources.counted["pid"]}
+        return {
+            "pid": os.getpid(),
+            "thread": threading.get_ident(),
+            "resource_pid": context.resources.counted["pid"],
+        }
 
     return use
 

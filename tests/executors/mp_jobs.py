@@ -94,9 +94,7 @@ def arithmetic():
 
 
 arithmetic_in_process = arithmetic.to_job(name="arithmetic_in_process", resource_defs=IO)
-arithmetic_pool = arithmetic.to_job(
-    name="arithmetic_pool", resource_defs=IO, executor_def=pool()
-)
+arithmetic_pool = arithmetic.to_job(name="arithmetic_pool", resource_defs=IO, executor_def=pool())
 arithmetic_fork = arithmetic.to_job(
     name="arithmetic_fork", resource_defs=IO, executor_def=pool(start_method="fork")
 )

@@ -115,10 +115,12 @@ def test_dask_results_and_event_order_match_in_process_and_arrive_while_running(
     # Steps ran in the workers, not here; the events came back in order, live.
     pids = {e.pid for e in remote.all_events if e.event_type is EventType.STEP_START}
     assert os.getpid() not in pids
-    started = next(t for t, kind, key in arrivals if kind is EventType.LOG_MESSAGE
-                   and key == "dask_slow")
-    ended = next(t for t, kind, key in arrivals if kind is EventType.STEP_SUCCESS
-                 and key == "dask_slow")
+    started = next(
+        t for t, kind, key in arrivals if kind is EventType.LOG_MESSAGE and key == "dask_slow"
+    )
+    ended = next(
+        t for t, kind, key in arrivals if kind is EventType.STEP_SUCCESS and key == "dask_slow"
+    )
     assert ended - started > 1.0  # its log line arrived while it was still sleeping
     assert [e.event_type for e in remote.all_events][-1] is EventType.RUN_SUCCESS
 
@@ -179,8 +181,11 @@ def test_dask_refuses_the_in_memory_io_manager_before_any_step(tmp_path):
         execute_job_in_process(
             dask_jobs.dask_memory_job,
             # No scheduler listens there: the check comes before any connection.
-            run_config={"execution": {"config": {"dask": {"cluster": {"existing": {
-                "address": "tcp://127.0.0.1:9"}}}}}},
+            run_config={
+                "execution": {
+                    "config": {"dask": {"cluster": {"existing": {"address": "tcp://127.0.0.1:9"}}}}
+                }
+            },
             on_event=seen.append,
         )
     message = str(info.value)
@@ -200,8 +205,20 @@ def test_run_config_picks_the_executor_of_a_job_without_one():
     assert definition.name == "in_process"
     os.environ["TRELLIS_TEST_DASK_ADDRESS"] = "tcp://10.0.0.1:8786"
     try:
-        definition, config = executor_for_run(job, {"execution": {"config": {"dask": {
-            "cluster": {"existing": {"address": {"env": "TRELLIS_TEST_DASK_ADDRESS"}}}}}}})
+        definition, config = executor_for_run(
+            job,
+            {
+                "execution": {
+                    "config": {
+                        "dask": {
+                            "cluster": {
+                                "existing": {"address": {"env": "TRELLIS_TEST_DASK_ADDRESS"}}
+                            }
+                        }
+                    }
+                }
+            },
+        )
     finally:
         del os.environ["TRELLIS_TEST_DASK_ADDRESS"]
     assert definition.name == "dask"
@@ -213,8 +230,9 @@ def test_run_config_picks_the_executor_of_a_job_without_one():
         executor_for_run(job, {"execution": {"config": {"dsak": {}}}})
     assert "dsak" in str(info.value) and "dask" in str(info.value)
     with pytest.raises(InvalidConfigError) as info:
-        executor_for_run(job, {"execution": {"config": {"dask": {"cluster": {"local": {
-            "n_workers": "two"}}}}}})
+        executor_for_run(
+            job, {"execution": {"config": {"dask": {"cluster": {"local": {"n_workers": "two"}}}}}}
+        )
     assert "root:execution:config:dask:cluster:local:n_workers" in str(info.value)
 
 
@@ -223,11 +241,15 @@ def test_dask_resources_are_built_once_per_worker_and_torn_down(dask_address, tm
     markers = tmp_path / "markers"
     result = dask_jobs.dask_resource_job.execute_in_process(
         run_config=_on_dask(
-            dask_address, tmp_path,
-        ) | {"resources": {
-            "io_manager": {"config": {"base_dir": str(tmp_path / "io")}},
-            "counted": {"config": {"marker_dir": str(markers)}},
-        }}
+            dask_address,
+            tmp_path,
+        )
+        | {
+            "resources": {
+                "io_manager": {"config": {"base_dir": str(tmp_path / "io")}},
+                "counted": {"config": {"marker_dir": str(markers)}},
+            }
+        }
     )
     assert result.success
     outputs = [result.output_for_node(f"dask_use_{i}") for i in range(6)]
@@ -235,15 +257,16 @@ def test_dask_resources_are_built_once_per_worker_and_torn_down(dask_address, tm
     inits = Counter(p.name.split("-")[1] for p in markers.glob("init-*"))
     assert set(inits) == {str(o["pid"]) for o in outputs}
     assert set(inits.values()) == {1}  # once per worker process, not per step
-    teardowns = sorted(p.name[len("teardown-"):] for p in markers.glob("teardown-*"))
-    assert teardowns == sorted(p.name[len("init-"):] for p in markers.glob("init-*"))
+    teardowns = sorted(p.name[len("teardown-") :] for p in markers.glob("teardown-*"))
+    assert teardowns == sorted(p.name[len("init-") :] for p in markers.glob("init-*"))
 
 
 def test_dask_local_cluster_with_threads_shares_one_resource_per_worker(tmp_path):
     markers = tmp_path / "markers"
     config = {
-        "execution": {"config": {"dask": {"cluster": {"local": {
-            "n_workers": 1, "threads_per_worker": 3}}}}},
+        "execution": {
+            "config": {"dask": {"cluster": {"local": {"n_workers": 1, "threads_per_worker": 3}}}}
+        },
         "resources": {
             "io_manager": {"config": {"base_dir": str(tmp_path / "io")}},
             "counted": {"config": {"marker_dir": str(markers)}},
@@ -267,9 +290,10 @@ def test_dask_step_tags_ask_for_worker_resources(dask_address, tmp_path):
     )
     assert result.success and result.output_for_node("dask_needs_slot") == 7
     assert step_resources("s", {"trellis-dask/resources": '{"GPU": 1, "memory": 2.5}'}) == {
-        "GPU": 1.0, "memory": 2.5}
-    assert step_resources("s", {"dagster-dask/resource_requirements": '{"GPU": 2}'}) == {
-        "GPU": 2.0}
+        "GPU": 1.0,
+        "memory": 2.5,
+    }
+    assert step_resources("s", {"dagster-dask/resource_requirements": '{"GPU": 2}'}) == {"GPU": 2.0}
     assert step_resources("s", {"other": "x"}) is None
     with pytest.raises(InvalidDefinitionError, match=r"dask_bad_tag.*not json"):
         dask_jobs.dask_bad_tag_job.execute_in_process(
@@ -297,8 +321,7 @@ def test_dask_warns_when_no_worker_offers_a_step_resource(dask_address, tmp_path
 
         class plan:
             step_keys_to_execute = ["gpu_step"]
-            steps = {"gpu_step": type("S", (), {"tags": {"trellis-dask/resources":
-                                                           '{"GPU": 1}'}})}
+            steps = {"gpu_step": type("S", (), {"tags": {"trellis-dask/resources": '{"GPU": 1}'}})}
 
         emit = staticmethod(events.append)
 
@@ -318,7 +341,8 @@ def test_dask_cancel_terminates_the_running_step(dask_address, tmp_path):
     started = time.monotonic()
     result = dask_jobs.dask_cancel_job.execute_in_process(
         run_config=_on_dask(
-            dask_address, tmp_path / "io",
+            dask_address,
+            tmp_path / "io",
             ops={"dask_cancels_its_run": {"config": {"marker": str(marker)}}},
         ),
         instance=instance,
@@ -379,8 +403,10 @@ def _dask_cli(*args: str) -> list[str]:
     script = Path(sys.executable).with_name("dask")
     if script.exists():
         return [str(script), *args]
-    module = {"scheduler": "distributed.cli.dask_scheduler",
-              "worker": "distributed.cli.dask_worker"}[args[0]]
+    module = {
+        "scheduler": "distributed.cli.dask_scheduler",
+        "worker": "distributed.cli.dask_worker",
+    }[args[0]]
     return [sys.executable, "-m", module, *args[1:]]
 
 
@@ -411,33 +437,74 @@ def test_dask_example_project_runs_on_a_scheduler_and_two_workers_started_by_the
         return process
 
     try:
-        start("scheduler", _dask_cli(
-            "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-            "--scheduler-file", str(scheduler_file),
-        ))
+        start(
+            "scheduler",
+            _dask_cli(
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ),
+        )
         deadline = time.monotonic() + 30
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert scheduler_file.exists(), (logs / "scheduler.log").read_text()
         address = json.loads(scheduler_file.read_text())["address"]
         workers = [
-            start(f"worker{i}", _dask_cli(
-                "worker", "--scheduler-file", str(scheduler_file), "--nthreads", "1",
-                "--no-nanny", "--no-dashboard", "--host", "127.0.0.1",
-            ))
+            start(
+                f"worker{i}",
+                _dask_cli(
+                    "worker",
+                    "--scheduler-file",
+                    str(scheduler_file),
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                ),
+            )
             for i in range(2)
         ]
         with distributed.Client(address, timeout=30) as client:
             client.wait_for_workers(2, timeout=30)
 
         overrides = tmp_path / "output.yaml"
-        overrides.write_text(json.dumps({"resources": {"json_io_manager": {"config": {
-            "base_dir": str(tmp_path / "output")}}}}))
+        overrides.write_text(
+            json.dumps(
+                {
+                    "resources": {
+                        "json_io_manager": {"config": {"base_dir": str(tmp_path / "output")}}
+                    }
+                }
+            )
+        )
         proc = subprocess.run(
-            [sys.executable, "-m", "trellis", "job", "execute",
-             "-f", str(ROOT / "examples" / "quickstart" / "definitions.py"), "-j", "sales_job",
-             "-c", str(ROOT / "examples" / "quickstart" / "dask.yaml"), "-c", str(overrides)],
-            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            [
+                sys.executable,
+                "-m",
+                "trellis",
+                "job",
+                "execute",
+                "-f",
+                str(ROOT / "examples" / "quickstart" / "definitions.py"),
+                "-j",
+                "sales_job",
+                "-c",
+                str(ROOT / "examples" / "quickstart" / "dask.yaml"),
+                "-c",
+                str(overrides),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
             env={**env, "DASK_SCHEDULER_ADDRESS": address},
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -55,9 +55,7 @@ def _types_by_step(result) -> dict[str, list[EventType]]:
 
 
 def _step_pids(result) -> dict[str, int]:
-    return {
-        e.step_key: e.pid for e in result.all_events if e.event_type is EventType.STEP_START
-    }
+    return {e.step_key: e.pid for e in result.all_events if e.event_type is EventType.STEP_START}
 
 
 def _dir_config(op_names, directory) -> dict:
@@ -147,9 +145,7 @@ def test_failure_is_reported_with_the_users_exception():
 
 
 def test_retry_policy_retries_in_the_pool(tmp_path):
-    result = mp_jobs.retrying.execute_in_process(
-        run_config=_dir_config(["flaky"], tmp_path)
-    )
+    result = mp_jobs.retrying.execute_in_process(run_config=_dir_config(["flaky"], tmp_path))
     assert result.success
     assert result.output_for_node("chained") == 3
     types = _types_by_step(result)["flaky"]
@@ -185,8 +181,7 @@ def test_a_crashed_step_keeps_its_retry_budget(tmp_path):
     events = result.events_for_node("kills_itself_once")
     retry = next(e for e in events if e.event_type is EventType.STEP_UP_FOR_RETRY)
     assert "died" in retry.message and "SIGKILL" in retry.message
-    starts = [e for e in events if e.event_type in (EventType.STEP_START,
-                                                    EventType.STEP_RESTARTED)]
+    starts = [e for e in events if e.event_type in (EventType.STEP_START, EventType.STEP_RESTARTED)]
     assert len(starts) == 2
     assert starts[0].pid != starts[1].pid  # the retry ran on a replacement worker
     assert _pids_of(tmp_path, "killer") == Counter({starts[0].pid: 1})

@@ -132,9 +132,7 @@ def execute_job_in_process(
             partitions_def=job.partitions_def,
         )
     # The executor (the job's, or the one run config picks), its config checked first.
-    raw_config = deep_merge(
-        config_dict_from_value(job.config), config_dict_from_value(run_config)
-    )
+    raw_config = deep_merge(config_dict_from_value(job.config), config_dict_from_value(run_config))
     executor_def, executor_cfg = executor_for_run(job, raw_config)
     crosses = executor_def is not None and executor_def.name in CROSS_PROCESS
     instance = instance or Instance.ephemeral()

@@ -434,7 +434,11 @@ def output_context_for_step(
     """The ``OutputContext`` for one output of the running step."""
     facts = _output_facts(step_context, step_output.handle, step_output.io_manager_key)
     return _output_context(
-        facts, step_context.run_id, metadata, step_context.log, step_context,
+        facts,
+        step_context.run_id,
+        metadata,
+        step_context.log,
+        step_context,
         step_context.partitions,
     )
 

@@ -87,7 +87,9 @@ def from_jsonable(value: Any) -> Any:
     if tag == "error":
         cause = value.get("cause")
         return ErrorInfo(
-            value["message"], list(value["stack"]), value["cls_name"],
+            value["message"],
+            list(value["stack"]),
+            value["cls_name"],
             from_jsonable(cause) if cause is not None else None,
         )
     if tag == "key":

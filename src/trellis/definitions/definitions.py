@@ -74,8 +74,14 @@ class Definitions:
             self._build(assets, jobs, resources, schedules, sensors, executor, loggers, metadata)
             return
         given = {
-            "assets": assets, "jobs": jobs, "resources": resources, "schedules": schedules,
-            "sensors": sensors, "executor": executor, "loggers": loggers, "metadata": metadata,
+            "assets": assets,
+            "jobs": jobs,
+            "resources": resources,
+            "schedules": schedules,
+            "sensors": sensors,
+            "executor": executor,
+            "loggers": loggers,
+            "metadata": metadata,
         }
         call = _record_call({k: v for k, v in given.items() if v is not None})
         try:

@@ -46,8 +46,7 @@ def _tag_limits_schema() -> Any:
     from trellis.config.types import Array, Field, Int, Noneable, String
 
     return Field(
-        Array({"key": String, "value": Field(Noneable(String), default_value=None),
-               "limit": Int}),
+        Array({"key": String, "value": Field(Noneable(String), default_value=None), "limit": Int}),
         default_value=[],
         description="At most `limit` running steps with tag `key` (equal to `value`, if given).",
     )
@@ -104,7 +103,8 @@ def _dask_schema() -> Any:
             "for the run.",
         ),
         "timeout": Field(
-            Float, default_value=60.0,
+            Float,
+            default_value=60.0,
             description="Seconds to wait for the scheduler and for a first worker.",
         ),
     }

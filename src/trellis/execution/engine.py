@@ -63,9 +63,7 @@ class ActiveExecution:
         """Whether every step has finished (succeeded, failed or skipped)."""
         return len(self.succeeded) + len(self.failed) + len(self.skipped) == len(self.plan.steps)
 
-    def take_ready(
-        self, limit: int, tag_limits: list[dict] | None = None
-    ) -> list[tuple[str, int]]:
+    def take_ready(self, limit: int, tag_limits: list[dict] | None = None) -> list[tuple[str, int]]:
         """Up to ``limit`` ready steps (with their attempt numbers), in plan order, within
         the tag concurrency limits."""
         now = time.monotonic()
@@ -220,9 +218,13 @@ def _cancel(
     for key in sorted(active.running):
         plan_context.emit(
             Event(
-                EventType.STEP_FAILURE, run.run_id, run.job_name, step_key=key,
+                EventType.STEP_FAILURE,
+                run.run_id,
+                run.job_name,
+                step_key=key,
                 message=f"Step '{key}' was terminated: the run was canceled.",
-                level=logging.ERROR, data={"reason": "canceled"},
+                level=logging.ERROR,
+                data={"reason": "canceled"},
             )
         )
         active.failed.add(key)

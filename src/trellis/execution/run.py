@@ -187,9 +187,7 @@ def execute_run(
             )
         )
         if not isinstance(exc, Exception):
-            _finish(
-                run, emit, built, False, failure_message, isinstance(exc, KeyboardInterrupt)
-            )
+            _finish(run, emit, built, False, failure_message, isinstance(exc, KeyboardInterrupt))
             raise
     _finish(run, emit, built, not failure_message, failure_message, canceled)
     stream.flush()

@@ -211,7 +211,10 @@ def _handle_user_event(
     added = step_context.output_metadata(name)
     step_context.seen_outputs.add(name)
     handle_output(
-        step_context, step_output, value, {**added, **metadata} if added else metadata,
+        step_context,
+        step_output,
+        value,
+        {**added, **metadata} if added else metadata,
         store=store,
     )
     produced.add(step_output.handle)

@@ -131,7 +131,10 @@ def build_execution_plan(
     values = dict(input_values or {})
     steps = [_build_step(job, node, selected_handles, resolved, values) for node in nodes]
     return ExecutionPlan(
-        job, steps, resolved, resource_keys,
+        job,
+        steps,
+        resolved,
+        resource_keys,
         step_keys_to_execute=[n.handle for n in to_execute],
         known_output_run_ids=known_output_run_ids,
     )

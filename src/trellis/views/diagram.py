@@ -148,8 +148,11 @@ def _diagram_input(step_input: Any) -> DiagramInput:
         return DiagramInput(step_input.name, "step_output", manager, ups, loaded=loaded)
     if isinstance(src, FromLoadableAsset):
         return DiagramInput(
-            step_input.name, "asset", manager or src.io_manager_key,
-            asset_key=src.asset_key.to_user_string(), loaded=loaded,
+            step_input.name,
+            "asset",
+            manager or src.io_manager_key,
+            asset_key=src.asset_key.to_user_string(),
+            loaded=loaded,
         )
     if isinstance(src, FromInputManager):
         return DiagramInput(step_input.name, "input_manager", src.manager_key, loaded=loaded)

@@ -79,9 +79,9 @@ def render_svg(diagram: JobDiagram) -> str:
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="12">',
-        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
-        "markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\">"
-        "<path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#555\"/></marker></defs>",
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" '
+        'markerWidth="8" markerHeight="8" orient="auto-start-reverse">'
+        '<path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
         # The background is a path, so that "one <rect> per step" holds.
         f'<path d="M0 0 H{width:.0f} V{height:.0f} H0 Z" fill="white"/>',
         _text(MARGIN, MARGIN, f"job {diagram.job_name}", font_size="16", font_weight="bold"),
@@ -100,8 +100,14 @@ def render_svg(diagram: JobDiagram) -> str:
             'marker-end="url(#arrow)"/>'
         )
         out.append(
-            _text((x1 + x2) / 2, (y1 + y2) / 2 - 6 + n * LINE_H, _edge_label(edge),
-                  text_anchor="middle", fill="#333", font_size="11")
+            _text(
+                (x1 + x2) / 2,
+                (y1 + y2) / 2 - 6 + n * LINE_H,
+                _edge_label(edge),
+                text_anchor="middle",
+                fill="#333",
+                font_size="11",
+            )
         )
     for step in diagram.steps:
         x0, y0, w, h = pos[step.key]

@@ -134,8 +134,7 @@ class DaskExecutor(Executor):
         """Warn about steps whose Dask resources no worker offers now: they wait until
         a worker that offers them joins the cluster."""
         offered = [
-            info.get("resources") or {}
-            for info in self.client.scheduler_info()["workers"].values()
+            info.get("resources") or {} for info in self.client.scheduler_info()["workers"].values()
         ]
         unmet = sorted(
             key
@@ -146,7 +145,9 @@ class DaskExecutor(Executor):
             run = plan_context.run
             plan_context.emit(
                 Event(
-                    EventType.ENGINE_EVENT, run.run_id, run.job_name,
+                    EventType.ENGINE_EVENT,
+                    run.run_id,
+                    run.job_name,
                     message=f"No Dask worker offers the resources that step(s) {unmet} ask "
                     f"for (tag {RESOURCE_TAGS[0]}); they wait until such a worker joins.",
                     level=logging.WARNING,
@@ -188,8 +189,12 @@ class DaskExecutor(Executor):
         attempt = _Attempt(dask_key, step_key, retry_number)
         self._running[dask_key] = attempt
         attempt.future = self.client.submit(
-            run_step, request, dask_key,
-            key=dask_key, pure=False, resources=self._resources.get(step_key),
+            run_step,
+            request,
+            dask_key,
+            key=dask_key,
+            pure=False,
+            resources=self._resources.get(step_key),
         )
         attempt.future.add_done_callback(lambda _: self._inbox.put(("done", dask_key)))
         now = time.monotonic()
@@ -280,9 +285,7 @@ class DaskExecutor(Executor):
             if type(exception).__name__ != "KilledWorker":
                 return self._framework_failure(plan_context, attempt, exception)
         elif status == "cancelled":
-            exception = RuntimeError(
-                "its Dask task was canceled by the cluster or another client"
-            )
+            exception = RuntimeError("its Dask task was canceled by the cluster or another client")
         return self._crash(plan_context, attempt, attempt.worker, exception)
 
     def _end(self, attempt: _Attempt, reply: Any) -> StepOutcome:
@@ -325,7 +328,10 @@ class DaskExecutor(Executor):
         exc = exception or RuntimeError("the Dask task failed")
         plan_context.emit(
             Event(
-                EventType.STEP_FAILURE, run.run_id, run.job_name, step_key=attempt.step_key,
+                EventType.STEP_FAILURE,
+                run.run_id,
+                run.job_name,
+                step_key=attempt.step_key,
                 message=f"Step '{attempt.step_key}' failed: its Dask task failed: "
                 f"{type(exc).__name__}: {exc}",
                 level=logging.ERROR,
@@ -358,7 +364,9 @@ class DaskExecutor(Executor):
         if workers:
             try:
                 self.client.run(
-                    interrupt_steps, [a.dask_key for a in attempts], workers=workers,
+                    interrupt_steps,
+                    [a.dask_key for a in attempts],
+                    workers=workers,
                     on_error="ignore",
                 )
             except Exception:
@@ -381,7 +389,9 @@ class DaskExecutor(Executor):
             if isinstance(result, BaseException):
                 plan_context.emit(
                     Event(
-                        EventType.ENGINE_EVENT, run.run_id, run.job_name,
+                        EventType.ENGINE_EVENT,
+                        run.run_id,
+                        run.job_name,
                         message=f"Could not ask Dask worker {worker} to tear down the run's "
                         f"resources: {type(result).__name__}: {result}",
                         level=logging.WARNING,
@@ -417,8 +427,7 @@ class _Attempt:
     """One submitted step attempt: its Dask key and future, the worker running it, and
     the streamed messages not yet emitted (kept in sequence order)."""
 
-    __slots__ = ("dask_key", "future", "next_seq", "pending", "retry_number", "step_key",
-                 "worker")
+    __slots__ = ("dask_key", "future", "next_seq", "pending", "retry_number", "step_key", "worker")
 
     def __init__(self, dask_key: str, step_key: str, retry_number: int) -> None:
         self.dask_key = dask_key
@@ -447,7 +456,7 @@ def step_resources(step_key: str, tags: dict[str, str]) -> dict[str, float] | No
         ):
             raise InvalidDefinitionError(
                 f"Tag '{tag}' of step '{step_key}' must be a JSON object of Dask resource "
-                f'names to amounts, e.g. \'{{"GPU": 1}}\', not {raw!r}.'
+                f"names to amounts, e.g. '{{\"GPU\": 1}}', not {raw!r}."
             )
         return {k: float(v) for k, v in value.items()}
     return None

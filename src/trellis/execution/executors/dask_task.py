@@ -144,7 +144,9 @@ def finish_run(run_id: str) -> list[dict[str, Any]]:
         WORKER.finish_run(run_id)
     except Exception as exc:
         event = Event(
-            EventType.RESOURCE_TEARDOWN_FAILURE, run_id, state.run.job_name,
+            EventType.RESOURCE_TEARDOWN_FAILURE,
+            run_id,
+            state.run.job_name,
             message=f"Error while tearing down resources in Dask worker process "
             f"{os.getpid()}: {exc}",
             level=logging.ERROR,
@@ -159,8 +161,11 @@ def _framework_failure(request: StepRequest, exc: Exception, send: Any) -> StepR
     send(
         event_to_dict(
             Event(
-                EventType.STEP_FAILURE, request.run_id, request.job_name,
-                step_key=request.step_key, level=logging.ERROR,
+                EventType.STEP_FAILURE,
+                request.run_id,
+                request.job_name,
+                step_key=request.step_key,
+                level=logging.ERROR,
                 message=f"Step '{request.step_key}' failed: the Dask worker could not "
                 f"prepare it: {type(exc).__name__}: {exc}",
                 data={"error": error, "error_source": "FRAMEWORK_ERROR"},

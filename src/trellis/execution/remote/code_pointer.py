@@ -92,8 +92,10 @@ def _module_pointer(module: ModuleType, attribute: str) -> CodePointer:
 
 def _is_user_module(module: ModuleType) -> bool:
     file = getattr(module, "__file__", None) or ""
-    return bool(file) and not file.startswith((sys.prefix, sys.base_prefix)) and (
-        "trellis" not in module.__name__.split(".")[0]
+    return (
+        bool(file)
+        and not file.startswith((sys.prefix, sys.base_prefix))
+        and ("trellis" not in module.__name__.split(".")[0])
     )
 
 
@@ -102,9 +104,7 @@ def _holds(defs: Any, job: Any) -> bool:
     if job.asset_graph is not None and job.asset_graph is defs.asset_graph:
         return True
     graph = getattr(job, "graph_def", None)
-    return graph is not None and any(
-        j.name == job.name and j.graph_def is graph for j in defs.jobs
-    )
+    return graph is not None and any(j.name == job.name and j.graph_def is graph for j in defs.jobs)
 
 
 def find_code_pointer(job: Any) -> CodePointer | None:

@@ -31,7 +31,8 @@ def executor_config(job: JobDefinition, raw_run_config: Mapping[str, Any]) -> di
     if schema is None:
         return merged
     return validate_config(
-        schema, merged,
+        schema,
+        merged,
         header=f'Error in execution config (root:execution:config) for job "{job.name}"',
     )
 

@@ -69,7 +69,10 @@ class StepReply:
             except Exception:
                 exception = None
         return StepOutcome(
-            self.step_key, StepStatus(self.status), set(self.produced), exception,
+            self.step_key,
+            StepStatus(self.status),
+            set(self.produced),
+            exception,
             self.retry_delay,
         )
 
@@ -115,8 +118,13 @@ class _RunInWorker:
 
             keys = {AssetKey.from_user_string(k) for k in request.asset_selection}
             job = build_asset_job(
-                job.name, job.asset_graph, keys, resource_defs=job.resource_defs,
-                config=job.config, tags=job.tags, executor_def=job.executor_def,
+                job.name,
+                job.asset_graph,
+                keys,
+                resource_defs=job.resource_defs,
+                config=job.config,
+                tags=job.tags,
+                executor_def=job.executor_def,
                 partitions_def=job.partitions_def,
             )
         if request.instance_ref is not None:
@@ -163,8 +171,13 @@ class _RunInWorker:
             for key in resource_init_order(job.resource_defs, needed):
                 if key not in self.built.values:
                     self.built.values[key] = build_resource(
-                        key, job.resource_defs[key], self.plan.run_config.resource_config(key),
-                        self.built.values, self.built.stack, self.instance, self.run,
+                        key,
+                        job.resource_defs[key],
+                        self.plan.run_config.resource_config(key),
+                        self.built.values,
+                        self.built.stack,
+                        self.instance,
+                        self.run,
                         self.context.log,
                     )
 
@@ -208,8 +221,11 @@ class WorkerState:
             error = ErrorInfo.from_exception(exc)
             state.sink(
                 Event(
-                    EventType.STEP_FAILURE, request.run_id, request.job_name,
-                    step_key=step.key, level=logging.ERROR,
+                    EventType.STEP_FAILURE,
+                    request.run_id,
+                    request.job_name,
+                    step_key=step.key,
+                    level=logging.ERROR,
                     message=f"Step '{step.key}' failed: a resource could not be built: {exc}",
                     data={"error": error, "error_source": "USER_CODE_ERROR"},
                 )
