@@ -159,7 +159,7 @@ def main(argv: list[str]) -> None:
         busy: dict[int, float] = {}
         for e in result.all_events:
             if e.event_type is EventType.STEP_SUCCESS:
-                busy[e.pid] = busy.get(e.pid, 0.0) + e.data["duration_ms"] / 1000
+                busy[e.pid] = busy.get(e.pid, 0.0) + e.data.duration_ms / 1000
         print(
             json.dumps(
                 {

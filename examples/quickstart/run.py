@@ -26,7 +26,7 @@ def describe(result) -> None:
         f"{'SUCCESS' if result.success else 'FAILURE'}"
     )
     durations = {
-        e.step_key: e.data["duration_ms"]
+        e.step_key: e.data.duration_ms
         for e in result.all_events
         if e.event_type is EventType.STEP_SUCCESS
     }

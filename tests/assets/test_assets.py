@@ -651,7 +651,7 @@ def test_add_output_metadata_lands_on_the_materialization():
     [event] = result.get_asset_materialization_events()
     assert event.asset_key == AssetKey("counted")
     assert event.materialization.metadata["rows"].value == 3
-    assert event.data["metadata"]["preview"].value == "a,b"
+    assert event.data.metadata["preview"].value == "a,b"
 
 
 def test_add_output_metadata_on_multi_asset_needs_output_name():

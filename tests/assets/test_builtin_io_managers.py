@@ -121,7 +121,7 @@ def test_fs_path_metadata_lands_on_the_materialization(tmp_path):
     assert by_key[AssetKey("numbers")]["path"] == MetadataValue.path(tmp_path / "numbers")
     assert by_key[AssetKey("doubled")]["path"].value == str(tmp_path / "doubled")
     handled = [e for e in result.all_events if e.event_type == "HANDLED_OUTPUT"]
-    assert handled[0].data["metadata"]["path"].value == str(tmp_path / "numbers")
+    assert handled[0].data.metadata["path"].value == str(tmp_path / "numbers")
 
 
 def test_fs_op_path_is_run_id_step_key_output(tmp_path):

@@ -20,6 +20,7 @@ from trellis.cli.selection import parse_selection
 from trellis.cli.step_summary import summarize_steps
 from trellis.cli.suggest import did_you_mean, unknown_name_message
 from trellis.cli.user_traceback import format_user_traceback
+from trellis.core.event_payloads import payload_from_dict
 from trellis.core.events import Event, EventType
 
 
@@ -113,7 +114,7 @@ def test_did_you_mean():
 
 
 def _event(kind: EventType, step: str | None = None, **data) -> Event:
-    return Event(kind, "run-1", "job", step_key=step, data=data)
+    return Event(kind, "run-1", "job", step_key=step, data=payload_from_dict(kind, data))
 
 
 def test_progress_counts_steps_on_a_terminal():

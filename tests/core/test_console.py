@@ -5,6 +5,7 @@ import io
 import logging
 
 from trellis import Failure, job, op
+from trellis.core.event_payloads import StepFailureData
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.views.console import ConsoleLogger, parse_level
 
@@ -33,7 +34,7 @@ def test_colour_on_a_terminal_and_engine_event_names():
         step_key="s",
         message="boom",
         level=logging.ERROR,
-        data={"error": ErrorInfo.from_exception(ValueError("x"))},
+        data=StepFailureData(ErrorInfo.from_exception(ValueError("x"))),
     )
     line = logger.format(event)
     assert line.startswith("\033[31m") and line.endswith("\033[0m")

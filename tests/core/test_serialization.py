@@ -3,8 +3,10 @@
 import json
 
 from trellis import AssetKey, Failure, MetadataValue, job, op
+from trellis.core import event_factory
+from trellis.core.event_payloads import PAYLOAD_TYPES, AssetMaterializationData, payload_from_dict
 from trellis.core.events import ErrorInfo, Event, EventType
-from trellis.core.outputs import AssetMaterialization
+from trellis.core.outputs import AssetMaterialization, AssetObservation
 from trellis.core.run import Run, RunStatus
 from trellis.core.serialization import (
     event_from_dict,
@@ -27,7 +29,7 @@ def test_materialization_event_round_trips_with_metadata_and_partition():
         "run",
         "job",
         step_key="a__b",
-        data={"materialization": mat, "metadata": mat.metadata},
+        data=AssetMaterializationData(mat),
         asset_key=mat.asset_key,
         partition="x",
     )
@@ -54,7 +56,7 @@ def test_failure_event_from_a_real_run_keeps_the_traceback_and_cause_chain():
     assert isinstance(back.error, ErrorInfo)
     assert back.error.to_string() == failure.error.to_string()
     assert "raise Failure" in back.error.to_string()
-    assert back.data["metadata"] == {"why": MetadataValue.text("test")}
+    assert back.data.metadata == {"why": MetadataValue.text("test")}
 
 
 def test_values_json_cannot_hold_are_kept_as_repr_not_dropped():
@@ -82,3 +84,79 @@ def test_run_round_trips():
     run.start_time, run.end_time = 1.0, 2.0
     back = run_from_dict(json.loads(json.dumps(run_to_dict(run))))
     assert run_to_dict(back) == run_to_dict(run)
+
+
+def _one_event_of_each_type() -> list[Event]:
+    try:
+        raise ValueError("boom")
+    except ValueError as exc:
+        caught = exc
+    error = ErrorInfo.from_exception(caught)
+    key = AssetKey(["a", "b"])
+    meta = {"rows": MetadataValue.int(3)}
+    f = event_factory
+    r, j = "run", "job"
+    return [
+        f.run_start(r, j),
+        f.run_success(r, j),
+        f.run_failure(r, j, "died", reason="process died", pid=12, host="h"),
+        f.run_canceling(r, j),
+        f.run_canceled(r, j, "canceled"),
+        f.engine_event(r, j, "note", error=error, step_key="s"),
+        f.resource_init_started(r, j, ["b", "a"]),
+        f.resource_init_success(r, j, ["a", "b"], {"a": 1.5, "b": 0.25}, 2.0),
+        f.resource_init_failure(r, j, caught),
+        f.resource_teardown(r, j, ["b", "a"], 0.5),
+        f.resource_teardown_failure(r, j, caught, " in worker process 1"),
+        f.step_start(r, j, "s", 0, "AssetExecutionContext"),
+        f.step_start(r, j, "s", 2, "OpExecutionContext"),
+        f.loaded_input(r, j, "s", "x", "io_manager", "up", "result", meta, 0.3, key),
+        f.step_output(r, j, "s", "result", meta),
+        f.asset_materialization(r, j, "s", AssetMaterialization(key, "d", meta, "p1")),
+        f.asset_observation(r, j, "s", AssetObservation(key, None, meta, None)),
+        f.handled_output(r, j, "s", "result", "io_manager", meta, 0.2, key),
+        f.step_success(r, j, "s", 1.25),
+        f.step_failure(
+            r,
+            j,
+            "s",
+            "failed",
+            error=error,
+            error_source="USER_CODE_ERROR",
+            duration_ms=3.0,
+            metadata=meta,
+            reason=None,
+            crashed=True,
+            exit_code=-9,
+        ),
+        f.step_up_for_retry(
+            r, j, "s", "retry", error=error, seconds_to_wait=1.5, retry_number=1, crashed=True
+        ),
+        f.step_skipped(r, j, "s", "upstream failed"),
+        f.log_message(r, j, "s", "hello ✓", 20),
+    ]
+
+
+def test_every_event_type_has_a_payload_class_and_a_constructor():
+    assert set(PAYLOAD_TYPES) == set(EventType)
+    made = {e.event_type for e in _one_event_of_each_type()}
+    assert made == set(EventType)
+    for event in _one_event_of_each_type():
+        assert type(event.data) is PAYLOAD_TYPES[event.event_type], event.event_type
+
+
+def test_every_event_type_round_trips_through_json_exactly():
+    for event in _one_event_of_each_type():
+        back = _round_trip(event)
+        assert type(back.data) is type(event.data)
+        assert event_to_dict(back) == event_to_dict(event), event.event_type
+        assert back.message == event.message and back.level == event.level
+        if event.error is not None:
+            assert back.error.to_string() == event.error.to_string()
+
+
+def test_payloads_from_other_versions_load_with_defaults_and_unknown_fields_dropped():
+    old = payload_from_dict(EventType.STEP_FAILURE, {"error": None, "from_the_future": 1})
+    assert old.crashed is False and old.exit_code is None and not hasattr(old, "from_the_future")
+    bare = Event(EventType.STEP_SKIPPED, "r", "j", step_key="s")
+    assert bare.data == PAYLOAD_TYPES[EventType.STEP_SKIPPED]()

@@ -68,10 +68,10 @@ def test_two_op_job_emits_events_in_order():
     steps = [e.step_key for e in result.all_events]
     assert steps == [None, None, None] + ["first"] * 4 + ["second"] * 5 + [None, None]
     loaded = next(e for e in result.all_events if e.event_type is E.LOADED_INPUT)
-    assert loaded.data["input_name"] == "x"
-    assert loaded.data["upstream_step_key"] == "first"
-    assert loaded.data["upstream_output_name"] == "result"
-    assert loaded.data["manager_key"] == "io_manager"
+    assert loaded.data.input_name == "x"
+    assert loaded.data.upstream_step_key == "first"
+    assert loaded.data.upstream_output_name == "result"
+    assert loaded.data.manager_key == "io_manager"
     init_started = result.all_events[1]
     assert "io_manager" in init_started.message
     assert all(e.run_id == result.run_id for e in result.all_events)
@@ -186,7 +186,7 @@ def test_user_exception_fails_the_step_with_the_user_traceback():
     text = failure.error.to_string()
     assert "ValueError: cannot parse 1" in text
     assert "_bad_transform" in text  # the user's own frames are in the traceback
-    assert failure.data["error_source"] == "USER_CODE_ERROR"
+    assert failure.data.error_source == "USER_CODE_ERROR"
 
 
 def test_downstream_of_a_failure_is_skipped_naming_the_failed_upstream():
@@ -332,7 +332,7 @@ def test_retry_policy_retries_a_flaky_op_until_it_succeeds():
         E.STEP_SUCCESS,
     ]
     retry_events = [e for e in result.all_events if e.event_type is E.STEP_UP_FOR_RETRY]
-    assert [e.data["retry_number"] for e in retry_events] == [0, 1]
+    assert [e.data.retry_number for e in retry_events] == [0, 1]
     assert "ConnectionError: try again" in retry_events[0].message
     assert result.output_for_node("after") == 8
 
@@ -425,7 +425,7 @@ def test_retry_requested_can_succeed_on_a_later_attempt():
     assert result.success
     assert result.output_for_node("eventually") == 1
     (up,) = [e for e in result.all_events if e.event_type is E.STEP_UP_FOR_RETRY]
-    assert up.data["seconds_to_wait"] == 0.001
+    assert up.data.seconds_to_wait == 0.001
 
 
 def test_failure_without_retries_is_not_retried_and_carries_metadata():
@@ -488,7 +488,7 @@ def test_retry_policy_delay_is_reported_and_grows_with_backoff():
     result = delayed.execute_in_process()
     assert result.success
     waits = [
-        e.data["seconds_to_wait"] for e in result.all_events if e.event_type is E.STEP_UP_FOR_RETRY
+        e.data.seconds_to_wait for e in result.all_events if e.event_type is E.STEP_UP_FOR_RETRY
     ]
     assert waits == pytest.approx([0.001, 0.002])
     assert "will be retried in" in next(

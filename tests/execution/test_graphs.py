@@ -369,7 +369,7 @@ def test_fan_in_gathers_upstream_outputs_in_order():
     (loaded,) = [
         e for e in result.events_for_node("merge") if e.event_type is EventType.LOADED_INPUT
     ]
-    assert loaded.data["input_name"] == "values"
+    assert loaded.data.input_name == "values"
 
 
 def test_fan_in_leaves_out_an_optional_output_that_was_not_yielded():

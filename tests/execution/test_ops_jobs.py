@@ -182,7 +182,7 @@ def test_output_with_name_and_metadata_reaches_the_step_output_event():
     (step_output,) = [
         e for e in result.events_for_node("produce") if e.event_type is EventType.STEP_OUTPUT
     ]
-    assert step_output.data["output_name"] == "result"
+    assert step_output.data.output_name == "result"
     assert step_output.metadata["rows"].value == 3
     assert step_output.metadata["source"].value == "api"
 
@@ -210,7 +210,7 @@ def test_several_outputs_by_yielding_outputs():
     assert result.output_for_node("total") == 2
     assert result.output_for_node("total_2") == 4
     outputs = [
-        e.data["output_name"]
+        e.data.output_name
         for e in result.events_for_node("split")
         if e.event_type is EventType.STEP_OUTPUT
     ]

@@ -127,9 +127,9 @@ def test_asset_run_tree_has_the_hierarchy_in_order(asset_result):
 
 def test_step_start_event_records_the_user_context_type(asset_result, failed_result):
     starts = [e for e in asset_result.all_events if e.event_type is EventType.STEP_START]
-    assert {e.data["context_type"] for e in starts} == {"AssetExecutionContext"}
+    assert {e.data.context_type for e in starts} == {"AssetExecutionContext"}
     starts = [e for e in failed_result.all_events if e.event_type is EventType.STEP_START]
-    assert {e.data["context_type"] for e in starts} == {"OpExecutionContext"}
+    assert {e.data.context_type for e in starts} == {"OpExecutionContext"}
 
 
 def test_failed_run_shows_retries_failure_traceback_and_skip(failed_result):

@@ -155,8 +155,8 @@ def test_dask_failure_brings_back_the_user_exception_and_traceback(dask_address,
     assert not result.success
     (failure,) = _of(result, EventType.STEP_FAILURE)
     assert failure.step_key == "dask_fails"
-    assert failure.data["error_source"] == "USER_CODE_ERROR"
-    text = failure.data["error"].to_string()
+    assert failure.data.error_source == "USER_CODE_ERROR"
+    text = failure.data.error.to_string()
     assert "raise_from_user_code" in text and "dask_jobs.py" in text
     assert "DaskUserError" in text
     (skipped,) = _of(result, EventType.STEP_SKIPPED)
@@ -372,8 +372,8 @@ def test_dask_worker_killed_mid_step_fails_the_step_as_crashed(dask_address, tmp
     assert not result.success
     (failure,) = _of(result, EventType.STEP_FAILURE)
     assert failure.step_key == "dask_kills_its_worker"
-    assert failure.data["crashed"] is True and "died" in failure.message
-    assert failure.data["error"].cls_name == "StepWorkerCrashedError"
+    assert failure.data.crashed is True and "died" in failure.message
+    assert failure.data.error.cls_name == "StepWorkerCrashedError"
     # Never run twice (Dask re-runs a task whose worker died; the re-run finds the attempt
     # claimed). The STEP_START may be lost: the worker died within milliseconds of it.
     assert len(_of(result, EventType.STEP_START, "dask_kills_its_worker")) <= 1
@@ -393,7 +393,7 @@ def test_dask_crashed_step_retries_on_a_local_cluster(tmp_path):
     )
     assert result.success
     (retry,) = _of(result, EventType.STEP_UP_FOR_RETRY)
-    assert retry.data["crashed"] is True and "died" in retry.message
+    assert retry.data.crashed is True and "died" in retry.message
     assert len(_of(result, EventType.STEP_RESTARTED)) == 1
     assert result.output_for_node("dask_crashes_once") != os.getpid()
 

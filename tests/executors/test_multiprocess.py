@@ -136,8 +136,8 @@ def test_failure_is_reported_with_the_users_exception():
     assert not result.success
     (failure,) = result.get_step_failure_events()
     assert failure.step_key == "broken" and "boom from a worker" in failure.message
-    assert failure.data["error"].cls_name == "ExecutionStepExecutionError"
-    assert "ValueError" in failure.data["error"].to_string()
+    assert failure.data.error.cls_name == "ExecutionStepExecutionError"
+    assert "ValueError" in failure.data.error.to_string()
     assert result.is_node_skipped("after_broken")
     assert result.is_node_success("independent")
     with pytest.raises(ValueError, match="boom from a worker"):
@@ -164,8 +164,8 @@ def test_a_step_that_kills_its_worker_fails_as_crashed_and_the_run_goes_on(tmp_p
     assert failure.step_key == "kills_itself"
     assert "worker process" in failure.message and "died" in failure.message
     assert "SIGKILL" in failure.message
-    assert failure.data["exit_code"] == -9
-    assert failure.data["error"].cls_name == "StepWorkerCrashedError"
+    assert failure.data.exit_code == -9
+    assert failure.data.error.cls_name == "StepWorkerCrashedError"
     assert result.is_node_skipped("chained")
     assert result.is_node_success("slowly_independent")
     with pytest.raises(StepWorkerCrashedError, match="died unexpectedly"):

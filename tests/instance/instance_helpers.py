@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trellis.core.event_payloads import payload_from_dict
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run
 
@@ -15,5 +16,7 @@ def make_run(run_id: str, job: str = "job", tags=None, create_time=None, **kwarg
 
 
 def event(run: Run, event_type: EventType, **kwargs) -> Event:
-    """An event of ``run``."""
+    """An event of ``run`` (``data`` may be given as a dict of the payload's fields)."""
+    if isinstance(kwargs.get("data"), dict):
+        kwargs["data"] = payload_from_dict(event_type, kwargs["data"])
     return Event(event_type, run.run_id, run.job_name, **kwargs)

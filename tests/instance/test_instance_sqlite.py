@@ -320,7 +320,8 @@ def test_rows_are_the_ones_the_sqlalchemy_storage_writes(tmp_path):
 
     run = make_run("r1", tags={"team": "data"}, run_config={"ops": {"a": {"config": 1}}})
     key = AssetKey(["warehouse", "orders"])
-    mat = AssetMaterialization(key, "d", {"rows": MetadataValue(3, "int")}, "2024-01-01")
+    metadata = {"rows": MetadataValue(3, "int"), "odd": {1: {"x"}}}
+    mat = AssetMaterialization(key, "d", metadata, "2024-01-01")
     batches = [
         [event(run, EventType.RUN_START, timestamp=1.0)],
         [
@@ -331,7 +332,7 @@ def test_rows_are_the_ones_the_sqlalchemy_storage_writes(tmp_path):
                 step_key="a",
                 asset_key=key,
                 partition="2024-01-01",
-                data={"materialization": mat, "metadata": mat.metadata, 1: {"x"}},
+                data={"materialization": mat},
                 timestamp=3.0,
             ),
             event(run, EventType.ASSET_OBSERVATION, asset_key=AssetKey("seen"), timestamp=4.0),

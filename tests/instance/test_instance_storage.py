@@ -140,7 +140,7 @@ def test_events_round_trip_exactly_and_in_order(any_instance):
             EventType.STEP_FAILURE,
             step_key="b",
             level=logging.ERROR,
-            data={"error": error, "weird": {1: "int key"}, "nan": float("inf")},
+            data={"error": error, "metadata": {"weird": {1: "int key"}, "nan": float("inf")}},
         ),
         event(run, EventType.LOG_MESSAGE, message="ünïcödé ✓", level=logging.WARNING),
     ]

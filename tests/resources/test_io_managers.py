@@ -61,7 +61,7 @@ def _handled(result, output_name=None):
         e
         for e in result.all_events
         if e.event_type is EventType.HANDLED_OUTPUT
-        and (output_name is None or e.data["output_name"] == output_name)
+        and (output_name is None or e.data.output_name == output_name)
     ]
 
 
@@ -240,7 +240,7 @@ def test_configurable_io_manager_fields_are_config():
     )
     assert result.asset_value("second") == 11
     handled = _handled(result)
-    assert [e.data["manager_key"] for e in handled] == ["io_manager", "io_manager"]
+    assert [e.data.manager_key for e in handled] == ["io_manager", "io_manager"]
 
 
 # -- which manager each output and input uses --------------------------------------------
@@ -270,7 +270,7 @@ def test_out_io_manager_key_selects_the_manager_per_output():
     assert [c.name for c in special.input_contexts] == ["b"]
     assert [c.name for c in default.input_contexts] == ["a"]
     assert result.output_for_node("add") == 3
-    assert {e.data["output_name"]: e.data["manager_key"] for e in _handled(result)} == {
+    assert {e.data.output_name: e.data.manager_key for e in _handled(result)} == {
         "plain": "io_manager",
         "fancy": "special_io",
         "result": "io_manager",
@@ -347,7 +347,7 @@ def test_input_manager_key_on_in_loads_with_that_manager():
     assert context.name == "value"
     assert context.upstream_output.step_key == "make"
     loaded = [e for e in result.all_events if e.event_type is EventType.LOADED_INPUT]
-    assert [e.data["manager_key"] for e in loaded] == ["loader"]
+    assert [e.data.manager_key for e in loaded] == ["loader"]
 
 
 def test_input_manager_key_on_asset_in_loads_with_that_manager():
@@ -387,8 +387,8 @@ def test_input_manager_key_for_an_unconnected_op_input():
     result = pipeline.execute_in_process()
     assert result.output_for_node("use") == "from raw"
     (loaded,) = [e for e in result.all_events if e.event_type is EventType.LOADED_INPUT]
-    assert loaded.data["manager_key"] == "loader"
-    assert loaded.data["upstream_step_key"] is None
+    assert loaded.data.manager_key == "loader"
+    assert loaded.data.upstream_step_key is None
 
 
 def test_root_input_manager_error_names_the_input_step_and_key():

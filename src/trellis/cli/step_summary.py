@@ -63,11 +63,11 @@ def summarize_steps(events: Iterable[Event], run_finished: bool = False) -> list
         elif kind is EventType.STEP_SUCCESS:
             step.status = "SUCCESS"
             step.end_time = event.timestamp
-            step.duration_ms = event.data.get("duration_ms")
+            step.duration_ms = getattr(event.data, "duration_ms", None)
         elif kind is EventType.STEP_FAILURE:
             step.status = "FAILURE"
             step.end_time = event.timestamp
-            error = event.data.get("error")
+            error = event.error
             step.error = _root_message(error) if error is not None else event.message
         elif kind is EventType.STEP_SKIPPED:
             step.status = "SKIPPED"
@@ -97,7 +97,7 @@ def run_errors(events: Iterable[Event]) -> list[tuple[str, str]]:
     """``(where, full error text)`` of each failure event that carries an error."""
     found: list[tuple[str, str]] = []
     for event in events:
-        error = event.data.get("error")
+        error = event.error
         if error is not None and event.event_type in (
             EventType.STEP_FAILURE,
             EventType.RESOURCE_INIT_FAILURE,

@@ -7,7 +7,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from trellis.core.events import Event, EventType
+from trellis.core import event_factory
+from trellis.core.events import Event
 
 EventSink = Callable[[Event], None]
 
@@ -54,14 +55,7 @@ class LogManager:
             elif isinstance(exc_info, BaseException):
                 text += "\n" + "".join(traceback.format_exception(exc_info))
         self._emit(
-            Event(
-                EventType.LOG_MESSAGE,
-                self.run_id,
-                self.job_name,
-                step_key=self.step_key,
-                message=text,
-                level=level,
-            )
+            event_factory.log_message(self.run_id, self.job_name, self.step_key, text, level)
         )
 
     def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:

@@ -14,9 +14,12 @@ import threading
 import time
 import traceback
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from trellis.core.asset_key import AssetKey
+
+if TYPE_CHECKING:
+    from trellis.core.event_payloads import EventPayload
 
 
 class EventType(StrEnum):
@@ -106,11 +109,26 @@ class ErrorInfo:
         return f"ErrorInfo({self.message!r})"
 
 
+class NoData(NamedTuple):
+    """The payload of events that carry nothing beyond their message (``RUN_START``,
+    ``RUN_SUCCESS``, ``RUN_CANCELING``, ``RUN_CANCELED``, ``LOG_MESSAGE``); the other
+    payloads are in ``trellis.core.event_payloads``."""
+
+
+def _default_payload(event_type: EventType) -> EventPayload:
+    """The payload of an event built without one: its type's payload with every default
+    (the constructors of ``trellis.core.event_factory`` always pass one)."""
+    from trellis.core.event_payloads import PAYLOAD_TYPES
+
+    return PAYLOAD_TYPES[event_type]()
+
+
 class Event:
     """One entry of a run's event stream.
 
-    ``data`` carries the event-specific payload (for example ``output_name``,
-    ``metadata``, ``error`` as an ``ErrorInfo``, ``duration_ms``).
+    ``data`` is the event's typed payload, one class per event type
+    (``trellis.core.event_payloads``; for example ``StepFailureData.error``,
+    ``HandledOutputData.duration_ms``). Events are built by ``trellis.core.event_factory``.
     """
 
     __slots__ = (
@@ -133,11 +151,10 @@ class Event:
         event_type: EventType,
         run_id: str,
         job_name: str,
-        *,
         step_key: str | None = None,
         message: str = "",
         level: int = logging.DEBUG,
-        data: dict[str, Any] | None = None,
+        data: EventPayload | None = None,
         asset_key: AssetKey | None = None,
         partition: str | None = None,
         timestamp: float | None = None,
@@ -148,7 +165,7 @@ class Event:
         self.step_key = step_key
         self.message = message
         self.level = level
-        self.data = data if data is not None else {}
+        self.data: EventPayload = data if data is not None else _default_payload(event_type)
         self.asset_key = asset_key
         self.partition = partition
         self.timestamp = time.time() if timestamp is None else timestamp
@@ -197,19 +214,25 @@ class Event:
         return self.event_type in (EventType.STEP_FAILURE, EventType.RUN_FAILURE)
 
     @property
+    def event_specific_data(self) -> EventPayload:
+        """The typed payload (Dagster's name for ``data``)."""
+        return self.data
+
+    @property
     def error(self) -> ErrorInfo | None:
         """The error of a failure event, if any."""
-        return self.data.get("error")
+        return getattr(self.data, "error", None)
 
     @property
     def materialization(self) -> Any:
         """The ``AssetMaterialization`` of a materialization event."""
-        return self.data.get("materialization")
+        return getattr(self.data, "materialization", None)
 
     @property
-    def metadata(self) -> dict[str, Any]:
-        """The event's metadata (materializations, outputs, handled outputs)."""
-        return self.data.get("metadata", {})
+    def metadata(self) -> Any:
+        """The event's metadata (materializations, observations, outputs, handled outputs,
+        failures); empty for the others."""
+        return getattr(self.data, "metadata", None) or {}
 
     @property
     def node_name(self) -> str | None:

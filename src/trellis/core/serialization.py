@@ -1,7 +1,8 @@
 """JSON-safe forms of events and runs, for storage and for crossing process boundaries.
 
-``event_to_dict`` / ``event_from_dict`` round-trip an ``Event`` exactly (its payload's
-``ErrorInfo``, ``MetadataValue`` and ``AssetMaterialization`` objects included);
+``event_to_dict`` / ``event_from_dict`` round-trip an ``Event`` exactly (its typed payload,
+stored as a dict of its fields, with its ``ErrorInfo``, ``MetadataValue`` and
+``AssetMaterialization`` objects included);
 ``run_to_dict`` / ``run_from_dict`` do the same for a ``Run``. Values that JSON cannot
 hold are kept as their ``repr`` (tagged), never silently dropped.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from trellis.core.asset_key import AssetKey
+from trellis.core.event_payloads import payload_from_dict, payload_to_dict
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.metadata import MetadataValue
 from trellis.core.outputs import AssetMaterialization, AssetObservation
@@ -118,7 +120,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         "step_key": event.step_key,
         "message": event.message,
         "level": event.level,
-        "data": to_jsonable(event.data),
+        "data": to_jsonable(payload_to_dict(event.data)),
         "asset_key": list(event.asset_key.path) if event.asset_key is not None else None,
         "partition": event.partition,
         "timestamp": event.timestamp,
@@ -129,14 +131,15 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 def event_from_dict(data: dict[str, Any]) -> Event:
     """The ``Event`` a dict from ``event_to_dict`` describes."""
+    event_type = EventType(data["event_type"])
     event = Event(
-        EventType(data["event_type"]),
+        event_type,
         data["run_id"],
         data["job_name"],
         step_key=data.get("step_key"),
         message=data.get("message", ""),
         level=data.get("level", 10),
-        data=from_jsonable(data.get("data") or {}),
+        data=payload_from_dict(event_type, from_jsonable(data.get("data") or {})),
         asset_key=AssetKey(data["asset_key"]) if data.get("asset_key") else None,
         partition=data.get("partition"),
         timestamp=data["timestamp"],

@@ -1,9 +1,13 @@
-"""``RetryPolicy``: how many times a failed step is tried again, and how long to wait."""
+"""``RetryPolicy``: how many times a failed step is tried again, and how long to wait;
+``decide_retry``: the one rule that applies it (and ``RetryRequested`` / ``Failure``)."""
 
 from __future__ import annotations
 
 import random
 from enum import Enum
+from typing import NamedTuple
+
+from trellis.core.errors import Failure, RetryRequested
 
 
 class Backoff(Enum):
@@ -57,3 +61,35 @@ class RetryPolicy:
 
     def __repr__(self) -> str:
         return f"RetryPolicy(max_retries={self.max_retries}, delay={self.delay})"
+
+
+class RetryDecision(NamedTuple):
+    """Whether a failed attempt is tried again, and after how many seconds."""
+
+    retry: bool
+    delay: float = 0.0
+
+
+_NO_RETRY = RetryDecision(False)
+
+
+def decide_retry(
+    policy: RetryPolicy | None, retry_number: int, exc: BaseException
+) -> RetryDecision:
+    """The one rule for retrying attempt ``retry_number`` (0 for the first) of a step
+    that raised ``exc``, wherever the step ran (in this process, a pool worker or Dask).
+
+    ``RetryRequested`` retries within its own ``max_retries`` after its
+    ``seconds_to_wait``; a ``Failure(allow_retries=False)`` never retries; anything else
+    (a worker that died included) retries while the step's ``RetryPolicy`` allows.
+    A ``UserCodeExecutionError`` is judged by the user's exception it wraps.
+    """
+    attempt = retry_number + 1
+    user_exc = getattr(exc, "user_exception", None) or exc
+    if isinstance(user_exc, RetryRequested):
+        return RetryDecision(attempt <= user_exc.max_retries, float(user_exc.seconds_to_wait))
+    if isinstance(user_exc, Failure) and not user_exc.allow_retries:
+        return _NO_RETRY
+    if policy is None or attempt > policy.max_retries:
+        return _NO_RETRY
+    return RetryDecision(True, policy.calculate_delay(attempt))

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import gc
 import heapq
-import logging
 import time
 from collections import deque
 from typing import TYPE_CHECKING
 
-from trellis.core.events import Event, EventType
+from trellis.core import event_factory
 from trellis.execution.step import StepOutcome, StepStatus
 from trellis.plan.steps import StepOutputHandle
 
@@ -179,17 +178,7 @@ class ActiveExecution:
 
 def _emit_skip(plan_context: PlanOrchestrationContext, key: str, reason: str) -> None:
     run = plan_context.run
-    plan_context.emit(
-        Event(
-            EventType.STEP_SKIPPED,
-            run.run_id,
-            run.job_name,
-            step_key=key,
-            message=f"Skipped step '{key}': {reason}.",
-            level=logging.WARNING,
-            data={"reason": reason},
-        )
-    )
+    plan_context.emit(event_factory.step_skipped(run.run_id, run.job_name, key, reason))
 
 
 def _settle(plan_context: PlanOrchestrationContext, active: ActiveExecution, keys: list[str]):
@@ -217,14 +206,14 @@ def _cancel(
     run = plan_context.run
     for key in sorted(active.running):
         plan_context.emit(
-            Event(
-                EventType.STEP_FAILURE,
+            event_factory.step_failure(
                 run.run_id,
                 run.job_name,
-                step_key=key,
-                message=f"Step '{key}' was terminated: the run was canceled.",
-                level=logging.ERROR,
-                data={"reason": "canceled"},
+                key,
+                f"Step '{key}' was terminated: the run was canceled.",
+                error=None,
+                error_source=None,
+                reason="canceled",
             )
         )
         active.failed.add(key)

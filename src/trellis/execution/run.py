@@ -14,8 +14,9 @@ from typing import Any
 
 from trellis.contexts.log_manager import LogManager
 from trellis.contexts.system import PlanOrchestrationContext
+from trellis.core import event_factory
 from trellis.core.errors import ResourceFunctionError
-from trellis.core.events import ErrorInfo, Event, EventType
+from trellis.core.events import ErrorInfo, Event
 from trellis.core.run import Run, RunStatus
 from trellis.execution.engine import ActiveExecution, run_plan
 from trellis.execution.event_stream import RunEventStream
@@ -48,27 +49,13 @@ class RunOutcome:
         self.active = active
 
 
-def _run_event(
-    run: Run, event_type: EventType, message: str, level: int = logging.DEBUG, **data: Any
-) -> Event:
-    return Event(event_type, run.run_id, run.job_name, message=message, level=level, data=data)
-
-
 def _init_resources(
     plan: ExecutionPlan, run: Run, instance: Any, log: LogManager, emit: Any
 ) -> BuiltResources | None:
     keys = plan.resource_keys_to_init
     if not keys:
         return BuiltResources()
-    names = ", ".join(sorted(keys))
-    emit(
-        _run_event(
-            run,
-            EventType.RESOURCE_INIT_STARTED,
-            f"Starting initialization of resources [{names}].",
-            keys=sorted(keys),
-        )
-    )
+    emit(event_factory.resource_init_started(run.run_id, run.job_name, keys))
     started = time.perf_counter()
     built = init_resources(
         plan.job.resource_defs,
@@ -80,12 +67,8 @@ def _init_resources(
     )
     timings = {k: round(v * 1000, 3) for k, v in built.timings.items()}
     emit(
-        _run_event(
-            run,
-            EventType.RESOURCE_INIT_SUCCESS,
-            f"Finished initialization of resources [{names}] in "
-            f"{(time.perf_counter() - started) * 1000:.1f}ms.",
-            timings_ms=timings,
+        event_factory.resource_init_success(
+            run.run_id, run.job_name, keys, timings, (time.perf_counter() - started) * 1000
         )
     )
     return built
@@ -110,14 +93,7 @@ def execute_run(
     stream = RunEventStream(run, instance, console, on_event)
     emit = stream.emit
     log = LogManager(emit, run.run_id, run.job_name)
-    emit(
-        _run_event(
-            run,
-            EventType.RUN_START,
-            f"Started execution of run for '{run.job_name}'.",
-            level=logging.INFO,
-        )
-    )
+    emit(event_factory.run_start(run.run_id, run.job_name))
     built: BuiltResources | None = None
     active: ActiveExecution | None = None
     exception: BaseException | None = None
@@ -134,15 +110,7 @@ def execute_run(
             )
         except Exception as exc:
             exception = exc.user_exception if isinstance(exc, ResourceFunctionError) else exc
-            emit(
-                _run_event(
-                    run,
-                    EventType.RESOURCE_INIT_FAILURE,
-                    str(exc),
-                    logging.ERROR,
-                    error=ErrorInfo.from_exception(exc),
-                )
-            )
+            emit(event_factory.resource_init_failure(run.run_id, run.job_name, exc))
             failure_message = f"Resource initialization failed: {exc}"
         if built is not None:
             plan_context = PlanOrchestrationContext(
@@ -178,11 +146,11 @@ def execute_run(
         exception = exc
         failure_message = f"Execution of run for '{run.job_name}' failed: {exc!r}"
         emit(
-            _run_event(
-                run,
-                EventType.ENGINE_EVENT,
+            event_factory.engine_event(
+                run.run_id,
+                run.job_name,
                 failure_message,
-                logging.ERROR,
+                level=logging.ERROR,
                 error=ErrorInfo.from_exception(exc),
             )
         )
@@ -242,36 +210,13 @@ def _finish(
             built.close()
             if built.values:
                 keys = list(reversed(built.values))  # torn down in reverse order of set-up
-                emit(
-                    _run_event(
-                        run,
-                        EventType.RESOURCE_TEARDOWN,
-                        f"Tore down resources [{', '.join(keys)}] in "
-                        f"{(time.perf_counter() - started) * 1000:.1f}ms.",
-                        keys=keys,
-                        duration_ms=(time.perf_counter() - started) * 1000,
-                    )
-                )
+                duration_ms = (time.perf_counter() - started) * 1000
+                emit(event_factory.resource_teardown(run.run_id, run.job_name, keys, duration_ms))
         except Exception as exc:
-            emit(
-                _run_event(
-                    run,
-                    EventType.RESOURCE_TEARDOWN_FAILURE,
-                    f"Error while tearing down resources: {exc}",
-                    logging.ERROR,
-                    error=ErrorInfo.from_exception(exc),
-                )
-            )
+            emit(event_factory.resource_teardown_failure(run.run_id, run.job_name, exc))
     if canceled:
-        emit(_run_event(run, EventType.RUN_CANCELED, failure_message, logging.WARNING))
+        emit(event_factory.run_canceled(run.run_id, run.job_name, failure_message))
     elif success:
-        emit(
-            _run_event(
-                run,
-                EventType.RUN_SUCCESS,
-                f"Finished execution of run for '{run.job_name}'.",
-                logging.INFO,
-            )
-        )
+        emit(event_factory.run_success(run.run_id, run.job_name))
     else:
-        emit(_run_event(run, EventType.RUN_FAILURE, failure_message, logging.ERROR))
+        emit(event_factory.run_failure(run.run_id, run.job_name, failure_message))

@@ -7,7 +7,6 @@ sink and returns a ``StepOutcome`` for the orchestration loop.
 
 from __future__ import annotations
 
-import logging
 import time
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from trellis.contexts.compute import (
     reset_current_context,
     set_current_context,
 )
+from trellis.core import event_factory
 from trellis.core.errors import (
     ExecutionStepExecutionError,
     Failure,
@@ -26,9 +26,10 @@ from trellis.core.errors import (
     TrellisError,
     UserCodeExecutionError,
 )
-from trellis.core.events import ErrorInfo, Event, EventType
+from trellis.core.events import ErrorInfo
 from trellis.core.metadata import normalize_metadata
 from trellis.core.outputs import AssetMaterialization, AssetObservation, MaterializeResult, Output
+from trellis.definitions.retry import decide_retry
 from trellis.execution.compute import (
     compute_kwargs,
     invoke_compute,
@@ -220,40 +221,16 @@ def _handle_user_event(
     produced.add(step_output.handle)
 
 
-def _retry_decision(step_context: StepExecutionContext, exc: BaseException) -> tuple[bool, float]:
-    """Whether to retry after ``exc``, and how long to wait first."""
-    attempt = step_context.retry_number + 1
-    user_exc = getattr(exc, "user_exception", None) or exc
-    if isinstance(user_exc, RetryRequested):
-        return attempt <= user_exc.max_retries, float(user_exc.seconds_to_wait)
-    if isinstance(user_exc, Failure) and not user_exc.allow_retries:
-        return False, 0.0
-    policy = step_context.step.retry_policy
-    if policy is None or attempt > policy.max_retries:
-        return False, 0.0
-    return True, policy.calculate_delay(attempt)
-
-
 def execute_step(step_context: StepExecutionContext) -> StepOutcome:
     """Run one attempt of one step and report how it ended."""
     plan_context = step_context.plan_context
     run = plan_context.run
     step = step_context.step
     emit = plan_context.emit
-    attempt = step_context.retry_number
     context_type = user_context_type_name(step_context)
     emit(
-        Event(
-            EventType.STEP_RESTARTED if attempt else EventType.STEP_START,
-            run.run_id,
-            run.job_name,
-            step_key=step.key,
-            message=(
-                f"Started execution of step '{step.key}' (attempt {attempt + 1})."
-                if attempt
-                else f"Started execution of step '{step.key}'."
-            ),
-            data={"retry_number": attempt, "context_type": context_type},
+        event_factory.step_start(
+            run.run_id, run.job_name, step.key, step_context.retry_number, context_type
         )
     )
     started = time.perf_counter()
@@ -262,16 +239,7 @@ def execute_step(step_context: StepExecutionContext) -> StepOutcome:
     except Exception as exc:
         return _fail(step_context, exc, started)
     duration_ms = (time.perf_counter() - started) * 1000
-    emit(
-        Event(
-            EventType.STEP_SUCCESS,
-            run.run_id,
-            run.job_name,
-            step_key=step.key,
-            message=f"Finished execution of step '{step.key}' in {duration_ms:.1f}ms.",
-            data={"duration_ms": duration_ms},
-        )
-    )
+    emit(event_factory.step_success(run.run_id, run.job_name, step.key, duration_ms))
     return StepOutcome(step.key, StepStatus.SUCCESS, produced)
 
 
@@ -280,47 +248,40 @@ def _fail(step_context: StepExecutionContext, exc: Exception, started: float) ->
     run = plan_context.run
     step = step_context.step
     user_exc = exc.user_exception if isinstance(exc, UserCodeExecutionError) else exc
-    retry, delay = _retry_decision(step_context, exc)
+    retry, delay = decide_retry(step.retry_policy, step_context.retry_number, exc)
     if retry:
         plan_context.emit(
-            Event(
-                EventType.STEP_UP_FOR_RETRY,
+            event_factory.step_up_for_retry(
                 run.run_id,
                 run.job_name,
-                step_key=step.key,
-                message=f"Step '{step.key}' failed and will be retried"
+                step.key,
+                f"Step '{step.key}' failed and will be retried"
                 + (f" in {delay:.2f}s" if delay else "")
                 + f": {type(user_exc).__name__}: {user_exc}",
-                level=logging.WARNING,
-                data={
-                    "error": ErrorInfo.from_exception(exc),
-                    "seconds_to_wait": delay,
-                    "retry_number": step_context.retry_number,
-                },
+                error=ErrorInfo.from_exception(exc),
+                seconds_to_wait=delay,
+                retry_number=step_context.retry_number,
             )
         )
         return StepOutcome(step.key, StepStatus.RETRY, exception=user_exc, retry_delay=delay)
-    data: dict[str, Any] = {
-        "error": ErrorInfo.from_exception(exc),
-        "error_source": "USER_CODE_ERROR"
-        if isinstance(exc, (UserCodeExecutionError, Failure, RetryRequested))
-        else "FRAMEWORK_ERROR",
-        "duration_ms": (time.perf_counter() - started) * 1000,
-    }
     if isinstance(user_exc, Failure):
-        data["metadata"] = normalize_metadata(user_exc.metadata)
+        metadata = normalize_metadata(user_exc.metadata)
         message = f"Step '{step.key}' failed: {user_exc.description}"
     else:
+        metadata = {}
         message = f"Step '{step.key}' failed: {type(user_exc).__name__}: {user_exc}"
     plan_context.emit(
-        Event(
-            EventType.STEP_FAILURE,
+        event_factory.step_failure(
             run.run_id,
             run.job_name,
-            step_key=step.key,
-            message=message,
-            level=logging.ERROR,
-            data=data,
+            step.key,
+            message,
+            error=ErrorInfo.from_exception(exc),
+            error_source="USER_CODE_ERROR"
+            if isinstance(exc, (UserCodeExecutionError, Failure, RetryRequested))
+            else "FRAMEWORK_ERROR",
+            duration_ms=(time.perf_counter() - started) * 1000,
+            metadata=metadata,
         )
     )
     return StepOutcome(step.key, StepStatus.FAILURE, exception=user_exc)

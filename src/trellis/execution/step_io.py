@@ -8,12 +8,12 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from trellis.core import event_factory
 from trellis.core.errors import (
     ExecutionHandleOutputError,
     ExecutionLoadInputError,
     TypeCheckError,
 )
-from trellis.core.events import Event, EventType
 from trellis.core.metadata import MetadataValue
 from trellis.core.outputs import AssetMaterialization, AssetObservation
 from trellis.definitions.ins_outs import Nothing
@@ -115,23 +115,18 @@ def load_inputs(step_context: StepExecutionContext) -> dict[str, Any]:
                 value = _load_one(step_context, step_input, None)
                 upstream = None
             duration_ms = (time.perf_counter() - started) * 1000
-            manager_key = step_input.manager_key
             plan_context.emit(
-                Event(
-                    EventType.LOADED_INPUT,
+                event_factory.loaded_input(
                     run.run_id,
                     run.job_name,
-                    step_key=step.key,
-                    message=f"Loaded input '{name}' using IO manager '{manager_key}'",
-                    data={
-                        "input_name": name,
-                        "manager_key": manager_key,
-                        "upstream_step_key": upstream.step_key if upstream else None,
-                        "upstream_output_name": upstream.output_name if upstream else None,
-                        "metadata": step_context.input_metadata(name),
-                        "duration_ms": duration_ms,
-                    },
-                    asset_key=step_context.asset_key_for_input(name),
+                    step.key,
+                    name,
+                    step_input.manager_key,
+                    upstream.step_key if upstream else None,
+                    upstream.output_name if upstream else None,
+                    step_context.input_metadata(name),
+                    duration_ms,
+                    step_context.asset_key_for_input(name),
                 )
             )
         if dagster_type is not None:
@@ -157,16 +152,7 @@ def handle_output(
     output_name = step_output.name
     emit = plan_context.emit
     asset_key = step_output.asset_key
-    emit(
-        Event(
-            EventType.STEP_OUTPUT,
-            run_id,
-            job_name,
-            step_key=step_key,
-            message=f"Yielded output '{output_name}'",
-            data={"output_name": output_name, "metadata": dict(metadata)},
-        )
-    )
+    emit(event_factory.step_output(run_id, job_name, step_key, output_name, dict(metadata)))
     added: dict[str, MetadataValue] = {}
     extra_events: list[Any] = []
     duration_ms = 0.0
@@ -202,38 +188,21 @@ def handle_output(
             partitions = step_context.partitions
             partition = partitions.start if partitions.has_partition_key else None
         merged = {**metadata, **added} if added else dict(metadata)
-        emit(
-            Event(
-                EventType.ASSET_MATERIALIZATION,
-                run_id,
-                job_name,
-                step_key=step_key,
-                message=f"Materialized value {asset_key.to_user_string()}",
-                data={
-                    "materialization": AssetMaterialization.of_output(asset_key, merged, partition),
-                    "metadata": merged,
-                },
-                asset_key=asset_key,
-                partition=partition,
-            )
-        )
+        materialization = AssetMaterialization.of_output(asset_key, merged, partition)
+        emit(event_factory.asset_materialization(run_id, job_name, step_key, materialization))
     for user_event in extra_events:
         emit_user_event(step_context, user_event)
     if stored:
         emit(
-            Event(
-                EventType.HANDLED_OUTPUT,
+            event_factory.handled_output(
                 run_id,
                 job_name,
-                step_key=step_key,
-                message=f"Handled output '{output_name}' using IO manager '{manager_key}'",
-                data={
-                    "output_name": output_name,
-                    "manager_key": manager_key,
-                    "metadata": added,
-                    "duration_ms": duration_ms,
-                },
-                asset_key=asset_key,
+                step_key,
+                output_name,
+                manager_key,
+                added,
+                duration_ms,
+                asset_key,
             )
         )
 
@@ -242,21 +211,18 @@ def emit_user_event(
     step_context: StepExecutionContext, event: AssetMaterialization | AssetObservation
 ) -> None:
     """Emit a materialization or observation that user code logged itself."""
-    plan_context = step_context.plan_context
-    is_mat = isinstance(event, AssetMaterialization)
-    plan_context.emit(
-        Event(
-            EventType.ASSET_MATERIALIZATION if is_mat else EventType.ASSET_OBSERVATION,
-            plan_context.run.run_id,
-            plan_context.run.job_name,
-            step_key=step_context.step.key,
-            message=event.description
-            or ("Materialized" if is_mat else "Observed") + f" {event.asset_key.to_user_string()}",
-            data={
-                "materialization" if is_mat else "observation": event,
-                "metadata": event.metadata,
-            },
-            asset_key=event.asset_key,
-            partition=event.partition,
+    run = step_context.plan_context.run
+    key = event.asset_key.to_user_string()
+    if isinstance(event, AssetMaterialization):
+        built = event_factory.asset_materialization(
+            run.run_id,
+            run.job_name,
+            step_context.step.key,
+            event,
+            event.description or f"Materialized {key}",
         )
-    )
+    else:
+        built = event_factory.asset_observation(
+            run.run_id, run.job_name, step_context.step.key, event, event.description
+        )
+    step_context.plan_context.emit(built)

@@ -12,7 +12,6 @@ PostgreSQL instance is opened, Alembic when a schema has to be upgraded.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -20,9 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from trellis.core import event_factory
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InstanceError
-from trellis.core.events import Event, EventType
+from trellis.core.events import Event
 from trellis.core.run import HOST_TAG, PID_TAG, Run, RunStatus
 from trellis.instance.config import ensure_home, home_from_env, load_config_file, resolve_storage
 from trellis.instance.liveness import process_is_alive, this_host
@@ -276,16 +276,14 @@ class Instance:
             pid = int(pid_text)
             if process_is_alive(pid, run.start_time):
                 continue
-            event = Event(
-                EventType.RUN_FAILURE,
+            event = event_factory.run_failure(
                 run.run_id,
                 run.job_name,
-                message=(
-                    f"Run {run.run_id} of '{run.job_name}' was marked failed: its process "
-                    f"{pid} died on {host} without ending the run."
-                ),
-                level=logging.ERROR,
-                data={"reason": "process died", "pid": pid, "host": host},
+                f"Run {run.run_id} of '{run.job_name}' was marked failed: its process "
+                f"{pid} died on {host} without ending the run.",
+                reason="process died",
+                pid=pid,
+                host=host,
             )
             self._apply_run_events([event], run)
             if self.storage.store_events([event], run, only_if_status=IN_PROGRESS_STATUSES):
@@ -300,13 +298,7 @@ class Instance:
         run = self.storage.get_run(run_id)
         if run is None or run.status not in IN_PROGRESS_STATUSES:
             return False
-        event = Event(
-            EventType.RUN_CANCELING,
-            run.run_id,
-            run.job_name,
-            message=f"Cancellation of run {run.run_id} requested.",
-            level=logging.WARNING,
-        )
+        event = event_factory.run_canceling(run.run_id, run.job_name)
         self._apply_run_events([event], run)
         return bool(self.storage.store_events([event], run, only_if_status=IN_PROGRESS_STATUSES))
 

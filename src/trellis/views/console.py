@@ -52,7 +52,7 @@ class ConsoleLogger:
         where = event.step_key or event.job_name
         kind = "" if event.event_type is EventType.LOG_MESSAGE else f"{event.event_type.value} "
         line = f"{stamp} {level:<7} {event.run_id[:8]} {where} - {kind}{event.message}"
-        error = event.data.get("error")
+        error = event.error
         if error is not None and event.level >= logging.ERROR:
             line += "\n" + error.to_string().rstrip()
         if self.color:

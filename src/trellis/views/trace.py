@@ -52,6 +52,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from trellis.core.event_payloads import (
+    HandledOutputData,
+    LoadedInputData,
+    ResourceInitStartedData,
+    ResourceInitSuccessData,
+    ResourceTeardownData,
+    StepFailureData,
+    StepOutputData,
+    StepStartData,
+)
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.run import EXECUTOR_TAG
 
@@ -203,7 +213,8 @@ class _Builder:
         if et is EventType.RUN_START:
             return
         if et is EventType.RESOURCE_INIT_STARTED:
-            keys = list(data.get("keys", []))
+            assert isinstance(data, ResourceInitStartedData)
+            keys = list(data.keys)
             self.resource_init = self.orch.add(
                 self.node("resource_init", f"initialise resources [{', '.join(keys)}]", event)
             )
@@ -213,7 +224,8 @@ class _Builder:
                 self.node("resource_init", "initialise resources", event)
             )
             init.duration_ms = self.off(event) - init.start_offset_ms
-            timings = data.get("timings_ms", {}) or {}
+            assert isinstance(data, ResourceInitSuccessData)
+            timings = data.timings_ms or {}
             for key in init.attrs.get("keys") or list(timings):
                 init.add(
                     TraceNode(
@@ -233,8 +245,9 @@ class _Builder:
                 )
             )
         elif et is EventType.RESOURCE_TEARDOWN:
-            keys = ", ".join(data.get("keys") or [])
-            duration = data.get("duration_ms")
+            assert isinstance(data, ResourceTeardownData)
+            keys = ", ".join(data.keys or [])
+            duration = data.duration_ms
             node = self.node(
                 "teardown", f"tear down resources [{keys}]", event, duration_ms=duration
             )
@@ -246,7 +259,7 @@ class _Builder:
                 self.node("teardown_failure", "resource teardown failed", event, error=_err(event))
             )
         elif et is EventType.ENGINE_EVENT:
-            kind = "engine_error" if data.get("error") is not None else "engine"
+            kind = "engine_error" if event.error is not None else "engine"
             attrs = {"error": _err(event)} if kind == "engine_error" else {}
             self.orch.add(self.node(kind, f"engine: {_first_line(event.message)}", event, **attrs))
         elif et is EventType.LOG_MESSAGE:
@@ -284,7 +297,8 @@ class _Builder:
         step = self.step_node(event)
         data = event.data
         if et in (EventType.STEP_START, EventType.STEP_RESTARTED):
-            retry_number = data.get("retry_number", 0)
+            assert isinstance(data, StepStartData)
+            retry_number = data.retry_number
             step.attrs["attempts"] = step.attrs["attempts"] + 1
             attempt = step.add(
                 self.node(
@@ -298,7 +312,7 @@ class _Builder:
             self.attempt[key] = attempt
             self.compute.pop(key, None)
             self.output.pop(key, None)
-            context_type = data.get("context_type")
+            context_type = data.context_type
             if context_type:
                 attempt.attrs["context_type"] = context_type
                 step.attrs["context_type"] = context_type
@@ -309,21 +323,22 @@ class _Builder:
             return
         attempt = self.attempt.get(key) or step
         if et is EventType.LOADED_INPUT:
-            upstream = data.get("upstream_step_key")
-            source = f" from {upstream}.{data.get('upstream_output_name')}" if upstream else ""
-            manager = data.get("manager_key")
+            assert isinstance(data, LoadedInputData)
+            upstream = data.upstream_step_key
+            source = f" from {upstream}.{data.upstream_output_name}" if upstream else ""
+            manager = data.manager_key
             attempt.add(
                 self.node(
                     "load_input",
-                    f"InputContext {data.get('input_name')} → load_input [{manager}]{source}",
+                    f"InputContext {data.input_name} → load_input [{manager}]{source}",
                     event,
-                    input_name=data.get("input_name"),
+                    input_name=data.input_name,
                     manager_key=manager,
                     upstream_step_key=upstream,
-                    upstream_output_name=data.get("upstream_output_name"),
+                    upstream_output_name=data.upstream_output_name,
                     asset_key=event.asset_key,
-                    metadata=data.get("metadata") or {},
-                    duration_ms=data.get("duration_ms"),
+                    metadata=data.metadata or {},
+                    duration_ms=data.duration_ms,
                 )
             )
             return
@@ -332,19 +347,21 @@ class _Builder:
             return
         compute = self.compute_node(key, attempt, event)
         if et is EventType.STEP_OUTPUT:
-            name = data.get("output_name")
+            assert isinstance(data, StepOutputData)
+            name = data.output_name
             out = compute.add(
                 self.node(
                     "handle_output",
                     f"OutputContext {name} → handle_output",
                     event,
                     output_name=name,
-                    metadata=data.get("metadata") or {},
+                    metadata=data.metadata or {},
                 )
             )
             self.output[key] = out
         elif et is EventType.HANDLED_OUTPUT:
-            name = data.get("output_name")
+            assert isinstance(data, HandledOutputData)
+            name = data.output_name
             out = self.output.get(key)
             if out is None or out.attrs.get("output_name") != name:
                 out = compute.add(
@@ -355,15 +372,15 @@ class _Builder:
                         output_name=name,
                     )
                 )
-            manager = data.get("manager_key")
+            manager = data.manager_key
             out.label = f"OutputContext {name} → handle_output [{manager}]"
             if event.asset_key is not None:
                 out.label += f" {event.asset_key.to_user_string()}"
                 out.attrs["asset_key"] = event.asset_key
             out.attrs["manager_key"] = manager
-            if data.get("metadata"):
-                out.attrs["handled_metadata"] = data["metadata"]
-            out.duration_ms = data.get("duration_ms")
+            if data.metadata:
+                out.attrs["handled_metadata"] = data.metadata
+            out.duration_ms = data.duration_ms
             self.output.pop(key, None)
         elif et in (EventType.ASSET_MATERIALIZATION, EventType.ASSET_OBSERVATION):
             is_mat = et is EventType.ASSET_MATERIALIZATION
@@ -378,7 +395,7 @@ class _Builder:
                     event,
                     asset_key=event.asset_key,
                     partition=event.partition,
-                    metadata=data.get("metadata") or {},
+                    metadata=event.metadata,
                 )
             )
         elif et is EventType.LOG_MESSAGE:
@@ -420,7 +437,7 @@ class _Builder:
         compute = self.compute.get(key)
         if compute is not None:
             compute.duration_ms = max(0.0, self.off(event) - compute.start_offset_ms)
-        duration = data.get("duration_ms")
+        duration = getattr(data, "duration_ms", None)  # success and failure carry it
         if duration is None and attempt is not step:
             duration = self.off(event) - attempt.start_offset_ms
         if attempt is not step:
@@ -436,16 +453,17 @@ class _Builder:
                     f"STEP_UP_FOR_RETRY: {_first_line(event.message)}",
                     event,
                     error=_err(event),
-                    seconds_to_wait=data.get("seconds_to_wait"),
+                    seconds_to_wait=getattr(data, "seconds_to_wait", None),
                 )
             )
         else:
             attempt.attrs["outcome"] = step.attrs["status"] = "FAILURE"
             attrs: dict[str, Any] = {"error": _err(event)}
-            if data.get("error_source"):
-                attrs["error_source"] = data["error_source"]
-            if data.get("metadata"):
-                attrs["metadata"] = data["metadata"]
+            assert isinstance(data, StepFailureData)
+            if data.error_source:
+                attrs["error_source"] = data.error_source
+            if data.metadata:
+                attrs["metadata"] = data.metadata
             attempt.add(
                 self.node(
                     "step_failure", f"STEP_FAILURE: {_first_line(event.message)}", event, **attrs
@@ -457,7 +475,7 @@ class _Builder:
 
 
 def _err(event: Event) -> str | None:
-    error = event.data.get("error")
+    error = event.error
     return error.to_string() if error is not None else None
 
 

@@ -9,13 +9,14 @@ from elsewhere), in order; the orchestrating process stays their single writer.
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from trellis.core import event_factory
 from trellis.core.errors import StepWorkerCrashedError
-from trellis.core.events import ErrorInfo, Event, EventType
+from trellis.core.events import ErrorInfo
+from trellis.definitions.retry import decide_retry
 from trellis.execution.step import StepOutcome, StepStatus, execute_step
 
 if TYPE_CHECKING:
@@ -89,47 +90,43 @@ def crash_outcome(
     step_key: str,
     retry_number: int,
     exc: StepWorkerCrashedError,
-    **details: Any,
+    exit_code: int | None = None,
 ) -> StepOutcome:
     """Emit the end of a step attempt whose worker died and return its outcome: a retry
     (``STEP_UP_FOR_RETRY``) when the step's ``RetryPolicy`` still allows one, else a
-    failure (``STEP_FAILURE``). ``details`` (an exit code, ...) go into the event data.
-    Shared by every executor whose steps run in other processes."""
+    failure (``STEP_FAILURE``), both marked ``crashed`` (with the worker's ``exit_code``
+    when known). Shared by every executor whose steps run in other processes."""
     run = plan_context.run
     error = ErrorInfo.from_exception(exc)
     policy = plan_context.plan.steps[step_key].retry_policy
-    attempt = retry_number + 1
-    if policy is not None and attempt <= policy.max_retries:
-        delay = policy.calculate_delay(attempt)
+    retry, delay = decide_retry(policy, retry_number, exc)
+    if retry:
         plan_context.emit(
-            Event(
-                EventType.STEP_UP_FOR_RETRY,
+            event_factory.step_up_for_retry(
                 run.run_id,
                 run.job_name,
-                step_key=step_key,
-                message=f"Step '{step_key}' failed and will be retried"
+                step_key,
+                f"Step '{step_key}' failed and will be retried"
                 + (f" in {delay:.2f}s" if delay else "")
                 + f": {exc}",
-                level=logging.WARNING,
-                data={
-                    "error": error,
-                    "seconds_to_wait": delay,
-                    "retry_number": retry_number,
-                    "crashed": True,
-                    **details,
-                },
+                error=error,
+                seconds_to_wait=delay,
+                retry_number=retry_number,
+                crashed=True,
+                exit_code=exit_code,
             )
         )
         return StepOutcome(step_key, StepStatus.RETRY, exception=exc, retry_delay=delay)
     plan_context.emit(
-        Event(
-            EventType.STEP_FAILURE,
+        event_factory.step_failure(
             run.run_id,
             run.job_name,
-            step_key=step_key,
-            message=f"Step '{step_key}' failed: {exc}",
-            level=logging.ERROR,
-            data={"error": error, "error_source": "UNEXPECTED_ERROR", "crashed": True, **details},
+            step_key,
+            f"Step '{step_key}' failed: {exc}",
+            error=error,
+            error_source="UNEXPECTED_ERROR",
+            crashed=True,
+            exit_code=exit_code,
         )
     )
     return StepOutcome(step_key, StepStatus.FAILURE, exception=exc)

@@ -29,8 +29,9 @@ import queue
 import time
 from typing import TYPE_CHECKING, Any
 
+from trellis.core import event_factory
 from trellis.core.errors import InvalidDefinitionError, StepWorkerCrashedError
-from trellis.core.events import ErrorInfo, Event, EventType
+from trellis.core.events import ErrorInfo
 from trellis.core.serialization import event_from_dict
 from trellis.execution.executors.base import Executor, crash_outcome
 from trellis.execution.remote.worker import request_for
@@ -144,11 +145,10 @@ class DaskExecutor(Executor):
         if unmet:
             run = plan_context.run
             plan_context.emit(
-                Event(
-                    EventType.ENGINE_EVENT,
+                event_factory.engine_event(
                     run.run_id,
                     run.job_name,
-                    message=f"No Dask worker offers the resources that step(s) {unmet} ask "
+                    f"No Dask worker offers the resources that step(s) {unmet} ask "
                     f"for (tag {RESOURCE_TAGS[0]}); they wait until such a worker joins.",
                     level=logging.WARNING,
                 )
@@ -327,15 +327,14 @@ class DaskExecutor(Executor):
         run = plan_context.run
         exc = exception or RuntimeError("the Dask task failed")
         plan_context.emit(
-            Event(
-                EventType.STEP_FAILURE,
+            event_factory.step_failure(
                 run.run_id,
                 run.job_name,
-                step_key=attempt.step_key,
-                message=f"Step '{attempt.step_key}' failed: its Dask task failed: "
+                attempt.step_key,
+                f"Step '{attempt.step_key}' failed: its Dask task failed: "
                 f"{type(exc).__name__}: {exc}",
-                level=logging.ERROR,
-                data={"error": ErrorInfo.from_exception(exc), "error_source": "FRAMEWORK_ERROR"},
+                error=ErrorInfo.from_exception(exc),
+                error_source="FRAMEWORK_ERROR",
             )
         )
         return StepOutcome(attempt.step_key, StepStatus.FAILURE, exception=exc)
@@ -388,11 +387,10 @@ class DaskExecutor(Executor):
         for worker, result in sorted(results.items()):
             if isinstance(result, BaseException):
                 plan_context.emit(
-                    Event(
-                        EventType.ENGINE_EVENT,
+                    event_factory.engine_event(
                         run.run_id,
                         run.job_name,
-                        message=f"Could not ask Dask worker {worker} to tear down the run's "
+                        f"Could not ask Dask worker {worker} to tear down the run's "
                         f"resources: {type(result).__name__}: {result}",
                         level=logging.WARNING,
                     )

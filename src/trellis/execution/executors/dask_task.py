@@ -22,15 +22,12 @@ from __future__ import annotations
 
 import ctypes
 import itertools
-import logging
 import os
 import pickle
 import threading
 from typing import Any
 
-from trellis.core.events import ErrorInfo, Event, EventType
-from trellis.core.serialization import event_to_dict
-from trellis.execution.remote.worker import WORKER, StepReply, StepRequest
+from trellis.execution.remote.worker import WORKER, StepReply, StepRequest, failed_reply
 from trellis.execution.step import StepStatus
 
 TOPIC = "trellis-step-events"
@@ -78,7 +75,13 @@ def run_step(request: StepRequest, dask_key: str) -> dict[str, Any]:
         except StepTerminated:
             reply = StepReply(request.step_key, StepStatus.FAILURE.value, [])
         except Exception as exc:  # the code or the plan could not be loaded here
-            reply = _framework_failure(request, exc, send)
+            reply = failed_reply(
+                request,
+                exc,
+                send,
+                f"Step '{request.step_key}' failed: the Dask worker could not prepare it: "
+                f"{type(exc).__name__}: {exc}",
+            )
     finally:
         _unregister(dask_key)
     blob = pickle.dumps(reply)
@@ -137,39 +140,4 @@ def interrupt_steps(dask_keys: list[str]) -> list[str]:
 def finish_run(run_id: str) -> list[dict[str, Any]]:
     """Tear down what this worker built for the run; return events (as dicts) for the
     orchestrator to emit: a ``RESOURCE_TEARDOWN_FAILURE`` if the teardown raised."""
-    state = WORKER.runs.get(run_id)
-    if state is None:
-        return []
-    try:
-        WORKER.finish_run(run_id)
-    except Exception as exc:
-        event = Event(
-            EventType.RESOURCE_TEARDOWN_FAILURE,
-            run_id,
-            state.run.job_name,
-            message=f"Error while tearing down resources in Dask worker process "
-            f"{os.getpid()}: {exc}",
-            level=logging.ERROR,
-            data={"error": ErrorInfo.from_exception(exc)},
-        )
-        return [event_to_dict(event)]
-    return []
-
-
-def _framework_failure(request: StepRequest, exc: Exception, send: Any) -> StepReply:
-    error = ErrorInfo.from_exception(exc)
-    send(
-        event_to_dict(
-            Event(
-                EventType.STEP_FAILURE,
-                request.run_id,
-                request.job_name,
-                step_key=request.step_key,
-                level=logging.ERROR,
-                message=f"Step '{request.step_key}' failed: the Dask worker could not "
-                f"prepare it: {type(exc).__name__}: {exc}",
-                data={"error": error, "error_source": "FRAMEWORK_ERROR"},
-            )
-        )
-    )
-    return StepReply(request.step_key, StepStatus.FAILURE.value, [], 0.0, error, None)
+    return WORKER.finish_run(run_id, f" in Dask worker process {os.getpid()}")

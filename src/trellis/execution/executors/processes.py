@@ -28,12 +28,16 @@ from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_for_ready
 from typing import TYPE_CHECKING, Any
 
+from trellis.core import event_factory
 from trellis.core.errors import StepWorkerCrashedError
-from trellis.core.events import ErrorInfo, Event, EventType
-from trellis.core.serialization import event_from_dict, event_to_dict
+from trellis.core.serialization import event_from_dict
 from trellis.execution.executors.base import Executor, crash_outcome
-from trellis.execution.remote.worker import WORKER, StepReply, StepRequest, request_for
-from trellis.execution.step import StepOutcome, StepStatus
+from trellis.execution.remote.worker import (
+    WORKER,
+    failed_reply,
+    request_for,
+)
+from trellis.execution.step import StepOutcome
 
 if TYPE_CHECKING:
     from trellis.contexts.system import PlanOrchestrationContext
@@ -253,11 +257,10 @@ class MultiprocessExecutor(Executor):
         for worker in list(self._workers):
             if worker.process.is_alive():
                 plan_context.emit(
-                    Event(
-                        EventType.ENGINE_EVENT,
+                    event_factory.engine_event(
                         run_id,
                         plan_context.run.job_name,
-                        message=f"Worker process {worker.process.pid} did not exit within "
+                        f"Worker process {worker.process.pid} did not exit within "
                         f"{self.shutdown_timeout:g}s after the run ended; killed it.",
                         level=logging.WARNING,
                     )
@@ -314,7 +317,7 @@ def _crash_outcome(
     what = f"its worker process (pid {process.pid}) died unexpectedly"
     what += f" ({describe_exit(process.exitcode)})"
     exc = StepWorkerCrashedError(f"Step '{step_key}' crashed: {what}.")
-    return crash_outcome(plan_context, step_key, retry_number, exc, exit_code=process.exitcode)
+    return crash_outcome(plan_context, step_key, retry_number, exc, process.exitcode)
 
 
 # -- the worker process --------------------------------------------------------------------
@@ -383,7 +386,13 @@ def worker_main(conn: Connection, index: int) -> None:
             try:
                 reply = WORKER.execute(payload, send_event)
             except Exception as exc:  # the code or the plan could not be loaded
-                reply = _framework_failure(payload, exc, send_event)
+                reply = failed_reply(
+                    payload,
+                    exc,
+                    send_event,
+                    f"Step '{payload.step_key}' failed: the worker process could not prepare "
+                    f"it: {type(exc).__name__}: {exc}",
+                )
             channel.send(("reply", reply))
     except _Terminated:
         pass
@@ -396,42 +405,8 @@ def worker_main(conn: Connection, index: int) -> None:
 
 def _finish_runs(send_event: Any) -> None:
     for run_id in list(WORKER.runs):
-        state = WORKER.runs[run_id]
         try:
-            WORKER.finish_run(run_id)
-        except Exception as exc:
-            try:
-                send_event(
-                    event_to_dict(
-                        Event(
-                            EventType.RESOURCE_TEARDOWN_FAILURE,
-                            run_id,
-                            state.run.job_name,
-                            message=f"Error while tearing down resources in worker process "
-                            f"{os.getpid()}: {exc}",
-                            level=logging.ERROR,
-                            data={"error": ErrorInfo.from_exception(exc)},
-                        )
-                    )
-                )
-            except Exception:
-                pass
-
-
-def _framework_failure(request: StepRequest, exc: Exception, send_event: Any) -> StepReply:
-    error = ErrorInfo.from_exception(exc)
-    send_event(
-        event_to_dict(
-            Event(
-                EventType.STEP_FAILURE,
-                request.run_id,
-                request.job_name,
-                step_key=request.step_key,
-                level=logging.ERROR,
-                message=f"Step '{request.step_key}' failed: the worker process could not "
-                f"prepare it: {type(exc).__name__}: {exc}",
-                data={"error": error, "error_source": "FRAMEWORK_ERROR"},
-            )
-        )
-    )
-    return StepReply(request.step_key, StepStatus.FAILURE.value, [], 0.0, error, None)
+            for event in WORKER.finish_run(run_id, f" in worker process {os.getpid()}"):
+                send_event(event)
+        except Exception:
+            pass

@@ -10,7 +10,6 @@ orchestrator stays the single writer of the event log.
 
 from __future__ import annotations
 
-import logging
 import pickle
 import threading
 from collections.abc import Callable
@@ -19,7 +18,8 @@ from typing import Any
 
 from trellis.contexts.log_manager import LogManager
 from trellis.contexts.system import PlanOrchestrationContext
-from trellis.core.events import ErrorInfo, Event, EventType
+from trellis.core import event_factory
+from trellis.core.events import ErrorInfo, Event
 from trellis.core.run import Run
 from trellis.core.serialization import event_to_dict
 from trellis.execution.remote.code_pointer import CodePointer
@@ -218,27 +218,52 @@ class WorkerState:
         try:
             state.ensure_resources(request.step_key)
         except Exception as exc:
-            error = ErrorInfo.from_exception(exc)
-            state.sink(
-                Event(
-                    EventType.STEP_FAILURE,
-                    request.run_id,
-                    request.job_name,
-                    step_key=step.key,
-                    level=logging.ERROR,
-                    message=f"Step '{step.key}' failed: a resource could not be built: {exc}",
-                    data={"error": error, "error_source": "USER_CODE_ERROR"},
-                )
+            return failed_reply(
+                request,
+                exc,
+                send,
+                f"Step '{step.key}' failed: a resource could not be built: {exc}",
+                "USER_CODE_ERROR",
             )
-            return StepReply(request.step_key, StepStatus.FAILURE.value, [], 0.0, error, None)
         outcome = execute_step(state.context.for_step(step, request.retry_number))
         return reply_from_outcome(outcome)
 
-    def finish_run(self, run_id: str) -> None:
-        """Tear down what the worker built for a run that has ended."""
+    def finish_run(self, run_id: str, where: str) -> list[dict[str, Any]]:
+        """Tear down what the worker built for a run that has ended; return events (as
+        dicts) for the orchestrator to emit: a ``RESOURCE_TEARDOWN_FAILURE`` naming
+        ``where`` (" in worker process 123") if the teardown raised."""
         state = self.runs.pop(run_id, None)
-        if state is not None:
+        if state is None:
+            return []
+        try:
             state.close()
+        except Exception as exc:
+            job_name = state.run.job_name
+            failure = event_factory.resource_teardown_failure(run_id, job_name, exc, where)
+            return [event_to_dict(failure)]
+        return []
+
+
+def failed_reply(
+    request: StepRequest,
+    exc: Exception,
+    send: Callable[[dict[str, Any]], None],
+    message: str,
+    error_source: str = "FRAMEWORK_ERROR",
+) -> StepReply:
+    """Send the ``STEP_FAILURE`` of a step the worker could not run (its code, plan or
+    resources could not be prepared) and return the matching reply."""
+    error = ErrorInfo.from_exception(exc)
+    event = event_factory.step_failure(
+        request.run_id,
+        request.job_name,
+        request.step_key,
+        message,
+        error=error,
+        error_source=error_source,
+    )
+    send(event_to_dict(event))
+    return StepReply(request.step_key, StepStatus.FAILURE.value, [], 0.0, error, None)
 
 
 WORKER = WorkerState()

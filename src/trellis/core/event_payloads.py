@@ -1,0 +1,225 @@
+"""The typed payload of each event type: what ``Event.data`` holds.
+
+One small immutable class per kind of event (a ``NamedTuple``: built as cheaply as a dict,
+read by attribute, and with named fields a type checker knows). ``PAYLOAD_TYPES`` maps each
+``EventType`` to its class; the events are built by the functions of
+``trellis.core.event_factory`` (one per type), and ``payload_to_dict`` /
+``payload_from_dict`` are the one serialization of a payload (storage and workers send it
+as JSON through ``trellis.core.serialization``).
+
+Every field has a default, so ``PAYLOAD_TYPES[t]()`` is the payload of an event built
+without one, and events stored by an older version (whose JSON lacks a newer field) still
+load; fields a newer version stored and this one does not know are dropped on load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from trellis.core.events import ErrorInfo, EventType, NoData  # NoData: the default, on Event
+from trellis.core.outputs import AssetMaterialization, AssetObservation
+
+# Metadata as events carry it: names to ``MetadataValue``s (typed loosely here, since
+# stored events from older versions may hold plain values).
+Metadata = Mapping[str, Any]
+_NO_METADATA: Mapping[str, Any] = {}
+
+
+class RunFailureData(NamedTuple):
+    """``RUN_FAILURE``: why the run failed when that is more than its message (a dead
+    process found by the liveness check: its ``pid`` and ``host``)."""
+
+    reason: str | None = None
+    pid: int | None = None
+    host: str | None = None
+
+
+class EngineEventData(NamedTuple):
+    """``ENGINE_EVENT``: a notice from the engine; ``error`` when it reports one."""
+
+    error: ErrorInfo | None = None
+
+
+class ResourceInitStartedData(NamedTuple):
+    """``RESOURCE_INIT_STARTED``: the resource keys about to be built."""
+
+    keys: list[str] = []
+
+
+class ResourceInitSuccessData(NamedTuple):
+    """``RESOURCE_INIT_SUCCESS``: how long each resource took to build, in ms."""
+
+    timings_ms: dict[str, float] = {}
+
+
+class ResourceErrorData(NamedTuple):
+    """``RESOURCE_INIT_FAILURE`` and ``RESOURCE_TEARDOWN_FAILURE``: the error raised."""
+
+    error: ErrorInfo | None = None
+
+
+class ResourceTeardownData(NamedTuple):
+    """``RESOURCE_TEARDOWN``: the keys torn down (in teardown order) and how long it took."""
+
+    keys: list[str] = []
+    duration_ms: float | None = None
+
+
+class StepStartData(NamedTuple):
+    """``STEP_START`` and ``STEP_RESTARTED``: the attempt (0 for the first) and the name
+    of the context class the function receives."""
+
+    retry_number: int = 0
+    context_type: str | None = None
+
+
+class LoadedInputData(NamedTuple):
+    """``LOADED_INPUT``: which input, through which manager, from which upstream output
+    (None for an asset outside the run or an input manager), the metadata added while
+    loading, and the duration."""
+
+    input_name: str = ""
+    manager_key: str | None = None
+    upstream_step_key: str | None = None
+    upstream_output_name: str | None = None
+    metadata: Metadata = _NO_METADATA
+    duration_ms: float | None = None
+
+
+class StepOutputData(NamedTuple):
+    """``STEP_OUTPUT``: the output the function produced, with its metadata."""
+
+    output_name: str = ""
+    metadata: Metadata = _NO_METADATA
+
+
+class AssetMaterializationData(NamedTuple):
+    """``ASSET_MATERIALIZATION``: the materialization (key, metadata, partition)."""
+
+    materialization: AssetMaterialization | None = None
+
+    @property
+    def metadata(self) -> Metadata:
+        """The materialization's metadata."""
+        return self.materialization.metadata if self.materialization else _NO_METADATA
+
+
+class AssetObservationData(NamedTuple):
+    """``ASSET_OBSERVATION``: the observation (key, metadata, partition)."""
+
+    observation: AssetObservation | None = None
+
+    @property
+    def metadata(self) -> Metadata:
+        """The observation's metadata."""
+        return self.observation.metadata if self.observation else _NO_METADATA
+
+
+class HandledOutputData(NamedTuple):
+    """``HANDLED_OUTPUT``: the output stored, by which IO manager, the metadata the
+    manager added, and how long ``handle_output`` took."""
+
+    output_name: str = ""
+    manager_key: str = ""
+    metadata: Metadata = _NO_METADATA
+    duration_ms: float | None = None
+
+
+class StepSuccessData(NamedTuple):
+    """``STEP_SUCCESS``: the attempt's duration in ms."""
+
+    duration_ms: float | None = None
+
+
+class StepFailureData(NamedTuple):
+    """``STEP_FAILURE``: the error; where it came from (``USER_CODE_ERROR``,
+    ``FRAMEWORK_ERROR``, ``UNEXPECTED_ERROR``); the duration; the ``Failure``'s metadata;
+    ``reason`` ("canceled" for a step terminated by a cancel); ``crashed`` (and the
+    worker's ``exit_code``) when the process running it died."""
+
+    error: ErrorInfo | None = None
+    error_source: str | None = None
+    duration_ms: float | None = None
+    metadata: Metadata = _NO_METADATA
+    reason: str | None = None
+    crashed: bool = False
+    exit_code: int | None = None
+
+
+class StepUpForRetryData(NamedTuple):
+    """``STEP_UP_FOR_RETRY``: the error, the wait before the next attempt, the attempt
+    that failed; ``crashed`` (and ``exit_code``) when its process died."""
+
+    error: ErrorInfo | None = None
+    seconds_to_wait: float = 0.0
+    retry_number: int = 0
+    crashed: bool = False
+    exit_code: int | None = None
+
+
+class StepSkippedData(NamedTuple):
+    """``STEP_SKIPPED``: why the step could not run."""
+
+    reason: str = ""
+
+
+EventPayload = (
+    NoData
+    | RunFailureData
+    | EngineEventData
+    | ResourceInitStartedData
+    | ResourceInitSuccessData
+    | ResourceErrorData
+    | ResourceTeardownData
+    | StepStartData
+    | LoadedInputData
+    | StepOutputData
+    | AssetMaterializationData
+    | AssetObservationData
+    | HandledOutputData
+    | StepSuccessData
+    | StepFailureData
+    | StepUpForRetryData
+    | StepSkippedData
+)
+
+PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
+    EventType.RUN_START: NoData,
+    EventType.RUN_SUCCESS: NoData,
+    EventType.RUN_FAILURE: RunFailureData,
+    EventType.RUN_CANCELING: NoData,
+    EventType.RUN_CANCELED: NoData,
+    EventType.ENGINE_EVENT: EngineEventData,
+    EventType.RESOURCE_INIT_STARTED: ResourceInitStartedData,
+    EventType.RESOURCE_INIT_SUCCESS: ResourceInitSuccessData,
+    EventType.RESOURCE_INIT_FAILURE: ResourceErrorData,
+    EventType.RESOURCE_TEARDOWN: ResourceTeardownData,
+    EventType.RESOURCE_TEARDOWN_FAILURE: ResourceErrorData,
+    EventType.STEP_START: StepStartData,
+    EventType.STEP_RESTARTED: StepStartData,
+    EventType.LOADED_INPUT: LoadedInputData,
+    EventType.STEP_OUTPUT: StepOutputData,
+    EventType.ASSET_MATERIALIZATION: AssetMaterializationData,
+    EventType.ASSET_OBSERVATION: AssetObservationData,
+    EventType.HANDLED_OUTPUT: HandledOutputData,
+    EventType.STEP_SUCCESS: StepSuccessData,
+    EventType.STEP_FAILURE: StepFailureData,
+    EventType.STEP_SKIPPED: StepSkippedData,
+    EventType.STEP_UP_FOR_RETRY: StepUpForRetryData,
+    EventType.LOG_MESSAGE: NoData,
+}
+
+
+def payload_to_dict(payload: EventPayload) -> dict[str, Any]:
+    """The payload's fields by name (values as they are; ``to_jsonable`` makes them JSON)."""
+    return payload._asdict()
+
+
+def payload_from_dict(event_type: EventType, fields: Mapping[str, Any]) -> EventPayload:
+    """The payload of an ``event_type`` event from its fields by name (the inverse of
+    ``payload_to_dict``). Unknown fields are dropped and missing ones take their defaults,
+    so events stored by other versions load."""
+    cls = PAYLOAD_TYPES[event_type]
+    known = cls._fields
+    return cls(**{k: v for k, v in fields.items() if k in known})
