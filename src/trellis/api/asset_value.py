@@ -8,7 +8,7 @@ import difflib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from trellis.contexts.io import InputContext, OutputContext
+from trellis.contexts.io import input_context_for_upstream, upstream_output_of_asset
 from trellis.contexts.partitions import RunPartitions
 from trellis.contexts.resources_view import ResourcesView
 from trellis.core.asset_key import AssetKey
@@ -111,26 +111,11 @@ def load_asset_value(
         resources = ResourcesView(
             {k: built.values[k] for k in deps}, owner=f"IO manager '{manager_key}'"
         )
-        upstream = OutputContext(
-            step_key=producer.node_name if producer else key.to_python_identifier(),
-            name=producer.output_names_by_key[key] if producer else "result",
-            asset_key=key,
-            definition_metadata=spec.metadata,
-            resource_config=config_for(manager_key),
-            resources=resources,
-            op_def=producer.op if producer else None,
-            partitions=partitions,
-            asset_partitions_def=partitions_def,
+        upstream = upstream_output_of_asset(
+            graph, key, None, partitions, config_for(manager_key), resources, None
         )
-        context = InputContext(
-            name=key.to_python_identifier(),
-            upstream_output=upstream,
-            asset_key=key,
-            resource_config=upstream.resource_config,
-            resources=resources,
-            instance=instance,
-            partitions=partitions,
-            asset_partitions_def=partitions_def,
+        context = input_context_for_upstream(
+            key.to_python_identifier(), upstream, None, None, None, instance, None
         )
         return built.values[manager_key].load_input(context)
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trellis.contexts.io import InputContext, OutputContext, asset_partitions_of
+from trellis.contexts.io import OutputFacts, input_context_for_upstream
 from trellis.contexts.partitions import RunPartitions
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InvariantViolationError
@@ -202,20 +202,9 @@ class ExecuteInProcessResult:
         manager = outcome.resources.get(step_output.io_manager_key)
         if manager is None:  # the steps ran elsewhere: build the IO manager here to read
             manager = self._build_io_manager(step_output.io_manager_key)
-        step = outcome.plan.steps[step_output.handle.step_key]
         partitions = RunPartitions(outcome.run.tags, outcome.plan.job.partitions_def)
-        partitions_def = step.assets_def.partitions_def if step.assets_def else None
-        output_context = OutputContext(
-            step_key=step.key,
-            name=step_output.name,
-            run_id=outcome.plan.known_output_run_ids.get(step.key, outcome.run.run_id),
-            asset_key=step_output.asset_key,
-            dagster_type=step_output.out_def.dagster_type,
-            op_def=step.op_def,
-            partitions=partitions,
-            asset_partitions_def=partitions_def,
-            asset_partitions=asset_partitions_of(partitions, step_output.asset_key, partitions_def),
-        )
+        facts = OutputFacts(outcome.plan, step_output.handle, outcome.run.run_id, partitions)
+        output_context = facts.context(facts.run_id, None, None, None, partitions)
         if step_output.out_def.dagster_type is Nothing:  # nothing was stored
             return None
         if isinstance(manager, InMemoryIOManager):
@@ -225,14 +214,14 @@ class ExecuteInProcessResult:
                 f"IO manager '{step_output.io_manager_key}' is not available after the run."
             )
         return manager.load_input(
-            InputContext(
-                name=step_output.name,
-                upstream_output=output_context,
-                asset_key=step_output.asset_key,
-                dagster_type=step_output.out_def.dagster_type,
-                partitions=partitions,
-                asset_partitions_def=partitions_def,
-                asset_partitions=output_context._asset_partitions,
+            input_context_for_upstream(
+                step_output.name,
+                output_context,
+                None,
+                step_output.out_def.dagster_type,
+                None,
+                None,
+                None,
             )
         )
 

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from trellis.contexts.event_loops import EventLoops
 from trellis.contexts.log_manager import LogManager
 from trellis.contexts.partitions import RunPartitions
 from trellis.contexts.resources_view import ResourcesView
@@ -19,16 +20,18 @@ from trellis.core.run import Run, new_run_id
 
 if TYPE_CHECKING:
     from trellis.definitions.asset import AssetsDefinition
+    from trellis.definitions.job import JobDefinition
     from trellis.definitions.op import OpDefinition
-    from trellis.plan.steps import ExecutionStep
+    from trellis.plan.plan import ExecutionPlan
+    from trellis.plan.steps import StepOutputHandle
 
 DIRECT_JOB_NAME = "__direct_invocation__"
 
 
 class DirectPlanContext:
-    """What a direct context stands on instead of a run's ``PlanOrchestrationContext``:
-    a run record, the given resources, instance, partitions and a logger whose events
-    are kept in ``events``."""
+    """What a direct context stands on instead of a run's ``PlanOrchestrationContext``
+    (it provides the same ``PlanContext``): a run record, the given resources, instance,
+    partitions and a logger whose events are kept in ``events``."""
 
     def __init__(
         self,
@@ -40,15 +43,18 @@ class DirectPlanContext:
         console: Callable[[Event], None] | None = None,
     ) -> None:
         self.run = Run(new_run_id(), DIRECT_JOB_NAME, tags=dict(tags))
+        self.plan: ExecutionPlan | None = None
         self.instance = instance
         self.resources = dict(resources)
         self.events: list[Event] = []
         self._console = console
         self.log = LogManager(self.emit, self.run.run_id, DIRECT_JOB_NAME)
         self.partitions = RunPartitions(tags, partitions_def)
-        self.plan = None
+        self.io_cache: dict[Any, Any] = {}
+        self.produced_outputs: set[StepOutputHandle] | None = None
+        self.event_loops = EventLoops()
         self.close = close or (lambda: None)
-        self._view = ResourcesView(self.resources, owner="this test context")
+        self.resources_view = ResourcesView(self.resources, owner="this test context")
 
     def emit(self, event: Event) -> None:
         """Keep the event (and show it on the console when one is set)."""
@@ -58,42 +64,42 @@ class DirectPlanContext:
 
     def scoped_resources(self, op_def: Any, step_key: str) -> ResourcesView:
         """Every resource given to the test context."""
-        return self._view
+        return self.resources_view
+
+
+class _UnboundStep:
+    """The step of a direct context before an op or asset is called with it: reading
+    anything of it says how to bind the context."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        raise InvariantViolationError(
+            "This context is not bound to an op or asset yet: call the op (or asset) with "
+            "it, e.g. my_op(context)."
+        )
+
+
+_UNBOUND = _UnboundStep()
 
 
 class DirectStepContext(StepExecutionContext):
     """A ``StepExecutionContext`` for a direct call: config and resources come from the
     ``build_*`` arguments; the step is made when the context is bound to an op."""
 
-    __slots__ = ("__weakref__", "_bound_step", "_config", "_config_resolved", "_raw_config")
+    __slots__ = ("__weakref__", "_config", "_config_resolved", "_direct", "_raw_config")
 
     def __init__(self, plan_context: DirectPlanContext, config: Any) -> None:
-        self.plan_context = plan_context  # type: ignore[assignment]
-        self.retry_number = 0
-        self._log = None
-        self._output_metadata = {}
-        self._input_metadata = {}
-        self.user_events = []
-        self.seen_outputs = set()
-        self._bound_step: ExecutionStep | None = None
+        super().__init__(plan_context, _UNBOUND, 0)  # type: ignore[arg-type]
+        self._direct = plan_context
         self._raw_config = config
         self._config: Any = None
         self._config_resolved = False
 
-    @property  # type: ignore[override]
-    def step(self) -> ExecutionStep:
-        """The bound step; raises until an op or asset is called with this context."""
-        if self._bound_step is None:
-            raise InvariantViolationError(
-                "This context is not bound to an op or asset yet: call the op (or asset) with "
-                "it, e.g. my_op(context)."
-            )
-        return self._bound_step
-
     @property
     def is_bound(self) -> bool:
         """Whether an op or asset has been called with this context."""
-        return self._bound_step is not None
+        return self.step is not _UNBOUND
 
     def bind(self, op_def: OpDefinition, assets_def: AssetsDefinition | None) -> None:
         """Attach the context to the op (or asset) being called."""
@@ -103,7 +109,7 @@ class DirectStepContext(StepExecutionContext):
         node = FlatNode(op_def.name, op_def, {}, assets_def=assets_def)
         keys = assets_def.keys_by_output_name if assets_def else {}
         outputs = [StepOutput(op_def.name, n, o, keys.get(n)) for n, o in op_def.outs.items()]
-        self._bound_step = ExecutionStep(node, [], outputs, frozenset(), op_def.retry_policy)
+        self.step = ExecutionStep(node, [], outputs, frozenset(), op_def.retry_policy)
         self._config_resolved = False
         self._output_metadata = {}
         self.seen_outputs = set()
@@ -112,34 +118,34 @@ class DirectStepContext(StepExecutionContext):
     def op_config(self) -> Any:
         """The given config, validated against the bound op's schema."""
         if not self._config_resolved:
-            step = self._bound_step
-            schema = step.op_def.config_schema if step is not None else None
+            bound = self.is_bound
+            schema = self.step.op_def.config_schema if bound else None
             if schema is not None:
                 from trellis.config.validate import validate_config
 
+                op_def = self.step.op_def
                 self._config = validate_config(
                     schema,
                     self._raw_config,
-                    header=f"Error in config for {step.op_def.kind} '{step.op_def.name}'",
+                    header=f"Error in config for {op_def.kind} '{op_def.name}'",
                 )
             else:
                 self._config = self._raw_config
-            self._config_resolved = step is not None
+            self._config_resolved = bound
         return self._config
 
     @property
     def resources(self) -> ResourcesView:
         """Every resource given to the test context (bound or not)."""
-        return self.plan_context._view  # type: ignore[attr-defined]
+        return self._direct.resources_view
 
     @property
     def log(self) -> LogManager:
         """A logger tagged with the bound op's name."""
-        step = self._bound_step
-        return self.plan_context.log.with_step(step.key if step is not None else None)
+        return self._direct.log.with_step(self.step.key if self.is_bound else None)
 
     @property
-    def job_def(self) -> Any:
+    def job_def(self) -> JobDefinition | None:
         """No job: the op is called directly."""
         return None
 
@@ -149,4 +155,4 @@ class DirectStepContext(StepExecutionContext):
 
     def close(self) -> None:
         """Tear down the resources the test context built."""
-        self.plan_context.close()
+        self._direct.close()

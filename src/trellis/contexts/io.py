@@ -16,6 +16,7 @@ from trellis.plan.steps import FromLoadableAsset
 
 if TYPE_CHECKING:
     from trellis.contexts.system import StepExecutionContext
+    from trellis.plan.plan import ExecutionPlan
     from trellis.plan.steps import StepInput, StepOutput, StepOutputHandle
 
 EPHEMERAL_RUN_ID = "__EPHEMERAL_RUN_ID"
@@ -301,18 +302,20 @@ class InputContext(_PartitionAccess):
         return f"<InputContext {self.name}>"
 
 
-# -- construction inside a run ---------------------------------------------------------
+# -- construction ------------------------------------------------------------------------
 #
-# A step builds an OutputContext per output it stores and an InputContext (with the
-# upstream OutputContext) per input it loads. Everything about an output that does not
-# change during a run is worked out once per run and output (``_OutputFacts``); building a
-# context is then a handful of attribute stores (``_output_context`` and
-# ``input_context_for_step`` skip the keyword defaults of the public constructors, which
-# tests and users call).
+# Both contexts have one constructor path: their ``__init__``. Inside a run a step builds an
+# OutputContext per output it stores and an InputContext (with the upstream OutputContext)
+# per input it loads; everything about an output that does not change during a run is
+# worked out once per run and output (``OutputFacts``, cached in the run's ``io_cache``),
+# and the constructor is called positionally (keyword arguments cost more). The result of
+# a run and ``load_asset_value`` read values back through the same functions.
 
 
-class _OutputFacts:
-    """What does not change about one step output during a run."""
+class OutputFacts:
+    """What does not change about one planned output during a run: its step, name, the
+    run that produced it, asset key, definition metadata, type, code version, op, asset
+    partitions, and the IO manager's resource config and resources."""
 
     __slots__ = (
         "asset_key",
@@ -329,29 +332,77 @@ class _OutputFacts:
         "version",
     )
 
+    def __init__(
+        self,
+        plan: ExecutionPlan,
+        handle: StepOutputHandle,
+        run_id: str,
+        partitions: RunPartitions,
+        io_manager_parts: tuple[Any, ResourcesView | None] = (None, None),
+    ) -> None:
+        step = plan.steps[handle.step_key]
+        step_output = step.step_output(handle.output_name)
+        out_def = step_output.out_def
+        asset_key = step_output.asset_key
+        assets_def = step.assets_def
+        self.step_key = step.key
+        self.name = step_output.name
+        # Re-execution: an output not recomputed here is read from the run that made it.
+        self.run_id = plan.known_output_run_ids.get(step.key, run_id)
+        self.asset_key = asset_key
+        self.definition_metadata = (
+            assets_def.specs_by_key[asset_key].metadata
+            if assets_def and asset_key
+            else out_def.metadata
+        )
+        self.dagster_type = out_def.dagster_type
+        self.version = out_def.code_version
+        self.op_def = step.op_def
+        self.partitions_def = assets_def.partitions_def if assets_def else None
+        self.asset_partitions = asset_partitions_of(partitions, asset_key, self.partitions_def)
+        self.resource_config, self.resources = io_manager_parts
 
-def _run_cache(step_context: StepExecutionContext) -> dict[Any, Any]:
-    """The run-wide cache of IO context parts (``PlanOrchestrationContext.io_cache``)."""
-    plan_context = step_context.plan_context
-    cache = getattr(plan_context, "io_cache", None)
-    if cache is None:
-        cache = {}
-        try:
-            plan_context.io_cache = cache
-        except AttributeError:  # a context without room for the cache
-            pass
-    return cache
+    def context(
+        self,
+        run_id: str,
+        output_metadata: Mapping[str, Any] | None,
+        log: LogManager | None,
+        step_context: StepExecutionContext | None,
+        partitions: RunPartitions,
+    ) -> OutputContext:
+        """The ``OutputContext`` of this output."""
+        return OutputContext(
+            self.step_key,
+            self.name,
+            run_id,
+            self.asset_key,
+            self.definition_metadata,
+            output_metadata,
+            None,
+            self.resource_config,
+            self.resources,
+            self.dagster_type,
+            None,
+            self.version,
+            self.op_def,
+            log,
+            step_context,
+            partitions,
+            self.partitions_def,
+            self.asset_partitions,
+        )
 
 
 def _io_manager_parts(step_context: StepExecutionContext, key: str) -> tuple[Any, ResourcesView]:
     """The IO manager's resource config and the resources it declared: built once per
     run and key, not per call."""
-    cache = _run_cache(step_context)
+    plan_context = step_context.plan_context
+    cache = plan_context.io_cache
     parts = cache.get(key)
     if parts is None:
-        plan_context = step_context.plan_context
-        resource_config = plan_context.plan.run_config.resource_config(key)
-        definition = plan_context.plan.job.resource_defs.get(key)
+        plan = step_context.plan
+        resource_config = plan.run_config.resource_config(key)
+        definition = plan.job.resource_defs.get(key)
         needed = definition.required_resource_keys if definition is not None else ()
         values = {k: plan_context.resources[k] for k in needed if k in plan_context.resources}
         parts = cache[key] = (resource_config, ResourcesView(values, owner=f"IO manager '{key}'"))
@@ -360,72 +411,20 @@ def _io_manager_parts(step_context: StepExecutionContext, key: str) -> tuple[Any
 
 def _output_facts(
     step_context: StepExecutionContext, handle: StepOutputHandle, manager_key: str
-) -> _OutputFacts:
-    """The run-constant parts of the OutputContext of output ``handle`` as seen through
-    IO manager ``manager_key`` (the upstream side of an input may use an input manager)."""
-    cache = _run_cache(step_context)
+) -> OutputFacts:
+    """The ``OutputFacts`` of output ``handle`` as seen through IO manager ``manager_key``
+    (the upstream side of an input may use an input manager), once per run."""
+    cache = step_context.plan_context.io_cache
     facts = cache.get((handle, manager_key))
-    if facts is not None:
-        return facts
-    plan = step_context.plan_context.plan
-    step = plan.steps[handle.step_key]
-    step_output = step.step_output(handle.output_name)
-    out_def = step_output.out_def
-    asset_key = step_output.asset_key
-    assets_def = step.assets_def
-    facts = _OutputFacts()
-    facts.step_key = step.key
-    facts.name = step_output.name
-    # Re-execution: an output not recomputed here is read from the run that made it.
-    facts.run_id = plan.known_output_run_ids.get(step.key, step_context.run_id)
-    facts.asset_key = asset_key
-    facts.definition_metadata = (
-        assets_def.specs_by_key[asset_key].metadata
-        if assets_def and asset_key
-        else out_def.metadata
-    )
-    facts.dagster_type = out_def.dagster_type
-    facts.version = out_def.code_version
-    facts.op_def = step.op_def
-    facts.partitions_def = assets_def.partitions_def if assets_def else None
-    facts.asset_partitions = asset_partitions_of(
-        step_context.partitions, asset_key, facts.partitions_def
-    )
-    facts.resource_config, facts.resources = _io_manager_parts(step_context, manager_key)
-    cache[(handle, manager_key)] = facts
+    if facts is None:
+        facts = cache[(handle, manager_key)] = OutputFacts(
+            step_context.plan,
+            handle,
+            step_context.run_id,
+            step_context.partitions,
+            _io_manager_parts(step_context, manager_key),
+        )
     return facts
-
-
-def _output_context(
-    facts: _OutputFacts,
-    run_id: str,
-    output_metadata: Mapping[str, Any],
-    log: LogManager,
-    step_context: StepExecutionContext | None,
-    partitions: RunPartitions,
-) -> OutputContext:
-    context = OutputContext.__new__(OutputContext)
-    context.step_key = facts.step_key
-    context.name = facts.name
-    context.run_id = run_id
-    context.asset_key = facts.asset_key
-    context.definition_metadata = facts.definition_metadata
-    context.output_metadata = output_metadata
-    context.config = None
-    context.resource_config = facts.resource_config
-    context.resources = facts.resources
-    context.dagster_type = facts.dagster_type
-    context.mapping_key = None
-    context.version = facts.version
-    context.op_def = facts.op_def
-    context.log = log
-    context.step_context = step_context
-    context._partitions = partitions
-    context._asset_partitions = facts.asset_partitions
-    context.asset_partitions_def = facts.partitions_def
-    context._added_metadata = None
-    context._events = None
-    return context
 
 
 def output_context_for_step(
@@ -433,45 +432,81 @@ def output_context_for_step(
 ) -> OutputContext:
     """The ``OutputContext`` for one output of the running step."""
     facts = _output_facts(step_context, step_output.handle, step_output.io_manager_key)
-    return _output_context(
-        facts,
-        step_context.run_id,
-        metadata,
-        step_context.log,
-        step_context,
-        step_context.partitions,
+    return facts.context(
+        step_context.run_id, metadata, step_context.log, step_context, step_context.partitions
     )
 
 
-def _loadable_asset_upstream(
-    step_context: StepExecutionContext, asset_key: AssetKey, manager_key: str
+def upstream_output_of_asset(
+    asset_graph: Any,
+    asset_key: AssetKey,
+    run_id: str | None,
+    partitions: RunPartitions,
+    resource_config: Any,
+    resources: ResourcesView | None,
+    log: LogManager | None,
 ) -> OutputContext:
-    """The upstream OutputContext of an input that reads an asset outside the run."""
-    plan = step_context.plan_context.plan
-    resource_config, resources = _io_manager_parts(step_context, manager_key)
-    graph = plan.job.asset_graph
-    producer = graph.producer.get(asset_key) if graph is not None else None
-    spec = (
-        producer.specs_by_key[asset_key]
-        if producer is not None
-        else (graph.external_specs.get(asset_key) if graph is not None else None)
-    )
-    spec_partitions_def = spec.partitions_def if spec else None
+    """The upstream ``OutputContext`` of a read of ``asset_key`` outside any run that
+    produces it (an input from an asset not selected in the run, or
+    ``Definitions.load_asset_value``): its producer's step key and output name when the
+    asset is defined here, else a name made from the key."""
+    producer = asset_graph.producer.get(asset_key) if asset_graph is not None else None
+    if producer is not None:
+        spec = producer.specs_by_key[asset_key]
+        partitions_def = producer.partitions_def
+    else:
+        spec = asset_graph.external_specs.get(asset_key) if asset_graph is not None else None
+        partitions_def = spec.partitions_def if spec else None
     return OutputContext(
-        step_key=producer.node_name if producer else asset_key.to_python_identifier(),
-        name=producer.output_names_by_key[asset_key] if producer else "result",
-        run_id=step_context.run_id,
-        asset_key=asset_key,
-        definition_metadata=spec.metadata if spec else None,
-        resource_config=resource_config,
-        resources=resources,
-        op_def=producer.op if producer else None,
-        log=step_context.log,
-        partitions=step_context.partitions,
-        asset_partitions_def=spec_partitions_def,
-        asset_partitions=asset_partitions_of(
-            step_context.partitions, asset_key, spec_partitions_def
-        ),
+        producer.node_name if producer else asset_key.to_python_identifier(),
+        producer.output_names_by_key[asset_key] if producer else "result",
+        run_id,
+        asset_key,
+        spec.metadata if spec else None,
+        None,
+        None,
+        resource_config,
+        resources,
+        None,
+        None,
+        None,
+        producer.op if producer else None,
+        log,
+        None,
+        partitions,
+        partitions_def,
+        asset_partitions_of(partitions, asset_key, partitions_def),
+    )
+
+
+def input_context_for_upstream(
+    name: str,
+    upstream: OutputContext,
+    definition_metadata: Mapping[str, Any] | None,
+    dagster_type: Any,
+    op_def: Any,
+    instance: Any,
+    step_context: StepExecutionContext | None,
+) -> InputContext:
+    """The ``InputContext`` of a read of ``upstream``'s value: the asset and asset
+    partitions are the upstream's, and so are the IO manager's config, resources and
+    logger."""
+    return InputContext(
+        name,
+        upstream,
+        upstream.asset_key,
+        definition_metadata,
+        None,
+        upstream.resource_config,
+        upstream.resources,
+        dagster_type,
+        op_def,
+        upstream.log,
+        instance,
+        step_context,
+        upstream._partitions,
+        upstream.asset_partitions_def,
+        upstream._asset_partitions,
     )
 
 
@@ -481,42 +516,53 @@ def input_context_for_step(
     handle: StepOutputHandle | None,
 ) -> InputContext:
     """The ``InputContext`` for one input of the running step (``handle`` names the
-    upstream output, or None when the input reads an asset outside the run)."""
+    upstream output, or None when the input reads an asset outside the run or comes from
+    an input manager)."""
     step = step_context.step
     manager_key = step_input.manager_key or "io_manager"
     log = step_context.log
+    in_def = step_input.in_def
     partitions = step_context.partitions
-    upstream: OutputContext | None = None
     if handle is not None:
         facts = _output_facts(step_context, handle, manager_key)
-        upstream = _output_context(facts, facts.run_id, {}, log, None, partitions)
-        asset_key = facts.asset_key
+        upstream = facts.context(facts.run_id, {}, log, None, partitions)
     elif isinstance(step_input.source, FromLoadableAsset):
-        asset_key = step_input.source.asset_key
-        upstream = _loadable_asset_upstream(step_context, asset_key, manager_key)
-    else:
-        asset_key = step_input.in_def.asset_key
-    resource_config, resources = _io_manager_parts(step_context, manager_key)
-    in_def = step_input.in_def
-    context = InputContext.__new__(InputContext)
-    context.name = step_input.name
-    context.upstream_output = upstream
-    context.asset_key = asset_key
-    context.definition_metadata = in_def.metadata if in_def.metadata is not None else {}
-    context.config = None
-    context.resource_config = resource_config
-    context.resources = resources
-    context.dagster_type = in_def.dagster_type
-    context.op_def = step.op_def
-    context.log = log
-    context.instance = step_context.instance
-    context.step_context = step_context
-    context._partitions = partitions
-    # The asset partitions of an input are those of the upstream asset it reads.
-    if upstream is not None:
-        context.asset_partitions_def = upstream.asset_partitions_def
-        context._asset_partitions = upstream._asset_partitions
-    else:
-        context.asset_partitions_def = step.assets_def.partitions_def if step.assets_def else None
-        context._asset_partitions = partitions
-    return context
+        resource_config, resources = _io_manager_parts(step_context, manager_key)
+        upstream = upstream_output_of_asset(
+            step_context.plan.job.asset_graph,
+            step_input.source.asset_key,
+            step_context.run_id,
+            partitions,
+            resource_config,
+            resources,
+            log,
+        )
+    else:  # an input manager with no upstream output
+        resource_config, resources = _io_manager_parts(step_context, manager_key)
+        assets_def = step.assets_def
+        return InputContext(
+            step_input.name,
+            None,
+            in_def.asset_key,
+            in_def.metadata,
+            None,
+            resource_config,
+            resources,
+            in_def.dagster_type,
+            step.op_def,
+            log,
+            step_context.instance,
+            step_context,
+            partitions,
+            assets_def.partitions_def if assets_def else None,
+            partitions,
+        )
+    return input_context_for_upstream(
+        step_input.name,
+        upstream,
+        in_def.metadata,
+        in_def.dagster_type,
+        step.op_def,
+        step_context.instance,
+        step_context,
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from trellis.contexts.event_loops import EventLoops
 from trellis.contexts.io import input_context_for_step, output_context_for_step
 from trellis.contexts.log_manager import LogManager
 from trellis.contexts.partitions import RunPartitions
@@ -22,6 +23,7 @@ from trellis.core.run import Run
 
 if TYPE_CHECKING:
     from trellis.contexts.io import InputContext, OutputContext
+    from trellis.contexts.plan_context import PlanContext
     from trellis.definitions.job import JobDefinition
     from trellis.definitions.op import OpDefinition
     from trellis.plan.plan import ExecutionPlan
@@ -30,8 +32,10 @@ if TYPE_CHECKING:
 
 class PlanOrchestrationContext:
     """The state of one run, shared by all its steps: the run record, the plan with its
-    resolved config, the initialised resources, the instance, the executor and the event
-    sink. Created once per run by the execution layer (``trellis.execution.run``)."""
+    resolved config, the initialised resources, the instance, the executor, the event
+    sink and where the job's code lives (``code_pointer``, for workers in other
+    processes). Created once per run by the execution layer (``trellis.execution.run``);
+    provides ``PlanContext`` (``plan_context.py``), what a step needs from its run."""
 
     def __init__(
         self,
@@ -43,22 +47,22 @@ class PlanOrchestrationContext:
         log: LogManager,
         executor: Any = None,
         raise_on_error: bool = False,
+        code_pointer: Any = None,
     ) -> None:
         self.run = run
-        self.plan = plan
+        self.plan: ExecutionPlan = plan
         self.instance = instance
         self.resources = resources
         self.emit = emit
         self.log = log
         self.executor = executor
         self.raise_on_error = raise_on_error
+        self.code_pointer = code_pointer
         self.partitions = RunPartitions(run.tags, plan.job.partitions_def)
         self._scoped_resources: dict[int, ResourcesView] = {}
-        # IO context parts that stay the same for the whole run (``trellis.contexts.io``).
         self.io_cache: dict[Any, Any] = {}
-        # The outputs produced so far in this run, kept up to date by the orchestration
-        # loop; None when unknown (then a fan-in input loads every source).
         self.produced_outputs: set[StepOutputHandle] | None = None
+        self.event_loops = EventLoops()
 
     # -- identity ----------------------------------------------------------------------
     @property
@@ -117,7 +121,8 @@ class StepExecutionContext:
     """The state of one step attempt: the step, its op (or asset) definition, config,
     scoped resources, a step-tagged logger, and the metadata and events user code adds.
 
-    ``plan_context`` is the run's ``PlanOrchestrationContext``.
+    ``plan_context`` is the run's ``PlanOrchestrationContext`` (any ``PlanContext``: a
+    ``DirectPlanContext`` for contexts built in tests).
     """
 
     __slots__ = (
@@ -132,7 +137,7 @@ class StepExecutionContext:
     )
 
     def __init__(
-        self, plan_context: PlanOrchestrationContext, step: ExecutionStep, retry_number: int = 0
+        self, plan_context: PlanContext, step: ExecutionStep, retry_number: int = 0
     ) -> None:
         self.plan_context = plan_context
         self.step = step
@@ -165,9 +170,20 @@ class StepExecutionContext:
         return self.plan_context.run.job_name
 
     @property
-    def job_def(self) -> JobDefinition:
+    def plan(self) -> ExecutionPlan:
+        """The run's execution plan."""
+        plan = self.plan_context.plan
+        if plan is None:
+            raise InvariantViolationError(
+                f"Step '{self.step.key}' has no execution plan: its context was built for a "
+                "direct call or a test, not by a run."
+            )
+        return plan
+
+    @property
+    def job_def(self) -> JobDefinition | None:
         """The job definition."""
-        return self.plan_context.plan.job
+        return self.plan.job
 
     @property
     def instance(self) -> Any:
@@ -182,7 +198,7 @@ class StepExecutionContext:
     @property
     def op_config(self) -> Any:
         """The op's processed config (``ops.<name>.config``)."""
-        return self.plan_context.plan.run_config.op_config(self.step.handle)
+        return self.plan.run_config.op_config(self.step.handle)
 
     @property
     def log(self) -> LogManager:

@@ -39,34 +39,6 @@ def compute_kwargs(
     return kwargs
 
 
-def _event_loop(step_context: StepExecutionContext) -> Any:
-    """The run's asyncio loop, made on first use (asyncio is imported only then)."""
-    plan_context = step_context.plan_context
-    loop = getattr(plan_context, "event_loop", None)
-    if loop is None or loop.is_running():  # another thread's step is using it
-        import asyncio
-
-        if loop is not None:
-            return _thread_loop(plan_context)
-        loop = asyncio.new_event_loop()
-        plan_context.event_loop = loop
-    return loop
-
-
-def _thread_loop(plan_context: Any) -> Any:
-    """A loop for this thread (steps of a threaded executor running async code at once)."""
-    import asyncio
-    import threading
-
-    loops = getattr(plan_context, "thread_event_loops", None)
-    if loops is None:
-        loops = plan_context.thread_event_loops = {}
-    loop = loops.get(threading.get_ident())
-    if loop is None:
-        loop = loops[threading.get_ident()] = asyncio.new_event_loop()
-    return loop
-
-
 async def _collect(agen: Any) -> list[Any]:
     return [item async for item in agen]
 
@@ -84,9 +56,10 @@ def invoke_compute(
     else:
         result = op_def.compute_fn(*args, **kwargs)
     if inspect.isasyncgen(result):
-        return iter(_event_loop(step_context).run_until_complete(_collect(result)))
+        loop = step_context.plan_context.event_loops.current()
+        return iter(loop.run_until_complete(_collect(result)))
     if inspect.iscoroutine(result):
-        return _event_loop(step_context).run_until_complete(result)
+        return step_context.plan_context.event_loops.current().run_until_complete(result)
     return result
 
 

@@ -42,6 +42,7 @@ class ActiveExecution:
         self.produced: set[StepOutputHandle] = set()
         self.first_failure: StepOutcome | None = None
         self.canceled = False
+        self.interrupted = False  # stopped by Ctrl-C (re-raised once the run has ended)
         # Whether some step succeeded without producing every output (optional outputs):
         # until one does, a step whose upstream all succeeded has all its inputs.
         self.some_output_missing = False
@@ -268,7 +269,7 @@ def run_plan(
                 active.skipped.add(key)
     except KeyboardInterrupt:
         _cancel(plan_context, executor, active)
-        plan_context.interrupted = True
+        active.interrupted = True
     finally:
         executor.stop(plan_context)
     return active

@@ -122,17 +122,16 @@ def execute_run(
                 log,
                 executor=executor,
                 raise_on_error=raise_on_error,
+                code_pointer=code_pointer,  # how workers load the job
             )
-            plan_context.code_pointer = code_pointer  # how workers load the job
             active = run_plan(
                 plan_context,
                 executor,
                 stop_on_failure=raise_on_error,
                 should_cancel=_cancel_poller(instance, run),
             )
-            _close_event_loops(plan_context)
-            if getattr(plan_context, "interrupted", False):
-                interrupted = True
+            plan_context.event_loops.close()
+            interrupted = active.interrupted
             if active.canceled:
                 canceled = True
                 failure_message = f"Run for '{run.job_name}' was canceled."
@@ -186,14 +185,6 @@ def _cancel_poller(instance: Any, run: Run) -> Callable[[], bool]:
         return stored is not None and stored.status is RunStatus.CANCELING
 
     return should_cancel
-
-
-def _close_event_loops(plan_context: PlanOrchestrationContext) -> None:
-    loops = [getattr(plan_context, "event_loop", None)]
-    loops += list((getattr(plan_context, "thread_event_loops", None) or {}).values())
-    for loop in loops:
-        if loop is not None:
-            loop.close()
 
 
 def _finish(

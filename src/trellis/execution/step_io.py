@@ -30,6 +30,7 @@ from trellis.plan.steps import (
 )
 
 if TYPE_CHECKING:
+    from trellis.contexts.plan_context import PlanContext
     from trellis.contexts.system import StepExecutionContext
 
 
@@ -75,11 +76,11 @@ def _load_one(
 
 
 def _produced_handles(
-    plan_context: Any, handles: tuple[StepOutputHandle, ...]
+    plan_context: PlanContext, handles: tuple[StepOutputHandle, ...]
 ) -> tuple[StepOutputHandle, ...]:
     """The sources of a fan-in input that were produced (an optional output that was not
     yielded is left out; the engine skips the step when none was)."""
-    produced = getattr(plan_context, "produced_outputs", None)
+    produced = plan_context.produced_outputs
     if produced is None:
         return handles
     return tuple(h for h in handles if h in produced) or handles

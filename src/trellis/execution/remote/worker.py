@@ -184,11 +184,7 @@ class _RunInWorker:
     def close(self) -> None:
         """Tear the run's resources down in this worker."""
         self.built.close()
-        loops = [getattr(self.context, "event_loop", None)]
-        loops += list((getattr(self.context, "thread_event_loops", None) or {}).values())
-        for loop in loops:
-            if loop is not None:
-                loop.close()
+        self.context.event_loops.close()
 
 
 class WorkerState:
