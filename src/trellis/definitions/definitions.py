@@ -192,7 +192,7 @@ class Definitions:
 
     @staticmethod
     def _check_unique_names(items: list[Any], kind: str) -> None:
-        seen: set[str] = set()
+        seen: set[str | None] = set()
         for item in items:
             name = getattr(item, "name", None)
             if name in seen:

@@ -67,7 +67,7 @@ class IOManagerDefinition(ResourceDefinition):
         return definition
 
 
-def _definition_for_class(cls: type, **kwargs: Any) -> IOManagerDefinition:
+def _definition_for_class(cls: type[Any], **kwargs: Any) -> IOManagerDefinition:
     """``@io_manager`` on a class: each run builds one instance of it, passing the init
     context when ``__init__`` accepts an argument."""
     try:

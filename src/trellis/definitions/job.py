@@ -78,7 +78,7 @@ class JobDefinition:
 
     def node_resource_keys(self, node: FlatNode) -> frozenset[str]:
         """``resource_keys_for_node`` as a shared frozenset (no copy)."""
-        cache = self.__dict__.setdefault("_node_resource_keys", {})
+        cache: dict[str, frozenset[str]] = self.__dict__.setdefault("_node_resource_keys", {})
         keys = cache.get(node.handle)
         if keys is None:
             keys = cache[node.handle] = self._resource_keys_for_node(node)

@@ -159,7 +159,8 @@ def coerce_resource(value: Any, key: str) -> ResourceDefinition:
         return value
     get_def = getattr(value, "get_resource_definition", None)
     if callable(get_def) and not isinstance(value, type):
-        return get_def()
+        definition: ResourceDefinition = get_def()
+        return definition
     if isinstance(value, type):
         from trellis.definitions.io_manager import is_io_manager_like
 

@@ -233,10 +233,10 @@ class _Builder:
                 )
             )
         elif et is EventType.RESOURCE_TEARDOWN:
-            keys = ", ".join(data.get("keys") or [])
+            key_list = ", ".join(data.get("keys") or [])
             duration = data.get("duration_ms")
             node = self.node(
-                "teardown", f"tear down resources [{keys}]", event, duration_ms=duration
+                "teardown", f"tear down resources [{key_list}]", event, duration_ms=duration
             )
             if duration is not None:  # the event is stamped when teardown ended
                 node.start_offset_ms = max(0.0, node.start_offset_ms - duration)
@@ -333,7 +333,7 @@ class _Builder:
         compute = self.compute_node(key, attempt, event)
         if et is EventType.STEP_OUTPUT:
             name = data.get("output_name")
-            out = compute.add(
+            handled = compute.add(
                 self.node(
                     "handle_output",
                     f"OutputContext {name} → handle_output",
@@ -342,7 +342,7 @@ class _Builder:
                     metadata=data.get("metadata") or {},
                 )
             )
-            self.output[key] = out
+            self.output[key] = handled
         elif et is EventType.HANDLED_OUTPUT:
             name = data.get("output_name")
             out = self.output.get(key)
