@@ -45,7 +45,7 @@ class OpDefinition(NodeDefinition):
         compute_fn: Callable[..., Any],
         name: str | None = None,
         ins: Mapping[str, In] | None = None,
-        outs: Mapping[str, Out] | None = None,
+        outs: Mapping[str, Out] | Out | None = None,
         config_schema: Any = None,
         required_resource_keys: Sequence[str] | set[str] | None = None,
         tags: Mapping[str, str] | None = None,
@@ -206,7 +206,7 @@ def op(
             f,
             name=name,
             ins=ins,
-            outs=out,  # type: ignore[arg-type]
+            outs=out,
             config_schema=config_schema,
             required_resource_keys=required_resource_keys,
             tags=tags,
