@@ -1,7 +1,9 @@
 """The public surface is ``trellis/__init__.py``; these tests pin it."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import trellis
 
@@ -168,3 +170,25 @@ EXPECTED_PUBLIC_NAMES = [
 
 def test_public_names_are_exactly_the_pinned_list():
     assert trellis.__all__ == EXPECTED_PUBLIC_NAMES
+
+
+def test_type_checking_imports_match_the_lazy_export_table():
+    # Type checkers read the `if TYPE_CHECKING:` imports of trellis/__init__.py; the runtime
+    # reads _EXPORTS. Both must name the same names from the same modules.
+    tree = ast.parse(Path(trellis.__file__).read_text())
+    blocks = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    ]
+    assert len(blocks) == 1, "expected one `if TYPE_CHECKING:` block in trellis/__init__.py"
+    imported: dict[str, str] = {}
+    for node in ast.walk(blocks[0]):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                assert alias.asname in (None, alias.name), f"{alias.name} is renamed"
+                assert alias.name not in imported, f"{alias.name} is imported twice"
+                imported[alias.name] = node.module or ""
+        else:
+            assert not isinstance(node, ast.Import), "use `from module import Name` there"
+    assert imported == trellis._EXPORTS

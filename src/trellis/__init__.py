@@ -2,13 +2,135 @@
 
 This module is the whole public API. Every name is loaded lazily on first use (module
 ``__getattr__``), so ``import trellis`` stays cheap; ``__all__`` lists the names, sorted,
-and ``tests/test_public_api.py`` pins it.
+and ``tests/test_public_api.py`` pins it. Type checkers and editors read the
+``if TYPE_CHECKING:`` imports instead, which name the same objects as ``_EXPORTS`` (a test
+keeps the two in step): add a public name to ``_EXPORTS``, ``__all__`` and those imports.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # What type checkers and editors see: the real objects behind every lazy name (the same
+    # names from the same modules as _EXPORTS; tests/test_public_api.py checks that).
+    from trellis.api.execute import materialize, materialize_to_memory
+    from trellis.api.result import ExecuteInProcessResult
+    from trellis.api.testing import (
+        build_asset_context,
+        build_init_resource_context,
+        build_input_context,
+        build_op_context,
+        build_output_context,
+        build_resources,
+        build_schedule_context,
+        build_sensor_context,
+    )
+    from trellis.config.env_var import EnvVar
+    from trellis.config.pythonic import Config, PermissiveConfig
+    from trellis.config.run_config import RunConfig
+    from trellis.config.types import (
+        Array,
+        BoolSource,
+        Enum,
+        EnumValue,
+        Field,
+        IntSource,
+        Map,
+        Noneable,
+        Permissive,
+        ScalarUnion,
+        Selector,
+        Shape,
+        StringSource,
+    )
+    from trellis.contexts.compute import AssetExecutionContext, OpExecutionContext
+    from trellis.contexts.init_resource import InitResourceContext
+    from trellis.contexts.io import InputContext, OutputContext
+    from trellis.contexts.schedule import ScheduleEvaluationContext
+    from trellis.contexts.sensor import SensorEvaluationContext
+    from trellis.contexts.system import PlanOrchestrationContext, StepExecutionContext
+    from trellis.core.asset_key import AssetKey
+    from trellis.core.errors import (
+        DuplicateKeyError,
+        Failure,
+        InstanceError,
+        InvalidConfigError,
+        InvalidDefinitionError,
+        InvalidInvocationError,
+        InvariantViolationError,
+        RetryRequested,
+        TrellisError,
+        TypeCheckError,
+        UnknownResourceError,
+        UserCodeExecutionError,
+    )
+    from trellis.core.events import Event, EventType
+    from trellis.core.metadata import MetadataValue
+    from trellis.core.outputs import (
+        AssetMaterialization,
+        AssetObservation,
+        MaterializeResult,
+        Output,
+    )
+    from trellis.core.run import Run, RunStatus
+    from trellis.definitions.asset import AssetsDefinition, asset, multi_asset
+    from trellis.definitions.asset_job import define_asset_job
+    from trellis.definitions.asset_selection import AssetSelection
+    from trellis.definitions.asset_spec import AssetSpec
+    from trellis.definitions.builtin_io_managers import (
+        FilesystemIOManager,
+        InMemoryIOManager,
+        fs_io_manager,
+        mem_io_manager,
+    )
+    from trellis.definitions.configurable_resource import (
+        ConfigurableIOManager,
+        ConfigurableIOManagerFactory,
+        ConfigurableResource,
+        ResourceParam,
+    )
+    from trellis.definitions.definitions import Definitions
+    from trellis.definitions.executor import (
+        ExecutorDefinition,
+        dask_executor,
+        in_process_executor,
+        multiprocess_executor,
+        multithread_executor,
+    )
+    from trellis.definitions.graph import GraphDefinition, GraphOut, graph
+    from trellis.definitions.ins_outs import AssetIn, AssetOut, In, Nothing, Out
+    from trellis.definitions.io_manager import (
+        InputManager,
+        IOManager,
+        IOManagerDefinition,
+        io_manager,
+    )
+    from trellis.definitions.job import JobDefinition, job
+    from trellis.definitions.op import OpDefinition, op
+    from trellis.definitions.partitions import (
+        PartitionKeyRange,
+        PartitionsDefinition,
+        StaticPartitionsDefinition,
+    )
+    from trellis.definitions.resource import ResourceDefinition, resource
+    from trellis.definitions.retry import Backoff, Jitter, RetryPolicy
+    from trellis.definitions.run_request import RunRequest, SensorResult, SkipReason
+    from trellis.definitions.schedule import DefaultScheduleStatus, ScheduleDefinition, schedule
+    from trellis.definitions.sensor import DefaultSensorStatus, SensorDefinition, sensor
+    from trellis.definitions.time_partitions import (
+        DailyPartitionsDefinition,
+        HourlyPartitionsDefinition,
+        MonthlyPartitionsDefinition,
+        TimeWindow,
+        TimeWindowPartitionsDefinition,
+        WeeklyPartitionsDefinition,
+    )
+    from trellis.execution.executors.base import Executor
+    from trellis.instance.instance import Instance
+    from trellis.plan.plan import ExecutionPlan
+    from trellis.plan.steps import ExecutionStep, StepOutputHandle
 
 # name -> module that defines it. Keep sorted by name.
 _EXPORTS: dict[str, str] = {
@@ -265,13 +387,20 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def _load(name: str) -> object:
+    """The public object ``name``, imported from its module on first use."""
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'trellis' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
+    value: object = getattr(importlib.import_module(module_name), name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
+
+
+if not TYPE_CHECKING:
+    # Hidden from type checkers: they see the imports above, so a name that is not public is
+    # an error for them rather than an Any.
+    __getattr__ = _load
 
 
 def __dir__() -> list[str]:

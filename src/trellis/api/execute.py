@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from trellis.api.result import ExecuteInProcessResult
+from trellis.config.run_config import config_dict_from_value
 from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidInvocationError
 from trellis.core.events import Event
@@ -39,7 +40,7 @@ from trellis.execution.run import execute_run
 from trellis.instance.instance import Instance
 from trellis.instance.liveness import this_host
 from trellis.plan.plan import build_execution_plan
-from trellis.plan.run_config import config_dict_from_value, deep_merge
+from trellis.plan.run_config import deep_merge
 from trellis.views.console import ConsoleLogger, parse_level
 
 EPHEMERAL_ASSET_JOB_NAME = "__ephemeral_asset_job__"

@@ -66,25 +66,25 @@ def invoke_directly(
     """Run ``op_def``'s function now with the given context, inputs, config and resources;
     return what the function returns."""
     spec = op_def.spec
-    args = list(args)
+    positional = list(args)
     kwargs = dict(kwargs)
     given_context = None
-    if args and isinstance(args[0], _ComputeContextMembers):
+    if positional and isinstance(positional[0], _ComputeContextMembers):
         # A function without a context parameter still reads its resources and config
         # from a given context; the context itself is not passed to it.
-        given_context = args.pop(0)
+        given_context = positional.pop(0)
     elif spec.context_param is not None and spec.context_param in kwargs:
         given_context = kwargs.pop(spec.context_param)
     context = _user_context(op_def, given_context, assets_def)
     step_context = context.get_step_execution_context()
     call_kwargs: dict[str, Any] = {}
     input_names = list(spec.input_params)
-    if len(args) > len(input_names):
+    if len(positional) > len(input_names):
         raise InvalidInvocationError(
             f"{op_def.kind} '{op_def.name}' takes {len(input_names)} inputs {input_names} but "
-            f"was called with {len(args)} positional arguments."
+            f"was called with {len(positional)} positional arguments."
         )
-    call_kwargs.update(zip(input_names, args, strict=False))
+    call_kwargs.update(zip(input_names, positional, strict=False))
     for name, value in kwargs.items():
         if name in call_kwargs:
             raise InvalidInvocationError(f"{op_def.kind} '{op_def.name}' got '{name}' twice.")

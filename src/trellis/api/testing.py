@@ -13,7 +13,7 @@ import contextlib
 import weakref
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from trellis.contexts.compute import AssetExecutionContext, OpExecutionContext
 from trellis.contexts.direct import DirectPlanContext, DirectStepContext
@@ -149,6 +149,9 @@ def build_init_resource_context(
     return context
 
 
+_C = TypeVar("_C")
+
+
 def _io_parts(
     resources: Mapping[str, Any] | None,
     partition_key: str | None,
@@ -159,7 +162,7 @@ def _io_parts(
     return ResourcesView(built.values), RunPartitions(tags), built
 
 
-def _close_with(context: Any, built: BuiltResources) -> Any:
+def _close_with(context: _C, built: BuiltResources) -> _C:
     """Tear ``built`` down when ``context`` is closed (if it can be) or collected."""
     weakref.finalize(context, built.close)
     exit_stack = getattr(context, "exit_stack", None)

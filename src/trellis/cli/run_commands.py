@@ -208,6 +208,7 @@ def delete(ctx: click.Context, run_id: str | None, older_than: str | None) -> No
             count = instance.delete_runs_older_than(seconds)
             click.echo(f"Deleted {count} run{'' if count == 1 else 's'} older than {older_than}.")
             return
+        assert run_id is not None  # exactly one of RUN_ID and --older-than (checked above)
         run = resolve_run(instance, run_id)
         if not run.is_finished:
             click.echo(f"Run {run.run_id} is {run.status}; it cannot be deleted yet.", err=True)

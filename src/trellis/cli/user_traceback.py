@@ -6,9 +6,11 @@ import importlib
 import traceback
 from pathlib import Path
 
+import click
+
 _TRELLIS_DIR = str(Path(__file__).resolve().parents[1])
 _IMPORTLIB_DIR = str(Path(importlib.__file__).resolve().parent)
-_CLICK_DIR = str(Path(__import__("click").__file__).resolve().parent)
+_CLICK_DIR = str(Path(click.__file__).resolve().parent)
 
 
 def _is_internal(filename: str) -> bool:

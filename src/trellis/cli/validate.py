@@ -47,8 +47,8 @@ def validate_target(target: CodeTarget) -> ValidationReport:
     failed = [c for c in calls if c.error is error]
     if not failed:
         return ValidationReport(errors=[fallback])
-    location = failed[0].location
-    if location.startswith(_TRELLIS_DIR):
+    location: str | None = failed[0].location
+    if location is not None and location.startswith(_TRELLIS_DIR):
         location = None  # built by the loader from loose definitions, not by the user
     return ValidationReport(
         errors=collect_errors(failed[0].arguments) or [fallback], location=location

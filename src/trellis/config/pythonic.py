@@ -18,8 +18,15 @@ import inspect
 import types as _pytypes
 import typing as t
 import weakref
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+if TYPE_CHECKING:
+    # What type(BaseModel) is at runtime; type checkers need the class by name.
+    from pydantic._internal._model_construction import ModelMetaclass
+else:
+    ModelMetaclass = type(BaseModel)
 
 from trellis.config import types as ct
 from trellis.config.env_var import EnvVar, IntEnvVar, env_var_config_value
@@ -46,11 +53,13 @@ def _reject_classic_fields(class_name: str, namespace: dict[str, t.Any]) -> None
             )
 
 
-class _ConfigMeta(type(BaseModel)):  # type: ignore[misc]
+class _ConfigMeta(ModelMetaclass):
     """Metaclass of ``Config``: catches ``trellis.Field`` used where pydantic.Field belongs,
     before pydantic sees the class body."""
 
-    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, t.Any], **kw: t.Any):
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, t.Any], **kw: t.Any
+    ) -> type:
         _reject_classic_fields(name, namespace)
         return super().__new__(mcs, name, bases, namespace, **kw)
 

@@ -495,7 +495,7 @@ def resolve_config_type(value: t.Any, where: str = "config schema") -> ConfigTyp
         if value is object:
             return Any
         if is_config_class(value):
-            return t.cast(t.Any, value).to_config_schema().config_type
+            return value.to_config_schema().config_type
     if value is t.Any:
         return Any
     if isinstance(value, list):

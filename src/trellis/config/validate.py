@@ -268,7 +268,9 @@ class _Walk:
             self.report_missing(fields, missing)
         return out
 
-    def report_unexpected(self, config_type: ConfigType, keys: list[str], absent: list[str]) -> set:
+    def report_unexpected(
+        self, config_type: ConfigType, keys: list[str], absent: list[str]
+    ) -> set[str]:
         """Report unknown keys; a key close to an absent field gets its own error with a
         "Did you mean" hint, and that field is not reported missing as well."""
         hinted: set[str] = set()

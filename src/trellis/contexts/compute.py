@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from trellis.contexts.resources_view import ResourcesView
     from trellis.contexts.system import StepExecutionContext
     from trellis.core.run import Run
+    from trellis.definitions.asset import AssetsDefinition
 
 _CURRENT: ContextVar[Any] = ContextVar("trellis_current_compute_context", default=None)
 
@@ -210,7 +211,7 @@ class _ComputeContextMembers:
         return self._step_context.step.assets_def is not None
 
     @property
-    def assets_def(self) -> Any:
+    def assets_def(self) -> AssetsDefinition:
         """The ``AssetsDefinition`` of the step (raises for plain ops)."""
         assets_def = self._step_context.step.assets_def
         if assets_def is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from trellis.contexts.event_loops import EventLoops
 from trellis.contexts.log_manager import LogManager
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from trellis.definitions.job import JobDefinition
     from trellis.definitions.op import OpDefinition
     from trellis.plan.plan import ExecutionPlan
-    from trellis.plan.steps import StepOutputHandle
+    from trellis.plan.steps import ExecutionStep, StepOutputHandle
 
 DIRECT_JOB_NAME = "__direct_invocation__"
 
@@ -45,7 +45,7 @@ class DirectPlanContext:
         self.run = Run(new_run_id(), DIRECT_JOB_NAME, tags=dict(tags))
         self.plan: ExecutionPlan | None = None
         self.instance = instance
-        self.resources = dict(resources)
+        self.resources: Mapping[str, Any] = dict(resources)
         self.events: list[Event] = []
         self._console = console
         self.log = LogManager(self.emit, self.run.run_id, DIRECT_JOB_NAME)
@@ -80,7 +80,7 @@ class _UnboundStep:
         )
 
 
-_UNBOUND = _UnboundStep()
+_UNBOUND = cast("ExecutionStep", _UnboundStep())
 
 
 class DirectStepContext(StepExecutionContext):
@@ -90,7 +90,7 @@ class DirectStepContext(StepExecutionContext):
     __slots__ = ("__weakref__", "_config", "_config_resolved", "_direct", "_raw_config")
 
     def __init__(self, plan_context: DirectPlanContext, config: Any) -> None:
-        super().__init__(plan_context, _UNBOUND, 0)  # type: ignore[arg-type]
+        super().__init__(plan_context, _UNBOUND, 0)
         self._direct = plan_context
         self._raw_config = config
         self._config: Any = None

@@ -153,7 +153,7 @@ class OutputContext(_PartitionAccess):
         self._events: list[Any] | None = None
 
     @property
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> Mapping[str, Any]:
         """The definition metadata (Dagster's older name)."""
         return self.definition_metadata
 
@@ -267,7 +267,7 @@ class InputContext(_PartitionAccess):
         self.asset_partitions_def = asset_partitions_def
 
     @property
-    def metadata(self) -> dict[str, Any]:
+    def metadata(self) -> Mapping[str, Any]:
         """The input's definition metadata (Dagster's older name)."""
         return self.definition_metadata
 

@@ -20,6 +20,8 @@ class RunPartitions:
 
     def __init__(self, tags: Mapping[str, str], partitions_def: Any = None) -> None:
         self.partitions_def = partitions_def
+        self.start: str | None
+        self.end: str | None
         key = tags.get(PARTITION_TAG)
         if key is not None:
             self.start = self.end = key
@@ -66,7 +68,7 @@ class RunPartitions:
             raise InvariantViolationError(
                 "Cannot read partition_key_range: this run is not partitioned."
             )
-        return PartitionKeyRange(self.start, self.end)
+        return PartitionKeyRange(self.start, self.end if self.end is not None else self.start)
 
     @property
     def partition_keys(self) -> list[str]:
@@ -81,7 +83,8 @@ class RunPartitions:
             raise InvariantViolationError(
                 "Cannot list partition_keys of a range without a partitions definition."
             )
-        return self.partitions_def.get_partition_keys_in_range(self.partition_key_range)
+        keys: list[str] = self.partitions_def.get_partition_keys_in_range(self.partition_key_range)
+        return keys
 
     @property
     def partition_time_window(self) -> Any:

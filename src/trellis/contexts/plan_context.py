@@ -30,8 +30,6 @@ class PlanContext(Protocol):
 
     run: Run
     """The run record (id, job name, tags, run config)."""
-    plan: ExecutionPlan | None
-    """The run's plan, with its validated run config; None for a direct (test) context."""
     instance: Any
     """The instance the run is recorded in (may be None for a direct context)."""
     resources: Mapping[str, Any]
@@ -47,6 +45,12 @@ class PlanContext(Protocol):
     unknown, and then a fan-in input loads every source."""
     event_loops: EventLoops
     """The asyncio loops ``async def`` ops and assets run on."""
+
+    @property
+    def plan(self) -> ExecutionPlan | None:
+        """The run's plan, with its validated run config; None for a direct (test)
+        context."""
+        ...
 
     def emit(self, event: Event) -> None:
         """Hand an event to the run's stream."""

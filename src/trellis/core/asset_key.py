@@ -19,6 +19,7 @@ class AssetKey:
     __slots__ = ("__weakref__", "_hash", "path")
 
     path: tuple[str, ...]
+    _hash: int
 
     def __new__(cls, path: str | Sequence[str]) -> AssetKey:
         parts = (path,) if isinstance(path, str) else tuple(path)

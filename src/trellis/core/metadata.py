@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,7 +61,7 @@ class MetadataValue:
         return MetadataValue(value, "url")
 
     @staticmethod
-    def timestamp(value: float) -> MetadataValue:
+    def timestamp(value: builtins.float) -> MetadataValue:
         """A POSIX timestamp in seconds."""
         return MetadataValue(float(value), "timestamp")
 
@@ -69,12 +70,13 @@ class MetadataValue:
         """No value."""
         return MetadataValue(None, "null")
 
-    def __eq__(self, other: object) -> bool:
+    # The static methods int, float and bool shadow the builtins inside this class body.
+    def __eq__(self, other: object) -> builtins.bool:
         if isinstance(other, MetadataValue):
             return self.value == other.value and self.type_name == other.type_name
         return NotImplemented
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> builtins.int:
         return hash((self.type_name, repr(self.value)))
 
     def __repr__(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InvalidDefinitionError
@@ -14,6 +14,9 @@ from trellis.definitions.ins_outs import AssetIn, AssetOut, In, Out
 from trellis.definitions.op import OpDefinition
 from trellis.definitions.retry import RetryPolicy
 from trellis.definitions.signature import analyse_function
+
+if TYPE_CHECKING:
+    from trellis.definitions.partitions import PartitionsDefinition
 
 
 class AssetsDefinition:
@@ -123,6 +126,13 @@ class AssetsDefinition:
         return f"<AssetsDefinition {keys}>"
 
 
+CoercibleToAssetDep = CoercibleToAssetKey | AssetSpec | AssetsDefinition
+"""What ``deps=`` takes: asset keys (or their string and list forms), specs, definitions."""
+
+AssetDecorator = Callable[[Callable[..., Any]], AssetsDefinition]
+"""What ``@asset(...)`` and ``@multi_asset(...)`` return: a decorator of the function."""
+
+
 def _prefix_list(key_prefix: str | Sequence[str] | None) -> list[str]:
     if key_prefix is None:
         return []
@@ -160,14 +170,17 @@ def _asset_ins(
     return keys, op_ins
 
 
+@overload
+def asset(compute_fn: Callable[..., Any]) -> AssetsDefinition: ...
+@overload
 def asset(
-    compute_fn: Callable[..., Any] | None = None,
+    compute_fn: None = None,
     *,
     name: str | None = None,
     key: CoercibleToAssetKey | None = None,
     key_prefix: str | Sequence[str] | None = None,
     ins: Mapping[str, AssetIn] | None = None,
-    deps: Iterable[Any] | None = None,
+    deps: Iterable[CoercibleToAssetDep] | None = None,
     metadata: Mapping[str, Any] | None = None,
     description: str | None = None,
     group_name: str | None = None,
@@ -179,10 +192,35 @@ def asset(
     owners: Sequence[str] | None = None,
     tags: Mapping[str, str] | None = None,
     op_tags: Mapping[str, str] | None = None,
-    partitions_def: Any = None,
+    partitions_def: PartitionsDefinition | None = None,
     retry_policy: RetryPolicy | None = None,
     dagster_type: Any = None,
-) -> Any:
+) -> AssetDecorator: ...
+
+
+def asset(
+    compute_fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[CoercibleToAssetDep] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    group_name: str | None = None,
+    code_version: str | None = None,
+    io_manager_key: str | None = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    config_schema: Any = None,
+    kinds: set[str] | None = None,
+    owners: Sequence[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    op_tags: Mapping[str, str] | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+    retry_policy: RetryPolicy | None = None,
+    dagster_type: Any = None,
+) -> AssetsDefinition | AssetDecorator:
     """Define an asset from the function that computes it: ``@asset`` or
     ``@asset(key_prefix=..., group_name=..., ...)``.
 
@@ -250,16 +288,16 @@ def multi_asset(
     specs: Sequence[AssetSpec] | None = None,
     name: str | None = None,
     ins: Mapping[str, AssetIn] | None = None,
-    deps: Iterable[Any] | None = None,
+    deps: Iterable[CoercibleToAssetDep] | None = None,
     description: str | None = None,
     config_schema: Any = None,
     required_resource_keys: set[str] | Sequence[str] | None = None,
     group_name: str | None = None,
     can_subset: bool = False,
-    partitions_def: Any = None,
+    partitions_def: PartitionsDefinition | None = None,
     retry_policy: RetryPolicy | None = None,
     op_tags: Mapping[str, str] | None = None,
-) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+) -> AssetDecorator:
     """Define several assets made by one function: ``@multi_asset(outs={"a": AssetOut(),
     "b": AssetOut()})``; the function yields ``Output(value, "a")`` per asset (or returns
     a tuple in ``outs`` order)."""

@@ -42,11 +42,11 @@ class AssetGraph:
                     "name (multi_asset(name=...) or a different key)."
                 )
             for key in assets_def.keys_by_output_name.values():
-                other = self.producer.get(key)
-                if other is not None:
+                producer = self.producer.get(key)
+                if producer is not None:
                     raise DuplicateKeyError(
                         f"Asset key '{key.to_user_string()}' is defined twice: by "
-                        f"{_describe(other)} and by {_describe(assets_def)}."
+                        f"{_describe(producer)} and by {_describe(assets_def)}."
                     )
                 self.producer[key] = assets_def
                 deps = assets_def.deps_for(key)
@@ -54,8 +54,8 @@ class AssetGraph:
                 self.upstream[key] = deps
         for spec in specs:
             if spec.key in self.producer or spec.key in self.external_specs:
-                other = self.producer.get(spec.key)
-                what = _describe(other) if other is not None else "another AssetSpec"
+                producer = self.producer.get(spec.key)
+                what = _describe(producer) if producer is not None else "another AssetSpec"
                 raise DuplicateKeyError(
                     f"Asset key '{spec.key.to_user_string()}' is defined twice: by {spec!r} "
                     f"and by {what}."

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trellis.core.asset_key import AssetKey
 from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidDefinitionError
 from trellis.definitions.asset import AssetsDefinition
 from trellis.definitions.asset_graph import AssetGraph
-from trellis.definitions.asset_selection import AssetSelection, coerce_selection
+from trellis.definitions.asset_selection import (
+    AssetSelection,
+    CoercibleToAssetSelection,
+    coerce_selection,
+)
 from trellis.definitions.executor import ExecutorDefinition
 from trellis.definitions.flat_graph import FlatNode, FlatSource, FromAsset, NodeOutput
 from trellis.definitions.job import JobDefinition
+
+if TYPE_CHECKING:
+    from trellis.definitions.partitions import PartitionsDefinition
 
 IMPLICIT_ASSET_JOB_NAME = "__ASSET_JOB"
 
@@ -167,11 +174,11 @@ class UnresolvedAssetJobDefinition:
 
 def define_asset_job(
     name: str,
-    selection: Any = None,
+    selection: CoercibleToAssetSelection | None = None,
     config: Any = None,
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
-    partitions_def: Any = None,
+    partitions_def: PartitionsDefinition | None = None,
     executor_def: ExecutorDefinition | None = None,
 ) -> UnresolvedAssetJobDefinition:
     """A job that materializes the assets of ``selection`` (all assets when omitted);

@@ -7,6 +7,7 @@ from typing import Any
 
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidDefinitionError
+from trellis.definitions.asset import AssetsDefinition
 from trellis.definitions.asset_graph import AssetGraph
 
 
@@ -123,6 +124,17 @@ def _closure(
 ) -> set[AssetKey]:
     result = step(base, depth) & graph.materializable_keys
     return result if include_self else result - base
+
+
+CoercibleToAssetSelection = (
+    AssetSelection
+    | str
+    | AssetKey
+    | AssetsDefinition
+    | Iterable[str | AssetKey | AssetsDefinition | AssetSelection]
+)
+"""What ``selection=`` / ``asset_selection=`` take: a selection, ``"*"`` or a key string, an
+``AssetKey``, an assets definition, or a list of those (each item its own key)."""
 
 
 def coerce_selection(selection: Any) -> AssetSelection:

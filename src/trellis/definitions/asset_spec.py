@@ -62,7 +62,8 @@ class AssetSpec:
     @property
     def io_manager_key(self) -> str:
         """The IO manager that loads this asset for its consumers."""
-        return self.metadata.get(IO_MANAGER_KEY_METADATA, "io_manager")
+        key: str = self.metadata.get(IO_MANAGER_KEY_METADATA, "io_manager")
+        return key
 
     def with_io_manager_key(self, io_manager_key: str) -> AssetSpec:
         """A copy whose value is loaded through the IO manager ``io_manager_key``."""

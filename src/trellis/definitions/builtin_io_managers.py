@@ -19,7 +19,8 @@ def partition_of(context: Any) -> str | None:
         return None
     if context.asset_key is not None and not context.has_asset_partitions:
         return None
-    return context.partition_key
+    partition_key: str | None = context.partition_key
+    return partition_key
 
 
 def output_identifier(context: Any) -> tuple[Any, ...]:

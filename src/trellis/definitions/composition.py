@@ -65,7 +65,7 @@ class NodeInvocation:
         self.retry_policy = retry_policy
 
 
-class MultipleOutputs(tuple):
+class MultipleOutputs(tuple[InvokedOutput, ...]):
     """The outputs of a multi-output node: iterate in order, or read by output name."""
 
     _names: tuple[str, ...]

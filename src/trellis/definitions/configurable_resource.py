@@ -15,6 +15,7 @@ from trellis.definitions.resource import ResourceDefinition
 from trellis.definitions.signature import ResourceParamMarker
 
 T = TypeVar("T")
+_Definition = TypeVar("_Definition", bound=ResourceDefinition)
 
 ResourceParam = Annotated[T, ResourceParamMarker()]
 """Annotate an op or asset parameter ``x: ResourceParam[MyClient]`` to receive the
@@ -25,7 +26,7 @@ def _is_resource_value(value: Any) -> bool:
     return isinstance(value, (ConfigurableResourceFactory, PartialResource))
 
 
-def _resource_fields(cls: type) -> set[str]:
+def _resource_fields(cls: type[Config]) -> set[str]:
     found = set()
     for name, info in cls.model_fields.items():
         annotation = info.annotation
@@ -34,10 +35,11 @@ def _resource_fields(cls: type) -> set[str]:
     return found
 
 
-def _schema_for(cls: type, given: dict[str, Any]) -> ct.Field:
+def _schema_for(cls: type[Config], given: dict[str, Any]) -> ct.Field:
     """The class's config schema without its nested-resource fields; values given on
     the instance become defaults (run config may still override them)."""
     shape = cls.to_config_schema().config_type
+    assert isinstance(shape, ct.Shape)  # a Config class compiles to a Shape (or Permissive)
     skip = _resource_fields(cls)
     fields: dict[str, ct.Field] = {}
     for name, fld in shape.fields.items():
@@ -93,7 +95,7 @@ class ConfigurableResourceFactory(Config, Generic[T]):
 
     def get_resource_definition(self) -> ResourceDefinition:
         """The ``ResourceDefinition`` the engine builds this resource from."""
-        return _definition(type(self), self, self._given_values())
+        return _definition(type(self), self, self._given_values(), ResourceDefinition)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):  # private state set in setup_for_execution
@@ -124,7 +126,7 @@ class ConfigurableIOManagerFactory(ConfigurableResourceFactory[T]):
 
     def get_resource_definition(self) -> IOManagerDefinition:
         """An ``IOManagerDefinition`` built from this object."""
-        return _definition(type(self), self, self._given_values(), io=True)
+        return _definition(type(self), self, self._given_values(), IOManagerDefinition)
 
 
 class ConfigurableIOManager(ConfigurableIOManagerFactory[T], IOManager):
@@ -139,19 +141,23 @@ class ConfigurableIOManager(ConfigurableIOManagerFactory[T], IOManager):
 class PartialResource:
     """A pythonic resource with part of its config still to come from the run config."""
 
-    def __init__(self, cls: type[ConfigurableResourceFactory], values: dict[str, Any]) -> None:
+    def __init__(self, cls: type[ConfigurableResourceFactory[Any]], values: dict[str, Any]) -> None:
         self.resource_cls = cls
         self.values = values
 
     def get_resource_definition(self) -> ResourceDefinition:
         """The definition; the run config supplies the missing fields."""
         io = issubclass(self.resource_cls, ConfigurableIOManagerFactory)
-        return _definition(self.resource_cls, None, self.values, io=io)
+        definition_cls = IOManagerDefinition if io else ResourceDefinition
+        return _definition(self.resource_cls, None, self.values, definition_cls)
 
 
 def _definition(
-    cls: type[ConfigurableResourceFactory], template: Any, given: dict[str, Any], io: bool = False
-) -> ResourceDefinition:
+    cls: type[ConfigurableResourceFactory[Any]],
+    template: Any,
+    given: dict[str, Any],
+    definition_cls: type[_Definition],
+) -> _Definition:
     nested = {k: v for k, v in given.items() if _is_resource_value(v)}
     plain = {k: v for k, v in given.items() if k not in nested}
 
@@ -174,7 +180,6 @@ def _definition(
                     next(generator)
 
     resource_fn.__name__ = cls.__name__
-    definition_cls = IOManagerDefinition if io else ResourceDefinition
     definition = definition_cls(
         resource_fn,
         description=(cls.__doc__ or "").strip() or None,

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.collector import collector_paused
@@ -24,6 +24,10 @@ from trellis.definitions.asset_spec import AssetSpec
 from trellis.definitions.executor import ExecutorDefinition
 from trellis.definitions.job import JobDefinition
 from trellis.definitions.resource import ResourceDefinition, coerce_resources
+
+if TYPE_CHECKING:
+    from trellis.definitions.schedule import ScheduleDefinition
+    from trellis.definitions.sensor import SensorDefinition
 
 
 @dataclass
@@ -64,8 +68,8 @@ class Definitions:
         assets: Iterable[AssetsDefinition | AssetSpec] | None = None,
         jobs: Iterable[JobDefinition | UnresolvedAssetJobDefinition] | None = None,
         resources: Mapping[str, Any] | None = None,
-        schedules: Iterable[Any] | None = None,
-        sensors: Iterable[Any] | None = None,
+        schedules: Iterable[ScheduleDefinition] | None = None,
+        sensors: Iterable[SensorDefinition] | None = None,
         executor: ExecutorDefinition | None = None,
         loggers: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
@@ -192,7 +196,7 @@ class Definitions:
 
     @staticmethod
     def _check_unique_names(items: list[Any], kind: str) -> None:
-        seen: set[str] = set()
+        seen: set[str | None] = set()
         for item in items:
             name = getattr(item, "name", None)
             if name in seen:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from trellis.core.errors import InvalidDefinitionError
 from trellis.definitions.composition import (
@@ -20,7 +20,11 @@ from trellis.definitions.composition import (
 from trellis.definitions.node import NodeDefinition
 
 if TYPE_CHECKING:
+    from trellis.api.result import ExecuteInProcessResult
+    from trellis.definitions.executor import ExecutorDefinition
     from trellis.definitions.job import JobDefinition
+    from trellis.definitions.partitions import PartitionsDefinition
+    from trellis.definitions.retry import RetryPolicy
 
 
 class GraphDefinition(NodeDefinition):
@@ -74,9 +78,9 @@ class GraphDefinition(NodeDefinition):
         resource_defs: Mapping[str, Any] | None = None,
         config: Any = None,
         tags: Mapping[str, str] | None = None,
-        executor_def: Any = None,
-        op_retry_policy: Any = None,
-        partitions_def: Any = None,
+        executor_def: ExecutorDefinition | None = None,
+        op_retry_policy: RetryPolicy | None = None,
+        partitions_def: PartitionsDefinition | None = None,
     ) -> JobDefinition:
         """A runnable job from this graph, with its resources, default config and tags."""
         from trellis.definitions.job import JobDefinition
@@ -93,7 +97,7 @@ class GraphDefinition(NodeDefinition):
             partitions_def=partitions_def,
         )
 
-    def execute_in_process(self, run_config: Any = None, **kwargs: Any) -> Any:
+    def execute_in_process(self, run_config: Any = None, **kwargs: Any) -> ExecuteInProcessResult:
         """Run this graph as an ad-hoc job (see ``JobDefinition.execute_in_process``)."""
         resources = kwargs.pop("resources", None)
         return self.to_job(resource_defs=resources).execute_in_process(run_config, **kwargs)
@@ -162,15 +166,29 @@ def _output_mappings(graph_name: str, returned: Any, out: Any) -> dict[str, Invo
     )
 
 
+@overload
+def graph(fn: Callable[..., Any]) -> GraphDefinition: ...
+@overload
+def graph(
+    fn: None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    out: GraphOut | Mapping[str, GraphOut] | None = None,
+    config: Any = None,
+) -> Callable[[Callable[..., Any]], GraphDefinition]: ...
+
+
 def graph(
     fn: Callable[..., Any] | None = None,
     *,
     name: str | None = None,
     description: str | None = None,
     tags: Mapping[str, str] | None = None,
-    out: Any = None,
+    out: GraphOut | Mapping[str, GraphOut] | None = None,
     config: Any = None,
-) -> Any:
+) -> GraphDefinition | Callable[[Callable[..., Any]], GraphDefinition]:
     """Compose ops into a graph: ``@graph`` over a function that calls ops and graphs."""
 
     def decorate(f: Callable[..., Any]) -> GraphDefinition:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, overload
 
 from trellis.definitions.resource import ResourceDefinition
 
@@ -67,7 +67,7 @@ class IOManagerDefinition(ResourceDefinition):
         return definition
 
 
-def _definition_for_class(cls: type, **kwargs: Any) -> IOManagerDefinition:
+def _definition_for_class(cls: type[Any], **kwargs: Any) -> IOManagerDefinition:
     """``@io_manager`` on a class: each run builds one instance of it, passing the init
     context when ``__init__`` accepts an argument."""
     try:
@@ -89,8 +89,11 @@ def _definition_for_class(cls: type, **kwargs: Any) -> IOManagerDefinition:
     return definition
 
 
+@overload
+def io_manager(fn: Callable[..., Any]) -> IOManagerDefinition: ...
+@overload
 def io_manager(
-    fn: Callable[..., Any] | type | None = None,
+    fn: Mapping[str, Any] | None = None,
     *,
     config_schema: Any = None,
     description: str | None = None,
@@ -98,9 +101,23 @@ def io_manager(
     input_config_schema: Any = None,
     required_resource_keys: set[str] | Sequence[str] | None = None,
     version: str | None = None,
-) -> Any:
+) -> Callable[[Callable[..., Any]], IOManagerDefinition]: ...
+
+
+def io_manager(
+    fn: Callable[..., Any] | Mapping[str, Any] | None = None,
+    *,
+    config_schema: Any = None,
+    description: str | None = None,
+    output_config_schema: Any = None,
+    input_config_schema: Any = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    version: str | None = None,
+) -> IOManagerDefinition | Callable[[Callable[..., Any]], IOManagerDefinition]:
     """Define an IO manager: on a function of the init context that returns an
-    ``IOManager``, or directly on a class with ``handle_output`` and ``load_input``."""
+    ``IOManager``, or directly on a class with ``handle_output`` and ``load_input``
+    (``@io_manager`` or ``@io_manager(config_schema=...)``; a config dict may also be
+    passed positionally)."""
     kwargs = dict(
         config_schema=config_schema,
         output_config_schema=output_config_schema,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from trellis.core.errors import InvalidDefinitionError
 from trellis.definitions.executor import ExecutorDefinition
@@ -16,6 +16,11 @@ from trellis.definitions.resource import (
     coerce_resources,
     resource_init_order,
 )
+
+if TYPE_CHECKING:
+    from trellis.api.result import ExecuteInProcessResult
+    from trellis.definitions.partitions import PartitionsDefinition
+    from trellis.definitions.retry import RetryPolicy
 
 
 class JobDefinition:
@@ -78,7 +83,7 @@ class JobDefinition:
 
     def node_resource_keys(self, node: FlatNode) -> frozenset[str]:
         """``resource_keys_for_node`` as a shared frozenset (no copy)."""
-        cache = self.__dict__.setdefault("_node_resource_keys", {})
+        cache: dict[str, frozenset[str]] = self.__dict__.setdefault("_node_resource_keys", {})
         keys = cache.get(node.handle)
         if keys is None:
             keys = cache[node.handle] = self._resource_keys_for_node(node)
@@ -160,7 +165,7 @@ class JobDefinition:
         tags: Mapping[str, str] | None = None,
         resources: Mapping[str, Any] | None = None,
         asset_selection: Any = None,
-    ) -> Any:
+    ) -> ExecuteInProcessResult:
         """Run the job in this process and return an ``ExecuteInProcessResult``.
 
         ``resources`` override the job's; ``op_selection`` runs a subset (``"*op"``
@@ -187,6 +192,23 @@ class JobDefinition:
         return f"<JobDefinition {self.name}>"
 
 
+@overload
+def job(fn: Callable[..., Any]) -> JobDefinition: ...
+@overload
+def job(
+    fn: None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    resource_defs: Mapping[str, Any] | None = None,
+    config: Any = None,
+    tags: Mapping[str, str] | None = None,
+    executor_def: ExecutorDefinition | None = None,
+    op_retry_policy: RetryPolicy | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+) -> Callable[[Callable[..., Any]], JobDefinition]: ...
+
+
 def job(
     fn: Callable[..., Any] | None = None,
     *,
@@ -196,9 +218,9 @@ def job(
     config: Any = None,
     tags: Mapping[str, str] | None = None,
     executor_def: ExecutorDefinition | None = None,
-    op_retry_policy: Any = None,
-    partitions_def: Any = None,
-) -> Any:
+    op_retry_policy: RetryPolicy | None = None,
+    partitions_def: PartitionsDefinition | None = None,
+) -> JobDefinition | Callable[[Callable[..., Any]], JobDefinition]:
     """Define a job from a function that wires ops together: ``@job`` or
     ``@job(resource_defs=..., config=..., tags=..., executor_def=...)``."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from trellis.config.detect import is_config_class
 from trellis.core.errors import InvalidDefinitionError
@@ -14,8 +14,11 @@ from trellis.definitions.node import NodeDefinition
 from trellis.definitions.retry import RetryPolicy
 from trellis.definitions.signature import FunctionSpec, analyse_function, type_from_annotation
 
+if TYPE_CHECKING:
+    from trellis.config.pythonic import Config
 
-def normalize_op_config_schema(config_schema: Any, owner: str) -> tuple[Any, type | None]:
+
+def normalize_op_config_schema(config_schema: Any, owner: str) -> tuple[Any, type[Config] | None]:
     """``(Field or None, Config class or None)`` for an op's ``config_schema`` argument."""
     if config_schema is None:
         return None, None
@@ -42,7 +45,7 @@ class OpDefinition(NodeDefinition):
         compute_fn: Callable[..., Any],
         name: str | None = None,
         ins: Mapping[str, In] | None = None,
-        outs: Mapping[str, Out] | None = None,
+        outs: Mapping[str, Out] | Out | None = None,
         config_schema: Any = None,
         required_resource_keys: Sequence[str] | set[str] | None = None,
         tags: Mapping[str, str] | None = None,
@@ -203,7 +206,7 @@ def op(
             f,
             name=name,
             ins=ins,
-            outs=out,  # type: ignore[arg-type]
+            outs=out,
             config_schema=config_schema,
             required_resource_keys=required_resource_keys,
             tags=tags,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 from trellis.core.errors import InvalidDefinitionError
 
@@ -125,16 +125,40 @@ class ResourceDefinition:
         return f"<{type(self).__name__} {self.name}>"
 
 
+# A class passed positionally is a config schema (``@resource(str)``), as at runtime, although
+# a class is also a callable: the overlap with the next overload is deliberate.
+@overload
+def resource(  # type: ignore[overload-overlap]
+    fn: type | Mapping[str, Any],
+    *,
+    description: str | None = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    version: str | None = None,
+) -> Callable[[Callable[..., Any]], ResourceDefinition]: ...
+@overload
+def resource(fn: Callable[..., Any]) -> ResourceDefinition: ...
+@overload
 def resource(
-    fn: Callable[..., Any] | None = None,
+    fn: None = None,
     *,
     config_schema: Any = None,
     description: str | None = None,
     required_resource_keys: set[str] | Sequence[str] | None = None,
     version: str | None = None,
-) -> Any:
+) -> Callable[[Callable[..., Any]], ResourceDefinition]: ...
+
+
+def resource(
+    fn: Callable[..., Any] | type | Mapping[str, Any] | None = None,
+    *,
+    config_schema: Any = None,
+    description: str | None = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    version: str | None = None,
+) -> ResourceDefinition | Callable[[Callable[..., Any]], ResourceDefinition]:
     """Define a resource from a function of its ``InitResourceContext`` (or of nothing):
-    ``@resource`` or ``@resource(config_schema=..., required_resource_keys=...)``."""
+    ``@resource`` or ``@resource(config_schema=..., required_resource_keys=...)``; as in
+    Dagster, a config schema (a dict or a type) may also be passed positionally."""
 
     def decorate(f: Callable[..., Any]) -> ResourceDefinition:
         return ResourceDefinition(
@@ -159,7 +183,8 @@ def coerce_resource(value: Any, key: str) -> ResourceDefinition:
         return value
     get_def = getattr(value, "get_resource_definition", None)
     if callable(get_def) and not isinstance(value, type):
-        return get_def()
+        definition: ResourceDefinition = get_def()
+        return definition
     if isinstance(value, type):
         from trellis.definitions.io_manager import is_io_manager_like
 

@@ -70,14 +70,15 @@ class RunRequest:
         self.run_config = run_config
         self.tags = check_tags("RunRequest", tags)
         self.job_name = _check_opt_str("RunRequest", "job_name", job_name)
+        keys: list[AssetKey] | None = None
         if asset_selection is not None:
             if isinstance(asset_selection, (str, AssetKey)):
                 raise InvalidInvocationError(
                     f"RunRequest: asset_selection must be a list of asset keys, got "
                     f"{asset_selection!r}; write [{asset_selection!r}]."
                 )
-            asset_selection = [AssetKey.from_coercible(key) for key in asset_selection]
-        self.asset_selection: list[AssetKey] | None = asset_selection
+            keys = [AssetKey.from_coercible(key) for key in asset_selection]
+        self.asset_selection = keys
         self.partition_key = _check_opt_str("RunRequest", "partition_key", partition_key)
 
     def with_replaced_attrs(self, **kwargs: Any) -> RunRequest:

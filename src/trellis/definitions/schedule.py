@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from trellis.core.errors import (
@@ -28,6 +28,15 @@ from trellis.definitions.run_request import (
     normalize_result,
     takes_context,
 )
+
+if TYPE_CHECKING:
+    from trellis.definitions.asset_job import UnresolvedAssetJobDefinition
+    from trellis.definitions.asset_selection import CoercibleToAssetSelection
+    from trellis.definitions.graph import GraphDefinition
+    from trellis.definitions.job import JobDefinition
+
+    ExecutableDefinition: TypeAlias = JobDefinition | GraphDefinition | UnresolvedAssetJobDefinition
+    """What a schedule or sensor can target as a job (``job=``, ``jobs=``, ``target=``)."""
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -99,7 +108,7 @@ class ScheduleDefinition(InstigatorDefinition):
         name: str | None = None,
         cron_schedule: str | Sequence[str] | None = None,
         *,
-        job: Any = None,
+        job: ExecutableDefinition | None = None,
         job_name: str | None = None,
         run_config: Mapping[str, Any] | None = None,
         run_config_fn: Callable[..., Mapping[str, Any]] | None = None,
@@ -110,7 +119,7 @@ class ScheduleDefinition(InstigatorDefinition):
         description: str | None = None,
         default_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED,
         required_resource_keys: Iterable[str] | None = None,
-        target: Any = None,
+        target: ExecutableDefinition | CoercibleToAssetSelection | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         owner = f"schedule '{name}'" if name else "ScheduleDefinition"
@@ -279,10 +288,10 @@ def schedule(
     should_execute: Callable[..., bool] | None = None,
     execution_timezone: str | None = None,
     description: str | None = None,
-    job: Any = None,
+    job: ExecutableDefinition | None = None,
     default_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED,
     required_resource_keys: Iterable[str] | None = None,
-    target: Any = None,
+    target: ExecutableDefinition | CoercibleToAssetSelection | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], ScheduleDefinition]:
     """Turn a function into a ``ScheduleDefinition`` named after it.

@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from trellis.core.errors import (
     InvalidDefinitionError,
@@ -29,6 +29,10 @@ from trellis.definitions.run_request import (
     takes_context,
 )
 from trellis.definitions.schedule import check_exclusive, check_name, target_job_name
+
+if TYPE_CHECKING:
+    from trellis.definitions.asset_selection import CoercibleToAssetSelection
+    from trellis.definitions.schedule import ExecutableDefinition
 
 DEFAULT_MINIMUM_INTERVAL_SECONDS = 30
 
@@ -69,14 +73,14 @@ class SensorDefinition(InstigatorDefinition):
         job_name: str | None = None,
         minimum_interval_seconds: int | None = None,
         description: str | None = None,
-        job: Any = None,
-        jobs: Sequence[Any] | None = None,
+        job: ExecutableDefinition | None = None,
+        jobs: Sequence[ExecutableDefinition] | None = None,
         default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
-        asset_selection: Any = None,
+        asset_selection: CoercibleToAssetSelection | None = None,
         required_resource_keys: Iterable[str] | None = None,
         tags: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
-        target: Any = None,
+        target: ExecutableDefinition | CoercibleToAssetSelection | None = None,
     ) -> None:
         if evaluation_fn is None or not callable(evaluation_fn):
             raise InvalidDefinitionError(
@@ -229,20 +233,40 @@ class SensorDefinition(InstigatorDefinition):
         return f"SensorDefinition(name={self._name!r})"
 
 
+@overload
+def sensor(job_name: Callable[..., Any]) -> SensorDefinition: ...
+@overload
 def sensor(
     job_name: str | None = None,
     *,
     name: str | None = None,
     minimum_interval_seconds: int | None = None,
     description: str | None = None,
-    job: Any = None,
-    jobs: Sequence[Any] | None = None,
+    job: ExecutableDefinition | None = None,
+    jobs: Sequence[ExecutableDefinition] | None = None,
     default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
-    asset_selection: Any = None,
+    asset_selection: CoercibleToAssetSelection | None = None,
     required_resource_keys: Iterable[str] | None = None,
     tags: Mapping[str, str] | None = None,
     metadata: Mapping[str, Any] | None = None,
-    target: Any = None,
+    target: ExecutableDefinition | CoercibleToAssetSelection | None = None,
+) -> Callable[[Callable[..., Any]], SensorDefinition]: ...
+
+
+def sensor(
+    job_name: str | Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    minimum_interval_seconds: int | None = None,
+    description: str | None = None,
+    job: ExecutableDefinition | None = None,
+    jobs: Sequence[ExecutableDefinition] | None = None,
+    default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
+    asset_selection: CoercibleToAssetSelection | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    target: ExecutableDefinition | CoercibleToAssetSelection | None = None,
 ) -> SensorDefinition | Callable[[Callable[..., Any]], SensorDefinition]:
     """Turn a function into a ``SensorDefinition`` named after it; usable bare (``@sensor``)
     or with arguments (``@sensor(job=my_job)``).
@@ -252,12 +276,14 @@ def sensor(
     """
     if inspect.isfunction(job_name):  # bare @sensor
         return SensorDefinition(evaluation_fn=job_name)
+    # A str or None; SensorDefinition rejects anything else (a callable that is no function).
+    single_job_name = cast("str | None", job_name)
 
     def decorate(fn: Callable[..., Any]) -> SensorDefinition:
         return SensorDefinition(
             name=name or fn.__name__,
             evaluation_fn=fn,
-            job_name=job_name,
+            job_name=single_job_name,
             minimum_interval_seconds=minimum_interval_seconds,
             description=description,
             job=job,

@@ -8,9 +8,12 @@ import sys
 import typing
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trellis.config.detect import is_config_class
+
+if TYPE_CHECKING:
+    from trellis.config.pythonic import Config
 
 CONTEXT_PARAM_NAMES = frozenset({"context", "_context", "_", "ctx", "_ctx", "context_"})
 _CONTEXT_TYPE_NAMES = frozenset({"OpExecutionContext", "AssetExecutionContext"})
@@ -62,7 +65,7 @@ class FunctionSpec:
         self.context_param: str | None = None
         self.context_annotation: str | None = None
         self.config_param: str | None = None
-        self.config_class: type | None = None
+        self.config_class: type[Config] | None = None
         self.resource_params: dict[str, Any] = {}
         self.input_params: dict[str, inspect.Parameter] = {}
         self.is_generator = False
@@ -134,7 +137,7 @@ def type_from_annotation(annotation: Any) -> Any:
     return annotation
 
 
-_CHECKABLE: dict[Any, Any] = {}
+_CHECKABLE: dict[Any, type | tuple[type, ...] | None] = {}
 
 
 def runtime_checkable_type(dagster_type: Any) -> type | tuple[type, ...] | None:
@@ -157,7 +160,7 @@ def _checkable(dagster_type: Any) -> type | tuple[type, ...] | None:
         if dagster_type is float:
             return (float, int)
         return dagster_type
-    origin = typing.get_origin(dagster_type)
+    origin: type | None = typing.get_origin(dagster_type)
     if origin in (list, dict, set, tuple, frozenset):
         return origin
     return None

@@ -99,7 +99,11 @@ def _to_datetime(value: object, fmt: str, tz: ZoneInfo, what: str) -> datetime:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=tz)
     if isinstance(value, str):
-        for parse in (lambda: datetime.strptime(value, fmt), lambda: datetime.fromisoformat(value)):
+        parsers: tuple[Callable[[], datetime], ...] = (
+            lambda: datetime.strptime(value, fmt),
+            lambda: datetime.fromisoformat(value),
+        )
+        for parse in parsers:
             try:
                 return _in_zone(parse(), tz)
             except ValueError:
@@ -111,13 +115,15 @@ def _to_datetime(value: object, fmt: str, tz: ZoneInfo, what: str) -> datetime:
 
 
 def _check_int(owner: str, name: str, value: object, low: int | None, high: int | None) -> int:
-    ok = isinstance(value, int) and not isinstance(value, bool)
-    if ok and ((low is not None and value < low) or (high is not None and value > high)):
-        ok = False
-    if not ok:
-        bounds = "an integer" if low is None else f"an integer from {low} to {high}"
-        raise InvalidDefinitionError(f"{owner}: {name} must be {bounds}, got {value!r}.")
-    return value  # type: ignore[return-value]
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and (low is None or value >= low)
+        and (high is None or value <= high)
+    ):
+        return value
+    bounds = "an integer" if low is None else f"an integer from {low} to {high}"
+    raise InvalidDefinitionError(f"{owner}: {name} must be {bounds}, got {value!r}.")
 
 
 class TimeWindowPartitionsDefinition(PartitionsDefinition):

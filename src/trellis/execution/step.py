@@ -179,7 +179,7 @@ def _handle_user_event(
     if isinstance(item, Output):
         name, value, metadata = item.output_name, item.value, item.metadata
     elif isinstance(item, MaterializeResult):
-        if item.asset_key is not None:
+        if item.asset_key is not None and step.assets_def is not None:
             name = step.assets_def.get_output_name_for_asset_key(item.asset_key)
         else:
             names = list(step.op_def.outs)

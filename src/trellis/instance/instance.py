@@ -45,7 +45,9 @@ def _timestamp(value: float | datetime | None) -> float | None:
     return value.timestamp()
 
 
-def _statuses(value: RunStatus | str | Iterable[RunStatus | str] | None) -> tuple | None:
+def _statuses(
+    value: RunStatus | str | Iterable[RunStatus | str] | None,
+) -> tuple[RunStatus, ...] | None:
     if value is None:
         return None
     items = [value] if isinstance(value, str) else list(value)

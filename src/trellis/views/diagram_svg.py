@@ -68,9 +68,9 @@ def render_svg(diagram: JobDiagram) -> str:
         col_w = max(size[s.key][0] for s in columns[layer])
         y = float(MARGIN + TITLE_H)
         for step in columns[layer]:
-            w, h = size[step.key]
-            pos[step.key] = (x, y, col_w, h)
-            y += h + ROW_GAP
+            step_h = size[step.key][1]
+            pos[step.key] = (x, y, col_w, step_h)
+            y += step_h + ROW_GAP
         height = max(height, y)
         x += col_w + gap
     width = max(x - gap + MARGIN, 300.0)

@@ -246,10 +246,10 @@ class _Builder:
             )
         elif et is EventType.RESOURCE_TEARDOWN:
             assert isinstance(data, ResourceTeardownData)
-            keys = ", ".join(data.keys or [])
+            key_list = ", ".join(data.keys or [])
             duration = data.duration_ms
             node = self.node(
-                "teardown", f"tear down resources [{keys}]", event, duration_ms=duration
+                "teardown", f"tear down resources [{key_list}]", event, duration_ms=duration
             )
             if duration is not None:  # the event is stamped when teardown ended
                 node.start_offset_ms = max(0.0, node.start_offset_ms - duration)
@@ -349,7 +349,7 @@ class _Builder:
         if et is EventType.STEP_OUTPUT:
             assert isinstance(data, StepOutputData)
             name = data.output_name
-            out = compute.add(
+            handled = compute.add(
                 self.node(
                     "handle_output",
                     f"OutputContext {name} → handle_output",
@@ -358,7 +358,7 @@ class _Builder:
                     metadata=data.metadata or {},
                 )
             )
-            self.output[key] = out
+            self.output[key] = handled
         elif et is EventType.HANDLED_OUTPUT:
             assert isinstance(data, HandledOutputData)
             name = data.output_name

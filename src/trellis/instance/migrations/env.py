@@ -31,7 +31,9 @@ def run() -> None:
     if connection is not None:
         run_migrations(connection)
         return
-    engine = sa.create_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url is not None, "alembic config without sqlalchemy.url or a connection"
+    engine = sa.create_engine(url)
     with engine.begin() as conn:
         run_migrations(conn)
     engine.dispose()

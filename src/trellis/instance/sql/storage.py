@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -93,6 +93,8 @@ class SqlStorage(InstanceStorage):
         except BaseException:
             self.db.dispose()
             raise
+        # Either dialect's insert: both have on_conflict_do_update and on_conflict_do_nothing.
+        dialect_insert: Callable[..., Any]
         if self.db.kind == "sqlite":
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         else:
