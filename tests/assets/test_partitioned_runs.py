@@ -366,3 +366,35 @@ def test_partition_range_run_from_tags():
     [stored] = spy.outputs
     assert stored["has_asset_partitions"] is True
     assert stored["asset_partition_keys"] == ["2024-01-01", "2024-01-02", "2024-01-03"]
+
+
+def test_an_asset_outside_the_run_with_other_partitions_is_refused_not_misread(tmp_path):
+    """A monthly asset over a daily one, run alone for '2024-01-01', used to receive the
+    single daily value stored under the same key string; without partition mappings it is
+    an error that names both assets and both definitions, before anything runs."""
+    from trellis import MonthlyPartitionsDefinition
+
+    monthly = MonthlyPartitionsDefinition(start_date="2024-01-01")
+    io = FilesystemIOManager(base_dir=str(tmp_path))
+
+    @asset(partitions_def=DAILY)
+    def daily_sales() -> int:
+        return 1
+
+    @asset(partitions_def=monthly)
+    def monthly_sales(daily_sales: int) -> int:
+        return daily_sales * 31
+
+    first = materialize([daily_sales], partition_key="2024-01-01", resources={"io_manager": io})
+    assert first.success
+    with pytest.raises(Exception) as info:
+        materialize(
+            [daily_sales, monthly_sales],
+            selection=[monthly_sales],
+            partition_key="2024-01-01",
+            resources={"io_manager": io},
+        )
+    message = str(info.value)
+    assert "monthly_sales" in message and "daily_sales" in message
+    assert "MonthlyPartitionsDefinition" in message and "DailyPartitionsDefinition" in message
+    assert "partition mapping" in message

@@ -3,6 +3,7 @@ summary table, exit 0 / 1 / 2, config files, tags, partitions, and bad input."""
 
 from __future__ import annotations
 
+import pytest
 from cli_fixture_paths import FIXTURES, FLAKY
 
 from trellis.core.events import EventType
@@ -210,3 +211,33 @@ def test_live_progress_on_a_terminal(invoke, monkeypatch):
     result = invoke("job", "execute", "-f", FLAKY, "-j", "chain_job")
     assert result.exit_code == 0, result.output
     assert "3/3" in result.stdout and "steps" in result.stdout
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    """A ~500-byte run config whose aliases expand to 9**9 (387 million) values."""
+    lines = ["loggers:", "  l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, levels):
+        lines.append(f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (_alias_bomb(), "expand to more than 1,000,000 values"),
+        ("loggers: &a [*a]\n", "alias refers to a value that contains it"),
+        ("loggers: " + "[" * 3000 + "]" * 3000 + "\n", "nested more than 100 levels"),
+    ],
+    ids=["alias-bomb", "self-reference", "deep-nesting"],
+)
+def test_config_files_that_expand_without_bound_are_refused_fast(invoke, tmp_path, text, problem):
+    import time
+
+    assert len(text) < 7000
+    path = _config(tmp_path, "bomb.yaml", text)
+    started = time.monotonic()
+    result = invoke("job", "execute", "-f", FLAKY, "-j", "configured_job", "-c", path)
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 2
+    assert f"Invalid YAML in config file {path}" in result.stderr and problem in result.stderr
+    assert "Traceback" not in result.output

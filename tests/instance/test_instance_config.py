@@ -255,3 +255,15 @@ def test_ephemeral_instance_does_not_load_sqlalchemy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_an_instance_config_with_an_alias_bomb_is_refused_naming_the_file(tmp_path):
+    from trellis.core.errors import InvalidConfigError
+    from trellis.instance.config import load_config_file
+
+    levels = ["storage: &l0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    (tmp_path / "trellis.yaml").write_text("\n".join(levels) + "\n")
+    with pytest.raises(InvalidConfigError) as info:
+        load_config_file(tmp_path)
+    assert "trellis.yaml" in str(info.value) and "more than 1,000,000 values" in str(info.value)

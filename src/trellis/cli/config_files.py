@@ -22,8 +22,12 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
-    """One YAML file as a mapping; a syntax error names the file, line and column."""
+    """One YAML file as a mapping; a syntax error names the file, line and column, and a
+    file that would expand beyond a config file's bounds (alias bombs, self-referencing
+    aliases, deep nesting: ``trellis.config.yaml_loader``) is refused the same way."""
     import yaml
+
+    from trellis.config.yaml_loader import load_yaml
 
     path = Path(path)
     try:
@@ -31,7 +35,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise CliError(f"Cannot read config file {path}: {exc.strerror or exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)

@@ -12,6 +12,7 @@ from trellis.core.asset_key import AssetKey
 from trellis.core.errors import DuplicateKeyError, InvalidDefinitionError
 from trellis.definitions.asset import AssetsDefinition
 from trellis.definitions.asset_spec import AssetSpec
+from trellis.definitions.partitions import PartitionsDefinition
 
 
 def _describe(assets_def: AssetsDefinition) -> str:
@@ -169,6 +170,14 @@ class AssetGraph:
     def assets_def_for(self, key: AssetKey) -> AssetsDefinition:
         """The definition that materializes ``key``."""
         return self.producer[key]
+
+    def partitions_def_for(self, key: AssetKey) -> PartitionsDefinition | None:
+        """The partitions definition of ``key`` (None when it is not partitioned)."""
+        producer = self.producer.get(key)
+        if producer is not None:
+            return producer.partitions_def
+        spec = self.external_specs.get(key)
+        return spec.partitions_def if spec else None
 
     def io_manager_key_for(self, key: AssetKey) -> str:
         """The IO manager that stores (and so loads) ``key``."""

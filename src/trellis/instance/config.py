@@ -180,15 +180,17 @@ def load_config_file(home: Path) -> tuple[dict[str, Any], Path | None]:
         return {}, None
     import yaml
 
+    from trellis.config.yaml_loader import load_yaml
+
     header = f"Invalid instance config in {path}"
     try:
         text = path.read_text()
     except OSError as exc:
         raise InstanceError(f"Cannot read the instance config {path}: {exc}") from exc
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
-        raise InvalidConfigError(header, [f"{path} is not valid YAML: {exc}"]) from exc
+        raise InvalidConfigError(header, [f"{path} is not valid YAML: {exc}"]) from None
     if data is None:
         return {}, path
     if not isinstance(data, dict):
