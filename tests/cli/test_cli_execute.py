@@ -241,3 +241,18 @@ def test_config_files_that_expand_without_bound_are_refused_fast(invoke, tmp_pat
     assert result.exit_code == 2
     assert f"Invalid YAML in config file {path}" in result.stderr and problem in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("code", ["0", "3"])
+def test_sys_exit_in_an_op_is_a_step_failure_not_an_exit(invoke, instance, monkeypatch, code):
+    monkeypatch.setenv("TRELLIS_TEST_EXIT_CODE", code)
+    result = invoke("job", "execute", "-f", str(FIXTURES / "exit_defs.py"), "-j", "exiting_job")
+    assert result.exit_code == 1, result.output
+    (run,) = instance.get_runs()
+    assert run.status is RunStatus.FAILURE
+    events = instance.all_logs(run.run_id)
+    (failure,) = [e for e in events if e.event_type is EventType.STEP_FAILURE]
+    assert failure.step_key == "quits" and "SystemExit" in failure.message
+    assert failure.data.error_source == "USER_CODE_ERROR"
+    (skipped,) = [e for e in events if e.event_type is EventType.STEP_SKIPPED]
+    assert skipped.step_key == "after" and "quits" in skipped.message

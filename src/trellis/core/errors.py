@@ -142,3 +142,9 @@ class InstanceError(TrellisError):
 class StepWorkerCrashedError(TrellisError):
     """The worker process running a step died before the step ended (killed, segfault,
     out of memory); the step fails as crashed, with its own retry budget."""
+
+
+USER_CODE_ERRORS: tuple[type[BaseException], ...] = (Exception, SystemExit)
+"""What user code may raise that fails the step (or resource) it ran in, like any error:
+``sys.exit()`` inside an op is a failure of that op, not an exit of the orchestrator.
+``KeyboardInterrupt`` is not among them: it cancels the run."""

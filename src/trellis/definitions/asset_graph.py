@@ -174,10 +174,15 @@ class AssetGraph:
     def partitions_def_for(self, key: AssetKey) -> PartitionsDefinition | None:
         """The partitions definition of ``key`` (None when it is not partitioned)."""
         producer = self.producer.get(key)
-        if producer is not None:
-            return producer.partitions_def
         spec = self.external_specs.get(key)
-        return spec.partitions_def if spec else None
+        partitions_def: PartitionsDefinition | None = (
+            producer.partitions_def
+            if producer is not None
+            else spec.partitions_def
+            if spec
+            else None
+        )
+        return partitions_def
 
     def io_manager_key_for(self, key: AssetKey) -> str:
         """The IO manager that stores (and so loads) ``key``."""

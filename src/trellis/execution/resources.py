@@ -12,6 +12,7 @@ from trellis.contexts.init_resource import InitResourceContext
 from trellis.contexts.log_manager import LogManager
 from trellis.contexts.resources_view import ResourcesView
 from trellis.core.errors import (
+    USER_CODE_ERRORS,
     InvalidConfigError,
     InvalidDefinitionError,
     ResourceFunctionError,
@@ -77,7 +78,7 @@ def build_resource(
         return _enter(result, stack, key)
     except (InvalidDefinitionError, InvalidConfigError):
         raise
-    except Exception as exc:
+    except USER_CODE_ERRORS as exc:
         raise ResourceFunctionError(
             f"Error while initializing resource '{key}': {type(exc).__name__}: {exc}", exc
         ) from exc

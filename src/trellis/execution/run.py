@@ -15,7 +15,7 @@ from typing import Any
 from trellis.contexts.log_manager import LogManager
 from trellis.contexts.system import PlanOrchestrationContext
 from trellis.core import event_factory
-from trellis.core.errors import ResourceFunctionError
+from trellis.core.errors import USER_CODE_ERRORS, ResourceFunctionError
 from trellis.core.events import ErrorInfo, Event
 from trellis.core.run import Run, RunStatus
 from trellis.execution.engine import ActiveExecution, run_plan
@@ -108,7 +108,7 @@ def execute_run(
                 if executor.crosses_processes
                 else _init_resources(plan, run, instance, log, emit)
             )
-        except Exception as exc:
+        except USER_CODE_ERRORS as exc:
             exception = exc.user_exception if isinstance(exc, ResourceFunctionError) else exc
             emit(event_factory.resource_init_failure(run.run_id, run.job_name, exc))
             failure_message = f"Resource initialization failed: {exc}"

@@ -19,6 +19,7 @@ from trellis.contexts.compute import (
 )
 from trellis.core import event_factory
 from trellis.core.errors import (
+    USER_CODE_ERRORS,
     ExecutionStepExecutionError,
     Failure,
     InvariantViolationError,
@@ -144,12 +145,12 @@ def _returned_events(
         result = invoke_compute(step_context, user_context, kwargs)
     except (Failure, RetryRequested, TrellisError):
         raise
-    except Exception as exc:
+    except USER_CODE_ERRORS as exc:
         raise _user_error(step_context, exc) from exc
     return returned_events(step_context.step.op_def, result)
 
 
-def _user_error(step_context: StepExecutionContext, exc: Exception) -> Exception:
+def _user_error(step_context: StepExecutionContext, exc: BaseException) -> Exception:
     op_def = step_context.step.op_def
     return ExecutionStepExecutionError(
         f"Error in {op_def.kind} '{step_context.step.key}': {type(exc).__name__}: {exc}", exc
@@ -166,7 +167,7 @@ def _guard(events: Any, step_context: StepExecutionContext) -> Any:
             return
         except (Failure, RetryRequested, TrellisError):
             raise
-        except Exception as exc:
+        except USER_CODE_ERRORS as exc:
             raise _user_error(step_context, exc) from exc
         yield item
 
@@ -236,14 +237,14 @@ def execute_step(step_context: StepExecutionContext) -> StepOutcome:
     started = time.perf_counter()
     try:
         produced = _run_body(step_context, context_type)
-    except Exception as exc:
+    except USER_CODE_ERRORS as exc:
         return _fail(step_context, exc, started)
     duration_ms = (time.perf_counter() - started) * 1000
     emit(event_factory.step_success(run.run_id, run.job_name, step.key, duration_ms))
     return StepOutcome(step.key, StepStatus.SUCCESS, produced)
 
 
-def _fail(step_context: StepExecutionContext, exc: Exception, started: float) -> StepOutcome:
+def _fail(step_context: StepExecutionContext, exc: BaseException, started: float) -> StepOutcome:
     plan_context = step_context.plan_context
     run = plan_context.run
     step = step_context.step

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from trellis.core import event_factory
 from trellis.core.errors import (
+    USER_CODE_ERRORS,
     ExecutionHandleOutputError,
     ExecutionLoadInputError,
     TypeCheckError,
@@ -61,7 +62,7 @@ def _load_one(
     manager = step_context.plan_context.resources[manager_key]
     try:
         return manager.load_input(input_context)
-    except Exception as exc:
+    except USER_CODE_ERRORS as exc:
         if handle is not None:
             source = f" from output '{handle.output_name}' of step '{handle.step_key}'"
         elif input_context.asset_key is not None:
@@ -171,7 +172,7 @@ def handle_output(
                         extra_events.append(item)
                     elif isinstance(item, Mapping):
                         output_context.add_output_metadata(item)
-        except Exception as exc:
+        except USER_CODE_ERRORS as exc:
             raise ExecutionHandleOutputError(
                 f"Error while storing output '{output_name}' of step '{step_key}' with IO "
                 f"manager '{manager_key}': {type(exc).__name__}: {exc}",
