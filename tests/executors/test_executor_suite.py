@@ -241,17 +241,27 @@ def test_a_crashed_step_keeps_its_retry_budget(executor, run_config_for, tmp_pat
 
 
 # -- cancellation ------------------------------------------------------------------------------
-@pytest.mark.parametrize("executor", EXECUTORS)
+# The step asks for its own run's cancellation: steps in other processes reach a persistent
+# instance through its reference; steps in this process can use an ephemeral one too.
+CANCEL_CASES = [(executor, "persistent") for executor in EXECUTORS] + [
+    (executor, "ephemeral") for executor in EXECUTORS if executor not in CROSS_PROCESS
+]
+
+
+@pytest.mark.parametrize(("executor", "instance_kind"), CANCEL_CASES)
 def test_cancellation_ends_the_run_canceled_without_starting_more_steps(
-    executor, run_config_for, tmp_path
+    executor, instance_kind, run_config_for, tmp_path
 ):
-    # A persistent instance: steps in other processes reach it through its reference.
-    instance = Instance.from_config(tmp_path / "home", {})
+    if instance_kind == "persistent":
+        instance = Instance.from_config(tmp_path / "home", {})
+    else:
+        instance = Instance.ephemeral()
     files = tmp_path / "files"
     config = run_config_for(executor, files)
     # A step in another process is interrupted, so it may sleep far longer than the test
-    # waits; one in this process runs to its end first.
-    seconds = 10.0 if executor in CROSS_PROCESS else 0.8
+    # waits; one in this process runs to its end first (the orchestrator looks for a
+    # cancellation every half second).
+    seconds = 10.0 if executor in CROSS_PROCESS else 0.6
     config["ops"] = {"long_step": {"config": {"seconds": seconds}}}
     began = time.monotonic()
     result = _run(suite_jobs.cancelled, config, instance=instance)
