@@ -100,11 +100,11 @@ def after_async(x: int) -> int:
     return x + 1
 
 
-@op
+@op(config_schema={"seconds": Field(float, default_value=1.5)})
 def slow(context) -> int:
     """Logs, then takes a while: its events visibly arrive while the run goes."""
     context.log.info("slow step started")
-    time.sleep(1.5)
+    time.sleep(context.op_config["seconds"])
     return 30
 
 
