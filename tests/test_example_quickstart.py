@@ -1,4 +1,5 @@
-"""The quickstart example runs end to end, as ``make run`` runs it."""
+"""The quickstart example runs end to end, as ``make run`` runs it (with its runs and its
+output in a temporary directory)."""
 
 import json
 import os
@@ -9,14 +10,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _snapshot(directory: Path) -> dict[str, int]:
+    """The files under ``directory`` (if any) and their modification times."""
+    return {str(p): p.stat().st_mtime_ns for p in directory.rglob("*") if p.is_file()}
+
+
 def test_quickstart_runs_end_to_end(tmp_path):
-    env = {**os.environ, "TRELLIS_HOME": str(tmp_path / "home")}
+    # Runs, outputs and the JSON summary all go under tmp_path, never into the checkout.
+    home, output = tmp_path / "home", tmp_path / "output"
+    env = {**os.environ, "TRELLIS_HOME": str(home), "QUICKSTART_OUTPUT_DIR": str(output)}
+    untouched = [ROOT / "examples" / "quickstart" / "output", ROOT / ".trellis"]
+    before = [_snapshot(d) for d in untouched]
     proc = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "quickstart" / "run.py")],
         capture_output=True,
         text=True,
         timeout=120,
         env=env,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -25,10 +36,10 @@ def test_quickstart_runs_end_to_end(tmp_path):
     assert "materialized revenue_by_region" in out
     # The report is computed from the CSV shipped with the example: shipped orders only.
     assert "total     234.47" in out
-    written = json.loads(
-        (ROOT / "examples" / "quickstart" / "output" / "revenue_by_region.json").read_text()
-    )
+    written = json.loads((output / "revenue_by_region.json").read_text())
     assert written == {"east": 96.48, "north": 40.5, "south": 40.99, "west": 56.5}
+    assert f"Both runs are stored in {home}" in out
+    assert [_snapshot(d) for d in untouched] == before  # the default places stay as they were
     # context.log lines reach the console, tagged with their step.
     assert "shipped_orders - kept 9 of 12 orders" in proc.stderr
 
@@ -39,6 +50,7 @@ def test_quickstart_runs_end_to_end(tmp_path):
         text=True,
         timeout=120,
         env=env,
+        cwd=tmp_path,
     )
     assert listed.returncode == 0, listed.stderr
     assert "sales_job" in listed.stdout and "report_job" in listed.stdout

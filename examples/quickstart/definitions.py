@@ -1,13 +1,15 @@
 """The quickstart project: three assets over a CSV of orders, a resource with config, a
 custom IO manager that writes JSON, and an op job that turns the summary into a report.
 
-Port to Dagster by replacing ``trellis`` with ``dagster`` in the imports.
+The JSON IO manager writes under ``$QUICKSTART_OUTPUT_DIR`` (default: ``output/`` next to
+this file). Port to Dagster by replacing ``trellis`` with ``dagster`` in the imports.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from trellis import (
 )
 
 HERE = Path(__file__).parent
+OUTPUT_DIR = os.environ.get("QUICKSTART_OUTPUT_DIR") or str(HERE / "output")
 
 
 class OrdersSource(ConfigurableResource):
@@ -144,6 +147,6 @@ defs = Definitions(
     jobs=[sales_job, report_job],
     resources={
         "orders": OrdersSource(),
-        "json_io_manager": JsonIOManager(base_dir=str(HERE / "output")),
+        "json_io_manager": JsonIOManager(base_dir=OUTPUT_DIR),
     },
 )

@@ -5,7 +5,8 @@
 Materializes the sales assets, then runs the report job that reads the summary back
 through the custom IO manager, and prints each run's steps, materializations and result.
 Both runs persist to the instance under ``$TRELLIS_HOME`` (default ``./.trellis``, SQLite):
-``trellis run list`` shows them afterwards.
+``trellis run list`` shows them afterwards. The summary is written as JSON under
+``$QUICKSTART_OUTPUT_DIR`` (default ``examples/quickstart/output/``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Fixtures for the ``trellis`` command tests: a fresh ``$TRELLIS_HOME`` per test, a click
-runner, and imports of user code undone after each test."""
+"""Fixtures for the ``trellis`` command tests: a fresh ``$TRELLIS_HOME`` (and quickstart
+output directory) per test, a click runner, and imports of user code undone after each
+test."""
 
 from __future__ import annotations
 
@@ -39,9 +40,11 @@ def _isolate_user_imports():
 
 @pytest.fixture
 def home(tmp_path, monkeypatch) -> Path:
-    """A fresh Trellis home in ``$TRELLIS_HOME``; the failure switch of the fixtures off."""
+    """A fresh Trellis home in ``$TRELLIS_HOME``, the quickstart's JSON output in
+    ``$QUICKSTART_OUTPUT_DIR`` next to it; the failure switch of the fixtures off."""
     path = tmp_path / "home"
     monkeypatch.setenv("TRELLIS_HOME", str(path))
+    monkeypatch.setenv("QUICKSTART_OUTPUT_DIR", str(tmp_path / "quickstart-output"))
     monkeypatch.delenv("TRELLIS_CLI_TEST_FAIL", raising=False)
     monkeypatch.delenv("TRELLIS_CLI_TEST_SLEEP", raising=False)
     monkeypatch.delenv("COLUMNS", raising=False)

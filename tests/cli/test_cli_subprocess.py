@@ -16,7 +16,13 @@ SCRIPT = shutil.which("trellis", path=str(Path(sys.executable).parent))
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {**os.environ, "TRELLIS_HOME": str(home)}
+    """The environment of a command: ``home`` as ``$TRELLIS_HOME``, and the quickstart's
+    JSON output next to it."""
+    env = {
+        **os.environ,
+        "TRELLIS_HOME": str(home),
+        "QUICKSTART_OUTPUT_DIR": str(home.parent / "quickstart-output"),
+    }
     env.pop("COLUMNS", None)
     return env
 
@@ -57,6 +63,9 @@ def test_console_script_runs_and_inspects_the_example(tmp_path):
 def test_python_dash_m_trellis(tmp_path):
     home = tmp_path / "home"
     python_m = [sys.executable, "-m", "trellis"]
+    # report_job reads the summary that sales_job writes
+    summary = _run([*python_m, "job", "execute", "-f", QUICKSTART, "-j", "sales_job"], home)
+    assert summary.returncode == 0, summary.stderr
     executed = _run([*python_m, "job", "execute", "-f", QUICKSTART, "-j", "report_job"], home)
     assert executed.returncode == 0, executed.stderr
     listed = _run([*python_m, "run", "list", "--job", "report_job"], home)

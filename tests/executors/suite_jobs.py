@@ -1,21 +1,42 @@
-"""Jobs for the executor suite (``test_executor_suite.py``). They live in a module of
-their own so that pool and Dask workers load them by reference, as they would a user's
-project. Each test gives the filesystem IO manager its own ``base_dir`` in run config;
-files in that directory record what happened where."""
+"""Jobs for the executor tests. They live in a module of their own so that pool and Dask
+workers load them by reference, as they would a user's project. Most jobs have no
+executor of their own: run config picks one. Each test gives the filesystem IO manager
+its own ``base_dir`` in run config; files in that directory record what happened where."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import threading
 import time
 import uuid
 from pathlib import Path
 
-from trellis import FilesystemIOManager, Out, RetryPolicy, job, op, resource
+from trellis import (
+    Definitions,
+    Field,
+    FilesystemIOManager,
+    Out,
+    RetryPolicy,
+    asset,
+    dask_executor,
+    define_asset_job,
+    job,
+    mem_io_manager,
+    multiprocess_executor,
+    op,
+    resource,
+)
 
 
 def _dir(context) -> Path:
     return Path(context.resources.io_manager_dir)
+
+
+def _mark(directory: Path, name: str) -> None:
+    """Leaves ``<name>-<pid>-<id>`` in ``directory``: what ran, in which process."""
+    (directory / f"{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}").touch()
 
 
 @resource(config_schema={"base_dir": str})
@@ -30,8 +51,10 @@ def tracked(init_context):
     base = Path(init_context.resource_config["base_dir"])
     token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     (base / f"setup-{token}").touch()
-    yield token
-    (base / f"teardown-{token}").touch()
+    try:
+        yield token
+    finally:
+        (base / f"teardown-{token}").touch()
 
 
 RESOURCES = {
@@ -41,49 +64,108 @@ RESOURCES = {
 }
 
 
-@op(required_resource_keys={"tracked"})
-def source(context) -> int:
+# -- results and events -----------------------------------------------------------------------
+@op
+def source() -> int:
     return 2
 
 
-@op(required_resource_keys={"tracked"})
-def left(context, x: int) -> int:
+@op
+async def left(x: int) -> int:
+    """An async op: runs on the event loop of whatever runs the step."""
+    await asyncio.sleep(0.01)
     return x + 1
 
 
-@op(required_resource_keys={"tracked"})
-def right(context, x: int) -> int:
+@op
+def right(x: int) -> int:
     return x * 10
 
 
 @op(out={"total": Out(), "pids": Out()})
-def combine(a: int, b: int):
+def combine(context, a: int, b: int):
+    context.log.info("combining")
     return a + b, os.getpid()
+
+
+@op
+async def async_double(x: int) -> int:
+    """Another async op, ready at the same time as ``left``."""
+    await asyncio.sleep(0.01)
+    return 2 * x
+
+
+@op
+def after_async(x: int) -> int:
+    return x + 1
+
+
+@op(config_schema={"seconds": Field(float, default_value=1.5)})
+def slow(context) -> int:
+    """Logs, then takes a while: its events visibly arrive while the run goes."""
+    context.log.info("slow step started")
+    time.sleep(context.op_config["seconds"])
+    return 30
+
+
+def _arithmetic() -> None:
+    """source -> (left, right via source_2) -> combine, and source -> async_double ->
+    after_async; left and async_double are async ops."""
+    value = source()
+    combine(left(value), right(source.alias("source_2")()))
+    after_async(async_double(value))
 
 
 @job(resource_defs=RESOURCES)
 def diamond():
-    """source -> (left, right) -> combine: the results every executor must agree on."""
-    combine(left(source()), right(source.alias("source_2")()))
+    """The results every executor must agree on, next to a slow independent step."""
+    _arithmetic()
+    slow()
 
 
-@op(required_resource_keys={"io_manager_dir"}, retry_policy=RetryPolicy(max_retries=2))
-def flaky(context) -> str:
-    marker = _dir(context) / "flaky-attempted"
-    if not marker.exists():
-        marker.touch()
-        raise RuntimeError("first attempt fails")
-    return f"ok after {context.retry_number} retries"
+@job(
+    resource_defs=RESOURCES,
+    executor_def=multiprocess_executor.configured({"max_concurrent": 2}),
+)
+def pooled():
+    """The arithmetic on a pool of two worker processes of its own."""
+    _arithmetic()
 
 
-@job(resource_defs=RESOURCES)
-def retrying():
-    flaky()
+@job(resource_defs=RESOURCES, executor_def=dask_executor)
+def on_dask():
+    """The arithmetic on the Dask executor of its own (the cluster comes from run config)."""
+    _arithmetic()
+
+
+@asset
+def numbers() -> list[int]:
+    return [1, 2, 3, 4]
+
+
+@asset
+def numbers_total(numbers: list[int]) -> int:
+    return sum(numbers)
+
+
+assets_job = define_asset_job("assets_job", selection="*")
+
+defs = Definitions(assets=[numbers, numbers_total], jobs=[assets_job], resources=RESOURCES)
+
+
+# -- failures and retries ----------------------------------------------------------------------
+class UserCodeError(ValueError):
+    """Raised by user code; crosses back to the orchestrator by reference."""
+
+
+def raise_from_user_code(value: int) -> None:
+    raise UserCodeError(f"broken on purpose: rejected {value}")
 
 
 @op
 def broken() -> int:
-    raise ValueError("broken on purpose")
+    raise_from_user_code(42)
+    return 0
 
 
 @op
@@ -91,39 +173,187 @@ def after_broken(x: int) -> int:
     return x
 
 
+@op
+def independent() -> int:
+    """Succeeds whatever else happens."""
+    return 1
+
+
 @job(resource_defs=RESOURCES)
 def failing():
+    """broken -> after_broken, and an independent op."""
     after_broken(broken())
+    independent()
 
 
+@op(required_resource_keys={"io_manager_dir"}, retry_policy=RetryPolicy(max_retries=2))
+def flaky(context) -> int:
+    """Fails on its first two attempts (counted with files), then returns its retry number."""
+    attempts = len(list(_dir(context).glob("flaky-*")))
+    _mark(_dir(context), "flaky")
+    if attempts < 2:
+        raise ConnectionError(f"transient failure {attempts + 1}")
+    return context.retry_number
+
+
+@op
+def chained(x: int) -> int:
+    return x + 1
+
+
+@job(resource_defs=RESOURCES)
+def retrying():
+    """flaky -> chained."""
+    chained(flaky())
+
+
+# -- steps that kill their own process ---------------------------------------------------------
 @op(required_resource_keys={"io_manager_dir"})
-def suicidal(context) -> int:
-    """Kills its own process on the first attempt (a crash), succeeds on the second."""
-    marker = _dir(context) / "killed-once"
-    if not marker.exists():
-        marker.touch()
+def kills_itself(context) -> int:
+    """Kills the process it runs in, every time."""
+    _mark(_dir(context), "killer")
+    os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(30)
+    return 0
+
+
+@op
+def slowly_independent() -> int:
+    """Runs next to the crashing step and must still succeed."""
+    time.sleep(0.2)
+    return 1
+
+
+@job(resource_defs=RESOURCES)
+def crashing():
+    """kills_itself (no retry) -> chained, and an independent op."""
+    chained(kills_itself())
+    slowly_independent()
+
+
+@op(required_resource_keys={"io_manager_dir"}, out={"value": Out(), "pid": Out()})
+def suicidal(context):
+    """Kills its own process on the first attempt (a crash), succeeds on the second; also
+    returns the pid of the process that succeeded."""
+    if not list(_dir(context).glob("killer-*")):
+        _mark(_dir(context), "killer")
         os.kill(os.getpid(), signal.SIGKILL)
-    return 7
+        time.sleep(30)
+    return 7, os.getpid()
 
 
 @job(resource_defs=RESOURCES, op_retry_policy=RetryPolicy(max_retries=1))
-def crashing():
-    suicidal()
+def crashing_once():
+    """suicidal (one retry, from the job's policy) -> chained."""
+    value, _pid = suicidal()
+    chained(value)
 
 
-@op(required_resource_keys={"io_manager_dir"})
-def asks_to_cancel(context) -> int:
-    assert context.instance.request_cancel(context.run_id)
-    time.sleep(0.8)  # the orchestrator looks for a cancellation every half second
+# -- resources: set up and torn down once per process ------------------------------------------
+def _user(index: int):
+    @op(name=f"uses_{index}", required_resource_keys={"tracked"})
+    def uses(context) -> dict:
+        time.sleep(0.1)
+        return {
+            "pid": os.getpid(),
+            "thread": threading.get_ident(),
+            "token": context.resources.tracked,
+        }
+
+    return uses
+
+
+_USERS = [_user(i) for i in range(6)]
+
+
+@job(resource_defs=RESOURCES)
+def resourceful():
+    """Six ops that need the tracked resource."""
+    for use in _USERS:
+        use()
+
+
+# -- cancellation ------------------------------------------------------------------------------
+@op(
+    required_resource_keys={"io_manager_dir", "tracked"},
+    config_schema={
+        "seconds": Field(float, default_value=0.8),
+        "cancel": Field(bool, default_value=True),
+    },
+)
+def long_step(context) -> int:
+    """Asks for its run's cancellation (unless told not to), then sleeps ``seconds`` in
+    small sleeps; leaves ``long-started``, then ``long-interrupted`` or ``long-finished``.
+    The orchestrator looks for a cancellation every half second."""
+    _mark(_dir(context), "long-started")
+    if context.op_config["cancel"]:
+        assert context.instance.request_cancel(context.run_id)
+    deadline = time.monotonic() + context.op_config["seconds"]
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+    except BaseException:
+        _mark(_dir(context), "long-interrupted")
+        raise
+    _mark(_dir(context), "long-finished")
     return 1
 
 
 @op(required_resource_keys={"io_manager_dir"})
 def never_runs(context, x: int) -> int:
-    (_dir(context) / "never-runs-ran").touch()
+    _mark(_dir(context), "never-runs-ran")
     return x
 
 
 @job(resource_defs=RESOURCES)
 def cancelled():
-    never_runs(asks_to_cancel())
+    """long_step -> never_runs."""
+    never_runs(long_step())
+
+
+# -- tag concurrency limits --------------------------------------------------------------------
+def _query(index: int):
+    @op(name=f"query_{index}", tags={"database": "warehouse"})
+    def query() -> int:
+        time.sleep(0.2)
+        return os.getpid()
+
+    return query
+
+
+_QUERIES = [_query(i) for i in range(3)]
+
+
+@job(resource_defs=RESOURCES)
+def tag_limited():
+    """Three ops tagged database=warehouse (run config limits them)."""
+    for query in _QUERIES:
+        query()
+
+
+# -- the in-memory IO manager cannot cross processes -------------------------------------------
+@job(resource_defs={"io_manager": mem_io_manager})
+def in_memory():
+    """Keeps its output in memory: refused before any step runs on another process."""
+    source()
+
+
+# -- Dask only: steps that ask for Dask worker resources ---------------------------------------
+@op(tags={"trellis-dask/resources": '{"slots": 1}'})
+def needs_slot() -> int:
+    return 7
+
+
+@job(resource_defs=RESOURCES)
+def dask_tagged():
+    needs_slot()
+
+
+@op(tags={"trellis-dask/resources": "not json"})
+def dask_bad_tag() -> int:
+    return 0
+
+
+@job(resource_defs=RESOURCES)
+def dask_bad_tagged():
+    dask_bad_tag()

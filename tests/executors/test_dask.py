@@ -1,294 +1,84 @@
-"""The Dask executor (``dask_executor``): results and events as in process, events
-streamed while a step runs, failures with the user's traceback, retries, a worker killed
-mid-step, the in-memory IO manager refused, resources once per worker, per-step Dask
-resources from tags, cancellation, run config that picks the executor, and the example
-project on a scheduler and two workers started with the ``dask`` command-line tools.
+"""What only the Dask executor (``dask_executor``) does: a job with the Dask executor of
+its own, a ``LocalCluster`` started for the run (worker threads sharing one resource),
+per-step Dask worker resources from tags, an unreachable scheduler, and the example project
+on a scheduler and two workers started with the ``dask`` command-line tools. What every
+executor does is in ``test_executor_suite.py``.
 
-Most tests share one ``LocalCluster`` of two worker processes (``existing`` config); the
-jobs live in ``dask_jobs.py`` so the workers load them by reference.
+Most tests share the session's ``LocalCluster`` of two worker processes (``conftest.py``,
+``existing`` config); the jobs are in ``suite_jobs.py``, so the workers load them by
+reference.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
-import dask_jobs
 import distributed
 import pytest
+import suite_jobs
+from executor_helpers import step_pids, tokens, types_by_step
 
-from trellis import EventType, Instance, InvalidConfigError, InvalidInvocationError, RunStatus
+from trellis import EventType, Instance, RunStatus
 from trellis.api.execute import execute_job_in_process
-from trellis.core.errors import InvalidDefinitionError, StepWorkerCrashedError
+from trellis.core.errors import InvalidDefinitionError
 from trellis.execution.executors.dask import DaskExecutor, step_resources
-from trellis.execution.executors.registry import create_executor
-from trellis.execution.remote.cross_process import executor_for_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
-STEP_EVENTS = {
-    EventType.STEP_START,
-    EventType.STEP_RESTARTED,
-    EventType.LOADED_INPUT,
-    EventType.STEP_OUTPUT,
-    EventType.HANDLED_OUTPUT,
-    EventType.ASSET_MATERIALIZATION,
-    EventType.LOG_MESSAGE,
-    EventType.STEP_SUCCESS,
-    EventType.STEP_FAILURE,
-    EventType.STEP_UP_FOR_RETRY,
-}
+
+def _files(base_dir: Path) -> dict:
+    """Run config that points the suite jobs' files at ``base_dir``."""
+    base_dir.mkdir(parents=True, exist_ok=True)
+    base = {"config": {"base_dir": str(base_dir)}}
+    return {"resources": {"io_manager": base, "io_manager_dir": base, "tracked": base}}
 
 
-@pytest.fixture(scope="module")
-def dask_address():
-    """A LocalCluster of two single-threaded worker processes (each offering one
-    ``slots`` resource), shared by the tests of this module."""
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": ":0"},
-        silence_logs=logging.CRITICAL,
-        resources={"slots": 1},
-    )
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
-
-
-def _on_dask(address: str, base_dir: Path, **extra) -> dict:
+def _on_dask(address: str, base_dir: Path) -> dict:
     """Run config that picks the Dask executor (for a job without an executor_def)."""
-    return {
-        "execution": {"config": {"dask": {"cluster": {"existing": {"address": address}}}}},
-        "resources": {"io_manager": {"config": {"base_dir": str(base_dir)}}},
-        **extra,
-    }
+    cluster = {"cluster": {"existing": {"address": address}}}
+    return {"execution": {"config": {"dask": cluster}}, **_files(base_dir)}
 
 
-def _in_process(base_dir: Path, **extra) -> dict:
-    return {"resources": {"io_manager": {"config": {"base_dir": str(base_dir)}}}, **extra}
-
-
-def _types_by_step(events) -> dict[str, list[EventType]]:
-    by_step: dict[str, list[EventType]] = {}
-    for event in events:
-        if event.step_key is not None and event.event_type in STEP_EVENTS:
-            by_step.setdefault(event.step_key, []).append(event.event_type)
-    return by_step
-
-
-def _of(result, event_type: EventType, step_key: str | None = None) -> list:
-    return [
-        e
-        for e in result.all_events
-        if e.event_type is event_type and (step_key is None or e.step_key == step_key)
-    ]
-
-
-# -- results and events ------------------------------------------------------------------------
-def test_dask_results_and_event_order_match_in_process_and_arrive_while_running(
-    dask_address, tmp_path
-):
-    local = dask_jobs.dask_math_job.execute_in_process(run_config=_in_process(tmp_path / "a"))
-    arrivals: list[tuple[float, EventType, str | None]] = []
-    remote = execute_job_in_process(
-        dask_jobs.dask_math_job,
-        run_config=_on_dask(dask_address, tmp_path / "b"),
-        on_event=lambda e: arrivals.append((time.monotonic(), e.event_type, e.step_key)),
-    )
-    assert remote.success
-    for node in ("dask_one", "dask_two", "dask_add", "dask_slow"):
-        assert remote.output_for_node(node) == local.output_for_node(node)
-    assert remote.output_for_node("dask_slow") == 30
-    assert _types_by_step(remote.all_events) == _types_by_step(local.all_events)
-    # Steps ran in the workers, not here; the events came back in order, live.
-    pids = {e.pid for e in remote.all_events if e.event_type is EventType.STEP_START}
-    assert os.getpid() not in pids
-    started = next(
-        t for t, kind, key in arrivals if kind is EventType.LOG_MESSAGE and key == "dask_slow"
-    )
-    ended = next(
-        t for t, kind, key in arrivals if kind is EventType.STEP_SUCCESS and key == "dask_slow"
-    )
-    assert ended - started > 1.0  # its log line arrived while it was still sleeping
-    assert [e.event_type for e in remote.all_events][-1] is EventType.RUN_SUCCESS
-
-
-def test_dask_asset_job_from_definitions_and_own_executor_def(dask_address, tmp_path):
-    assets_job = dask_jobs.dask_defs.get_job_def("dask_assets_job")
-    result = assets_job.execute_in_process(run_config=_on_dask(dask_address, tmp_path))
-    assert result.success
-    assert result.asset_value("dask_total") == 10
-    assert len(_of(result, EventType.ASSET_MATERIALIZATION)) == 2
-
+def test_a_job_with_the_dask_executor_of_its_own_reads_its_config(dask_address, tmp_path):
     # A job whose executor_def is dask_executor reads execution: {config: {...}}.
-    own = dask_jobs.dask_own_executor_job.execute_in_process(
+    own = suite_jobs.on_dask.execute_in_process(
         run_config={
             "execution": {"config": {"cluster": {"existing": {"address": dask_address}}}},
-            **_in_process(tmp_path / "own"),
+            **_files(tmp_path),
         }
     )
-    assert own.success and own.output_for_node("dask_add") == 3
-    assert os.getpid() not in {e.pid for e in _of(own, EventType.STEP_START)}
-
-
-# -- failures and retries ------------------------------------------------------------------------
-def test_dask_failure_brings_back_the_user_exception_and_traceback(dask_address, tmp_path):
-    with pytest.raises(dask_jobs.DaskUserError, match="user code rejected 42"):
-        dask_jobs.dask_failing_job.execute_in_process(
-            run_config=_on_dask(dask_address, tmp_path / "a")
-        )
-    result = dask_jobs.dask_failing_job.execute_in_process(
-        run_config=_on_dask(dask_address, tmp_path / "b"), raise_on_error=False
-    )
-    assert not result.success
-    (failure,) = _of(result, EventType.STEP_FAILURE)
-    assert failure.step_key == "dask_fails"
-    assert failure.data.error_source == "USER_CODE_ERROR"
-    text = failure.data.error.to_string()
-    assert "raise_from_user_code" in text and "dask_jobs.py" in text
-    assert "DaskUserError" in text
-    (skipped,) = _of(result, EventType.STEP_SKIPPED)
-    assert skipped.step_key == "dask_after_failure"
-    assert result.all_events[-1].event_type is EventType.RUN_FAILURE
-
-
-def test_dask_retry_policy_retries_the_step(dask_address, tmp_path):
-    result = dask_jobs.dask_retry_job.execute_in_process(
-        run_config=_on_dask(dask_address, tmp_path)
-    )
-    assert result.success
-    assert result.output_for_node("dask_flaky") == 2
-    assert len(_of(result, EventType.STEP_UP_FOR_RETRY)) == 2
-    assert len(_of(result, EventType.STEP_RESTARTED)) == 2
-
-
-# -- refused before any step ------------------------------------------------------------------
-def test_dask_refuses_the_in_memory_io_manager_before_any_step(tmp_path):
-    seen = []
-    with pytest.raises(InvalidInvocationError) as info:
-        execute_job_in_process(
-            dask_jobs.dask_memory_job,
-            # No scheduler listens there: the check comes before any connection.
-            run_config={
-                "execution": {
-                    "config": {"dask": {"cluster": {"existing": {"address": "tcp://127.0.0.1:9"}}}}
-                }
-            },
-            on_event=seen.append,
-        )
-    message = str(info.value)
-    assert "in-memory IO manager" in message and "dask executor" in message
-    assert "'result' of step 'dask_one'" in message and "FilesystemIOManager" in message
-    assert seen == []
-
-
-def test_run_config_picks_the_executor_of_a_job_without_one():
-    job = dask_jobs.dask_math_job
-    assert executor_for_run(job, {}) == (None, {})
-    definition, config = executor_for_run(
-        job, {"execution": {"config": {"multithread": {"max_concurrent": 3}}}}
-    )
-    assert definition.name == "multithread" and config["max_concurrent"] == 3
-    definition, config = executor_for_run(job, {"execution": {"config": {"in_process": None}}})
-    assert definition.name == "in_process"
-    os.environ["TRELLIS_TEST_DASK_ADDRESS"] = "tcp://10.0.0.1:8786"
-    try:
-        definition, config = executor_for_run(
-            job,
-            {
-                "execution": {
-                    "config": {
-                        "dask": {
-                            "cluster": {
-                                "existing": {"address": {"env": "TRELLIS_TEST_DASK_ADDRESS"}}
-                            }
-                        }
-                    }
-                }
-            },
-        )
-    finally:
-        del os.environ["TRELLIS_TEST_DASK_ADDRESS"]
-    assert definition.name == "dask"
-    assert config["cluster"] == {"existing": {"address": "tcp://10.0.0.1:8786"}}
-    executor = create_executor(definition, config)
-    assert isinstance(executor, DaskExecutor) and executor.crosses_processes
-    assert executor.cluster == {"existing": {"address": "tcp://10.0.0.1:8786"}}
-    with pytest.raises(InvalidConfigError) as info:
-        executor_for_run(job, {"execution": {"config": {"dsak": {}}}})
-    assert "dsak" in str(info.value) and "dask" in str(info.value)
-    with pytest.raises(InvalidConfigError) as info:
-        executor_for_run(
-            job, {"execution": {"config": {"dask": {"cluster": {"local": {"n_workers": "two"}}}}}}
-        )
-    assert "root:execution:config:dask:cluster:local:n_workers" in str(info.value)
-
-
-# -- resources ---------------------------------------------------------------------------------
-def test_dask_resources_are_built_once_per_worker_and_torn_down(dask_address, tmp_path):
-    markers = tmp_path / "markers"
-    result = dask_jobs.dask_resource_job.execute_in_process(
-        run_config=_on_dask(
-            dask_address,
-            tmp_path,
-        )
-        | {
-            "resources": {
-                "io_manager": {"config": {"base_dir": str(tmp_path / "io")}},
-                "counted": {"config": {"marker_dir": str(markers)}},
-            }
-        }
-    )
-    assert result.success
-    outputs = [result.output_for_node(f"dask_use_{i}") for i in range(6)]
-    assert all(o["resource_pid"] == o["pid"] for o in outputs)
-    inits = Counter(p.name.split("-")[1] for p in markers.glob("init-*"))
-    assert set(inits) == {str(o["pid"]) for o in outputs}
-    assert set(inits.values()) == {1}  # once per worker process, not per step
-    teardowns = sorted(p.name[len("teardown-") :] for p in markers.glob("teardown-*"))
-    assert teardowns == sorted(p.name[len("init-") :] for p in markers.glob("init-*"))
+    assert own.success and own.output_for_node("combine", "total") == 23
+    assert os.getpid() not in step_pids(own).values()
 
 
 def test_dask_local_cluster_with_threads_shares_one_resource_per_worker(tmp_path):
-    markers = tmp_path / "markers"
     config = {
         "execution": {
             "config": {"dask": {"cluster": {"local": {"n_workers": 1, "threads_per_worker": 3}}}}
         },
-        "resources": {
-            "io_manager": {"config": {"base_dir": str(tmp_path / "io")}},
-            "counted": {"config": {"marker_dir": str(markers)}},
-        },
+        **_files(tmp_path),
     }
-    result = dask_jobs.dask_resource_job.execute_in_process(run_config=config)
+    result = suite_jobs.resourceful.execute_in_process(run_config=config)
     assert result.success
-    outputs = [result.output_for_node(f"dask_use_{i}") for i in range(6)]
+    outputs = [result.output_for_node(f"uses_{i}") for i in range(6)]
     assert len({o["pid"] for o in outputs}) == 1
     assert len({o["thread"] for o in outputs}) > 1  # steps ran at once on threads
-    assert len(list(markers.glob("init-*"))) == 1
-    assert len(list(markers.glob("teardown-*"))) == 1
+    assert len(tokens(tmp_path, "setup")) == 1
+    assert len(tokens(tmp_path, "teardown")) == 1
     # Each step's events stayed with their step, in order.
-    for key, types in _types_by_step(result.all_events).items():
+    for key, types in types_by_step(result.all_events).items():
         assert types[0] is EventType.STEP_START and types[-1] is EventType.STEP_SUCCESS, key
 
 
 def test_dask_step_tags_ask_for_worker_resources(dask_address, tmp_path):
-    result = dask_jobs.dask_tagged_job.execute_in_process(
-        run_config=_on_dask(dask_address, tmp_path)
-    )
-    assert result.success and result.output_for_node("dask_needs_slot") == 7
+    result = suite_jobs.dask_tagged.execute_in_process(run_config=_on_dask(dask_address, tmp_path))
+    assert result.success and result.output_for_node("needs_slot") == 7
     assert step_resources("s", {"trellis-dask/resources": '{"GPU": 1, "memory": 2.5}'}) == {
         "GPU": 1.0,
         "memory": 2.5,
@@ -296,7 +86,7 @@ def test_dask_step_tags_ask_for_worker_resources(dask_address, tmp_path):
     assert step_resources("s", {"dagster-dask/resource_requirements": '{"GPU": 2}'}) == {"GPU": 2.0}
     assert step_resources("s", {"other": "x"}) is None
     with pytest.raises(InvalidDefinitionError, match=r"dask_bad_tag.*not json"):
-        dask_jobs.dask_bad_tag_job.execute_in_process(
+        suite_jobs.dask_bad_tagged.execute_in_process(
             run_config=_on_dask(dask_address, tmp_path / "bad")
         )
 
@@ -306,7 +96,7 @@ def test_dask_unreachable_scheduler_fails_the_run_with_a_clear_error(tmp_path):
     config["execution"]["config"]["dask"]["timeout"] = 0.5
     seen = []
     with pytest.raises(ConnectionError, match=r"could not use the cluster at tcp://127\.0\.0\.1:9"):
-        execute_job_in_process(dask_jobs.dask_math_job, run_config=config, on_event=seen.append)
+        execute_job_in_process(suite_jobs.diamond, run_config=config, on_event=seen.append)
     assert seen[-1].event_type is EventType.RUN_FAILURE
     assert not [e for e in seen if e.event_type is EventType.STEP_START]
 
@@ -332,70 +122,6 @@ def test_dask_warns_when_no_worker_offers_a_step_resource(dask_address, tmp_path
         executor._close()
     (warning,) = events
     assert "gpu_step" in warning.message and "No Dask worker offers" in warning.message
-
-
-# -- cancellation ------------------------------------------------------------------------------
-def test_dask_cancel_terminates_the_running_step(dask_address, tmp_path):
-    instance = Instance.from_config(tmp_path / "home", None)
-    marker = tmp_path / "finished"
-    started = time.monotonic()
-    result = dask_jobs.dask_cancel_job.execute_in_process(
-        run_config=_on_dask(
-            dask_address,
-            tmp_path / "io",
-            ops={"dask_cancels_its_run": {"config": {"marker": str(marker)}}},
-        ),
-        instance=instance,
-        raise_on_error=False,
-    )
-    assert time.monotonic() - started < 8  # the step would sleep 10 s
-    assert result.run.status is RunStatus.CANCELED
-    assert instance.get_run(result.run_id).status is RunStatus.CANCELED
-    (failure,) = _of(result, EventType.STEP_FAILURE)
-    assert failure.step_key == "dask_cancels_its_run" and "canceled" in failure.message
-    (skip,) = _of(result, EventType.STEP_SKIPPED)
-    assert skip.step_key == "dask_never_runs"
-    assert result.all_events[-1].event_type is EventType.RUN_CANCELED
-    # The step was interrupted on its worker, not left to sleep on.
-    deadline = time.monotonic() + 5
-    while not Path(f"{marker}.interrupted").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert Path(f"{marker}.interrupted").exists()
-    assert not Path(f"{marker}.finished").exists()
-
-
-# -- workers that die --------------------------------------------------------------------------
-def test_dask_worker_killed_mid_step_fails_the_step_as_crashed(dask_address, tmp_path):
-    result = dask_jobs.dask_crash_job.execute_in_process(
-        run_config=_on_dask(dask_address, tmp_path), raise_on_error=False
-    )
-    assert not result.success
-    (failure,) = _of(result, EventType.STEP_FAILURE)
-    assert failure.step_key == "dask_kills_its_worker"
-    assert failure.data.crashed is True and "died" in failure.message
-    assert failure.data.error.cls_name == "StepWorkerCrashedError"
-    # Never run twice (Dask re-runs a task whose worker died; the re-run finds the attempt
-    # claimed). The STEP_START may be lost: the worker died within milliseconds of it.
-    assert len(_of(result, EventType.STEP_START, "dask_kills_its_worker")) <= 1
-    (skipped,) = _of(result, EventType.STEP_SKIPPED)
-    assert skipped.step_key == "dask_after_failure"
-    assert result.all_events[-1].event_type is EventType.RUN_FAILURE
-    with pytest.raises(StepWorkerCrashedError, match="died"):
-        dask_jobs.dask_crash_job.execute_in_process(run_config=_on_dask(dask_address, tmp_path))
-
-
-def test_dask_crashed_step_retries_on_a_local_cluster(tmp_path):
-    result = dask_jobs.dask_crash_retry_job.execute_in_process(
-        run_config={
-            "execution": {"config": {"dask": {"cluster": {"local": {"n_workers": 2}}}}},
-            **_in_process(tmp_path),
-        }
-    )
-    assert result.success
-    (retry,) = _of(result, EventType.STEP_UP_FOR_RETRY)
-    assert retry.data.crashed is True and "died" in retry.message
-    assert len(_of(result, EventType.STEP_RESTARTED)) == 1
-    assert result.output_for_node("dask_crashes_once") != os.getpid()
 
 
 # -- the example project on a cluster started with the dask command-line tools ---------------------

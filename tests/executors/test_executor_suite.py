@@ -1,42 +1,52 @@
 """One suite, every executor: in-process, threads, the warm process pool and a Dask
-``LocalCluster`` with two workers run the same jobs (picked by run config, as
-``execution: {config: {<executor>: {...}}}``) and must agree on results, per-step event
-order, failures, retries, crashes, cancellation and resource lifetimes."""
+``LocalCluster`` with two workers run the same jobs (``suite_jobs.py``, picked by run
+config, as ``execution: {config: {<executor>: {...}}}``) and must agree on results, per-step
+event order, live events, failures, retries, crashes, cancellation, resource lifetimes and
+tag concurrency limits; executors whose steps run in other processes refuse what cannot
+cross (the in-memory IO manager, a job not defined at module level) before any step runs.
+
+What only one executor does (start methods, worker reuse, Dask worker resources, ...) is
+tested in that executor's own file."""
 
 from __future__ import annotations
 
+import itertools
 import os
+import time
 from pathlib import Path
 
 import pytest
 import suite_jobs
+from executor_helpers import events_of, marked_pids, step_pids, tokens, types_by_step
 
-from trellis import EventType, Instance, RunStatus
+from trellis import (
+    EventType,
+    Instance,
+    InvalidConfigError,
+    InvalidInvocationError,
+    RunStatus,
+    job,
+    op,
+)
+from trellis.api.execute import execute_job_in_process
+from trellis.core.errors import StepWorkerCrashedError
+from trellis.execution.executors.dask import DaskExecutor
+from trellis.execution.executors.registry import create_executor
+from trellis.execution.remote.cross_process import executor_for_run
 
 EXECUTORS = ["in_process", "multithread", "multiprocess", "dask"]
 CROSS_PROCESS = ["multiprocess", "dask"]
+WITH_TAG_LIMITS = ["multithread", "multiprocess"]  # the Dask executor has no such config
 
-
-@pytest.fixture(scope="module")
-def dask_address():
-    from distributed import LocalCluster
-
-    cluster = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    )
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
+UNREACHABLE = "tcp://127.0.0.1:9"  # no scheduler listens there
 
 
 @pytest.fixture
 def run_config_for(request, tmp_path):
-    def make(executor: str) -> dict:
+    """``run_config_for(executor, base_dir=tmp_path, **executor_config)``: run config that
+    picks the executor and points the job's files at ``base_dir``."""
+
+    def make(executor: str, base_dir: Path | None = None, **executor_config) -> dict:
         config = {
             "in_process": {},
             "multithread": {"max_concurrent": 2},
@@ -45,9 +55,11 @@ def run_config_for(request, tmp_path):
         if executor == "dask":
             address = request.getfixturevalue("dask_address")
             config = {"cluster": {"existing": {"address": address}}}
-        base = {"config": {"base_dir": str(tmp_path)}}
+        base_dir = base_dir or tmp_path
+        base_dir.mkdir(parents=True, exist_ok=True)
+        base = {"config": {"base_dir": str(base_dir)}}
         return {
-            "execution": {"config": {executor: config}},
+            "execution": {"config": {executor: {**config, **executor_config}}},
             "resources": {"io_manager": base, "io_manager_dir": base, "tracked": base},
         }
 
@@ -58,97 +70,345 @@ def _run(job_def, run_config, **kwargs):
     return job_def.execute_in_process(run_config=run_config, raise_on_error=False, **kwargs)
 
 
-def _step_sequences(result) -> dict[str, list[EventType]]:
-    sequences: dict[str, list[EventType]] = {}
-    for event in result.all_events:
-        if event.step_key:
-            sequences.setdefault(event.step_key, []).append(event.event_type)
-    return sequences
+# -- results and events ------------------------------------------------------------------------
+START, INPUT, LOG = EventType.STEP_START, EventType.LOADED_INPUT, EventType.LOG_MESSAGE
+OUTPUT, HANDLED, SUCCESS = EventType.STEP_OUTPUT, EventType.HANDLED_OUTPUT, EventType.STEP_SUCCESS
+DIAMOND_SEQUENCES = {
+    "source": [START, OUTPUT, HANDLED, SUCCESS],
+    "source_2": [START, OUTPUT, HANDLED, SUCCESS],
+    "left": [START, INPUT, OUTPUT, HANDLED, SUCCESS],
+    "right": [START, INPUT, OUTPUT, HANDLED, SUCCESS],
+    "async_double": [START, INPUT, OUTPUT, HANDLED, SUCCESS],
+    "after_async": [START, INPUT, OUTPUT, HANDLED, SUCCESS],
+    "combine": [START, INPUT, INPUT, LOG, OUTPUT, HANDLED, OUTPUT, HANDLED, SUCCESS],
+    "slow": [START, LOG, OUTPUT, HANDLED, SUCCESS],
+}
+"""Every event of each step of ``diamond`` (``context.log`` lines included), in order."""
+
+
+# How long the slow step sleeps, and how long before its end its first events must have
+# arrived: events from other processes (over a pipe, or from Dask) get a wider margin.
+SLOW = {"in_process": (0.5, 0.3), "multithread": (0.5, 0.3), "multiprocess": (1.5, 1.0)}
+SLOW["dask"] = SLOW["multiprocess"]
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
 def test_results_and_per_step_event_order_match_every_executor(executor, run_config_for):
-    result = _run(suite_jobs.diamond, run_config_for(executor))
+    seconds, margin = SLOW[executor]
+    config = run_config_for(executor)
+    config["ops"] = {"slow": {"config": {"seconds": seconds}}}
+    arrivals: list[tuple[float, object]] = []
+    result = execute_job_in_process(
+        suite_jobs.diamond,
+        run_config=config,
+        raise_on_error=False,
+        on_event=lambda e: arrivals.append((time.monotonic(), e)),
+    )
     assert result.success
+    outputs = {
+        node: result.output_for_node(node)
+        for node in ("source", "source_2", "left", "right", "async_double", "after_async", "slow")
+    }
+    assert outputs == {
+        "source": 2,
+        "source_2": 2,
+        "left": 3,  # async ops, whatever runs their steps
+        "right": 20,
+        "async_double": 4,
+        "after_async": 5,
+        "slow": 30,
+    }
     assert result.output_for_node("combine", "total") == 23
-    sequences = _step_sequences(result)
-    assert sequences["source"] == [
-        EventType.STEP_START,
-        EventType.STEP_OUTPUT,
-        EventType.HANDLED_OUTPUT,
-        EventType.STEP_SUCCESS,
-    ]
-    assert sequences["combine"] == [
-        EventType.STEP_START,
-        EventType.LOADED_INPUT,
-        EventType.LOADED_INPUT,
-        EventType.STEP_OUTPUT,
-        EventType.HANDLED_OUTPUT,
-        EventType.STEP_OUTPUT,
-        EventType.HANDLED_OUTPUT,
-        EventType.STEP_SUCCESS,
-    ]
+    assert types_by_step(result.event_log, kinds=None) == DIAMOND_SEQUENCES
+    # context.log lines written where the steps ran reach the run
+    logged = {e.step_key: e.message for e in result.event_log if e.event_type is LOG}
+    assert logged == {"combine": "combining", "slow": "slow step started"}
     types = [e.event_type for e in result.all_events]
     assert types[0] is EventType.RUN_START and types[-1] is EventType.RUN_SUCCESS
-    step_pid = result.output_for_node("combine", "pids")
-    assert (step_pid != os.getpid()) == (executor in CROSS_PROCESS)
+
+    # Step events carry the pid of the process that ran the step, run events this one's.
+    assert result.all_events[0].pid == os.getpid()
+    pids = step_pids(result)
+    assert set(pids) == set(DIAMOND_SEQUENCES)
+    assert result.output_for_node("combine", "pids") == pids["combine"]
+    if executor in CROSS_PROCESS:
+        assert os.getpid() not in pids.values()
+    else:
+        assert set(pids.values()) == {os.getpid()}
+
+    # Events reach on_event while the run goes, in the run's order: the slow step's
+    # STEP_START and its log line arrived while it was still sleeping, not at the end.
+    assert [e for _, e in arrivals] == result.event_log
+    seen = {(e.event_type, e.step_key): at for at, e in arrivals}
+    ended = seen[(EventType.STEP_SUCCESS, "slow")]
+    assert ended - seen[(EventType.STEP_START, "slow")] > margin
+    assert ended - seen[(EventType.LOG_MESSAGE, "slow")] > margin
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
-def test_failure_skips_downstream_and_retries_follow_the_policy(executor, run_config_for):
-    failed = _run(suite_jobs.failing, run_config_for(executor))
-    assert not failed.success
-    (failure,) = failed.get_step_failure_events()
-    assert failure.step_key == "broken" and "broken on purpose" in failure.error.to_string()
-    assert [e.step_key for e in failed.get_step_skipped_events()] == ["after_broken"]
+def test_an_asset_job_from_definitions_runs_on_every_executor(executor, run_config_for):
+    assets_job = suite_jobs.defs.get_job_def("assets_job")
+    result = _run(assets_job, run_config_for(executor))
+    assert result.success
+    assert result.asset_value("numbers_total") == 10
+    assert len(events_of(result, EventType.ASSET_MATERIALIZATION)) == 2
 
-    retried = _run(suite_jobs.retrying, run_config_for(executor))
-    assert retried.success
-    assert retried.output_for_node("flaky") == "ok after 1 retries"
-    types = [e.event_type for e in retried.all_events if e.step_key == "flaky"]
-    assert types[:3] == [
-        EventType.STEP_START,
-        EventType.STEP_UP_FOR_RETRY,
-        EventType.STEP_RESTARTED,
+
+# -- failures and retries ----------------------------------------------------------------------
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_failure_brings_back_the_users_exception_and_skips_downstream(
+    executor, run_config_for, tmp_path
+):
+    failed = _run(suite_jobs.failing, run_config_for(executor, tmp_path / "a"))
+    assert not failed.success
+    assert failed.run.status is RunStatus.FAILURE
+    (failure,) = failed.get_step_failure_events()
+    assert failure.step_key == "broken"
+    assert "broken on purpose: rejected 42" in failure.message
+    assert failure.data.error_source == "USER_CODE_ERROR"
+    error = failure.data.error
+    assert error.cls_name == "ExecutionStepExecutionError"
+    text = error.to_string()
+    # the user's exception, with the traceback through the user's own code
+    assert "UserCodeError" in text and "broken on purpose: rejected 42" in text
+    assert "raise_from_user_code" in text and "suite_jobs.py" in text
+    assert [e.step_key for e in failed.get_step_skipped_events()] == ["after_broken"]
+    assert failed.is_node_skipped("after_broken")
+    assert failed.is_node_success("independent")
+    assert failed.all_events[-1].event_type is EventType.RUN_FAILURE
+
+    with pytest.raises(suite_jobs.UserCodeError, match="broken on purpose: rejected 42"):
+        suite_jobs.failing.execute_in_process(run_config=run_config_for(executor, tmp_path / "b"))
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_retry_policy_retries_the_step(executor, run_config_for, tmp_path):
+    result = _run(suite_jobs.retrying, run_config_for(executor))
+    assert result.success
+    assert result.output_for_node("flaky") == 2  # context.retry_number of the third attempt
+    assert result.output_for_node("chained") == 3
+    retry, restarted = EventType.STEP_UP_FOR_RETRY, EventType.STEP_RESTARTED
+    assert types_by_step(result.all_events)["flaky"] == [
+        *(START, retry, restarted, retry, restarted),
+        *(OUTPUT, HANDLED, SUCCESS),
     ]
+    assert len(marked_pids(tmp_path, "flaky")) == 3
+
+
+# -- steps that kill their process -------------------------------------------------------------
+# Only executors whose steps run in other processes can survive this; in-process and
+# thread executors share the orchestrator's process. How each executor words the crash:
+# the pool knows its worker's exit code (-9, SIGKILL); Dask only that the worker is gone.
+DIED = {"multiprocess": "died unexpectedly", "dask": "died before the step ended"}
 
 
 @pytest.mark.parametrize("executor", CROSS_PROCESS)
-def test_a_step_that_kills_its_worker_fails_as_crashed_and_uses_its_retry(executor, run_config_for):
-    # Only executors whose steps run in other processes can survive this; in-process
-    # and thread executors share the orchestrator's process.
-    result = _run(suite_jobs.crashing, run_config_for(executor))
-    assert result.success, [e.message for e in result.all_events]
-    assert result.output_for_node("suicidal") == 7
-    retry = [e for e in result.all_events if e.event_type is EventType.STEP_UP_FOR_RETRY]
-    assert len(retry) == 1
-
-
-@pytest.mark.parametrize("executor", EXECUTORS)
-def test_cancellation_ends_the_run_canceled_without_starting_more_steps(
+def test_a_step_that_kills_its_worker_fails_as_crashed_and_the_run_goes_on(
     executor, run_config_for, tmp_path
 ):
-    # A persistent instance: steps in other processes reach it through its reference.
-    instance = Instance.from_config(tmp_path / "home", {})
-    result = _run(suite_jobs.cancelled, run_config_for(executor), instance=instance)
+    result = _run(suite_jobs.crashing, run_config_for(executor, tmp_path / "a"))
+    assert not result.success
+    assert result.run.status is RunStatus.FAILURE
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key == "kills_itself"
+    assert DIED[executor] in failure.message and failure.data.crashed is True
+    assert failure.data.error.cls_name == "StepWorkerCrashedError"
+    if executor == "multiprocess":
+        assert "worker process" in failure.message and "SIGKILL" in failure.message
+        assert failure.data.exit_code == -9
+    # Never run twice (Dask re-runs a task whose worker died; the re-run finds the attempt
+    # claimed). The STEP_START may be lost: the worker died within milliseconds of it.
+    assert len(marked_pids(tmp_path / "a", "killer")) == 1
+    assert len(events_of(result, EventType.STEP_START, "kills_itself")) <= 1
+    assert [e.step_key for e in result.get_step_skipped_events()] == ["chained"]
+    assert result.is_node_success("slowly_independent")
+    assert result.all_events[-1].event_type is EventType.RUN_FAILURE
+
+    with pytest.raises(StepWorkerCrashedError, match=DIED[executor]):
+        suite_jobs.crashing.execute_in_process(run_config=run_config_for(executor, tmp_path / "b"))
+
+
+@pytest.mark.parametrize("executor", CROSS_PROCESS)
+def test_a_crashed_step_keeps_its_retry_budget(executor, run_config_for, tmp_path):
+    result = _run(suite_jobs.crashing_once, run_config_for(executor))
+    assert result.success, [e.message for e in result.all_events]
+    assert result.output_for_node("suicidal", "value") == 7
+    assert result.output_for_node("chained") == 8
+    retried_pid = result.output_for_node("suicidal", "pid")
+    assert retried_pid != os.getpid()  # the retry ran on a worker too
+    (retry,) = events_of(result, EventType.STEP_UP_FOR_RETRY)
+    assert retry.data.crashed is True and DIED[executor] in retry.message
+    assert len(events_of(result, EventType.STEP_RESTARTED)) == 1
+    (killed_pid,) = marked_pids(tmp_path, "killer")
+    assert retried_pid != killed_pid  # on a replacement worker
+    if executor == "multiprocess":
+        assert "SIGKILL" in retry.message
+        events = result.events_for_node("suicidal")
+        kinds = (EventType.STEP_START, EventType.STEP_RESTARTED)
+        starts = [e for e in events if e.event_type in kinds]
+        assert [e.pid for e in starts] == [killed_pid, retried_pid]
+
+
+# -- cancellation ------------------------------------------------------------------------------
+# The step asks for its own run's cancellation: steps in other processes reach a persistent
+# instance through its reference; steps in this process can use an ephemeral one too.
+CANCEL_CASES = [(executor, "persistent") for executor in EXECUTORS] + [
+    (executor, "ephemeral") for executor in EXECUTORS if executor not in CROSS_PROCESS
+]
+
+
+@pytest.mark.parametrize(("executor", "instance_kind"), CANCEL_CASES)
+def test_cancellation_ends_the_run_canceled_without_starting_more_steps(
+    executor, instance_kind, run_config_for, tmp_path
+):
+    if instance_kind == "persistent":
+        instance = Instance.from_config(tmp_path / "home", {})
+    else:
+        instance = Instance.ephemeral()
+    files = tmp_path / "files"
+    config = run_config_for(executor, files)
+    # A step in another process is interrupted, so it may sleep far longer than the test
+    # waits; one in this process runs to its end first (the orchestrator looks for a
+    # cancellation every half second).
+    seconds = 10.0 if executor in CROSS_PROCESS else 0.6
+    config["ops"] = {"long_step": {"config": {"seconds": seconds}}}
+    began = time.monotonic()
+    result = _run(suite_jobs.cancelled, config, instance=instance)
+    assert not result.success
     assert result.run.status is RunStatus.CANCELED
     assert instance.get_run(result.run_id).status is RunStatus.CANCELED
-    assert not (tmp_path / "never-runs-ran").exists()
     assert result.all_events[-1].event_type is EventType.RUN_CANCELED
+    assert EventType.RUN_CANCELING in [e.event_type for e in instance.all_logs(result.run_id)]
+    (skip,) = result.get_step_skipped_events()
+    assert skip.step_key == "never_runs" and "canceled" in skip.message
+    assert not list(files.glob("never-runs-ran-*"))
+    assert len(marked_pids(files, "long-started")) == 1
+    # Resources are torn down however the run ends.
+    assert tokens(files, "teardown") == tokens(files, "setup")
+    if executor not in CROSS_PROCESS:
+        assert result.is_node_success("long_step") and marked_pids(files, "long-finished")
+        return
+
+    assert time.monotonic() - began < 8  # not the step's 10 s
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key == "long_step" and "canceled" in failure.message
+    # The step was interrupted where it ran, not left to sleep on.
+    deadline = time.monotonic() + 5
+    while not marked_pids(files, "long-interrupted") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(marked_pids(files, "long-interrupted")) == 1
+    assert not marked_pids(files, "long-finished")
+    if executor == "multiprocess":
+        # The pool ended the step's worker, which still tore its resources down.
+        pid = step_pids(result)["long_step"]
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+        assert marked_pids(files, "teardown") == [pid]
 
 
+# -- resources ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("executor", EXECUTORS)
 def test_resources_are_set_up_once_per_process_and_always_torn_down(
     executor, run_config_for, tmp_path
 ):
-    result = _run(suite_jobs.diamond, run_config_for(executor))
+    result = _run(suite_jobs.resourceful, run_config_for(executor))
     assert result.success
-    setups = sorted(p.name.removeprefix("setup-") for p in Path(tmp_path).glob("setup-*"))
-    teardowns = sorted(p.name.removeprefix("teardown-") for p in Path(tmp_path).glob("teardown-*"))
-    assert setups == teardowns
-    pids = [token.split("-")[0] for token in setups]
-    assert len(pids) == len(set(pids))  # at most one per process
+    outputs = [result.output_for_node(f"uses_{i}") for i in range(6)]
+    setups = tokens(tmp_path, "setup")
+    # torn down by the time the run has returned
+    assert tokens(tmp_path, "teardown") == setups
+    # each step got the resource built in its own process, and no process built two
+    assert all(o["token"].split("-")[0] == str(o["pid"]) for o in outputs)
+    assert sorted({o["token"] for o in outputs}) == setups
+    pids = [int(token.split("-")[0]) for token in setups]
+    assert len(pids) == len(set(pids))
+    assert set(pids) == {o["pid"] for o in outputs} == set(step_pids(result).values())
     if executor in CROSS_PROCESS:
-        assert 1 <= len(setups) <= 2 and str(os.getpid()) not in pids
+        # the orchestrator builds none of them; two steps launched at once go to two workers
+        assert os.getpid() not in pids and len(pids) == 2
     else:
-        assert pids == [str(os.getpid())]
+        assert pids == [os.getpid()]
+
+
+# -- tag concurrency limits --------------------------------------------------------------------
+@pytest.mark.parametrize("executor", WITH_TAG_LIMITS)
+def test_tag_concurrency_limits_keep_tagged_steps_apart(executor, run_config_for):
+    limits = [{"key": "database", "value": "warehouse", "limit": 1}]
+    # three threads, or the usual two workers: either could run the tagged steps at once
+    slots = {"max_concurrent": 3} if executor == "multithread" else {}
+    config = run_config_for(executor, tag_concurrency_limits=limits, **slots)
+    result = _run(suite_jobs.tag_limited, config)
+    assert result.success
+    spans = []
+    for key in (f"query_{i}" for i in range(3)):
+        events = result.events_for_node(key)
+        start = next(e for e in events if e.event_type is EventType.STEP_START).timestamp
+        end = next(e for e in events if e.event_type is EventType.STEP_SUCCESS).timestamp
+        spans.append((start, end))
+    spans.sort()
+    for (_, end), (next_start, _) in itertools.pairwise(spans):
+        assert next_start >= end
+
+
+# -- refused before any step runs --------------------------------------------------------------
+@pytest.mark.parametrize("executor", CROSS_PROCESS)
+def test_the_in_memory_io_manager_is_refused_before_any_step_runs(executor):
+    # Dask: no scheduler listens at the address; the check comes before any connection.
+    config = {"cluster": {"existing": {"address": UNREACHABLE}}} if executor == "dask" else {}
+    events = []
+    with pytest.raises(InvalidInvocationError) as info:
+        execute_job_in_process(
+            suite_jobs.in_memory,
+            run_config={"execution": {"config": {executor: config}}},
+            on_event=events.append,
+        )
+    message = str(info.value)
+    assert "in-memory IO manager" in message and f"{executor} executor" in message
+    assert "'result' of step 'source'" in message and "FilesystemIOManager" in message
+    assert events == []
+
+
+@pytest.mark.parametrize("executor", CROSS_PROCESS)
+def test_a_job_not_defined_at_module_level_is_refused(executor, run_config_for):
+    @op
+    def local_op():
+        return 1
+
+    @job(resource_defs=suite_jobs.RESOURCES)
+    def local_job():
+        local_op()
+
+    with pytest.raises(InvalidInvocationError, match="module level"):
+        local_job.execute_in_process(run_config=run_config_for(executor))
+
+
+# -- run config picks the executor -------------------------------------------------------------
+def test_run_config_picks_the_executor_of_a_job_without_one(monkeypatch):
+    job_def = suite_jobs.diamond
+    assert executor_for_run(job_def, {}) == (None, {})
+    definition, config = executor_for_run(
+        job_def, {"execution": {"config": {"multithread": {"max_concurrent": 3}}}}
+    )
+    assert definition.name == "multithread" and config["max_concurrent"] == 3
+    definition, config = executor_for_run(job_def, {"execution": {"config": {"in_process": None}}})
+    assert definition.name == "in_process"
+    monkeypatch.setenv("TRELLIS_TEST_DASK_ADDRESS", "tcp://10.0.0.1:8786")
+    address = {"env": "TRELLIS_TEST_DASK_ADDRESS"}
+    definition, config = executor_for_run(
+        job_def,
+        {"execution": {"config": {"dask": {"cluster": {"existing": {"address": address}}}}}},
+    )
+    assert definition.name == "dask"
+    assert config["cluster"] == {"existing": {"address": "tcp://10.0.0.1:8786"}}
+    executor = create_executor(definition, config)
+    assert isinstance(executor, DaskExecutor) and executor.crosses_processes
+    assert executor.cluster == {"existing": {"address": "tcp://10.0.0.1:8786"}}
+    with pytest.raises(InvalidConfigError) as info:
+        executor_for_run(job_def, {"execution": {"config": {"dsak": {}}}})
+    assert "dsak" in str(info.value) and "dask" in str(info.value)
+    with pytest.raises(InvalidConfigError) as info:
+        executor_for_run(
+            job_def,
+            {"execution": {"config": {"dask": {"cluster": {"local": {"n_workers": "two"}}}}}},
+        )
+    assert "root:execution:config:dask:cluster:local:n_workers" in str(info.value)

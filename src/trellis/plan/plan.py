@@ -200,16 +200,16 @@ def _build_step(
 
 
 def _check_same_partitions(job: JobDefinition, node: FlatNode, upstream: AssetKey) -> None:
-    """Refuse to read a partitioned asset outside the run from an asset with another
-    partitions definition: without a partition mapping, the run's partition key would
-    name a partition of the wrong definition (a month's key read as a day's)."""
+    """Refuse to read a partitioned asset outside the run from a partitioned asset with
+    another partitions definition: without a partition mapping, the run's partition key
+    would name a partition of the wrong definition (a month's key read as a day's)."""
     assets_def = node.assets_def
     if assets_def is None or job.asset_graph is None:
         return
     upstream_def = job.asset_graph.partitions_def_for(upstream)
     own_def = assets_def.partitions_def
-    if upstream_def is None or upstream_def == own_def:
-        return
+    if upstream_def is None or own_def is None or upstream_def == own_def:
+        return  # an unpartitioned asset reads every partition of its upstream
     names = ", ".join(k.to_user_string() for k in assets_def.keys)
     raise InvalidDefinitionError(
         f"Asset '{names}' ({own_def!r}) reads asset '{upstream.to_user_string()}' "
