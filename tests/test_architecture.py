@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "trellis"
 LAYERS = [
     "core",
     "config",
-    "definitions",
+    "defs",
     "plan",
     "contexts",
     "instance",

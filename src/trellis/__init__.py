@@ -75,51 +75,51 @@ if TYPE_CHECKING:
         Output,
     )
     from trellis.core.run import Run, RunStatus
-    from trellis.definitions.asset import AssetsDefinition, asset, multi_asset
-    from trellis.definitions.asset_job import define_asset_job
-    from trellis.definitions.asset_selection import AssetSelection
-    from trellis.definitions.asset_spec import AssetSpec
-    from trellis.definitions.builtin_io_managers import (
+    from trellis.defs.asset import AssetsDefinition, asset, multi_asset
+    from trellis.defs.asset_job import define_asset_job
+    from trellis.defs.asset_selection import AssetSelection
+    from trellis.defs.asset_spec import AssetSpec
+    from trellis.defs.builtin_io_managers import (
         FilesystemIOManager,
         InMemoryIOManager,
         fs_io_manager,
         mem_io_manager,
     )
-    from trellis.definitions.configurable_resource import (
+    from trellis.defs.configurable_resource import (
         ConfigurableIOManager,
         ConfigurableIOManagerFactory,
         ConfigurableResource,
         ResourceParam,
     )
-    from trellis.definitions.definitions import Definitions
-    from trellis.definitions.executor import (
+    from trellis.defs.definitions import Definitions
+    from trellis.defs.executor import (
         ExecutorDefinition,
         dask_executor,
         in_process_executor,
         multiprocess_executor,
         multithread_executor,
     )
-    from trellis.definitions.graph import GraphDefinition, GraphOut, graph
-    from trellis.definitions.ins_outs import AssetIn, AssetOut, In, Nothing, Out
-    from trellis.definitions.io_manager import (
+    from trellis.defs.graph import GraphDefinition, GraphOut, graph
+    from trellis.defs.ins_outs import AssetIn, AssetOut, In, Nothing, Out
+    from trellis.defs.io_manager import (
         InputManager,
         IOManager,
         IOManagerDefinition,
         io_manager,
     )
-    from trellis.definitions.job import JobDefinition, job
-    from trellis.definitions.op import OpDefinition, op
-    from trellis.definitions.partitions import (
+    from trellis.defs.job import JobDefinition, job
+    from trellis.defs.op import OpDefinition, op
+    from trellis.defs.partitions import (
         PartitionKeyRange,
         PartitionsDefinition,
         StaticPartitionsDefinition,
     )
-    from trellis.definitions.resource import ResourceDefinition, resource
-    from trellis.definitions.retry import Backoff, Jitter, RetryPolicy
-    from trellis.definitions.run_request import RunRequest, SensorResult, SkipReason
-    from trellis.definitions.schedule import DefaultScheduleStatus, ScheduleDefinition, schedule
-    from trellis.definitions.sensor import DefaultSensorStatus, SensorDefinition, sensor
-    from trellis.definitions.time_partitions import (
+    from trellis.defs.resource import ResourceDefinition, resource
+    from trellis.defs.retry import Backoff, Jitter, RetryPolicy
+    from trellis.defs.run_request import RunRequest, SensorResult, SkipReason
+    from trellis.defs.schedule import DefaultScheduleStatus, ScheduleDefinition, schedule
+    from trellis.defs.sensor import DefaultSensorStatus, SensorDefinition, sensor
+    from trellis.defs.time_partitions import (
         DailyPartitionsDefinition,
         HourlyPartitionsDefinition,
         MonthlyPartitionsDefinition,
@@ -136,24 +136,24 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "Array": "trellis.config.types",
     "AssetExecutionContext": "trellis.contexts.compute",
-    "AssetIn": "trellis.definitions.ins_outs",
+    "AssetIn": "trellis.defs.ins_outs",
     "AssetKey": "trellis.core.asset_key",
     "AssetMaterialization": "trellis.core.outputs",
     "AssetObservation": "trellis.core.outputs",
-    "AssetOut": "trellis.definitions.ins_outs",
-    "AssetSelection": "trellis.definitions.asset_selection",
-    "AssetSpec": "trellis.definitions.asset_spec",
-    "AssetsDefinition": "trellis.definitions.asset",
-    "Backoff": "trellis.definitions.retry",
+    "AssetOut": "trellis.defs.ins_outs",
+    "AssetSelection": "trellis.defs.asset_selection",
+    "AssetSpec": "trellis.defs.asset_spec",
+    "AssetsDefinition": "trellis.defs.asset",
+    "Backoff": "trellis.defs.retry",
     "BoolSource": "trellis.config.types",
     "Config": "trellis.config.pythonic",
-    "ConfigurableIOManager": "trellis.definitions.configurable_resource",
-    "ConfigurableIOManagerFactory": "trellis.definitions.configurable_resource",
-    "ConfigurableResource": "trellis.definitions.configurable_resource",
-    "DailyPartitionsDefinition": "trellis.definitions.time_partitions",
-    "DefaultScheduleStatus": "trellis.definitions.schedule",
-    "DefaultSensorStatus": "trellis.definitions.sensor",
-    "Definitions": "trellis.definitions.definitions",
+    "ConfigurableIOManager": "trellis.defs.configurable_resource",
+    "ConfigurableIOManagerFactory": "trellis.defs.configurable_resource",
+    "ConfigurableResource": "trellis.defs.configurable_resource",
+    "DailyPartitionsDefinition": "trellis.defs.time_partitions",
+    "DefaultScheduleStatus": "trellis.defs.schedule",
+    "DefaultSensorStatus": "trellis.defs.sensor",
+    "Definitions": "trellis.defs.definitions",
     "DuplicateKeyError": "trellis.core.errors",
     "Enum": "trellis.config.types",
     "EnumValue": "trellis.config.types",
@@ -164,20 +164,20 @@ _EXPORTS: dict[str, str] = {
     "ExecutionPlan": "trellis.plan.plan",
     "ExecutionStep": "trellis.plan.steps",
     "Executor": "trellis.execution.executors.base",
-    "ExecutorDefinition": "trellis.definitions.executor",
+    "ExecutorDefinition": "trellis.defs.executor",
     "Failure": "trellis.core.errors",
     "Field": "trellis.config.types",
-    "FilesystemIOManager": "trellis.definitions.builtin_io_managers",
-    "GraphDefinition": "trellis.definitions.graph",
-    "GraphOut": "trellis.definitions.graph",
-    "HourlyPartitionsDefinition": "trellis.definitions.time_partitions",
-    "IOManager": "trellis.definitions.io_manager",
-    "IOManagerDefinition": "trellis.definitions.io_manager",
-    "In": "trellis.definitions.ins_outs",
-    "InMemoryIOManager": "trellis.definitions.builtin_io_managers",
+    "FilesystemIOManager": "trellis.defs.builtin_io_managers",
+    "GraphDefinition": "trellis.defs.graph",
+    "GraphOut": "trellis.defs.graph",
+    "HourlyPartitionsDefinition": "trellis.defs.time_partitions",
+    "IOManager": "trellis.defs.io_manager",
+    "IOManagerDefinition": "trellis.defs.io_manager",
+    "In": "trellis.defs.ins_outs",
+    "InMemoryIOManager": "trellis.defs.builtin_io_managers",
     "InitResourceContext": "trellis.contexts.init_resource",
     "InputContext": "trellis.contexts.io",
-    "InputManager": "trellis.definitions.io_manager",
+    "InputManager": "trellis.defs.io_manager",
     "Instance": "trellis.instance.instance",
     "InstanceError": "trellis.core.errors",
     "IntSource": "trellis.config.types",
@@ -185,53 +185,53 @@ _EXPORTS: dict[str, str] = {
     "InvalidDefinitionError": "trellis.core.errors",
     "InvalidInvocationError": "trellis.core.errors",
     "InvariantViolationError": "trellis.core.errors",
-    "Jitter": "trellis.definitions.retry",
-    "JobDefinition": "trellis.definitions.job",
+    "Jitter": "trellis.defs.retry",
+    "JobDefinition": "trellis.defs.job",
     "Map": "trellis.config.types",
     "MaterializeResult": "trellis.core.outputs",
     "MetadataValue": "trellis.core.metadata",
-    "MonthlyPartitionsDefinition": "trellis.definitions.time_partitions",
+    "MonthlyPartitionsDefinition": "trellis.defs.time_partitions",
     "Noneable": "trellis.config.types",
-    "Nothing": "trellis.definitions.ins_outs",
-    "OpDefinition": "trellis.definitions.op",
+    "Nothing": "trellis.defs.ins_outs",
+    "OpDefinition": "trellis.defs.op",
     "OpExecutionContext": "trellis.contexts.compute",
-    "Out": "trellis.definitions.ins_outs",
+    "Out": "trellis.defs.ins_outs",
     "Output": "trellis.core.outputs",
     "OutputContext": "trellis.contexts.io",
-    "PartitionKeyRange": "trellis.definitions.partitions",
-    "PartitionsDefinition": "trellis.definitions.partitions",
+    "PartitionKeyRange": "trellis.defs.partitions",
+    "PartitionsDefinition": "trellis.defs.partitions",
     "Permissive": "trellis.config.types",
     "PermissiveConfig": "trellis.config.pythonic",
     "PlanOrchestrationContext": "trellis.contexts.system",
-    "ResourceDefinition": "trellis.definitions.resource",
-    "ResourceParam": "trellis.definitions.configurable_resource",
-    "RetryPolicy": "trellis.definitions.retry",
+    "ResourceDefinition": "trellis.defs.resource",
+    "ResourceParam": "trellis.defs.configurable_resource",
+    "RetryPolicy": "trellis.defs.retry",
     "RetryRequested": "trellis.core.errors",
     "Run": "trellis.core.run",
     "RunConfig": "trellis.config.run_config",
-    "RunRequest": "trellis.definitions.run_request",
+    "RunRequest": "trellis.defs.run_request",
     "RunStatus": "trellis.core.run",
     "ScalarUnion": "trellis.config.types",
-    "ScheduleDefinition": "trellis.definitions.schedule",
+    "ScheduleDefinition": "trellis.defs.schedule",
     "ScheduleEvaluationContext": "trellis.contexts.schedule",
     "Selector": "trellis.config.types",
-    "SensorDefinition": "trellis.definitions.sensor",
+    "SensorDefinition": "trellis.defs.sensor",
     "SensorEvaluationContext": "trellis.contexts.sensor",
-    "SensorResult": "trellis.definitions.run_request",
+    "SensorResult": "trellis.defs.run_request",
     "Shape": "trellis.config.types",
-    "SkipReason": "trellis.definitions.run_request",
-    "StaticPartitionsDefinition": "trellis.definitions.partitions",
+    "SkipReason": "trellis.defs.run_request",
+    "StaticPartitionsDefinition": "trellis.defs.partitions",
     "StepExecutionContext": "trellis.contexts.system",
     "StepOutputHandle": "trellis.plan.steps",
     "StringSource": "trellis.config.types",
-    "TimeWindow": "trellis.definitions.time_partitions",
-    "TimeWindowPartitionsDefinition": "trellis.definitions.time_partitions",
+    "TimeWindow": "trellis.defs.time_partitions",
+    "TimeWindowPartitionsDefinition": "trellis.defs.time_partitions",
     "TrellisError": "trellis.core.errors",
     "TypeCheckError": "trellis.core.errors",
     "UnknownResourceError": "trellis.core.errors",
     "UserCodeExecutionError": "trellis.core.errors",
-    "WeeklyPartitionsDefinition": "trellis.definitions.time_partitions",
-    "asset": "trellis.definitions.asset",
+    "WeeklyPartitionsDefinition": "trellis.defs.time_partitions",
+    "asset": "trellis.defs.asset",
     "build_asset_context": "trellis.api.testing",
     "build_init_resource_context": "trellis.api.testing",
     "build_input_context": "trellis.api.testing",
@@ -240,23 +240,23 @@ _EXPORTS: dict[str, str] = {
     "build_resources": "trellis.api.testing",
     "build_schedule_context": "trellis.api.testing",
     "build_sensor_context": "trellis.api.testing",
-    "dask_executor": "trellis.definitions.executor",
-    "define_asset_job": "trellis.definitions.asset_job",
-    "fs_io_manager": "trellis.definitions.builtin_io_managers",
-    "graph": "trellis.definitions.graph",
-    "in_process_executor": "trellis.definitions.executor",
-    "io_manager": "trellis.definitions.io_manager",
-    "job": "trellis.definitions.job",
+    "dask_executor": "trellis.defs.executor",
+    "define_asset_job": "trellis.defs.asset_job",
+    "fs_io_manager": "trellis.defs.builtin_io_managers",
+    "graph": "trellis.defs.graph",
+    "in_process_executor": "trellis.defs.executor",
+    "io_manager": "trellis.defs.io_manager",
+    "job": "trellis.defs.job",
     "materialize": "trellis.api.execute",
     "materialize_to_memory": "trellis.api.execute",
-    "mem_io_manager": "trellis.definitions.builtin_io_managers",
-    "multi_asset": "trellis.definitions.asset",
-    "multiprocess_executor": "trellis.definitions.executor",
-    "multithread_executor": "trellis.definitions.executor",
-    "op": "trellis.definitions.op",
-    "resource": "trellis.definitions.resource",
-    "schedule": "trellis.definitions.schedule",
-    "sensor": "trellis.definitions.sensor",
+    "mem_io_manager": "trellis.defs.builtin_io_managers",
+    "multi_asset": "trellis.defs.asset",
+    "multiprocess_executor": "trellis.defs.executor",
+    "multithread_executor": "trellis.defs.executor",
+    "op": "trellis.defs.op",
+    "resource": "trellis.defs.resource",
+    "schedule": "trellis.defs.schedule",
+    "sensor": "trellis.defs.sensor",
 }
 
 __all__ = [

@@ -178,7 +178,7 @@ def test_user_traceback_drops_trellis_frames():
         text = format_user_traceback(exc)
     assert "user_function" in text
     assert "InvalidDefinitionError" in text
-    assert "src/trellis/definitions" not in text
+    assert "src/trellis/defs" not in text
 
 
 def test_import_trellis_does_not_load_the_cli():

@@ -134,7 +134,7 @@ def test_definition_error_at_import_points_at_the_users_line(invoke, tmp_path):
     assert result.exit_code == 2
     assert f'File "{path}", line 14, in <module>' in result.stderr
     assert "DuplicateKeyError" in result.stderr
-    assert "src/trellis/definitions" not in result.stderr
+    assert "src/trellis/defs" not in result.stderr
 
 
 def test_syntax_error_names_file_and_line(invoke, tmp_path):

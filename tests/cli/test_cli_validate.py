@@ -7,7 +7,7 @@ import textwrap
 from cli_fixture_paths import FIXTURES, FLAKY, QUICKSTART
 
 import trellis
-from trellis.definitions import definitions as definitions_module
+from trellis.defs import definitions as definitions_module
 
 
 def test_valid_definitions_are_summarised(invoke):

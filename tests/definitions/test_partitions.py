@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from trellis.core.errors import InvalidDefinitionError, InvariantViolationError
-from trellis.definitions.cron import check_cron_schedule
-from trellis.definitions.partitions import (
+from trellis.defs.cron import check_cron_schedule
+from trellis.defs.partitions import (
     PartitionKeyRange,
     PartitionsDefinition,
     StaticPartitionsDefinition,
 )
-from trellis.definitions.time_partitions import (
+from trellis.defs.time_partitions import (
     DailyPartitionsDefinition,
     HourlyPartitionsDefinition,
     MonthlyPartitionsDefinition,

@@ -8,10 +8,10 @@ from trellis.contexts.schedule import ScheduleEvaluationContext
 from trellis.contexts.sensor import SensorEvaluationContext
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidInvocationError, InvariantViolationError
-from trellis.definitions.run_request import RunRequest, SensorResult, SkipReason
-from trellis.definitions.schedule import schedule
-from trellis.definitions.sensor import sensor
-from trellis.definitions.time_partitions import DailyPartitionsDefinition
+from trellis.defs.run_request import RunRequest, SensorResult, SkipReason
+from trellis.defs.schedule import schedule
+from trellis.defs.sensor import sensor
+from trellis.defs.time_partitions import DailyPartitionsDefinition
 
 # -- RunRequest, SkipReason, SensorResult ------------------------------------------------------
 

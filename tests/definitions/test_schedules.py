@@ -18,14 +18,14 @@ from trellis.core.errors import (
     UnknownResourceError,
     UserCodeExecutionError,
 )
-from trellis.definitions.run_request import RunRequest, SensorResult, SkipReason
-from trellis.definitions.schedule import (
+from trellis.defs.run_request import RunRequest, SensorResult, SkipReason
+from trellis.defs.schedule import (
     DefaultScheduleStatus,
     ScheduleDefinition,
     ScheduleEvaluationResult,
     schedule,
 )
-from trellis.definitions.time_partitions import DailyPartitionsDefinition
+from trellis.defs.time_partitions import DailyPartitionsDefinition
 
 # -- schedules: definition ---------------------------------------------------------------------
 

@@ -15,9 +15,9 @@ from trellis.core.errors import (
     SensorExecutionError,
     UnknownResourceError,
 )
-from trellis.definitions.partitions import StaticPartitionsDefinition
-from trellis.definitions.run_request import RunRequest, SensorResult, SkipReason
-from trellis.definitions.sensor import (
+from trellis.defs.partitions import StaticPartitionsDefinition
+from trellis.defs.run_request import RunRequest, SensorResult, SkipReason
+from trellis.defs.sensor import (
     DefaultSensorStatus,
     SensorDefinition,
     SensorEvaluationResult,

@@ -156,7 +156,7 @@ def test_asset_job_and_subset():
     assert "handle_output(OutputContext result) asset b" in text
 
     from trellis.core.asset_key import AssetKey
-    from trellis.definitions.asset_job import build_asset_job
+    from trellis.defs.asset_job import build_asset_job
 
     full = defs.get_implicit_global_asset_job_def()
     subset = build_asset_job(

@@ -22,7 +22,7 @@ from trellis import (
     materialize_to_memory,
     op,
 )
-from trellis.definitions.configurable_resource import ConfigurableResourceFactory
+from trellis.defs.configurable_resource import ConfigurableResourceFactory
 
 
 class Database(ConfigurableResource):

@@ -186,13 +186,13 @@ reveal_type(defs)  # Definitions
 reveal_type(plain_job.execute_in_process())  # ExecuteInProcessResult
 
 # What an editor shows for each decorator: every keyword argument, by name and type.
-reveal_type(trellis.asset)  # signature of trellis.definitions.asset.asset
-reveal_type(trellis.multi_asset)  # signature of trellis.definitions.asset.multi_asset
-reveal_type(trellis.op)  # signature of trellis.definitions.op.op
-reveal_type(trellis.graph)  # signature of trellis.definitions.graph.graph
-reveal_type(trellis.job)  # signature of trellis.definitions.job.job
-reveal_type(trellis.resource)  # signature of trellis.definitions.resource.resource
-reveal_type(trellis.io_manager)  # signature of trellis.definitions.io_manager.io_manager
-reveal_type(trellis.sensor)  # signature of trellis.definitions.sensor.sensor
-reveal_type(trellis.schedule)  # signature of trellis.definitions.schedule.schedule
-reveal_type(trellis.Definitions)  # signature of trellis.definitions.definitions.Definitions
+reveal_type(trellis.asset)  # signature of trellis.defs.asset.asset
+reveal_type(trellis.multi_asset)  # signature of trellis.defs.asset.multi_asset
+reveal_type(trellis.op)  # signature of trellis.defs.op.op
+reveal_type(trellis.graph)  # signature of trellis.defs.graph.graph
+reveal_type(trellis.job)  # signature of trellis.defs.job.job
+reveal_type(trellis.resource)  # signature of trellis.defs.resource.resource
+reveal_type(trellis.io_manager)  # signature of trellis.defs.io_manager.io_manager
+reveal_type(trellis.sensor)  # signature of trellis.defs.sensor.sensor
+reveal_type(trellis.schedule)  # signature of trellis.defs.schedule.schedule
+reveal_type(trellis.Definitions)  # signature of trellis.defs.definitions.Definitions

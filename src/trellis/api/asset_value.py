@@ -14,12 +14,12 @@ from trellis.contexts.resources_view import ResourcesView
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidDefinitionError, InvalidInvocationError
 from trellis.core.run import PARTITION_TAG
-from trellis.definitions.builtin_io_managers import fs_io_manager
-from trellis.definitions.resource import ResourceDefinition
+from trellis.defs.builtin_io_managers import fs_io_manager
+from trellis.defs.resource import ResourceDefinition
 from trellis.execution.resources import init_resources
 
 if TYPE_CHECKING:
-    from trellis.definitions.definitions import Definitions
+    from trellis.defs.definitions import Definitions
 
 
 def _check_known(defs: Definitions, key: AssetKey) -> None:

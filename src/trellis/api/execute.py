@@ -22,14 +22,14 @@ from trellis.core.run import (
     Run,
     new_run_id,
 )
-from trellis.definitions.asset import AssetsDefinition
-from trellis.definitions.asset_graph import AssetGraph
-from trellis.definitions.asset_job import build_asset_job
-from trellis.definitions.asset_selection import coerce_selection
-from trellis.definitions.asset_spec import AssetSpec
-from trellis.definitions.builtin_io_managers import fs_io_manager, mem_io_manager
-from trellis.definitions.job import JobDefinition
-from trellis.definitions.resource import coerce_resources
+from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_graph import AssetGraph
+from trellis.defs.asset_job import build_asset_job
+from trellis.defs.asset_selection import coerce_selection
+from trellis.defs.asset_spec import AssetSpec
+from trellis.defs.builtin_io_managers import fs_io_manager, mem_io_manager
+from trellis.defs.job import JobDefinition
+from trellis.defs.resource import coerce_resources
 from trellis.execution.executors.registry import create_executor
 from trellis.execution.remote.cross_process import (
     CROSS_PROCESS,

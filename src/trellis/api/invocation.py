@@ -21,8 +21,8 @@ from trellis.core.errors import InvalidInvocationError
 from trellis.execution.compute import build_config_value
 
 if TYPE_CHECKING:
-    from trellis.definitions.asset import AssetsDefinition
-    from trellis.definitions.op import OpDefinition
+    from trellis.defs.asset import AssetsDefinition
+    from trellis.defs.op import OpDefinition
 
 
 def _user_context(op_def: OpDefinition, given: Any, assets_def: AssetsDefinition | None) -> Any:

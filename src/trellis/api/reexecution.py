@@ -12,8 +12,8 @@ from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidInvocationError
 from trellis.core.events import Event, EventType
 from trellis.core.run import HOST_TAG, PARENT_RUN_ID_TAG, PID_TAG, ROOT_RUN_ID_TAG, Run, RunStatus
-from trellis.definitions.asset_job import build_asset_job
-from trellis.definitions.job import JobDefinition
+from trellis.defs.asset_job import build_asset_job
+from trellis.defs.job import JobDefinition
 
 
 def _succeeded_steps(instance: Any, run_id: str) -> set[str]:

@@ -15,8 +15,8 @@ from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InvariantViolationError
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run
-from trellis.definitions.builtin_io_managers import InMemoryIOManager, output_identifier
-from trellis.definitions.ins_outs import Nothing
+from trellis.defs.builtin_io_managers import InMemoryIOManager, output_identifier
+from trellis.defs.ins_outs import Nothing
 from trellis.execution.run import RunOutcome
 from trellis.plan.steps import StepOutput
 
@@ -162,7 +162,7 @@ class ExecuteInProcessResult:
     def _graph_output(self, node_str: str, output_name: str) -> tuple[str, str] | None:
         """``(op handle, output)`` behind output ``output_name`` of the graph node at
         dotted handle ``node_str``, or None when ``node_str`` is not a graph node."""
-        from trellis.definitions.graph import GraphDefinition
+        from trellis.defs.graph import GraphDefinition
 
         definition: Any = self.job_def.graph_def
         for part in node_str.split("."):
@@ -247,7 +247,7 @@ class ExecuteInProcessResult:
 
 def _op_output_for(graph_def: Any, prefix: str, output_name: str) -> tuple[str, str]:
     """Follow a graph output mapping down nested graphs to ``(op handle, op output)``."""
-    from trellis.definitions.graph import GraphDefinition
+    from trellis.defs.graph import GraphDefinition
 
     mapping = graph_def.output_mappings[output_name]
     definition = graph_def.nodes[mapping.node_name].definition

@@ -25,7 +25,7 @@ from trellis.contexts.schedule import ScheduleEvaluationContext
 from trellis.contexts.sensor import SensorEvaluationContext
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.run import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, PARTITION_TAG
-from trellis.definitions.resource import coerce_resources
+from trellis.defs.resource import coerce_resources
 from trellis.execution.resources import BuiltResources, init_resources
 
 

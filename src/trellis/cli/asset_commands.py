@@ -132,7 +132,7 @@ def diagram(
 
     Mermaid on standard output; with -o FILE.svg a standalone SVG file instead.
     """
-    from trellis.definitions.asset_job import build_asset_job
+    from trellis.defs.asset_job import build_asset_job
 
     check_diagram_output(output)
     defs = definitions_from(python_file, module_name, attribute)

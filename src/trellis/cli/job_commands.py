@@ -28,7 +28,7 @@ def job_group() -> None:
 
 def user_jobs(defs: Any) -> dict[str, Any]:
     """The jobs a user defined, by name (the implicit asset job is left out)."""
-    from trellis.definitions.asset_job import IMPLICIT_ASSET_JOB_NAME
+    from trellis.defs.asset_job import IMPLICIT_ASSET_JOB_NAME
 
     return {j.name: j for j in defs.jobs if j.name != IMPLICIT_ASSET_JOB_NAME}
 
@@ -50,7 +50,7 @@ def find_job(defs: Any, name: str | None) -> Any:
 def find_job_for_run(defs: Any, job_name: str) -> Any:
     """The job a recorded run ran (the implicit asset job for ``asset materialize`` runs);
     ``CliError`` when the loaded definitions no longer have it."""
-    from trellis.definitions.asset_job import IMPLICIT_ASSET_JOB_NAME
+    from trellis.defs.asset_job import IMPLICIT_ASSET_JOB_NAME
 
     if job_name == IMPLICIT_ASSET_JOB_NAME:
         return defs.get_implicit_global_asset_job_def()

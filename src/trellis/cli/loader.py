@@ -131,7 +131,7 @@ def find_definitions(module: ModuleType, target: CodeTarget) -> Any:
     """The ``Definitions`` of a module: the attribute given, else ``defs``, else the only
     ``Definitions`` in it, else one built from the module's jobs, assets, schedules and
     sensors."""
-    from trellis.definitions.definitions import Definitions
+    from trellis.defs.definitions import Definitions
 
     if target.attribute:
         if not hasattr(module, target.attribute):
@@ -155,7 +155,7 @@ def find_definitions(module: ModuleType, target: CodeTarget) -> Any:
 
 
 def _as_definitions(value: Any, target: CodeTarget) -> Any:
-    from trellis.definitions.definitions import Definitions
+    from trellis.defs.definitions import Definitions
 
     if isinstance(value, Definitions):
         return value
@@ -172,12 +172,12 @@ def _as_definitions(value: Any, target: CodeTarget) -> Any:
 
 
 def _is_definition_object(value: Any) -> bool:
-    from trellis.definitions.asset import AssetsDefinition
-    from trellis.definitions.asset_job import UnresolvedAssetJobDefinition
-    from trellis.definitions.asset_spec import AssetSpec
-    from trellis.definitions.job import JobDefinition
-    from trellis.definitions.schedule import ScheduleDefinition
-    from trellis.definitions.sensor import SensorDefinition
+    from trellis.defs.asset import AssetsDefinition
+    from trellis.defs.asset_job import UnresolvedAssetJobDefinition
+    from trellis.defs.asset_spec import AssetSpec
+    from trellis.defs.job import JobDefinition
+    from trellis.defs.schedule import ScheduleDefinition
+    from trellis.defs.sensor import SensorDefinition
 
     kinds = (
         AssetsDefinition,
@@ -202,11 +202,11 @@ def _definitions_from_loose_objects(module: ModuleType, target: CodeTarget) -> A
 
 
 def _build_definitions(objects: list[Any]) -> Any:
-    from trellis.definitions.asset import AssetsDefinition
-    from trellis.definitions.asset_spec import AssetSpec
-    from trellis.definitions.definitions import Definitions
-    from trellis.definitions.schedule import ScheduleDefinition
-    from trellis.definitions.sensor import SensorDefinition
+    from trellis.defs.asset import AssetsDefinition
+    from trellis.defs.asset_spec import AssetSpec
+    from trellis.defs.definitions import Definitions
+    from trellis.defs.schedule import ScheduleDefinition
+    from trellis.defs.sensor import SensorDefinition
 
     assets = [o for o in objects if isinstance(o, (AssetsDefinition, AssetSpec))]
     schedules = [o for o in objects if isinstance(o, ScheduleDefinition)]

@@ -30,7 +30,7 @@ def _split_operators(token: str) -> tuple[int | None, str, int | None]:
 def parse_selection(text: str, asset_graph: Any) -> Any:
     """An ``AssetSelection`` for ``text``, checked against ``asset_graph``: unknown keys and
     groups raise ``CliError`` with a did-you-mean hint."""
-    from trellis.definitions.asset_selection import AssetSelection
+    from trellis.defs.asset_selection import AssetSelection
 
     tokens = [t.strip() for t in text.split(",") if t.strip()]
     if not tokens:

@@ -2,7 +2,7 @@
 
 ``Definitions(...)`` stops at its first error. To report them all, the definitions file is
 imported while every ``Definitions`` call is recorded
-(``trellis.definitions.validation``); when a call fails, its parts are checked one by one
+(``trellis.defs.validation``); when a call fails, its parts are checked one by one
 and every distinct error is kept.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from trellis.cli.errors import CliError
 from trellis.cli.loader import CodeTarget, ImportFailure, find_definitions, import_target
-from trellis.definitions.validation import collect_errors, recording_definitions
+from trellis.defs.validation import collect_errors, recording_definitions
 
 _TRELLIS_DIR = str(Path(__file__).resolve().parents[1])
 

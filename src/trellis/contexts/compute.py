@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from trellis.contexts.resources_view import ResourcesView
     from trellis.contexts.system import StepExecutionContext
     from trellis.core.run import Run
-    from trellis.definitions.asset import AssetsDefinition
+    from trellis.defs.asset import AssetsDefinition
 
 _CURRENT: ContextVar[Any] = ContextVar("trellis_current_compute_context", default=None)
 

@@ -19,9 +19,9 @@ from trellis.core.events import Event
 from trellis.core.run import Run, new_run_id
 
 if TYPE_CHECKING:
-    from trellis.definitions.asset import AssetsDefinition
-    from trellis.definitions.job import JobDefinition
-    from trellis.definitions.op import OpDefinition
+    from trellis.defs.asset import AssetsDefinition
+    from trellis.defs.job import JobDefinition
+    from trellis.defs.op import OpDefinition
     from trellis.plan.plan import ExecutionPlan
     from trellis.plan.steps import ExecutionStep, StepOutputHandle
 
@@ -103,7 +103,7 @@ class DirectStepContext(StepExecutionContext):
 
     def bind(self, op_def: OpDefinition, assets_def: AssetsDefinition | None) -> None:
         """Attach the context to the op (or asset) being called."""
-        from trellis.definitions.flat_graph import FlatNode
+        from trellis.defs.flat_graph import FlatNode
         from trellis.plan.steps import ExecutionStep, StepOutput
 
         node = FlatNode(op_def.name, op_def, {}, assets_def=assets_def)

@@ -62,7 +62,7 @@ class RunPartitions:
     @property
     def partition_key_range(self) -> Any:
         """The range ``(start, end)`` the run covers."""
-        from trellis.definitions.partitions import PartitionKeyRange
+        from trellis.defs.partitions import PartitionKeyRange
 
         if self.start is None:
             raise InvariantViolationError(
@@ -94,7 +94,7 @@ class RunPartitions:
             raise InvariantViolationError(
                 "Cannot read partition_time_window: the run has no time-window partition."
             )
-        from trellis.definitions.time_partitions import TimeWindow
+        from trellis.defs.time_partitions import TimeWindow
 
         first, last = window_for(self.start), window_for(self.end)
         return TimeWindow(first.start, last.end)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from trellis.contexts.resources_view import ResourcesView
     from trellis.core.events import Event
     from trellis.core.run import Run
-    from trellis.definitions.op import OpDefinition
+    from trellis.defs.op import OpDefinition
     from trellis.plan.plan import ExecutionPlan
     from trellis.plan.steps import StepOutputHandle
 

@@ -24,8 +24,8 @@ from trellis.core.run import Run
 if TYPE_CHECKING:
     from trellis.contexts.io import InputContext, OutputContext
     from trellis.contexts.plan_context import PlanContext
-    from trellis.definitions.job import JobDefinition
-    from trellis.definitions.op import OpDefinition
+    from trellis.defs.job import JobDefinition
+    from trellis.defs.op import OpDefinition
     from trellis.plan.plan import ExecutionPlan
     from trellis.plan.steps import ExecutionStep, StepInput, StepOutput, StepOutputHandle
 

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from trellis.core.errors import InvariantViolationError
 from trellis.core.outputs import AssetMaterialization, AssetObservation, MaterializeResult, Output
-from trellis.definitions.ins_outs import Nothing
+from trellis.defs.ins_outs import Nothing
 
 if TYPE_CHECKING:
     from trellis.contexts.system import StepExecutionContext
-    from trellis.definitions.op import OpDefinition
+    from trellis.defs.op import OpDefinition
 
 UserEvent = Output | MaterializeResult | AssetMaterialization | AssetObservation
 

@@ -17,7 +17,7 @@ from trellis.core.errors import (
     InvalidDefinitionError,
     ResourceFunctionError,
 )
-from trellis.definitions.resource import ResourceDefinition, resource_init_order
+from trellis.defs.resource import ResourceDefinition, resource_init_order
 
 
 def _enter(result: Any, stack: contextlib.ExitStack, key: str) -> Any:

@@ -30,7 +30,7 @@ from trellis.core.errors import (
 from trellis.core.events import ErrorInfo
 from trellis.core.metadata import normalize_metadata
 from trellis.core.outputs import AssetMaterialization, AssetObservation, MaterializeResult, Output
-from trellis.definitions.retry import decide_retry
+from trellis.defs.retry import decide_retry
 from trellis.execution.compute import (
     compute_kwargs,
     invoke_compute,

@@ -17,8 +17,8 @@ from trellis.core.errors import (
 )
 from trellis.core.metadata import MetadataValue
 from trellis.core.outputs import AssetMaterialization, AssetObservation
-from trellis.definitions.ins_outs import Nothing
-from trellis.definitions.signature import runtime_checkable_type
+from trellis.defs.ins_outs import Nothing
+from trellis.defs.signature import runtime_checkable_type
 from trellis.plan.steps import (
     FromInputManager,
     FromLoadableAsset,

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from trellis.core.errors import InvalidDefinitionError
 
 if TYPE_CHECKING:
-    from trellis.definitions.job import JobDefinition
+    from trellis.defs.job import JobDefinition
 
 _CLAUSE = re.compile(r"^(\*|\+*)([^*+]+)(\*|\+*)$")
 
 
 def _edges(job: JobDefinition) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    from trellis.definitions.flat_graph import NodeOutput
+    from trellis.defs.flat_graph import NodeOutput
 
     up: dict[str, set[str]] = {n.handle: set(n.after) for n in job.flat_nodes}
     down: dict[str, set[str]] = {n.handle: set() for n in job.flat_nodes}

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidDefinitionError
-from trellis.definitions.flat_graph import FlatNode, FromAsset, FromGraphInput, NodeOutput
-from trellis.definitions.ins_outs import Nothing
+from trellis.defs.flat_graph import FlatNode, FromAsset, FromGraphInput, NodeOutput
+from trellis.defs.ins_outs import Nothing
 from trellis.plan.op_selection import parse_op_selection
 from trellis.plan.run_config import ResolvedRunConfig, resolve_run_config
 from trellis.plan.steps import (
@@ -26,7 +26,7 @@ from trellis.plan.steps import (
 
 if TYPE_CHECKING:
     from trellis.core.asset_key import AssetKey
-    from trellis.definitions.job import JobDefinition
+    from trellis.defs.job import JobDefinition
 
 
 class ExecutionPlan:

@@ -21,8 +21,8 @@ from trellis.config.run_config import config_dict_from_value
 from trellis.config.validate import validate_config
 
 if TYPE_CHECKING:
-    from trellis.definitions.flat_graph import FlatNode
-    from trellis.definitions.job import JobDefinition
+    from trellis.defs.flat_graph import FlatNode
+    from trellis.defs.job import JobDefinition
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from trellis.core.asset_key import AssetKey
 
 if TYPE_CHECKING:
-    from trellis.definitions.asset import AssetsDefinition
-    from trellis.definitions.flat_graph import FlatNode
-    from trellis.definitions.ins_outs import In, Out
-    from trellis.definitions.op import OpDefinition
+    from trellis.defs.asset import AssetsDefinition
+    from trellis.defs.flat_graph import FlatNode
+    from trellis.defs.ins_outs import In, Out
+    from trellis.defs.op import OpDefinition
 
 
 class StepOutputHandle(NamedTuple):

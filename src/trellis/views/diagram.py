@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from trellis.definitions.ins_outs import Nothing
+from trellis.defs.ins_outs import Nothing
 from trellis.plan.plan import build_execution_plan
 from trellis.plan.steps import (
     ExecutionStep,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from trellis.core import event_factory
 from trellis.core.errors import StepWorkerCrashedError
 from trellis.core.events import ErrorInfo
-from trellis.definitions.retry import decide_retry
+from trellis.defs.retry import decide_retry
 from trellis.execution.step import StepOutcome, StepStatus, execute_step
 
 if TYPE_CHECKING:

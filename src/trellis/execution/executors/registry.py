@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from trellis.core.errors import InvalidDefinitionError
-from trellis.definitions.executor import (
+from trellis.defs.executor import (
     ExecutorDefinition,
     dask_executor,
     in_process_executor,

@@ -64,8 +64,8 @@ class CodePointer:
     def load_job(self, job_name: str) -> Any:
         """The job called ``job_name`` from the pointed-to object: a job itself, or a
         ``Definitions`` (asset jobs, op jobs and the implicit asset job)."""
-        from trellis.definitions.definitions import Definitions
-        from trellis.definitions.job import JobDefinition
+        from trellis.defs.definitions import Definitions
+        from trellis.defs.job import JobDefinition
 
         module = self.load_module()
         target = getattr(module, self.attribute) if self.attribute else module
@@ -111,7 +111,7 @@ def find_code_pointer(job: Any) -> CodePointer | None:
     """Where ``job`` can be loaded from in another process: a module attribute that is
     the job itself, or a ``Definitions`` that holds a job of that name (None if there
     is no such attribute, e.g. a job built inside a function)."""
-    from trellis.definitions.definitions import Definitions
+    from trellis.defs.definitions import Definitions
 
     pointer = getattr(job, "code_pointer", None)
     if pointer is not None:

@@ -9,9 +9,9 @@ from typing import Any
 from trellis.config.types import Field, Selector, Shape
 from trellis.config.validate import validate_config
 from trellis.core.errors import InvalidInvocationError
-from trellis.definitions.builtin_io_managers import InMemoryIOManager, mem_io_manager
-from trellis.definitions.executor import ExecutorDefinition
-from trellis.definitions.job import JobDefinition
+from trellis.defs.builtin_io_managers import InMemoryIOManager, mem_io_manager
+from trellis.defs.executor import ExecutorDefinition
+from trellis.defs.job import JobDefinition
 from trellis.execution.executors.registry import BUILTIN_EXECUTORS
 from trellis.execution.remote.code_pointer import CodePointer, find_code_pointer
 from trellis.plan.plan import ExecutionPlan

@@ -108,7 +108,7 @@ class _RunInWorker:
 
     def __init__(self, request: StepRequest) -> None:
         from trellis.api.execute import _job_for_run, default_io_manager_for
-        from trellis.definitions.asset_job import build_asset_job
+        from trellis.defs.asset_job import build_asset_job
         from trellis.instance.instance import Instance
         from trellis.plan.plan import build_execution_plan
 
@@ -162,7 +162,7 @@ class _RunInWorker:
 
     def ensure_resources(self, step_key: str) -> None:
         """Build the resources one step needs that this worker has not built yet."""
-        from trellis.definitions.resource import resource_init_order
+        from trellis.defs.resource import resource_init_order
 
         job = self.plan.job
         node = job.nodes_by_handle[step_key]

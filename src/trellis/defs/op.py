@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, overload
 
 from trellis.config.detect import is_config_class
 from trellis.core.errors import InvalidDefinitionError
-from trellis.definitions.composition import current_composition, record_invocation
-from trellis.definitions.ins_outs import NO_VALUE, In, Nothing, Out
-from trellis.definitions.node import NodeDefinition
-from trellis.definitions.retry import RetryPolicy
-from trellis.definitions.signature import FunctionSpec, analyse_function, type_from_annotation
+from trellis.defs.composition import current_composition, record_invocation
+from trellis.defs.ins_outs import NO_VALUE, In, Nothing, Out
+from trellis.defs.node import NodeDefinition
+from trellis.defs.retry import RetryPolicy
+from trellis.defs.signature import FunctionSpec, analyse_function, type_from_annotation
 
 if TYPE_CHECKING:
     from trellis.config.pythonic import Config

@@ -20,19 +20,19 @@ from trellis.core.errors import (
     InvariantViolationError,
     SensorExecutionError,
 )
-from trellis.definitions.instigator import InstigatorDefinition
-from trellis.definitions.run_request import (
+from trellis.defs.instigator import InstigatorDefinition
+from trellis.defs.run_request import (
     RunRequest,
     call_user_fn,
     check_required_resources,
     normalize_result,
     takes_context,
 )
-from trellis.definitions.schedule import check_exclusive, check_name, target_job_name
+from trellis.defs.schedule import check_exclusive, check_name, target_job_name
 
 if TYPE_CHECKING:
-    from trellis.definitions.asset_selection import CoercibleToAssetSelection
-    from trellis.definitions.schedule import ExecutableDefinition
+    from trellis.defs.asset_selection import CoercibleToAssetSelection
+    from trellis.defs.schedule import ExecutableDefinition
 
 DEFAULT_MINIMUM_INTERVAL_SECONDS = 30
 

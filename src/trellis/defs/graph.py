@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, overload
 
 from trellis.core.errors import InvalidDefinitionError
-from trellis.definitions.composition import (
+from trellis.defs.composition import (
     CompositionState,
     GraphInputRef,
     InvokedOutput,
@@ -17,14 +17,14 @@ from trellis.definitions.composition import (
     push_composition,
     record_invocation,
 )
-from trellis.definitions.node import NodeDefinition
+from trellis.defs.node import NodeDefinition
 
 if TYPE_CHECKING:
     from trellis.api.result import ExecuteInProcessResult
-    from trellis.definitions.executor import ExecutorDefinition
-    from trellis.definitions.job import JobDefinition
-    from trellis.definitions.partitions import PartitionsDefinition
-    from trellis.definitions.retry import RetryPolicy
+    from trellis.defs.executor import ExecutorDefinition
+    from trellis.defs.job import JobDefinition
+    from trellis.defs.partitions import PartitionsDefinition
+    from trellis.defs.retry import RetryPolicy
 
 
 class GraphDefinition(NodeDefinition):
@@ -83,7 +83,7 @@ class GraphDefinition(NodeDefinition):
         partitions_def: PartitionsDefinition | None = None,
     ) -> JobDefinition:
         """A runnable job from this graph, with its resources, default config and tags."""
-        from trellis.definitions.job import JobDefinition
+        from trellis.defs.job import JobDefinition
 
         return JobDefinition(
             name=name or self.name,

@@ -50,7 +50,7 @@ class ResourceDefinition:
         required_resource_keys: Sequence[str] | set[str] | None = None,
         version: str | None = None,
     ) -> None:
-        from trellis.definitions.op import normalize_op_config_schema
+        from trellis.defs.op import normalize_op_config_schema
 
         self.resource_fn = resource_fn
         name = getattr(resource_fn, "__name__", "resource")
@@ -186,7 +186,7 @@ def coerce_resource(value: Any, key: str) -> ResourceDefinition:
         definition: ResourceDefinition = get_def()
         return definition
     if isinstance(value, type):
-        from trellis.definitions.io_manager import is_io_manager_like
+        from trellis.defs.io_manager import is_io_manager_like
 
         if is_io_manager_like(value):
             raise InvalidDefinitionError(

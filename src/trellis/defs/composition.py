@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from trellis.core.errors import InvalidDefinitionError
 
 if TYPE_CHECKING:
-    from trellis.definitions.node import NodeDefinition
+    from trellis.defs.node import NodeDefinition
 
 
 class InvokedOutput:

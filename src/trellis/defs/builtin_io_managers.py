@@ -9,7 +9,7 @@ from typing import Any
 
 from trellis.core.errors import InvariantViolationError
 from trellis.core.metadata import MetadataValue
-from trellis.definitions.io_manager import IOManager, IOManagerDefinition, io_manager
+from trellis.defs.io_manager import IOManager, IOManagerDefinition, io_manager
 
 
 def partition_of(context: Any) -> str | None:

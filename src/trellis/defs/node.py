@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trellis.definitions.composition import PendingInvocation
+from trellis.defs.composition import PendingInvocation
 
 
 class NodeDefinition:

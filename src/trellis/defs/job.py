@@ -8,10 +8,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, overload
 
 from trellis.core.errors import InvalidDefinitionError
-from trellis.definitions.executor import ExecutorDefinition
-from trellis.definitions.flat_graph import FlatNode, FromAsset, NodeOutput, flatten_graph
-from trellis.definitions.graph import GraphDefinition, build_graph
-from trellis.definitions.resource import (
+from trellis.defs.executor import ExecutorDefinition
+from trellis.defs.flat_graph import FlatNode, FromAsset, NodeOutput, flatten_graph
+from trellis.defs.graph import GraphDefinition, build_graph
+from trellis.defs.resource import (
     ResourceDefinition,
     coerce_resources,
     resource_init_order,
@@ -19,8 +19,8 @@ from trellis.definitions.resource import (
 
 if TYPE_CHECKING:
     from trellis.api.result import ExecuteInProcessResult
-    from trellis.definitions.partitions import PartitionsDefinition
-    from trellis.definitions.retry import RetryPolicy
+    from trellis.defs.partitions import PartitionsDefinition
+    from trellis.defs.retry import RetryPolicy
 
 
 class JobDefinition:

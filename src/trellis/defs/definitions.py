@@ -13,27 +13,27 @@ from typing import TYPE_CHECKING, Any
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.collector import collector_paused
 from trellis.core.errors import DuplicateKeyError, InvalidDefinitionError
-from trellis.definitions.asset import AssetsDefinition
-from trellis.definitions.asset_graph import AssetGraph
-from trellis.definitions.asset_job import (
+from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_graph import AssetGraph
+from trellis.defs.asset_job import (
     IMPLICIT_ASSET_JOB_NAME,
     UnresolvedAssetJobDefinition,
     build_asset_job,
 )
-from trellis.definitions.asset_spec import AssetSpec
-from trellis.definitions.executor import ExecutorDefinition
-from trellis.definitions.job import JobDefinition
-from trellis.definitions.resource import ResourceDefinition, coerce_resources
+from trellis.defs.asset_spec import AssetSpec
+from trellis.defs.executor import ExecutorDefinition
+from trellis.defs.job import JobDefinition
+from trellis.defs.resource import ResourceDefinition, coerce_resources
 
 if TYPE_CHECKING:
-    from trellis.definitions.schedule import ScheduleDefinition
-    from trellis.definitions.sensor import SensorDefinition
+    from trellis.defs.schedule import ScheduleDefinition
+    from trellis.defs.sensor import SensorDefinition
 
 
 @dataclass
 class DefinitionsCall:
     """One ``Definitions(...)`` call made while ``recording_definitions()`` was active
-    (``trellis.definitions.validation``): its arguments, where it was made, its error."""
+    (``trellis.defs.validation``): its arguments, where it was made, its error."""
 
     arguments: dict[str, Any]
     location: str

@@ -1,5 +1,5 @@
 """Partitions: the named slices of an asset or job (``PartitionsDefinition`` and the static
-family). The time-window family lives in ``trellis.definitions.time_partitions``.
+family). The time-window family lives in ``trellis.defs.time_partitions``.
 
 A partitions definition is a pure description: building one runs no user code. A run knows
 its partition through run tags only; this module just answers "which keys exist?".

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from trellis.core.errors import InvalidDefinitionError
-from trellis.definitions.run_request import check_tags
+from trellis.defs.run_request import check_tags
 
 
 class InstigatorDefinition:

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any, overload
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InvalidDefinitionError
-from trellis.definitions.asset_spec import AssetSpec, coerce_dep_keys
-from trellis.definitions.ins_outs import AssetIn, AssetOut, In, Out
-from trellis.definitions.op import OpDefinition
-from trellis.definitions.retry import RetryPolicy
-from trellis.definitions.signature import analyse_function
+from trellis.defs.asset_spec import AssetSpec, coerce_dep_keys
+from trellis.defs.ins_outs import AssetIn, AssetOut, In, Out
+from trellis.defs.op import OpDefinition
+from trellis.defs.retry import RetryPolicy
+from trellis.defs.signature import analyse_function
 
 if TYPE_CHECKING:
-    from trellis.definitions.partitions import PartitionsDefinition
+    from trellis.defs.partitions import PartitionsDefinition
 
 
 class AssetsDefinition:

@@ -6,7 +6,7 @@ tick at or after ``start``. By default the last partition is the last window tha
 *ended* by the current time; ``end_offset`` shifts that by whole windows, and ``end``
 (exclusive) caps it. Fixed-period schedules (what ``Hourly`` / ``Daily`` / ``Weekly`` /
 ``Monthly`` build, or the same cron strings written by hand) are stepped with date
-arithmetic; any other cron string goes through croniter (``trellis.definitions.cron``).
+arithmetic; any other cron string goes through croniter (``trellis.defs.cron``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from trellis.core.errors import InvalidDefinitionError, InvariantViolationError
-from trellis.definitions.cron import CRON_ALIASES, Ticks, check_cron_schedule, make_ticks
-from trellis.definitions.partitions import (
+from trellis.defs.cron import CRON_ALIASES, Ticks, check_cron_schedule, make_ticks
+from trellis.defs.partitions import (
     PartitionKeyRange,
     PartitionsDefinition,
     _check_range_order,

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidDefinitionError
-from trellis.definitions.composition import GraphInputRef, InvokedOutput
+from trellis.defs.composition import GraphInputRef, InvokedOutput
 
 if TYPE_CHECKING:
-    from trellis.definitions.asset import AssetsDefinition
-    from trellis.definitions.graph import GraphDefinition
-    from trellis.definitions.op import OpDefinition
+    from trellis.defs.asset import AssetsDefinition
+    from trellis.defs.graph import GraphDefinition
+    from trellis.defs.op import OpDefinition
 
 
 class NodeOutput(NamedTuple):
@@ -81,8 +81,8 @@ def _flatten(
     graph_inputs: Mapping[str, FlatSource],
     out: list[FlatNode],
 ) -> dict[str, dict[str, FlatSource]]:
-    from trellis.definitions.graph import GraphDefinition
-    from trellis.definitions.op import OpDefinition
+    from trellis.defs.graph import GraphDefinition
+    from trellis.defs.op import OpDefinition
 
     resolved: dict[str, dict[str, FlatSource]] = {}
 

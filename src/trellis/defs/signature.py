@@ -26,7 +26,7 @@ class ResourceParamMarker:
 def _is_resource_annotation(annotation: Any) -> bool:
     if typing.get_origin(annotation) is typing.Annotated:
         return any(isinstance(m, ResourceParamMarker) for m in annotation.__metadata__)
-    module = sys.modules.get("trellis.definitions.configurable_resource")
+    module = sys.modules.get("trellis.defs.configurable_resource")
     if module is None or not isinstance(annotation, type):
         return False
     return issubclass(annotation, module.ConfigurableResourceFactory)

@@ -7,8 +7,8 @@ from typing import Any
 
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidDefinitionError
-from trellis.definitions.asset import AssetsDefinition
-from trellis.definitions.asset_graph import AssetGraph
+from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_graph import AssetGraph
 
 
 class AssetSelection:

@@ -19,9 +19,9 @@ from trellis.core.errors import (
     InvalidInvocationError,
     ScheduleExecutionError,
 )
-from trellis.definitions.cron import check_cron_schedule
-from trellis.definitions.instigator import InstigatorDefinition
-from trellis.definitions.run_request import (
+from trellis.defs.cron import check_cron_schedule
+from trellis.defs.instigator import InstigatorDefinition
+from trellis.defs.run_request import (
     RunRequest,
     call_user_fn,
     check_required_resources,
@@ -30,10 +30,10 @@ from trellis.definitions.run_request import (
 )
 
 if TYPE_CHECKING:
-    from trellis.definitions.asset_job import UnresolvedAssetJobDefinition
-    from trellis.definitions.asset_selection import CoercibleToAssetSelection
-    from trellis.definitions.graph import GraphDefinition
-    from trellis.definitions.job import JobDefinition
+    from trellis.defs.asset_job import UnresolvedAssetJobDefinition
+    from trellis.defs.asset_selection import CoercibleToAssetSelection
+    from trellis.defs.graph import GraphDefinition
+    from trellis.defs.job import JobDefinition
 
     ExecutableDefinition: TypeAlias = JobDefinition | GraphDefinition | UnresolvedAssetJobDefinition
     """What a schedule or sensor can target as a job (``job=``, ``jobs=``, ``target=``)."""

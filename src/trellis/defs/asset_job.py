@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING, Any
 from trellis.core.asset_key import AssetKey
 from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidDefinitionError
-from trellis.definitions.asset import AssetsDefinition
-from trellis.definitions.asset_graph import AssetGraph
-from trellis.definitions.asset_selection import (
+from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_graph import AssetGraph
+from trellis.defs.asset_selection import (
     AssetSelection,
     CoercibleToAssetSelection,
     coerce_selection,
 )
-from trellis.definitions.executor import ExecutorDefinition
-from trellis.definitions.flat_graph import FlatNode, FlatSource, FromAsset, NodeOutput
-from trellis.definitions.job import JobDefinition
+from trellis.defs.executor import ExecutorDefinition
+from trellis.defs.flat_graph import FlatNode, FlatSource, FromAsset, NodeOutput
+from trellis.defs.job import JobDefinition
 
 if TYPE_CHECKING:
-    from trellis.definitions.partitions import PartitionsDefinition
+    from trellis.defs.partitions import PartitionsDefinition
 
 IMPLICIT_ASSET_JOB_NAME = "__ASSET_JOB"
 

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
 
-from trellis.definitions.resource import ResourceDefinition
+from trellis.defs.resource import ResourceDefinition
 
 
 class InputManager(ABC):

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from trellis.definitions import definitions as _definitions
-from trellis.definitions.asset import AssetsDefinition
-from trellis.definitions.asset_graph import AssetGraph
-from trellis.definitions.asset_spec import AssetSpec
-from trellis.definitions.definitions import Definitions, DefinitionsCall
-from trellis.definitions.job import JobDefinition
+from trellis.defs import definitions as _definitions
+from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_graph import AssetGraph
+from trellis.defs.asset_spec import AssetSpec
+from trellis.defs.definitions import Definitions, DefinitionsCall
+from trellis.defs.job import JobDefinition
 
 __all__ = ["DefinitionsCall", "collect_errors", "recording_definitions"]
 

@@ -10,9 +10,9 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from trellis.config import types as ct
 from trellis.config.pythonic import Config, _to_config_value
-from trellis.definitions.io_manager import IOManager, IOManagerDefinition
-from trellis.definitions.resource import ResourceDefinition
-from trellis.definitions.signature import ResourceParamMarker
+from trellis.defs.io_manager import IOManager, IOManagerDefinition
+from trellis.defs.resource import ResourceDefinition
+from trellis.defs.signature import ResourceParamMarker
 
 T = TypeVar("T")
 _Definition = TypeVar("_Definition", bound=ResourceDefinition)

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import DuplicateKeyError, InvalidDefinitionError
-from trellis.definitions.asset import AssetsDefinition
-from trellis.definitions.asset_spec import AssetSpec
-from trellis.definitions.partitions import PartitionsDefinition
+from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_spec import AssetSpec
+from trellis.defs.partitions import PartitionsDefinition
 
 
 def _describe(assets_def: AssetsDefinition) -> str:
