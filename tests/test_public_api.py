@@ -30,7 +30,7 @@ def test_unknown_name_raises_attribute_error():
 
 
 def test_import_trellis_is_light():
-    heavy = ["pydantic", "sqlalchemy", "dask", "distributed", "croniter", "yaml", "rich"]
+    heavy = ["pydantic", "sqlalchemy", "dask", "distributed", "croniter", "yaml", "rich", "lark"]
     code = f"import sys, trellis\nprint(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"import trellis pulled in: {out.stdout.strip()}"

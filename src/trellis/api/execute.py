@@ -71,12 +71,30 @@ def _partition_tags(job: JobDefinition, partition_key: str | None) -> dict[str, 
         return {}
     partitions_def = job.partitions_def
     if partitions_def is None:
+        mixed = _partitions_defs_of(job)
+        if len(mixed) > 1:
+            raise InvalidInvocationError(
+                f"partition_key={partition_key!r} was given, but job '{job.name}' has assets "
+                f"of {len(mixed)} partitions definitions ({', '.join(mixed)}); select the "
+                "assets of one with asset_selection=[...]."
+            )
         raise InvalidInvocationError(
             f"partition_key={partition_key!r} was given, but job '{job.name}' (and its assets) "
             "has no partitions_def."
         )
     partitions_def.validate_partition_key(partition_key)
     return {PARTITION_TAG: partition_key, PARTITION_SET_TAG: f"{job.name}_partition_set"}
+
+
+def _partitions_defs_of(job: JobDefinition) -> list[str]:
+    """The partitions definitions of a job's assets, described (the implicit asset job
+    over several has none of its own)."""
+    found = {
+        node.assets_def.partitions_def
+        for node in job.flat_nodes
+        if node.assets_def is not None and node.assets_def.partitions_def is not None
+    }
+    return sorted(repr(p) for p in found)
 
 
 def _console(plan: Any) -> ConsoleLogger:

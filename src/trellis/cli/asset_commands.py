@@ -8,18 +8,19 @@ import click
 
 from trellis.cli.config_files import load_run_config
 from trellis.cli.display import make_console, simple_table
-from trellis.cli.errors import CliError
 from trellis.cli.instance_access import open_instance
 from trellis.cli.job_commands import check_diagram_output, diagram_options, emit_diagram
 from trellis.cli.launch import run_with_progress
+from trellis.cli.loader import load_definitions
 from trellis.cli.options import (
     code_options,
     config_option,
     definitions_from,
     partition_option,
     tags_option,
+    target_from,
 )
-from trellis.cli.selection import parse_selection
+from trellis.cli.selection import SELECT_HELP, selected_asset_job
 
 
 @click.group("asset")
@@ -56,7 +57,7 @@ def list_assets(python_file: str | None, module_name: str | None, attribute: str
     "--select",
     "select",
     required=True,
-    help="'*', asset keys 'a,b/c', 'group:NAME'; '+key' / 'key+' add up- / downstream.",
+    help=SELECT_HELP,
 )
 @config_option
 @partition_option
@@ -78,11 +79,12 @@ def materialize(
     """
     from trellis.api.execute import execute_job_in_process
 
-    defs = definitions_from(python_file, module_name, attribute)
+    target = target_from(python_file, module_name, attribute)
+    defs = load_definitions(target)
     graph = defs.asset_graph
-    keys = parse_selection(select, graph).resolve(graph) & graph.materializable_keys
-    if not keys:
-        raise CliError(f"--select '{select}' selects no asset that can be materialized here.")
+    # The subset is built first: a selection over several partitions definitions is
+    # refused before any run starts.
+    _subset, keys = selected_asset_job(defs, select, target)
     run_config = load_run_config(config_files)
     job = defs.get_implicit_global_asset_job_def()
     total = len({graph.producer[k].node_name for k in keys})
@@ -114,7 +116,7 @@ def materialize(
     "--select",
     "select",
     required=True,
-    help="'*', asset keys 'a,b/c', 'group:NAME'; '+key' / 'key+' add up- / downstream.",
+    help=SELECT_HELP,
 )
 @config_option
 @diagram_options
@@ -132,23 +134,7 @@ def diagram(
 
     Mermaid on standard output; with -o FILE.svg a standalone SVG file instead.
     """
-    from trellis.defs.asset_job import build_asset_job
-
     check_diagram_output(output)
-    defs = definitions_from(python_file, module_name, attribute)
-    graph = defs.asset_graph
-    keys = parse_selection(select, graph).resolve(graph) & graph.materializable_keys
-    if not keys:
-        raise CliError(f"--select '{select}' selects no asset that can be materialized here.")
-    full = defs.get_implicit_global_asset_job_def()
-    job = build_asset_job(
-        full.name,
-        full.asset_graph,
-        keys,
-        resource_defs=full.resource_defs,
-        config=full.config,
-        tags=full.tags,
-        executor_def=full.executor_def,
-        partitions_def=full.partitions_def,
-    )
+    target = target_from(python_file, module_name, attribute)
+    job, _keys = selected_asset_job(load_definitions(target), select, target)
     emit_diagram(job, load_run_config(config_files), fmt, output)

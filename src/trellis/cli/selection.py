@@ -1,70 +1,68 @@
-"""``--select`` strings: ``*``, asset keys (``a/b``), comma-separated lists, ``group:NAME``,
-and graph operators: ``+key`` (one level upstream per ``+``), ``*key`` (all upstream),
-``key+`` and ``key*`` (downstream)."""
+"""``--select``: a selection string (Dagster's syntax, ``key:a or group:b``, or the older
+``*a+`` and ``a,b`` forms; see ``trellis.defs.selection_grammar``) checked against
+the loaded assets, and the implicit asset job's subset that materializes it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from trellis.cli.errors import CliError
-from trellis.cli.suggest import did_you_mean
+from trellis.cli.loader import CodeTarget
+
+SELECT_HELP = (
+    "The assets: Dagster's selection syntax ('key:orders+', 'group:sales and not kind:dbt', "
+    "'tag:tier=gold', 'roots(*)') or the older form ('*', 'a,b/c', '+key', 'key*')."
+)
 
 
-def _split_operators(token: str) -> tuple[int | None, str, int | None]:
-    """``(upstream depth, key, downstream depth)``: 0 for none, None for unlimited."""
-    up: int | None = 0
-    down: int | None = 0
-    if token.startswith("*"):
-        up, token = None, token[1:]
-    else:
-        stripped = token.lstrip("+")
-        up, token = len(token) - len(stripped), stripped
-    if token.endswith("*"):
-        down, token = None, token[:-1]
-    else:
-        stripped = token.rstrip("+")
-        down, token = len(token) - len(stripped), stripped
-    return up, token, down
+def code_location_names(target: CodeTarget) -> tuple[str, ...]:
+    """The names ``code_location:`` accepts for the loaded code: the module (``-m``), or
+    the file with and without its extension (``-f``)."""
+    if target.file is not None:
+        return (target.file.name, target.file.stem)
+    return (target.module,) if target.module else ()
 
 
-def parse_selection(text: str, asset_graph: Any) -> Any:
-    """An ``AssetSelection`` for ``text``, checked against ``asset_graph``: unknown keys and
-    groups raise ``CliError`` with a did-you-mean hint."""
-    from trellis.defs.asset_selection import AssetSelection
+def parse_selection(
+    text: str, asset_graph: Any, code_locations: tuple[str, ...] | None = None
+) -> Any:
+    """An ``AssetSelection`` for ``text``, checked against ``asset_graph``: a string that
+    does not parse, and unknown keys and groups, raise ``CliError`` (exit 2)."""
+    from trellis.core.errors import InvalidDefinitionError
+    from trellis.defs.selection_grammar import SelectionSyntaxError
+    from trellis.defs.selection_syntax import selection_from_string
 
-    tokens = [t.strip() for t in text.split(",") if t.strip()]
-    if not tokens:
-        raise CliError("--select is empty; pass '*' or asset keys such as 'a,b/c'.")
-    result: Any = None
-    for token in tokens:
-        part = _parse_token(token, asset_graph, AssetSelection)
-        result = part if result is None else result | part
-    return result
-
-
-def _parse_token(token: str, asset_graph: Any, selection_cls: Any) -> Any:
-    if token == "*":
-        return selection_cls.all()
-    if token.startswith("group:"):
-        group = token[len("group:") :]
-        groups = {asset_graph.group_of(k) for k in asset_graph.all_keys}
-        if group not in groups:
-            raise CliError(
-                f"No asset group named '{group}'.{did_you_mean(group, groups)} "
-                f"Groups: {', '.join(sorted(groups))}."
-            )
-        return selection_cls.groups(group)
-    up, key_text, down = _split_operators(token)
-    known = {k.to_user_string(): k for k in asset_graph.all_keys}
-    if key_text not in known:
-        raise CliError(
-            f"No asset with key '{key_text}' (in --select '{token}')."
-            f"{did_you_mean(key_text, known)}"
-        )
-    base = selection_cls.keys(known[key_text])
-    selection = base
-    if up != 0:
-        selection = selection | base.upstream(depth=up)
-    if down != 0:
-        selection = selection | base.downstream(depth=down)
+    try:
+        selection = selection_from_string(text, code_locations=code_locations or ())
+        selection.resolve(asset_graph)
+    except SelectionSyntaxError as exc:
+        raise CliError(exc.describe("--select")) from None
+    except InvalidDefinitionError as exc:
+        raise CliError(f"{exc} (in --select '{text}')") from None
     return selection
+
+
+def selected_keys(
+    text: str, asset_graph: Any, code_locations: tuple[str, ...] | None = None
+) -> set[Any]:
+    """The materializable assets ``text`` selects; ``CliError`` when there are none."""
+    keys = parse_selection(text, asset_graph, code_locations).resolve(asset_graph)
+    keys &= asset_graph.materializable_keys
+    if not keys:
+        raise CliError(f"--select '{text}' selects no asset that can be materialized here.")
+    return set(keys)
+
+
+def selected_asset_job(defs: Any, text: str, target: CodeTarget) -> tuple[Any, set[Any]]:
+    """The implicit asset job's subset for ``--select text`` and the keys it selects.
+    A selection that mixes partitions definitions is a ``CliError`` naming the assets of
+    each (one run materializes one partitions definition, as in Dagster)."""
+    from trellis.defs.asset_job import subset_asset_job
+    from trellis.defs.asset_job_partitions import MixedPartitionsError
+
+    keys = selected_keys(text, defs.asset_graph, code_location_names(target))
+    try:
+        job = subset_asset_job(defs.get_implicit_global_asset_job_def(), keys)
+    except MixedPartitionsError as exc:
+        raise CliError(exc.describe(f"--select '{text}'")) from None
+    return job, keys

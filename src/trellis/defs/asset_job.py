@@ -10,6 +10,7 @@ from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidDefinitionError
 from trellis.defs.asset import AssetsDefinition
 from trellis.defs.asset_graph import AssetGraph
+from trellis.defs.asset_job_partitions import common_partitions_def
 from trellis.defs.asset_selection import (
     AssetSelection,
     CoercibleToAssetSelection,
@@ -37,10 +38,15 @@ def build_asset_job(
     executor_def: ExecutorDefinition | None = None,
     partitions_def: Any = None,
     description: str | None = None,
+    allow_mixed_partitions: bool = False,
 ) -> JobDefinition:
     """A job that materializes ``selected_keys`` of ``graph``, in dependency order.
 
-    Upstream assets outside the selection are loaded through their IO managers.
+    Upstream assets outside the selection are loaded through their IO managers. Its
+    partitions definition is ``partitions_def``, else the one its partitioned assets
+    share; assets of different ones are an error naming them, unless
+    ``allow_mixed_partitions`` (the implicit asset job: no partitions definition, and each
+    run of a subset picks the one of its assets, see ``subset_asset_job``).
     """
     selected = set(selected_keys)
     unknown = selected - graph.materializable_keys
@@ -74,14 +80,9 @@ def build_asset_job(
         for key in assets_def.selected_keys:
             handle_of_key[key] = (assets_def.node_name, assets_def.output_names_by_key[key])
     nodes: list[FlatNode] = []
-    seen_partitions = {a.partitions_def for a in subsets if a.partitions_def is not None}
-    if partitions_def is None and len(seen_partitions) == 1:
-        partitions_def = next(iter(seen_partitions))
-    elif len(seen_partitions) > 1:
-        raise InvalidDefinitionError(
-            f"Job '{name}' selects assets with different partitions definitions; select "
-            "assets that share one."
-        )
+    partitions_def = common_partitions_def(
+        name, subsets, required=partitions_def, allow_mixed=allow_mixed_partitions
+    )
     for assets_def in subsets:
         inputs: dict[str, FlatSource] = {}
         own = assets_def.output_names_by_key  # keyed by the asset keys it makes
@@ -120,6 +121,26 @@ def build_asset_job(
         partitions_def=partitions_def,
         flat_nodes=nodes,
         asset_graph=graph,
+    )
+
+
+def subset_asset_job(job: JobDefinition, selected_keys: Iterable[AssetKey]) -> JobDefinition:
+    """The job that materializes ``selected_keys`` of asset job ``job`` (same name, resources,
+    config, tags and executor). Its partitions definition is ``job``'s, or, when ``job``
+    has none (the implicit asset job over several), the one the selected assets share:
+    ``MixedPartitionsError`` names the assets of each when they differ."""
+    if job.asset_graph is None:
+        raise InvalidDefinitionError(f"Job '{job.name}' has no assets to select.")
+    return build_asset_job(
+        job.name,
+        job.asset_graph,
+        selected_keys,
+        resource_defs=job.resource_defs,
+        config=job.config,
+        tags=job.tags,
+        executor_def=job.executor_def,
+        partitions_def=job.partitions_def,
+        description=job.description,
     )
 
 

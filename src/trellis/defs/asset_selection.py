@@ -82,6 +82,51 @@ class AssetSelection:
             "key_prefixes",
         )
 
+    @staticmethod
+    def from_string(string: str) -> AssetSelection:
+        """The selection a selection string describes, in Dagster's syntax
+        (``'group:sales and not kind:dbt'``, ``'+key:"raw/orders"'``, ``'sinks(*)'``) or
+        the older one (``'*orders+'``, ``'a,b'``). A string that does not parse raises
+        ``SelectionSyntaxError`` with the column; unknown keys and groups are reported
+        when the selection is resolved."""
+        from trellis.defs.selection_syntax import selection_from_string
+
+        return selection_from_string(string)
+
+    @staticmethod
+    def tag(key: str, value: str = "") -> AssetSelection:
+        """The materializable assets whose tag ``key`` is exactly ``value`` (an empty value
+        matches key-only tags, as in Dagster)."""
+        from trellis.defs.selection_filters import tag
+
+        return tag(key, value)
+
+    @staticmethod
+    def kind(kind: str) -> AssetSelection:
+        """The materializable assets of kind ``kind``."""
+        from trellis.defs.selection_filters import kind as of_kind
+
+        return of_kind(kind)
+
+    @staticmethod
+    def owner(owner: str) -> AssetSelection:
+        """The assets with ``owner`` among their owners."""
+        from trellis.defs.selection_filters import owner as owned_by
+
+        return owned_by(owner)
+
+    def roots(self) -> AssetSelection:
+        """The assets of this selection with nothing upstream of them inside it."""
+        from trellis.defs.selection_filters import roots
+
+        return roots(self)
+
+    def sinks(self) -> AssetSelection:
+        """The assets of this selection with nothing downstream of them inside it."""
+        from trellis.defs.selection_filters import sinks
+
+        return sinks(self)
+
     def upstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
         """This selection and everything upstream of it (materializable only)."""
         return AssetSelection(
@@ -133,18 +178,22 @@ CoercibleToAssetSelection = (
     | AssetsDefinition
     | Iterable[str | AssetKey | AssetsDefinition | AssetSelection]
 )
-"""What ``selection=`` / ``asset_selection=`` take: a selection, ``"*"`` or a key string, an
-``AssetKey``, an assets definition, or a list of those (each item its own key)."""
+"""What ``selection=`` / ``asset_selection=`` take: a selection, a selection string
+(``"*"``, ``"orders+"``, ``"group:sales and kind:dbt"``), an ``AssetKey``, an assets
+definition, or a list of those (their union)."""
 
 
 def coerce_selection(selection: Any) -> AssetSelection:
-    """An ``AssetSelection`` for what users pass as ``selection``: a selection, ``"*"``,
-    a key string, an ``AssetKey``, definitions, or a list of any of those."""
+    """An ``AssetSelection`` for what users pass as ``selection``: a selection, a selection
+    string (``AssetSelection.from_string``), an ``AssetKey``, definitions, or a list of any
+    of those."""
     if selection is None or selection == "*":
         return AssetSelection.all()
     if isinstance(selection, AssetSelection):
         return selection
-    if isinstance(selection, (str, AssetKey)):
+    if isinstance(selection, str):
+        return AssetSelection.from_string(selection)
+    if isinstance(selection, AssetKey):
         return AssetSelection.keys(selection)
     if hasattr(selection, "keys") and hasattr(selection, "op"):
         return AssetSelection.assets(selection)

@@ -228,10 +228,14 @@ class Definitions:
             self.asset_graph.materializable_keys,
             resource_defs=self.resources,
             executor_def=self.executor,
+            allow_mixed_partitions=True,
         )
 
     def get_implicit_global_asset_job_def(self) -> JobDefinition:
-        """A job over every asset (how ``trellis asset materialize`` runs a selection)."""
+        """A job over every asset (how ``trellis asset materialize`` runs a selection).
+
+        As in Dagster, it may hold assets of several partitions definitions: it then has
+        none, and a run of it selects assets of one (``asset_selection=``)."""
         return self._implicit_job
 
     def get_assets_def(self, key: CoercibleToAssetKey) -> AssetsDefinition:

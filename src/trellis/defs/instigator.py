@@ -11,6 +11,24 @@ from trellis.core.errors import InvalidDefinitionError
 from trellis.defs.run_request import check_tags
 
 
+def check_selection_strings(owner: str, selection: Any) -> None:
+    """Parse the selection strings in a ``target`` / ``asset_selection`` (one string, or
+    strings in a list) now, so that a malformed one is an error where it is written, with
+    its position; what they select is resolved when the selection runs."""
+    strings = [selection] if isinstance(selection, str) else []
+    if isinstance(selection, (list, tuple)):
+        strings = [item for item in selection if isinstance(item, str)]
+    if not strings:
+        return
+    from trellis.defs.selection_syntax import selection_from_string
+
+    for text in strings:
+        try:
+            selection_from_string(text)
+        except InvalidDefinitionError as exc:
+            raise InvalidDefinitionError(f"{owner}: {exc}") from None
+
+
 class InstigatorDefinition:
     """The base of ``ScheduleDefinition`` and ``SensorDefinition``: something that starts
     runs, and the attributes both kinds have."""

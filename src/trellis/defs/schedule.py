@@ -20,7 +20,7 @@ from trellis.core.errors import (
     ScheduleExecutionError,
 )
 from trellis.defs.cron import check_cron_schedule
-from trellis.defs.instigator import InstigatorDefinition
+from trellis.defs.instigator import InstigatorDefinition, check_selection_strings
 from trellis.defs.run_request import (
     RunRequest,
     call_user_fn,
@@ -125,6 +125,7 @@ class ScheduleDefinition(InstigatorDefinition):
         owner = f"schedule '{name}'" if name else "ScheduleDefinition"
         if not check_exclusive(owner, job=job, job_name=job_name, target=target):
             raise InvalidDefinitionError(f"{owner} targets nothing: pass job, job_name or target.")
+        check_selection_strings(owner, target)
         self._job, self._target = job, target
         self._job_name = target_job_name(owner, job, job_name, target)
         if name is None:

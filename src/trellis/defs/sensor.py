@@ -20,7 +20,7 @@ from trellis.core.errors import (
     InvariantViolationError,
     SensorExecutionError,
 )
-from trellis.defs.instigator import InstigatorDefinition
+from trellis.defs.instigator import InstigatorDefinition, check_selection_strings
 from trellis.defs.run_request import (
     RunRequest,
     call_user_fn,
@@ -104,6 +104,8 @@ class SensorDefinition(InstigatorDefinition):
         else:
             single = target_job_name(owner, job_name=job_name, target=target)
             self._job_names = [single] if single else []
+        check_selection_strings(owner, asset_selection)
+        check_selection_strings(owner, target)
         self._asset_selection, self._target = asset_selection, target
         self._evaluation_fn = evaluation_fn
         self._fn_takes_context = takes_context(evaluation_fn, owner)
