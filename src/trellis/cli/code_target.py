@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from trellis.cli.errors import CliError
-
-CODE_LOCATION_TAG = "trellis/code_location"
+from trellis.core.run import CODE_LOCATION_TAG
 
 
 @dataclass(frozen=True)
