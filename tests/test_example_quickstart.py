@@ -3,6 +3,8 @@ output in a temporary directory)."""
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +41,18 @@ def test_quickstart_runs_end_to_end(tmp_path):
     written = json.loads((output / "revenue_by_region.json").read_text())
     assert written == {"east": 96.48, "north": 40.5, "south": 40.99, "west": 56.5}
     assert f"Both runs are stored in {home}" in out
+    # It ends with a command that works as printed (no `trellis` on PATH needed).
+    suggested = re.search(r"try `(.+) run list`", out)
+    assert suggested is not None, out
+    command = shlex.split(suggested.group(1))
+    assert command[0] != "trellis"
+    if not os.path.isabs(command[0]):
+        command[0] = str(tmp_path / command[0])
+    shown = subprocess.run(
+        [*command, "run", "list"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "sales_job" in shown.stdout
     assert [_snapshot(d) for d in untouched] == before  # the default places stay as they were
     # context.log lines reach the console, tagged with their step.
     assert "shipped_orders - kept 9 of 12 orders" in proc.stderr

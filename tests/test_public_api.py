@@ -148,13 +148,26 @@ EXPECTED_PUBLIC_NAMES = [
     "build_resources",
     "build_schedule_context",
     "build_sensor_context",
+    "components",
     "dask_executor",
     "define_asset_job",
+    "definitions",
     "fs_io_manager",
     "graph",
     "in_process_executor",
     "io_manager",
     "job",
+    "load_assets_from_current_module",
+    "load_assets_from_modules",
+    "load_assets_from_package_module",
+    "load_assets_from_package_name",
+    "load_definitions_from_current_module",
+    "load_definitions_from_module",
+    "load_definitions_from_modules",
+    "load_definitions_from_package_module",
+    "load_definitions_from_package_name",
+    "load_defs",
+    "load_from_defs_folder",
     "materialize",
     "materialize_to_memory",
     "mem_io_manager",
@@ -165,6 +178,7 @@ EXPECTED_PUBLIC_NAMES = [
     "resource",
     "schedule",
     "sensor",
+    "with_resources",
 ]
 
 
@@ -192,3 +206,26 @@ def test_type_checking_imports_match_the_lazy_export_table():
         else:
             assert not isinstance(node, ast.Import), "use `from module import Name` there"
     assert imported == trellis._EXPORTS
+
+
+def test_no_internal_subpackage_takes_a_public_name():
+    # Importing trellis.<sub> sets the attribute trellis.<sub> to the subpackage, hiding a
+    # public name of the same spelling (trellis.definitions was the layer once, so
+    # `from trellis import definitions` gave a module instead of the decorator).
+    package = Path(trellis.__file__).parent
+    subpackages = {p.parent.name for p in package.glob("*/__init__.py")}
+    public_subpackages = {"components"}
+    assert not (subpackages - public_subpackages) & set(trellis.__all__)
+
+
+def test_from_trellis_import_definitions_is_the_decorator_after_every_import():
+    code = (
+        "import pkgutil, importlib, trellis\n"
+        "for m in pkgutil.walk_packages(trellis.__path__, 'trellis.'):\n"
+        "    if '.cli' not in m.name and 'migrations' not in m.name:\n"
+        "        importlib.import_module(m.name)\n"
+        "from trellis import definitions, components\n"
+        "print(type(definitions).__name__, components.__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["function", "trellis.components"]

@@ -38,6 +38,19 @@ def describe(result) -> None:
         print(f"  materialized {event.asset_key.to_user_string():<18} {meta}")
 
 
+def trellis_command() -> str:
+    """How to start the ``trellis`` command from here: the script next to this Python
+    (``.venv/bin/trellis`` after ``make run``; the virtualenv need not be activated),
+    else ``python -m trellis``."""
+    script = Path(sys.executable).parent / "trellis"
+    if not script.exists():
+        return f"{sys.executable} -m trellis"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
 def main() -> int:
     """Run both jobs; exit non-zero when one fails."""
     sys.stdout.reconfigure(line_buffering=True)  # keep prints in order with the log lines
@@ -48,7 +61,8 @@ def main() -> int:
         report = defs.get_job_def("report_job").execute_in_process(instance=instance)
         describe(report)
         print("\n" + report.output_for_node("format_report"))
-        print(f"\nBoth runs are stored in {instance.root_directory}: try `trellis run list`.")
+        home = instance.root_directory
+        print(f"\nBoth runs are stored in {home}: try `{trellis_command()} run list`.")
     return 0 if sales.success and report.success else 1
 
 

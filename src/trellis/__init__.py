@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     # What type checkers and editors see: the real objects behind every lazy name (the same
     # names from the same modules as _EXPORTS; tests/test_public_api.py checks that).
+    from trellis import components
     from trellis.api.execute import materialize, materialize_to_memory
     from trellis.api.result import ExecuteInProcessResult
     from trellis.api.testing import (
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
     from trellis.defs.asset_job import define_asset_job
     from trellis.defs.asset_selection import AssetSelection
     from trellis.defs.asset_spec import AssetSpec
+    from trellis.defs.bound_resources import with_resources
     from trellis.defs.builtin_io_managers import (
         FilesystemIOManager,
         InMemoryIOManager,
@@ -92,6 +94,7 @@ if TYPE_CHECKING:
         ResourceParam,
     )
     from trellis.defs.definitions import Definitions
+    from trellis.defs.defs_folder import load_defs, load_from_defs_folder
     from trellis.defs.executor import (
         ExecutorDefinition,
         dask_executor,
@@ -108,6 +111,18 @@ if TYPE_CHECKING:
         io_manager,
     )
     from trellis.defs.job import JobDefinition, job
+    from trellis.defs.lazy_definitions import definitions
+    from trellis.defs.loading import (
+        load_assets_from_current_module,
+        load_assets_from_modules,
+        load_assets_from_package_module,
+        load_assets_from_package_name,
+        load_definitions_from_current_module,
+        load_definitions_from_module,
+        load_definitions_from_modules,
+        load_definitions_from_package_module,
+        load_definitions_from_package_name,
+    )
     from trellis.defs.op import OpDefinition, op
     from trellis.defs.partitions import (
         PartitionKeyRange,
@@ -240,13 +255,26 @@ _EXPORTS: dict[str, str] = {
     "build_resources": "trellis.api.testing",
     "build_schedule_context": "trellis.api.testing",
     "build_sensor_context": "trellis.api.testing",
+    "components": "trellis",
     "dask_executor": "trellis.defs.executor",
     "define_asset_job": "trellis.defs.asset_job",
+    "definitions": "trellis.defs.lazy_definitions",
     "fs_io_manager": "trellis.defs.builtin_io_managers",
     "graph": "trellis.defs.graph",
     "in_process_executor": "trellis.defs.executor",
     "io_manager": "trellis.defs.io_manager",
     "job": "trellis.defs.job",
+    "load_assets_from_current_module": "trellis.defs.loading",
+    "load_assets_from_modules": "trellis.defs.loading",
+    "load_assets_from_package_module": "trellis.defs.loading",
+    "load_assets_from_package_name": "trellis.defs.loading",
+    "load_definitions_from_current_module": "trellis.defs.loading",
+    "load_definitions_from_module": "trellis.defs.loading",
+    "load_definitions_from_modules": "trellis.defs.loading",
+    "load_definitions_from_package_module": "trellis.defs.loading",
+    "load_definitions_from_package_name": "trellis.defs.loading",
+    "load_defs": "trellis.defs.defs_folder",
+    "load_from_defs_folder": "trellis.defs.defs_folder",
     "materialize": "trellis.api.execute",
     "materialize_to_memory": "trellis.api.execute",
     "mem_io_manager": "trellis.defs.builtin_io_managers",
@@ -257,6 +285,7 @@ _EXPORTS: dict[str, str] = {
     "resource": "trellis.defs.resource",
     "schedule": "trellis.defs.schedule",
     "sensor": "trellis.defs.sensor",
+    "with_resources": "trellis.defs.bound_resources",
 }
 
 __all__ = [
@@ -366,13 +395,26 @@ __all__ = [
     "build_resources",
     "build_schedule_context",
     "build_sensor_context",
+    "components",
     "dask_executor",
     "define_asset_job",
+    "definitions",
     "fs_io_manager",
     "graph",
     "in_process_executor",
     "io_manager",
     "job",
+    "load_assets_from_current_module",
+    "load_assets_from_modules",
+    "load_assets_from_package_module",
+    "load_assets_from_package_name",
+    "load_definitions_from_current_module",
+    "load_definitions_from_module",
+    "load_definitions_from_modules",
+    "load_definitions_from_package_module",
+    "load_definitions_from_package_name",
+    "load_defs",
+    "load_from_defs_folder",
     "materialize",
     "materialize_to_memory",
     "mem_io_manager",
@@ -383,6 +425,7 @@ __all__ = [
     "resource",
     "schedule",
     "sensor",
+    "with_resources",
 ]
 __version__ = "0.1.0"
 
@@ -392,7 +435,10 @@ def _load(name: str) -> object:
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'trellis' has no attribute {name!r}")
-    value: object = getattr(importlib.import_module(module_name), name)
+    if module_name == __name__:  # a public subpackage (trellis.components)
+        value: object = importlib.import_module(f"{__name__}.{name}")
+    else:
+        value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
 

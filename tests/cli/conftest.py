@@ -4,6 +4,7 @@ test."""
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -25,17 +26,28 @@ def _isolate_user_imports():
     """The loader puts user directories on ``sys.path`` and user modules in
     ``sys.modules``; each test starts without the previous test's."""
     saved_path = list(sys.path)
+    saved_env = dict(os.environ)  # the command sets the variables of a project's .env
     before = set(sys.modules)
     yield
     sys.path[:] = saved_path
+    os.environ.clear()
+    os.environ.update(saved_env)
+    doomed = []
     for name in set(sys.modules) - before:
         module = sys.modules.get(name)
         file = str(getattr(module, "__file__", "") or "")
+        if not file:  # a namespace package (a defs/ subfolder without __init__.py)
+            try:
+                file = next(iter(getattr(module, "__path__", None) or []), "")
+            except (KeyError, AttributeError):
+                file = ""
         # Never drop installed packages or Trellis itself (the checkout may live under
         # the temp dir, as CI's clean clone can): re-importing them would split classes.
         if file.startswith(_INSTALLED) or not file.startswith(_USER_CODE_DIRS):
             continue
-        del sys.modules[name]
+        doomed.append(name)
+    for name in doomed:
+        sys.modules.pop(name, None)
 
 
 @pytest.fixture

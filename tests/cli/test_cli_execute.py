@@ -202,7 +202,7 @@ def test_unknown_partition_is_exit_2(invoke, instance):
 def test_partition_of_an_unpartitioned_job_is_exit_2(invoke):
     result = invoke("job", "execute", "-f", FLAKY, "-j", "chain_job", "--partition", "x")
     assert result.exit_code == 2
-    assert "no partitions_def" in result.stderr
+    assert "is not partitioned; drop --partition" in result.stderr
 
 
 def test_live_progress_on_a_terminal(invoke, monkeypatch):

@@ -27,6 +27,7 @@ from trellis.defs.asset_graph import AssetGraph
 from trellis.defs.asset_job import build_asset_job
 from trellis.defs.asset_selection import coerce_selection
 from trellis.defs.asset_spec import AssetSpec
+from trellis.defs.bound_resources import combine_resources, resources_bound_to
 from trellis.defs.builtin_io_managers import fs_io_manager, mem_io_manager
 from trellis.defs.job import JobDefinition
 from trellis.defs.resource import coerce_resources
@@ -259,7 +260,7 @@ def materialize(
         partition_key=partition_key,
         raise_on_error=raise_on_error,
         tags=tags,
-        resources=resources,
+        resources=combine_resources(resources_bound_to(defs), resources),
         default_io_manager=_default_io_manager or fs_io_manager,
     )
 

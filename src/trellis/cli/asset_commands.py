@@ -1,4 +1,4 @@
-"""``trellis asset list``, ``trellis asset materialize`` and ``trellis asset diagram``."""
+"""``trellis asset list | materialize | diagram | wipe``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import click
 
 from trellis.cli.config_files import load_run_config
 from trellis.cli.display import make_console, simple_table
+from trellis.cli.errors import CliError
 from trellis.cli.instance_access import open_instance
 from trellis.cli.job_commands import check_diagram_output, diagram_options, emit_diagram
-from trellis.cli.launch import run_with_progress
+from trellis.cli.launch import config_sources, run_with_progress
 from trellis.cli.loader import load_definitions
 from trellis.cli.options import (
     code_options,
@@ -20,12 +21,46 @@ from trellis.cli.options import (
     tags_option,
     target_from,
 )
+from trellis.cli.partition_choice import choose_partitions, selection_partitions_def
 from trellis.cli.selection import SELECT_HELP, selected_asset_job
+from trellis.core.run import CODE_LOCATION_TAG
+
+LIST_EXAMPLES = """\\b
+Examples:
+  trellis asset list -f definitions.py
+  trellis asset list -m my_project.definitions
+  trellis asset list          # code from pyproject.toml
+"""
+
+MATERIALIZE_EXAMPLES = """\\b
+Examples:
+  trellis asset materialize -f definitions.py --select '*'
+  trellis asset materialize --select 'orders,revenue'
+  trellis asset materialize --select 'orders+'          # orders and what is downstream
+  trellis asset materialize --select 'group:sales' -c prod.yaml
+  trellis asset materialize --select 'group:sales and not kind:dbt'
+  trellis asset materialize --select daily_visits --partition 2024-01-05
+  trellis asset materialize --select daily_visits --partition-range 2024-01-01...2024-01-07
+  trellis asset materialize --select orders --config-json '{"ops": {"orders": {"config": {}}}}'
+"""
+
+DIAGRAM_EXAMPLES = """\\b
+Examples:
+  trellis asset diagram -f definitions.py --select '*'
+  trellis asset diagram --select '+revenue' -o revenue.svg
+"""
+
+WIPE_EXAMPLES = """\\b
+Examples:
+  trellis asset wipe orders              # asks you to type DELETE
+  trellis asset wipe warehouse/orders revenue --yes
+  trellis asset wipe --all --yes
+"""
 
 
 @click.group("asset")
 def asset_group() -> None:
-    """List, materialize and draw assets."""
+    """List, materialize, draw and wipe assets."""
 
 
 def _asset_rows(defs: Any) -> list[tuple[str, str, str, str, str]]:
@@ -41,7 +76,7 @@ def _asset_rows(defs: Any) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
-@asset_group.command("list")
+@asset_group.command("list", epilog=LIST_EXAMPLES)
 @code_options
 def list_assets(python_file: str | None, module_name: str | None, attribute: str | None) -> None:
     """Every asset: key, group, kinds, upstream dependencies, and the op that makes it."""
@@ -51,14 +86,9 @@ def list_assets(python_file: str | None, module_name: str | None, attribute: str
     make_console().print(simple_table(title, ("KEY", "GROUP", "KINDS", "DEPS", "OP"), rows))
 
 
-@asset_group.command("materialize")
+@asset_group.command("materialize", epilog=MATERIALIZE_EXAMPLES)
 @code_options
-@click.option(
-    "--select",
-    "select",
-    required=True,
-    help=SELECT_HELP,
-)
+@click.option("--select", "select", required=True, help=SELECT_HELP)
 @config_option
 @partition_option
 @tags_option
@@ -70,7 +100,9 @@ def materialize(
     attribute: str | None,
     select: str,
     config_files: tuple[str, ...],
+    config_json: str | None,
     partition_key: str | None,
+    partition_range: str | None,
     tags_json: dict[str, str],
 ) -> None:
     """Materialize the selected assets in this process, with live progress.
@@ -85,7 +117,16 @@ def materialize(
     # The subset is built first: a selection over several partitions definitions is
     # refused before any run starts.
     _subset, keys = selected_asset_job(defs, select, target)
-    run_config = load_run_config(config_files)
+    partitions_def = selection_partitions_def(graph, keys)
+    partitioned = sorted(k.to_user_string() for k in keys if graph.producer[k].partitions_def)
+    what = (
+        f"Asset '{partitioned[0]}' (selected by --select '{select}')"
+        if partitioned
+        else f"The selection '{select}'"
+    )
+    partitions = choose_partitions(partitions_def, what, partition_key, partition_range)
+    run_config = load_run_config(config_files, config_json)
+    tags = {**tags_json, **partitions.tags, CODE_LOCATION_TAG: target.to_tag()}
     job = defs.get_implicit_global_asset_job_def()
     total = len({graph.producer[k].node_name for k in keys})
     console = make_console()
@@ -96,28 +137,24 @@ def materialize(
                 job,
                 run_config=run_config,
                 instance=instance,
-                partition_key=partition_key,
+                partition_key=partitions.partition_key,
                 raise_on_error=False,
-                tags=tags_json,
+                tags=tags,
                 asset_selection=sorted(keys),
                 on_event=on_event,
             )
 
         label = f"{len(keys)} asset{'' if len(keys) == 1 else 's'}"
+        sources = config_sources(config_files, config_json)
         code = run_with_progress(
-            console, start, title=label, total_steps=total, config_files=config_files
+            console, start, title=label, total_steps=total, config_files=sources
         )
     ctx.exit(code)
 
 
-@asset_group.command("diagram")
+@asset_group.command("diagram", epilog=DIAGRAM_EXAMPLES)
 @code_options
-@click.option(
-    "--select",
-    "select",
-    required=True,
-    help=SELECT_HELP,
-)
+@click.option("--select", "select", required=True, help=SELECT_HELP)
 @config_option
 @diagram_options
 def diagram(
@@ -126,6 +163,7 @@ def diagram(
     attribute: str | None,
     select: str,
     config_files: tuple[str, ...],
+    config_json: str | None,
     fmt: str,
     output: str | None,
 ) -> None:
@@ -137,4 +175,67 @@ def diagram(
     check_diagram_output(output)
     target = target_from(python_file, module_name, attribute)
     job, _keys = selected_asset_job(load_definitions(target), select, target)
-    emit_diagram(job, load_run_config(config_files), fmt, output)
+    emit_diagram(job, load_run_config(config_files, config_json), fmt, output)
+
+
+def _parse_key(text: str) -> Any:
+    import json
+
+    from trellis.core.asset_key import AssetKey
+
+    if text.startswith("["):
+        try:
+            parts = json.loads(text)
+        except json.JSONDecodeError:
+            parts = None
+        if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+            raise click.BadParameter(f"{text!r} is not a JSON list of strings.")
+        return AssetKey(parts)
+    return AssetKey.from_user_string(text)
+
+
+@asset_group.command("wipe", epilog=WIPE_EXAMPLES)
+@click.argument("keys", nargs=-1)
+@click.option("--all", "wipe_all", is_flag=True, help="Wipe the history of every asset.")
+@click.option("--yes", "--noprompt", "yes", is_flag=True, help="Do not ask for confirmation.")
+def wipe(keys: tuple[str, ...], wipe_all: bool, yes: bool) -> None:
+    """Delete the materialization history of assets from the instance (cannot be undone).
+
+    KEYS are asset keys as 'a/b' (or a JSON list, '["a", "b"]'). The assets leave the
+    asset index, and their stored values are no longer found through it; runs and their
+    event logs stay (delete runs with `trellis run delete`). Needs no code.
+    """
+    if wipe_all == bool(keys):
+        raise click.UsageError("Give asset KEYS or --all (one of them).")
+    with open_instance() as instance:
+        known = instance.get_asset_keys()
+        if wipe_all:
+            targets = known
+        else:
+            from trellis.cli.suggest import did_you_mean
+
+            targets = [_parse_key(k) for k in keys]
+            unknown = [t for t in targets if t not in known]
+            if unknown:
+                names = [k.to_user_string() for k in known]
+                first = unknown[0].to_user_string()
+                raise CliError(
+                    f"Asset '{first}' has no materialization history in this instance."
+                    f"{did_you_mean(first, names)}"
+                )
+        if not targets:
+            click.echo("No asset has a materialization history; nothing to wipe.")
+            return
+        listing = ", ".join(k.to_user_string() for k in targets)
+        if not yes:
+            answer = click.prompt(
+                f"Wipe the materialization history of {len(targets)} asset(s) ({listing})? "
+                "Type DELETE to confirm",
+                default="",
+                show_default=False,
+            )
+            if answer != "DELETE":
+                click.echo("Nothing wiped.")
+                return
+        wiped = instance.wipe_assets(targets)
+    click.echo(f"Wiped the materialization history of {len(wiped)} asset(s): {listing}.")

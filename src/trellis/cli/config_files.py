@@ -1,4 +1,5 @@
-"""Run config from ``-c`` YAML files: read, checked to be a mapping, merged in order."""
+"""Run config from ``-c`` YAML files (read, checked to be a mapping, merged in order) and
+``--config-json`` (merged over them last)."""
 
 from __future__ import annotations
 
@@ -53,11 +54,33 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return dict(data)
 
 
-def load_run_config(paths: Sequence[str | Path]) -> dict[str, Any] | None:
-    """The run config of several files merged in order (later files win), or None."""
-    if not paths:
+def parse_config_json(text: str) -> dict[str, Any]:
+    """The run config of ``--config-json``: a JSON object; an error names the position."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"--config-json is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        ) from None
+    if not isinstance(data, Mapping):
+        raise CliError(
+            f"--config-json must be a JSON object (ops, resources, ...), not {type(data).__name__}."
+        )
+    return dict(data)
+
+
+def load_run_config(
+    paths: Sequence[str | Path], config_json: str | None = None
+) -> dict[str, Any] | None:
+    """The run config of several files merged in order (later files win), then the
+    ``--config-json`` object merged over them; None when there is neither."""
+    if not paths and config_json is None:
         return None
     merged: dict[str, Any] = {}
     for path in paths:
         merged = deep_merge(merged, read_config_file(path))
+    if config_json is not None:
+        merged = deep_merge(merged, parse_config_json(config_json))
     return merged

@@ -7,6 +7,7 @@ from rich.markup import escape
 
 from trellis.cli.display import make_console
 from trellis.cli.errors import EXIT_BAD_INPUT
+from trellis.cli.help_text import examples
 from trellis.cli.options import code_options, target_from
 from trellis.cli.validate import validate_target
 
@@ -16,7 +17,14 @@ def defs_group() -> None:
     """Check definitions."""
 
 
-@defs_group.command("validate")
+@defs_group.command(
+    "validate",
+    epilog=examples(
+        "trellis defs validate -f definitions.py",
+        "trellis defs validate -m my_project.definitions",
+        "trellis defs validate          # code from pyproject.toml",
+    ),
+)
 @code_options
 @click.pass_context
 def validate(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from trellis.cli.display import fields_table, make_console
+from trellis.cli.help_text import examples
 from trellis.cli.instance_access import open_instance
 
 
@@ -13,7 +14,10 @@ def instance_group() -> None:
     """Inspect and upgrade the instance ($TRELLIS_HOME)."""
 
 
-@instance_group.command("info")
+@instance_group.command(
+    "info",
+    epilog=examples("trellis instance info", "TRELLIS_HOME=/srv/trellis trellis instance info"),
+)
 def info() -> None:
     """Where the instance keeps its data, its schema revision, and how much it holds."""
     with open_instance() as instance:
@@ -22,7 +26,7 @@ def info() -> None:
     make_console().print(fields_table(fields))
 
 
-@instance_group.command("migrate")
+@instance_group.command("migrate", epilog=examples("trellis instance migrate"))
 def migrate() -> None:
     """Upgrade the database schema to the newest revision (safe to run again)."""
     with open_instance() as instance:

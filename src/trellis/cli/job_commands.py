@@ -10,15 +10,43 @@ from trellis.cli.config_files import load_run_config
 from trellis.cli.display import make_console, simple_table
 from trellis.cli.errors import CliError
 from trellis.cli.instance_access import open_instance
-from trellis.cli.launch import run_with_progress
+from trellis.cli.launch import config_sources, run_with_progress
+from trellis.cli.loader import load_definitions
 from trellis.cli.options import (
     code_options,
     config_option,
     definitions_from,
     partition_option,
     tags_option,
+    target_from,
 )
+from trellis.cli.partition_choice import choose_partitions
 from trellis.cli.suggest import unknown_name_message
+from trellis.core.run import CODE_LOCATION_TAG
+
+LIST_EXAMPLES = """\b
+Examples:
+  trellis job list -f definitions.py
+  trellis job list -m my_project.definitions
+  trellis job list     # code from pyproject.toml: [tool.trellis], [tool.dagster] or [tool.dg]
+"""
+
+EXECUTE_EXAMPLES = """\b
+Examples:
+  trellis job execute -f definitions.py -j sales_job
+  trellis job execute -m my_project.definitions -j sales_job -c prod.yaml -c local.yaml
+  trellis job execute -j sales_job --config-json '{"ops": {"load": {"config": {"limit": 10}}}}'
+  trellis job execute -j daily_job --partition 2024-01-05
+  trellis job execute -j daily_job --partition-range 2024-01-01...2024-01-07
+  trellis job execute -j sales_job --tags '{"team": "data"}'
+"""
+
+DIAGRAM_EXAMPLES = """\b
+Examples:
+  trellis job diagram -f definitions.py -j sales_job
+  trellis job diagram -j sales_job --format sequence
+  trellis job diagram -j sales_job -o sales.svg
+"""
 
 
 @click.group("job")
@@ -63,7 +91,7 @@ def find_job_for_run(defs: Any, job_name: str) -> Any:
     )
 
 
-@job_group.command("list")
+@job_group.command("list", epilog=LIST_EXAMPLES)
 @code_options
 def list_jobs(python_file: str | None, module_name: str | None, attribute: str | None) -> None:
     """Every job: name, kind (assets or ops), number of steps, partitions, description."""
@@ -81,7 +109,7 @@ def list_jobs(python_file: str | None, module_name: str | None, attribute: str |
     make_console().print(simple_table(title, columns, rows))
 
 
-@job_group.command("execute")
+@job_group.command("execute", epilog=EXECUTE_EXAMPLES)
 @code_options
 @click.option("-j", "--job", "job_name", help="The job to run (optional when there is one).")
 @config_option
@@ -95,8 +123,10 @@ def execute(
     attribute: str | None,
     job_name: str | None,
     config_files: tuple[str, ...],
+    config_json: str | None,
     tags_json: dict[str, str],
     partition_key: str | None,
+    partition_range: str | None,
 ) -> None:
     """Run a job in this process, with live progress and a summary table.
 
@@ -104,9 +134,14 @@ def execute(
     """
     from trellis.api.execute import execute_job_in_process
 
-    defs = definitions_from(python_file, module_name, attribute)
+    target = target_from(python_file, module_name, attribute)
+    defs = load_definitions(target)
     job = find_job(defs, job_name)
-    run_config = load_run_config(config_files)
+    partitions = choose_partitions(
+        job.partitions_def, f"Job '{job.name}'", partition_key, partition_range
+    )
+    run_config = load_run_config(config_files, config_json)
+    tags = {**tags_json, **partitions.tags, CODE_LOCATION_TAG: target.to_tag()}
     console = make_console()
     with open_instance() as instance:
 
@@ -115,9 +150,9 @@ def execute(
                 job,
                 run_config=run_config,
                 instance=instance,
-                partition_key=partition_key,
+                partition_key=partitions.partition_key,
                 raise_on_error=False,
-                tags=tags_json,
+                tags=tags,
                 on_event=on_event,
             )
 
@@ -126,7 +161,7 @@ def execute(
             start,
             title=job.name,
             total_steps=len(job.flat_nodes),
-            config_files=config_files,
+            config_files=config_sources(config_files, config_json),
         )
     ctx.exit(code)
 
@@ -173,7 +208,7 @@ def emit_diagram(job: Any, run_config: Any, fmt: str, output: str | None) -> Non
     click.echo(f"Wrote {output} ({len(diagram.steps)} steps).", err=True)
 
 
-@job_group.command("diagram")
+@job_group.command("diagram", epilog=DIAGRAM_EXAMPLES)
 @code_options
 @click.option("-j", "--job", "job_name", help="The job to draw (optional when there is one).")
 @config_option
@@ -184,6 +219,7 @@ def diagram(
     attribute: str | None,
     job_name: str | None,
     config_files: tuple[str, ...],
+    config_json: str | None,
     fmt: str,
     output: str | None,
 ) -> None:
@@ -195,4 +231,4 @@ def diagram(
     check_diagram_output(output)
     defs = definitions_from(python_file, module_name, attribute)
     job = find_job(defs, job_name)
-    emit_diagram(job, load_run_config(config_files), fmt, output)
+    emit_diagram(job, load_run_config(config_files, config_json), fmt, output)

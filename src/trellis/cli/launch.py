@@ -18,6 +18,11 @@ from trellis.core.events import Event
 Starter = Callable[[Callable[[Event], None]], Any]
 
 
+def config_sources(config_files: Sequence[str], config_json: str | None) -> list[str]:
+    """Where a run's config came from, as ``config_error`` names it."""
+    return [*config_files, *(["--config-json"] if config_json is not None else [])]
+
+
 def config_error(exc: Exception, config_files: Sequence[str]) -> CliError:
     """A ``CliError`` for run config that failed validation, naming the files it came
     from; the message lists every error with its path."""

@@ -1,84 +1,46 @@
 """Finding the user's ``Definitions``: from ``-f FILE`` or ``-m MODULE`` (optionally
-``-a ATTR``), or from the ``[tool.trellis]`` table of ``./pyproject.toml``.
+``-a ATTR``), or from ``./pyproject.toml`` (``cli/project_config.py``: ``[tool.trellis]``,
+``[tool.dagster]`` or ``[tool.dg]``).
 
 A file is imported the way ``python FILE`` would see its neighbours (its directory goes
 first on ``sys.path``); a module the way ``python -m`` would (the working directory goes
-first). When the import fails, the error shows the user's traceback and names the file.
+first), or from the working directory's ``src/`` folder when the package lives there and
+is not installed. When the import fails, the error shows the user's traceback and names
+the file. The definitions found carry a ``CodePointer`` to the same target, so that
+workers in other processes load exactly what this process loaded.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import inspect
 import sys
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from trellis.cli.code_target import CodeTarget
 from trellis.cli.errors import CliError
+from trellis.cli.project_config import target_from_pyproject
 from trellis.cli.suggest import did_you_mean
 from trellis.cli.user_traceback import format_user_traceback
 from trellis.core.errors import InvalidInvocationError
-from trellis.execution.remote.code_pointer import import_file
+from trellis.execution.remote.code_pointer import CodePointer, import_file
 
-DEFAULT_ATTRIBUTE = "defs"
-
-
-@dataclass(frozen=True)
-class CodeTarget:
-    """Where definitions live: a Python file or an importable module, and an attribute."""
-
-    file: Path | None = None
-    module: str | None = None
-    attribute: str | None = None
-
-    @property
-    def description(self) -> str:
-        """How messages name the target: the file path or ``module <name>``."""
-        return str(self.file) if self.file is not None else f"module '{self.module}'"
+__all__ = ["CodeTarget", "ImportFailure", "find_definitions", "import_target", "load_definitions"]
 
 
 def resolve_target(
     file: str | None, module: str | None, attribute: str | None, cwd: Path | None = None
 ) -> CodeTarget:
-    """The target from the ``-f/-m/-a`` options, or from ``[tool.trellis]`` in the
-    working directory's ``pyproject.toml`` when neither ``-f`` nor ``-m`` is given."""
+    """The target from the ``-f/-m/-a`` options, or from the working directory's
+    ``pyproject.toml`` when neither ``-f`` nor ``-m`` is given."""
     if file and module:
         raise CliError("Pass either -f/--file or -m/--module, not both.")
     if file:
         return CodeTarget(file=Path(file), attribute=attribute)
     if module:
         return CodeTarget(module=module, attribute=attribute)
-    return _target_from_pyproject((cwd or Path.cwd()) / "pyproject.toml", attribute)
-
-
-def _target_from_pyproject(path: Path, attribute: str | None) -> CodeTarget:
-    hint = "Pass -f FILE or -m MODULE"
-    if not path.is_file():
-        raise CliError(f"No code to load. {hint}, or add a [tool.trellis] table to pyproject.toml.")
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CliError(f"Cannot read {path}: {exc}") from None
-    table = data.get("tool", {}).get("trellis")
-    if not isinstance(table, dict):
-        raise CliError(f"No code to load. {hint}, or add a [tool.trellis] table to {path}.")
-    unknown = sorted(set(table) - {"module", "file", "attribute"})
-    if unknown:
-        raise CliError(
-            f"{path}: [tool.trellis] has unknown key '{unknown[0]}'."
-            f"{did_you_mean(unknown[0], ['module', 'file', 'attribute'])}"
-        )
-    module, file = table.get("module"), table.get("file")
-    if bool(module) == bool(file):
-        raise CliError(f"{path}: [tool.trellis] needs exactly one of 'module' or 'file'.")
-    attr = attribute or table.get("attribute")
-    if file:
-        return CodeTarget(file=path.parent / str(file), attribute=attr)
-    return CodeTarget(module=str(module), attribute=attr)
+    return target_from_pyproject((cwd or Path.cwd()) / "pyproject.toml", attribute)
 
 
 def import_target(target: CodeTarget) -> ModuleType:
@@ -87,7 +49,7 @@ def import_target(target: CodeTarget) -> ModuleType:
     if target.file is not None:
         return _import_file(target.file)
     assert target.module is not None
-    return _import_module(target.module)
+    return _import_module(target.module, target.working_directory)
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -101,10 +63,22 @@ def _import_file(path: Path) -> ModuleType:
         raise ImportFailure(str(path.resolve()), exc) from exc
 
 
-def _import_module(name: str) -> ModuleType:
-    cwd = str(Path.cwd())
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
+def module_search_path(name: str, working_directory: str | None = None) -> str:
+    """The folder a module target is imported from: the working directory, or its
+    ``src/`` folder when the module's top-level package is there (and not installed)."""
+    base = Path(working_directory) if working_directory else Path.cwd()
+    top = name.split(".")[0]
+    src = base / "src"
+    in_base = (base / top).exists() or (base / f"{top}.py").exists()
+    if not in_base and ((src / top).is_dir() or (src / f"{top}.py").is_file()):
+        return str(src)
+    return str(base)
+
+
+def _import_module(name: str, working_directory: str | None) -> ModuleType:
+    folder = module_search_path(name, working_directory)
+    if folder not in sys.path and not (folder == str(Path.cwd()) and "" in sys.path):
+        sys.path.insert(0, folder)
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -129,90 +103,43 @@ class ImportFailure(CliError):
 
 def find_definitions(module: ModuleType, target: CodeTarget) -> Any:
     """The ``Definitions`` of a module: the attribute given, else ``defs``, else the only
-    ``Definitions`` in it, else one built from the module's jobs, assets, schedules and
-    sensors."""
-    from trellis.defs.definitions import Definitions
+    ``@definitions`` function or ``Definitions`` in it, else one built from the module's
+    assets, jobs, schedules and sensors (``trellis.defs.module_definitions``); a defs
+    folder target is loaded as a whole. The result carries its ``code_pointer``."""
+    from trellis.defs.defs_folder import load_defs_package
+    from trellis.defs.module_definitions import definitions_from_value, find_module_definitions
 
-    if target.attribute:
-        if not hasattr(module, target.attribute):
+    attribute = target.attribute
+    if target.defs_folder:
+        defs = load_defs_package(module, stop_at_keyword_files=True)
+    elif attribute:
+        if not hasattr(module, attribute):
             names = [n for n in vars(module) if not n.startswith("_")]
             raise CliError(
-                f"{target.description} has no attribute '{target.attribute}'."
-                f"{did_you_mean(target.attribute, names)}"
+                f"{target.description} has no attribute '{attribute}'."
+                f"{did_you_mean(attribute, names)}"
             )
-        return _as_definitions(getattr(module, target.attribute), target)
-    found = {n: v for n, v in vars(module).items() if isinstance(v, Definitions)}
-    if isinstance(found.get(DEFAULT_ATTRIBUTE), Definitions):
-        return found[DEFAULT_ATTRIBUTE]
-    if len(found) == 1:
-        return next(iter(found.values()))
-    if len(found) > 1:
-        raise CliError(
-            f"{target.description} has several Definitions ({', '.join(sorted(found))}); "
-            "choose one with -a/--attribute."
+        defs = definitions_from_value(
+            getattr(module, attribute), f"{target.description}: attribute '{attribute}'"
         )
-    return _definitions_from_loose_objects(module, target)
+    else:
+        defs, attribute = find_module_definitions(module, target.description)
+    defs.code_pointer = _pointer(target, attribute)
+    for job in defs.jobs:
+        job.code_pointer = defs.code_pointer
+    return defs
 
 
-def _as_definitions(value: Any, target: CodeTarget) -> Any:
-    from trellis.defs.definitions import Definitions
-
-    if isinstance(value, Definitions):
-        return value
-    if inspect.isfunction(value):
-        value = value()
-        if isinstance(value, Definitions):
-            return value
-    if _is_definition_object(value):
-        return _build_definitions([value])
-    raise CliError(
-        f"{target.description}: attribute '{target.attribute}' is a {type(value).__name__}, "
-        "not a Definitions object."
+def _pointer(target: CodeTarget, attribute: str | None) -> CodePointer:
+    if target.file is not None:
+        return CodePointer(file=str(target.file.resolve()), attribute=attribute)
+    assert target.module is not None
+    return CodePointer(
+        module=target.module,
+        attribute=attribute,
+        working_directory=module_search_path(target.module, target.working_directory),
+        defs_folder=target.defs_folder,
     )
-
-
-def _is_definition_object(value: Any) -> bool:
-    from trellis.defs.asset import AssetsDefinition
-    from trellis.defs.asset_job import UnresolvedAssetJobDefinition
-    from trellis.defs.asset_spec import AssetSpec
-    from trellis.defs.job import JobDefinition
-    from trellis.defs.schedule import ScheduleDefinition
-    from trellis.defs.sensor import SensorDefinition
-
-    kinds = (
-        AssetsDefinition,
-        AssetSpec,
-        JobDefinition,
-        UnresolvedAssetJobDefinition,
-        ScheduleDefinition,
-        SensorDefinition,
-    )
-    return isinstance(value, kinds)
-
-
-def _definitions_from_loose_objects(module: ModuleType, target: CodeTarget) -> Any:
-    found = [v for n, v in vars(module).items() if not n.startswith("_")]
-    objects = [v for v in found if _is_definition_object(v)]
-    if not objects:
-        raise CliError(
-            f"{target.description} defines no Definitions object (looked for '{DEFAULT_ATTRIBUTE}' "
-            "and any Definitions), and no jobs or assets to build one from."
-        )
-    return _build_definitions(objects)
-
-
-def _build_definitions(objects: list[Any]) -> Any:
-    from trellis.defs.asset import AssetsDefinition
-    from trellis.defs.asset_spec import AssetSpec
-    from trellis.defs.definitions import Definitions
-    from trellis.defs.schedule import ScheduleDefinition
-    from trellis.defs.sensor import SensorDefinition
-
-    assets = [o for o in objects if isinstance(o, (AssetsDefinition, AssetSpec))]
-    schedules = [o for o in objects if isinstance(o, ScheduleDefinition)]
-    sensors = [o for o in objects if isinstance(o, SensorDefinition)]
-    jobs = [o for o in objects if o not in assets and o not in schedules and o not in sensors]
-    return Definitions(assets=assets, jobs=jobs, schedules=schedules, sensors=sensors)
 
 
 def load_definitions(target: CodeTarget) -> Any:

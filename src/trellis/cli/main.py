@@ -9,6 +9,7 @@ import click
 
 from trellis.cli.asset_commands import asset_group
 from trellis.cli.defs_commands import defs_group
+from trellis.cli.dotenv_file import load_env_file
 from trellis.cli.errors import CliError
 from trellis.cli.instance_commands import instance_group
 from trellis.cli.job_commands import job_group
@@ -35,9 +36,13 @@ class TrellisGroup(click.Group):
 def cli() -> None:
     """Trellis: load definitions, run jobs and assets, and inspect recorded runs.
 
-    Runs are recorded in the instance at $TRELLIS_HOME (default ./.trellis).
+    Code is found with -f FILE, -m MODULE, or pyproject.toml ([tool.trellis], else
+    [tool.dagster] or [tool.dg]). A .env file in the working directory is read first
+    (variables already in the environment win). Runs are recorded in the instance at
+    $TRELLIS_HOME (default ./.trellis).
     Exit codes: 0 success, 1 a run failed, 2 bad usage, config or definitions.
     """
+    load_env_file()
 
 
 cli.add_command(asset_group)

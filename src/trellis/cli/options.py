@@ -50,7 +50,13 @@ def definitions_from(
 
 
 def config_option(fn: F) -> F:
-    """``-c/--config FILE``, repeatable: YAML run config, merged in order."""
+    """``-c/--config FILE``, repeatable: YAML run config, merged in order; and
+    ``--config-json TEXT``, run config as JSON, merged over the files."""
+    fn = click.option(
+        "--config-json",
+        "config_json",
+        help="Run config as a JSON string, merged over the -c files: '{\"ops\": {...}}'.",
+    )(fn)
     return click.option(
         "-c",
         "--config",
@@ -69,7 +75,12 @@ def tags_option(fn: F) -> F:
 
 
 def partition_option(fn: F) -> F:
-    """``--partition KEY``."""
+    """``--partition KEY`` and ``--partition-range START...END``."""
+    fn = click.option(
+        "--partition-range",
+        "partition_range",
+        help="A range of partitions run as one run: START...END (both included).",
+    )(fn)
     return click.option("--partition", "partition_key", help="The partition to run.")(fn)
 
 

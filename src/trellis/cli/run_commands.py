@@ -17,14 +17,15 @@ from trellis.cli.display import (
     steps_table,
 )
 from trellis.cli.errors import EXIT_BAD_INPUT, CliError
+from trellis.cli.help_text import examples
 from trellis.cli.instance_access import open_instance, resolve_run
-from trellis.cli.launch import run_with_progress
+from trellis.cli.launch import config_sources, run_with_progress
 from trellis.cli.options import (
     code_options,
     config_option,
-    definitions_from,
     parse_age,
     tags_option,
+    target_from,
 )
 from trellis.cli.step_summary import run_errors, summarize_steps
 from trellis.core.run import RunStatus
@@ -37,7 +38,12 @@ def run_group() -> None:
     """Inspect, re-execute and delete recorded runs."""
 
 
-@run_group.command("list")
+@run_group.command(
+    "list",
+    epilog=examples(
+        "trellis run list", "trellis run list --status FAILURE --job sales_job --limit 10"
+    ),
+)
 @click.option("--status", "statuses", multiple=True, type=_STATUS_CHOICE, help="Repeatable.")
 @click.option("--job", "job_name", help="Only runs of this job.")
 @click.option(
@@ -55,7 +61,7 @@ def list_runs(statuses: tuple[str, ...], job_name: str | None, limit: int) -> No
     make_console().print(runs_table(runs))
 
 
-@run_group.command("show")
+@run_group.command("show", epilog=examples("trellis run show 4df62152"))
 @click.argument("run_id")
 def show_run(run_id: str) -> None:
     """A run's fields, its steps (status, attempts, duration) and materializations.
@@ -74,7 +80,10 @@ def show_run(run_id: str) -> None:
         console.print(text, markup=False, highlight=False)
 
 
-@run_group.command("logs")
+@run_group.command(
+    "logs",
+    epilog=examples("trellis run logs 4df62152", "trellis run logs 4df62152 --follow"),
+)
 @click.argument("run_id")
 @click.option("--follow", "-F", is_flag=True, help="Keep printing new events until the run ends.")
 @click.option("--poll-interval", default=0.5, hidden=True, type=float)
@@ -99,7 +108,14 @@ def run_logs(run_id: str, follow: bool, poll_interval: float) -> None:
             pass
 
 
-@run_group.command("trace")
+@run_group.command(
+    "trace",
+    epilog=examples(
+        "trellis run trace 4df62152 --step revenue_by_region",
+        "trellis run trace 4df62152 --only-errors",
+        "trellis run trace 4df62152 --format mermaid",
+    ),
+)
 @click.argument("run_id")
 @click.option(
     "--format",
@@ -130,7 +146,32 @@ def run_trace(
     click.echo(render_trace(tree, fmt, step=step, only_errors=only_errors, depth=depth), nl=False)
 
 
-@run_group.command("reexecute")
+REEXECUTE_EXAMPLES = """\b
+Examples:
+  trellis run reexecute 4df62152                  # the code the run was started from
+  trellis run reexecute 4df62152 --from-failure
+  trellis run reexecute 4df62152 --step revenue_by_region
+  trellis run reexecute 4df62152 -f definitions.py -c fixed.yaml
+"""
+
+
+def _reexecution_target(
+    parent: Any, python_file: str | None, module_name: str | None, attribute: str | None
+) -> Any:
+    """-f/-m when given, else the code location the run recorded, else pyproject.toml."""
+    from dataclasses import replace
+
+    from trellis.cli.code_target import CodeTarget
+    from trellis.core.run import CODE_LOCATION_TAG
+
+    recorded = parent.tags.get(CODE_LOCATION_TAG)
+    if python_file or module_name or not recorded:
+        return target_from(python_file, module_name, attribute)
+    target = CodeTarget.from_tag(recorded, parent.run_id)
+    return replace(target, attribute=attribute) if attribute else target
+
+
+@run_group.command("reexecute", epilog=REEXECUTE_EXAMPLES)
 @click.argument("run_id")
 @code_options
 @click.option("--from-failure", is_flag=True, help="Only the failed and skipped steps.")
@@ -147,23 +188,27 @@ def reexecute(
     from_failure: bool,
     steps: tuple[str, ...],
     config_files: tuple[str, ...],
+    config_json: str | None,
     tags_json: dict[str, str],
 ) -> None:
     """Run a recorded run again as a new run that records its parent: all of it, only what
     failed (--from-failure), or the chosen steps (--step).
 
+    The code is loaded from -f/-m when given, else from where the run's own code was
+    loaded (recorded on runs started by `trellis job execute` / `asset materialize`).
     Exits 0 when the new run succeeds, 1 when it fails, 2 on bad input.
     """
     from trellis.api.reexecution import reexecute_run
     from trellis.cli.config_files import load_run_config
     from trellis.cli.job_commands import find_job_for_run
+    from trellis.cli.loader import load_definitions
 
     if from_failure and steps:
         raise CliError("Pass --from-failure or --step, not both.")
-    defs = definitions_from(python_file, module_name, attribute)
-    run_config = load_run_config(config_files)
+    run_config = load_run_config(config_files, config_json)
     with open_instance() as instance:
         parent = resolve_run(instance, run_id)
+        defs = load_definitions(_reexecution_target(parent, python_file, module_name, attribute))
         job = find_job_for_run(defs, parent.job_name)
 
         def start(on_event: Any) -> Any:
@@ -185,12 +230,15 @@ def reexecute(
             start=start,
             title=title,
             total_steps=None,
-            config_files=config_files,
+            config_files=config_sources(config_files, config_json),
         )
     ctx.exit(code)
 
 
-@run_group.command("delete")
+@run_group.command(
+    "delete",
+    epilog=examples("trellis run delete 4df62152", "trellis run delete --older-than 30d"),
+)
 @click.argument("run_id", required=False)
 @click.option(
     "--older-than",
@@ -217,7 +265,7 @@ def delete(ctx: click.Context, run_id: str | None, older_than: str | None) -> No
     click.echo(f"Deleted run {run.run_id}.")
 
 
-@run_group.command("cancel")
+@run_group.command("cancel", epilog=examples("trellis run cancel 4df62152"))
 @click.argument("run_id")
 @click.pass_context
 def cancel(ctx: click.Context, run_id: str) -> None:

@@ -17,6 +17,7 @@ HOST_TAG = "trellis/host"
 EXECUTOR_TAG = "trellis/executor"  # which executor ran the run's steps
 PARENT_RUN_ID_TAG = "trellis/parent_run_id"
 ROOT_RUN_ID_TAG = "trellis/root_run_id"
+CODE_LOCATION_TAG = "trellis/code_location"  # where the trellis command loaded the code (JSON)
 
 
 def new_run_id() -> str:

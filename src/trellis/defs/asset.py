@@ -3,6 +3,7 @@ materializes them."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
@@ -24,7 +25,8 @@ class AssetsDefinition:
 
     ``keys_by_output_name`` maps each op output to the asset it makes;
     ``keys_by_input_name`` maps each op input to the upstream asset it reads;
-    ``specs_by_key`` carries each asset's properties (group, metadata, owners, ...).
+    ``specs_by_key`` carries each asset's properties (group, metadata, owners, ...);
+    ``resource_defs`` holds the resources bound to it by ``with_resources``.
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class AssetsDefinition:
         partitions_def: Any = None,
         can_subset: bool = False,
         selected_keys: Iterable[AssetKey] | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
     ) -> None:
         self.op = op
         self.node_name = op.name  # the name of the op (and step) that makes these assets
@@ -49,6 +52,7 @@ class AssetsDefinition:
         self.selected_keys = (
             frozenset(selected_keys) if selected_keys is not None else self._all_keys
         )
+        self.resource_defs: dict[str, Any] = dict(resource_defs or {})
 
     # -- identity ----------------------------------------------------------------------
 
@@ -113,6 +117,56 @@ class AssetsDefinition:
             self.partitions_def,
             self.can_subset,
             keys,
+            self.resource_defs,
+        )
+
+    def with_attributes(
+        self,
+        *,
+        asset_key_replacements: Mapping[AssetKey, AssetKey] | None = None,
+        group_name: str | None = None,
+        resource_defs: Mapping[str, Any] | None = None,
+    ) -> AssetsDefinition:
+        """A copy with asset keys replaced (its own and the upstream keys it reads), its
+        assets moved to ``group_name``, or ``resource_defs`` bound: what
+        ``load_assets_from_modules(key_prefix=..., group_name=...)`` and
+        ``with_resources`` hand back. The original is left as it was."""
+        replacements = dict(asset_key_replacements or {})
+
+        def new(key: AssetKey) -> AssetKey:
+            return replacements.get(key, key)
+
+        keys_by_output = {name: new(key) for name, key in self.keys_by_output_name.items()}
+        specs: dict[AssetKey, AssetSpec] = {}
+        for key, spec in self.specs_by_key.items():
+            changes: dict[str, Any] = {"key": new(key), "deps": [new(d) for d in spec.deps]}
+            if group_name is not None:
+                changes["group_name"] = group_name
+            specs[new(key)] = spec.replace_attributes(**changes)
+        op_def = self.op
+        if any(new(k) != k for k in self.keys) or any(
+            new(k) != k for k in self.keys_by_input_name.values()
+        ):
+            op_def = copy.copy(self.op)
+            op_def.ins = {}
+            for input_name, in_def in self.op.ins.items():
+                in_copy = copy.copy(in_def)
+                if in_def.asset_key is not None:
+                    in_copy.asset_key = new(in_def.asset_key)
+                op_def.ins[input_name] = in_copy
+            if len(self.keys) == 1 and self.op.name == self.keys[0].to_python_identifier():
+                # An @asset's op is named after its key; keep it so after a new prefix.
+                op_def.name = new(self.keys[0]).to_python_identifier()
+        selected = None if self.selected_keys == self._all_keys else map(new, self.selected_keys)
+        return AssetsDefinition(
+            op_def,
+            keys_by_output_name=keys_by_output,
+            keys_by_input_name={n: new(k) for n, k in self.keys_by_input_name.items()},
+            specs_by_key=specs,
+            partitions_def=self.partitions_def,
+            can_subset=self.can_subset,
+            selected_keys=selected,
+            resource_defs=self.resource_defs if resource_defs is None else resource_defs,
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

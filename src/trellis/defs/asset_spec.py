@@ -85,8 +85,9 @@ class AssetSpec:
             "kinds": self.kinds,
             "partitions_def": self.partitions_def,
         }
+        key = changes.pop("key", self.key)
         values.update(changes)
-        return AssetSpec(changes.pop("key", self.key), **values)
+        return AssetSpec(key, **values)
 
     def __repr__(self) -> str:
         return f"AssetSpec({self.key.to_user_string()!r})"

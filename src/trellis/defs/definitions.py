@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from trellis.defs.asset_job import (
     build_asset_job,
 )
 from trellis.defs.asset_spec import AssetSpec
+from trellis.defs.bound_resources import combine_resources, resources_bound_to
 from trellis.defs.executor import ExecutorDefinition
 from trellis.defs.job import JobDefinition
 from trellis.defs.resource import ResourceDefinition, coerce_resources
@@ -61,6 +62,10 @@ class Definitions:
     Building it checks the whole set at once: duplicate keys and names, missing upstream
     assets, cycles, and resource keys that a job needs but nothing binds.
     """
+
+    # Where these definitions were loaded from (a ``CodePointer``, set by the ``trellis``
+    # command's loader); the implicit asset job carries it to other processes.
+    code_pointer: Any = None
 
     @collector_paused()
     def __init__(
@@ -107,7 +112,7 @@ class Definitions:
     ) -> None:
         assets_defs: list[AssetsDefinition] = []
         specs: list[AssetSpec] = []
-        for item in assets or ():
+        for item in _unique(assets):
             if isinstance(item, AssetsDefinition):
                 assets_defs.append(item)
             elif isinstance(item, AssetSpec):
@@ -120,15 +125,19 @@ class Definitions:
         self.assets = assets_defs
         self.asset_specs = specs
         self.asset_graph = AssetGraph(assets_defs, specs)
-        self.resources: dict[str, ResourceDefinition] = coerce_resources(resources)
+        self._given_resources = dict(resources or {})  # as given, for merge()
+        self.resources: dict[str, ResourceDefinition] = coerce_resources(
+            combine_resources(resources_bound_to(assets_defs), resources)
+        )
         self.executor = executor
         self.loggers = dict(loggers or {})
         self.metadata = dict(metadata or {})
-        self.schedules = list(schedules or ())
-        self.sensors = list(sensors or ())
+        self.schedules = _unique(schedules)
+        self.sensors = _unique(sensors)
+        self._given_jobs = _unique(jobs)
         self._jobs: dict[str, JobDefinition] = {}
         sources: dict[str, Any] = {}  # job name -> the object it was resolved from
-        for job_like in [*(jobs or ()), *self._jobs_of_instigators()]:
+        for job_like in [*self._given_jobs, *self._jobs_of_instigators()]:
             if any(source is job_like for source in sources.values()):
                 continue  # the same job, listed again (e.g. as a schedule's target)
             job_def = self._resolve_job(job_like)
@@ -203,6 +212,29 @@ class Definitions:
                 raise DuplicateKeyError(f"Two {kind}s are named '{name}'.")
             seen.add(name)
 
+    # -- merging -----------------------------------------------------------------------
+    @staticmethod
+    def merge(*def_sets: Definitions) -> Definitions:
+        """One ``Definitions`` holding everything in ``def_sets``: the same asset, job,
+        schedule, sensor or resource object listed by several counts once; two different
+        resources (or loggers) under one key, or two different executors, are an error."""
+        labels = [f"Definitions object {i}" for i in range(len(def_sets))]
+        return merge_definitions(def_sets, labels)
+
+    def merge_arguments(self) -> dict[str, Any]:
+        """The arguments this ``Definitions`` was built from (jobs as given, before they
+        were resolved), as ``Definitions(**arguments)`` takes them."""
+        return {
+            "assets": [*self.assets, *self.asset_specs],
+            "jobs": list(self._given_jobs),
+            "resources": dict(self._given_resources),
+            "schedules": list(self.schedules),
+            "sensors": list(self.sensors),
+            "executor": self.executor,
+            "loggers": dict(self.loggers),
+            "metadata": dict(self.metadata),
+        }
+
     # -- lookups -----------------------------------------------------------------------
     @property
     def jobs(self) -> list[JobDefinition]:
@@ -222,7 +254,7 @@ class Definitions:
 
     @cached_property
     def _implicit_job(self) -> JobDefinition:
-        return build_asset_job(
+        job = build_asset_job(
             IMPLICIT_ASSET_JOB_NAME,
             self.asset_graph,
             self.asset_graph.materializable_keys,
@@ -230,6 +262,8 @@ class Definitions:
             executor_def=self.executor,
             allow_mixed_partitions=True,
         )
+        job.code_pointer = self.code_pointer
+        return job
 
     def get_implicit_global_asset_job_def(self) -> JobDefinition:
         """A job over every asset (how ``trellis asset materialize`` runs a selection).
@@ -267,6 +301,56 @@ class Definitions:
         from trellis.api.asset_value import load_asset_value
 
         return load_asset_value(self, AssetKey.from_coercible(key), instance, partition_key)
+
+
+def _unique(items: Iterable[Any] | None) -> list[Any]:
+    """``items`` with repeats of the same object dropped (order kept)."""
+    seen: set[int] = set()
+    result = []
+    for item in items or ():
+        if id(item) not in seen:
+            seen.add(id(item))
+            result.append(item)
+    return result
+
+
+def merge_definitions(def_sets: Sequence[Definitions], labels: Sequence[str]) -> Definitions:
+    """``Definitions.merge`` with each part named by ``labels`` in errors (the index, or
+    the module a part came from)."""
+    merged = merge_arguments([d.merge_arguments() for d in def_sets], labels)
+    return Definitions(**merged)
+
+
+def merge_arguments(parts: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> dict[str, Any]:
+    """Several sets of ``Definitions(...)`` arguments as one; conflicting resources,
+    loggers or executors raise an error naming the two parts."""
+    merged: dict[str, Any] = {k: [] for k in ("assets", "jobs", "schedules", "sensors")}
+    keyed: dict[str, dict[str, Any]] = {"resources": {}, "loggers": {}}
+    owner: dict[tuple[str, str], str] = {}
+    metadata: dict[str, Any] = {}
+    executor: Any = None
+    executor_owner = ""
+    for part, label in zip(parts, labels, strict=True):
+        for field in merged:
+            merged[field].extend(part.get(field) or ())
+        for field, values in keyed.items():
+            for key, value in (part.get(field) or {}).items():
+                if key in values and values[key] is not value:
+                    kind = field[:-1]
+                    raise InvalidDefinitionError(
+                        f"{owner[field, key]} and {label} have different {kind}s under the "
+                        f"same key '{key}'."
+                    )
+                values[key] = value
+                owner[field, key] = label
+        if part.get("executor") is not None:
+            if executor is not None and executor is not part["executor"]:
+                raise InvalidDefinitionError(
+                    f"{executor_owner} and {label} both have an executor; keep one."
+                )
+            executor, executor_owner = part["executor"], label
+        metadata.update(part.get("metadata") or {})
+    return {**merged, **keyed, "executor": executor, "metadata": metadata}
 
 
 def _by_name(items: list[Any], name: str, kind: str) -> Any:

@@ -29,6 +29,10 @@ class JobDefinition:
     ``execute_in_process(...)`` runs it in this process and returns the result.
     """
 
+    # Where other processes load this job from (a ``CodePointer``), when the loader that
+    # built it knows (the ``trellis`` command sets it); else it is searched for.
+    code_pointer: Any = None
+
     def __init__(
         self,
         name: str,

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from trellis.core import event_factory
-from trellis.core.asset_key import AssetKey
+from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InstanceError
 from trellis.core.events import Event
 from trellis.core.run import HOST_TAG, PID_TAG, Run, RunStatus
@@ -261,6 +261,12 @@ class Instance:
     def get_asset_keys(self) -> list[AssetKey]:
         """Every asset key that has been materialized or observed, sorted."""
         return self.storage.get_asset_keys()
+
+    def wipe_assets(self, keys: Sequence[CoercibleToAssetKey]) -> list[AssetKey]:
+        """Forget the materialization history of ``keys`` (``trellis asset wipe``): they
+        leave the asset index, and stored values are no longer found through it; the runs
+        and their event logs stay. Returns the keys that had a history."""
+        return self.storage.wipe_assets([AssetKey.from_coercible(k) for k in keys])
 
     # -- dead runs ---------------------------------------------------------------------
     def mark_dead_runs_failed(self) -> list[str]:

@@ -154,6 +154,11 @@ class InstanceStorage(ABC):
     def get_asset_keys(self) -> list[AssetKey]:
         """Every asset key that has been materialized or observed, sorted."""
 
+    @abstractmethod
+    def wipe_assets(self, keys: Sequence[AssetKey]) -> list[AssetKey]:
+        """Forget the materialization and observation history of ``keys`` (the asset
+        index; the runs' event logs keep their events); the keys that had any."""
+
     # -- administration ----------------------------------------------------------------
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -358,6 +363,15 @@ class InMemoryStorage(InstanceStorage):
         """Every asset key materialized or observed, sorted."""
         with self._lock:
             return sorted(self._asset_keys)
+
+    def wipe_assets(self, keys: Sequence[AssetKey]) -> list[AssetKey]:
+        """Drop ``keys`` from the asset index."""
+        with self._lock:
+            wiped = [k for k in keys if k in self._asset_keys]
+            for key in keys:
+                self._asset_keys.discard(key)
+                self._materializations.pop(key, None)
+        return wiped
 
     def describe(self) -> dict[str, Any]:
         """Backend and counts."""

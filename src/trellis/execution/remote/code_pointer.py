@@ -43,14 +43,22 @@ def import_file(path: Path) -> ModuleType:
 
 @dataclass(frozen=True)
 class CodePointer:
-    """A file (or module) and the attribute that holds a ``Definitions`` or a job."""
+    """A file (or module) and, optionally, the attribute that holds a ``Definitions``, an
+    ``@definitions`` function or a job; without an attribute, the module's definitions
+    are found as the CLI finds them. ``defs_folder`` marks a module that is a Dagster
+    ``defs/`` package (loaded as ``load_defs`` does); ``working_directory`` goes on
+    ``sys.path`` before a module is imported."""
 
     file: str | None = None
     module: str | None = None
     attribute: str | None = None
+    working_directory: str | None = None
+    defs_folder: bool = False
 
     def load_module(self) -> ModuleType:
         """Import the module the pointer names (once per process)."""
+        if self.working_directory and self.working_directory not in sys.path:
+            sys.path.insert(0, self.working_directory)
         if self.module is not None:
             try:
                 return importlib.import_module(self.module)
@@ -61,21 +69,33 @@ class CodePointer:
             raise InvalidInvocationError("A code pointer needs a file or a module.")
         return import_file(Path(self.file))
 
-    def load_job(self, job_name: str) -> Any:
-        """The job called ``job_name`` from the pointed-to object: a job itself, or a
-        ``Definitions`` (asset jobs, op jobs and the implicit asset job)."""
-        from trellis.defs.definitions import Definitions
+    def load_definitions(self) -> Any:
+        """The ``Definitions`` the pointer names (None when it names a job itself)."""
+        from trellis.defs.defs_folder import load_defs_package
         from trellis.defs.job import JobDefinition
+        from trellis.defs.module_definitions import (
+            definitions_from_value,
+            find_module_definitions,
+        )
 
         module = self.load_module()
-        target = getattr(module, self.attribute) if self.attribute else module
-        if isinstance(target, JobDefinition):
+        if self.defs_folder:
+            return load_defs_package(module, stop_at_keyword_files=True)
+        if self.attribute:
+            target = getattr(module, self.attribute)
+            if isinstance(target, JobDefinition):
+                return None
+            return definitions_from_value(target, self.describe())
+        return find_module_definitions(module, self.describe())[0]
+
+    def load_job(self, job_name: str) -> Any:
+        """The job called ``job_name`` from the pointed-to object: a job itself, or the
+        ``Definitions`` (asset jobs, op jobs and the implicit asset job)."""
+        defs = self.load_definitions()
+        if defs is None:
+            target = getattr(self.load_module(), str(self.attribute))
             return target
-        if isinstance(target, Definitions):
-            return target.get_job_def(job_name)
-        raise InvalidInvocationError(
-            f"{self.describe()} is {type(target).__name__}, not a job or Definitions."
-        )
+        return defs.get_job_def(job_name)
 
     def describe(self) -> str:
         """How messages name the pointer."""

@@ -365,6 +365,21 @@ class SqlStorage(InstanceStorage):
         keys = self.db.read(lambda conn: conn.execute(stmt).scalars().all())
         return sorted(asset_key_from_db(k) for k in keys)
 
+    def wipe_assets(self, keys: Sequence[AssetKey]) -> list[AssetKey]:
+        """Drop ``keys`` from the asset index and unlink their events from it."""
+
+        def txn(conn: sa.Connection) -> list[AssetKey]:
+            wiped = []
+            for key in keys:
+                stored = asset_key_to_db(key)
+                conn.execute(sa.update(ev).where(ev.c.asset_key == stored).values(asset_key=None))
+                gone = conn.execute(sa.delete(asset_keys).where(asset_keys.c.asset_key == stored))
+                if gone.rowcount:
+                    wiped.append(key)
+            return wiped
+
+        return list(self.db.write(txn))
+
     # -- administration ----------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         """Backend, url without password, schema revision and counts."""

@@ -482,6 +482,21 @@ class SqliteStorage(InstanceStorage):
         rows = self.db.read(lambda conn: conn.execute(sql).fetchall())
         return sorted(asset_key_from_db(row[0]) for row in rows)
 
+    def wipe_assets(self, keys: Sequence[AssetKey]) -> list[AssetKey]:
+        """Drop ``keys`` from the asset index and unlink their events from it."""
+
+        def txn(conn: sqlite3.Connection) -> list[AssetKey]:
+            wiped = []
+            for key in keys:
+                stored = asset_key_to_db(key)
+                unlink = "UPDATE event_logs SET asset_key = NULL WHERE asset_key = ?"
+                conn.execute(unlink, (stored,))
+                if conn.execute("DELETE FROM asset_keys WHERE asset_key = ?", (stored,)).rowcount:
+                    wiped.append(key)
+            return wiped
+
+        return self.db.write(txn)
+
     # -- administration ----------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         """Backend, url, schema revision and counts."""
