@@ -5,6 +5,11 @@ This module is the whole public API. Every name is loaded lazily on first use (m
 and ``tests/test_public_api.py`` pins it. Type checkers and editors read the
 ``if TYPE_CHECKING:`` imports instead, which name the same objects as ``_EXPORTS`` (a test
 keeps the two in step): add a public name to ``_EXPORTS``, ``__all__`` and those imports.
+
+Dagster's public names are Trellis names wherever Trellis has the feature, many as other
+names for Trellis' own objects (``DagsterInstance`` is ``Instance``, ``DagsterError`` is
+``TrellisError``). A Dagster name for a feature Trellis does not have raises an
+``ImportError`` that says so (``trellis._dagster_names``).
 """
 
 from __future__ import annotations
@@ -27,15 +32,27 @@ if TYPE_CHECKING:
         build_schedule_context,
         build_sensor_context,
     )
+    from trellis.api.validate_config import validate_run_config
     from trellis.config.env_var import EnvVar
+    from trellis.config.files import (
+        config_from_files,
+        config_from_pkg_resources,
+        config_from_yaml_strings,
+        file_relative_path,
+    )
     from trellis.config.pythonic import Config, PermissiveConfig
     from trellis.config.run_config import RunConfig
     from trellis.config.types import (
+        Any,
         Array,
+        Bool,
         BoolSource,
+        ConfigSchema,
         Enum,
         EnumValue,
         Field,
+        Float,
+        Int,
         IntSource,
         Map,
         Noneable,
@@ -43,6 +60,7 @@ if TYPE_CHECKING:
         ScalarUnion,
         Selector,
         Shape,
+        String,
         StringSource,
     )
     from trellis.contexts.compute import AssetExecutionContext, OpExecutionContext
@@ -51,7 +69,14 @@ if TYPE_CHECKING:
     from trellis.contexts.schedule import ScheduleEvaluationContext
     from trellis.contexts.sensor import SensorEvaluationContext
     from trellis.contexts.system import PlanOrchestrationContext, StepExecutionContext
+    from trellis.contexts.user_logger import get_dagster_logger
     from trellis.core.asset_key import AssetKey
+    from trellis.core.deprecation import (
+        BetaWarning,
+        ConfigArgumentWarning,
+        PreviewWarning,
+        SupersessionWarning,
+    )
     from trellis.core.errors import (
         DuplicateKeyError,
         Failure,
@@ -66,8 +91,83 @@ if TYPE_CHECKING:
         UnknownResourceError,
         UserCodeExecutionError,
     )
-    from trellis.core.events import Event, EventType
-    from trellis.core.metadata import MetadataValue
+    from trellis.core.errors import (
+        ExecutionStepExecutionError as DagsterExecutionStepExecutionError,
+    )
+    from trellis.core.errors import (
+        ExecutionStepNotFoundError as DagsterExecutionStepNotFoundError,
+    )
+    from trellis.core.errors import (
+        InvalidConfigDefinitionError as DagsterInvalidConfigDefinitionError,
+    )
+    from trellis.core.errors import (
+        InvalidConfigError as DagsterInvalidConfigError,
+    )
+    from trellis.core.errors import (
+        InvalidDefinitionError as DagsterInvalidDefinitionError,
+    )
+    from trellis.core.errors import (
+        InvalidInvocationError as DagsterInvalidInvocationError,
+    )
+    from trellis.core.errors import (
+        InvalidSubsetError as DagsterInvalidSubsetError,
+    )
+    from trellis.core.errors import (
+        InvariantViolationError as DagsterInvariantViolationError,
+    )
+    from trellis.core.errors import (
+        ResourceFunctionError as DagsterResourceFunctionError,
+    )
+    from trellis.core.errors import (
+        RunNotFoundError as DagsterRunNotFoundError,
+    )
+    from trellis.core.errors import (
+        StepOutputNotFoundError as DagsterStepOutputNotFoundError,
+    )
+    from trellis.core.errors import (
+        StepWorkerCrashedError as DagsterSubprocessError,
+    )
+    from trellis.core.errors import (
+        TrellisError as DagsterError,
+    )
+    from trellis.core.errors import (
+        TypeCheckError as DagsterTypeCheckDidNotPass,
+    )
+    from trellis.core.errors import (
+        UnknownPartitionError as DagsterUnknownPartitionError,
+    )
+    from trellis.core.errors import (
+        UnknownResourceError as DagsterUnknownResourceError,
+    )
+    from trellis.core.errors import (
+        UnmetExecutorRequirementsError as DagsterUnmetExecutorRequirementsError,
+    )
+    from trellis.core.errors import (
+        UserCodeExecutionError as DagsterUserCodeExecutionError,
+    )
+    from trellis.core.events import (
+        Event,
+        EventType,
+    )
+    from trellis.core.events import (
+        Event as DagsterEvent,
+    )
+    from trellis.core.events import (
+        EventType as DagsterEventType,
+    )
+    from trellis.core.metadata import (
+        BoolMetadataValue,
+        FloatMetadataValue,
+        IntMetadataValue,
+        JsonMetadataValue,
+        MarkdownMetadataValue,
+        MetadataValue,
+        NullMetadataValue,
+        PathMetadataValue,
+        TextMetadataValue,
+        TimestampMetadataValue,
+        UrlMetadataValue,
+    )
     from trellis.core.outputs import (
         AssetMaterialization,
         AssetObservation,
@@ -75,20 +175,25 @@ if TYPE_CHECKING:
         Output,
     )
     from trellis.core.run import Run, RunStatus
-    from trellis.definitions.asset import AssetsDefinition, asset, multi_asset
+    from trellis.core.run import Run as DagsterRun
+    from trellis.core.run import RunStatus as DagsterRunStatus
+    from trellis.definitions.asset import AssetsDefinition, asset, map_asset_specs, multi_asset
     from trellis.definitions.asset_job import define_asset_job
     from trellis.definitions.asset_selection import AssetSelection
-    from trellis.definitions.asset_spec import AssetSpec
+    from trellis.definitions.asset_spec import AssetDep, AssetSpec
     from trellis.definitions.builtin_io_managers import (
         FilesystemIOManager,
         InMemoryIOManager,
+        custom_path_fs_io_manager,
         fs_io_manager,
         mem_io_manager,
     )
+    from trellis.definitions.composition import PendingInvocation as PendingNodeInvocation
     from trellis.definitions.configurable_resource import (
         ConfigurableIOManager,
         ConfigurableIOManagerFactory,
         ConfigurableResource,
+        ResourceDependency,
         ResourceParam,
     )
     from trellis.definitions.definitions import Definitions
@@ -96,6 +201,7 @@ if TYPE_CHECKING:
         ExecutorDefinition,
         dask_executor,
         in_process_executor,
+        multi_or_in_process_executor,
         multiprocess_executor,
         multithread_executor,
     )
@@ -114,11 +220,17 @@ if TYPE_CHECKING:
         PartitionsDefinition,
         StaticPartitionsDefinition,
     )
-    from trellis.definitions.resource import ResourceDefinition, resource
+    from trellis.definitions.resource import ResourceDefinition, make_values_resource, resource
     from trellis.definitions.retry import Backoff, Jitter, RetryPolicy
-    from trellis.definitions.run_request import RunRequest, SensorResult, SkipReason
+    from trellis.definitions.run_request import (
+        RunRequest,
+        SensorResult,
+        SensorReturnTypesUnion,
+        SkipReason,
+    )
     from trellis.definitions.schedule import DefaultScheduleStatus, ScheduleDefinition, schedule
     from trellis.definitions.sensor import DefaultSensorStatus, SensorDefinition, sensor
+    from trellis.definitions.source_asset import SourceAsset
     from trellis.definitions.time_partitions import (
         DailyPartitionsDefinition,
         HourlyPartitionsDefinition,
@@ -128,13 +240,18 @@ if TYPE_CHECKING:
         WeeklyPartitionsDefinition,
     )
     from trellis.execution.executors.base import Executor
+    from trellis.instance.for_test import instance_for_test
     from trellis.instance.instance import Instance
+    from trellis.instance.instance import Instance as DagsterInstance
     from trellis.plan.plan import ExecutionPlan
     from trellis.plan.steps import ExecutionStep, StepOutputHandle
 
-# name -> module that defines it. Keep sorted by name.
+# name -> module that defines it, or "module:attribute" when the public name is another
+# name for a Trellis object (Dagster's names: DagsterInstance is Instance). Sorted by name.
 _EXPORTS: dict[str, str] = {
+    "Any": "trellis.config.types",
     "Array": "trellis.config.types",
+    "AssetDep": "trellis.definitions.asset_spec",
     "AssetExecutionContext": "trellis.contexts.compute",
     "AssetIn": "trellis.definitions.ins_outs",
     "AssetKey": "trellis.core.asset_key",
@@ -145,11 +262,39 @@ _EXPORTS: dict[str, str] = {
     "AssetSpec": "trellis.definitions.asset_spec",
     "AssetsDefinition": "trellis.definitions.asset",
     "Backoff": "trellis.definitions.retry",
+    "BetaWarning": "trellis.core.deprecation",
+    "Bool": "trellis.config.types",
+    "BoolMetadataValue": "trellis.core.metadata",
     "BoolSource": "trellis.config.types",
     "Config": "trellis.config.pythonic",
+    "ConfigArgumentWarning": "trellis.core.deprecation",
+    "ConfigSchema": "trellis.config.types",
     "ConfigurableIOManager": "trellis.definitions.configurable_resource",
     "ConfigurableIOManagerFactory": "trellis.definitions.configurable_resource",
     "ConfigurableResource": "trellis.definitions.configurable_resource",
+    "DagsterError": "trellis.core.errors:TrellisError",
+    "DagsterEvent": "trellis.core.events:Event",
+    "DagsterEventType": "trellis.core.events:EventType",
+    "DagsterExecutionStepExecutionError": "trellis.core.errors:ExecutionStepExecutionError",
+    "DagsterExecutionStepNotFoundError": "trellis.core.errors:ExecutionStepNotFoundError",
+    "DagsterInstance": "trellis.instance.instance:Instance",
+    "DagsterInvalidConfigDefinitionError": "trellis.core.errors:InvalidConfigDefinitionError",
+    "DagsterInvalidConfigError": "trellis.core.errors:InvalidConfigError",
+    "DagsterInvalidDefinitionError": "trellis.core.errors:InvalidDefinitionError",
+    "DagsterInvalidInvocationError": "trellis.core.errors:InvalidInvocationError",
+    "DagsterInvalidSubsetError": "trellis.core.errors:InvalidSubsetError",
+    "DagsterInvariantViolationError": "trellis.core.errors:InvariantViolationError",
+    "DagsterResourceFunctionError": "trellis.core.errors:ResourceFunctionError",
+    "DagsterRun": "trellis.core.run:Run",
+    "DagsterRunNotFoundError": "trellis.core.errors:RunNotFoundError",
+    "DagsterRunStatus": "trellis.core.run:RunStatus",
+    "DagsterStepOutputNotFoundError": "trellis.core.errors:StepOutputNotFoundError",
+    "DagsterSubprocessError": "trellis.core.errors:StepWorkerCrashedError",
+    "DagsterTypeCheckDidNotPass": "trellis.core.errors:TypeCheckError",
+    "DagsterUnknownPartitionError": "trellis.core.errors:UnknownPartitionError",
+    "DagsterUnknownResourceError": "trellis.core.errors:UnknownResourceError",
+    "DagsterUnmetExecutorRequirementsError": "trellis.core.errors:UnmetExecutorRequirementsError",
+    "DagsterUserCodeExecutionError": "trellis.core.errors:UserCodeExecutionError",
     "DailyPartitionsDefinition": "trellis.definitions.time_partitions",
     "DefaultScheduleStatus": "trellis.definitions.schedule",
     "DefaultSensorStatus": "trellis.definitions.sensor",
@@ -168,6 +313,8 @@ _EXPORTS: dict[str, str] = {
     "Failure": "trellis.core.errors",
     "Field": "trellis.config.types",
     "FilesystemIOManager": "trellis.definitions.builtin_io_managers",
+    "Float": "trellis.config.types",
+    "FloatMetadataValue": "trellis.core.metadata",
     "GraphDefinition": "trellis.definitions.graph",
     "GraphOut": "trellis.definitions.graph",
     "HourlyPartitionsDefinition": "trellis.definitions.time_partitions",
@@ -180,6 +327,8 @@ _EXPORTS: dict[str, str] = {
     "InputManager": "trellis.definitions.io_manager",
     "Instance": "trellis.instance.instance",
     "InstanceError": "trellis.core.errors",
+    "Int": "trellis.config.types",
+    "IntMetadataValue": "trellis.core.metadata",
     "IntSource": "trellis.config.types",
     "InvalidConfigError": "trellis.core.errors",
     "InvalidDefinitionError": "trellis.core.errors",
@@ -187,12 +336,15 @@ _EXPORTS: dict[str, str] = {
     "InvariantViolationError": "trellis.core.errors",
     "Jitter": "trellis.definitions.retry",
     "JobDefinition": "trellis.definitions.job",
+    "JsonMetadataValue": "trellis.core.metadata",
     "Map": "trellis.config.types",
+    "MarkdownMetadataValue": "trellis.core.metadata",
     "MaterializeResult": "trellis.core.outputs",
     "MetadataValue": "trellis.core.metadata",
     "MonthlyPartitionsDefinition": "trellis.definitions.time_partitions",
     "Noneable": "trellis.config.types",
     "Nothing": "trellis.definitions.ins_outs",
+    "NullMetadataValue": "trellis.core.metadata",
     "OpDefinition": "trellis.definitions.op",
     "OpExecutionContext": "trellis.contexts.compute",
     "Out": "trellis.definitions.ins_outs",
@@ -200,10 +352,14 @@ _EXPORTS: dict[str, str] = {
     "OutputContext": "trellis.contexts.io",
     "PartitionKeyRange": "trellis.definitions.partitions",
     "PartitionsDefinition": "trellis.definitions.partitions",
+    "PathMetadataValue": "trellis.core.metadata",
+    "PendingNodeInvocation": "trellis.definitions.composition:PendingInvocation",
     "Permissive": "trellis.config.types",
     "PermissiveConfig": "trellis.config.pythonic",
     "PlanOrchestrationContext": "trellis.contexts.system",
+    "PreviewWarning": "trellis.core.deprecation",
     "ResourceDefinition": "trellis.definitions.resource",
+    "ResourceDependency": "trellis.definitions.configurable_resource",
     "ResourceParam": "trellis.definitions.configurable_resource",
     "RetryPolicy": "trellis.definitions.retry",
     "RetryRequested": "trellis.core.errors",
@@ -218,17 +374,24 @@ _EXPORTS: dict[str, str] = {
     "SensorDefinition": "trellis.definitions.sensor",
     "SensorEvaluationContext": "trellis.contexts.sensor",
     "SensorResult": "trellis.definitions.run_request",
+    "SensorReturnTypesUnion": "trellis.definitions.run_request",
     "Shape": "trellis.config.types",
     "SkipReason": "trellis.definitions.run_request",
+    "SourceAsset": "trellis.definitions.source_asset",
     "StaticPartitionsDefinition": "trellis.definitions.partitions",
     "StepExecutionContext": "trellis.contexts.system",
     "StepOutputHandle": "trellis.plan.steps",
+    "String": "trellis.config.types",
     "StringSource": "trellis.config.types",
+    "SupersessionWarning": "trellis.core.deprecation",
+    "TextMetadataValue": "trellis.core.metadata",
     "TimeWindow": "trellis.definitions.time_partitions",
     "TimeWindowPartitionsDefinition": "trellis.definitions.time_partitions",
+    "TimestampMetadataValue": "trellis.core.metadata",
     "TrellisError": "trellis.core.errors",
     "TypeCheckError": "trellis.core.errors",
     "UnknownResourceError": "trellis.core.errors",
+    "UrlMetadataValue": "trellis.core.metadata",
     "UserCodeExecutionError": "trellis.core.errors",
     "WeeklyPartitionsDefinition": "trellis.definitions.time_partitions",
     "asset": "trellis.definitions.asset",
@@ -240,27 +403,40 @@ _EXPORTS: dict[str, str] = {
     "build_resources": "trellis.api.testing",
     "build_schedule_context": "trellis.api.testing",
     "build_sensor_context": "trellis.api.testing",
+    "config_from_files": "trellis.config.files",
+    "config_from_pkg_resources": "trellis.config.files",
+    "config_from_yaml_strings": "trellis.config.files",
+    "custom_path_fs_io_manager": "trellis.definitions.builtin_io_managers",
     "dask_executor": "trellis.definitions.executor",
     "define_asset_job": "trellis.definitions.asset_job",
+    "file_relative_path": "trellis.config.files",
     "fs_io_manager": "trellis.definitions.builtin_io_managers",
+    "get_dagster_logger": "trellis.contexts.user_logger",
     "graph": "trellis.definitions.graph",
     "in_process_executor": "trellis.definitions.executor",
+    "instance_for_test": "trellis.instance.for_test",
     "io_manager": "trellis.definitions.io_manager",
     "job": "trellis.definitions.job",
+    "make_values_resource": "trellis.definitions.resource",
+    "map_asset_specs": "trellis.definitions.asset",
     "materialize": "trellis.api.execute",
     "materialize_to_memory": "trellis.api.execute",
     "mem_io_manager": "trellis.definitions.builtin_io_managers",
     "multi_asset": "trellis.definitions.asset",
+    "multi_or_in_process_executor": "trellis.definitions.executor",
     "multiprocess_executor": "trellis.definitions.executor",
     "multithread_executor": "trellis.definitions.executor",
     "op": "trellis.definitions.op",
     "resource": "trellis.definitions.resource",
     "schedule": "trellis.definitions.schedule",
     "sensor": "trellis.definitions.sensor",
+    "validate_run_config": "trellis.api.validate_config",
 }
 
 __all__ = [
+    "Any",
     "Array",
+    "AssetDep",
     "AssetExecutionContext",
     "AssetIn",
     "AssetKey",
@@ -271,11 +447,39 @@ __all__ = [
     "AssetSpec",
     "AssetsDefinition",
     "Backoff",
+    "BetaWarning",
+    "Bool",
+    "BoolMetadataValue",
     "BoolSource",
     "Config",
+    "ConfigArgumentWarning",
+    "ConfigSchema",
     "ConfigurableIOManager",
     "ConfigurableIOManagerFactory",
     "ConfigurableResource",
+    "DagsterError",
+    "DagsterEvent",
+    "DagsterEventType",
+    "DagsterExecutionStepExecutionError",
+    "DagsterExecutionStepNotFoundError",
+    "DagsterInstance",
+    "DagsterInvalidConfigDefinitionError",
+    "DagsterInvalidConfigError",
+    "DagsterInvalidDefinitionError",
+    "DagsterInvalidInvocationError",
+    "DagsterInvalidSubsetError",
+    "DagsterInvariantViolationError",
+    "DagsterResourceFunctionError",
+    "DagsterRun",
+    "DagsterRunNotFoundError",
+    "DagsterRunStatus",
+    "DagsterStepOutputNotFoundError",
+    "DagsterSubprocessError",
+    "DagsterTypeCheckDidNotPass",
+    "DagsterUnknownPartitionError",
+    "DagsterUnknownResourceError",
+    "DagsterUnmetExecutorRequirementsError",
+    "DagsterUserCodeExecutionError",
     "DailyPartitionsDefinition",
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
@@ -294,6 +498,8 @@ __all__ = [
     "Failure",
     "Field",
     "FilesystemIOManager",
+    "Float",
+    "FloatMetadataValue",
     "GraphDefinition",
     "GraphOut",
     "HourlyPartitionsDefinition",
@@ -306,6 +512,8 @@ __all__ = [
     "InputManager",
     "Instance",
     "InstanceError",
+    "Int",
+    "IntMetadataValue",
     "IntSource",
     "InvalidConfigError",
     "InvalidDefinitionError",
@@ -313,12 +521,15 @@ __all__ = [
     "InvariantViolationError",
     "Jitter",
     "JobDefinition",
+    "JsonMetadataValue",
     "Map",
+    "MarkdownMetadataValue",
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
     "Noneable",
     "Nothing",
+    "NullMetadataValue",
     "OpDefinition",
     "OpExecutionContext",
     "Out",
@@ -326,10 +537,14 @@ __all__ = [
     "OutputContext",
     "PartitionKeyRange",
     "PartitionsDefinition",
+    "PathMetadataValue",
+    "PendingNodeInvocation",
     "Permissive",
     "PermissiveConfig",
     "PlanOrchestrationContext",
+    "PreviewWarning",
     "ResourceDefinition",
+    "ResourceDependency",
     "ResourceParam",
     "RetryPolicy",
     "RetryRequested",
@@ -344,17 +559,24 @@ __all__ = [
     "SensorDefinition",
     "SensorEvaluationContext",
     "SensorResult",
+    "SensorReturnTypesUnion",
     "Shape",
     "SkipReason",
+    "SourceAsset",
     "StaticPartitionsDefinition",
     "StepExecutionContext",
     "StepOutputHandle",
+    "String",
     "StringSource",
+    "SupersessionWarning",
+    "TextMetadataValue",
     "TimeWindow",
     "TimeWindowPartitionsDefinition",
+    "TimestampMetadataValue",
     "TrellisError",
     "TypeCheckError",
     "UnknownResourceError",
+    "UrlMetadataValue",
     "UserCodeExecutionError",
     "WeeklyPartitionsDefinition",
     "asset",
@@ -366,33 +588,55 @@ __all__ = [
     "build_resources",
     "build_schedule_context",
     "build_sensor_context",
+    "config_from_files",
+    "config_from_pkg_resources",
+    "config_from_yaml_strings",
+    "custom_path_fs_io_manager",
     "dask_executor",
     "define_asset_job",
+    "file_relative_path",
     "fs_io_manager",
+    "get_dagster_logger",
     "graph",
     "in_process_executor",
+    "instance_for_test",
     "io_manager",
     "job",
+    "make_values_resource",
+    "map_asset_specs",
     "materialize",
     "materialize_to_memory",
     "mem_io_manager",
     "multi_asset",
+    "multi_or_in_process_executor",
     "multiprocess_executor",
     "multithread_executor",
     "op",
     "resource",
     "schedule",
     "sensor",
+    "validate_run_config",
 ]
 __version__ = "0.1.0"
 
 
 def _load(name: str) -> object:
-    """The public object ``name``, imported from its module on first use."""
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
+    """The public object ``name``, imported from its module on first use.
+
+    A public Dagster name that Trellis does not offer raises an ``ImportError`` saying
+    whether it is planned or out of scope (``trellis._dagster_names``), so that
+    ``from trellis import asset_check`` explains itself; any other unknown name is an
+    ``AttributeError`` as usual."""
+    target = _EXPORTS.get(name)
+    if target is None:
+        from trellis._dagster_names import missing_name_error
+
+        error = missing_name_error(name)
+        if error is not None:
+            raise error
         raise AttributeError(f"module 'trellis' has no attribute {name!r}")
-    value: object = getattr(importlib.import_module(module_name), name)
+    module_name, _, attribute = target.partition(":")
+    value: object = getattr(importlib.import_module(module_name), attribute or name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
 

@@ -12,7 +12,7 @@ from typing import Any
 from trellis.contexts.io import OutputFacts, input_context_for_upstream
 from trellis.contexts.partitions import RunPartitions
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
-from trellis.core.errors import InvariantViolationError
+from trellis.core.errors import InvariantViolationError, StepOutputNotFoundError
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run
 from trellis.definitions.builtin_io_managers import InMemoryIOManager, output_identifier
@@ -195,7 +195,7 @@ class ExecuteInProcessResult:
         outcome = self._outcome
         active = outcome.active
         if active is None or step_output.handle not in active.produced:
-            raise InvariantViolationError(
+            raise StepOutputNotFoundError(
                 f"Output '{step_output.name}' of step '{step_output.handle.step_key}' was not "
                 "produced in this run."
             )

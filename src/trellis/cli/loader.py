@@ -20,7 +20,7 @@ from typing import Any
 
 from trellis.cli.errors import CliError
 from trellis.cli.suggest import did_you_mean
-from trellis.cli.user_traceback import format_user_traceback
+from trellis.cli.user_traceback import format_user_stack, format_user_traceback
 from trellis.core.errors import InvalidInvocationError
 from trellis.execution.remote.code_pointer import import_file
 
@@ -222,6 +222,14 @@ def load_definitions(target: CodeTarget) -> Any:
 
     module = import_target(target)
     try:
-        return find_definitions(module, target)
+        defs = find_definitions(module, target)
     except TrellisError as exc:
         raise CliError(f"Invalid definitions in {target.description}: {exc}") from exc
+    deferred = getattr(defs, "_deferred_error", None)
+    if deferred is not None:  # found when they were built; Definitions raises it on use
+        where = format_user_stack(defs.built_at, deferred)
+        raise CliError(
+            f"Could not load definitions from {target.description}: they are invalid "
+            f"({type(deferred).__name__}).\n\n{where}"
+        ) from deferred
+    return defs

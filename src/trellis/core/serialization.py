@@ -85,7 +85,7 @@ def from_jsonable(value: Any) -> Any:
     if tag is None:
         return {k: from_jsonable(v) for k, v in value.items()}
     if tag == "mv":
-        return MetadataValue(from_jsonable(value["value"]), value["type"])
+        return MetadataValue.of_type(from_jsonable(value["value"]), value["type"])
     if tag == "error":
         cause = value.get("cause")
         return ErrorInfo(

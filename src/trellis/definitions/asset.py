@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
-from trellis.core.errors import InvalidDefinitionError
+from trellis.core.errors import InvalidDefinitionError, InvalidSubsetError
 from trellis.definitions.asset_spec import AssetSpec, coerce_dep_keys
 from trellis.definitions.ins_outs import AssetIn, AssetOut, In, Out
 from trellis.definitions.op import OpDefinition
@@ -101,7 +101,7 @@ class AssetsDefinition:
             return self
         if not self.can_subset and keys != self._all_keys:
             missing = sorted(k.to_user_string() for k in self._all_keys - keys)
-            raise InvalidDefinitionError(
+            raise InvalidSubsetError(
                 f"Multi-asset '{self.node_name}' cannot be subset (can_subset=False), but the "
                 f"selection leaves out {missing}. Select all of its assets."
             )
@@ -372,3 +372,40 @@ def multi_asset(
         )
 
     return decorate
+
+
+def map_asset_specs(func: Callable[[AssetSpec], AssetSpec], iterable: Iterable[Any]) -> list[Any]:
+    """Apply ``func`` to every ``AssetSpec`` in ``iterable`` (specs, and the specs inside
+    asset definitions): ``map_asset_specs(lambda s: s.replace_attributes(group_name="g"),
+    assets)``. A definition comes back as a copy with the new specs; ``func`` must keep
+    each key."""
+    mapped: list[Any] = []
+    for item in iterable:
+        if isinstance(item, AssetSpec):
+            mapped.append(func(item))
+        elif isinstance(item, AssetsDefinition):
+            specs = {}
+            for key, spec in item.specs_by_key.items():
+                new = func(spec)
+                if new.key != key:
+                    raise InvalidDefinitionError(
+                        f"map_asset_specs changed the key of '{key.to_user_string()}' to "
+                        f"'{new.key.to_user_string()}'; keys of asset definitions cannot change."
+                    )
+                specs[key] = new
+            mapped.append(
+                AssetsDefinition(
+                    item.op,
+                    item.keys_by_output_name,
+                    item.keys_by_input_name,
+                    specs,
+                    item.partitions_def,
+                    item.can_subset,
+                    item.selected_keys,
+                )
+            )
+        else:
+            raise InvalidDefinitionError(
+                f"map_asset_specs got {item!r}; expected AssetSpecs or asset definitions."
+            )
+    return mapped

@@ -184,6 +184,12 @@ def _optional_str_field() -> Any:
     return Field(Noneable(String), default_value=None)
 
 
+def _required_str_field() -> Any:
+    from trellis.config.types import Field, StringSource
+
+    return Field(StringSource, description="The directory the pickles are written under.")
+
+
 def _instance_dir(ctx: Any) -> str | None:
     instance = getattr(ctx, "instance", None)
     return str(instance.storage_directory()) if instance is not None else None
@@ -195,3 +201,9 @@ def fs_io_manager(init_context: Any) -> PickledObjectFilesystemIOManager:
     storage directory)."""
     base_dir = (init_context.resource_config or {}).get("base_dir")
     return PickledObjectFilesystemIOManager(base_dir or _instance_dir(init_context))
+
+
+@io_manager(config_schema={"base_dir": _required_str_field()})
+def custom_path_fs_io_manager(init_context: Any) -> PickledObjectFilesystemIOManager:
+    """The filesystem pickle IO manager with a ``base_dir`` that must be configured."""
+    return PickledObjectFilesystemIOManager(init_context.resource_config["base_dir"])

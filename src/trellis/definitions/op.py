@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from trellis.config.detect import is_config_class
-from trellis.core.errors import InvalidDefinitionError
+from trellis.core.errors import InvalidConfigDefinitionError, InvalidDefinitionError
 from trellis.definitions.composition import current_composition, record_invocation
 from trellis.definitions.ins_outs import NO_VALUE, In, Nothing, Out
 from trellis.definitions.node import NodeDefinition
@@ -29,7 +29,7 @@ def normalize_op_config_schema(config_schema: Any, owner: str) -> tuple[Any, typ
     try:
         return normalize_config_schema(config_schema), None
     except InvalidDefinitionError as exc:
-        raise InvalidDefinitionError(f"Bad config_schema on {owner}: {exc}") from None
+        raise InvalidConfigDefinitionError(f"Bad config_schema on {owner}: {exc}") from None
 
 
 class OpDefinition(NodeDefinition):

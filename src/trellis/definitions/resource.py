@@ -231,3 +231,16 @@ def resource_init_order(
     for key in sorted(keys):
         visit(key, [])
     return order
+
+
+def make_values_resource(**kwargs: Any) -> ResourceDefinition:
+    """A resource whose value is its config: ``make_values_resource(table=str,
+    limit=Field(int, default_value=10))`` reads ``resources.<key>.config`` and hands steps
+    the resulting dict. Without arguments, any config value is accepted and handed over."""
+    from trellis.config.types import Any as AnyConfig
+    from trellis.config.types import Field
+
+    schema: Any = dict(kwargs) if kwargs else Field(AnyConfig, is_required=False)
+    definition = ResourceDefinition(lambda ctx: ctx.resource_config, config_schema=schema)
+    definition.resource_fn.__name__ = "values_resource"
+    return definition

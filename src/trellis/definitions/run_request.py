@@ -284,3 +284,8 @@ def normalize_result(
             "either requests runs or skips."
         )
     return requests, (skips[0] if skips else None), None
+
+
+SensorReturnTypesUnion = RunRequest | SkipReason | SensorResult | list[RunRequest] | None
+"""What a sensor's function may return (for annotations): a ``RunRequest``, a list of
+them, a ``SkipReason``, a ``SensorResult`` or None (it may also yield requests)."""

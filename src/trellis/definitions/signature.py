@@ -156,6 +156,9 @@ def runtime_checkable_type(dagster_type: Any) -> type | tuple[type, ...] | None:
 def _checkable(dagster_type: Any) -> type | tuple[type, ...] | None:
     if dagster_type is None or dagster_type is typing.Any or dagster_type is type(None):
         return None
+    python_type = getattr(dagster_type, "python_type", None)  # Int, String, ... as types
+    if python_type is not None and not isinstance(dagster_type, type):
+        return python_type  # type: ignore[no-any-return]
     if isinstance(dagster_type, type) and typing.get_origin(dagster_type) is None:
         if dagster_type is float:
             return (float, int)
