@@ -40,6 +40,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from trellis.core.metadata import normalize_metadata
+
 
 class TrellisError(Exception):
     """Root of every error Trellis raises itself."""
@@ -145,7 +147,7 @@ class SensorExecutionError(UserCodeExecutionError):
 
 class Failure(Exception):
     """Raise from an op or asset to fail the step with a description and metadata,
-    without retrying."""
+    without retrying. ``metadata`` values become ``MetadataValue``s, as on outputs."""
 
     def __init__(
         self,
@@ -155,7 +157,7 @@ class Failure(Exception):
     ) -> None:
         super().__init__(description)
         self.description = description
-        self.metadata = dict(metadata or {})
+        self.metadata: dict[str, Any] = normalize_metadata(metadata)
         self.allow_retries = allow_retries
 
 

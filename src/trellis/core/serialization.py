@@ -60,7 +60,7 @@ def _to_jsonable(value: Any) -> Any:
     if isinstance(value, (AssetMaterialization, AssetObservation)):
         return {
             _TAG: "mat" if isinstance(value, AssetMaterialization) else "obs",
-            "asset_key": list(value.asset_key.path),
+            "asset_key": list(value.asset_key.parts),
             "description": value.description,
             "metadata": to_jsonable(value.metadata),
             "partition": value.partition,
@@ -121,7 +121,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         "message": event.message,
         "level": event.level,
         "data": to_jsonable(payload_to_dict(event.data)),
-        "asset_key": list(event.asset_key.path) if event.asset_key is not None else None,
+        "asset_key": list(event.asset_key.parts) if event.asset_key is not None else None,
         "partition": event.partition,
         "timestamp": event.timestamp,
         "pid": event.pid,

@@ -29,7 +29,7 @@ def output_identifier(context: Any) -> tuple[Any, ...]:
     key = context.asset_key
     partition = partition_of(context)
     if key is not None:
-        return ("asset", key.path, partition)
+        return ("asset", key.parts, partition)
     return ("op", context.run_id, context.step_key, context.name, context.mapping_key, partition)
 
 
@@ -101,7 +101,7 @@ class PickledObjectFilesystemIOManager(IOManager):
 
     def _file_for(self, context: Any) -> str:
         if context.asset_key is not None:
-            parts = list(context.asset_key.path)
+            parts = list(context.asset_key.parts)
             what = f"asset {context.asset_key.to_user_string()}"
         else:
             parts = [context.run_id, context.step_key, context.name]

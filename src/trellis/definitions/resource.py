@@ -181,10 +181,13 @@ def coerce_resource(value: Any, key: str) -> ResourceDefinition:
     definition, a ``ConfigurableResource``, an IO manager class or object, or any value."""
     if isinstance(value, ResourceDefinition):
         return value
-    get_def = getattr(value, "get_resource_definition", None)
+    # Looked up on the class, not the object: a unittest.mock.Mock answers any attribute,
+    # and is a plain value to use as it is.
+    get_def = getattr(type(value), "get_resource_definition", None)
     if callable(get_def) and not isinstance(value, type):
-        definition: ResourceDefinition = get_def()
-        return definition
+        definition = value.get_resource_definition()
+        if isinstance(definition, ResourceDefinition):
+            return definition
     if isinstance(value, type):
         from trellis.definitions.io_manager import is_io_manager_like
 
