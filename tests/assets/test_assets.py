@@ -56,10 +56,10 @@ def _materialized_keys(result):
 def test_asset_key_from_strings_and_parts():
     assert AssetKey("orders").path == ["orders"]  # a list, as in Dagster
     assert AssetKey("orders").parts == ("orders",)
-    assert AssetKey(["raw", "orders"]).path == ("raw", "orders")
+    assert AssetKey(["raw", "orders"]).path == ["raw", "orders"]
     assert AssetKey.from_user_string("raw/sales/orders") == AssetKey(["raw", "sales", "orders"])
     # The constructor never splits a string: a single part may contain a slash.
-    assert AssetKey("raw/orders").path == ("raw/orders",)
+    assert AssetKey("raw/orders").path == ["raw/orders"]
     with pytest.raises(ValueError):
         AssetKey([])
     with pytest.raises(ValueError):
