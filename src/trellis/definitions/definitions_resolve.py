@@ -66,12 +66,12 @@ class DefinitionsResolution:
         return bool(self.resolve_asset_graph().materializable_keys)
 
     def resolve_all_job_defs(self) -> list[JobDefinition]:
-        """Every job, resolved: those given (and those that schedules and sensors target),
-        then the implicit asset job when there are assets."""
+        """Every job, resolved, by name: those given, those that schedules and sensors
+        target, and the implicit asset job (``__ASSET_JOB``) when there are assets."""
         jobs = list(self.jobs)
         if self.has_implicit_global_asset_job_def():
             jobs.append(self.resolve_implicit_global_asset_job_def())
-        return jobs
+        return sorted(jobs, key=lambda job: job.name)
 
     def resolve_asset_graph(self) -> AssetGraph:
         """The asset graph: every asset, its upstream and downstream assets."""
