@@ -42,7 +42,9 @@ def test_all_matches_the_lazy_export_table():
 
 # The public surface, pinned: adding or removing a name is a deliberate change here.
 EXPECTED_PUBLIC_NAMES = [
+    "Any",
     "Array",
+    "AssetDep",
     "AssetExecutionContext",
     "AssetIn",
     "AssetKey",
@@ -53,11 +55,39 @@ EXPECTED_PUBLIC_NAMES = [
     "AssetSpec",
     "AssetsDefinition",
     "Backoff",
+    "BetaWarning",
+    "Bool",
+    "BoolMetadataValue",
     "BoolSource",
     "Config",
+    "ConfigArgumentWarning",
+    "ConfigSchema",
     "ConfigurableIOManager",
     "ConfigurableIOManagerFactory",
     "ConfigurableResource",
+    "DagsterError",
+    "DagsterEvent",
+    "DagsterEventType",
+    "DagsterExecutionStepExecutionError",
+    "DagsterExecutionStepNotFoundError",
+    "DagsterInstance",
+    "DagsterInvalidConfigDefinitionError",
+    "DagsterInvalidConfigError",
+    "DagsterInvalidDefinitionError",
+    "DagsterInvalidInvocationError",
+    "DagsterInvalidSubsetError",
+    "DagsterInvariantViolationError",
+    "DagsterResourceFunctionError",
+    "DagsterRun",
+    "DagsterRunNotFoundError",
+    "DagsterRunStatus",
+    "DagsterStepOutputNotFoundError",
+    "DagsterSubprocessError",
+    "DagsterTypeCheckDidNotPass",
+    "DagsterUnknownPartitionError",
+    "DagsterUnknownResourceError",
+    "DagsterUnmetExecutorRequirementsError",
+    "DagsterUserCodeExecutionError",
     "DailyPartitionsDefinition",
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
@@ -76,6 +106,8 @@ EXPECTED_PUBLIC_NAMES = [
     "Failure",
     "Field",
     "FilesystemIOManager",
+    "Float",
+    "FloatMetadataValue",
     "GraphDefinition",
     "GraphOut",
     "HourlyPartitionsDefinition",
@@ -88,6 +120,8 @@ EXPECTED_PUBLIC_NAMES = [
     "InputManager",
     "Instance",
     "InstanceError",
+    "Int",
+    "IntMetadataValue",
     "IntSource",
     "InvalidConfigError",
     "InvalidDefinitionError",
@@ -95,12 +129,15 @@ EXPECTED_PUBLIC_NAMES = [
     "InvariantViolationError",
     "Jitter",
     "JobDefinition",
+    "JsonMetadataValue",
     "Map",
+    "MarkdownMetadataValue",
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
     "Noneable",
     "Nothing",
+    "NullMetadataValue",
     "OpDefinition",
     "OpExecutionContext",
     "Out",
@@ -108,10 +145,14 @@ EXPECTED_PUBLIC_NAMES = [
     "OutputContext",
     "PartitionKeyRange",
     "PartitionsDefinition",
+    "PathMetadataValue",
+    "PendingNodeInvocation",
     "Permissive",
     "PermissiveConfig",
     "PlanOrchestrationContext",
+    "PreviewWarning",
     "ResourceDefinition",
+    "ResourceDependency",
     "ResourceParam",
     "RetryPolicy",
     "RetryRequested",
@@ -126,17 +167,24 @@ EXPECTED_PUBLIC_NAMES = [
     "SensorDefinition",
     "SensorEvaluationContext",
     "SensorResult",
+    "SensorReturnTypesUnion",
     "Shape",
     "SkipReason",
+    "SourceAsset",
     "StaticPartitionsDefinition",
     "StepExecutionContext",
     "StepOutputHandle",
+    "String",
     "StringSource",
+    "SupersessionWarning",
+    "TextMetadataValue",
     "TimeWindow",
     "TimeWindowPartitionsDefinition",
+    "TimestampMetadataValue",
     "TrellisError",
     "TypeCheckError",
     "UnknownResourceError",
+    "UrlMetadataValue",
     "UserCodeExecutionError",
     "WeeklyPartitionsDefinition",
     "asset",
@@ -149,12 +197,19 @@ EXPECTED_PUBLIC_NAMES = [
     "build_schedule_context",
     "build_sensor_context",
     "components",
+    "config_from_files",
+    "config_from_pkg_resources",
+    "config_from_yaml_strings",
+    "custom_path_fs_io_manager",
     "dask_executor",
     "define_asset_job",
     "definitions",
+    "file_relative_path",
     "fs_io_manager",
+    "get_dagster_logger",
     "graph",
     "in_process_executor",
+    "instance_for_test",
     "io_manager",
     "job",
     "load_assets_from_current_module",
@@ -168,16 +223,20 @@ EXPECTED_PUBLIC_NAMES = [
     "load_definitions_from_package_name",
     "load_defs",
     "load_from_defs_folder",
+    "make_values_resource",
+    "map_asset_specs",
     "materialize",
     "materialize_to_memory",
     "mem_io_manager",
     "multi_asset",
+    "multi_or_in_process_executor",
     "multiprocess_executor",
     "multithread_executor",
     "op",
     "resource",
     "schedule",
     "sensor",
+    "validate_run_config",
     "with_resources",
 ]
 
@@ -200,9 +259,11 @@ def test_type_checking_imports_match_the_lazy_export_table():
     for node in ast.walk(blocks[0]):
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
-                assert alias.asname in (None, alias.name), f"{alias.name} is renamed"
-                assert alias.name not in imported, f"{alias.name} is imported twice"
-                imported[alias.name] = node.module or ""
+                public = alias.asname or alias.name
+                assert public not in imported, f"{public} is imported twice"
+                # `from m import Instance as DagsterInstance` is "m:Instance" in _EXPORTS
+                renamed = alias.asname not in (None, alias.name)
+                imported[public] = f"{node.module}:{alias.name}" if renamed else node.module or ""
         else:
             assert not isinstance(node, ast.Import), "use `from module import Name` there"
     assert imported == trellis._EXPORTS
@@ -229,3 +290,17 @@ def test_from_trellis_import_definitions_is_the_decorator_after_every_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["function", "trellis.components"]
+
+
+def test_dagster_names_are_the_same_objects_as_trellis_names():
+    assert trellis.DagsterInstance is trellis.Instance
+    assert trellis.DagsterRun is trellis.Run
+    assert trellis.DagsterRunStatus is trellis.RunStatus
+    assert trellis.DagsterEvent is trellis.Event
+    assert trellis.DagsterEventType is trellis.EventType
+    assert trellis.DagsterError is trellis.TrellisError
+    assert trellis.DagsterInvalidDefinitionError is trellis.InvalidDefinitionError
+    assert trellis.DagsterTypeCheckDidNotPass is trellis.TypeCheckError
+    for name in trellis.__all__:
+        if name.startswith("Dagster") and name.endswith("Error"):
+            assert issubclass(getattr(trellis, name), trellis.TrellisError), name

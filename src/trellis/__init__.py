@@ -5,6 +5,11 @@ This module is the whole public API. Every name is loaded lazily on first use (m
 and ``tests/test_public_api.py`` pins it. Type checkers and editors read the
 ``if TYPE_CHECKING:`` imports instead, which name the same objects as ``_EXPORTS`` (a test
 keeps the two in step): add a public name to ``_EXPORTS``, ``__all__`` and those imports.
+
+Dagster's public names are Trellis names wherever Trellis has the feature, many as other
+names for Trellis' own objects (``DagsterInstance`` is ``Instance``, ``DagsterError`` is
+``TrellisError``). A Dagster name for a feature Trellis does not have raises an
+``ImportError`` that says so (``trellis._dagster_names``).
 """
 
 from __future__ import annotations
@@ -28,15 +33,27 @@ if TYPE_CHECKING:
         build_schedule_context,
         build_sensor_context,
     )
+    from trellis.api.validate_config import validate_run_config
     from trellis.config.env_var import EnvVar
+    from trellis.config.files import (
+        config_from_files,
+        config_from_pkg_resources,
+        config_from_yaml_strings,
+        file_relative_path,
+    )
     from trellis.config.pythonic import Config, PermissiveConfig
     from trellis.config.run_config import RunConfig
     from trellis.config.types import (
+        Any,
         Array,
+        Bool,
         BoolSource,
+        ConfigSchema,
         Enum,
         EnumValue,
         Field,
+        Float,
+        Int,
         IntSource,
         Map,
         Noneable,
@@ -44,6 +61,7 @@ if TYPE_CHECKING:
         ScalarUnion,
         Selector,
         Shape,
+        String,
         StringSource,
     )
     from trellis.contexts.compute import AssetExecutionContext, OpExecutionContext
@@ -52,7 +70,14 @@ if TYPE_CHECKING:
     from trellis.contexts.schedule import ScheduleEvaluationContext
     from trellis.contexts.sensor import SensorEvaluationContext
     from trellis.contexts.system import PlanOrchestrationContext, StepExecutionContext
+    from trellis.contexts.user_logger import get_dagster_logger
     from trellis.core.asset_key import AssetKey
+    from trellis.core.deprecation import (
+        BetaWarning,
+        ConfigArgumentWarning,
+        PreviewWarning,
+        SupersessionWarning,
+    )
     from trellis.core.errors import (
         DuplicateKeyError,
         Failure,
@@ -67,8 +92,83 @@ if TYPE_CHECKING:
         UnknownResourceError,
         UserCodeExecutionError,
     )
-    from trellis.core.events import Event, EventType
-    from trellis.core.metadata import MetadataValue
+    from trellis.core.errors import (
+        ExecutionStepExecutionError as DagsterExecutionStepExecutionError,
+    )
+    from trellis.core.errors import (
+        ExecutionStepNotFoundError as DagsterExecutionStepNotFoundError,
+    )
+    from trellis.core.errors import (
+        InvalidConfigDefinitionError as DagsterInvalidConfigDefinitionError,
+    )
+    from trellis.core.errors import (
+        InvalidConfigError as DagsterInvalidConfigError,
+    )
+    from trellis.core.errors import (
+        InvalidDefinitionError as DagsterInvalidDefinitionError,
+    )
+    from trellis.core.errors import (
+        InvalidInvocationError as DagsterInvalidInvocationError,
+    )
+    from trellis.core.errors import (
+        InvalidSubsetError as DagsterInvalidSubsetError,
+    )
+    from trellis.core.errors import (
+        InvariantViolationError as DagsterInvariantViolationError,
+    )
+    from trellis.core.errors import (
+        ResourceFunctionError as DagsterResourceFunctionError,
+    )
+    from trellis.core.errors import (
+        RunNotFoundError as DagsterRunNotFoundError,
+    )
+    from trellis.core.errors import (
+        StepOutputNotFoundError as DagsterStepOutputNotFoundError,
+    )
+    from trellis.core.errors import (
+        StepWorkerCrashedError as DagsterSubprocessError,
+    )
+    from trellis.core.errors import (
+        TrellisError as DagsterError,
+    )
+    from trellis.core.errors import (
+        TypeCheckError as DagsterTypeCheckDidNotPass,
+    )
+    from trellis.core.errors import (
+        UnknownPartitionError as DagsterUnknownPartitionError,
+    )
+    from trellis.core.errors import (
+        UnknownResourceError as DagsterUnknownResourceError,
+    )
+    from trellis.core.errors import (
+        UnmetExecutorRequirementsError as DagsterUnmetExecutorRequirementsError,
+    )
+    from trellis.core.errors import (
+        UserCodeExecutionError as DagsterUserCodeExecutionError,
+    )
+    from trellis.core.events import (
+        Event,
+        EventType,
+    )
+    from trellis.core.events import (
+        Event as DagsterEvent,
+    )
+    from trellis.core.events import (
+        EventType as DagsterEventType,
+    )
+    from trellis.core.metadata import (
+        BoolMetadataValue,
+        FloatMetadataValue,
+        IntMetadataValue,
+        JsonMetadataValue,
+        MarkdownMetadataValue,
+        MetadataValue,
+        NullMetadataValue,
+        PathMetadataValue,
+        TextMetadataValue,
+        TimestampMetadataValue,
+        UrlMetadataValue,
+    )
     from trellis.core.outputs import (
         AssetMaterialization,
         AssetObservation,
@@ -76,21 +176,26 @@ if TYPE_CHECKING:
         Output,
     )
     from trellis.core.run import Run, RunStatus
-    from trellis.defs.asset import AssetsDefinition, asset, multi_asset
+    from trellis.core.run import Run as DagsterRun
+    from trellis.core.run import RunStatus as DagsterRunStatus
+    from trellis.defs.asset import AssetsDefinition, asset, map_asset_specs, multi_asset
     from trellis.defs.asset_job import define_asset_job
     from trellis.defs.asset_selection import AssetSelection
-    from trellis.defs.asset_spec import AssetSpec
+    from trellis.defs.asset_spec import AssetDep, AssetSpec
     from trellis.defs.bound_resources import with_resources
     from trellis.defs.builtin_io_managers import (
         FilesystemIOManager,
         InMemoryIOManager,
+        custom_path_fs_io_manager,
         fs_io_manager,
         mem_io_manager,
     )
+    from trellis.defs.composition import PendingInvocation as PendingNodeInvocation
     from trellis.defs.configurable_resource import (
         ConfigurableIOManager,
         ConfigurableIOManagerFactory,
         ConfigurableResource,
+        ResourceDependency,
         ResourceParam,
     )
     from trellis.defs.definitions import Definitions
@@ -99,6 +204,7 @@ if TYPE_CHECKING:
         ExecutorDefinition,
         dask_executor,
         in_process_executor,
+        multi_or_in_process_executor,
         multiprocess_executor,
         multithread_executor,
     )
@@ -129,11 +235,17 @@ if TYPE_CHECKING:
         PartitionsDefinition,
         StaticPartitionsDefinition,
     )
-    from trellis.defs.resource import ResourceDefinition, resource
+    from trellis.defs.resource import ResourceDefinition, make_values_resource, resource
     from trellis.defs.retry import Backoff, Jitter, RetryPolicy
-    from trellis.defs.run_request import RunRequest, SensorResult, SkipReason
+    from trellis.defs.run_request import (
+        RunRequest,
+        SensorResult,
+        SensorReturnTypesUnion,
+        SkipReason,
+    )
     from trellis.defs.schedule import DefaultScheduleStatus, ScheduleDefinition, schedule
     from trellis.defs.sensor import DefaultSensorStatus, SensorDefinition, sensor
+    from trellis.defs.source_asset import SourceAsset
     from trellis.defs.time_partitions import (
         DailyPartitionsDefinition,
         HourlyPartitionsDefinition,
@@ -143,13 +255,18 @@ if TYPE_CHECKING:
         WeeklyPartitionsDefinition,
     )
     from trellis.execution.executors.base import Executor
+    from trellis.instance.for_test import instance_for_test
     from trellis.instance.instance import Instance
+    from trellis.instance.instance import Instance as DagsterInstance
     from trellis.plan.plan import ExecutionPlan
     from trellis.plan.steps import ExecutionStep, StepOutputHandle
 
-# name -> module that defines it. Keep sorted by name.
+# name -> module that defines it, or "module:attribute" when the public name is another
+# name for a Trellis object (Dagster's names: DagsterInstance is Instance). Sorted by name.
 _EXPORTS: dict[str, str] = {
+    "Any": "trellis.config.types",
     "Array": "trellis.config.types",
+    "AssetDep": "trellis.defs.asset_spec",
     "AssetExecutionContext": "trellis.contexts.compute",
     "AssetIn": "trellis.defs.ins_outs",
     "AssetKey": "trellis.core.asset_key",
@@ -160,11 +277,39 @@ _EXPORTS: dict[str, str] = {
     "AssetSpec": "trellis.defs.asset_spec",
     "AssetsDefinition": "trellis.defs.asset",
     "Backoff": "trellis.defs.retry",
+    "BetaWarning": "trellis.core.deprecation",
+    "Bool": "trellis.config.types",
+    "BoolMetadataValue": "trellis.core.metadata",
     "BoolSource": "trellis.config.types",
     "Config": "trellis.config.pythonic",
+    "ConfigArgumentWarning": "trellis.core.deprecation",
+    "ConfigSchema": "trellis.config.types",
     "ConfigurableIOManager": "trellis.defs.configurable_resource",
     "ConfigurableIOManagerFactory": "trellis.defs.configurable_resource",
     "ConfigurableResource": "trellis.defs.configurable_resource",
+    "DagsterError": "trellis.core.errors:TrellisError",
+    "DagsterEvent": "trellis.core.events:Event",
+    "DagsterEventType": "trellis.core.events:EventType",
+    "DagsterExecutionStepExecutionError": "trellis.core.errors:ExecutionStepExecutionError",
+    "DagsterExecutionStepNotFoundError": "trellis.core.errors:ExecutionStepNotFoundError",
+    "DagsterInstance": "trellis.instance.instance:Instance",
+    "DagsterInvalidConfigDefinitionError": "trellis.core.errors:InvalidConfigDefinitionError",
+    "DagsterInvalidConfigError": "trellis.core.errors:InvalidConfigError",
+    "DagsterInvalidDefinitionError": "trellis.core.errors:InvalidDefinitionError",
+    "DagsterInvalidInvocationError": "trellis.core.errors:InvalidInvocationError",
+    "DagsterInvalidSubsetError": "trellis.core.errors:InvalidSubsetError",
+    "DagsterInvariantViolationError": "trellis.core.errors:InvariantViolationError",
+    "DagsterResourceFunctionError": "trellis.core.errors:ResourceFunctionError",
+    "DagsterRun": "trellis.core.run:Run",
+    "DagsterRunNotFoundError": "trellis.core.errors:RunNotFoundError",
+    "DagsterRunStatus": "trellis.core.run:RunStatus",
+    "DagsterStepOutputNotFoundError": "trellis.core.errors:StepOutputNotFoundError",
+    "DagsterSubprocessError": "trellis.core.errors:StepWorkerCrashedError",
+    "DagsterTypeCheckDidNotPass": "trellis.core.errors:TypeCheckError",
+    "DagsterUnknownPartitionError": "trellis.core.errors:UnknownPartitionError",
+    "DagsterUnknownResourceError": "trellis.core.errors:UnknownResourceError",
+    "DagsterUnmetExecutorRequirementsError": "trellis.core.errors:UnmetExecutorRequirementsError",
+    "DagsterUserCodeExecutionError": "trellis.core.errors:UserCodeExecutionError",
     "DailyPartitionsDefinition": "trellis.defs.time_partitions",
     "DefaultScheduleStatus": "trellis.defs.schedule",
     "DefaultSensorStatus": "trellis.defs.sensor",
@@ -183,6 +328,8 @@ _EXPORTS: dict[str, str] = {
     "Failure": "trellis.core.errors",
     "Field": "trellis.config.types",
     "FilesystemIOManager": "trellis.defs.builtin_io_managers",
+    "Float": "trellis.config.types",
+    "FloatMetadataValue": "trellis.core.metadata",
     "GraphDefinition": "trellis.defs.graph",
     "GraphOut": "trellis.defs.graph",
     "HourlyPartitionsDefinition": "trellis.defs.time_partitions",
@@ -195,6 +342,8 @@ _EXPORTS: dict[str, str] = {
     "InputManager": "trellis.defs.io_manager",
     "Instance": "trellis.instance.instance",
     "InstanceError": "trellis.core.errors",
+    "Int": "trellis.config.types",
+    "IntMetadataValue": "trellis.core.metadata",
     "IntSource": "trellis.config.types",
     "InvalidConfigError": "trellis.core.errors",
     "InvalidDefinitionError": "trellis.core.errors",
@@ -202,12 +351,15 @@ _EXPORTS: dict[str, str] = {
     "InvariantViolationError": "trellis.core.errors",
     "Jitter": "trellis.defs.retry",
     "JobDefinition": "trellis.defs.job",
+    "JsonMetadataValue": "trellis.core.metadata",
     "Map": "trellis.config.types",
+    "MarkdownMetadataValue": "trellis.core.metadata",
     "MaterializeResult": "trellis.core.outputs",
     "MetadataValue": "trellis.core.metadata",
     "MonthlyPartitionsDefinition": "trellis.defs.time_partitions",
     "Noneable": "trellis.config.types",
     "Nothing": "trellis.defs.ins_outs",
+    "NullMetadataValue": "trellis.core.metadata",
     "OpDefinition": "trellis.defs.op",
     "OpExecutionContext": "trellis.contexts.compute",
     "Out": "trellis.defs.ins_outs",
@@ -215,10 +367,14 @@ _EXPORTS: dict[str, str] = {
     "OutputContext": "trellis.contexts.io",
     "PartitionKeyRange": "trellis.defs.partitions",
     "PartitionsDefinition": "trellis.defs.partitions",
+    "PathMetadataValue": "trellis.core.metadata",
+    "PendingNodeInvocation": "trellis.defs.composition:PendingInvocation",
     "Permissive": "trellis.config.types",
     "PermissiveConfig": "trellis.config.pythonic",
     "PlanOrchestrationContext": "trellis.contexts.system",
+    "PreviewWarning": "trellis.core.deprecation",
     "ResourceDefinition": "trellis.defs.resource",
+    "ResourceDependency": "trellis.defs.configurable_resource",
     "ResourceParam": "trellis.defs.configurable_resource",
     "RetryPolicy": "trellis.defs.retry",
     "RetryRequested": "trellis.core.errors",
@@ -233,17 +389,24 @@ _EXPORTS: dict[str, str] = {
     "SensorDefinition": "trellis.defs.sensor",
     "SensorEvaluationContext": "trellis.contexts.sensor",
     "SensorResult": "trellis.defs.run_request",
+    "SensorReturnTypesUnion": "trellis.defs.run_request",
     "Shape": "trellis.config.types",
     "SkipReason": "trellis.defs.run_request",
+    "SourceAsset": "trellis.defs.source_asset",
     "StaticPartitionsDefinition": "trellis.defs.partitions",
     "StepExecutionContext": "trellis.contexts.system",
     "StepOutputHandle": "trellis.plan.steps",
+    "String": "trellis.config.types",
     "StringSource": "trellis.config.types",
+    "SupersessionWarning": "trellis.core.deprecation",
+    "TextMetadataValue": "trellis.core.metadata",
     "TimeWindow": "trellis.defs.time_partitions",
     "TimeWindowPartitionsDefinition": "trellis.defs.time_partitions",
+    "TimestampMetadataValue": "trellis.core.metadata",
     "TrellisError": "trellis.core.errors",
     "TypeCheckError": "trellis.core.errors",
     "UnknownResourceError": "trellis.core.errors",
+    "UrlMetadataValue": "trellis.core.metadata",
     "UserCodeExecutionError": "trellis.core.errors",
     "WeeklyPartitionsDefinition": "trellis.defs.time_partitions",
     "asset": "trellis.defs.asset",
@@ -256,12 +419,19 @@ _EXPORTS: dict[str, str] = {
     "build_schedule_context": "trellis.api.testing",
     "build_sensor_context": "trellis.api.testing",
     "components": "trellis",
+    "config_from_files": "trellis.config.files",
+    "config_from_pkg_resources": "trellis.config.files",
+    "config_from_yaml_strings": "trellis.config.files",
+    "custom_path_fs_io_manager": "trellis.defs.builtin_io_managers",
     "dask_executor": "trellis.defs.executor",
     "define_asset_job": "trellis.defs.asset_job",
     "definitions": "trellis.defs.lazy_definitions",
+    "file_relative_path": "trellis.config.files",
     "fs_io_manager": "trellis.defs.builtin_io_managers",
+    "get_dagster_logger": "trellis.contexts.user_logger",
     "graph": "trellis.defs.graph",
     "in_process_executor": "trellis.defs.executor",
+    "instance_for_test": "trellis.instance.for_test",
     "io_manager": "trellis.defs.io_manager",
     "job": "trellis.defs.job",
     "load_assets_from_current_module": "trellis.defs.loading",
@@ -275,21 +445,27 @@ _EXPORTS: dict[str, str] = {
     "load_definitions_from_package_name": "trellis.defs.loading",
     "load_defs": "trellis.defs.defs_folder",
     "load_from_defs_folder": "trellis.defs.defs_folder",
+    "make_values_resource": "trellis.defs.resource",
+    "map_asset_specs": "trellis.defs.asset",
     "materialize": "trellis.api.execute",
     "materialize_to_memory": "trellis.api.execute",
     "mem_io_manager": "trellis.defs.builtin_io_managers",
     "multi_asset": "trellis.defs.asset",
+    "multi_or_in_process_executor": "trellis.defs.executor",
     "multiprocess_executor": "trellis.defs.executor",
     "multithread_executor": "trellis.defs.executor",
     "op": "trellis.defs.op",
     "resource": "trellis.defs.resource",
     "schedule": "trellis.defs.schedule",
     "sensor": "trellis.defs.sensor",
+    "validate_run_config": "trellis.api.validate_config",
     "with_resources": "trellis.defs.bound_resources",
 }
 
 __all__ = [
+    "Any",
     "Array",
+    "AssetDep",
     "AssetExecutionContext",
     "AssetIn",
     "AssetKey",
@@ -300,11 +476,39 @@ __all__ = [
     "AssetSpec",
     "AssetsDefinition",
     "Backoff",
+    "BetaWarning",
+    "Bool",
+    "BoolMetadataValue",
     "BoolSource",
     "Config",
+    "ConfigArgumentWarning",
+    "ConfigSchema",
     "ConfigurableIOManager",
     "ConfigurableIOManagerFactory",
     "ConfigurableResource",
+    "DagsterError",
+    "DagsterEvent",
+    "DagsterEventType",
+    "DagsterExecutionStepExecutionError",
+    "DagsterExecutionStepNotFoundError",
+    "DagsterInstance",
+    "DagsterInvalidConfigDefinitionError",
+    "DagsterInvalidConfigError",
+    "DagsterInvalidDefinitionError",
+    "DagsterInvalidInvocationError",
+    "DagsterInvalidSubsetError",
+    "DagsterInvariantViolationError",
+    "DagsterResourceFunctionError",
+    "DagsterRun",
+    "DagsterRunNotFoundError",
+    "DagsterRunStatus",
+    "DagsterStepOutputNotFoundError",
+    "DagsterSubprocessError",
+    "DagsterTypeCheckDidNotPass",
+    "DagsterUnknownPartitionError",
+    "DagsterUnknownResourceError",
+    "DagsterUnmetExecutorRequirementsError",
+    "DagsterUserCodeExecutionError",
     "DailyPartitionsDefinition",
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
@@ -323,6 +527,8 @@ __all__ = [
     "Failure",
     "Field",
     "FilesystemIOManager",
+    "Float",
+    "FloatMetadataValue",
     "GraphDefinition",
     "GraphOut",
     "HourlyPartitionsDefinition",
@@ -335,6 +541,8 @@ __all__ = [
     "InputManager",
     "Instance",
     "InstanceError",
+    "Int",
+    "IntMetadataValue",
     "IntSource",
     "InvalidConfigError",
     "InvalidDefinitionError",
@@ -342,12 +550,15 @@ __all__ = [
     "InvariantViolationError",
     "Jitter",
     "JobDefinition",
+    "JsonMetadataValue",
     "Map",
+    "MarkdownMetadataValue",
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
     "Noneable",
     "Nothing",
+    "NullMetadataValue",
     "OpDefinition",
     "OpExecutionContext",
     "Out",
@@ -355,10 +566,14 @@ __all__ = [
     "OutputContext",
     "PartitionKeyRange",
     "PartitionsDefinition",
+    "PathMetadataValue",
+    "PendingNodeInvocation",
     "Permissive",
     "PermissiveConfig",
     "PlanOrchestrationContext",
+    "PreviewWarning",
     "ResourceDefinition",
+    "ResourceDependency",
     "ResourceParam",
     "RetryPolicy",
     "RetryRequested",
@@ -373,17 +588,24 @@ __all__ = [
     "SensorDefinition",
     "SensorEvaluationContext",
     "SensorResult",
+    "SensorReturnTypesUnion",
     "Shape",
     "SkipReason",
+    "SourceAsset",
     "StaticPartitionsDefinition",
     "StepExecutionContext",
     "StepOutputHandle",
+    "String",
     "StringSource",
+    "SupersessionWarning",
+    "TextMetadataValue",
     "TimeWindow",
     "TimeWindowPartitionsDefinition",
+    "TimestampMetadataValue",
     "TrellisError",
     "TypeCheckError",
     "UnknownResourceError",
+    "UrlMetadataValue",
     "UserCodeExecutionError",
     "WeeklyPartitionsDefinition",
     "asset",
@@ -396,12 +618,19 @@ __all__ = [
     "build_schedule_context",
     "build_sensor_context",
     "components",
+    "config_from_files",
+    "config_from_pkg_resources",
+    "config_from_yaml_strings",
+    "custom_path_fs_io_manager",
     "dask_executor",
     "define_asset_job",
     "definitions",
+    "file_relative_path",
     "fs_io_manager",
+    "get_dagster_logger",
     "graph",
     "in_process_executor",
+    "instance_for_test",
     "io_manager",
     "job",
     "load_assets_from_current_module",
@@ -415,30 +644,46 @@ __all__ = [
     "load_definitions_from_package_name",
     "load_defs",
     "load_from_defs_folder",
+    "make_values_resource",
+    "map_asset_specs",
     "materialize",
     "materialize_to_memory",
     "mem_io_manager",
     "multi_asset",
+    "multi_or_in_process_executor",
     "multiprocess_executor",
     "multithread_executor",
     "op",
     "resource",
     "schedule",
     "sensor",
+    "validate_run_config",
     "with_resources",
 ]
 __version__ = "0.1.0"
 
 
 def _load(name: str) -> object:
-    """The public object ``name``, imported from its module on first use."""
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
+    """The public object ``name``, imported from its module on first use.
+
+    A public Dagster name that Trellis does not offer raises an ``ImportError`` saying
+    whether it is planned or out of scope (``trellis._dagster_names``), so that
+    ``from trellis import asset_check`` explains itself; any other unknown name is an
+    ``AttributeError`` as usual."""
+    target = _EXPORTS.get(name)
+    if target is None:
+        from trellis._dagster_names import missing_name_error
+
+        error = missing_name_error(name)
+        if error is not None:
+            raise error
         raise AttributeError(f"module 'trellis' has no attribute {name!r}")
+    module_name, _, attribute = target.partition(":")
+    value: object
     if module_name == __name__:  # a public subpackage (trellis.components)
-        value: object = importlib.import_module(f"{__name__}.{name}")
+        value = importlib.import_module(f"{__name__}.{name}")
     else:
-        value = getattr(importlib.import_module(module_name), name)
+        value = getattr(importlib.import_module(module_name), attribute or name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
 

@@ -54,11 +54,12 @@ def _materialized_keys(result):
 
 
 def test_asset_key_from_strings_and_parts():
-    assert AssetKey("orders").path == ("orders",)
-    assert AssetKey(["raw", "orders"]).path == ("raw", "orders")
+    assert AssetKey("orders").path == ["orders"]  # a list, as in Dagster
+    assert AssetKey("orders").parts == ("orders",)
+    assert AssetKey(["raw", "orders"]).path == ["raw", "orders"]
     assert AssetKey.from_user_string("raw/sales/orders") == AssetKey(["raw", "sales", "orders"])
     # The constructor never splits a string: a single part may contain a slash.
-    assert AssetKey("raw/orders").path == ("raw/orders",)
+    assert AssetKey("raw/orders").path == ["raw/orders"]
     with pytest.raises(ValueError):
         AssetKey([])
     with pytest.raises(ValueError):
@@ -70,7 +71,7 @@ def test_asset_key_user_string_prefix_and_step_name():
     assert key.to_user_string() == "sales/orders"
     assert str(key) == "sales/orders"
     assert key.with_prefix("raw") == AssetKey(["raw", "sales", "orders"])
-    assert key.with_prefix(["a", "b"]).path == ("a", "b", "sales", "orders")
+    assert key.with_prefix(["a", "b"]).path == ["a", "b", "sales", "orders"]
     assert key.parent == AssetKey("sales")
     assert key.to_python_identifier() == "sales__orders"
 

@@ -1,6 +1,8 @@
-"""``Definitions`` fails at construction, with a message naming what is wrong: cycles,
-missing upstream assets, duplicate asset keys, duplicate job names, unknown resource
-keys, selections naming unknown assets. ``materialize`` checks the same things."""
+"""``Definitions`` reports what is wrong when it is first used (a job resolved, a run,
+``validate_loadable``), with a message naming it: cycles, missing upstream assets,
+duplicate asset keys, duplicate job names, unknown resource keys, selections naming
+unknown assets. As in Dagster, building it raises only for arguments of the wrong kind.
+``materialize`` checks the same things."""
 
 import pytest
 
@@ -29,6 +31,11 @@ def base():
     return 1
 
 
+def resolved(**kwargs):
+    """Build the definitions and use them (resolve every job): where their problems show."""
+    return Definitions(**kwargs).resolve_all_job_defs()
+
+
 # -- cycles ------------------------------------------------------------------------------
 
 
@@ -50,7 +57,7 @@ def test_cycle_through_data_inputs_shows_the_path():
         return base
 
     with pytest.raises(InvalidDefinitionError) as info:
-        Definitions(assets=[base, outside, first, second, third])
+        resolved(assets=[base, outside, first, second, third])
     message = str(info.value)
     assert "cycle" in message
     assert "first -> second -> third -> first" in message
@@ -67,7 +74,7 @@ def test_cycle_through_non_data_deps():
         return 2
 
     with pytest.raises(InvalidDefinitionError) as info:
-        Definitions(assets=[ping, pong])
+        resolved(assets=[ping, pong])
     assert "ping -> pong -> ping" in str(info.value)
 
 
@@ -81,7 +88,7 @@ def test_self_dependency_through_a_multi_asset_is_a_cycle():
         return a
 
     with pytest.raises(InvalidDefinitionError) as info:
-        Definitions(assets=[ab, c])
+        resolved(assets=[ab, c])
     message = str(info.value)
     assert "a -> c -> a" in message or "c -> a -> c" in message
     assert "b ->" not in message  # b reads c but is not on the cycle
@@ -113,7 +120,7 @@ def test_missing_upstream_data_input_suggests_the_closest_asset():
         return len(oders)
 
     with pytest.raises(InvalidDefinitionError) as info:
-        Definitions(assets=[orders, summary])
+        resolved(assets=[orders, summary])
     message = str(info.value)
     assert "summary" in message
     assert "oders" in message
@@ -149,7 +156,7 @@ def test_duplicate_asset_keys_name_both_definitions():
         return 2
 
     with pytest.raises(DuplicateKeyError) as info:
-        Definitions(assets=[base, base_again])
+        resolved(assets=[base, base_again])
     message = str(info.value)
     assert "'base'" in message
     assert "base_again" in message  # the second function
@@ -162,20 +169,20 @@ def test_duplicate_key_between_multi_asset_and_asset():
         return 1, 2
 
     with pytest.raises(DuplicateKeyError) as info:
-        Definitions(assets=[base, makes_base])
+        resolved(assets=[base, makes_base])
     assert "makes_base" in str(info.value)
 
 
 def test_duplicate_key_between_spec_and_asset():
     with pytest.raises(DuplicateKeyError) as info:
-        Definitions(assets=[base, AssetSpec("base")])
+        resolved(assets=[base, AssetSpec("base")])
     message = str(info.value)
     assert "AssetSpec('base')" in message and "function" in message
 
 
 def test_duplicate_asset_job_names():
     with pytest.raises(DuplicateKeyError) as info:
-        Definitions(
+        resolved(
             assets=[base],
             jobs=[
                 define_asset_job("daily"),
@@ -195,13 +202,13 @@ def test_duplicate_op_job_and_asset_job_names():
         step()
 
     with pytest.raises(DuplicateKeyError, match="daily"):
-        Definitions(assets=[base], jobs=[daily_ops, define_asset_job("daily")])
+        resolved(assets=[base], jobs=[daily_ops, define_asset_job("daily")])
 
 
 def test_schedule_targeting_another_job_with_a_taken_name():
     schedule = ScheduleDefinition(job=define_asset_job("daily"), cron_schedule="0 0 * * *")
     with pytest.raises(DuplicateKeyError, match="daily"):
-        Definitions(assets=[base], jobs=[define_asset_job("daily")], schedules=[schedule])
+        resolved(assets=[base], jobs=[define_asset_job("daily")], schedules=[schedule])
 
 
 def test_duplicate_schedule_names():
@@ -209,7 +216,7 @@ def test_duplicate_schedule_names():
     one = ScheduleDefinition(name="nightly", job=target, cron_schedule="0 0 * * *")
     two = ScheduleDefinition(name="nightly", job=target, cron_schedule="0 1 * * *")
     with pytest.raises(DuplicateKeyError, match="nightly"):
-        Definitions(assets=[base], schedules=[one, two])
+        resolved(assets=[base], schedules=[one, two])
 
 
 # -- resources ---------------------------------------------------------------------------
@@ -221,7 +228,7 @@ def test_unknown_resource_key_names_the_asset_and_lists_available_keys():
         return context.resources.warehouse
 
     with pytest.raises(InvalidDefinitionError) as info:
-        Definitions(assets=[facts], resources={"lake": 1, "api": 2})
+        resolved(assets=[facts], resources={"lake": 1, "api": 2})
     message = str(info.value)
     assert "facts" in message
     assert "'warehouse'" in message
@@ -234,7 +241,7 @@ def test_unknown_io_manager_key_of_an_asset():
         return 1
 
     with pytest.raises(InvalidDefinitionError) as info:
-        Definitions(assets=[stored])
+        resolved(assets=[stored])
     assert "stored" in str(info.value) and "s3_io" in str(info.value)
 
 
@@ -244,7 +251,7 @@ def test_unknown_io_manager_key_of_an_upstream_spec():
         return ext
 
     with pytest.raises(InvalidDefinitionError) as info:
-        Definitions(assets=[AssetSpec("ext").with_io_manager_key("ext_io"), reader])
+        resolved(assets=[AssetSpec("ext").with_io_manager_key("ext_io"), reader])
     assert "reader" in str(info.value) and "ext_io" in str(info.value)
 
 
@@ -258,7 +265,7 @@ def test_unknown_resource_key_in_an_op_job():
         send()
 
     with pytest.raises(InvalidDefinitionError) as info:
-        Definitions(jobs=[notify], resources={"db": 1})
+        resolved(jobs=[notify], resources={"db": 1})
     message = str(info.value)
     assert "send" in message and "'mailer'" in message and "db" in message
 
@@ -273,7 +280,7 @@ def test_resource_depending_on_an_unknown_resource():
         return context.resources.client
 
     with pytest.raises(InvalidDefinitionError) as info:
-        Definitions(assets=[fetched], jobs=[define_asset_job("all")], resources={"client": client})
+        resolved(assets=[fetched], jobs=[define_asset_job("all")], resources={"client": client})
     assert "client" in str(info.value) and "creds" in str(info.value)
 
 
@@ -309,7 +316,7 @@ class _NullIO:
 
 def test_asset_job_selecting_an_unknown_asset_names_job_and_asset():
     with pytest.raises(InvalidDefinitionError) as info:
-        Definitions(assets=[base], jobs=[define_asset_job("nightly", AssetSelection.keys("bse"))])
+        resolved(assets=[base], jobs=[define_asset_job("nightly", AssetSelection.keys("bse"))])
     message = str(info.value)
     assert "nightly" in message and "'bse'" in message and "Did you mean 'base'?" in message
 
@@ -320,7 +327,7 @@ def test_asset_job_selecting_part_of_a_non_subsettable_multi_asset():
         return 1, 2
 
     with pytest.raises(InvalidDefinitionError) as info:
-        Definitions(assets=[split], jobs=[define_asset_job("half", "left")])
+        resolved(assets=[split], jobs=[define_asset_job("half", "left")])
     message = str(info.value)
     assert "split" in message and "right" in message and "can_subset" in message
 
@@ -348,7 +355,7 @@ def test_two_asset_definitions_running_as_the_same_op():
         return build
 
     with pytest.raises(DuplicateKeyError) as info:
-        Definitions(assets=[make("a"), make("b")])
+        resolved(assets=[make("a"), make("b")])
     message = str(info.value)
     assert "'build'" in message and "make.<locals>.build" in message
     assert "name=" in message

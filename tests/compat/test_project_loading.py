@@ -370,8 +370,9 @@ def test_with_resources_without_a_needed_resource_is_an_error():
 
 def test_a_bound_resource_and_a_different_one_in_definitions_conflict():
     bound = with_resources([greeting], {"name": "ada"})
+    defs = Definitions(assets=bound, resources={"name": "grace"})  # raises on first use
     with pytest.raises(InvalidDefinitionError, match="Resource 'name' is bound to assets"):
-        Definitions(assets=bound, resources={"name": "grace"})
+        Definitions.validate_loadable(defs)
 
 
 # -- @definitions -----------------------------------------------------------------------

@@ -287,7 +287,7 @@ def test_schedule_direct_invocation():
     assert without_ctx.evaluate_tick(schedule_context()).run_requests[0].run_key == "x"
     with pytest.raises(InvalidInvocationError, match="takes a context"):
         with_ctx()
-    with pytest.raises(InvalidInvocationError, match="takes no parameters"):
+    with pytest.raises(InvalidInvocationError, match="takes none"):
         without_ctx(schedule_context())
     fixed = ScheduleDefinition("fixed", "0 0 * * *", job=JOB, run_config={})
     with pytest.raises(InvalidInvocationError, match="without an execution function"):

@@ -321,7 +321,7 @@ def test_sensor_direct_invocation():
     assert without_ctx() == SkipReason("idle")
     with pytest.raises(InvalidInvocationError, match="takes a context"):
         with_ctx()
-    with pytest.raises(InvalidInvocationError, match="takes no parameters"):
+    with pytest.raises(InvalidInvocationError, match="takes none"):
         without_ctx(SensorEvaluationContext())
 
 

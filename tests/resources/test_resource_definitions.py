@@ -193,7 +193,7 @@ def test_binding_an_io_manager_class_instead_of_an_instance_is_a_clear_error():
             pass
 
 
-def test_resource_cycle_is_caught_when_definitions_are_built():
+def test_resource_cycle_is_caught_when_definitions_are_resolved():
     from trellis import Definitions
 
     @resource(required_resource_keys={"b"})
@@ -212,5 +212,6 @@ def test_resource_cycle_is_caught_when_definitions_are_built():
     def pipeline():
         use()
 
+    defs = Definitions(jobs=[pipeline], resources={"a": a, "b": b})
     with pytest.raises(InvalidDefinitionError, match="cycle: a -> b -> a"):
-        Definitions(jobs=[pipeline], resources={"a": a, "b": b})
+        defs.resolve_job_def("pipeline")

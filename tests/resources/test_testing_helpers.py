@@ -150,7 +150,7 @@ def test_unknown_keyword_and_too_many_arguments_are_clear_errors():
 
     with pytest.raises(InvalidInvocationError, match="no parameter 'z'"):
         one(a=1, z=2)
-    with pytest.raises(InvalidInvocationError, match="takes 1 inputs"):
+    with pytest.raises(InvalidInvocationError, match="takes 1 arguments after the context"):
         one(1, 2)
 
 

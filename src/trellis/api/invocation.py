@@ -18,7 +18,10 @@ from trellis.contexts.compute import (
 )
 from trellis.contexts.direct import DirectStepContext
 from trellis.core.errors import InvalidInvocationError
-from trellis.execution.compute import build_config_value
+from trellis.core.outputs import Output
+from trellis.defs.ins_outs import Nothing
+from trellis.execution.compute import build_config_value, returned_events
+from trellis.execution.step_io import check_type
 
 if TYPE_CHECKING:
     from trellis.defs.asset import AssetsDefinition
@@ -57,6 +60,68 @@ def _user_context(op_def: OpDefinition, given: Any, assets_def: AssetsDefinition
     return given
 
 
+def _bind_arguments(
+    op_def: OpDefinition, positional: list[Any], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """Arguments by parameter name: positional ones in the function's parameter order
+    after the context (inputs, config and resources alike, as Dagster binds them),
+    keyword ones by name."""
+    spec = op_def.spec
+    order = spec.param_order
+    if len(positional) > len(order):
+        raise InvalidInvocationError(
+            f"{op_def.kind} '{op_def.name}' takes {len(order)} arguments after the context "
+            f"{list(order)} but was called with {len(positional)} positional arguments."
+        )
+    bound = dict(zip(order, positional, strict=False))
+    declared_extra = set(op_def.ins) if spec.accepts_kwargs else set()
+    for name, value in kwargs.items():
+        if name in bound:
+            raise InvalidInvocationError(f"{op_def.kind} '{op_def.name}' got '{name}' twice.")
+        if (
+            name not in spec.input_params
+            and name != spec.config_param
+            and name not in spec.resource_params
+            and name not in declared_extra
+        ):
+            inputs = [*spec.input_params, *sorted(declared_extra - set(spec.input_params))]
+            raise InvalidInvocationError(
+                f"{op_def.kind} '{op_def.name}' has no parameter '{name}'; inputs: {inputs}."
+            )
+        bound[name] = value
+    return bound
+
+
+def _check_missing_inputs(op_def: OpDefinition, bound: dict[str, Any]) -> None:
+    spec = op_def.spec
+    for name, param in spec.input_params.items():
+        if name not in bound and param.default is inspect.Parameter.empty:
+            raise InvalidInvocationError(
+                f"{op_def.kind} '{op_def.name}' was called without a value for input '{name}'."
+            )
+    if spec.accepts_kwargs:
+        for name, in_def in op_def.ins.items():
+            if (
+                name not in bound
+                and name not in spec.input_params
+                and in_def.dagster_type is not Nothing
+                and not in_def.has_default
+            ):
+                raise InvalidInvocationError(
+                    f"{op_def.kind} '{op_def.name}' was called without a value for input '{name}'."
+                )
+
+
+def _check_output_types(op_def: OpDefinition, result: Any) -> None:
+    """Check what a direct call returned against the declared output types, as a run
+    does (``TypeCheckError``, Dagster's ``DagsterTypeCheckDidNotPass``)."""
+    outs = op_def.outs
+    for event in returned_events(op_def, result):
+        if isinstance(event, Output) and event.output_name in outs:
+            dagster_type = outs[event.output_name].dagster_type
+            check_type(event.value, dagster_type, "output", event.output_name, op_def.name)
+
+
 def invoke_directly(
     op_def: OpDefinition,
     args: tuple[Any, ...],
@@ -64,7 +129,11 @@ def invoke_directly(
     assets_def: AssetsDefinition | None = None,
 ) -> Any:
     """Run ``op_def``'s function now with the given context, inputs, config and resources;
-    return what the function returns."""
+    return what the function returns (checked against the declared output types).
+
+    Positional arguments after the context bind to the function's parameters in order,
+    whatever they are (``my_asset(context, config, resource)``); a resource given as an
+    argument is used as it is."""
     spec = op_def.spec
     positional = list(args)
     kwargs = dict(kwargs)
@@ -77,33 +146,8 @@ def invoke_directly(
         given_context = kwargs.pop(spec.context_param)
     context = _user_context(op_def, given_context, assets_def)
     step_context = context.get_step_execution_context()
-    call_kwargs: dict[str, Any] = {}
-    input_names = list(spec.input_params)
-    if len(positional) > len(input_names):
-        raise InvalidInvocationError(
-            f"{op_def.kind} '{op_def.name}' takes {len(input_names)} inputs {input_names} but "
-            f"was called with {len(positional)} positional arguments."
-        )
-    call_kwargs.update(zip(input_names, positional, strict=False))
-    for name, value in kwargs.items():
-        if name in call_kwargs:
-            raise InvalidInvocationError(f"{op_def.kind} '{op_def.name}' got '{name}' twice.")
-        if (
-            name not in spec.input_params
-            and name != spec.config_param
-            and (name not in spec.resource_params)
-        ):
-            raise InvalidInvocationError(
-                f"{op_def.kind} '{op_def.name}' has no parameter '{name}'; inputs: {input_names}."
-            )
-        call_kwargs[name] = value
-    for name, param in spec.input_params.items():
-        if name not in call_kwargs:
-            if param.default is not inspect.Parameter.empty:
-                continue
-            raise InvalidInvocationError(
-                f"{op_def.kind} '{op_def.name}' was called without a value for input '{name}'."
-            )
+    call_kwargs = _bind_arguments(op_def, positional, kwargs)
+    _check_missing_inputs(op_def, call_kwargs)
     if spec.config_param is not None and spec.config_param not in call_kwargs:
         call_kwargs[spec.config_param] = build_config_value(op_def, step_context.op_config)
     for name in spec.resource_params:
@@ -124,4 +168,6 @@ def invoke_directly(
             result = asyncio.run(result)
     finally:
         reset_current_context(token)
+    if not spec.is_generator:
+        _check_output_types(op_def, result)
     return result

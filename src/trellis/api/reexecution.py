@@ -9,7 +9,11 @@ from typing import Any
 
 from trellis.api.result import ExecuteInProcessResult
 from trellis.core.asset_key import AssetKey
-from trellis.core.errors import InvalidInvocationError
+from trellis.core.errors import (
+    ExecutionStepNotFoundError,
+    InvalidInvocationError,
+    RunNotFoundError,
+)
 from trellis.core.events import Event, EventType
 from trellis.core.run import HOST_TAG, PARENT_RUN_ID_TAG, PID_TAG, ROOT_RUN_ID_TAG, Run, RunStatus
 from trellis.defs.asset_job import build_asset_job
@@ -43,7 +47,7 @@ def select_steps(all_keys: list[str], selection: Iterable[str]) -> list[str]:
     for name in selection:
         matches = [k for k in all_keys if k == name or k.rsplit(".", 1)[-1] == name]
         if not matches:
-            raise InvalidInvocationError(f"No step '{name}' in this job; steps: {all_keys}.")
+            raise ExecutionStepNotFoundError(f"No step '{name}' in this job; steps: {all_keys}.")
         chosen.extend(m for m in matches if m not in chosen)
     return [k for k in all_keys if k in chosen]
 
@@ -71,7 +75,7 @@ def reexecute_run(
 
     parent = instance.get_run(parent_run_id)
     if parent is None:
-        raise InvalidInvocationError(f"No run with id '{parent_run_id}'.")
+        raise RunNotFoundError(f"No run with id '{parent_run_id}'.")
     if parent.job_name != job.name:
         raise InvalidInvocationError(
             f"Run '{parent_run_id}' is a run of job '{parent.job_name}', not '{job.name}'."

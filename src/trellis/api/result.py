@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from trellis.api.result_events import ResultEvents
 from trellis.contexts.io import OutputFacts, input_context_for_upstream
 from trellis.contexts.partitions import RunPartitions
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
-from trellis.core.errors import InvariantViolationError
+from trellis.core.errors import InvariantViolationError, StepOutputNotFoundError
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run
 from trellis.defs.builtin_io_managers import InMemoryIOManager, output_identifier
@@ -21,8 +22,9 @@ from trellis.execution.run import RunOutcome
 from trellis.plan.steps import StepOutput
 
 
-class ExecuteInProcessResult:
-    """The outcome of an in-process run: success, events, and access to outputs."""
+class ExecuteInProcessResult(ResultEvents):
+    """The outcome of an in-process run: success, events (the queries of
+    ``ResultEvents``), and access to outputs."""
 
     def __init__(self, outcome: RunOutcome) -> None:
         self._outcome = outcome
@@ -58,7 +60,6 @@ class ExecuteInProcessResult:
         ``event_log``)."""
         return [e for e in self._outcome.stream.events if e.event_type is not EventType.LOG_MESSAGE]
 
-    # -- events by node ----------------------------------------------------------------
     def _step_key(self, node_name: str) -> str:
         steps = self._outcome.plan.steps
         if node_name in steps:
@@ -69,51 +70,6 @@ class ExecuteInProcessResult:
         raise InvariantViolationError(
             f"No single step named '{node_name}' in this run; steps: {list(steps)}."
         )
-
-    def events_for_node(self, node_name: str) -> list[Event]:
-        """The framework events of one node (op handle or asset op name)."""
-        key = self._step_key(node_name)
-        return [e for e in self.all_events if e.step_key == key]
-
-    def get_step_success_events(self) -> list[Event]:
-        """``STEP_SUCCESS`` events."""
-        return [e for e in self.all_events if e.event_type is EventType.STEP_SUCCESS]
-
-    def get_step_failure_events(self) -> list[Event]:
-        """``STEP_FAILURE`` events."""
-        return [e for e in self.all_events if e.event_type is EventType.STEP_FAILURE]
-
-    def get_step_skipped_events(self) -> list[Event]:
-        """``STEP_SKIPPED`` events."""
-        return [e for e in self.all_events if e.event_type is EventType.STEP_SKIPPED]
-
-    def is_node_success(self, node_name: str) -> bool:
-        """Whether a node's step succeeded."""
-        return any(e.is_step_success for e in self.events_for_node(node_name))
-
-    def is_node_failed(self, node_name: str) -> bool:
-        """Whether a node's step failed."""
-        return any(e.is_step_failure for e in self.events_for_node(node_name))
-
-    def is_node_skipped(self, node_name: str) -> bool:
-        """Whether a node's step was skipped."""
-        return any(e.is_step_skipped for e in self.events_for_node(node_name))
-
-    def asset_materializations_for_node(self, node_name: str) -> list[Any]:
-        """The ``AssetMaterialization``s a node produced."""
-        return [
-            e.materialization
-            for e in self.events_for_node(node_name)
-            if e.event_type is EventType.ASSET_MATERIALIZATION
-        ]
-
-    def get_asset_materialization_events(self) -> list[Event]:
-        """Every ``ASSET_MATERIALIZATION`` event."""
-        return [e for e in self.all_events if e.event_type is EventType.ASSET_MATERIALIZATION]
-
-    def get_asset_observation_events(self) -> list[Event]:
-        """Every ``ASSET_OBSERVATION`` event."""
-        return [e for e in self.all_events if e.event_type is EventType.ASSET_OBSERVATION]
 
     # -- trace -------------------------------------------------------------------------
     def trace(
@@ -195,7 +151,7 @@ class ExecuteInProcessResult:
         outcome = self._outcome
         active = outcome.active
         if active is None or step_output.handle not in active.produced:
-            raise InvariantViolationError(
+            raise StepOutputNotFoundError(
                 f"Output '{step_output.name}' of step '{step_output.handle.step_key}' was not "
                 "produced in this run."
             )

@@ -22,7 +22,7 @@ from trellis.cli.code_target import CodeTarget
 from trellis.cli.errors import CliError
 from trellis.cli.project_config import target_from_pyproject
 from trellis.cli.suggest import did_you_mean
-from trellis.cli.user_traceback import format_user_traceback
+from trellis.cli.user_traceback import format_user_stack, format_user_traceback
 from trellis.core.errors import InvalidInvocationError
 from trellis.execution.remote.code_pointer import CodePointer, import_file
 
@@ -125,8 +125,9 @@ def find_definitions(module: ModuleType, target: CodeTarget) -> Any:
     else:
         defs, attribute = find_module_definitions(module, target.description)
     defs.code_pointer = _pointer(target, attribute)
-    for job in defs.jobs:
-        job.code_pointer = defs.code_pointer
+    if getattr(defs, "_deferred_error", None) is None:  # else reported by load_definitions
+        for job in defs.jobs:
+            job.code_pointer = defs.code_pointer
     return defs
 
 
@@ -149,6 +150,14 @@ def load_definitions(target: CodeTarget) -> Any:
 
     module = import_target(target)
     try:
-        return find_definitions(module, target)
+        defs = find_definitions(module, target)
     except TrellisError as exc:
         raise CliError(f"Invalid definitions in {target.description}: {exc}") from exc
+    deferred = getattr(defs, "_deferred_error", None)
+    if deferred is not None:  # found when they were built; Definitions raises it on use
+        where = format_user_stack(defs.built_at, deferred)
+        raise CliError(
+            f"Could not load definitions from {target.description}: they are invalid "
+            f"({type(deferred).__name__}).\n\n{where}"
+        ) from deferred
+    return defs

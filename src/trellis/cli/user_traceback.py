@@ -40,3 +40,12 @@ def format_user_traceback(exc: BaseException) -> str:
     te = traceback.TracebackException.from_exception(exc)
     _strip(te, set())
     return "".join(te.format()).rstrip()
+
+
+def format_user_stack(stack: traceback.StackSummary, exc: BaseException) -> str:
+    """A traceback made of the user's frames of ``stack`` (where something was built)
+    followed by ``exc``: for an error that is found where it was built, but raised later."""
+    frames = [f for f in stack if not _is_internal(f.filename)]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
+    lines.append(f"{type(exc).__name__}: {exc}")
+    return "".join(lines).rstrip()

@@ -1,9 +1,10 @@
 """``trellis defs validate``: every definition-time error at once.
 
-``Definitions(...)`` stops at its first error. To report them all, the definitions file is
-imported while every ``Definitions`` call is recorded
-(``trellis.defs.validation``); when a call fails, its parts are checked one by one
-and every distinct error is kept.
+Resolving ``Definitions(...)`` stops at its first error (which ``Definitions`` raises on
+first use, not when it is built). To report them all, the definitions file is imported
+while every ``Definitions`` call is recorded (``trellis.defs.validation``); when a
+call's definitions fail, their parts are checked one by one and every distinct error is
+kept.
 """
 
 from __future__ import annotations

@@ -129,6 +129,8 @@ def _to_config_value(value: t.Any) -> t.Any:
 def _build_schema(cls: type[Config]) -> ct.Field:
     fields: dict[str, ct.Field] = {}
     for name, info in cls.model_fields.items():
+        if any(getattr(marker, "not_config", False) for marker in info.metadata):
+            continue  # e.g. a ResourceDependency field: a resource, not config
         where = f"field {name!r} of Config class {cls.__name__!r}"
         try:
             config_type = _annotation_to_type(info.annotation, where, f"{cls.__name__}.{name}")

@@ -15,7 +15,7 @@ import typing as t
 from collections.abc import Callable, Mapping, Sequence
 
 from trellis.config.detect import is_config_class
-from trellis.core.errors import InvalidDefinitionError, InvariantViolationError
+from trellis.core.errors import InvalidConfigDefinitionError, InvariantViolationError
 
 
 class ConfigTypeKind(_enum.StrEnum):
@@ -69,15 +69,25 @@ def _is_bool(value: object) -> bool:
 
 
 class ScalarType(ConfigType):
-    """A scalar config type (``Int``, ``Float``, ``String``, ``Bool``); values pass unchanged."""
+    """A scalar config type (``Int``, ``Float``, ``String``, ``Bool``); values pass unchanged.
 
-    __slots__ = ("accepts", "name")
+    As in Dagster, the same objects may type an op's inputs and outputs (``In(Int)``):
+    ``python_type`` is the class the value is then checked against."""
+
+    __slots__ = ("accepts", "name", "python_type")
     kind = ConfigTypeKind.SCALAR
 
-    def __init__(self, name: str, accepts: Callable[[object], bool], description: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        accepts: Callable[[object], bool],
+        description: str,
+        python_type: type | tuple[type, ...] | None = None,
+    ) -> None:
         super().__init__(description)
         self.name = name
         self.accepts = accepts
+        self.python_type = python_type
 
     def __repr__(self) -> str:
         return self.name
@@ -94,11 +104,15 @@ class AnyType(ConfigType):
         return "Any"
 
 
-Int = ScalarType("Int", _is_int, "An integer (bool is rejected).")
-Float = ScalarType("Float", _is_float, "A float; integers are accepted too.")
-String = ScalarType("String", _is_str, "A string.")
-Bool = ScalarType("Bool", _is_bool, "A boolean.")
+Int = ScalarType("Int", _is_int, "An integer (bool is rejected).", int)
+Float = ScalarType("Float", _is_float, "A float; integers are accepted too.", (float, int))
+String = ScalarType("String", _is_str, "A string.", str)
+Bool = ScalarType("Bool", _is_bool, "A boolean.", bool)
 Any = AnyType("Any value; nothing is checked.")
+
+ConfigSchema = t.Any
+"""What a ``config_schema=`` accepts (Dagster's name, for annotations): a ``Field``, a
+config type, a Python type, a dict of them, or a ``Config`` class."""
 
 _PYTHON_SCALARS: dict[type, ConfigType] = {int: Int, float: Float, str: String, bool: Bool}
 
@@ -157,14 +171,14 @@ class Field:
         description: str | None = None,
     ) -> None:
         if isinstance(config, Field):
-            raise InvalidDefinitionError(
+            raise InvalidConfigDefinitionError(
                 "Field() was given another Field as its type; pass the type itself, "
                 "e.g. Field(int), or use the inner Field directly."
             )
         self.config_type: ConfigType = resolve_config_type(config, "the type of a Field")
         explicit = default_value is not NO_DEFAULT
         if explicit and is_required:
-            raise InvalidDefinitionError(
+            raise InvalidConfigDefinitionError(
                 f"A Field with a default_value ({default_value!r}) cannot also be "
                 "is_required=True; remove one of the two."
             )
@@ -216,7 +230,7 @@ def _check_default_value(config_type: ConfigType, value: t.Any) -> None:
     errors = [e for e in result.errors if e.reason is not ConfigErrorReason.FAILED_POST_PROCESSING]
     if errors:
         details = " ".join(e.message for e in errors)
-        raise InvalidDefinitionError(
+        raise InvalidConfigDefinitionError(
             f"Invalid default_value {value!r} for a Field of type "
             f"{print_type(config_type, max_fields=10)}: {details}"
         )
@@ -227,13 +241,13 @@ def _check_default_value(config_type: ConfigType, value: t.Any) -> None:
 
 def _convert_fields(fields: t.Any, where: str) -> dict[str, Field]:
     if not isinstance(fields, Mapping):
-        raise InvalidDefinitionError(
+        raise InvalidConfigDefinitionError(
             f"{where} must be a dict of field name to type or Field, got {fields!r}."
         )
     out: dict[str, Field] = {}
     for name, value in fields.items():
         if not isinstance(name, str) or not name:
-            raise InvalidDefinitionError(
+            raise InvalidConfigDefinitionError(
                 f"Config field names must be non-empty strings; {where} has key {name!r}."
             )
         out[name] = convert_potential_field(value, where=f"{where}[{name!r}]")
@@ -274,7 +288,7 @@ class Selector(ConfigType):
         super().__init__(description)
         self.fields: dict[str, Field] = _convert_fields(fields, "Selector")
         if not self.fields:
-            raise InvalidDefinitionError("A Selector needs at least one field.")
+            raise InvalidConfigDefinitionError("A Selector needs at least one field.")
 
 
 class Noneable(ConfigType):
@@ -315,7 +329,7 @@ class Map(ConfigType):
         super().__init__(description)
         key = resolve_config_type(key_type, "the key type of Map")
         if not isinstance(key, ScalarType):
-            raise InvalidDefinitionError(
+            raise InvalidConfigDefinitionError(
                 f"The key type of Map must be a scalar (str, int, float, bool), got {key_type!r}."
             )
         self.key_type: ScalarType = key
@@ -333,7 +347,7 @@ class EnumValue:
         self, config_value: str, python_value: t.Any = None, description: str | None = None
     ) -> None:
         if not isinstance(config_value, str) or not config_value:
-            raise InvalidDefinitionError(
+            raise InvalidConfigDefinitionError(
                 f"EnumValue needs a non-empty string config_value, got {config_value!r}."
             )
         self.config_value = config_value
@@ -355,19 +369,21 @@ class Enum(ConfigType):
     ) -> None:
         super().__init__(description)
         if not isinstance(name, str) or not name:
-            raise InvalidDefinitionError(f"An Enum needs a non-empty string name, got {name!r}.")
+            raise InvalidConfigDefinitionError(
+                f"An Enum needs a non-empty string name, got {name!r}."
+            )
         values = list(enum_values)
         if not values:
-            raise InvalidDefinitionError(f"Enum {name!r} needs at least one EnumValue.")
+            raise InvalidConfigDefinitionError(f"Enum {name!r} needs at least one EnumValue.")
         by_config: dict[str, t.Any] = {}
         for value in values:
             if not isinstance(value, EnumValue):
-                raise InvalidDefinitionError(
+                raise InvalidConfigDefinitionError(
                     f"Enum {name!r} takes EnumValue objects, got {value!r}; "
                     f"write EnumValue({value!r})."
                 )
             if value.config_value in by_config:
-                raise InvalidDefinitionError(
+                raise InvalidConfigDefinitionError(
                     f"Enum {name!r} lists the value {value.config_value!r} twice."
                 )
             by_config[value.config_value] = value.python_value
@@ -393,7 +409,7 @@ class Enum(ConfigType):
         """Build an Enum from a Python ``enum.Enum``: members are written by name in config
         and processed into the member itself."""
         if not (isinstance(enum_cls, type) and issubclass(enum_cls, _enum.Enum)):
-            raise InvalidDefinitionError(
+            raise InvalidConfigDefinitionError(
                 f"Enum.from_python_enum needs an enum.Enum class, got {enum_cls!r}."
             )
         values = [EnumValue(m.name, python_value=m) for m in enum_cls]
@@ -424,12 +440,12 @@ class ScalarUnion(ConfigType):
         super().__init__(description)
         scalar = resolve_config_type(scalar_type, "the scalar type of ScalarUnion")
         if scalar.kind not in (ConfigTypeKind.SCALAR, ConfigTypeKind.ANY, ConfigTypeKind.ENUM):
-            raise InvalidDefinitionError(
+            raise InvalidConfigDefinitionError(
                 f"ScalarUnion needs a scalar type first (int, str, ...), got {scalar_type!r}."
             )
         non_scalar = resolve_config_type(non_scalar_schema, "the non-scalar type of ScalarUnion")
         if non_scalar.kind not in _NON_SCALAR_KINDS:
-            raise InvalidDefinitionError(
+            raise InvalidConfigDefinitionError(
                 "ScalarUnion needs a dict or list schema second (Shape, Selector, Array, ...), "
                 f"got {non_scalar_schema!r}."
             )
@@ -480,7 +496,7 @@ def resolve_config_type(value: t.Any, where: str = "config schema") -> ConfigTyp
     if isinstance(value, ConfigType):
         return value
     if isinstance(value, Field):
-        raise InvalidDefinitionError(
+        raise InvalidConfigDefinitionError(
             f"{where} is a Field, but a type is needed there; pass the type itself "
             "(e.g. Array(int), not Array(Field(int)))."
         )
@@ -500,7 +516,7 @@ def resolve_config_type(value: t.Any, where: str = "config schema") -> ConfigTyp
         return Any
     if isinstance(value, list):
         if len(value) != 1:
-            raise InvalidDefinitionError(
+            raise InvalidConfigDefinitionError(
                 f"Invalid config schema at {where}: a list schema must hold exactly one "
                 f"type, such as [int]; got {value!r}."
             )
@@ -518,7 +534,7 @@ def resolve_config_type(value: t.Any, where: str = "config schema") -> ConfigTyp
         args = [a for a in t.get_args(value) if a is not type(None)]
         if len(args) == 1 and len(t.get_args(value)) == 2:
             return Noneable(resolve_config_type(args[0], where))
-    raise InvalidDefinitionError(
+    raise InvalidConfigDefinitionError(
         f"Invalid config schema at {where}: got {value!r} (Python type "
         f"'{type(value).__name__}'). Expected {_EXPECTED}."
     )
@@ -526,11 +542,11 @@ def resolve_config_type(value: t.Any, where: str = "config schema") -> ConfigTyp
 
 def convert_potential_field(value: t.Any, *, where: str = "config schema") -> Field:
     """Turn anything accepted as a config schema into a ``Field``; raises
-    ``InvalidDefinitionError`` naming ``where`` and what was wrong."""
+    ``InvalidConfigDefinitionError`` naming ``where`` and what was wrong."""
     if isinstance(value, Field):
         return value
     if value is None:
-        raise InvalidDefinitionError(
+        raise InvalidConfigDefinitionError(
             f"Invalid config schema at {where}: None is not a type. Use Noneable(T) for "
             "a value that may be None, or Any for an unchecked one."
         )

@@ -177,7 +177,7 @@ class OutputContext(_PartitionAccess):
             raise InvariantViolationError(
                 f"Output '{self.name}' of step '{self.step_key}' is not an asset."
             )
-        parts = list(self.asset_key.path)
+        parts = list(self.asset_key.parts)
         if self.has_partition_key and self.has_asset_partitions:
             parts.append(self.asset_partition_key)
         return parts
@@ -288,7 +288,7 @@ class InputContext(_PartitionAccess):
         """The asset key's parts, plus the partition key when partitioned."""
         if self.asset_key is None:
             raise InvariantViolationError(f"Input '{self.name}' does not read an asset.")
-        parts = list(self.asset_key.path)
+        parts = list(self.asset_key.parts)
         if self.has_partition_key and self.has_asset_partitions:
             parts.append(self.asset_partition_key)
         return parts

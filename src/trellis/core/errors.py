@@ -4,12 +4,19 @@
 
     TrellisError
     ├── InvalidDefinitionError        a definition is wrong (cycle, missing upstream, bad signature)
-    │   └── DuplicateKeyError         two definitions claim the same asset key or name
+    │   ├── DuplicateKeyError         two definitions claim the same asset key or name
+    │   ├── InvalidConfigDefinitionError   a config schema itself is malformed
+    │   └── InvalidSubsetError        a selection leaves out part of an asset that cannot be split
     ├── InvalidConfigError            run or resource config does not match its schema
     ├── InstanceError                 the instance's home or database cannot be used
     ├── StepWorkerCrashedError        the process running a step died (killed, segfault, OOM)
     ├── InvalidInvocationError        a definition is called the wrong way
+    │   ├── RunNotFoundError          no run has the given id
+    │   ├── ExecutionStepNotFoundError     a step key names no step of the job
+    │   └── UnmetExecutorRequirementsError the executor cannot run this job as set up
     ├── InvariantViolationError       an API is used where it does not apply
+    │   ├── UnknownPartitionError     a partition key the partitions definition does not have
+    │   └── StepOutputNotFoundError   an output that the run did not produce
     ├── UnknownResourceError          a step reads an undeclared resource
     ├── TypeCheckError                a value does not match its declared type
     └── UserCodeExecutionError        user code raised; ``__cause__`` is the user's exception
@@ -22,12 +29,18 @@
 
 ``Failure`` and ``RetryRequested`` are raised *by user code* to steer the engine; they
 are plain exceptions, outside the tree.
+
+Dagster's names for these classes (``DagsterError``, ``DagsterInvalidDefinitionError``,
+``DagsterTypeCheckDidNotPass``, ...) are the same classes under another name, exported by
+``trellis/__init__.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from trellis.core.metadata import normalize_metadata
 
 
 class TrellisError(Exception):
@@ -40,6 +53,16 @@ class InvalidDefinitionError(TrellisError):
 
 class DuplicateKeyError(InvalidDefinitionError):
     """Two definitions claim the same asset key, job name or resource key."""
+
+
+class InvalidConfigDefinitionError(InvalidDefinitionError):
+    """A config schema is malformed (``config_schema={"x": 3}``): the message names the
+    definition and the bad part."""
+
+
+class InvalidSubsetError(InvalidDefinitionError):
+    """A selection leaves out part of a multi-asset that cannot be subset, or names steps
+    that cannot be selected together."""
 
 
 class InvalidConfigError(TrellisError):
@@ -60,9 +83,30 @@ class InvalidInvocationError(TrellisError):
     """A definition was called with arguments it does not accept."""
 
 
+class RunNotFoundError(InvalidInvocationError):
+    """No run with the given id exists in the instance (re-executing an unknown run)."""
+
+
+class ExecutionStepNotFoundError(InvalidInvocationError):
+    """A step key given to select or re-execute steps names no step of the job."""
+
+
+class UnmetExecutorRequirementsError(InvalidInvocationError):
+    """The executor cannot run the job as set up: steps in other processes need outputs
+    stored where every process can read them, and a job loadable by reference."""
+
+
 class InvariantViolationError(TrellisError):
     """An API was used where it does not apply (for example ``partition_key`` of an
     unpartitioned run)."""
+
+
+class UnknownPartitionError(InvariantViolationError):
+    """A partition key that the partitions definition does not have."""
+
+
+class StepOutputNotFoundError(InvariantViolationError):
+    """An output was asked of a run's result that the run did not produce."""
 
 
 class UnknownResourceError(TrellisError, AttributeError):
@@ -103,7 +147,7 @@ class SensorExecutionError(UserCodeExecutionError):
 
 class Failure(Exception):
     """Raise from an op or asset to fail the step with a description and metadata,
-    without retrying."""
+    without retrying. ``metadata`` values become ``MetadataValue``s, as on outputs."""
 
     def __init__(
         self,
@@ -113,7 +157,7 @@ class Failure(Exception):
     ) -> None:
         super().__init__(description)
         self.description = description
-        self.metadata = dict(metadata or {})
+        self.metadata: dict[str, Any] = normalize_metadata(metadata)
         self.allow_retries = allow_retries
 
 

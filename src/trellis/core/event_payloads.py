@@ -146,6 +146,25 @@ class StepFailureData(NamedTuple):
     crashed: bool = False
     exit_code: int | None = None
 
+    @property
+    def user_failure_data(self) -> UserFailureData | None:
+        """What a ``Failure`` raised by user code said (its description and metadata, as
+        Dagster's ``StepFailureData.user_failure_data``), or None for another error."""
+        error = self.error
+        while error is not None and error.cls_name != "Failure":
+            error = error.cause
+        if error is None:
+            return None
+        description = error.message.split(": ", 1)[-1] if ": " in error.message else None
+        return UserFailureData(description, self.metadata)
+
+
+class UserFailureData(NamedTuple):
+    """The description and metadata of a ``Failure`` raised by user code."""
+
+    description: str | None = None
+    metadata: Metadata = _NO_METADATA
+
 
 class StepUpForRetryData(NamedTuple):
     """``STEP_UP_FOR_RETRY``: the error, the wait before the next attempt, the attempt

@@ -21,54 +21,61 @@ class MetadataValue:
         self.type_name = type_name
 
     @staticmethod
+    def of_type(value: Any, type_name: str) -> MetadataValue:
+        """The value as the class Dagster names for its type (``IntMetadataValue`` for
+        ``"int"``, ...), or a plain ``MetadataValue`` for another type name."""
+        cls = _CLASSES.get(type_name)
+        return cls(value) if cls is not None else MetadataValue(value, type_name)
+
+    @staticmethod
     def text(value: str) -> MetadataValue:
         """Plain text."""
-        return MetadataValue(str(value), "text")
+        return TextMetadataValue(str(value))
 
     @staticmethod
     def int(value: int) -> MetadataValue:
         """An integer."""
-        return MetadataValue(value, "int")
+        return IntMetadataValue(value)
 
     @staticmethod
     def float(value: float) -> MetadataValue:
         """A float."""
-        return MetadataValue(float(value), "float")
+        return FloatMetadataValue(float(value))
 
     @staticmethod
     def bool(value: bool) -> MetadataValue:
         """A boolean."""
-        return MetadataValue(bool(value), "bool")
+        return BoolMetadataValue(bool(value))
 
     @staticmethod
     def json(value: Any) -> MetadataValue:
         """A JSON-serialisable structure."""
-        return MetadataValue(value, "json")
+        return JsonMetadataValue(value)
 
     @staticmethod
     def md(value: str) -> MetadataValue:
         """Markdown text."""
-        return MetadataValue(value, "md")
+        return MarkdownMetadataValue(value)
 
     @staticmethod
     def path(value: Any) -> MetadataValue:
         """A filesystem path."""
-        return MetadataValue(str(value), "path")
+        return PathMetadataValue(str(value))
 
     @staticmethod
     def url(value: str) -> MetadataValue:
         """A URL."""
-        return MetadataValue(value, "url")
+        return UrlMetadataValue(value)
 
     @staticmethod
     def timestamp(value: builtins.float) -> MetadataValue:
         """A POSIX timestamp in seconds."""
-        return MetadataValue(float(value), "timestamp")
+        return TimestampMetadataValue(float(value))
 
     @staticmethod
     def null() -> MetadataValue:
         """No value."""
-        return MetadataValue(None, "null")
+        return NullMetadataValue(None)
 
     # The static methods int, float and bool shadow the builtins inside this class body.
     def __eq__(self, other: object) -> builtins.bool:
@@ -83,7 +90,104 @@ class MetadataValue:
         return f"MetadataValue.{self.type_name}({self.value!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (MetadataValue, (self.value, self.type_name))
+        return (MetadataValue.of_type, (self.value, self.type_name))
+
+
+class _TypedMetadataValue(MetadataValue):
+    """A ``MetadataValue`` whose class names its type, as Dagster's classes do."""
+
+    __slots__ = ()
+    TYPE_NAME = ""
+
+    def __init__(self, value: Any, type_name: str | None = None) -> None:
+        super().__init__(value, type_name or self.TYPE_NAME)
+
+
+class TextMetadataValue(_TypedMetadataValue):
+    """Plain text metadata (``MetadataValue.text``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "text"
+
+
+class IntMetadataValue(_TypedMetadataValue):
+    """Integer metadata (``MetadataValue.int``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "int"
+
+
+class FloatMetadataValue(_TypedMetadataValue):
+    """Float metadata (``MetadataValue.float``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "float"
+
+
+class BoolMetadataValue(_TypedMetadataValue):
+    """Boolean metadata (``MetadataValue.bool``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "bool"
+
+
+class JsonMetadataValue(_TypedMetadataValue):
+    """JSON-serialisable metadata (``MetadataValue.json``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "json"
+
+
+class MarkdownMetadataValue(_TypedMetadataValue):
+    """Markdown metadata (``MetadataValue.md``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "md"
+
+
+class PathMetadataValue(_TypedMetadataValue):
+    """A filesystem path (``MetadataValue.path``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "path"
+
+
+class UrlMetadataValue(_TypedMetadataValue):
+    """A URL (``MetadataValue.url``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "url"
+
+
+class TimestampMetadataValue(_TypedMetadataValue):
+    """A POSIX timestamp in seconds (``MetadataValue.timestamp``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "timestamp"
+
+
+class NullMetadataValue(_TypedMetadataValue):
+    """No value (``MetadataValue.null``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "null"
+
+
+_CLASSES: dict[str, type[_TypedMetadataValue]] = {
+    cls.TYPE_NAME: cls
+    for cls in (
+        TextMetadataValue,
+        IntMetadataValue,
+        FloatMetadataValue,
+        BoolMetadataValue,
+        JsonMetadataValue,
+        MarkdownMetadataValue,
+        PathMetadataValue,
+        UrlMetadataValue,
+        TimestampMetadataValue,
+        NullMetadataValue,
+    )
+}
 
 
 _TYPE_NAMES: dict[type, str] = {
@@ -104,8 +208,10 @@ def as_metadata_value(value: Any) -> MetadataValue:
     type_name = _TYPE_NAMES.get(type(value))
     if type_name is None:
         # Paths and other objects are shown by their string form.
-        return MetadataValue(str(value), "path" if hasattr(value, "__fspath__") else "text")
-    return MetadataValue(value, type_name)
+        if hasattr(value, "__fspath__"):
+            return PathMetadataValue(str(value))
+        return TextMetadataValue(str(value))
+    return _CLASSES[type_name](value)
 
 
 def normalize_metadata(metadata: Mapping[str, Any] | None) -> dict[str, MetadataValue]:

@@ -28,8 +28,20 @@ class Output:
         self.output_name = output_name
         self.metadata: dict[str, MetadataValue] = normalize_metadata(metadata)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Output):
+            return NotImplemented
+        return _same_fields(self, other)
+
+    __hash__ = None  # type: ignore[assignment]  # holds any value
+
     def __repr__(self) -> str:
         return f"Output(output_name={self.output_name!r}, value={self.value!r})"
+
+
+def _same_fields(a: Any, b: Any) -> bool:
+    """Value equality of two objects of one ``__slots__`` class, field by field."""
+    return type(a) is type(b) and all(getattr(a, f) == getattr(b, f) for f in a.__slots__)
 
 
 class MaterializeResult:
@@ -47,6 +59,17 @@ class MaterializeResult:
         self.asset_key = AssetKey.from_coercible(asset_key) if asset_key is not None else None
         self.metadata = normalize_metadata(metadata)
         self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MaterializeResult):
+            return NotImplemented
+        return _same_fields(self, other)
+
+    __hash__ = None  # type: ignore[assignment]  # holds any value
+
+    def __repr__(self) -> str:
+        key = self.asset_key.to_user_string() if self.asset_key is not None else None
+        return f"MaterializeResult(asset_key={key!r}, metadata={self.metadata!r})"
 
 
 class AssetMaterialization:
@@ -80,6 +103,13 @@ class AssetMaterialization:
         materialization.partition = partition
         return materialization
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AssetMaterialization):
+            return NotImplemented
+        return _same_fields(self, other)
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts
+
     def __repr__(self) -> str:
         return f"AssetMaterialization({self.asset_key!r}, partition={self.partition!r})"
 
@@ -100,3 +130,13 @@ class AssetObservation:
         self.description = description
         self.metadata = normalize_metadata(metadata)
         self.partition = partition
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AssetObservation):
+            return NotImplemented
+        return _same_fields(self, other)
+
+    __hash__ = None  # type: ignore[assignment]  # holds dicts
+
+    def __repr__(self) -> str:
+        return f"AssetObservation({self.asset_key!r}, partition={self.partition!r})"

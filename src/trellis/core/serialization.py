@@ -60,7 +60,7 @@ def _to_jsonable(value: Any) -> Any:
     if isinstance(value, (AssetMaterialization, AssetObservation)):
         return {
             _TAG: "mat" if isinstance(value, AssetMaterialization) else "obs",
-            "asset_key": list(value.asset_key.path),
+            "asset_key": list(value.asset_key.parts),
             "description": value.description,
             "metadata": to_jsonable(value.metadata),
             "partition": value.partition,
@@ -85,7 +85,7 @@ def from_jsonable(value: Any) -> Any:
     if tag is None:
         return {k: from_jsonable(v) for k, v in value.items()}
     if tag == "mv":
-        return MetadataValue(from_jsonable(value["value"]), value["type"])
+        return MetadataValue.of_type(from_jsonable(value["value"]), value["type"])
     if tag == "error":
         cause = value.get("cause")
         return ErrorInfo(
@@ -121,7 +121,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         "message": event.message,
         "level": event.level,
         "data": to_jsonable(payload_to_dict(event.data)),
-        "asset_key": list(event.asset_key.path) if event.asset_key is not None else None,
+        "asset_key": list(event.asset_key.parts) if event.asset_key is not None else None,
         "partition": event.partition,
         "timestamp": event.timestamp,
         "pid": event.pid,

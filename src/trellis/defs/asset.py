@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
-from trellis.core.errors import InvalidDefinitionError
+from trellis.core.deprecation import warn_deprecated
+from trellis.core.errors import InvalidDefinitionError, InvalidSubsetError
 from trellis.defs.asset_spec import AssetSpec, coerce_dep_keys
 from trellis.defs.ins_outs import AssetIn, AssetOut, In, Out
 from trellis.defs.op import OpDefinition
@@ -85,6 +86,37 @@ class AssetsDefinition:
         return deps
 
     @property
+    def specs(self) -> list[AssetSpec]:
+        """The ``AssetSpec`` of each asset this definition makes, in output order."""
+        return [self.specs_by_key[key] for key in self.keys]
+
+    def get_asset_spec(self, key: CoercibleToAssetKey | None = None) -> AssetSpec:
+        """The ``AssetSpec`` of ``key`` (of the only asset when ``key`` is omitted)."""
+        return self.specs_by_key[self.key if key is None else AssetKey.from_coercible(key)]
+
+    @property
+    def check_specs(self) -> list[Any]:
+        """The asset checks this definition runs: none (asset checks arrive in a later
+        release)."""
+        return []
+
+    @staticmethod
+    def from_graph(*args: Any, **kwargs: Any) -> AssetsDefinition:
+        """Not available yet: graph-backed assets arrive in a later release."""
+        raise InvalidDefinitionError(
+            "AssetsDefinition.from_graph: graph-backed assets arrive in a later release of "
+            "Trellis; write the graph's work as an @asset or @multi_asset."
+        )
+
+    @staticmethod
+    def from_op(*args: Any, **kwargs: Any) -> AssetsDefinition:
+        """Not available yet: assets built from ops arrive with graph-backed assets."""
+        raise InvalidDefinitionError(
+            "AssetsDefinition.from_op: assets built from ops arrive with graph-backed assets "
+            "in a later release of Trellis; decorate the function with @asset instead."
+        )
+
+    @property
     def group_names_by_key(self) -> dict[AssetKey, str]:
         """Each asset's group (``default`` when none was given)."""
         return {k: s.group_name or "default" for k, s in self.specs_by_key.items()}
@@ -105,7 +137,7 @@ class AssetsDefinition:
             return self
         if not self.can_subset and keys != self._all_keys:
             missing = sorted(k.to_user_string() for k in self._all_keys - keys)
-            raise InvalidDefinitionError(
+            raise InvalidSubsetError(
                 f"Multi-asset '{self.node_name}' cannot be subset (can_subset=False), but the "
                 f"selection leaves out {missing}. Select all of its assets."
             )
@@ -187,6 +219,28 @@ AssetDecorator = Callable[[Callable[..., Any]], AssetsDefinition]
 """What ``@asset(...)`` and ``@multi_asset(...)`` return: a decorator of the function."""
 
 
+def _deprecated_asset_args(
+    owner: str,
+    kinds: set[str] | None,
+    deps: Iterable[Any] | None,
+    compute_kind: str | None,
+    non_argument_deps: Iterable[CoercibleToAssetKey] | None,
+) -> tuple[set[str] | None, Iterable[Any] | None]:
+    """``kinds`` and ``deps`` with Dagster's deprecated ``compute_kind`` and
+    ``non_argument_deps`` folded in (each with a ``DeprecationWarning``)."""
+    if compute_kind is not None:
+        warn_deprecated(f"{owner}(compute_kind=...)", f"kinds={{{compute_kind!r}}}", 4)
+        if kinds:
+            raise InvalidDefinitionError(f"{owner}: pass kinds or compute_kind, not both.")
+        kinds = {compute_kind}
+    if non_argument_deps is not None:
+        warn_deprecated(f"{owner}(non_argument_deps=...)", "deps=[...]", 4)
+        if deps is not None:
+            raise InvalidDefinitionError(f"{owner}: pass deps or non_argument_deps, not both.")
+        deps = list(non_argument_deps)
+    return kinds, deps
+
+
 def _prefix_list(key_prefix: str | Sequence[str] | None) -> list[str]:
     if key_prefix is None:
         return []
@@ -200,13 +254,14 @@ def _asset_ins(
     spec = analyse_function(fn, owner)
     ins = dict(ins or {})
     unknown = [name for name in ins if name not in spec.input_params]
-    if unknown:
+    if unknown and not spec.accepts_kwargs:  # a **kwargs function receives them there
         raise InvalidDefinitionError(
             f"{owner} declares ins {unknown} that are not parameters of its function."
         )
     keys: dict[str, AssetKey] = {}
     op_ins: dict[str, In] = {}
-    for name, param in spec.input_params.items():
+    params = {**spec.input_params, **dict.fromkeys(unknown)}
+    for name, param in params.items():
         asset_in = ins.get(name) or AssetIn()
         if asset_in.key is not None:
             key = asset_in.key
@@ -219,7 +274,7 @@ def _asset_ins(
             input_manager_key=asset_in.input_manager_key,
             asset_key=key,
         )
-        if param.default is not inspect.Parameter.empty:
+        if param is not None and param.default is not inspect.Parameter.empty:
             op_ins[name].default_value = param.default
     return keys, op_ins
 
@@ -249,6 +304,8 @@ def asset(
     partitions_def: PartitionsDefinition | None = None,
     retry_policy: RetryPolicy | None = None,
     dagster_type: Any = None,
+    compute_kind: str | None = None,
+    non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
 ) -> AssetDecorator: ...
 
 
@@ -274,13 +331,18 @@ def asset(
     partitions_def: PartitionsDefinition | None = None,
     retry_policy: RetryPolicy | None = None,
     dagster_type: Any = None,
+    compute_kind: str | None = None,
+    non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
 ) -> AssetsDefinition | AssetDecorator:
     """Define an asset from the function that computes it: ``@asset`` or
     ``@asset(key_prefix=..., group_name=..., ...)``.
 
     Parameters other than the context, config and resources name upstream assets
     (``def orders(raw_orders)`` reads the asset ``raw_orders``); ``ins`` overrides that.
+    ``compute_kind=`` and ``non_argument_deps=``, deprecated in Dagster, are accepted with
+    a ``DeprecationWarning`` (use ``kinds=`` and ``deps=``).
     """
+    kinds, deps = _deprecated_asset_args("@asset", kinds, deps, compute_kind, non_argument_deps)
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
         if key is not None and (name is not None or key_prefix is not None):
@@ -351,10 +413,16 @@ def multi_asset(
     partitions_def: PartitionsDefinition | None = None,
     retry_policy: RetryPolicy | None = None,
     op_tags: Mapping[str, str] | None = None,
+    compute_kind: str | None = None,
+    non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
 ) -> AssetDecorator:
     """Define several assets made by one function: ``@multi_asset(outs={"a": AssetOut(),
     "b": AssetOut()})``; the function yields ``Output(value, "a")`` per asset (or returns
-    a tuple in ``outs`` order)."""
+    a tuple in ``outs`` order). ``compute_kind=`` and ``non_argument_deps=`` are accepted
+    with a ``DeprecationWarning``, as on ``@asset``."""
+    shared_kinds, deps = _deprecated_asset_args(
+        "@multi_asset", None, deps, compute_kind, non_argument_deps
+    )
     if (outs is None) == (specs is None):
         raise InvalidDefinitionError("@multi_asset needs exactly one of outs= or specs=.")
 
@@ -386,7 +454,7 @@ def multi_asset(
                     code_version=asset_out.code_version,
                     owners=asset_out.owners,
                     tags=asset_out.tags,
-                    kinds=asset_out.kinds,
+                    kinds=asset_out.kinds or shared_kinds,
                     partitions_def=partitions_def,
                 )
         else:
@@ -401,6 +469,7 @@ def multi_asset(
                 asset_specs[spec.key] = spec.replace_attributes(
                     deps=[*spec.deps, *shared_deps],
                     group_name=spec.group_name or group_name,
+                    kinds=spec.kinds or shared_kinds,
                 )
         if len(set(keys_by_output.values())) != len(keys_by_output):
             raise InvalidDefinitionError(f"{owner} declares the same asset key twice.")
@@ -426,3 +495,40 @@ def multi_asset(
         )
 
     return decorate
+
+
+def map_asset_specs(func: Callable[[AssetSpec], AssetSpec], iterable: Iterable[Any]) -> list[Any]:
+    """Apply ``func`` to every ``AssetSpec`` in ``iterable`` (specs, and the specs inside
+    asset definitions): ``map_asset_specs(lambda s: s.replace_attributes(group_name="g"),
+    assets)``. A definition comes back as a copy with the new specs; ``func`` must keep
+    each key."""
+    mapped: list[Any] = []
+    for item in iterable:
+        if isinstance(item, AssetSpec):
+            mapped.append(func(item))
+        elif isinstance(item, AssetsDefinition):
+            specs = {}
+            for key, spec in item.specs_by_key.items():
+                new = func(spec)
+                if new.key != key:
+                    raise InvalidDefinitionError(
+                        f"map_asset_specs changed the key of '{key.to_user_string()}' to "
+                        f"'{new.key.to_user_string()}'; keys of asset definitions cannot change."
+                    )
+                specs[key] = new
+            mapped.append(
+                AssetsDefinition(
+                    item.op,
+                    item.keys_by_output_name,
+                    item.keys_by_input_name,
+                    specs,
+                    item.partitions_def,
+                    item.can_subset,
+                    item.selected_keys,
+                )
+            )
+        else:
+            raise InvalidDefinitionError(
+                f"map_asset_specs got {item!r}; expected AssetSpecs or asset definitions."
+            )
+    return mapped

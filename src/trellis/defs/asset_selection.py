@@ -56,10 +56,16 @@ class AssetSelection:
 
     @staticmethod
     def assets(*defs: Any) -> AssetSelection:
-        """The assets made by these definitions (or specs)."""
+        """The assets made by these definitions, or named by these specs, keys or key
+        strings (``AssetSelection.assets(orders, "raw/events")``)."""
         keys: list[AssetKey] = []
         for d in defs:
-            keys.extend(d.keys if hasattr(d, "keys") and hasattr(d, "op") else [d.key])
+            if isinstance(d, AssetsDefinition):
+                keys.extend(d.keys)
+            elif isinstance(d, (str, AssetKey, list, tuple)):
+                keys.append(AssetKey.from_coercible(d))
+            else:
+                keys.append(d.key)  # an AssetSpec (or anything with a key)
         return AssetSelection.keys(*keys)
 
     @staticmethod
@@ -77,9 +83,9 @@ class AssetSelection:
         parts = [tuple(p.split("/")) if isinstance(p, str) else tuple(p) for p in prefixes]
         return AssetSelection(
             lambda g: {
-                k for k in g.materializable_keys if any(k.path[: len(p)] == p for p in parts)
+                k for k in g.materializable_keys if any(k.parts[: len(p)] == p for p in parts)
             },
-            "key_prefixes",
+            f"key_prefixes({', '.join('/'.join(p) for p in parts)})",
         )
 
     @staticmethod
@@ -131,14 +137,14 @@ class AssetSelection:
         """This selection and everything upstream of it (materializable only)."""
         return AssetSelection(
             lambda g: _closure(g, self.resolve(g), g.upstream_closure, depth, include_self),
-            f"upstream({self._text})",
+            f"upstream({self._text}{_closure_args(depth, include_self)})",
         )
 
     def downstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
         """This selection and everything downstream of it."""
         return AssetSelection(
             lambda g: _closure(g, self.resolve(g), g.downstream_closure, depth, include_self),
-            f"downstream({self._text})",
+            f"downstream({self._text}{_closure_args(depth, include_self)})",
         )
 
     def __or__(self, other: AssetSelection) -> AssetSelection:
@@ -156,8 +162,24 @@ class AssetSelection:
             lambda g: self.resolve(g) - other.resolve(g), f"({self._text} - {other._text})"
         )
 
+    def __eq__(self, other: object) -> bool:
+        # Two selections are equal when they are built the same way (as in Dagster, where
+        # selections are values): the text spells out every argument.
+        if not isinstance(other, AssetSelection):
+            return NotImplemented
+        return self._text == other._text
+
+    def __hash__(self) -> int:
+        return hash(("AssetSelection", self._text))
+
     def __repr__(self) -> str:
         return f"AssetSelection.{self._text}"
+
+
+def _closure_args(depth: int | None, include_self: bool) -> str:
+    return (f", depth={depth}" if depth is not None else "") + (
+        "" if include_self else ", include_self=False"
+    )
 
 
 def _closure(

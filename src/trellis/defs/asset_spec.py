@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
+from trellis.core.errors import InvalidDefinitionError
 
 IO_MANAGER_KEY_METADATA = "trellis/io_manager_key"
 
@@ -16,8 +17,8 @@ def coerce_dep_keys(deps: Iterable[Any] | None) -> list[AssetKey]:
     for dep in deps or ():
         if isinstance(dep, (AssetKey, str, list, tuple)):
             keys.append(AssetKey.from_coercible(dep))
-        elif isinstance(dep, AssetSpec):
-            keys.append(dep.key)
+        elif isinstance(dep, (AssetSpec, AssetDep)):
+            keys.append(dep.asset_key if isinstance(dep, AssetDep) else dep.key)
         elif hasattr(dep, "keys") and hasattr(dep, "op"):  # an AssetsDefinition
             keys.extend(dep.keys)
         else:
@@ -91,3 +92,37 @@ class AssetSpec:
 
     def __repr__(self) -> str:
         return f"AssetSpec({self.key.to_user_string()!r})"
+
+
+class AssetDep:
+    """A dependency of an asset on another, given in ``deps=[AssetDep("upstream")]``: the
+    upstream asset as a key, a key string, an ``AssetSpec`` or an asset definition.
+
+    ``partition_mapping`` is not supported yet (partition mappings arrive in a later
+    release): an asset reads the same partition of its upstream, or all of it."""
+
+    def __init__(self, asset: Any, *, partition_mapping: Any = None) -> None:
+        if partition_mapping is not None:
+            raise InvalidDefinitionError(
+                f"AssetDep({asset!r}, partition_mapping=...): partition mappings arrive in a "
+                "later release of Trellis; an asset reads the same partition of its upstream "
+                "(or all of it, when it is not partitioned)."
+            )
+        is_definition = hasattr(asset, "keys") and hasattr(asset, "op")  # an AssetsDefinition
+        if isinstance(asset, AssetSpec) or is_definition:
+            key = asset.key
+        else:
+            key = AssetKey.from_coercible(asset)
+        self.asset_key: AssetKey = key
+        self.partition_mapping = None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AssetDep):
+            return NotImplemented
+        return self.asset_key == other.asset_key
+
+    def __hash__(self) -> int:
+        return hash(("AssetDep", self.asset_key))
+
+    def __repr__(self) -> str:
+        return f"AssetDep({self.asset_key.to_user_string()!r})"

@@ -29,7 +29,7 @@ def output_identifier(context: Any) -> tuple[Any, ...]:
     key = context.asset_key
     partition = partition_of(context)
     if key is not None:
-        return ("asset", key.path, partition)
+        return ("asset", key.parts, partition)
     return ("op", context.run_id, context.step_key, context.name, context.mapping_key, partition)
 
 
@@ -101,7 +101,7 @@ class PickledObjectFilesystemIOManager(IOManager):
 
     def _file_for(self, context: Any) -> str:
         if context.asset_key is not None:
-            parts = list(context.asset_key.path)
+            parts = list(context.asset_key.parts)
             what = f"asset {context.asset_key.to_user_string()}"
         else:
             parts = [context.run_id, context.step_key, context.name]
@@ -184,6 +184,12 @@ def _optional_str_field() -> Any:
     return Field(Noneable(String), default_value=None)
 
 
+def _required_str_field() -> Any:
+    from trellis.config.types import Field, StringSource
+
+    return Field(StringSource, description="The directory the pickles are written under.")
+
+
 def _instance_dir(ctx: Any) -> str | None:
     instance = getattr(ctx, "instance", None)
     return str(instance.storage_directory()) if instance is not None else None
@@ -195,3 +201,9 @@ def fs_io_manager(init_context: Any) -> PickledObjectFilesystemIOManager:
     storage directory)."""
     base_dir = (init_context.resource_config or {}).get("base_dir")
     return PickledObjectFilesystemIOManager(base_dir or _instance_dir(init_context))
+
+
+@io_manager(config_schema={"base_dir": _required_str_field()})
+def custom_path_fs_io_manager(init_context: Any) -> PickledObjectFilesystemIOManager:
+    """The filesystem pickle IO manager with a ``base_dir`` that must be configured."""
+    return PickledObjectFilesystemIOManager(init_context.resource_config["base_dir"])

@@ -8,6 +8,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Annotated, Any, Generic, TypeVar
 
+from pydantic import SkipValidation
+
 from trellis.config import types as ct
 from trellis.config.pythonic import Config, _to_config_value
 from trellis.defs.io_manager import IOManager, IOManagerDefinition
@@ -22,15 +24,32 @@ ResourceParam = Annotated[T, ResourceParamMarker()]
 resource bound under the key ``x`` (for resources that are not ``ConfigurableResource``)."""
 
 
+class ResourceDependencyMarker:
+    """Marks ``ResourceDependency[T]``: a field of a pythonic resource that holds another
+    resource of any kind (so it is not part of the resource's config)."""
+
+    not_config = True
+
+
+ResourceDependency = Annotated[T, ResourceDependencyMarker(), SkipValidation]
+"""Annotate a field of a ``ConfigurableResource`` ``client: ResourceDependency[Client]`` to
+take another resource of any kind: a ``ConfigurableResource``, a ``@resource`` definition
+(built, and torn down, with the outer resource) or any object (used as it is). Such a
+field is not config."""
+
+
 def _is_resource_value(value: Any) -> bool:
-    return isinstance(value, (ConfigurableResourceFactory, PartialResource))
+    return isinstance(value, (ConfigurableResourceFactory, PartialResource, ResourceDefinition))
 
 
 def _resource_fields(cls: type[Config]) -> set[str]:
     found = set()
     for name, info in cls.model_fields.items():
         annotation = info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, ConfigurableResourceFactory):
+        nested = isinstance(annotation, type) and issubclass(
+            annotation, ConfigurableResourceFactory
+        )
+        if nested or any(isinstance(m, ResourceDependencyMarker) for m in info.metadata):
             found.add(name)
     return found
 
@@ -166,7 +185,11 @@ def _definition(
         with contextlib.ExitStack() as stack:
             built_nested = {}
             for name, value in nested.items():
-                inner = value.get_resource_definition()
+                inner = (
+                    value
+                    if isinstance(value, ResourceDefinition)
+                    else value.get_resource_definition()
+                )
                 built_nested[name] = _enter_nested(inner, stack, context)
             # Built (and so validated) anew: run config arrives as plain values, and a
             # nested Config field must become its class again.
@@ -205,7 +228,16 @@ def _enter_nested(definition: ResourceDefinition, stack: contextlib.ExitStack, c
     inner_context = InitResourceContext(
         config, context.resources, definition, context.instance, context.run, context.log
     )
-    generator = definition.resource_fn(inner_context)
+    made = (
+        definition.resource_fn(inner_context)
+        if definition.takes_context
+        else definition.resource_fn()
+    )
+    if isinstance(made, contextlib.AbstractContextManager):
+        return stack.enter_context(made)  # a @contextmanager resource function
+    if not (isinstance(made, Iterator) and hasattr(made, "send")):
+        return made  # a plain value: nothing to tear down
+    generator = made
     value = next(generator)
 
     def finish() -> None:

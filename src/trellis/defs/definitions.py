@@ -22,6 +22,7 @@ from trellis.defs.asset_job import (
 )
 from trellis.defs.asset_spec import AssetSpec
 from trellis.defs.bound_resources import combine_resources, resources_bound_to
+from trellis.defs.definitions_resolve import DefinitionsResolution
 from trellis.defs.executor import ExecutorDefinition
 from trellis.defs.job import JobDefinition
 from trellis.defs.resource import ResourceDefinition, coerce_resources
@@ -56,11 +57,15 @@ def _record_call(arguments: dict[str, Any]) -> DefinitionsCall:
     return call
 
 
-class Definitions:
+class Definitions(DefinitionsResolution):
     """The assets, jobs, resources, schedules and sensors of one code location.
 
-    Building it checks the whole set at once: duplicate keys and names, missing upstream
-    assets, cycles, and resource keys that a job needs but nothing binds.
+    Everything is checked together, and every problem is found: duplicate keys and names,
+    missing upstream assets, cycles, resource keys that a job needs but nothing binds. As
+    in Dagster, the constructor raises only for arguments of the wrong kind; a problem in
+    the definitions themselves is raised when they are first used (a job resolved, a run,
+    ``Definitions.validate_loadable(defs)``, ``trellis defs validate``), so that a test
+    module can build them and fail only the tests that use them.
     """
 
     # Where these definitions were loaded from (a ``CodePointer``, set by the ``trellis``
@@ -79,9 +84,6 @@ class Definitions:
         loggers: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        if not CALL_RECORDERS:
-            self._build(assets, jobs, resources, schedules, sensors, executor, loggers, metadata)
-            return
         given = {
             "assets": assets,
             "jobs": jobs,
@@ -92,24 +94,40 @@ class Definitions:
             "loggers": loggers,
             "metadata": metadata,
         }
-        call = _record_call({k: v for k, v in given.items() if v is not None})
+        self._arguments = {k: v for k, v in given.items() if v is not None}
+        self._given_resources = dict(resources or {})  # as given, for merge()
+        call = _record_call(self._arguments) if CALL_RECORDERS else None
+        self._deferred_error: InvalidDefinitionError | None = None
         try:
-            self._build(assets, jobs, resources, schedules, sensors, executor, loggers, metadata)
-        except Exception as exc:
-            call.error = exc
+            self._accept(assets, jobs, schedules, sensors, executor, loggers, metadata)
+        except Exception as exc:  # arguments of the wrong kind: raised now, as in Dagster
+            if call is not None:
+                call.error = exc
             raise
+        try:
+            self._build(resources)
+        except InvalidDefinitionError as exc:  # raised again on first use
+            import traceback
 
-    def _build(
+            for partial in ("asset_graph", "resources", "_jobs"):
+                self.__dict__.pop(partial, None)
+            self._deferred_error = exc
+            # Where the user built them, for the CLI's message (only on this error path).
+            self.built_at = traceback.extract_stack(sys._getframe(1))
+            if call is not None:
+                call.error = exc
+
+    def _accept(
         self,
         assets: Iterable[AssetsDefinition | AssetSpec] | None,
         jobs: Iterable[JobDefinition | UnresolvedAssetJobDefinition] | None,
-        resources: Mapping[str, Any] | None,
         schedules: Iterable[Any] | None,
         sensors: Iterable[Any] | None,
         executor: ExecutorDefinition | None,
         loggers: Mapping[str, Any] | None,
         metadata: Mapping[str, Any] | None,
     ) -> None:
+        """Keep the arguments, checking that each is of a kind ``Definitions`` takes."""
         assets_defs: list[AssetsDefinition] = []
         specs: list[AssetSpec] = []
         for item in _unique(assets):
@@ -122,19 +140,27 @@ class Definitions:
                     f"Definitions(assets=...) got {item!r}; expected @asset, @multi_asset or "
                     "AssetSpec objects."
                 )
+        self._given_jobs = _unique(jobs)
+        for job_like in self._given_jobs:
+            if not isinstance(job_like, (JobDefinition, UnresolvedAssetJobDefinition)):
+                raise InvalidDefinitionError(
+                    f"Definitions(jobs=...) got {job_like!r}; expected @job or "
+                    "define_asset_job(...)."
+                )
         self.assets = assets_defs
         self.asset_specs = specs
-        self.asset_graph = AssetGraph(assets_defs, specs)
-        self._given_resources = dict(resources or {})  # as given, for merge()
-        self.resources: dict[str, ResourceDefinition] = coerce_resources(
-            combine_resources(resources_bound_to(assets_defs), resources)
-        )
         self.executor = executor
         self.loggers = dict(loggers or {})
         self.metadata = dict(metadata or {})
         self.schedules = _unique(schedules)
         self.sensors = _unique(sensors)
-        self._given_jobs = _unique(jobs)
+
+    def _build(self, resources: Mapping[str, Any] | None) -> None:
+        """Resolve everything: the asset graph, every job, and the checks across them."""
+        self.asset_graph = AssetGraph(self.assets, self.asset_specs)
+        self.resources: dict[str, ResourceDefinition] = coerce_resources(
+            combine_resources(resources_bound_to(self.assets), resources)
+        )
         self._jobs: dict[str, JobDefinition] = {}
         sources: dict[str, Any] = {}  # job name -> the object it was resolved from
         for job_like in [*self._given_jobs, *self._jobs_of_instigators()]:
@@ -156,6 +182,18 @@ class Definitions:
         self._check_asset_resources()
         for job_def in self._jobs.values():
             job_def.check_resources()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes that are not set: those that a failed build left out.
+        deferred = self.__dict__.get("_deferred_error")
+        if deferred is not None and name in ("asset_graph", "resources", "_jobs"):
+            raise deferred
+        raise AttributeError(f"'Definitions' object has no attribute {name!r}")
+
+    def _raise_deferred(self) -> None:
+        """Raise the definition error found when these definitions were built, if any."""
+        if self._deferred_error is not None:
+            raise self._deferred_error
 
     # -- construction helpers ----------------------------------------------------------
     def _jobs_of_instigators(self) -> list[Any]:
@@ -284,10 +322,12 @@ class Definitions:
 
     def get_schedule_def(self, name: str) -> Any:
         """The schedule called ``name``."""
+        self._raise_deferred()
         return _by_name(self.schedules, name, "schedule")
 
     def get_sensor_def(self, name: str) -> Any:
         """The sensor called ``name``."""
+        self._raise_deferred()
         return _by_name(self.sensors, name, "sensor")
 
     def load_asset_value(

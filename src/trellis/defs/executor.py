@@ -135,3 +135,12 @@ dask_executor = ExecutorDefinition(
     "Step tag trellis-dask/resources (a JSON object, e.g. '{\"GPU\": 1}') asks for Dask "
     "worker resources.",
 )
+
+MULTI_OR_IN_PROCESS = "multi_or_in_process"
+
+multi_or_in_process_executor = ExecutorDefinition(
+    MULTI_OR_IN_PROCESS,
+    description="Dagster's default executor, by name: the run config picks the executor "
+    "(execution: {config: {multiprocess: {...}}}, or in_process, multithread, dask); "
+    "without one, steps run in the run's own process.",
+)

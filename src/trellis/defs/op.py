@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from trellis.config.detect import is_config_class
-from trellis.core.errors import InvalidDefinitionError
+from trellis.core.deprecation import warn_deprecated
+from trellis.core.errors import InvalidConfigDefinitionError, InvalidDefinitionError
 from trellis.defs.composition import current_composition, record_invocation
 from trellis.defs.ins_outs import NO_VALUE, In, Nothing, Out
 from trellis.defs.node import NodeDefinition
@@ -29,7 +30,7 @@ def normalize_op_config_schema(config_schema: Any, owner: str) -> tuple[Any, typ
     try:
         return normalize_config_schema(config_schema), None
     except InvalidDefinitionError as exc:
-        raise InvalidDefinitionError(f"Bad config_schema on {owner}: {exc}") from None
+        raise InvalidConfigDefinitionError(f"Bad config_schema on {owner}: {exc}") from None
 
 
 class OpDefinition(NodeDefinition):
@@ -89,7 +90,11 @@ class OpDefinition(NodeDefinition):
     # -- construction helpers ----------------------------------------------------------
     def _build_ins(self, spec: FunctionSpec, ins: dict[str, In], owner: str) -> dict[str, In]:
         params = spec.input_params
-        unknown = [n for n in ins if n not in params and ins[n].dagster_type is not Nothing]
+        unknown = [
+            n
+            for n in ins
+            if n not in params and ins[n].dagster_type is not Nothing and not spec.accepts_kwargs
+        ]
         if unknown:
             raise InvalidDefinitionError(
                 f"{owner} declares ins {unknown} that are not parameters of its function "
@@ -111,7 +116,7 @@ class OpDefinition(NodeDefinition):
                 if not declared.has_default and param.default is not inspect.Parameter.empty:
                     declared.default_value = param.default
             built[pname] = declared
-        for name, declared in ins.items():  # Nothing inputs order the op; no parameter
+        for name, declared in ins.items():  # Nothing inputs, and inputs given in **kwargs
             if name not in built:
                 built[name] = declared
         return built
@@ -177,6 +182,7 @@ def op(
     description: str | None = None,
     retry_policy: RetryPolicy | None = None,
     code_version: str | None = None,
+    version: str | None = None,
 ) -> Callable[[Callable[..., Any]], OpDefinition]: ...
 
 
@@ -192,14 +198,21 @@ def op(
     description: str | None = None,
     retry_policy: RetryPolicy | None = None,
     code_version: str | None = None,
+    version: str | None = None,
 ) -> OpDefinition | Callable[[Callable[..., Any]], OpDefinition]:
     """Turn a function into an op: ``@op`` or ``@op(name=..., ins=..., out=..., ...)``.
 
     The first parameter, if named ``context`` (or annotated with a context type), receives
     the ``OpExecutionContext``; a parameter typed with a ``Config`` class receives config;
     parameters typed with a ``ConfigurableResource`` receive that resource; the rest are
-    inputs.
+    inputs. ``version=`` (deprecated in Dagster) is taken as ``code_version=`` with a
+    ``DeprecationWarning``.
     """
+    if version is not None:
+        warn_deprecated("@op(version=...)", "code_version=...")
+        if code_version is not None and code_version != version:
+            raise InvalidDefinitionError("@op: pass code_version or version, not both.")
+        code_version = version
 
     def decorate(f: Callable[..., Any]) -> OpDefinition:
         return OpDefinition(

@@ -13,7 +13,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from trellis.core.errors import InvalidDefinitionError, InvariantViolationError
+from trellis.core.errors import (
+    InvalidDefinitionError,
+    InvariantViolationError,
+    UnknownPartitionError,
+)
 
 # A suggestion costs a fuzzy match per key; past this many keys the error skips it.
 _MAX_KEYS_FOR_SUGGESTION = 10_000
@@ -77,14 +81,15 @@ class PartitionsDefinition(ABC):
     def validate_partition_key(
         self, partition_key: str, current_time: datetime | None = None
     ) -> None:
-        """Raise ``InvariantViolationError`` unless ``partition_key`` exists at ``current_time``.
+        """Raise ``UnknownPartitionError`` (an ``InvariantViolationError``) unless
+        ``partition_key`` exists at ``current_time``.
 
         The message names the key and the definition, says why when it can, suggests the
         closest key, and shows a few valid keys.
         """
         if isinstance(partition_key, str) and self.has_partition_key(partition_key, current_time):
             return
-        raise InvariantViolationError(self._invalid_key_message(partition_key, current_time))
+        raise UnknownPartitionError(self._invalid_key_message(partition_key, current_time))
 
     def _invalid_key_reason(self, partition_key: str, current_time: datetime | None) -> str | None:
         """A subclass's explanation of why a key is not valid, or None."""

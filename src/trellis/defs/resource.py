@@ -181,10 +181,13 @@ def coerce_resource(value: Any, key: str) -> ResourceDefinition:
     definition, a ``ConfigurableResource``, an IO manager class or object, or any value."""
     if isinstance(value, ResourceDefinition):
         return value
-    get_def = getattr(value, "get_resource_definition", None)
+    # Looked up on the class, not the object: a unittest.mock.Mock answers any attribute,
+    # and is a plain value to use as it is.
+    get_def = getattr(type(value), "get_resource_definition", None)
     if callable(get_def) and not isinstance(value, type):
-        definition: ResourceDefinition = get_def()
-        return definition
+        definition = value.get_resource_definition()
+        if isinstance(definition, ResourceDefinition):
+            return definition
     if isinstance(value, type):
         from trellis.defs.io_manager import is_io_manager_like
 
@@ -231,3 +234,16 @@ def resource_init_order(
     for key in sorted(keys):
         visit(key, [])
     return order
+
+
+def make_values_resource(**kwargs: Any) -> ResourceDefinition:
+    """A resource whose value is its config: ``make_values_resource(table=str,
+    limit=Field(int, default_value=10))`` reads ``resources.<key>.config`` and hands steps
+    the resulting dict. Without arguments, any config value is accepted and handed over."""
+    from trellis.config.types import Any as AnyConfig
+    from trellis.config.types import Field
+
+    schema: Any = dict(kwargs) if kwargs else Field(AnyConfig, is_required=False)
+    definition = ResourceDefinition(lambda ctx: ctx.resource_config, config_schema=schema)
+    definition.resource_fn.__name__ = "values_resource"
+    return definition

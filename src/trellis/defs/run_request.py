@@ -9,6 +9,7 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from trellis.config.run_config import RunConfig, config_dict_from_value
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import (
     InvalidDefinitionError,
@@ -55,19 +56,15 @@ class RunRequest:
     def __init__(
         self,
         run_key: str | None = None,
-        run_config: Mapping[str, Any] | Any | None = None,
+        run_config: Mapping[str, Any] | RunConfig | None = None,
         tags: Mapping[str, str] | None = None,
         job_name: str | None = None,
         asset_selection: Sequence[AssetKey | str | Sequence[str]] | None = None,
         partition_key: str | None = None,
     ) -> None:
         self.run_key = _check_opt_str("RunRequest", "run_key", run_key)
-        # A mapping is copied; any other config object (a RunConfig) is kept as given.
-        if run_config is None:
-            run_config = {}
-        elif isinstance(run_config, Mapping):
-            run_config = dict(run_config)
-        self.run_config = run_config
+        # A dict is copied; a RunConfig becomes its dict (as in Dagster).
+        self.run_config: dict[str, Any] = config_dict_from_value(run_config)
         self.tags = check_tags("RunRequest", tags)
         self.job_name = _check_opt_str("RunRequest", "job_name", job_name)
         keys: list[AssetKey] | None = None
@@ -159,6 +156,13 @@ class SensorResult:
         self.run_requests = requests
         self.skip_reason = skip_reason
         self.cursor = _check_opt_str("SensorResult", "cursor", cursor)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SensorResult):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # holds lists
 
     def __repr__(self) -> str:
         return (
@@ -254,7 +258,7 @@ def normalize_result(
         if not allow_sensor_result:
             raise InvariantViolationError(f"{owner} returned a SensorResult; schedules cannot.")
         return list(result.run_requests), result.skip_reason, result
-    if isinstance(result, Mapping) and legacy_tags is not None:
+    if isinstance(result, (Mapping, RunConfig)) and legacy_tags is not None:
         return [RunRequest(run_config=result, tags=legacy_tags)], None, None
     items = result if isinstance(result, (list, tuple)) else [result]
     requests: list[RunRequest] = []
@@ -284,3 +288,8 @@ def normalize_result(
             "either requests runs or skips."
         )
     return requests, (skips[0] if skips else None), None
+
+
+SensorReturnTypesUnion = RunRequest | SkipReason | SensorResult | list[RunRequest] | None
+"""What a sensor's function may return (for annotations): a ``RunRequest``, a list of
+them, a ``SkipReason``, a ``SensorResult`` or None (it may also yield requests)."""

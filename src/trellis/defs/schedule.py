@@ -14,12 +14,14 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from trellis.config.run_config import RunConfig, config_dict_from_value
 from trellis.core.errors import (
     InvalidDefinitionError,
     InvalidInvocationError,
     ScheduleExecutionError,
 )
 from trellis.defs.cron import check_cron_schedule
+from trellis.defs.evaluation_fn import EvaluationFunction
 from trellis.defs.instigator import InstigatorDefinition, check_selection_strings
 from trellis.defs.run_request import (
     RunRequest,
@@ -110,8 +112,8 @@ class ScheduleDefinition(InstigatorDefinition):
         *,
         job: ExecutableDefinition | None = None,
         job_name: str | None = None,
-        run_config: Mapping[str, Any] | None = None,
-        run_config_fn: Callable[..., Mapping[str, Any]] | None = None,
+        run_config: Mapping[str, Any] | RunConfig | None = None,
+        run_config_fn: Callable[..., Mapping[str, Any] | RunConfig] | None = None,
         tags: Mapping[str, str] | None = None,
         should_execute: Callable[..., bool] | None = None,
         execution_timezone: str | None = None,
@@ -152,8 +154,12 @@ class ScheduleDefinition(InstigatorDefinition):
         check_exclusive(owner, execution_fn=execution_fn, run_config_fn=run_config_fn)
         check_exclusive(owner, run_config=run_config, run_config_fn=run_config_fn)
         self._execution_fn = execution_fn
-        self._fn_takes_context = execution_fn is not None and takes_context(execution_fn, owner)
-        self._run_config = dict(run_config or {})
+        self._evaluation = (
+            EvaluationFunction(execution_fn, owner) if execution_fn is not None else None
+        )
+        if not required_resource_keys and self._evaluation is not None:
+            required_resource_keys = self._evaluation.resource_args
+        self._run_config = config_dict_from_value(run_config)  # a dict or a RunConfig
         self._run_config_fn = run_config_fn
         self._run_config_fn_ctx = run_config_fn is not None and takes_context(run_config_fn, owner)
         self._should_execute = should_execute
@@ -173,25 +179,17 @@ class ScheduleDefinition(InstigatorDefinition):
 
     # -- evaluation ---------------------------------------------------------------------
 
-    def __call__(self, context: Any = None) -> Any:
-        """Call the schedule's function directly (for tests) and return what it returns."""
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the schedule's function directly (for tests) and return what it returns:
+        ``my_schedule(build_schedule_context())``; resources by keyword or from the
+        context."""
         owner = f"schedule '{self._name}'"
-        if self._execution_fn is None:
+        if self._evaluation is None:
             raise InvalidInvocationError(
                 f"{owner} was built without an execution function (with run_config); only "
                 "schedules made with @schedule or execution_fn can be called."
             )
-        if self._fn_takes_context:
-            if context is None:
-                raise InvalidInvocationError(
-                    f"{owner} takes a context: call it with a ScheduleEvaluationContext."
-                )
-            return self._execution_fn(context)
-        if context is not None:
-            raise InvalidInvocationError(
-                f"{owner} was given a context, but its function takes no parameters."
-            )
-        return self._execution_fn()
+        return self._evaluation.call_directly(args, kwargs, owner)
 
     def evaluate_tick(self, context: Any) -> ScheduleEvaluationResult:
         """Run the schedule for one tick and normalise what it returned.
@@ -211,7 +209,7 @@ class ScheduleDefinition(InstigatorDefinition):
             )
             if not ok:
                 return ScheduleEvaluationResult([], f"should_execute of {owner} returned False.")
-        if self._execution_fn is None:
+        if self._evaluation is None:
             run_config: Any = self._run_config
             if self._run_config_fn is not None:
                 run_config = call_user_fn(
@@ -224,9 +222,8 @@ class ScheduleDefinition(InstigatorDefinition):
             requests = [RunRequest(run_config=run_config, tags=self._tags)]
             skip = None
         else:
-            result = call_user_fn(
-                self._execution_fn, self._fn_takes_context, context, ScheduleExecutionError, owner
-            )
+            assert self._evaluation is not None  # with no execution_fn there is a run_config
+            result = self._evaluation.call_for_tick(context, ScheduleExecutionError, owner)
             requests, skip, _ = normalize_result(
                 result, owner, allow_sensor_result=False, legacy_tags=self._tags
             )

@@ -16,17 +16,15 @@ from typing import TYPE_CHECKING, Any, cast, overload
 
 from trellis.core.errors import (
     InvalidDefinitionError,
-    InvalidInvocationError,
     InvariantViolationError,
     SensorExecutionError,
 )
+from trellis.defs.evaluation_fn import EvaluationFunction
 from trellis.defs.instigator import InstigatorDefinition, check_selection_strings
 from trellis.defs.run_request import (
     RunRequest,
-    call_user_fn,
     check_required_resources,
     normalize_result,
-    takes_context,
 )
 from trellis.defs.schedule import check_exclusive, check_name, target_job_name
 
@@ -108,7 +106,9 @@ class SensorDefinition(InstigatorDefinition):
         check_selection_strings(owner, target)
         self._asset_selection, self._target = asset_selection, target
         self._evaluation_fn = evaluation_fn
-        self._fn_takes_context = takes_context(evaluation_fn, owner)
+        self._evaluation = EvaluationFunction(evaluation_fn, owner)
+        if not required_resource_keys:
+            required_resource_keys = self._evaluation.resource_args
         interval = (
             DEFAULT_MINIMUM_INTERVAL_SECONDS
             if minimum_interval_seconds is None
@@ -132,20 +132,11 @@ class SensorDefinition(InstigatorDefinition):
 
     # -- evaluation ---------------------------------------------------------------------
 
-    def __call__(self, context: Any = None) -> Any:
-        """Call the sensor's function directly (for tests) and return what it returns."""
-        owner = f"sensor '{self._name}'"
-        if self._fn_takes_context:
-            if context is None:
-                raise InvalidInvocationError(
-                    f"{owner} takes a context: call it with a SensorEvaluationContext."
-                )
-            return self._evaluation_fn(context)
-        if context is not None:
-            raise InvalidInvocationError(
-                f"{owner} was given a context, but its function takes no parameters."
-            )
-        return self._evaluation_fn()
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the sensor's function directly (for tests) and return what it returns:
+        ``my_sensor(build_sensor_context(cursor="3"))``; resources by keyword or from the
+        context."""
+        return self._evaluation.call_directly(args, kwargs, f"sensor '{self._name}'")
 
     def evaluate_tick(self, context: Any) -> SensorEvaluationResult:
         """Run the sensor for one tick and normalise what it returned.
@@ -157,9 +148,7 @@ class SensorDefinition(InstigatorDefinition):
         """
         owner = f"sensor '{self._name}'"
         check_required_resources(context, self._required_resource_keys, owner)
-        result = call_user_fn(
-            self._evaluation_fn, self._fn_takes_context, context, SensorExecutionError, owner
-        )
+        result = self._evaluation.call_for_tick(context, SensorExecutionError, owner)
         requests, skip, sensor_result = normalize_result(
             result, owner, allow_sensor_result=True, legacy_tags=None
         )

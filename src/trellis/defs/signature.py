@@ -49,6 +49,7 @@ class FunctionSpec:
     """What the engine needs to know about a compute function to call it."""
 
     __slots__ = (
+        "accepts_kwargs",
         "config_class",
         "config_param",
         "context_annotation",
@@ -56,6 +57,7 @@ class FunctionSpec:
         "input_params",
         "is_async",
         "is_generator",
+        "param_order",
         "positional_names",
         "resource_params",
         "return_annotation",
@@ -75,6 +77,11 @@ class FunctionSpec:
         # position: the engine then calls positionally (binding N keyword arguments to N
         # named parameters costs CPython O(N^2), which a sum over 10,000 inputs feels).
         self.positional_names: tuple[str, ...] | None = None
+        # The function takes **kwargs: declared ins that are not parameters arrive there.
+        self.accepts_kwargs = False
+        # Every named parameter after the context (inputs, config, resources), in order:
+        # how a direct call binds its positional arguments.
+        self.param_order: tuple[str, ...] = ()
 
 
 def _resolved_hints(fn: Callable[..., Any]) -> dict[str, Any]:
@@ -107,7 +114,8 @@ def _analyse(fn: Callable[..., Any], owner: str) -> FunctionSpec:
     params = list(sig.parameters.values())
     for index, param in enumerate(params):
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            # **kwargs receive nothing special; they are allowed and ignored.
+            # *args receive nothing; **kwargs receive the declared ins without a parameter.
+            spec.accepts_kwargs = spec.accepts_kwargs or param.kind is param.VAR_KEYWORD
             continue
         annotation = hints.get(param.name, param.annotation)
         ctx_name = context_annotation_name(annotation)
@@ -122,6 +130,9 @@ def _analyse(fn: Callable[..., Any], owner: str) -> FunctionSpec:
         else:
             spec.input_params[param.name] = param.replace(annotation=annotation)
     rest = params[1:] if spec.context_param is not None else params
+    spec.param_order = tuple(
+        p.name for p in rest if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    )
     if all(p.kind is p.POSITIONAL_OR_KEYWORD for p in rest):
         spec.positional_names = tuple(p.name for p in rest)
     spec.is_async = inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
@@ -156,6 +167,9 @@ def runtime_checkable_type(dagster_type: Any) -> type | tuple[type, ...] | None:
 def _checkable(dagster_type: Any) -> type | tuple[type, ...] | None:
     if dagster_type is None or dagster_type is typing.Any or dagster_type is type(None):
         return None
+    python_type = getattr(dagster_type, "python_type", None)  # Int, String, ... as types
+    if python_type is not None and not isinstance(dagster_type, type):
+        return python_type  # type: ignore[no-any-return]
     if isinstance(dagster_type, type) and typing.get_origin(dagster_type) is None:
         if dagster_type is float:
             return (float, int)

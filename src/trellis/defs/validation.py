@@ -1,6 +1,7 @@
-"""Every definition-time error of a code location at once (``trellis defs validate``).
+"""Every definition-time error of a code location at once (``trellis defs validate``,
+``Definitions.validate_loadable``).
 
-``Definitions(...)`` stops at its first error. ``recording_definitions()`` records every
+Resolving ``Definitions(...)`` stops at its first error. ``recording_definitions()`` records every
 ``Definitions`` call made inside it (its arguments, the caller's file and line, the error
 it raised); ``collect_errors`` then checks a failed call's parts one by one (the asset
 graph, each asset's resources, each job, each schedule and sensor) and keeps every
@@ -83,7 +84,7 @@ def collect_errors(arguments: dict[str, Any]) -> list[str]:
 
     def attempt(kind: str, name: str, record: bool = True, **parts: Any) -> Exception | None:
         try:
-            Definitions(**base, **parts)
+            Definitions(**base, **parts)._raise_deferred()  # resolved: every check runs
         except Exception as exc:
             message = str(exc) or type(exc).__name__
             if record:

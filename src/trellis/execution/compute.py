@@ -31,7 +31,11 @@ def compute_kwargs(
 ) -> dict[str, Any]:
     """Keyword arguments for the compute function: inputs, config, typed resources."""
     spec = op_def.spec
-    kwargs = {k: v for k, v in inputs.items() if k in spec.input_params}
+    if spec.accepts_kwargs:  # declared ins without a parameter go to **kwargs
+        ins = op_def.ins
+        kwargs = {k: v for k, v in inputs.items() if ins[k].dagster_type is not Nothing}
+    else:
+        kwargs = {k: v for k, v in inputs.items() if k in spec.input_params}
     if spec.config_param is not None:
         kwargs[spec.config_param] = build_config_value(op_def, op_config)
     for name in spec.resource_params:

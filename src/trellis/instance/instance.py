@@ -157,6 +157,10 @@ class Instance:
         self._maybe_check_dead_runs()
         return self.storage.get_run(run_id)
 
+    def get_run_by_id(self, run_id: str) -> Run | None:
+        """The run with this id, or None (Dagster's name for ``get_run``)."""
+        return self.get_run(run_id)
+
     def get_runs(
         self,
         statuses: RunStatus | str | Iterable[RunStatus | str] | None = None,

@@ -8,9 +8,9 @@ from typing import Any
 
 from trellis.config.types import Field, Selector, Shape
 from trellis.config.validate import validate_config
-from trellis.core.errors import InvalidInvocationError
+from trellis.core.errors import UnmetExecutorRequirementsError
 from trellis.defs.builtin_io_managers import InMemoryIOManager, mem_io_manager
-from trellis.defs.executor import ExecutorDefinition
+from trellis.defs.executor import MULTI_OR_IN_PROCESS, ExecutorDefinition
 from trellis.defs.job import JobDefinition
 from trellis.execution.executors.registry import BUILTIN_EXECUTORS
 from trellis.execution.remote.code_pointer import CodePointer, find_code_pointer
@@ -49,9 +49,13 @@ def executor_for_run(
     ``multithread``, ``multiprocess`` or ``dask`` and ``{...}`` that executor's config,
     e.g. ``execution: {config: {dask: {cluster: {existing: {address: ...}}}}}``.
     """
-    if job.executor_def is not None:
-        return job.executor_def, executor_config(job, raw_run_config)
+    chooser = job.executor_def
+    if chooser is not None and chooser.name != MULTI_OR_IN_PROCESS:
+        return chooser, executor_config(job, raw_run_config)
     execution = raw_run_config.get("execution")
+    if chooser is not None and chooser.config:  # multi_or_in_process_executor.configured(...)
+        given = (execution or {}).get("config") if isinstance(execution, Mapping) else None
+        execution = {"config": {**chooser.config, **(given or {})}}
     if not execution or (isinstance(execution, Mapping) and not execution.get("config")):
         return None, {}
     choices: dict[str, Field] = {}
@@ -91,7 +95,7 @@ def check_cross_process(
         for output in plan.steps[key].outputs:
             definition = job.resource_defs.get(output.io_manager_key)
             if _is_in_memory(definition):
-                raise InvalidInvocationError(
+                raise UnmetExecutorRequirementsError(
                     f"Output '{output.name}' of step '{key}' uses the in-memory IO manager "
                     f"('{output.io_manager_key}'), but the {executor_name} executor "
                     "runs steps in other processes, which cannot see this process's memory. "
@@ -99,14 +103,14 @@ def check_cross_process(
                     "resources={'io_manager': FilesystemIOManager(base_dir=...)}."
                 )
     if resources:
-        raise InvalidInvocationError(
+        raise UnmetExecutorRequirementsError(
             f"Job '{job.name}' runs on the {executor_name} executor, whose workers load "
             "the job's code by reference; resources passed to execute_in_process(resources=...) "
             "cannot reach them. Bind them in the job or in Definitions instead."
         )
     pointer = find_code_pointer(original_job)
     if pointer is None:
-        raise InvalidInvocationError(
+        raise UnmetExecutorRequirementsError(
             f"Job '{job.name}' runs on the {executor_name} executor, whose workers load "
             "the job by reference, but it is not a module-level attribute of an importable "
             "module or file (nor part of a module-level Definitions). Define it at module "

@@ -85,7 +85,7 @@ STAMP_REVISION = f"INSERT INTO {VERSION_TABLE} (version_num) VALUES (:v)"
 
 def asset_key_to_db(key: AssetKey) -> str:
     """The stored form of an asset key: its parts as a JSON list (lossless, unlike ``a/b``)."""
-    return _compact(list(key.path))
+    return _compact(list(key.parts))
 
 
 def asset_key_from_db(text: str) -> AssetKey:

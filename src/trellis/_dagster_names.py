@@ -1,0 +1,440 @@
+"""The public names of Dagster 1.13 that Trellis does not offer, and why.
+
+``trellis/__init__.py`` looks a name up here only when it is not one of Trellis' own
+(``from trellis import asset_check``), to raise an ``ImportError`` that says whether the
+feature is planned (``PLANNED``, by feature group) or out of scope (``OUT_OF_SCOPE``, with
+the reason), instead of Python's bare "cannot import name". Every other public Dagster
+name is a Trellis name; ``tests/compat/test_names.py`` checks the three sets against the
+list of Dagster's names in ``tests/compat/dagster_public_names.txt``.
+"""
+
+from __future__ import annotations
+
+# Feature group -> what the error says about it.
+PLANNED_GROUPS: dict[str, str] = {
+    "asset checks": "asset checks arrive in a later release",
+    "graph-backed assets": "graph-backed assets arrive in a later release",
+    "dynamic outputs": "dynamic outputs arrive in a later release",
+    "hooks": "op and job hooks arrive in a later release",
+    "data versions": "data versions and observable source assets arrive in a later release",
+    "metadata kinds": "table, code-reference and other rich metadata values arrive in a later "
+    "release (plain values, MetadataValue.text/int/float/bool/json/md/path/url/timestamp/null "
+    "work)",
+    "loggers": "custom loggers arrive in a later release (context.log and get_dagster_logger work)",
+    "pipes": "Dagster Pipes (external processes reporting back) arrives in a later release",
+    "instigation runtime": "running schedules and sensors (the daemon, run-status and asset "
+    "sensors, run queues) arrives in a later release",
+    "instance queries": "querying the instance's event log with records and filters arrives "
+    "in a later release",
+    "automation": "automation conditions and freshness policies arrive in a later release",
+    "partition mappings": "partition mappings arrive in a later release (an asset reads "
+    "the same partition of its upstream, or all of it)",
+    "multi and dynamic partitions": "multi-dimensional and dynamic partitions arrive in a "
+    "later release",
+    "backfills": "backfill policies arrive in a later release",
+    "partitioned config": "partitioned config for op jobs arrives in a later release",
+    "config mappings": "config mappings arrive in a later release",
+    "explicit graphs": "building a GraphDefinition from explicit dependencies arrives in a "
+    "later release (@graph and @job work)",
+    "dagster types": "custom Dagster types arrive in a later release (Python annotations "
+    "are checked with isinstance)",
+    "input managers": "@input_manager arrives in a later release (InputManager subclasses "
+    "with input_manager_key work)",
+    "resource adapters": "this pythonic resource adapter arrives in a later release",
+    "execute_job": "execute_job and reconstructable jobs arrive in a later release "
+    "(job.execute_in_process and the trellis CLI run jobs)",
+    "project loading": "project loading (load_assets_from_modules, @definitions, "
+    "load_from_defs_folder) is being added in issue 12",
+}
+
+PLANNED: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "AssetCheckEvaluation",
+            "AssetCheckExecutionContext",
+            "AssetCheckKey",
+            "AssetCheckResult",
+            "AssetCheckSeverity",
+            "AssetCheckSpec",
+            "AssetChecksDefinition",
+            "AssetOrCheckKey",
+            "asset_check",
+            "multi_asset_check",
+            "build_asset_check_context",
+            "build_column_schema_change_checks",
+            "build_last_update_freshness_checks",
+            "build_metadata_bounds_checks",
+            "build_sensor_for_freshness_checks",
+            "build_time_partition_freshness_checks",
+            "load_asset_checks_from_current_module",
+            "load_asset_checks_from_modules",
+            "load_asset_checks_from_package_module",
+            "load_asset_checks_from_package_name",
+        ],
+        "asset checks",
+    ),
+    **dict.fromkeys(["graph_asset", "graph_multi_asset"], "graph-backed assets"),
+    **dict.fromkeys(["DynamicOut", "DynamicOutput"], "dynamic outputs"),
+    **dict.fromkeys(
+        [
+            "HookContext",
+            "HookDefinition",
+            "HookExecutionResult",
+            "build_hook_context",
+            "failure_hook",
+            "success_hook",
+        ],
+        "hooks",
+    ),
+    **dict.fromkeys(
+        [
+            "DataProvenance",
+            "DataVersion",
+            "DataVersionsByPartition",
+            "ObserveResult",
+            "observable_source_asset",
+            "multi_observable_source_asset",
+        ],
+        "data versions",
+    ),
+    **dict.fromkeys(
+        [
+            "AnchorBasedFilePathMapping",
+            "CodeReferencesMetadataValue",
+            "DagsterAssetMetadataValue",
+            "DagsterJobMetadataValue",
+            "DagsterRunMetadataValue",
+            "FilePathMapping",
+            "LocalFileCodeReference",
+            "NotebookMetadataValue",
+            "PoolMetadataValue",
+            "PythonArtifactMetadataValue",
+            "TableColumn",
+            "TableColumnConstraints",
+            "TableColumnDep",
+            "TableColumnLineage",
+            "TableColumnLineageMetadataValue",
+            "TableConstraints",
+            "TableMetadataValue",
+            "TableRecord",
+            "TableSchema",
+            "TableSchemaMetadataValue",
+            "UrlCodeReference",
+            "link_code_references_to_git",
+            "with_source_code_references",
+        ],
+        "metadata kinds",
+    ),
+    **dict.fromkeys(
+        [
+            "DagsterLogManager",
+            "InitLoggerContext",
+            "JsonLogFormatter",
+            "LoggerDefinition",
+            "build_init_logger_context",
+            "colored_console_logger",
+            "default_loggers",
+            "default_system_loggers",
+            "json_console_logger",
+            "logger",
+        ],
+        "loggers",
+    ),
+    **dict.fromkeys(
+        [
+            "PipesBlobStoreMessageReader",
+            "PipesClient",
+            "PipesClientCompletedInvocation",
+            "PipesCompositeMessageReader",
+            "PipesContextInjector",
+            "PipesEnvContextInjector",
+            "PipesExecutionResult",
+            "PipesFileContextInjector",
+            "PipesFileMessageReader",
+            "PipesLaunchedData",
+            "PipesLogReader",
+            "PipesMessageHandler",
+            "PipesMessageReader",
+            "PipesSession",
+            "PipesSubprocessClient",
+            "PipesTempFileContextInjector",
+            "PipesTempFileMessageReader",
+            "open_pipes_session",
+        ],
+        "pipes",
+    ),
+    **dict.fromkeys(
+        [
+            "AssetSensorDefinition",
+            "CodeLocationSelector",
+            "DefaultRunLauncher",
+            "JobSelector",
+            "MAX_RUNTIME_SECONDS_TAG",
+            "MultiAssetSensorDefinition",
+            "MultiAssetSensorEvaluationContext",
+            "QueuedRunCoordinator",
+            "RepositorySelector",
+            "RunFailureSensorContext",
+            "RunStatusSensorContext",
+            "RunStatusSensorDefinition",
+            "SubmitRunContext",
+            "asset_sensor",
+            "build_multi_asset_sensor_context",
+            "build_run_status_sensor_context",
+            "build_schedule_from_partitioned_job",
+            "make_email_on_run_failure_sensor",
+            "multi_asset_sensor",
+            "run_failure_sensor",
+            "run_status_sensor",
+        ],
+        "instigation runtime",
+    ),
+    **dict.fromkeys(
+        [
+            "AssetPartitionStatus",
+            "AssetRecordsFilter",
+            "AssetValueLoader",
+            "EventLogEntry",
+            "EventLogRecord",
+            "EventRecordsFilter",
+            "EventRecordsResult",
+            "PaginatedResults",
+            "RunRecord",
+            "RunShardedEventsCursor",
+            "RunStatusChangeRecordsFilter",
+            "RunsFilter",
+        ],
+        "instance queries",
+    ),
+    **dict.fromkeys(
+        [
+            "AutoMaterializeAssetPartitionsFilter",
+            "AutoMaterializePolicy",
+            "AutoMaterializeRule",
+            "AutomationCondition",
+            "AutomationConditionSensorDefinition",
+            "AutomationContext",
+            "AutomationResult",
+            "EvaluateAutomationConditionsResult",
+            "FreshnessPolicy",
+            "LegacyFreshnessPolicy",
+            "apply_freshness_policy",
+            "evaluate_automation_conditions",
+        ],
+        "automation",
+    ),
+    **dict.fromkeys(
+        [
+            "AllPartitionMapping",
+            "DimensionPartitionMapping",
+            "IdentityPartitionMapping",
+            "LastPartitionMapping",
+            "MultiPartitionMapping",
+            "MultiToSingleDimensionPartitionMapping",
+            "PartitionMapping",
+            "SpecificPartitionsPartitionMapping",
+            "StaticPartitionMapping",
+            "TimeWindowPartitionMapping",
+        ],
+        "partition mappings",
+    ),
+    **dict.fromkeys(
+        [
+            "AddDynamicPartitionsRequest",
+            "DeleteDynamicPartitionsRequest",
+            "DynamicPartitionsDefinition",
+            "MultiPartitionKey",
+            "MultiPartitionsDefinition",
+        ],
+        "multi and dynamic partitions",
+    ),
+    "BackfillPolicy": "backfills",
+    **dict.fromkeys(
+        [
+            "Partition",
+            "PartitionedConfig",
+            "daily_partitioned_config",
+            "dynamic_partitioned_config",
+            "hourly_partitioned_config",
+            "monthly_partitioned_config",
+            "partition_loading_context",
+            "partitioned_config",
+            "static_partitioned_config",
+            "weekly_partitioned_config",
+        ],
+        "partitioned config",
+    ),
+    **dict.fromkeys(
+        ["ConfigMapping", "DagsterConfigMappingFunctionError", "config_mapping", "configured"],
+        "config mappings",
+    ),
+    **dict.fromkeys(
+        [
+            "DependencyDefinition",
+            "GraphIn",
+            "InputMapping",
+            "MultiDependencyDefinition",
+            "NodeInvocation",
+            "OutputMapping",
+        ],
+        "explicit graphs",
+    ),
+    **dict.fromkeys(
+        [
+            "DagsterType",
+            "DagsterTypeCheckError",
+            "DagsterTypeLoader",
+            "DagsterTypeLoaderContext",
+            "Dict",
+            "List",
+            "Optional",
+            "PythonObjectDagsterType",
+            "Set",
+            "Tuple",
+            "TypeCheck",
+            "TypeCheckContext",
+            "check_dagster_type",
+            "dagster_type_loader",
+            "make_python_type_usable_as_dagster_type",
+            "usable_as_dagster_type",
+        ],
+        "dagster types",
+    ),
+    **dict.fromkeys(["InputManagerDefinition", "input_manager"], "input managers"),
+    **dict.fromkeys(
+        ["ConfigurableLegacyIOManagerAdapter", "IAttachDifferentObjectToOpContext"],
+        "resource adapters",
+    ),
+    **dict.fromkeys(
+        [
+            "JobExecutionResult",
+            "ReexecutionOptions",
+            "build_reconstructable_job",
+            "execute_job",
+            "reconstructable",
+        ],
+        "execute_job",
+    ),
+}
+
+_COMPONENTS = (
+    "Dagster Components (YAML-defined component types, scaffolding and the dg tool) are not "
+    "part of Trellis; Python definitions in a defs/ folder load with load_from_defs_folder"
+)
+_STEP_LAUNCHERS = (
+    "step launchers are deprecated in Dagster in favour of Pipes; Trellis runs steps on its "
+    "executors (in process, threads, a process pool, Dask)"
+)
+_REPOSITORY = "the legacy repository API; use Definitions"
+
+# Name -> why Trellis does not offer it.
+OUT_OF_SCOPE: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "AssetAttributesModel",
+            "Component",
+            "ComponentFormConfig",
+            "ComponentLoadContext",
+            "ComponentTree",
+            "ComponentTypeSpec",
+            "DefinitionsComponent",
+            "DefsFolderComponent",
+            "FunctionComponent",
+            "Injected",
+            "Model",
+            "PythonScriptComponent",
+            "ResolutionContext",
+            "Resolvable",
+            "ResolvedAssetCheckSpec",
+            "ResolvedAssetKey",
+            "ResolvedAssetSpec",
+            "Resolver",
+            "ScaffoldRequest",
+            "Scaffolder",
+            "SqlComponent",
+            "StateBackedComponent",
+            "TemplatedSqlComponent",
+            "UPathDefsStateStorage",
+            "UvRunComponent",
+            "build_component_defs",
+            "build_defs_for_component",
+            "component_defs",
+            "component_instance",
+            "get_all_components_defs_within_project",
+            "get_component_defs_within_project",
+            "resources",
+            "scaffold_component",
+            "scaffold_with",
+            "template_var",
+        ],
+        _COMPONENTS,
+    ),
+    **dict.fromkeys(
+        [
+            "StepLauncher",
+            "StepRunRef",
+            "external_instance_from_step_run_ref",
+            "run_step_from_ref",
+            "step_context_to_step_run_ref",
+            "step_run_ref_to_step_context",
+        ],
+        _STEP_LAUNCHERS,
+    ),
+    **dict.fromkeys(
+        [
+            "BindResourcesToJobs",
+            "RepositoryData",
+            "RepositoryDefinition",
+            "create_repository_using_definitions_args",
+            "repository",
+        ],
+        _REPOSITORY,
+    ),
+    "AssetJobKey": "an internal key of Dagster's asset jobs; Trellis jobs are named by strings",
+    "DagsterEventLogInvalidForRun": "raised by Dagster's own event-log storage; Trellis "
+    "reports storage problems as InstanceError",
+    "DagsterExecutionInterruptedError": "Trellis stops a canceled step by interrupting it "
+    "(KeyboardInterrupt); there is no separate class to catch",
+    "ExecutorRequirement": "Dagster's executor plug-in interface; a Trellis executor "
+    "implements trellis.Executor (four methods)",
+    "InitExecutorContext": "Dagster's executor plug-in interface; a Trellis executor "
+    "implements trellis.Executor (four methods)",
+    "executor": "Dagster's executor plug-in interface; a Trellis executor implements "
+    "trellis.Executor (four methods)",
+    "multiple_process_executor_requirements": "Dagster's executor plug-in interface; "
+    "Trellis checks a run that crosses processes before it starts",
+    "ExpectationResult": "deprecated in Dagster; use asset checks (planned) or metadata",
+    "MetadataEntry": "deprecated in Dagster; pass metadata as a dict",
+    "FileHandle": "Dagster's legacy file manager; use an IO manager",
+    "LocalFileHandle": "Dagster's legacy file manager; use an IO manager",
+    "local_file_manager": "Dagster's legacy file manager; use an IO manager",
+    "MigrateIOStorageResult": "a tool for moving Dagster's own IO manager storage",
+    "migrate_io_storage": "a tool for moving Dagster's own IO manager storage",
+    "UPathIOManager": "built on universal-pathlib for remote stores; subclass IOManager, or "
+    "use FilesystemIOManager for local files",
+    "deserialize_value": "Dagster's serialization of its own record types; Trellis stores "
+    "events as JSON (trellis.core.serialization)",
+    "serialize_value": "Dagster's serialization of its own record types; Trellis stores "
+    "events as JSON (trellis.core.serialization)",
+    "raise_execution_interrupts": "Trellis handles interrupts itself; there is no "
+    "interrupt-masking context to leave",
+}
+
+
+def missing_name_error(name: str) -> ImportError | None:
+    """The ``ImportError`` for a public Dagster name that Trellis does not offer (saying
+    whether it is planned or out of scope, and why), or None for any other name."""
+    group = PLANNED.get(name)
+    if group is not None:
+        return ImportError(
+            f"trellis does not have {name!r} yet ({PLANNED_GROUPS[group]}); see README "
+            "'Dagster names'",
+            name=name,
+        )
+    reason = OUT_OF_SCOPE.get(name)
+    if reason is not None:
+        return ImportError(
+            f"trellis does not provide {name!r}: {reason}; see README 'Dagster names'",
+            name=name,
+        )
+    return None
