@@ -547,3 +547,28 @@ def test_env_var_field_is_read_from_the_environment_at_run_time(monkeypatch):
     monkeypatch.delenv("TRELLIS_TEST_DB_HOST")
     with pytest.raises(InvalidConfigError, match="TRELLIS_TEST_DB_HOST"):
         pipeline.execute_in_process()
+
+
+def test_a_field_with_an_alias_is_configured_by_either_name():
+    """Dagster's own resources alias ``schema_`` to ``schema`` (a pydantic field cannot be
+    named ``schema``); both the constructor and run config use the alias."""
+    from pydantic import Field as PydanticField
+
+    class Warehouse(ConfigurableResource):
+        schema_: str = PydanticField(default="main", alias="schema")
+
+    @asset
+    def where(warehouse: Warehouse) -> str:
+        return warehouse.schema_
+
+    given = materialize_to_memory([where], resources={"warehouse": Warehouse(schema="sales")})
+    assert given.asset_value("where") == "sales"
+    assert materialize_to_memory([where], resources={"warehouse": Warehouse()}).asset_value(
+        "where"
+    ) == "main"
+    launched = materialize_to_memory(
+        [where],
+        resources={"warehouse": Warehouse.configure_at_launch()},
+        run_config={"resources": {"warehouse": {"config": {"schema": "ops"}}}},
+    )
+    assert launched.asset_value("where") == "ops"

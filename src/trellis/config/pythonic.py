@@ -69,7 +69,7 @@ class Config(BaseModel, metaclass=_ConfigMeta):
     (``class MyCfg(Config): limit: int = 10``). Instances are immutable; unknown keys are
     rejected; ``to_config_schema()`` gives the equivalent classic schema."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
     _trellis_env_vars: dict[str, t.Any] = PrivateAttr(default_factory=dict)
 
     def __init__(self, **data: t.Any) -> None:

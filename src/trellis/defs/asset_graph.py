@@ -12,6 +12,7 @@ from trellis.core.asset_key import AssetKey
 from trellis.core.errors import DuplicateKeyError, InvalidDefinitionError
 from trellis.defs.asset import AssetsDefinition
 from trellis.defs.asset_spec import AssetSpec
+from trellis.defs.dependency_names import resolve_dependency_names
 from trellis.defs.partitions import PartitionsDefinition
 
 
@@ -28,7 +29,8 @@ class AssetGraph:
     def __init__(
         self, assets_defs: Sequence[AssetsDefinition], specs: Sequence[AssetSpec] = ()
     ) -> None:
-        self.assets_defs = list(assets_defs)
+        # Upstream names that are not keys, resolved by group and name as in Dagster.
+        self.assets_defs = resolve_dependency_names(assets_defs, specs)
         self.external_specs: dict[AssetKey, AssetSpec] = {}
         self.producer: dict[AssetKey, AssetsDefinition] = {}
         self.upstream: dict[AssetKey, set[AssetKey]] = {}

@@ -80,7 +80,12 @@ class ConfigurableResourceFactory(Config, Generic[T]):
     ``create_resource(context)`` makes. ``setup_for_execution`` /
     ``teardown_after_execution`` (or ``yield_for_execution``) wrap its lifetime."""
 
-    model_config = {"frozen": False, "extra": "forbid", "arbitrary_types_allowed": True}
+    model_config = {
+        "frozen": False,
+        "extra": "forbid",
+        "arbitrary_types_allowed": True,
+        "populate_by_name": True,  # a field aliased to "schema" may be given as either name
+    }
 
     def create_resource(self, context: Any) -> T:
         """The object steps receive."""
@@ -109,8 +114,13 @@ class ConfigurableResourceFactory(Config, Generic[T]):
     def _given_values(self) -> dict[str, Any]:
         # An EnvVar given for a field is kept as such (pydantic stores its name as a plain
         # str), so the run reads the variable instead of taking its name as the value.
+        # Keyed as the config schema names them: by alias where a field has one.
         env_vars = self._trellis_env_vars
-        return {k: env_vars.get(k, getattr(self, k)) for k in self.model_fields_set}
+        fields = type(self).model_fields
+        return {
+            (fields[k].alias or k) if k in fields else k: env_vars.get(k, getattr(self, k))
+            for k in self.model_fields_set
+        }
 
     def get_resource_definition(self) -> ResourceDefinition:
         """The ``ResourceDefinition`` the engine builds this resource from."""

@@ -7,13 +7,13 @@ from trellis import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 STORIES = Path(__file__).resolve().parents[1] / "data" / "topstories.json"
 
 
-@asset(group_name="hackernews")
+@asset(group_name="hackernews", compute_kind="HackerNews API")
 def hackernews_topstory_ids() -> list[int]:
     """The ids of the current top stories (bundled here; the original calls the API)."""
     return [story["id"] for story in json.loads(STORIES.read_text())]
 
 
-@asset(group_name="hackernews")
+@asset(group_name="hackernews", compute_kind="HackerNews API")
 def hackernews_topstories(
     context: AssetExecutionContext, hackernews_topstory_ids: list[int]
 ) -> list[dict]:
@@ -24,7 +24,7 @@ def hackernews_topstories(
     return results
 
 
-@asset(group_name="hackernews")
+@asset(group_name="hackernews", compute_kind="Plot")
 def hackernews_topstories_word_cloud(hackernews_topstories: list[dict]) -> MaterializeResult:
     """The most frequent words in the top stories' titles."""
     words = Counter(
