@@ -563,9 +563,10 @@ def test_a_field_with_an_alias_is_configured_by_either_name():
 
     given = materialize_to_memory([where], resources={"warehouse": Warehouse(schema="sales")})
     assert given.asset_value("where") == "sales"
-    assert materialize_to_memory([where], resources={"warehouse": Warehouse()}).asset_value(
-        "where"
-    ) == "main"
+    assert (
+        materialize_to_memory([where], resources={"warehouse": Warehouse()}).asset_value("where")
+        == "main"
+    )
     launched = materialize_to_memory(
         [where],
         resources={"warehouse": Warehouse.configure_at_launch()},
