@@ -14,7 +14,6 @@ renamed over the final name once complete (``OutputFileWriter``).
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import re
@@ -36,6 +35,8 @@ def temp_name(name: str, pid: int, number: int) -> str:
     full = f".{name}{suffix}"
     if len(os.fsencode(full)) <= NAME_MAX:
         return full
+    import hashlib  # lazily: only long names need it (and it loads OpenSSL)
+
     digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:_DIGEST_CHARS]
     room = NAME_MAX - len(os.fsencode(suffix)) - 2 - _DIGEST_CHARS  # the dot and the "~"
     head = os.fsencode(name)[:room].decode("utf-8", errors="ignore")

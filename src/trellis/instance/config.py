@@ -212,7 +212,7 @@ def _duration_errors(value: dict[str, Any]) -> list[ConfigError]:
                 ConfigError(
                     ("root", *path),
                     ConfigErrorReason.RUNTIME_TYPE_MISMATCH,
-                    f"{message}, got {seconds}.",
+                    f"{message}, got {seconds:g}.",
                 )
             )
     if errors:
@@ -223,8 +223,8 @@ def _duration_errors(value: dict[str, Any]) -> list[ConfigError]:
             ConfigError(
                 ("root", "run_monitoring"),
                 ConfigErrorReason.RUNTIME_TYPE_MISMATCH,
-                f"run_monitoring: heartbeat_interval ({interval} s) must be shorter than "
-                f"heartbeat_timeout ({timeout} s).",
+                f"run_monitoring: heartbeat_interval ({interval:g} s) must be shorter than "
+                f"heartbeat_timeout ({timeout:g} s).",
             )
         )
     if pg and retry >= timeout:
@@ -232,8 +232,8 @@ def _duration_errors(value: dict[str, Any]) -> list[ConfigError]:
             ConfigError(
                 ("root", "storage", "postgres", "retry_timeout"),
                 ConfigErrorReason.RUNTIME_TYPE_MISMATCH,
-                f"storage: postgres: retry_timeout ({retry} s) must be shorter than "
-                f"run_monitoring: heartbeat_timeout ({timeout} s): a run still retrying "
+                f"storage: postgres: retry_timeout ({retry:g} s) must be shorter than "
+                f"run_monitoring: heartbeat_timeout ({timeout:g} s): a run still retrying "
                 "would be declared dead by other processes.",
             )
         )

@@ -52,6 +52,12 @@ class Heartbeat:
             if not self._run_ids:
                 self._wake.notify()
 
+    def stop(self) -> None:
+        """Stop beating for every run."""
+        with self._wake:
+            self._run_ids.clear()
+            self._wake.notify()
+
     @property
     def run_ids(self) -> frozenset[str]:
         """The runs beating now."""

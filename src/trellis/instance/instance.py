@@ -398,7 +398,10 @@ class Instance:
         return self.storage.migrate()
 
     def dispose(self) -> None:
-        """Close the database connections (the instance reconnects if used again)."""
+        """Close the database connections (the instance reconnects if used again) and
+        stop writing heartbeats: a disposed instance no longer vouches for its runs."""
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         self.storage.dispose()
 
     def __enter__(self) -> Instance:

@@ -91,6 +91,21 @@ def is_disk_full(exc: BaseException) -> bool:
     )
 
 
+def _is_io_error(exc: BaseException) -> bool:
+    code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == _SQLITE_IOERR
+
+
+def _no_space_left(where: str) -> bool:
+    """Whether the file system holding the file ``where`` has no space left (SQLite
+    reports a full disk as an I/O error when it cannot create the WAL's files)."""
+    try:
+        stats = os.statvfs(os.path.dirname(where) or ".")
+    except (OSError, AttributeError):
+        return False
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
+
+
 def _cannot_open_wal_index(exc: BaseException) -> bool:
     """A read failed because SQLite could not create or grow the WAL's files (a full
     disk shows as an I/O error there)."""
@@ -162,7 +177,7 @@ def sqlite_error_for(where: str, exc: BaseException) -> InstanceError:
             f"({text}). Nothing was changed: move it away, or point 'storage: sqlite: "
             "path' in trellis.yaml at another file."
         )
-    if is_disk_full(exc):
+    if is_disk_full(exc) or (_is_io_error(exc) and _no_space_left(where)):
         return StorageUnavailableError(
             f"Cannot write the database file {where}: the disk holding it is full ({text}). "
             "Free some space; reading the instance still works."
@@ -335,7 +350,12 @@ class SqliteDatabase:
         one read transaction so that its statements see the same state."""
 
         def attempt() -> T:
-            conn, generation = self._checkout()
+            try:
+                conn, generation = self._checkout()
+            except sqlite3.OperationalError as exc:
+                if not _cannot_open_wal_index(exc) or not self._wal_is_empty():
+                    raise
+                return self._read_as_on_disk(fn)
             try:
                 if snapshot:
                     conn.execute("BEGIN")
