@@ -256,3 +256,24 @@ def test_sys_exit_in_an_op_is_a_step_failure_not_an_exit(invoke, instance, monke
     assert failure.data.error_source == "USER_CODE_ERROR"
     (skipped,) = [e for e in events if e.event_type is EventType.STEP_SKIPPED]
     assert skipped.step_key == "after" and "quits" in skipped.message
+
+
+@pytest.mark.parametrize("level", ["CRITICAL", "INFO"])
+def test_the_verdict_line_always_says_why_a_run_failed(invoke, monkeypatch, level):
+    """With the log quiet, the closing line is all a user sees: it carries the reason."""
+    monkeypatch.setenv("TRELLIS_LOG_LEVEL", level)
+    defs = str(FIXTURES / "resource_failure_defs.py")
+    result = invoke("asset", "materialize", "-f", defs, "--select", "orders")
+    assert result.exit_code == 1
+    verdict = [line for line in result.stdout.splitlines() if line.startswith("FAILURE")]
+    assert len(verdict) == 1
+    assert "cannot reach db.internal:5432" in verdict[0]
+    assert "warehouse" in verdict[0]
+
+
+def test_the_verdict_line_of_failed_steps_names_them(invoke, monkeypatch):
+    monkeypatch.setenv("TRELLIS_LOG_LEVEL", "CRITICAL")
+    monkeypatch.setenv("TRELLIS_CLI_TEST_FAIL", "1")
+    result = invoke("job", "execute", "-f", FLAKY, "-j", "chain_job")
+    (verdict,) = [line for line in result.stdout.splitlines() if line.startswith("FAILURE")]
+    assert "Steps failed: ['doubled']" in verdict

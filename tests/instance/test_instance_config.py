@@ -267,3 +267,40 @@ def test_an_instance_config_with_an_alias_bomb_is_refused_naming_the_file(tmp_pa
     with pytest.raises(InvalidConfigError) as info:
         load_config_file(tmp_path)
     assert "trellis.yaml" in str(info.value) and "more than 1,000,000 values" in str(info.value)
+
+
+def test_monitoring_retry_and_permissions_settings(tmp_path):
+    from trellis.instance.config import resolve_settings
+
+    defaults = resolve_settings(tmp_path, {})
+    assert (defaults.heartbeat_interval, defaults.heartbeat_timeout) == (5.0, 60.0)
+    assert defaults.private and defaults.storage.private
+    config = {
+        "storage": {"postgres": {"url": "postgresql://u@h/db", "retry_timeout": 10}},
+        "run_monitoring": {"heartbeat_interval": 2, "heartbeat_timeout": 30},
+        "permissions": "umask",
+    }
+    settings = resolve_settings(tmp_path, config)
+    assert settings.storage.retry_timeout == 10.0
+    assert (settings.heartbeat_interval, settings.heartbeat_timeout) == (2.0, 30.0)
+    assert not settings.private
+
+
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        ({"run_monitoring": {"heartbeat_timeout": 0}}, "must be a positive number of seconds"),
+        ({"run_monitoring": {"heartbeat_interval": 60}}, "must be shorter than heartbeat_timeout"),
+        (
+            {
+                "storage": {"postgres": {"url": "postgresql://u@h/db", "retry_timeout": 90}},
+            },
+            "retry_timeout (90 s) must be shorter than run_monitoring: heartbeat_timeout (60 s)",
+        ),
+        ({"permissions": "public"}, "allowed values are 'private', 'umask'"),
+    ],
+)
+def test_bad_monitoring_and_permissions_settings_are_refused(tmp_path, config, problem):
+    with pytest.raises(InvalidConfigError) as caught:
+        resolve_storage(tmp_path, config)
+    assert problem in str(caught.value)

@@ -1,5 +1,6 @@
 """Running a job from the command line: live progress while it runs, then a summary
-table, and the exit code (0 success, 1 the run failed)."""
+table, a closing verdict line that always says why a run did not succeed, and the exit
+code (0 success, 1 the run failed, or could not be recorded)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from rich.text import Text
 from trellis.cli.display import format_duration, run_duration, status_text, steps_table
 from trellis.cli.errors import EXIT_OK, EXIT_RUN_FAILED, CliError
 from trellis.cli.progress import RunProgress
-from trellis.cli.step_summary import summarize_steps
+from trellis.cli.step_summary import run_end_reason, summarize_steps
 from trellis.core.events import Event
 
 Starter = Callable[[Callable[[Event], None]], Any]
@@ -39,14 +40,24 @@ def run_with_progress(
     config_files: Sequence[str] = (),
 ) -> int:
     """Call ``start(on_event)`` (which runs the job and returns its result) under a live
-    progress display, print the summary, and return the exit code."""
-    from trellis.core.errors import InvalidConfigError
+    progress display, print the summary, and return the exit code. A run whose storage
+    became unavailable (the database server down past its retry bound, the disk full)
+    failed: its reason is printed and the exit code is 1."""
+    from trellis.core.errors import InvalidConfigError, StorageUnavailableError
 
+    unrecorded: StorageUnavailableError | None = None
     with RunProgress(console, total_steps, title) as progress:
         try:
             result = start(progress.on_event)
         except InvalidConfigError as exc:
             raise config_error(exc, config_files) from exc
+        except StorageUnavailableError as exc:
+            unrecorded = exc
+    if unrecorded is not None:
+        line = status_text("FAILURE")
+        line.append(f"  {title}  the run could not be recorded: {unrecorded}")
+        console.print(line)
+        return EXIT_RUN_FAILED
     print_summary(console, result.run, result.all_events)
     return EXIT_OK if result.success else EXIT_RUN_FAILED
 
@@ -60,4 +71,7 @@ def print_summary(console: Console, run: Any, events: list[Event]) -> None:
             console.print(Text.assemble((f"step {step.step_key} failed: ", "red"), step.error))
     line = status_text(run.status)
     line.append(f"  run {run.run_id}  job {run.job_name}  {format_duration(run_duration(run))}")
+    reason = None if run.is_success else run_end_reason(events)
+    if reason:
+        line.append(f"  {reason}")
     console.print(line)

@@ -270,12 +270,21 @@ def delete(ctx: click.Context, run_id: str | None, older_than: str | None) -> No
 @click.pass_context
 def cancel(ctx: click.Context, run_id: str) -> None:
     """Ask a running run to stop: no new steps start, running ones are terminated,
-    resources are torn down, and the run ends CANCELED."""
+    resources are torn down, and the run ends CANCELED.
+
+    Asking again while the run is being canceled is not an error (exit 0); a run that
+    has ended exits 2. A run whose process died while it was being canceled is found
+    (by the look this command takes) and ended CANCELED.
+    """
     with open_instance() as instance:
         run = resolve_run(instance, run_id)
+        was_canceling = run.status is RunStatus.CANCELING
         if not instance.request_cancel(run.run_id):
             click.echo(
                 f"Run {run.run_id} is {run.status}; only a running run can be canceled.", err=True
             )
             ctx.exit(EXIT_BAD_INPUT)
-    click.echo(f"Cancellation of run {run.run_id} requested.")
+    if was_canceling:
+        click.echo(f"Cancellation of run {run.run_id} was already requested.")
+    else:
+        click.echo(f"Cancellation of run {run.run_id} requested.")

@@ -80,6 +80,22 @@ def summarize_steps(events: Iterable[Event], run_finished: bool = False) -> list
     return list(steps.values())
 
 
+def run_end_reason(events: Iterable[Event]) -> str | None:
+    """Why a run did not succeed, in one line: the message of its ``RUN_FAILURE`` or
+    ``RUN_CANCELED`` event (a resource that failed to initialise, the failed steps, a
+    cancellation); None for a run that succeeded or has not ended."""
+    reason = None
+    for event in events:
+        if event.event_type in (EventType.RUN_FAILURE, EventType.RUN_CANCELED):
+            reason = event.message
+        elif event.event_type is EventType.RUN_SUCCESS:
+            reason = None
+    if not reason:
+        return None
+    lines = reason.strip().splitlines()
+    return lines[0] if lines else None
+
+
 def materialization_events(events: Iterable[Event]) -> list[Event]:
     """The ``ASSET_MATERIALIZATION`` events, in order."""
     return [e for e in events if e.event_type is EventType.ASSET_MATERIALIZATION]

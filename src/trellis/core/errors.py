@@ -9,6 +9,7 @@
     │   └── InvalidSubsetError        a selection leaves out part of an asset that cannot be split
     ├── InvalidConfigError            run or resource config does not match its schema
     ├── InstanceError                 the instance's home or database cannot be used
+    │   └── StorageUnavailableError   a write or read failed for a while: server down, disk full
     ├── StepWorkerCrashedError        the process running a step died (killed, segfault, OOM)
     ├── InvalidInvocationError        a definition is called the wrong way
     │   ├── RunNotFoundError          no run has the given id
@@ -181,6 +182,12 @@ class InstanceError(TrellisError):
     """The instance cannot be used: its home directory is not writable, its database is
     corrupt, foreign, at an unknown schema revision, or unreachable. The message names the
     file or server and what to do."""
+
+
+class StorageUnavailableError(InstanceError):
+    """The instance's storage could not be used when a run needed it: the database server
+    stayed unreachable past the retry bound (``retry_timeout``), or the disk holding the
+    database is full. The run cannot be recorded; the CLI ends it with exit code 1."""
 
 
 class StepWorkerCrashedError(TrellisError):

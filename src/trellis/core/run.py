@@ -14,6 +14,9 @@ PARTITION_RANGE_START_TAG = "trellis/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "trellis/asset_partition_range_end"
 PID_TAG = "trellis/pid"  # the process running the run (dead-run detection)
 HOST_TAG = "trellis/host"
+# Where the pid means that process: the PID namespace and the boot of the kernel. A pid
+# is checked only from the same one (two containers share a host name, not their pids).
+PID_NAMESPACE_TAG = "trellis/pid_namespace"
 EXECUTOR_TAG = "trellis/executor"  # which executor ran the run's steps
 PARENT_RUN_ID_TAG = "trellis/parent_run_id"
 ROOT_RUN_ID_TAG = "trellis/root_run_id"

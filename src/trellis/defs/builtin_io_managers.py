@@ -10,6 +10,7 @@ from typing import Any
 from trellis.core.errors import InvariantViolationError
 from trellis.core.metadata import MetadataValue
 from trellis.defs.io_manager import IOManager, IOManagerDefinition, io_manager
+from trellis.defs.output_files import OutputFileWriter
 
 
 def partition_of(context: Any) -> str | None:
@@ -79,14 +80,18 @@ class PickledObjectFilesystemIOManager(IOManager):
 
     Assets go to ``base_dir/<asset key parts>[/<partition>]``; op outputs to
     ``base_dir/<run_id>/<step_key>/<output_name>``. A path can never leave ``base_dir``.
+    Directories it creates are 0700 and files 0600 unless ``private=False`` (the
+    instance's ``permissions: umask``).
     """
 
-    def __init__(self, base_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, base_dir: str | os.PathLike[str] | None = None, private: bool = True
+    ) -> None:
         import tempfile  # lazily: only this path needs it
 
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="trellis-storage-")).resolve()
         self._base = str(self.base_dir)
-        self._made_dirs: set[str] = set()  # directories this manager already created
+        self._writer = OutputFileWriter(self._base, private)
 
     def _safe_join(self, parts: list[str], what: str) -> str:
         for part in parts:
@@ -118,21 +123,10 @@ class PickledObjectFilesystemIOManager(IOManager):
         return Path(self._file_for(context))
 
     def handle_output(self, context: Any, obj: Any) -> None:
-        """Pickle ``obj`` to its path (written to a temp file, then renamed)."""
+        """Pickle ``obj`` to its path: written whole to a temporary file, then renamed
+        (a failed write leaves nothing behind; see ``output_files``)."""
         path = self._file_for(context)
-        parent, name = os.path.split(path)
-        if parent not in self._made_dirs:
-            os.makedirs(parent, exist_ok=True)
-            self._made_dirs.add(parent)
-        tmp = os.path.join(parent, f".{name}.{os.getpid()}.tmp")
-        try:
-            f = open(tmp, "wb")  # noqa: SIM115 - closed below
-        except FileNotFoundError:  # the directory was removed since we made it
-            os.makedirs(parent, exist_ok=True)
-            f = open(tmp, "wb")  # noqa: SIM115
-        with f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        self._writer.write(path, lambda f: pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL))
         context.add_output_metadata({"path": MetadataValue.path(path)})
 
     def load_input(self, context: Any) -> Any:
@@ -169,7 +163,8 @@ class FilesystemIOManager:
         base_dir = self.base_dir
         definition = IOManagerDefinition(
             lambda ctx: PickledObjectFilesystemIOManager(
-                (ctx.resource_config or {}).get("base_dir") or base_dir or _instance_dir(ctx)
+                (ctx.resource_config or {}).get("base_dir") or base_dir or _instance_dir(ctx),
+                _private(ctx),
             ),
             config_schema={"base_dir": _optional_str_field()},
             description="Pickles each output to a file under base_dir.",
@@ -195,15 +190,24 @@ def _instance_dir(ctx: Any) -> str | None:
     return str(instance.storage_directory()) if instance is not None else None
 
 
+def _private(ctx: Any) -> bool:
+    """Whether the instance wants its files private (the default without one)."""
+    return bool(getattr(getattr(ctx, "instance", None), "private_files", True))
+
+
 @io_manager(config_schema={"base_dir": _optional_str_field()})
 def fs_io_manager(init_context: Any) -> PickledObjectFilesystemIOManager:
     """The filesystem pickle IO manager (``base_dir`` from config, else the instance's
     storage directory)."""
     base_dir = (init_context.resource_config or {}).get("base_dir")
-    return PickledObjectFilesystemIOManager(base_dir or _instance_dir(init_context))
+    return PickledObjectFilesystemIOManager(
+        base_dir or _instance_dir(init_context), _private(init_context)
+    )
 
 
 @io_manager(config_schema={"base_dir": _required_str_field()})
 def custom_path_fs_io_manager(init_context: Any) -> PickledObjectFilesystemIOManager:
     """The filesystem pickle IO manager with a ``base_dir`` that must be configured."""
-    return PickledObjectFilesystemIOManager(init_context.resource_config["base_dir"])
+    return PickledObjectFilesystemIOManager(
+        init_context.resource_config["base_dir"], _private(init_context)
+    )

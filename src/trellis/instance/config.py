@@ -15,6 +15,16 @@
         # user: trellis
         # password: {env: TRELLIS_PG_PASSWORD}
         # connect_timeout: 5
+        # retry_timeout: 30         # keep retrying while the server is unreachable
+    run_monitoring:
+      heartbeat_interval: 5         # seconds between a run's heartbeats
+      heartbeat_timeout: 60         # a run silent for longer is dead (see liveness.py)
+    permissions: private            # or umask (see below)
+
+``permissions: private`` (the default) creates the home, the SQLite database (with its
+``-wal`` and ``-shm``) and the filesystem IO manager's directories and files readable by
+their owner only (0700 / 0600); ``umask`` creates them as the process's umask says, for
+a home or storage shared with a group.
 
 Any string or number may be ``{env: VAR}``. A bad file raises ``InvalidConfigError`` with
 every problem and its path, under a header that names the file.
@@ -27,7 +37,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trellis.config.types import Field, IntSource, Selector, Shape, StringSource
+from trellis.config.types import (
+    Enum,
+    EnumValue,
+    Field,
+    Float,
+    IntSource,
+    Selector,
+    Shape,
+    StringSource,
+)
 from trellis.config.validate import ConfigError, ConfigErrorReason, process_config
 from trellis.core.errors import InstanceError, InvalidConfigError
 
@@ -36,6 +55,11 @@ DEFAULT_HOME = ".trellis"
 CONFIG_FILE = "trellis.yaml"
 DEFAULT_SQLITE_FILE = "trellis.db"
 DEFAULT_CONNECT_TIMEOUT = 5
+DEFAULT_RETRY_TIMEOUT = 30.0
+DEFAULT_HEARTBEAT_INTERVAL = 5.0
+DEFAULT_HEARTBEAT_TIMEOUT = 60.0
+PRIVATE = "private"
+UMASK = "umask"
 
 _PG_PARTS = ("host", "port", "db", "user", "password")
 
@@ -64,10 +88,44 @@ def instance_config_schema() -> Shape:
                 default_value=DEFAULT_CONNECT_TIMEOUT,
                 description="Seconds to wait for the server before giving up.",
             ),
+            "retry_timeout": Field(
+                Float,
+                default_value=DEFAULT_RETRY_TIMEOUT,
+                description="Seconds a read or write keeps retrying (with backoff) while a "
+                "server that was reachable is not; then the run fails.",
+            ),
         }
     )
     storage = Selector({"sqlite": Field(sqlite), "postgres": Field(postgres)})
-    return Shape({"storage": Field(storage, default_value={"sqlite": {}})})
+    monitoring = Shape(
+        {
+            "heartbeat_interval": Field(
+                Float,
+                default_value=DEFAULT_HEARTBEAT_INTERVAL,
+                description="Seconds between the heartbeats a running run writes.",
+            ),
+            "heartbeat_timeout": Field(
+                Float,
+                default_value=DEFAULT_HEARTBEAT_TIMEOUT,
+                description="A run whose last heartbeat is older than this is dead, when its "
+                "process cannot be checked directly (another host or PID namespace).",
+            ),
+        }
+    )
+    permissions = Enum(
+        "Permissions",
+        [
+            EnumValue(PRIVATE, description="0700 directories, 0600 files"),
+            EnumValue(UMASK, description="as the process's umask says"),
+        ],
+    )
+    return Shape(
+        {
+            "storage": Field(storage, default_value={"sqlite": {}}),
+            "run_monitoring": Field(monitoring, is_required=False),
+            "permissions": Field(permissions, default_value=PRIVATE),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -80,6 +138,19 @@ class StorageSpec:
     url: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     connect_timeout: int = DEFAULT_CONNECT_TIMEOUT
+    retry_timeout: float = DEFAULT_RETRY_TIMEOUT
+    private: bool = True
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    """Everything ``trellis.yaml`` says: where data lives (``storage``), how often a run
+    writes its heartbeat and when a silent run is dead, and whether files are private."""
+
+    storage: StorageSpec
+    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
+    heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
+    private: bool = True
 
 
 def _postgres_errors(raw: Any) -> list[ConfigError]:
@@ -117,8 +188,60 @@ def _postgres_errors(raw: Any) -> list[ConfigError]:
     ]
 
 
-def resolve_storage(home: Path, config: Any, source: str | None = None) -> StorageSpec:
-    """Validate an instance config (every error at once) and say where data lives.
+def _duration_errors(value: dict[str, Any]) -> list[ConfigError]:
+    """Durations are positive; the heartbeat comes more often than its timeout, and the
+    storage's retry ends before it (else a run still retrying would be declared dead by
+    other processes)."""
+    monitoring = value.get("run_monitoring") or {}
+    pg = value["storage"].get("postgres") or {}
+    durations = {
+        ("run_monitoring", "heartbeat_interval"): monitoring.get(
+            "heartbeat_interval", DEFAULT_HEARTBEAT_INTERVAL
+        ),
+        ("run_monitoring", "heartbeat_timeout"): monitoring.get(
+            "heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT
+        ),
+        ("storage", "postgres", "retry_timeout"): pg.get("retry_timeout", DEFAULT_RETRY_TIMEOUT),
+    }
+    errors = []
+    for path, seconds in durations.items():
+        if seconds <= 0:
+            where = ":".join(("root", *path))
+            message = f"{path[-1]} at path {where} must be a positive number of seconds"
+            errors.append(
+                ConfigError(
+                    ("root", *path),
+                    ConfigErrorReason.RUNTIME_TYPE_MISMATCH,
+                    f"{message}, got {seconds:g}.",
+                )
+            )
+    if errors:
+        return errors
+    interval, timeout, retry = durations.values()
+    if interval >= timeout:
+        errors.append(
+            ConfigError(
+                ("root", "run_monitoring"),
+                ConfigErrorReason.RUNTIME_TYPE_MISMATCH,
+                f"run_monitoring: heartbeat_interval ({interval:g} s) must be shorter than "
+                f"heartbeat_timeout ({timeout:g} s).",
+            )
+        )
+    if pg and retry >= timeout:
+        errors.append(
+            ConfigError(
+                ("root", "storage", "postgres", "retry_timeout"),
+                ConfigErrorReason.RUNTIME_TYPE_MISMATCH,
+                f"storage: postgres: retry_timeout ({retry:g} s) must be shorter than "
+                f"run_monitoring: heartbeat_timeout ({timeout:g} s): a run still retrying "
+                "would be declared dead by other processes.",
+            )
+        )
+    return errors
+
+
+def resolve_settings(home: Path, config: Any, source: str | None = None) -> InstanceSettings:
+    """Validate an instance config (every error at once) and say what it sets.
 
     ``source`` names where the config came from (the yaml file) in the error header.
     """
@@ -126,19 +249,40 @@ def resolve_storage(home: Path, config: Any, source: str | None = None) -> Stora
     raw = {} if config is None else config
     result = process_config(instance_config_schema(), raw)
     errors = list(result.errors) + _postgres_errors(raw)
+    if not errors:
+        errors = _duration_errors(result.value)
     if errors:
         raise InvalidConfigError(header, errors, raw)
-    storage = result.value["storage"]
+    value = result.value
+    private = value.get("permissions", PRIVATE) == PRIVATE
+    monitoring = value.get("run_monitoring") or {}
+    return InstanceSettings(
+        _storage_spec(home, value["storage"], private),
+        heartbeat_interval=float(monitoring.get("heartbeat_interval", DEFAULT_HEARTBEAT_INTERVAL)),
+        heartbeat_timeout=float(monitoring.get("heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT)),
+        private=private,
+    )
+
+
+def resolve_storage(home: Path, config: Any, source: str | None = None) -> StorageSpec:
+    """Validate an instance config (every error at once) and say where data lives."""
+    return resolve_settings(home, config, source).storage
+
+
+def _storage_spec(home: Path, storage: dict[str, Any], private: bool) -> StorageSpec:
     if "sqlite" in storage:
         given = (storage["sqlite"] or {}).get("path") or DEFAULT_SQLITE_FILE
         path = Path(given).expanduser()
-        return StorageSpec("sqlite", path=path if path.is_absolute() else home / path)
+        return StorageSpec(
+            "sqlite", path=path if path.is_absolute() else home / path, private=private
+        )
     pg = storage["postgres"]
     timeout = pg.get("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+    retry = float(pg.get("retry_timeout", DEFAULT_RETRY_TIMEOUT))
     if pg.get("url"):
-        return StorageSpec("postgres", url=pg["url"], connect_timeout=timeout)
+        return StorageSpec("postgres", url=pg["url"], connect_timeout=timeout, retry_timeout=retry)
     params = {k: pg.get(k) for k in _PG_PARTS}
-    return StorageSpec("postgres", params=params, connect_timeout=timeout)
+    return StorageSpec("postgres", params=params, connect_timeout=timeout, retry_timeout=retry)
 
 
 def home_from_env() -> Path:
@@ -146,16 +290,19 @@ def home_from_env() -> Path:
     return Path(os.environ.get(TRELLIS_HOME_ENV) or DEFAULT_HOME).expanduser().absolute()
 
 
-def ensure_home(home: Path) -> Path:
-    """Create the home directory if missing; raise ``InstanceError`` if it cannot be
-    created or written to."""
+def ensure_home(home: Path, private: bool = True) -> Path:
+    """Create the home directory if missing (readable by its owner only when
+    ``private``: a new home has no ``trellis.yaml`` yet to say otherwise); raise
+    ``InstanceError`` if it cannot be created or written to."""
     if home.exists() and not home.is_dir():
         raise InstanceError(
             f"The Trellis home {home} is not a directory. "
             f"Set {TRELLIS_HOME_ENV} to a directory you can write to."
         )
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        if not home.is_dir():
+            home.parent.mkdir(parents=True, exist_ok=True)
+            home.mkdir(mode=0o700 if private else 0o777, exist_ok=True)
     except OSError as exc:
         raise InstanceError(
             f"Cannot create the Trellis home directory {home}: {exc.strerror or exc}. "

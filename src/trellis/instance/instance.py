@@ -12,6 +12,7 @@ PostgreSQL instance is opened, Alembic when a schema has to be upgraded.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -21,20 +22,32 @@ from typing import Any
 
 from trellis.core import event_factory
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
-from trellis.core.errors import InstanceError
+from trellis.core.errors import InstanceError, StorageUnavailableError
 from trellis.core.events import Event
-from trellis.core.run import HOST_TAG, PID_TAG, Run, RunStatus
-from trellis.instance.config import ensure_home, home_from_env, load_config_file, resolve_storage
-from trellis.instance.liveness import process_is_alive, this_host
+from trellis.core.run import HOST_TAG, PID_NAMESPACE_TAG, PID_TAG, Run, RunStatus
+from trellis.instance.config import (
+    UMASK,
+    InstanceSettings,
+    StorageSpec,
+    ensure_home,
+    home_from_env,
+    load_config_file,
+    resolve_settings,
+)
+from trellis.instance.heartbeat import Heartbeat
+from trellis.instance.liveness import end_of_dead_run, judge_run, this_host, this_pid_namespace
 from trellis.instance.ref import InstanceRef
 from trellis.instance.storage import (
     IN_PROGRESS_STATUSES,
+    LIVE_STATUSES,
     RUN_STATUS_BY_EVENT,
     EventRecord,
     InMemoryStorage,
     InstanceStorage,
     RunsFilter,
 )
+
+log = logging.getLogger("trellis.instance")
 
 DEAD_RUN_CHECK_INTERVAL = 1.0
 
@@ -69,13 +82,19 @@ class Instance:
         *,
         is_ephemeral: bool = False,
         ref: InstanceRef | None = None,
+        settings: InstanceSettings | None = None,
     ) -> None:
         self.storage = storage
         self._root_dir = Path(root_dir) if root_dir is not None else None
         self.is_ephemeral = is_ephemeral
         self._ref = ref
+        self.settings = settings or InstanceSettings(StorageSpec("memory"))
         self._next_dead_check = 0.0
         self._dead_check_lock = threading.Lock()
+        self._heartbeat: Heartbeat | None = None
+        # Events a failed write could not store, per run: the next write of the run
+        # stores them first, in order.
+        self._unstored: dict[str, list[Event]] = {}
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -96,7 +115,8 @@ class Instance:
     def from_config(cls, home: Path | str, config: Mapping[str, Any] | None) -> Instance:
         """The instance with home directory ``home`` and the given config (the contents
         of a ``trellis.yaml``, e.g. ``{"storage": {"sqlite": {}}}``)."""
-        return cls._open(ensure_home(Path(home).expanduser().absolute()), config, None)
+        private = (config or {}).get("permissions") != UMASK
+        return cls._open(ensure_home(Path(home).expanduser().absolute(), private), config, None)
 
     @classmethod
     def from_ref(cls, ref: InstanceRef) -> Instance:
@@ -106,7 +126,8 @@ class Instance:
     @classmethod
     def _open(cls, home: Path, config: Mapping[str, Any] | None, source: str | None) -> Instance:
         raw = dict(config or {})
-        spec = resolve_storage(home, raw, source)
+        settings = resolve_settings(home, raw, source)
+        spec = settings.storage
         storage: InstanceStorage
         if spec.kind == "sqlite":
             from trellis.instance.sqlite.storage import SqliteStorage  # sqlite3 only
@@ -116,7 +137,7 @@ class Instance:
             from trellis.instance.sql.storage import SqlStorage  # SQLAlchemy: PostgreSQL
 
             storage = SqlStorage(spec)
-        return cls(storage, home, ref=InstanceRef(str(home), raw, source))
+        return cls(storage, home, ref=InstanceRef(str(home), raw, source), settings=settings)
 
     def get_ref(self) -> InstanceRef:
         """A small picklable recipe for ``Instance.from_ref`` in another process."""
@@ -145,6 +166,13 @@ class Instance:
     def storage_directory(self) -> Path:
         """Where the filesystem IO manager keeps outputs by default (``<home>/storage``)."""
         return self.root_directory / "storage"
+
+    @property
+    def private_files(self) -> bool:
+        """Whether files and directories the instance creates (the filesystem IO
+        manager's included) are its owner's only: 0700 / 0600 (``permissions`` in
+        ``trellis.yaml``; private by default)."""
+        return self.settings.private
 
     # -- runs --------------------------------------------------------------------------
     def add_run(self, run: Run) -> Run:
@@ -193,11 +221,11 @@ class Instance:
 
     def delete_runs_older_than(self, seconds: float) -> int:
         """Retention: delete the runs created more than ``seconds`` ago, with their events
-        (runs still in progress are kept); how many were deleted."""
+        (runs still in progress are kept; dead ones are ended first); how many were
+        deleted."""
         self.mark_dead_runs_failed()
         cutoff = time.time() - seconds
-        keep = (*IN_PROGRESS_STATUSES, RunStatus.CANCELING)
-        run_ids = self.storage.run_ids_created_before(cutoff, keep)
+        run_ids = self.storage.run_ids_created_before(cutoff, LIVE_STATUSES)
         return self.storage.delete_runs(run_ids) if run_ids else 0
 
     def get_run_tags(self) -> dict[str, list[str]]:
@@ -206,29 +234,61 @@ class Instance:
 
     # -- events ------------------------------------------------------------------------
     def _apply_run_events(self, events: Sequence[Event], run: Run) -> bool:
+        """Move ``run`` through the run-level events of a batch; whether it changed. A
+        finished run never changes again (see ``InstanceStorage.store_events``)."""
         changed = False
         for event in events:
             status = RUN_STATUS_BY_EVENT.get(event.event_type)
-            if status is None:
+            if status is None or run.status.is_finished:
                 continue
             changed = True
             run.status = status
             if status.is_finished:
                 run.end_time = event.timestamp
-            else:
+            elif status is not RunStatus.CANCELING:
                 run.start_time = event.timestamp
                 if not self.is_ephemeral:
                     run.tags[PID_TAG] = str(event.pid)
                     run.tags[HOST_TAG] = this_host()
+                    namespace = this_pid_namespace()
+                    if namespace is not None:
+                        run.tags[PID_NAMESPACE_TAG] = namespace
         return changed
 
     def handle_new_events(self, events: Sequence[Event], run: Run) -> None:
         """Store a batch of a run's events, in order and at once (one transaction), and the
-        run's new status and times when the batch holds run-level events."""
+        run's new status and times when the batch holds run-level events.
+
+        Events of an earlier batch whose write failed (``StorageUnavailableError``: the
+        server down past the retry bound, the disk full) are kept and stored first,
+        before this batch. While a run of a persistent instance is in progress, this
+        process writes its heartbeat (from the stored ``RUN_START`` to the stored end).
+        """
         if not events:
             return
         changed = self._apply_run_events(events, run)
-        self.storage.store_events(events, run if changed else None)
+        pending = self._unstored.pop(run.run_id, None)
+        if pending:
+            events = [*pending, *events]
+            changed = True  # the run's row may be behind too
+        try:
+            self.storage.store_events(events, run if changed else None)
+        except StorageUnavailableError as exc:
+            self._unstored[run.run_id] = list(events)
+            raise StorageUnavailableError(
+                f"Could not record {len(events)} event(s) of run {run.run_id}: {exc}"
+            ) from exc
+        if changed and not self.is_ephemeral:
+            self._follow_heartbeat(run)
+
+    def _follow_heartbeat(self, run: Run) -> None:
+        """Beat for a run in progress (this process runs it); stop when it has ended."""
+        if run.status in LIVE_STATUSES:
+            if self._heartbeat is None:
+                self._heartbeat = Heartbeat(self.storage, self.settings.heartbeat_interval)
+            self._heartbeat.add(run.run_id)
+        elif self._heartbeat is not None:
+            self._heartbeat.remove(run.run_id)
 
     def get_records(
         self, run_id: str, after_cursor: int = -1, limit: int | None = None
@@ -273,41 +333,40 @@ class Instance:
         return self.storage.wipe_assets([AssetKey.from_coercible(k) for k in keys])
 
     # -- dead runs ---------------------------------------------------------------------
-    def mark_dead_runs_failed(self) -> list[str]:
-        """Mark failed every starting or started run of this host whose process (the
-        ``trellis/pid`` tag) is gone: a ``RUN_FAILURE`` event, status FAILURE. Returns the
-        ids of the runs marked."""
+    def mark_dead_runs_failed(self, wait: bool = True) -> list[str]:
+        """End every run in progress whose process is dead (``liveness.judge_run``: its
+        pid where that is certain, else its heartbeat against ``heartbeat_timeout``): a
+        ``RUN_FAILURE`` event saying why (status FAILURE), or ``RUN_CANCELED`` for a run
+        that was being canceled. Returns the ids of the runs ended. With ``wait=False``
+        a write that would wait for another writer is skipped (the next look ends the
+        run)."""
         if self.is_ephemeral:
             return []
-        host = this_host()
+        runs = self.storage.get_runs(RunsFilter(statuses=LIVE_STATUSES))
+        if not runs:
+            return []
+        heartbeats = self.storage.get_heartbeats([run.run_id for run in runs])
+        now = time.time()
+        timeout = self.settings.heartbeat_timeout
         marked: list[str] = []
-        for run in self.storage.get_runs(RunsFilter(statuses=IN_PROGRESS_STATUSES)):
-            pid_text = run.tags.get(PID_TAG)
-            if run.tags.get(HOST_TAG) != host or not pid_text or not pid_text.isdigit():
+        for run in runs:
+            dead = judge_run(run.tags, run.start_time, heartbeats.get(run.run_id), now, timeout)
+            if dead is None:
                 continue
-            pid = int(pid_text)
-            if process_is_alive(pid, run.start_time):
-                continue
-            event = event_factory.run_failure(
-                run.run_id,
-                run.job_name,
-                f"Run {run.run_id} of '{run.job_name}' was marked failed: its process "
-                f"{pid} died on {host} without ending the run.",
-                reason="process died",
-                pid=pid,
-                host=host,
-            )
+            event = end_of_dead_run(run, dead)
             self._apply_run_events([event], run)
-            if self.storage.store_events([event], run, only_if_status=IN_PROGRESS_STATUSES):
+            if self.storage.store_events([event], run, only_if_status=LIVE_STATUSES, wait=wait):
                 marked.append(run.run_id)
         return marked
 
     def request_cancel(self, run_id: str) -> bool:
         """Ask a running run to stop (``trellis run cancel``): a ``RUN_CANCELING`` event,
         status CANCELING; the run's orchestrator sees it, stops launching steps,
-        terminates running ones and ends the run CANCELED. False when the run is not in
-        progress."""
+        terminates running ones and ends the run CANCELED. True as well when the
+        cancellation was already asked; False when the run is not in progress."""
         run = self.storage.get_run(run_id)
+        if run is not None and run.status is RunStatus.CANCELING:
+            return True
         if run is None or run.status not in IN_PROGRESS_STATUSES:
             return False
         event = event_factory.run_canceling(run.run_id, run.job_name)
@@ -315,6 +374,8 @@ class Instance:
         return bool(self.storage.store_events([event], run, only_if_status=IN_PROGRESS_STATUSES))
 
     def _maybe_check_dead_runs(self) -> None:
+        """Before a read: end dead runs, at most once a second, without waiting for a
+        writer and without failing the read (a full disk, a busy file: the next look)."""
         if self.is_ephemeral:
             return
         now = time.monotonic()
@@ -322,7 +383,9 @@ class Instance:
             return
         try:
             self._next_dead_check = now + DEAD_RUN_CHECK_INTERVAL
-            self.mark_dead_runs_failed()
+            self.mark_dead_runs_failed(wait=False)
+        except InstanceError as exc:
+            log.debug("Dead-run check skipped: %s", exc)
         finally:
             self._dead_check_lock.release()
 
@@ -345,7 +408,10 @@ class Instance:
         return self.storage.migrate()
 
     def dispose(self) -> None:
-        """Close the database connections (the instance reconnects if used again)."""
+        """Close the database connections (the instance reconnects if used again) and
+        stop writing heartbeats: a disposed instance no longer vouches for its runs."""
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         self.storage.dispose()
 
     def __enter__(self) -> Instance:

@@ -31,6 +31,10 @@ RUN_STATUS_BY_EVENT = {
 }
 
 IN_PROGRESS_STATUSES = (RunStatus.STARTING, RunStatus.STARTED)
+# Runs whose process should be alive: dead-run detection looks at these.
+LIVE_STATUSES = (*IN_PROGRESS_STATUSES, RunStatus.CANCELING)
+# A run never leaves these: storage keeps the status once one is stored.
+FINISHED_STATUSES = (RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,8 @@ class InstanceStorage(ABC):
 
     @abstractmethod
     def update_run(self, run: Run) -> None:
-        """Store a run's changed status, times, tags and body."""
+        """Store a run's changed status, times, tags and body; a run stored as finished
+        (SUCCESS, FAILURE, CANCELED) is changed only if the status stays the same."""
 
     @abstractmethod
     def get_run(self, run_id: str) -> Run | None:
@@ -123,16 +128,29 @@ class InstanceStorage(ABC):
         events: Sequence[Event],
         run: Run | None = None,
         only_if_status: Sequence[RunStatus] | None = None,
+        wait: bool = True,
     ) -> bool:
         """Append ``events`` in order and, with ``run``, store the run's new state, all at
         once. With ``only_if_status`` nothing is written unless the stored run's status is
-        one of those (returns False then)."""
+        one of those (returns False then). A run stored as finished keeps its status:
+        events that arrive after its end are stored, its row is left as it is. With
+        ``wait=False`` a back end that would wait for another writer raises
+        ``InstanceError`` at once instead (a best-effort write from a reader)."""
 
     @abstractmethod
     def get_records(
         self, run_id: str, after_cursor: int = -1, limit: int | None = None
     ) -> list[EventRecord]:
         """A run's events with a storage id above ``after_cursor``, oldest first."""
+
+    # -- liveness ----------------------------------------------------------------------
+    @abstractmethod
+    def record_heartbeat(self, run_ids: Sequence[str], timestamp: float) -> None:
+        """Store ``timestamp`` as the latest sign of life of the runs ``run_ids``."""
+
+    @abstractmethod
+    def get_heartbeats(self, run_ids: Sequence[str]) -> dict[str, float | None]:
+        """The latest heartbeat of each run (None: none recorded)."""
 
     @abstractmethod
     def get_materialization_records(
@@ -208,6 +226,7 @@ class InMemoryStorage(InstanceStorage):
         self._materializations: dict[AssetKey, list[EventRecord]] = {}
         self._asset_keys: set[AssetKey] = set()
         self._ids = itertools.count(1)
+        self._heartbeats: dict[str, float] = {}
 
     # -- runs --------------------------------------------------------------------------
     def add_run(self, run: Run) -> None:
@@ -220,9 +239,21 @@ class InMemoryStorage(InstanceStorage):
             self._runs[run.run_id] = run
             self._order[run.run_id] = next(self._ids)
 
+    def _keeps_stored(self, run: Run) -> bool:
+        """Whether the stored run is another object, finished with another status."""
+        stored = self._runs.get(run.run_id)
+        return (
+            stored is not None
+            and stored is not run
+            and stored.status in FINISHED_STATUSES
+            and stored.status is not run.status
+        )
+
     def update_run(self, run: Run) -> None:
         """Store the run (kept by reference)."""
         with self._lock:
+            if self._keeps_stored(run):
+                return
             self._runs[run.run_id] = run
             self._order.setdefault(run.run_id, next(self._ids))
 
@@ -246,6 +277,7 @@ class InMemoryStorage(InstanceStorage):
                     deleted += 1
                 self._order.pop(run_id, None)
                 self._logs.pop(run_id, None)
+                self._heartbeats.pop(run_id, None)
             gone = set(run_ids)
             for key, records in list(self._materializations.items()):
                 kept = [r for r in records if r.run_id not in gone]
@@ -285,6 +317,7 @@ class InMemoryStorage(InstanceStorage):
         events: Sequence[Event],
         run: Run | None = None,
         only_if_status: Sequence[RunStatus] | None = None,
+        wait: bool = True,
     ) -> bool:
         """Append events in order; the run is kept by reference."""
         with self._lock:
@@ -317,9 +350,20 @@ class InMemoryStorage(InstanceStorage):
                     records.append(EventRecord(storage_id, event))
                 elif event.event_type is observation:
                     self._asset_keys.add(key)
-            if run is not None:
+            if run is not None and not self._keeps_stored(run):
                 self._runs[run.run_id] = run
         return True
+
+    def record_heartbeat(self, run_ids: Sequence[str], timestamp: float) -> None:
+        """Keep ``timestamp`` as the runs' latest heartbeat."""
+        with self._lock:
+            for run_id in run_ids:
+                self._heartbeats[run_id] = timestamp
+
+    def get_heartbeats(self, run_ids: Sequence[str]) -> dict[str, float | None]:
+        """The latest heartbeat of each run."""
+        with self._lock:
+            return {run_id: self._heartbeats.get(run_id) for run_id in run_ids}
 
     def get_records(
         self, run_id: str, after_cursor: int = -1, limit: int | None = None

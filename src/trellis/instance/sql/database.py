@@ -10,6 +10,14 @@ SQLite discipline (Dagster's most common storage complaint is "database is locke
 - If another process still holds the lock past the busy timeout, the whole transaction
   is rolled back and retried with backoff; callers never see "database is locked".
 
+PostgreSQL outages: once the instance has reached its server, a read or write that loses
+the connection (refused, reset, the server restarting) is retried with backoff for up to
+``retry_timeout`` seconds, counted from the first failure of the outage and shared by
+every operation (``Outage``); past it every operation fails at once with
+``StorageUnavailableError`` until one succeeds. A write retried after a lost connection
+first checks whether its transaction had committed (``committed``), so that nothing is
+stored twice.
+
 Errors of the database (a corrupt or foreign file, an unreachable server) become
 ``InstanceError`` naming the file or the server.
 
@@ -21,9 +29,12 @@ SQLite file checks, busy test, backoff, per-file write locks and error wording a
 
 from __future__ import annotations
 
+import logging
 import os
+import random
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
 
-from trellis.core.errors import InstanceError
+from trellis.core.errors import InstanceError, StorageUnavailableError
 from trellis.instance.config import StorageSpec
 from trellis.instance.sqlite.connection import (
     SQLITE_BUSY_TIMEOUT_MS,
@@ -48,6 +59,15 @@ from trellis.instance.sqlite.connection import (
 
 T = TypeVar("T")
 
+# What ``committed`` returns when the transaction of a failed attempt did not commit.
+NOT_COMMITTED: Any = object()
+
+log = logging.getLogger("trellis.instance")
+
+# SQLSTATEs of a lost or refused connection: class 08 (connection exception), the server
+# shutting down or starting up, too many connections.
+_TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
 _open_databases: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
@@ -60,6 +80,65 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a PostgreSQL error means the connection was lost or refused (worth waiting
+    for the server), not that the statement or the settings are wrong."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return False
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if sqlstate is None:  # raised by the client: refused, reset, closed, timed out
+        return True
+    return str(sqlstate).startswith("08") or sqlstate in _TRANSIENT_SQLSTATES
+
+
+class Outage:
+    """The clock of a database outage, shared by every operation of one ``Database``:
+    ``wait`` sleeps with jittered exponential backoff until ``bound`` seconds after the
+    outage's first failure, then raises ``StorageUnavailableError``; ``end`` (after any
+    success) resets it."""
+
+    __slots__ = ("_delay", "bound", "since", "where")
+
+    def __init__(self, where: str, bound: float) -> None:
+        self.where = where
+        self.bound = bound
+        self.since: float | None = None
+        self._delay = 0.05
+
+    def wait(self, exc: BaseException) -> None:
+        """Sleep before the next attempt, or raise once the outage has lasted too long."""
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+            log.warning(
+                "Lost the connection to %s (%s); retrying for up to %g s.",
+                self.where,
+                error_text(exc).splitlines()[0] if error_text(exc) else type(exc).__name__,
+                self.bound,
+            )
+        left = self.since + self.bound - now
+        if left <= 0:
+            text = error_text(exc)
+            raise StorageUnavailableError(
+                f"{self.where} has been unreachable for {now - self.since:.0f} s, past the "
+                f"retry bound ({self.bound:g} s, 'storage: postgres: retry_timeout' in "
+                f"trellis.yaml): {text.splitlines()[0] if text else type(exc).__name__}"
+            ) from exc
+        time.sleep(min(left, self._delay * (0.5 + random.random())))
+        self._delay = min(self._delay * 2, 1.0)
+
+    def end(self) -> None:
+        """The database answered: the outage (if any) is over."""
+        if self.since is not None:
+            log.warning(
+                "%s is reachable again after %.1f s.", self.where, time.monotonic() - self.since
+            )
+            self.since = None
+            self._delay = 0.05
 
 
 def postgres_url(spec: StorageSpec) -> sa.URL:
@@ -98,6 +177,7 @@ class Database:
     def __init__(self, spec: StorageSpec) -> None:
         self.kind = spec.kind
         self._wal_ready = False
+        self._reached = False  # retries start once the server has answered
         if spec.kind == "sqlite":
             assert spec.path is not None
             path = Path(os.path.abspath(spec.path))
@@ -123,6 +203,7 @@ class Database:
                 pool_pre_ping=True,
                 connect_args={"connect_timeout": max(1, int(spec.connect_timeout))},
             )
+        self.outage = Outage(self.where, spec.retry_timeout)
         _open_databases.add(self)
 
     @property
@@ -168,9 +249,16 @@ class Database:
         self._wal_ready = True
 
     # -- transactions ------------------------------------------------------------------
-    def write(self, fn: Callable[[sa.Connection], T]) -> T:
+    def write(
+        self,
+        fn: Callable[[sa.Connection], T],
+        committed: Callable[[sa.Connection], T] | None = None,
+    ) -> T:
         """Run ``fn(conn)`` in one write transaction and commit; retried as a whole (after
-        a rollback) while another process holds an SQLite write lock."""
+        a rollback) while another process holds an SQLite write lock, or while a
+        PostgreSQL server is unreachable. Before a retry after a lost connection,
+        ``committed(conn)`` (if given) says whether the lost attempt had committed: its
+        result, or ``NOT_COMMITTED``."""
 
         def attempt() -> T:
             with self._connect() as conn:
@@ -179,7 +267,14 @@ class Database:
                 with conn.begin():
                     return fn(conn)
 
-        return self._with_retry(attempt, self._write_lock())
+        check = None
+        if committed is not None:
+
+            def check() -> T:
+                with self._connect() as conn:
+                    return committed(conn)
+
+        return self._with_retry(attempt, self._write_lock(), check)
 
     def read(self, fn: Callable[[sa.Connection], T]) -> T:
         """Run ``fn(conn)`` in a transaction that is rolled back (reads only)."""
@@ -198,6 +293,8 @@ class Database:
         try:
             return self.engine.connect()
         except sa_exc.DBAPIError as exc:
+            if self.kind == "postgres" and self._reached and is_transient(exc):
+                raise  # an outage: _with_retry waits for the server
             if self.kind == "postgres":
                 detail = str(getattr(exc, "orig", exc)).strip().splitlines()
                 raise InstanceError(
@@ -207,17 +304,36 @@ class Database:
                 ) from exc
             raise
 
-    def _with_retry(self, attempt: Callable[[], T], lock: threading.Lock | None) -> T:
+    def _with_retry(
+        self,
+        attempt: Callable[[], T],
+        lock: threading.Lock | None,
+        committed: Callable[[], T] | None = None,
+    ) -> T:
         wait: LockWait | None = None
+        lost = False  # an attempt lost its connection: it may have committed
         while True:
             try:
+                if lost and committed is not None:
+                    found = committed()
+                    if found is not NOT_COMMITTED:
+                        self.outage.end()
+                        return found
                 if lock is None:
-                    return attempt()
-                with lock:
-                    return attempt()
+                    result = attempt()
+                else:
+                    with lock:
+                        result = attempt()
+                self._reached = True
+                self.outage.end()
+                return result
             except sa_exc.IntegrityError:
                 raise
             except sa_exc.DBAPIError as exc:
+                if self.kind == "postgres" and self._reached and is_transient(exc):
+                    self.outage.wait(exc)
+                    lost = True
+                    continue
                 if self.kind != "sqlite" or not is_busy(exc):
                     raise self.error_for(exc) from exc
                 wait = wait or LockWait(self.where)

@@ -5,7 +5,8 @@ tables, and ``trellis/instance/sqlite/schema.py`` holds them as SQLite DDL (test
 all three); change them together, with a new revision.
 
 - ``runs``: one row per run; ``body`` is the whole run as JSON (``run_to_dict``), the
-  other columns are copies for queries.
+  other columns are copies for queries, except ``heartbeat``, written only by the run's
+  process while it runs.
 - ``run_tags``: one row per tag of a run.
 - ``event_logs``: every event of every run, in order (``id`` is the storage id, never
   reused); ``body`` is the event as JSON (``event_to_dict``).
@@ -58,6 +59,9 @@ runs = sa.Table(
     sa.Column("update_timestamp", Timestamp, nullable=False),
     sa.Column("start_time", Timestamp),
     sa.Column("end_time", Timestamp),
+    # The latest sign of life of the run's process, written every few seconds while it
+    # runs (dead-run detection where the pid cannot be checked).
+    sa.Column("heartbeat", Timestamp),
     sa.Index("idx_runs_status_create", "status", "create_timestamp"),
     sa.Index("idx_runs_job_create", "job_name", "create_timestamp"),
     sa.Index("idx_runs_create", "create_timestamp"),

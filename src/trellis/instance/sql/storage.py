@@ -26,7 +26,7 @@ from trellis.core.run import Run, RunStatus
 from trellis.core.serialization import event_from_dict, event_to_dict, run_from_dict, run_to_dict
 from trellis.instance.config import StorageSpec
 from trellis.instance.sql import migrate as migrations
-from trellis.instance.sql.database import Database
+from trellis.instance.sql.database import NOT_COMMITTED, Database
 from trellis.instance.sql.schema import (
     SCHEMA_REVISION,
     asset_key_from_db,
@@ -36,11 +36,12 @@ from trellis.instance.sql.schema import (
 from trellis.instance.sql.schema import event_logs as ev
 from trellis.instance.sql.schema import run_tags as tags_t
 from trellis.instance.sql.schema import runs as runs_t
-from trellis.instance.storage import EventRecord, InstanceStorage, RunsFilter
+from trellis.instance.storage import FINISHED_STATUSES, EventRecord, InstanceStorage, RunsFilter
 
 _MATERIALIZATION = EventType.ASSET_MATERIALIZATION.value
 _OBSERVATION = EventType.ASSET_OBSERVATION.value
 _CHUNK = 500
+_FINISHED = [status.value for status in FINISHED_STATUSES]
 
 
 def _dumps(value: Any) -> str:
@@ -139,13 +140,23 @@ class SqlStorage(InstanceStorage):
             if tags:
                 conn.execute(sa.insert(tags_t), tags)
 
+        def committed(conn: sa.Connection) -> Any:
+            stmt = sa.select(runs_t.c.id).where(
+                runs_t.c.run_id == run.run_id, runs_t.c.create_timestamp == run.create_time
+            )
+            return None if conn.execute(stmt).first() is not None else NOT_COMMITTED
+
         try:
-            self.db.write(txn)
+            self.db.write(txn, committed)
         except sa_exc.IntegrityError as exc:
             raise InstanceError(f"A run with id '{run.run_id}' already exists.") from exc
 
     def _update_run(self, conn: sa.Connection, run: Run, only_if: Sequence[str] | None) -> bool:
-        stmt = sa.update(runs_t).where(runs_t.c.run_id == run.run_id)
+        # A finished run keeps its status (see InstanceStorage.store_events).
+        stmt = sa.update(runs_t).where(
+            runs_t.c.run_id == run.run_id,
+            sa.or_(runs_t.c.status.not_in(_FINISHED), runs_t.c.status == run.status.value),
+        )
         if only_if is not None:
             stmt = stmt.where(runs_t.c.status.in_(only_if))
         if conn.execute(stmt.values(**_run_values(run))).rowcount == 0:
@@ -267,6 +278,7 @@ class SqlStorage(InstanceStorage):
         events: Sequence[Event],
         run: Run | None = None,
         only_if_status: Sequence[RunStatus] | None = None,
+        wait: bool = True,
     ) -> bool:
         """Insert a batch of events in order (one multi-row INSERT), update the asset
         index and the run, in one transaction."""
@@ -306,7 +318,47 @@ class SqlStorage(InstanceStorage):
                 conn.execute(self._insert_asset_key, [{"asset_key": k} for k in observed_only])
             return True
 
-        return self.db.write(txn)
+        def committed(conn: sa.Connection) -> Any:
+            """Whether a batch whose connection was lost had committed: its last event is
+            stored (the run's events have one writer, in order)."""
+            last = rows[-1]
+            stmt = (
+                sa.select(ev.c.id)
+                .where(
+                    ev.c.run_id == last["run_id"],
+                    ev.c.timestamp == last["timestamp"],
+                    ev.c.body == last["body"],
+                )
+                .limit(1)
+            )
+            return True if conn.execute(stmt).first() is not None else NOT_COMMITTED
+
+        return self.db.write(txn, committed if rows else None)
+
+    # -- liveness ----------------------------------------------------------------------
+    def record_heartbeat(self, run_ids: Sequence[str], timestamp: float) -> None:
+        """Store ``timestamp`` as the runs' latest heartbeat."""
+        if not run_ids:
+            return
+        stmt = (
+            sa.update(runs_t).where(runs_t.c.run_id.in_(list(run_ids))).values(heartbeat=timestamp)
+        )
+        self.db.write(lambda conn: conn.execute(stmt))
+
+    def get_heartbeats(self, run_ids: Sequence[str]) -> dict[str, float | None]:
+        """The latest heartbeat of each run."""
+        found: dict[str, float | None] = {run_id: None for run_id in run_ids}
+
+        def read(conn: sa.Connection) -> None:
+            for start in range(0, len(run_ids), _CHUNK):
+                chunk = list(run_ids[start : start + _CHUNK])
+                stmt = sa.select(runs_t.c.run_id, runs_t.c.heartbeat).where(
+                    runs_t.c.run_id.in_(chunk)
+                )
+                found.update({row[0]: row[1] for row in conn.execute(stmt).all()})
+
+        self.db.read(read)
+        return found
 
     def get_records(
         self, run_id: str, after_cursor: int = -1, limit: int | None = None

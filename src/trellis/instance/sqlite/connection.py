@@ -13,6 +13,9 @@ The discipline (Dagster's most common storage complaint is "database is locked")
 - Threads: a small pool of connections, one per concurrent user, so reads on one thread
   run while another writes. Fork: a child drops (never reuses) its parent's connections
   and gets fresh locks.
+- A full disk: a write fails with ``StorageUnavailableError``; a read that cannot create
+  the WAL's shared-memory file (the disk is full and no process has the database open)
+  reads the file as it is on disk, read-only, when no write is pending in the WAL.
 
 The file checks, the busy test, the backoff and the error wording are shared with the
 SQLAlchemy back end (``trellis.instance.sql.database``).
@@ -29,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from trellis.core.errors import InstanceError
+from trellis.core.errors import InstanceError, StorageUnavailableError
 
 T = TypeVar("T")
 
@@ -37,6 +40,8 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 LOCK_RETRY_SECONDS = 300.0
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
+_SQLITE_IOERR, _SQLITE_FULL = 10, 13
+_WAL_HEADER_BYTES = (18, 19)  # file format versions: 2 and 2 in WAL mode
 _BUSY_WORDS = ("database is locked", "database table is locked", "database is busy")
 
 _write_locks: dict[str, threading.Lock] = {}
@@ -75,6 +80,51 @@ def is_busy(exc: BaseException) -> bool:
         return True
     text = str(orig).lower()
     return any(word in text for word in _BUSY_WORDS)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a database error says that the disk holding the file is full."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF == _SQLITE_FULL) or (
+        "database or disk is full" in str(orig).lower()
+    )
+
+
+def _is_io_error(exc: BaseException) -> bool:
+    code = getattr(getattr(exc, "orig", exc), "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == _SQLITE_IOERR
+
+
+def _no_space_left(where: str) -> bool:
+    """Whether the file system holding the file ``where`` has no space left (SQLite
+    reports a full disk as an I/O error when it cannot create the WAL's files)."""
+    try:
+        stats = os.statvfs(os.path.dirname(where) or ".")
+    except (OSError, AttributeError):
+        return False
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
+
+
+def _cannot_open_wal_index(exc: BaseException) -> bool:
+    """A read failed because SQLite could not create or grow the WAL's files (a full
+    disk shows as an I/O error there)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (_SQLITE_IOERR, _SQLITE_FULL)
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty file readable and writable by its owner only (0600), unless it
+    exists; SQLite gives the ``-wal`` and ``-shm`` files the database's permissions."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise InstanceError(
+            f"Cannot create the database file {path}: {exc.strerror or exc}."
+        ) from exc
+    os.close(fd)
 
 
 def check_sqlite_file(path: Path) -> None:
@@ -126,6 +176,11 @@ def sqlite_error_for(where: str, exc: BaseException) -> InstanceError:
             f"The database file {where} is corrupt or not an SQLite database "
             f"({text}). Nothing was changed: move it away, or point 'storage: sqlite: "
             "path' in trellis.yaml at another file."
+        )
+    if is_disk_full(exc) or (_is_io_error(exc) and _no_space_left(where)):
+        return StorageUnavailableError(
+            f"Cannot write the database file {where}: the disk holding it is full ({text}). "
+            "Free some space; reading the instance still works."
         )
     if "readonly" in lowered or "unable to open" in lowered:
         return InstanceError(
@@ -237,10 +292,12 @@ class SqliteDatabase:
             conn.set_trace_callback(callback)
 
     # -- transactions ------------------------------------------------------------------
-    def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def write(self, fn: Callable[[sqlite3.Connection], T], wait: bool = True) -> T:
         """Run ``fn(conn)`` in one write transaction and commit; retried as a whole (after
         a rollback) while another process holds the file's lock. ``sqlite3.IntegrityError``
-        reaches the caller; other database errors become ``InstanceError``."""
+        reaches the caller; other database errors become ``InstanceError``. With
+        ``wait=False``, one attempt that raises ``InstanceError`` at once if another writer
+        (in this process or another) holds the file."""
 
         def attempt() -> T:
             with self._lock:
@@ -255,30 +312,92 @@ class SqliteDatabase:
                         _rollback(conn)
                     self._checkin(conn, generation)
 
-        return self._retrying(attempt)
+        if wait:
+            return self._retrying(attempt)
+        return self._write_now(fn)
+
+    def _write_now(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        busy = InstanceError(f"The database file {self.where} is busy with another writer.")
+        if not self._lock.acquire(blocking=False):
+            raise busy
+        try:
+            conn, generation = self._checkout()
+            try:
+                conn.execute("PRAGMA busy_timeout = 0")
+                conn.execute("BEGIN IMMEDIATE")
+                result = fn(conn)
+                conn.execute("COMMIT")
+                return result
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.Error as exc:
+                if is_busy(exc):
+                    raise busy from exc
+                raise sqlite_error_for(self.where, exc) from exc
+            finally:
+                if conn.in_transaction:
+                    _rollback(conn)
+                try:
+                    conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+                except sqlite3.Error:
+                    pass
+                self._checkin(conn, generation)
+        finally:
+            self._lock.release()
 
     def read(self, fn: Callable[[sqlite3.Connection], T], snapshot: bool = False) -> T:
         """Run ``fn(conn)`` (reads only) on a connection of its own; with ``snapshot``, in
         one read transaction so that its statements see the same state."""
 
         def attempt() -> T:
-            conn, generation = self._checkout()
+            try:
+                conn, generation = self._checkout()
+            except sqlite3.OperationalError as exc:
+                if not _cannot_open_wal_index(exc) or not self._wal_is_empty():
+                    raise
+                return self._read_as_on_disk(fn)
             try:
                 if snapshot:
                     conn.execute("BEGIN")
                 return fn(conn)
+            except sqlite3.OperationalError as exc:
+                if not _cannot_open_wal_index(exc) or not self._wal_is_empty():
+                    raise
+                generation = -1  # close this connection: it may hold half-made files
             finally:
                 if conn.in_transaction:
                     _rollback(conn)
                 self._checkin(conn, generation)
+            return self._read_as_on_disk(fn)
 
         return self._retrying(attempt)
+
+    def _wal_is_empty(self) -> bool:
+        """No change waits in the WAL file (missing or empty): the database file holds
+        every committed transaction."""
+        try:
+            return os.stat(self.where + "-wal").st_size == 0
+        except FileNotFoundError:
+            return True
+
+    def _read_as_on_disk(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """``fn`` on a read-only connection that takes the file as it is (``immutable``:
+        no locks, no WAL index), for a disk too full to create the WAL's shared memory."""
+        conn = sqlite3.connect(self.path.as_uri() + "?mode=ro&immutable=1", uri=True)
+        try:
+            return fn(conn)
+        finally:
+            conn.close()
 
     def enable_wal(self) -> None:
         """Switch the file to WAL mode (persistent; done once the file is known to be a
         Trellis database, so a foreign file is never changed), retried under the lock
-        while another process opening the same new home holds it."""
+        while another process opening the same new home holds it. A file already in WAL
+        mode (read from its header) is left alone: opening takes no lock."""
         if self._wal_ready:
+            return
+        if self._header_says_wal():
+            self._wal_ready = True
             return
 
         def attempt() -> None:
@@ -291,6 +410,16 @@ class SqliteDatabase:
 
         self._retrying(attempt)
         self._wal_ready = True
+
+    def _header_says_wal(self) -> bool:
+        try:
+            with open(self.where, "rb") as fh:
+                header = fh.read(max(_WAL_HEADER_BYTES) + 1)
+        except OSError:
+            return False
+        return len(header) > max(_WAL_HEADER_BYTES) and all(
+            header[i] == 2 for i in _WAL_HEADER_BYTES
+        )
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         """``attempt()``, again after a backoff while the file is locked by another

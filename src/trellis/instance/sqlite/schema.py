@@ -19,7 +19,7 @@ from trellis.core.errors import InstanceError
 # The newest migration revision; the statements below create its tables. Opening a
 # database at this revision needs neither SQLAlchemy nor Alembic (a test keeps it equal
 # to the migrations' head).
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 VERSION_TABLE = "alembic_version"
 MIGRATE_COMMAND = "trellis instance migrate"
@@ -66,6 +66,7 @@ CREATE_STATEMENTS: tuple[str, ...] = (
     update_timestamp FLOAT NOT NULL,
     start_time FLOAT,
     end_time FLOAT,
+    heartbeat FLOAT,
     UNIQUE (run_id)
 )""",
     "CREATE INDEX idx_runs_create ON runs (create_timestamp)",

@@ -9,10 +9,12 @@ events is inserted with one multi-row INSERT (in order; the storage ids follow i
 asset index and the run's row are updated in the same transaction. Statements are
 constant SQL text, prepared once per connection by ``sqlite3``'s statement cache.
 
-Opening checks the schema: a new database is created at ``SCHEMA_REVISION`` in one write
-transaction; a database at an older revision (or one this Trellis does not know) goes
-through Alembic (``trellis.instance.sql.migrate``, imported only then), which upgrades it
-in place or refuses it.
+Opening checks the schema with a read (an up-to-date database is opened without taking
+the write lock, so a command that only reads never waits for a writer): a new database
+is created at ``SCHEMA_REVISION`` in one write transaction; a database at an older
+revision (or one this Trellis does not know) goes through Alembic
+(``trellis.instance.sql.migrate``, imported only then), which upgrades it in place or
+refuses it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
 from trellis.core.serialization import event_from_dict, event_to_dict, run_from_dict, run_to_dict
 from trellis.instance.config import StorageSpec
-from trellis.instance.sqlite.connection import SqliteDatabase, check_sqlite_file
+from trellis.instance.sqlite.connection import (
+    SqliteDatabase,
+    check_sqlite_file,
+    create_private_file,
+)
 from trellis.instance.sqlite.schema import (
     CREATE_STATEMENTS,
     SCHEMA_REVISION,
@@ -46,7 +52,7 @@ from trellis.instance.sqlite.schema import (
     prepare_error,
     unversioned_error,
 )
-from trellis.instance.storage import EventRecord, InstanceStorage, RunsFilter
+from trellis.instance.storage import FINISHED_STATUSES, EventRecord, InstanceStorage, RunsFilter
 
 _MATERIALIZATION = EventType.ASSET_MATERIALIZATION
 _OBSERVATION = EventType.ASSET_OBSERVATION
@@ -68,9 +74,13 @@ _INSERT_RUN = (
     f"INSERT INTO runs (run_id, create_timestamp, {_RUN_COLUMNS}) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_FINISHED = ", ".join(f"'{status.value}'" for status in FINISHED_STATUSES)
+# A finished run keeps its status: the row changes only if it is not finished, or stays
+# in the same status (the last parameter is the new status).
 _UPDATE_RUN = (
     "UPDATE runs SET job_name = ?, status = ?, body = ?, parent_run_id = ?, root_run_id = ?, "
-    "start_time = ?, end_time = ?, update_timestamp = ? WHERE run_id = ?"
+    "start_time = ?, end_time = ?, update_timestamp = ? WHERE run_id = ? "
+    f"AND (status NOT IN ({_FINISHED}) OR status = ?)"
 )
 _INSERT_TAG = 'INSERT INTO run_tags (run_id, "key", value) VALUES (?, ?, ?)'
 _DELETE_TAGS = "DELETE FROM run_tags WHERE run_id = ?"
@@ -176,6 +186,8 @@ class SqliteStorage(InstanceStorage):
         self.spec = spec
         path = Path(os.path.abspath(spec.path))
         check_sqlite_file(path)
+        if spec.private:
+            create_private_file(path)
         self.db = SqliteDatabase(path)
         try:
             self.opened = self._prepare_schema()
@@ -193,17 +205,22 @@ class SqliteStorage(InstanceStorage):
         anything else goes through Alembic. Returns ``{"from_revision", "to_revision",
         "created", "upgraded"}``."""
         where = self.db.where
+        current = {
+            "from_revision": SCHEMA_REVISION,
+            "to_revision": SCHEMA_REVISION,
+            "created": False,
+            "upgraded": False,
+        }
+
+        def revision_now(conn: sqlite3.Connection) -> str | None:
+            tables = {row[0] for row in conn.execute(_TABLE_NAMES).fetchall()}
+            return _version(conn) if VERSION_TABLE in tables else None
 
         def check(conn: sqlite3.Connection) -> dict[str, Any] | None:
             tables = {row[0] for row in conn.execute(_TABLE_NAMES).fetchall()}
             revision = _version(conn) if VERSION_TABLE in tables else None
-            if revision == SCHEMA_REVISION:  # the common case
-                return {
-                    "from_revision": revision,
-                    "to_revision": revision,
-                    "created": False,
-                    "upgraded": False,
-                }
+            if revision == SCHEMA_REVISION:  # another process created it meanwhile
+                return current
             if revision is not None:
                 return None  # older, or unknown: Alembic decides
             ours = sorted(tables & TRELLIS_TABLES)
@@ -224,6 +241,8 @@ class SqliteStorage(InstanceStorage):
             }
 
         try:
+            if self.db.read(revision_now) == SCHEMA_REVISION:  # the common case: no lock
+                return current
             outcome = self.db.write(check)
         except InstanceError:
             raise
@@ -264,7 +283,7 @@ class SqliteStorage(InstanceStorage):
 
     @staticmethod
     def _update_run(conn: sqlite3.Connection, run: Run, only_if: Sequence[str] | None) -> bool:
-        values = (*_run_values(run), run.run_id)
+        values = (*_run_values(run), run.run_id, run.status.value)
         if only_if is None:
             cursor = conn.execute(_UPDATE_RUN, values)
         else:
@@ -379,6 +398,7 @@ class SqliteStorage(InstanceStorage):
         events: Sequence[Event],
         run: Run | None = None,
         only_if_status: Sequence[RunStatus] | None = None,
+        wait: bool = True,
     ) -> bool:
         """Insert a batch of events in order (one multi-row INSERT), update the asset
         index and the run, in one transaction."""
@@ -435,7 +455,28 @@ class SqliteStorage(InstanceStorage):
                 conn.executemany(_INSERT_ASSET_KEY, [(k,) for k in observed_only])
             return True
 
-        return self.db.write(txn)
+        return self.db.write(txn, wait=wait)
+
+    # -- liveness ----------------------------------------------------------------------
+    def record_heartbeat(self, run_ids: Sequence[str], timestamp: float) -> None:
+        """Store ``timestamp`` as the runs' latest heartbeat."""
+        if not run_ids:
+            return
+        sql = f"UPDATE runs SET heartbeat = ? WHERE run_id IN ({_marks(len(run_ids))})"
+        self.db.write(lambda conn: conn.execute(sql, (timestamp, *run_ids)))
+
+    def get_heartbeats(self, run_ids: Sequence[str]) -> dict[str, float | None]:
+        """The latest heartbeat of each run."""
+        found: dict[str, float | None] = {run_id: None for run_id in run_ids}
+
+        def read(conn: sqlite3.Connection) -> None:
+            for start in range(0, len(run_ids), _CHUNK):
+                chunk = list(run_ids[start : start + _CHUNK])
+                sql = f"SELECT run_id, heartbeat FROM runs WHERE run_id IN ({_marks(len(chunk))})"
+                found.update(dict(conn.execute(sql, chunk).fetchall()))
+
+        self.db.read(read, snapshot=True)
+        return found
 
     def get_records(
         self, run_id: str, after_cursor: int = -1, limit: int | None = None
