@@ -8,6 +8,7 @@ teardown, run success or failure. Resources are torn down whatever happens.
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,13 +16,21 @@ from typing import Any
 from trellis.contexts.log_manager import LogManager
 from trellis.contexts.system import PlanOrchestrationContext
 from trellis.core import event_factory
-from trellis.core.errors import USER_CODE_ERRORS, ResourceFunctionError
+from trellis.core.errors import (
+    USER_CODE_ERRORS,
+    ResourceFunctionError,
+    RunTerminated,
+    StepTerminated,
+)
 from trellis.core.events import ErrorInfo, Event
 from trellis.core.run import Run, RunStatus
+from trellis.execution.cancellation import Cancellation
 from trellis.execution.engine import ActiveExecution, run_plan
 from trellis.execution.event_stream import RunEventStream
 from trellis.execution.executors.base import Executor, InProcessExecutor
 from trellis.execution.resources import BuiltResources, init_resources
+from trellis.execution.run_monitor import RunMonitor
+from trellis.execution.signals import RunSignals, term_grace_seconds
 from trellis.plan.plan import ExecutionPlan
 from trellis.views.console import ConsoleLogger
 
@@ -84,13 +93,47 @@ def execute_run(
     raise_on_error: bool = False,
     on_event: Callable[[Event], None] | None = None,
     code_pointer: Any = None,
+    grace_seconds: float | None = None,
 ) -> RunOutcome:
     """Run ``plan`` as ``run``: start, build resources, run the steps, tear down, end.
 
     Never raises for a failing step; the outcome says what happened (the API layer
-    re-raises when asked to).
+    re-raises when asked to). A run canceled by a signal (``signals.py``) re-raises it
+    once it has ended: ``KeyboardInterrupt`` for SIGINT, ``RunTerminated`` for SIGTERM;
+    so does a ``KeyboardInterrupt`` raised in the run. ``grace_seconds``: how long a run
+    has to end after SIGTERM (default ``$TRELLIS_TERM_GRACE_SECONDS``, or 30).
     """
     stream = RunEventStream(run, instance, console, on_event)
+    cancellation = Cancellation(run, stream)
+    grace = term_grace_seconds() if grace_seconds is None else grace_seconds
+    signals = RunSignals(cancellation, grace)
+    monitor = RunMonitor(cancellation, _cancel_poller(instance, run))
+    signals.install()
+    try:
+        monitor.start()
+        outcome = _execute(
+            plan, run, instance, stream, cancellation, executor, raise_on_error, code_pointer
+        )
+    finally:
+        monitor.stop()
+        signals.restore()
+    if cancellation.signum == signal.SIGINT or cancellation.interrupted:
+        raise KeyboardInterrupt
+    if cancellation.signum is not None:
+        raise RunTerminated(run.run_id, cancellation.signum)
+    return outcome
+
+
+def _execute(
+    plan: ExecutionPlan,
+    run: Run,
+    instance: Any,
+    stream: RunEventStream,
+    cancellation: Cancellation,
+    executor: Executor | None,
+    raise_on_error: bool,
+    code_pointer: Any,
+) -> RunOutcome:
     emit = stream.emit
     log = LogManager(emit, run.run_id, run.job_name)
     emit(event_factory.run_start(run.run_id, run.job_name))
@@ -98,16 +141,18 @@ def execute_run(
     active: ActiveExecution | None = None
     exception: BaseException | None = None
     failure_message = ""
-    canceled = interrupted = False
+    canceled = False
     executor = executor or InProcessExecutor()
     try:
         try:
-            # Steps in other processes build their resources in their workers.
-            built = (
-                BuiltResources()
-                if executor.crosses_processes
-                else _init_resources(plan, run, instance, log, emit)
-            )
+            if executor.crosses_processes:  # their workers build the resources
+                built = BuiltResources()
+            else:
+                ident = cancellation.enter("resources")  # user code: a signal interrupts it
+                try:
+                    built = _init_resources(plan, run, instance, log, emit)
+                finally:
+                    cancellation.leave(ident)
         except USER_CODE_ERRORS as exc:
             exception = exc.user_exception if isinstance(exc, ResourceFunctionError) else exc
             emit(event_factory.resource_init_failure(run.run_id, run.job_name, exc))
@@ -123,25 +168,41 @@ def execute_run(
                 executor=executor,
                 raise_on_error=raise_on_error,
                 code_pointer=code_pointer,  # how workers load the job
+                cancellation=cancellation,
             )
             active = run_plan(
                 plan_context,
                 executor,
                 stop_on_failure=raise_on_error,
-                should_cancel=_cancel_poller(instance, run),
+                cancellation=cancellation,
             )
             plan_context.event_loops.close()
-            interrupted = active.interrupted
             if active.canceled:
                 canceled = True
-                failure_message = f"Run for '{run.job_name}' was canceled."
+                failure_message = _canceled_message(run, cancellation)
             elif active.failed:
                 failed = [k for k in plan.steps if k in active.failed]
                 failure_message = f"Execution of run for '{run.job_name}' failed. Steps failed: "
                 failure_message += f"{failed}."
                 if active.first_failure is not None:
                     exception = active.first_failure.exception
-    except BaseException as exc:  # a framework error or an interrupt: the run still ends
+    except (KeyboardInterrupt, StepTerminated) as exc:  # outside the steps: init, shutdown
+        if cancellation.request(f"{type(exc).__name__} raised"):
+            cancellation.interrupted = isinstance(exc, KeyboardInterrupt)
+        cancellation.announce()
+        canceled = True
+        failure_message = _canceled_message(run, cancellation)
+        if cancellation.forced:
+            emit(
+                event_factory.engine_event(
+                    run.run_id,
+                    run.job_name,
+                    f"Stopped waiting for the run's steps and workers: a second signal "
+                    f"({type(exc).__name__}) arrived while the run was being canceled.",
+                    level=logging.WARNING,
+                )
+            )
+    except BaseException as exc:  # a framework error: the run still ends
         exception = exc
         failure_message = f"Execution of run for '{run.job_name}' failed: {exc!r}"
         emit(
@@ -154,12 +215,10 @@ def execute_run(
             )
         )
         if not isinstance(exc, Exception):
-            _finish(run, emit, built, False, failure_message, isinstance(exc, KeyboardInterrupt))
+            _finish(run, emit, built, False, failure_message)
             raise
     _finish(run, emit, built, not failure_message, failure_message, canceled)
     stream.flush()
-    if interrupted:
-        raise KeyboardInterrupt
     return RunOutcome(
         run,
         plan,
@@ -171,16 +230,16 @@ def execute_run(
     )
 
 
+def _canceled_message(run: Run, cancellation: Cancellation) -> str:
+    cause = cancellation.cause
+    return f"Run for '{run.job_name}' was canceled" + (f" ({cause})." if cause else ".")
+
+
 def _cancel_poller(instance: Any, run: Run) -> Callable[[], bool]:
-    """Whether someone asked to cancel the run (status CANCELING in storage); reads the
-    storage at most every half second."""
-    state = {"next": 0.0}
+    """Whether someone asked to cancel the run (status CANCELING in storage); the run's
+    monitor asks every ``run_monitor.POLL_SECONDS``."""
 
     def should_cancel() -> bool:
-        now = time.monotonic()
-        if now < state["next"]:
-            return False
-        state["next"] = now + 0.5
         stored = instance.get_run(run.run_id)
         return stored is not None and stored.status is RunStatus.CANCELING
 
@@ -195,6 +254,9 @@ def _finish(
     failure_message: str,
     canceled: bool = False,
 ) -> None:
+    """Tear the resources down, then emit the run's last event. A second signal during
+    the teardown interrupts it, and the run still ends (CANCELED) before it propagates."""
+    interrupted: BaseException | None = None
     if built is not None:
         started = time.perf_counter()
         try:
@@ -205,9 +267,16 @@ def _finish(
                 emit(event_factory.resource_teardown(run.run_id, run.job_name, keys, duration_ms))
         except Exception as exc:
             emit(event_factory.resource_teardown_failure(run.run_id, run.job_name, exc))
+        except (KeyboardInterrupt, StepTerminated) as exc:
+            emit(event_factory.resource_teardown_failure(run.run_id, run.job_name, exc))
+            interrupted = exc
+            canceled = True
+            failure_message = failure_message or f"Run for '{run.job_name}' was canceled."
     if canceled:
         emit(event_factory.run_canceled(run.run_id, run.job_name, failure_message))
     elif success:
         emit(event_factory.run_success(run.run_id, run.job_name))
     else:
         emit(event_factory.run_failure(run.run_id, run.job_name, failure_message))
+    if interrupted is not None:
+        raise interrupted
