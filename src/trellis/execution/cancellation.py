@@ -61,16 +61,16 @@ class Cancellation:
     the run has ended); ``deadline``: the monotonic time after which the process exits
     anyway (SIGTERM's grace period); ``forced``: a second signal arrived."""
 
-    def __init__(self, run: Run, stream: RunEventStream) -> None:
+    def __init__(self, run: Run, stream: RunEventStream, grace_seconds: float = 30.0) -> None:
         self.run = run
         self.stream = stream
+        self.grace_seconds = grace_seconds  # after SIGTERM
         self.requested = False
         self.cause = ""
         self.signum: int | None = None
         self.interrupted = False  # a KeyboardInterrupt raised in the run itself
         self.forced = False
         self.deadline: float | None = None
-        self.grace_seconds = 0.0
         self.announced = False  # RUN_CANCELING emitted for a cancellation from a signal
         # Set by ``signals.py`` when the run owns SIGINT: wakes the main thread with it.
         self.wake_main: Callable[[], None] | None = None
@@ -103,16 +103,15 @@ class Cancellation:
             run = self.run
             self.stream.emit(event_factory.run_canceling(run.run_id, run.job_name, self.cause))
 
-    def on_signal(self, signum: int, frame: FrameType | None, grace_seconds: float) -> None:
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
         """SIGINT or SIGTERM arrived (in the main thread, from ``signals.py``): cancel the
         run, or force it on a second signal; interrupt the main thread now if it runs the
         run's user code (or if forced), outside the event stream."""
         if self.waking_main:  # ``wake_main``'s own signal
             self.waking_main = False
         elif self.request(CAUSES.get(signum, f"signal {signum} received"), signum):
-            if signum == signal.SIGTERM:
-                self.grace_seconds = grace_seconds
-                self.deadline = time.monotonic() + grace_seconds
+            if signum == signal.SIGTERM and self.deadline is None:
+                self.deadline = time.monotonic() + self.grace_seconds
         else:
             self.forced = True
         in_step = self._main in self._steps

@@ -104,19 +104,20 @@ def execute_run(
     has to end after SIGTERM (default ``$TRELLIS_TERM_GRACE_SECONDS``, or 30).
     """
     stream = RunEventStream(run, instance, console, on_event)
-    cancellation = Cancellation(run, stream)
     grace = term_grace_seconds() if grace_seconds is None else grace_seconds
-    signals = RunSignals(cancellation, grace)
+    cancellation = Cancellation(run, stream, grace)
     monitor = RunMonitor(cancellation, _cancel_poller(instance, run))
-    signals.install()
+    signals = RunSignals(cancellation)
     try:
+        signals.install(monitor.wakeup_fd)
         monitor.start()
         outcome = _execute(
             plan, run, instance, stream, cancellation, executor, raise_on_error, code_pointer
         )
     finally:
-        monitor.stop()
+        monitor.stop()  # first: it sends no more wake-up signals
         signals.restore()
+        monitor.close()
     if cancellation.signum == signal.SIGINT or cancellation.interrupted:
         raise KeyboardInterrupt
     if cancellation.signum is not None:

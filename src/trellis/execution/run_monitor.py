@@ -11,13 +11,17 @@ Every ``TICK`` seconds it:
   still running its user code (``Cancellation.deliver``);
 - after SIGTERM, when the grace period is over and the run has not ended, records what
   it can (the running steps terminated, the run canceled) and exits the process with
-  status 128 + the signal's number (143).
+  status 143. A step that holds the interpreter itself in one long C call (one that
+  never releases the GIL) stops every thread, this one included: only the service
+  manager's SIGKILL ends that.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import select
+import signal
 import sys
 import threading
 import time
@@ -41,12 +45,20 @@ POLL_SECONDS = 0.5
 
 
 class RunMonitor:
-    """The background thread of one run (``start``, ``stop``); see the module docstring."""
+    """The background thread of one run (``start``, ``stop``, then ``close``); see the
+    module docstring.
+
+    It waits on a pipe of its own: ``stop`` writes to it, and so does the signal machinery
+    when the run owns SIGTERM (``wakeup_fd``: ``signal.set_wakeup_fd``), so that the grace
+    period starts even while the main thread is blocked in a C call that a signal does not
+    interrupt (its Python handler runs only once the call returns)."""
 
     def __init__(self, cancellation: Cancellation, should_cancel: Callable[[], bool]) -> None:
         self.cancellation = cancellation
         self.should_cancel = should_cancel
-        self._stopped = threading.Event()
+        self._read_fd, self.wakeup_fd = os.pipe()
+        os.set_blocking(self.wakeup_fd, False)
+        self._stopping = False
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -56,17 +68,41 @@ class RunMonitor:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread and wait for it."""
-        self._stopped.set()
+        """Stop the thread and wait for it (the pipe stays open until ``close``)."""
+        self._stopping = True
+        try:
+            os.write(self.wakeup_fd, b"\0")
+        except OSError:
+            pass
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         self._thread = None
+
+    def close(self) -> None:
+        """Close the pipe (once nothing writes to it: the wakeup fd was reset)."""
+        for fd in (self._read_fd, self.wakeup_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _wait(self) -> None:
+        """Wait a tick, or less if the pipe is written to; note a SIGTERM that arrived."""
+        ready, _, _ = select.select([self._read_fd], [], [], TICK)
+        if ready:
+            received = os.read(self._read_fd, 512)
+            cancellation = self.cancellation
+            if signal.SIGTERM in received and cancellation.deadline is None:
+                cancellation.deadline = time.monotonic() + cancellation.grace_seconds
 
     def _loop(self) -> None:
         cancellation = self.cancellation
         stream = cancellation.stream
         next_flush = next_poll = time.monotonic() + FLUSH_SECONDS
-        while not self._stopped.wait(TICK):
+        while True:
+            self._wait()
+            if self._stopping:
+                return
             now = time.monotonic()
             try:
                 if now >= next_flush and stream.flush_pending(timeout=TICK):
@@ -78,10 +114,10 @@ class RunMonitor:
                 if cancellation.requested or cancellation.forced:
                     cancellation.announce()
                     cancellation.deliver(wait=TICK)
-                    if cancellation.deadline is not None and now >= cancellation.deadline:
-                        self._expire()
             except Exception:  # storage unreachable: the run's own thread reports it
-                continue
+                pass
+            if cancellation.deadline is not None and now >= cancellation.deadline:
+                self._expire()
 
     def _expire(self) -> None:
         """The grace period after SIGTERM is over: record what can be recorded within two
@@ -89,10 +125,10 @@ class RunMonitor:
         cancellation = self.cancellation
         run = cancellation.run
         stream = cancellation.stream
+        cause = cancellation.cause or "SIGTERM received"
         message = (
-            f"The run did not end within {cancellation.grace_seconds:g} s of "
-            f"{cancellation.cause} (TRELLIS_TERM_GRACE_SECONDS); the process exits without "
-            "waiting for it"
+            f"The run did not end within {cancellation.grace_seconds:g} s of {cause} "
+            "(TRELLIS_TERM_GRACE_SECONDS); the process exits without waiting for it"
         )
         steps = [key for key in cancellation.running_steps() if not stream.has_ended(key)]
         if steps:
@@ -106,8 +142,8 @@ class RunMonitor:
                     run.run_id,
                     run.job_name,
                     key,
-                    f"Step '{key}' was terminated: the run was canceled ({cancellation.cause}) "
-                    "and the step did not stop within the grace period.",
+                    f"Step '{key}' was terminated: the run was canceled ({cause}) and the "
+                    "step did not stop within the grace period.",
                     error=None,
                     error_source=None,
                     reason="canceled",
@@ -125,4 +161,4 @@ class RunMonitor:
                 out.flush()
             except Exception:
                 pass
-        os._exit(128 + (cancellation.signum or 15))
+        os._exit(128 + (cancellation.signum or signal.SIGTERM))

@@ -58,14 +58,15 @@ def _is_default(signum: int, handler: Any) -> bool:
 class RunSignals:
     """The run's SIGINT and SIGTERM handlers (``install``, ``restore``)."""
 
-    def __init__(self, cancellation: Cancellation, grace_seconds: float) -> None:
+    def __init__(self, cancellation: Cancellation) -> None:
         self.cancellation = cancellation
-        self.grace_seconds = grace_seconds
         self._previous: dict[int, Any] = {}
+        self._wakeup_set = False
 
-    def install(self) -> None:
+    def install(self, wakeup_fd: int | None = None) -> None:
         """Handle SIGINT and SIGTERM for the run, where the process has Python's default
-        handler and this is the main thread."""
+        handler and this is the main thread; signals are also written to ``wakeup_fd``
+        (the run monitor's pipe) unless the program set a wakeup fd of its own."""
         if threading.current_thread() is not threading.main_thread():
             return
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -75,17 +76,26 @@ class RunSignals:
                 self._previous[signum] = previous
         if signal.SIGINT in self._previous:
             self.cancellation.wake_main = self._wake_main
+        if wakeup_fd is not None and signal.SIGTERM in self._previous:
+            previous_fd = signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
+            if previous_fd != -1:  # someone else's (an event loop): theirs
+                signal.set_wakeup_fd(previous_fd)
+            else:
+                self._wakeup_set = True
 
     def restore(self) -> None:
-        """Put the previous handlers back (those still ours)."""
+        """Put the previous handlers back (those still ours), and no wakeup fd."""
         self.cancellation.wake_main = None
+        if self._wakeup_set:
+            signal.set_wakeup_fd(-1)
+            self._wakeup_set = False
         for signum, previous in self._previous.items():
             if signal.getsignal(signum) == self._handle:
                 signal.signal(signum, previous)
         self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.cancellation.on_signal(signum, frame, self.grace_seconds)
+        self.cancellation.on_signal(signum, frame)
 
     def _wake_main(self) -> None:
         ident = threading.main_thread().ident

@@ -51,6 +51,10 @@ WAIT_SECONDS = 0.25
 RELEASE_SECONDS = 2.0
 """How often the results of ended attempts are released on the cluster, at most."""
 
+BLOCKED_STEP_SECONDS = 1.0
+"""How long ``stop`` lets a terminated step of the run's local cluster reach its next
+Python instruction (and its ``finally`` blocks) before its worker process is killed."""
+
 RESOURCE_TAGS = ("trellis-dask/resources", "dagster-dask/resource_requirements")
 """Step tags holding the Dask worker resources a step needs, as a JSON object."""
 
@@ -423,22 +427,28 @@ class DaskExecutor(Executor):
 
     def _kill_blocked_workers(self) -> None:
         """The run's own local cluster only: kill the worker processes still running a
-        terminated step (blocked in a C call; its resources are torn down already), so
-        that closing the cluster ends that step now, not after the workers' own timeouts."""
+        terminated step after ``BLOCKED_STEP_SECONDS`` (blocked in a C call; its resources
+        are torn down already), so that closing the cluster ends that step now, not after
+        the workers' own timeouts."""
         if self._cluster is None or not self._abandoned:
             return
         from trellis.execution.executors.dask_task import still_running
 
-        try:
-            pids = self.client.run(still_running, self._abandoned, on_error="return")
-        except Exception:
-            return
-        for pid in pids.values():
-            if isinstance(pid, int) and pid != os.getpid():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+        deadline = time.monotonic() + BLOCKED_STEP_SECONDS
+        while True:
+            try:
+                found = self.client.run(still_running, self._abandoned, on_error="return")
+            except Exception:
+                return
+            pids = [p for p in found.values() if isinstance(p, int) and p != os.getpid()]
+            if not pids or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def _close(self) -> None:
         from trellis.execution.executors.dask_task import TOPIC
