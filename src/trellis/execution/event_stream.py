@@ -2,11 +2,18 @@
 list (the result reads it), shown on the console when its level is enabled, and handed
 to the instance's storage in batches.
 
-When a batch is stored: at once for step ends and run-level events, and on a persistent
-instance for ``STEP_START`` too (a running step is visible, and a crash of this process
-leaves it recorded); the events in between (log lines, inputs, outputs) when one of
-those comes, or when the run's monitor flushes them (``run_monitor.py``), at most
-``FLUSH_SECONDS`` (and a tick) after they were emitted.
+When a batch is stored: at once for run-level events and for a step's start, end, skip
+or retry; the events in between (log lines, inputs, outputs) with the next of those, or
+when the run's monitor flushes them (``run_monitor.py``), at most ``FLUSH_SECONDS`` (and a
+tick) after they were emitted. So a running step is visible, and a crash of this process
+leaves its start and all but its last half second recorded. Two refinements keep one
+batch per step where it costs nothing in safety:
+
+- in memory (an ephemeral instance), where nothing survives the process anyway, a step's
+  start waits for its end;
+- on a persistent instance with steps run one at a time in this process (the in-process
+  executor), a step's end is stored with the next step's start, which comes right after
+  it (or with the run's end, or by the monitor).
 """
 
 from __future__ import annotations
@@ -33,13 +40,22 @@ _FLUSH_NOW = frozenset(
     }
 )
 
-_FLUSH_NOW_PERSISTENT = _FLUSH_NOW | {EventType.STEP_START}
-"""In memory, nothing survives this process anyway: a step's start waits for its end (or
-the monitor), which saves a batch per step."""
+_STARTS = frozenset({EventType.STEP_START, EventType.STEP_RESTARTED})
+_ENDS = frozenset({EventType.STEP_SUCCESS, EventType.STEP_FAILURE})
+
+
+def flush_now_types(persistent: bool, one_step_at_a_time: bool) -> frozenset[EventType]:
+    """The event types whose emission stores the pending batch (module docstring)."""
+    if not persistent:
+        return _FLUSH_NOW
+    if one_step_at_a_time:
+        return (_FLUSH_NOW - _ENDS) | _STARTS
+    return _FLUSH_NOW | _STARTS
 
 
 class RunEventStream:
     """The sink of one run's events (``emit``); ``flush`` hands pending ones to storage.
+    ``one_step_at_a_time``: the run's steps run one after the other in this process.
 
     Thread-safe: steps on threads and the run's monitor use it at once. ``end_step``
     records the last event of a step that was terminated; whatever that step emits
@@ -63,6 +79,7 @@ class RunEventStream:
         instance: Any,
         console: ConsoleLogger | None,
         listener: Callable[[Event], None] | None = None,
+        one_step_at_a_time: bool = False,
     ) -> None:
         self.run = run
         self.instance = instance
@@ -72,8 +89,8 @@ class RunEventStream:
         self._listener = listener
         self._lock = threading.Lock()  # steps on threads emit concurrently
         self._ended: set[str] = set()  # steps terminated: their later events are dropped
-        ephemeral = getattr(instance, "is_ephemeral", False)
-        self._flush_now = _FLUSH_NOW if ephemeral else _FLUSH_NOW_PERSISTENT
+        persistent = not getattr(instance, "is_ephemeral", False)
+        self._flush_now = flush_now_types(persistent, one_step_at_a_time)
 
     @property
     def lock(self) -> threading.Lock:

@@ -103,7 +103,9 @@ def execute_run(
     so does a ``KeyboardInterrupt`` raised in the run. ``grace_seconds``: how long a run
     has to end after SIGTERM (default ``$TRELLIS_TERM_GRACE_SECONDS``, or 30).
     """
-    stream = RunEventStream(run, instance, console, on_event)
+    executor = executor or InProcessExecutor()
+    sequential = isinstance(executor, InProcessExecutor)
+    stream = RunEventStream(run, instance, console, on_event, one_step_at_a_time=sequential)
     grace = term_grace_seconds() if grace_seconds is None else grace_seconds
     cancellation = Cancellation(run, stream, grace)
     monitor = RunMonitor(cancellation, _cancel_poller(instance, run))
@@ -131,7 +133,7 @@ def _execute(
     instance: Any,
     stream: RunEventStream,
     cancellation: Cancellation,
-    executor: Executor | None,
+    executor: Executor,
     raise_on_error: bool,
     code_pointer: Any,
 ) -> RunOutcome:
@@ -143,7 +145,6 @@ def _execute(
     exception: BaseException | None = None
     failure_message = ""
     canceled = False
-    executor = executor or InProcessExecutor()
     try:
         try:
             if executor.crosses_processes:  # their workers build the resources
