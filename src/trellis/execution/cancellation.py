@@ -114,6 +114,8 @@ class Cancellation:
                 self.deadline = time.monotonic() + self.grace_seconds
         else:
             self.forced = True
+            if self.signum is None:  # canceled otherwise first: the signal is re-raised
+                self.signum = signum
         in_step = self._main in self._steps
         wanted = self.forced or in_step
         if wanted and not shielded(frame):
@@ -126,15 +128,15 @@ class Cancellation:
         self.main_pending = wanted
 
     # -- threads running the run's user code -------------------------------------------
-    def enter(self, what: str) -> int:
-        """This thread starts running user code of the run (``what``: a step key)."""
-        ident = threading.get_ident()
-        self._steps[ident] = what
-        return ident
+    def enter(self, what: str) -> None:
+        """This thread starts running user code of the run (``what``: a step key). Call it
+        inside the ``try`` whose ``finally`` calls ``leave``."""
+        self._steps[threading.get_ident()] = what
 
-    def leave(self, ident: int) -> None:
+    def leave(self) -> None:
         """This thread is done with the run's user code: forget it, and drop an
         interruption sent but not yet raised (it must not surface in framework code)."""
+        ident = threading.get_ident()
         self._steps.pop(ident, None)
         if self.requested or self.forced:  # else ``deliver`` has not run: nothing pending
             self._drop_interruption(ident)

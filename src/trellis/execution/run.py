@@ -24,7 +24,7 @@ from trellis.core.errors import (
 )
 from trellis.core.events import ErrorInfo, Event
 from trellis.core.run import Run, RunStatus
-from trellis.execution.cancellation import Cancellation
+from trellis.execution.cancellation import Cancellation, shield
 from trellis.execution.engine import ActiveExecution, run_plan
 from trellis.execution.event_stream import RunEventStream
 from trellis.execution.executors.base import Executor, InProcessExecutor
@@ -117,9 +117,7 @@ def execute_run(
             plan, run, instance, stream, cancellation, executor, raise_on_error, code_pointer
         )
     finally:
-        monitor.stop()  # first: it sends no more wake-up signals
-        signals.restore()
-        monitor.close()
+        _stop_watching(monitor, signals)
     if cancellation.signum == signal.SIGINT or cancellation.interrupted:
         raise KeyboardInterrupt
     if cancellation.signum is not None:
@@ -150,11 +148,11 @@ def _execute(
             if executor.crosses_processes:  # their workers build the resources
                 built = BuiltResources()
             else:
-                ident = cancellation.enter("resources")  # user code: a signal interrupts it
                 try:
+                    cancellation.enter("resources")  # user code: a signal interrupts it
                     built = _init_resources(plan, run, instance, log, emit)
                 finally:
-                    cancellation.leave(ident)
+                    cancellation.leave()
         except USER_CODE_ERRORS as exc:
             exception = exc.user_exception if isinstance(exc, ResourceFunctionError) else exc
             emit(event_factory.resource_init_failure(run.run_id, run.job_name, exc))
@@ -230,6 +228,18 @@ def _execute(
         exception,
         active,
     )
+
+
+def _stop_watching(monitor: RunMonitor, signals: RunSignals) -> None:
+    """Stop the monitor (first: it sends no more wake-up signals), give the signal
+    handlers back, close the monitor's pipe. A signal's interruption waits until this
+    has returned (``cancellation.shield``)."""
+    monitor.stop()
+    signals.restore()
+    monitor.close()
+
+
+shield(_stop_watching)
 
 
 def _canceled_message(run: Run, cancellation: Cancellation) -> str:

@@ -91,11 +91,11 @@ class InProcessExecutor(Executor):
         cancellation = plan_context.cancellation
         if cancellation is None:
             return [execute_step(step_context)]
-        ident = cancellation.enter(step_key)
         try:
+            cancellation.enter(step_key)
             return [execute_step(step_context)]
         finally:
-            cancellation.leave(ident)
+            cancellation.leave()
 
 
 def crash_outcome(

@@ -86,9 +86,10 @@ class MultithreadExecutor(Executor):
             if step_context is _DONE:
                 return
             key = step_context.step.key
-            ident = cancellation.enter(key) if cancellation is not None else 0
             result: StepOutcome | BaseException | None
             try:
+                if cancellation is not None:
+                    cancellation.enter(key)
                 result = execute_step(step_context)
             except StepTerminated:
                 result = None
@@ -96,7 +97,7 @@ class MultithreadExecutor(Executor):
                 result = exc
             finally:
                 if cancellation is not None:
-                    cancellation.leave(ident)
+                    cancellation.leave()
             self._ended.put((key, result))
 
     def wait(self, plan_context: PlanOrchestrationContext) -> list[StepOutcome]:
