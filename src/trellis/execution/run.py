@@ -1,8 +1,10 @@
-"""Running a plan: the run's lifecycle from ``RUN_START`` to ``RUN_SUCCESS`` or
-``RUN_FAILURE``. This is where the run's ``PlanOrchestrationContext`` is created.
+"""Running a plan: the run's lifecycle from ``RUN_START`` to ``RUN_SUCCESS``,
+``RUN_FAILURE`` or ``RUN_CANCELED``. This is where the run's ``PlanOrchestrationContext``
+is created, with its ``Cancellation``, signal handlers and monitor thread.
 
 Order of events: run start, resource init started/success, the steps, resource
-teardown, run success or failure. Resources are torn down whatever happens.
+teardown, run success, failure or canceled. Resources are torn down whatever happens
+(a second signal during the teardown interrupts it; the run still ends CANCELED).
 """
 
 from __future__ import annotations
