@@ -92,3 +92,35 @@ def test_a_sigterm_handler_of_the_program_is_left_alone(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "user-handler").exists()
     assert "returned SUCCESS" in done.stdout
+
+
+def test_a_process_forked_during_a_run_gets_the_handlers_back(tmp_path):
+    # A pool worker started with "fork", or a step's own os.fork(): the child is not the
+    # run's orchestrator, and must not write its signals into the run monitor's pipe.
+    import os
+
+    from trellis import job, op
+
+    @op
+    def forks() -> list:
+        in_run = [signal.getsignal(signal.SIGTERM) != signal.SIG_DFL]
+        pid = os.fork()
+        if pid == 0:
+            child = [
+                signal.set_wakeup_fd(-1) == -1,
+                signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+            ]
+            (tmp_path / "child").write_text(repr(child))
+            os._exit(0)
+        os.waitpid(pid, 0)
+        return in_run
+
+    @job
+    def forking():
+        forks()
+
+    result = forking.execute_in_process()
+    assert result.output_for_node("forks") == [True]  # the run handles SIGTERM itself
+    assert (tmp_path / "child").read_text() == "[True, True, True]"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # and gives it back

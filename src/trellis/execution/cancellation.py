@@ -156,7 +156,7 @@ class Cancellation:
 
     def running_steps(self) -> list[str]:
         """What the registered threads run (step keys), sorted."""
-        return sorted(set(self._steps.values()))
+        return sorted(set(list(self._steps.values())))
 
     def deliver(self, wait: float = 1.0) -> None:
         """Interrupt every registered thread not interrupted yet (not the calling one):
@@ -167,7 +167,8 @@ class Cancellation:
         if not self.requested and not self.forced:
             return
         me = threading.get_ident()
-        others = [i for i in self._steps if i != me and i not in self._interrupted]
+        registered = list(self._steps)  # a copy: step threads register meanwhile
+        others = [i for i in registered if i != me and i not in self._interrupted]
         if self.main_pending and self._main != me and self._main not in others:
             others.append(self._main)  # forced, or interrupted while in the stream
         if not others:

@@ -55,6 +55,21 @@ def _is_default(signum: int, handler: Any) -> bool:
     return handler == signal.SIG_DFL
 
 
+_INSTALLED: list[RunSignals] = []  # the runs whose handlers are in place in this process
+
+
+def _after_fork_in_child() -> None:
+    """A process forked during a run (a pool worker started with ``fork``, a step's own
+    ``os.fork``) is not the run's orchestrator: give it the handlers the run replaced, and
+    no wakeup fd (the run monitor's pipe, which it shares with the parent)."""
+    for handlers in reversed(_INSTALLED):
+        handlers.restore()
+    _INSTALLED.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class RunSignals:
     """The run's SIGINT and SIGTERM handlers (``install``, ``restore``)."""
 
@@ -82,9 +97,13 @@ class RunSignals:
                 signal.set_wakeup_fd(previous_fd)
             else:
                 self._wakeup_set = True
+        if self._previous:
+            _INSTALLED.append(self)
 
     def restore(self) -> None:
         """Put the previous handlers back (those still ours), and no wakeup fd."""
+        if self in _INSTALLED:
+            _INSTALLED.remove(self)
         self.cancellation.wake_main = None
         if self._wakeup_set:
             signal.set_wakeup_fd(-1)
