@@ -222,7 +222,12 @@ def test_the_grace_period_bounds_a_step_that_does_not_stop_on_sigterm(start, wai
 
 
 def test_a_bad_grace_period_is_refused_before_the_run(tmp_path):
-    env = {**os.environ, "TRELLIS_HOME": str(tmp_path), "TRELLIS_TERM_GRACE_SECONDS": "soon"}
+    env = {
+        **os.environ,
+        "TRELLIS_HOME": str(tmp_path),
+        "SIGNAL_TEST_DIR": str(tmp_path),
+        "TRELLIS_TERM_GRACE_SECONDS": "soon",
+    }
     done = subprocess.run(
         [*TRELLIS, "job", "execute", "-f", SIGNAL_DEFS, "-j", "two_long_steps"],
         env=env,
