@@ -41,13 +41,23 @@ IN_PROCESS = ("in_process",)  # runs the steps one after the other: only long_a 
 class Run:
     """A ``trellis job execute`` of ``two_long_steps`` in a process group of its own."""
 
-    def __init__(self, tmp_path: Path, executor: str, wait: str = "small_sleeps", **env: str):
+    def __init__(
+        self,
+        tmp_path: Path,
+        executor: str,
+        wait: str = "small_sleeps",
+        teardown_seconds: float = 0.0,
+        **env: str,
+    ):
         self.executor = executor
         self.files = tmp_path / "files"
         self.files.mkdir()
         self.home = tmp_path / "home"
         step = {"config": {"wait": wait, "seconds": 30.0}}
-        config: dict = {"ops": {"long_a": step, "long_b": step}}
+        config: dict = {
+            "ops": {"long_a": step, "long_b": step},
+            "resources": {"tracked": {"config": {"teardown_seconds": teardown_seconds}}},
+        }
         if EXECUTION[executor]:
             config["execution"] = {"config": EXECUTION[executor]}
         config_file = tmp_path / "run.yaml"
@@ -114,8 +124,10 @@ class Run:
 def start(tmp_path):
     runs: list[Run] = []
 
-    def make(executor: str, wait: str = "small_sleeps", **env: str) -> Run:
-        run = Run(tmp_path, executor, wait, **env)
+    def make(
+        executor: str, wait: str = "small_sleeps", teardown_seconds: float = 0.0, **env: str
+    ) -> Run:
+        run = Run(tmp_path, executor, wait, teardown_seconds, **env)
         runs.append(run)
         return run
 
@@ -187,11 +199,11 @@ def test_a_second_ctrl_c_stops_waiting_for_steps_that_do_not_stop(start):
     # Ctrl-C would wait up to 5 s for them, the second one ends the wait.
     run = start("multithread", wait="one_sleep")
     run.wait_for_steps()
-    first = run.signal(signal.SIGINT, group=True)
-    time.sleep(1.0)
     run.signal(signal.SIGINT, group=True)
+    time.sleep(1.0)
+    second = run.signal(signal.SIGINT, group=True)
     assert run.exit_code() == 130, run.log.read_text()
-    assert time.monotonic() - first < 4.5
+    assert time.monotonic() - second < 3  # not the 4 s left of the wait
     events = _assert_canceled(run, "SIGINT")
     assert any("second signal" in (e.message or "") for e in events)
     assert len(run.marks("teardown")) == len(run.marks("setup")) == 1
@@ -199,6 +211,20 @@ def test_a_second_ctrl_c_stops_waiting_for_steps_that_do_not_stop(start):
     time.sleep(1)
     assert not run.marks("long_a-finished") and not run.marks("long_b-finished")
     _assert_canceled(run, "SIGINT")
+
+
+def test_a_second_ctrl_c_interrupts_a_teardown_that_hangs_and_the_run_still_ends(start):
+    run = start("in_process", teardown_seconds=60.0)
+    run.wait_for_steps()
+    run.signal(signal.SIGINT, group=True)
+    time.sleep(1.5)  # the step is interrupted at once; the teardown hangs
+    assert run.process.poll() is None and not run.marks("teardown")
+    second = run.signal(signal.SIGINT, group=True)
+    assert run.exit_code() == 130, run.log.read_text()
+    assert time.monotonic() - second < 5  # not the teardown's 60 s
+    events = _assert_canceled(run, "SIGINT")
+    (failure,) = [e for e in events if e.event_type is EventType.RESOURCE_TEARDOWN_FAILURE]
+    assert "KeyboardInterrupt" in failure.data.error.cls_name
 
 
 @pytest.mark.parametrize("wait", ["stubborn", "masked"])
