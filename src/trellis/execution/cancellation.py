@@ -98,10 +98,12 @@ class Cancellation:
 
     def announce(self) -> None:
         """Emit ``RUN_CANCELING`` naming the cause, once, unless it is stored already."""
-        if self.requested and not self.announced:
+        with self._lock:  # the loop and the monitor may both get here
+            if not self.requested or self.announced:
+                return
             self.announced = True
-            run = self.run
-            self.stream.emit(event_factory.run_canceling(run.run_id, run.job_name, self.cause))
+        run = self.run
+        self.stream.emit(event_factory.run_canceling(run.run_id, run.job_name, self.cause))
 
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
         """SIGINT or SIGTERM arrived (in the main thread, from ``signals.py``): cancel the
@@ -230,6 +232,7 @@ def _shield_defaults() -> None:
         Cancellation.leave,
         Cancellation._drop_interruption,
         Cancellation.deliver,
+        Cancellation.announce,
     ):
         shield(function)
 
