@@ -17,6 +17,13 @@ claimed (``dask_task.run_step`` never runs an attempt's user code twice), or fro
 ``trellis-dask/resources`` (a JSON object, e.g. ``{"GPU": 1}``; Dagster's
 ``dagster-dask/resource_requirements`` is read too).
 
+A canceled run's running attempts are canceled on the cluster and their threads
+interrupted at their next Python instruction (``dask_task.interrupt_steps``, which also
+keeps a step that cannot stop at once from storing an output or succeeding). On the
+``LocalCluster`` started for the run, whose workers ignore SIGINT (a terminal's Ctrl-C
+reaches the whole process group: the run handles it), a worker still running such a step
+a second later is killed before the cluster is closed.
+
 Dask is imported only here and in ``dask_task``: ``import trellis`` never imports it.
 """
 
