@@ -279,20 +279,30 @@ def resourceful():
     config_schema={
         "seconds": Field(float, default_value=0.8),
         "cancel": Field(bool, default_value=True),
+        "wait": Field(str, default_value="small_sleeps"),
     },
 )
 def long_step(context) -> int:
-    """Asks for its run's cancellation (unless told not to), then sleeps ``seconds`` in
-    small sleeps; leaves ``long-started``, then ``long-interrupted`` or ``long-finished``.
-    The orchestrator looks for a cancellation every half second."""
+    """Asks for its run's cancellation (unless told not to), then waits ``seconds``:
+    ``wait`` is ``small_sleeps`` (Python code between sleeps of 50 ms), ``one_sleep`` (one
+    C call, which no exception interrupts in a thread other than the main one), or
+    ``swallow`` (small sleeps, then the interruption is caught and the step returns as if
+    nothing happened). Leaves ``long-started``, then ``long-interrupted`` (or
+    ``long-swallowed``), or ``long-finished``."""
     _mark(_dir(context), "long-started")
     if context.op_config["cancel"]:
         assert context.instance.request_cancel(context.run_id)
-    deadline = time.monotonic() + context.op_config["seconds"]
+    seconds, wait = context.op_config["seconds"], context.op_config["wait"]
+    deadline = time.monotonic() + seconds
     try:
+        if wait == "one_sleep":
+            time.sleep(seconds)
         while time.monotonic() < deadline:
             time.sleep(0.05)
     except BaseException:
+        if wait == "swallow":
+            _mark(_dir(context), "long-swallowed")
+            return 1
         _mark(_dir(context), "long-interrupted")
         raise
     _mark(_dir(context), "long-finished")

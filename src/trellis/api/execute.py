@@ -38,6 +38,7 @@ from trellis.execution.remote.cross_process import (
     executor_for_run,
 )
 from trellis.execution.run import execute_run
+from trellis.execution.signals import term_grace_seconds
 from trellis.instance.instance import Instance
 from trellis.instance.liveness import this_host
 from trellis.plan.plan import build_execution_plan
@@ -127,7 +128,10 @@ def execute_job_in_process(
     """Validate config, build the plan, run every step in this process, return the result.
 
     With ``raise_on_error`` the user's own exception is re-raised once the run has ended
-    (resources torn down, failure recorded). ``on_event`` sees every event as it is
+    (resources torn down, failure recorded). On the main thread, SIGINT and SIGTERM
+    cancel the run (unless the program installed handlers of its own); once the run has
+    ended CANCELED, ``KeyboardInterrupt`` or ``RunTerminated`` (a ``SystemExit``, status
+    143) is raised. ``on_event`` sees every event as it is
     emitted (live progress). On a persistent instance, outputs default to the filesystem
     pickle IO manager under the instance's storage directory; on an ephemeral one, op
     jobs keep them in memory.
@@ -175,6 +179,7 @@ def execute_job_in_process(
         step_keys_to_execute=step_keys_to_execute,
         known_output_run_ids=known_output_run_ids,
     )
+    grace_seconds = term_grace_seconds()  # a bad $TRELLIS_TERM_GRACE_SECONDS: before the run
     run = instance.add_run(
         Run(
             run_id=run_id or new_run_id(),
@@ -203,6 +208,7 @@ def execute_job_in_process(
         raise_on_error=raise_on_error,
         on_event=on_event,
         code_pointer=pointer,
+        grace_seconds=grace_seconds,
     )
     if raise_on_error and not outcome.success and outcome.exception is not None:
         raise outcome.exception

@@ -1,7 +1,9 @@
 """The command's own error: a message, printed to stderr, and an exit code.
 
 Exit codes scripts can rely on: 0 success, 1 a run failed, 2 bad usage, bad config or
-bad definitions (click's own usage errors are 2 as well).
+bad definitions (click's own usage errors are 2 as well), 130 a run canceled by Ctrl-C
+(SIGINT), 143 a run canceled by SIGTERM (128 + the signal's number, as a shell reports a
+process killed by it).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import click
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class CliError(click.ClickException):

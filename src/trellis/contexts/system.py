@@ -33,9 +33,11 @@ if TYPE_CHECKING:
 class PlanOrchestrationContext:
     """The state of one run, shared by all its steps: the run record, the plan with its
     resolved config, the initialised resources, the instance, the executor, the event
-    sink and where the job's code lives (``code_pointer``, for workers in other
-    processes). Created once per run by the execution layer (``trellis.execution.run``);
-    provides ``PlanContext`` (``plan_context.py``), what a step needs from its run."""
+    sink, where the job's code lives (``code_pointer``, for workers in other processes)
+    and the run's ``Cancellation`` (``trellis.execution.cancellation``; None in a worker
+    process, whose orchestrator cancels its steps). Created once per run by the
+    execution layer (``trellis.execution.run``); provides ``PlanContext``
+    (``plan_context.py``), what a step needs from its run."""
 
     def __init__(
         self,
@@ -48,6 +50,7 @@ class PlanOrchestrationContext:
         executor: Any = None,
         raise_on_error: bool = False,
         code_pointer: Any = None,
+        cancellation: Any = None,
     ) -> None:
         self.run = run
         self.plan: ExecutionPlan = plan
@@ -58,6 +61,7 @@ class PlanOrchestrationContext:
         self.executor = executor
         self.raise_on_error = raise_on_error
         self.code_pointer = code_pointer
+        self.cancellation = cancellation
         self.partitions = RunPartitions(run.tags, plan.job.partitions_def)
         self._scoped_resources: dict[int, ResourcesView] = {}
         self.io_cache: dict[Any, Any] = {}

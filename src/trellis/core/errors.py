@@ -29,7 +29,8 @@
         └── SensorExecutionError          in a sensor's evaluation function
 
 ``Failure`` and ``RetryRequested`` are raised *by user code* to steer the engine; they
-are plain exceptions, outside the tree.
+are plain exceptions, outside the tree. ``StepTerminated`` is raised *into* a step whose
+run was canceled; a ``BaseException``, like ``KeyboardInterrupt``.
 
 Dagster's names for these classes (``DagsterError``, ``DagsterInvalidDefinitionError``,
 ``DagsterTypeCheckDidNotPass``, ...) are the same classes under another name, exported by
@@ -193,6 +194,23 @@ class StorageUnavailableError(InstanceError):
 class StepWorkerCrashedError(TrellisError):
     """The worker process running a step died before the step ended (killed, segfault,
     out of memory); the step fails as crashed, with its own retry budget."""
+
+
+class StepTerminated(BaseException):
+    """Raised in the thread running a step whose run was canceled (``trellis run cancel``,
+    SIGTERM), at the step's next Python instruction. A ``BaseException``, like
+    ``KeyboardInterrupt``: ``except Exception`` in user code does not swallow it."""
+
+
+class RunTerminated(SystemExit):
+    """Raised to the caller of a run that SIGTERM canceled, once the run has ended
+    (resources torn down, the run CANCELED): the process was asked to terminate. Uncaught,
+    it ends the process with status 128 + the signal's number (143 for SIGTERM)."""
+
+    def __init__(self, run_id: str, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.run_id = run_id
+        self.signum = signum
 
 
 USER_CODE_ERRORS: tuple[type[BaseException], ...] = (Exception, SystemExit)

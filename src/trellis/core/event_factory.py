@@ -76,9 +76,10 @@ def run_failure(
     return Event(EventType.RUN_FAILURE, run_id, job_name, message=message, level=_ERROR, data=data)
 
 
-def run_canceling(run_id: str, job_name: str) -> Event:
-    """``RUN_CANCELING``: someone asked to cancel the run."""
-    message = f"Cancellation of run {run_id} requested."
+def run_canceling(run_id: str, job_name: str, cause: str = "") -> Event:
+    """``RUN_CANCELING``: someone asked to cancel the run (``cause``: how, e.g. "SIGTERM
+    received", when it was not ``trellis run cancel``)."""
+    message = f"Cancellation of run {run_id} requested" + (f": {cause}." if cause else ".")
     return Event(EventType.RUN_CANCELING, run_id, job_name, message=message, level=_WARNING)
 
 

@@ -14,13 +14,13 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from trellis.core import event_factory
+from trellis.core.errors import StepTerminated
 from trellis.execution.step import StepOutcome, StepStatus
 from trellis.plan.steps import StepOutputHandle
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from trellis.contexts.system import PlanOrchestrationContext
+    from trellis.execution.cancellation import Cancellation
     from trellis.execution.executors.base import Executor
     from trellis.plan.plan import ExecutionPlan
 
@@ -199,24 +199,34 @@ YOUNG_COLLECTION_EVERY = 500
 
 
 def _cancel(
-    plan_context: PlanOrchestrationContext, executor: Executor, active: ActiveExecution
+    plan_context: PlanOrchestrationContext,
+    executor: Executor,
+    active: ActiveExecution,
+    cancellation: Cancellation | None,
 ) -> None:
     """Stop launching, terminate running steps, and record every unfinished step."""
     active.canceled = True
-    executor.terminate(plan_context)
     run = plan_context.run
+    if cancellation is not None:
+        cancellation.announce()  # RUN_CANCELING, naming the cause
+        cancellation.deliver()  # the threads of this process running steps
+    for outcome in executor.terminate(plan_context) or ():
+        if outcome.step_key in active.running:  # ended before it could be terminated
+            active.finish(outcome)
     for key in sorted(active.running):
-        plan_context.emit(
-            event_factory.step_failure(
-                run.run_id,
-                run.job_name,
-                key,
-                f"Step '{key}' was terminated: the run was canceled.",
-                error=None,
-                error_source=None,
-                reason="canceled",
-            )
+        failure = event_factory.step_failure(
+            run.run_id,
+            run.job_name,
+            key,
+            f"Step '{key}' was terminated: the run was canceled.",
+            error=None,
+            error_source=None,
+            reason="canceled",
         )
+        if cancellation is not None:
+            cancellation.end_step(failure)  # what the step emits later is dropped
+        else:
+            plan_context.emit(failure)
         active.failed.add(key)
     active.running.clear()
     for key in active.abandon_pending():
@@ -228,24 +238,26 @@ def run_plan(
     plan_context: PlanOrchestrationContext,
     executor: Executor,
     stop_on_failure: bool = False,
-    should_cancel: Callable[[], bool] | None = None,
+    cancellation: Cancellation | None = None,
 ) -> ActiveExecution:
     """Run every step of the plan on ``executor``; return the final scheduling state.
 
-    ``should_cancel`` is asked between steps (a ``trellis run cancel``); Ctrl-C cancels
-    too, and is re-raised once the run's steps are recorded.
+    ``cancellation`` is looked at between steps (``trellis run cancel``, a signal: see
+    ``cancellation.py``); ``KeyboardInterrupt`` or ``StepTerminated`` raised in the loop or
+    a step cancels the run too (the caller re-raises a ``KeyboardInterrupt`` once the
+    run's steps are recorded).
     """
     active = ActiveExecution(plan_context.plan)
     plan_context.produced_outputs = active.produced  # the same set, updated in place
     tag_limits = list(getattr(executor, "tag_concurrency_limits", None) or [])
     finished = 0
-    executor.start(plan_context)
     try:
+        executor.start(plan_context)
         while not active.is_complete:
             if stop_on_failure and active.first_failure is not None:
                 break
-            if should_cancel is not None and should_cancel():
-                _cancel(plan_context, executor, active)
+            if cancellation is not None and cancellation.requested:
+                _cancel(plan_context, executor, active, cancellation)
                 break
             for key, attempt in active.take_ready(executor.free_slots(), tag_limits):
                 executor.launch(plan_context, key, attempt)
@@ -267,9 +279,14 @@ def run_plan(
             for key in active.abandon_pending():
                 _emit_skip(plan_context, key, "the run stopped after a failure")
                 active.skipped.add(key)
-    except KeyboardInterrupt:
-        _cancel(plan_context, executor, active)
-        active.interrupted = True
+    except (KeyboardInterrupt, StepTerminated) as exc:
+        if cancellation is not None:
+            if isinstance(exc, KeyboardInterrupt) and cancellation.signum is None:
+                cancellation.interrupted = True  # raised by the run's own code
+            cancellation.request(f"{type(exc).__name__} raised")
+        else:
+            active.interrupted = isinstance(exc, KeyboardInterrupt)
+        _cancel(plan_context, executor, active, cancellation)
     finally:
         executor.stop(plan_context)
     return active

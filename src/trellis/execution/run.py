@@ -1,13 +1,16 @@
-"""Running a plan: the run's lifecycle from ``RUN_START`` to ``RUN_SUCCESS`` or
-``RUN_FAILURE``. This is where the run's ``PlanOrchestrationContext`` is created.
+"""Running a plan: the run's lifecycle from ``RUN_START`` to ``RUN_SUCCESS``,
+``RUN_FAILURE`` or ``RUN_CANCELED``. This is where the run's ``PlanOrchestrationContext``
+is created, with its ``Cancellation``, signal handlers and monitor thread.
 
 Order of events: run start, resource init started/success, the steps, resource
-teardown, run success or failure. Resources are torn down whatever happens.
+teardown, run success, failure or canceled. Resources are torn down whatever happens
+(a second signal during the teardown interrupts it; the run still ends CANCELED).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,13 +18,21 @@ from typing import Any
 from trellis.contexts.log_manager import LogManager
 from trellis.contexts.system import PlanOrchestrationContext
 from trellis.core import event_factory
-from trellis.core.errors import USER_CODE_ERRORS, ResourceFunctionError
+from trellis.core.errors import (
+    USER_CODE_ERRORS,
+    ResourceFunctionError,
+    RunTerminated,
+    StepTerminated,
+)
 from trellis.core.events import ErrorInfo, Event
 from trellis.core.run import Run, RunStatus
+from trellis.execution.cancellation import Cancellation, shield
 from trellis.execution.engine import ActiveExecution, run_plan
 from trellis.execution.event_stream import RunEventStream
 from trellis.execution.executors.base import Executor, InProcessExecutor
 from trellis.execution.resources import BuiltResources, init_resources
+from trellis.execution.run_monitor import RunMonitor
+from trellis.execution.signals import RunSignals, term_grace_seconds
 from trellis.plan.plan import ExecutionPlan
 from trellis.views.console import ConsoleLogger
 
@@ -84,13 +95,48 @@ def execute_run(
     raise_on_error: bool = False,
     on_event: Callable[[Event], None] | None = None,
     code_pointer: Any = None,
+    grace_seconds: float | None = None,
 ) -> RunOutcome:
     """Run ``plan`` as ``run``: start, build resources, run the steps, tear down, end.
 
     Never raises for a failing step; the outcome says what happened (the API layer
-    re-raises when asked to).
+    re-raises when asked to). A run canceled by a signal (``signals.py``) re-raises it
+    once it has ended: ``KeyboardInterrupt`` for SIGINT, ``RunTerminated`` for SIGTERM;
+    so does a ``KeyboardInterrupt`` raised in the run. ``grace_seconds``: how long a run
+    has to end after SIGTERM (default ``$TRELLIS_TERM_GRACE_SECONDS``, or 30).
     """
-    stream = RunEventStream(run, instance, console, on_event)
+    executor = executor or InProcessExecutor()
+    sequential = isinstance(executor, InProcessExecutor)
+    stream = RunEventStream(run, instance, console, on_event, one_step_at_a_time=sequential)
+    grace = term_grace_seconds() if grace_seconds is None else grace_seconds
+    cancellation = Cancellation(run, stream, grace)
+    monitor = RunMonitor(cancellation, _cancel_poller(instance, run))
+    signals = RunSignals(cancellation)
+    try:
+        signals.install(monitor.wakeup_fd)
+        monitor.start()
+        outcome = _execute(
+            plan, run, instance, stream, cancellation, executor, raise_on_error, code_pointer
+        )
+    finally:
+        _stop_watching(monitor, signals)
+    if cancellation.signum == signal.SIGINT or cancellation.interrupted:
+        raise KeyboardInterrupt
+    if cancellation.signum is not None:
+        raise RunTerminated(run.run_id, cancellation.signum)
+    return outcome
+
+
+def _execute(
+    plan: ExecutionPlan,
+    run: Run,
+    instance: Any,
+    stream: RunEventStream,
+    cancellation: Cancellation,
+    executor: Executor,
+    raise_on_error: bool,
+    code_pointer: Any,
+) -> RunOutcome:
     emit = stream.emit
     log = LogManager(emit, run.run_id, run.job_name)
     emit(event_factory.run_start(run.run_id, run.job_name))
@@ -98,16 +144,17 @@ def execute_run(
     active: ActiveExecution | None = None
     exception: BaseException | None = None
     failure_message = ""
-    canceled = interrupted = False
-    executor = executor or InProcessExecutor()
+    canceled = False
     try:
         try:
-            # Steps in other processes build their resources in their workers.
-            built = (
-                BuiltResources()
-                if executor.crosses_processes
-                else _init_resources(plan, run, instance, log, emit)
-            )
+            if executor.crosses_processes:  # their workers build the resources
+                built = BuiltResources()
+            else:
+                try:
+                    cancellation.enter("resources")  # user code: a signal interrupts it
+                    built = _init_resources(plan, run, instance, log, emit)
+                finally:
+                    cancellation.leave()
         except USER_CODE_ERRORS as exc:
             exception = exc.user_exception if isinstance(exc, ResourceFunctionError) else exc
             emit(event_factory.resource_init_failure(run.run_id, run.job_name, exc))
@@ -123,25 +170,41 @@ def execute_run(
                 executor=executor,
                 raise_on_error=raise_on_error,
                 code_pointer=code_pointer,  # how workers load the job
+                cancellation=cancellation,
             )
             active = run_plan(
                 plan_context,
                 executor,
                 stop_on_failure=raise_on_error,
-                should_cancel=_cancel_poller(instance, run),
+                cancellation=cancellation,
             )
             plan_context.event_loops.close()
-            interrupted = active.interrupted
             if active.canceled:
                 canceled = True
-                failure_message = f"Run for '{run.job_name}' was canceled."
+                failure_message = _canceled_message(run, cancellation)
             elif active.failed:
                 failed = [k for k in plan.steps if k in active.failed]
                 failure_message = f"Execution of run for '{run.job_name}' failed. Steps failed: "
                 failure_message += f"{failed}."
                 if active.first_failure is not None:
                     exception = active.first_failure.exception
-    except BaseException as exc:  # a framework error or an interrupt: the run still ends
+    except (KeyboardInterrupt, StepTerminated) as exc:  # outside the steps: init, shutdown
+        if cancellation.request(f"{type(exc).__name__} raised"):
+            cancellation.interrupted = isinstance(exc, KeyboardInterrupt)
+        cancellation.announce()
+        canceled = True
+        failure_message = _canceled_message(run, cancellation)
+        if cancellation.forced:
+            emit(
+                event_factory.engine_event(
+                    run.run_id,
+                    run.job_name,
+                    f"Stopped waiting for the run's steps and workers: a second signal "
+                    f"({type(exc).__name__}) arrived while the run was being canceled.",
+                    level=logging.WARNING,
+                )
+            )
+    except BaseException as exc:  # a framework error: the run still ends
         exception = exc
         failure_message = f"Execution of run for '{run.job_name}' failed: {exc!r}"
         emit(
@@ -154,12 +217,10 @@ def execute_run(
             )
         )
         if not isinstance(exc, Exception):
-            _finish(run, emit, built, False, failure_message, isinstance(exc, KeyboardInterrupt))
+            _finish(run, emit, built, False, failure_message)
             raise
     _finish(run, emit, built, not failure_message, failure_message, canceled)
     stream.flush()
-    if interrupted:
-        raise KeyboardInterrupt
     return RunOutcome(
         run,
         plan,
@@ -171,16 +232,28 @@ def execute_run(
     )
 
 
+def _stop_watching(monitor: RunMonitor, signals: RunSignals) -> None:
+    """Stop the monitor (first: it sends no more wake-up signals), give the signal
+    handlers back, close the monitor's pipe. A signal's interruption waits until this
+    has returned (``cancellation.shield``)."""
+    monitor.stop()
+    signals.restore()
+    monitor.close()
+
+
+shield(_stop_watching)
+
+
+def _canceled_message(run: Run, cancellation: Cancellation) -> str:
+    cause = cancellation.cause
+    return f"Run for '{run.job_name}' was canceled" + (f" ({cause})." if cause else ".")
+
+
 def _cancel_poller(instance: Any, run: Run) -> Callable[[], bool]:
-    """Whether someone asked to cancel the run (status CANCELING in storage); reads the
-    storage at most every half second."""
-    state = {"next": 0.0}
+    """Whether someone asked to cancel the run (status CANCELING in storage); the run's
+    monitor asks every ``run_monitor.POLL_SECONDS``."""
 
     def should_cancel() -> bool:
-        now = time.monotonic()
-        if now < state["next"]:
-            return False
-        state["next"] = now + 0.5
         stored = instance.get_run(run.run_id)
         return stored is not None and stored.status is RunStatus.CANCELING
 
@@ -195,6 +268,9 @@ def _finish(
     failure_message: str,
     canceled: bool = False,
 ) -> None:
+    """Tear the resources down, then emit the run's last event. A second signal during
+    the teardown interrupts it, and the run still ends (CANCELED) before it propagates."""
+    interrupted: BaseException | None = None
     if built is not None:
         started = time.perf_counter()
         try:
@@ -205,9 +281,16 @@ def _finish(
                 emit(event_factory.resource_teardown(run.run_id, run.job_name, keys, duration_ms))
         except Exception as exc:
             emit(event_factory.resource_teardown_failure(run.run_id, run.job_name, exc))
+        except (KeyboardInterrupt, StepTerminated) as exc:
+            emit(event_factory.resource_teardown_failure(run.run_id, run.job_name, exc))
+            interrupted = exc
+            canceled = True
+            failure_message = failure_message or f"Run for '{run.job_name}' was canceled."
     if canceled:
         emit(event_factory.run_canceled(run.run_id, run.job_name, failure_message))
     elif success:
         emit(event_factory.run_success(run.run_id, run.job_name))
     else:
         emit(event_factory.run_failure(run.run_id, run.job_name, failure_message))
+    if interrupted is not None:
+        raise interrupted

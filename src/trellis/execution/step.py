@@ -24,12 +24,14 @@ from trellis.core.errors import (
     Failure,
     InvariantViolationError,
     RetryRequested,
+    StepTerminated,
     TrellisError,
     UserCodeExecutionError,
 )
 from trellis.core.events import ErrorInfo
 from trellis.core.metadata import normalize_metadata
 from trellis.core.outputs import AssetMaterialization, AssetObservation, MaterializeResult, Output
+from trellis.core.run import RunStatus
 from trellis.defs.retry import decide_retry
 from trellis.execution.compute import (
     compute_kwargs,
@@ -42,6 +44,9 @@ from trellis.execution.step_io import check_type, emit_user_event, handle_output
 if TYPE_CHECKING:
     from trellis.contexts.system import StepExecutionContext
     from trellis.plan.steps import StepOutputHandle
+
+
+_CANCELED = frozenset({RunStatus.CANCELING, RunStatus.CANCELED})
 
 
 class StepStatus(Enum):
@@ -92,9 +97,19 @@ def make_user_context(step_context: StepExecutionContext, type_name: str | None 
     return OpExecutionContext(step_context)
 
 
+def terminated(step_context: StepExecutionContext) -> StepTerminated:
+    """The error that ends a step whose run was canceled. Checked before its user code
+    runs, before each output is stored (``step_io.handle_output``) and before its success
+    is recorded: a step that could not be interrupted (blocked in a C call) or swallowed
+    the interruption never stores an output nor succeeds once its run was canceled."""
+    return StepTerminated(f"Step '{step_context.step.key}' was terminated: the run was canceled.")
+
+
 def _run_body(step_context: StepExecutionContext, context_type: str) -> set[StepOutputHandle]:
     step = step_context.step
     op_def = step.op_def
+    if step_context.plan_context.run.status in _CANCELED:
+        raise terminated(step_context)
     inputs = load_inputs(step_context) if step.inputs else {}
     user_context = make_user_context(step_context, context_type)
     kwargs = compute_kwargs(
@@ -240,6 +255,8 @@ def execute_step(step_context: StepExecutionContext) -> StepOutcome:
     except USER_CODE_ERRORS as exc:
         return _fail(step_context, exc, started)
     duration_ms = (time.perf_counter() - started) * 1000
+    if run.status in _CANCELED:
+        raise terminated(step_context)
     emit(event_factory.step_success(run.run_id, run.job_name, step.key, duration_ms))
     return StepOutcome(step.key, StepStatus.SUCCESS, produced)
 

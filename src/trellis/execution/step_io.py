@@ -13,10 +13,12 @@ from trellis.core.errors import (
     USER_CODE_ERRORS,
     ExecutionHandleOutputError,
     ExecutionLoadInputError,
+    StepTerminated,
     TypeCheckError,
 )
 from trellis.core.metadata import MetadataValue
 from trellis.core.outputs import AssetMaterialization, AssetObservation
+from trellis.core.run import RunStatus
 from trellis.defs.ins_outs import Nothing
 from trellis.defs.signature import runtime_checkable_type
 from trellis.plan.steps import (
@@ -29,6 +31,8 @@ from trellis.plan.steps import (
     StepOutput,
     StepOutputHandle,
 )
+
+_CANCELED = frozenset({RunStatus.CANCELING, RunStatus.CANCELED})
 
 if TYPE_CHECKING:
     from trellis.contexts.plan_context import PlanContext
@@ -146,9 +150,15 @@ def handle_output(
     store: bool = True,
 ) -> None:
     """Emit ``STEP_OUTPUT``, store the value with its IO manager, then emit the asset
-    materialization (for asset outputs) and ``HANDLED_OUTPUT``."""
+    materialization (for asset outputs) and ``HANDLED_OUTPUT``. Nothing is stored once
+    the run was canceled (``StepTerminated``)."""
     plan_context = step_context.plan_context
     run = plan_context.run
+    if run.status in _CANCELED:
+        raise StepTerminated(
+            f"Step '{step_context.step.key}' was terminated before storing output "
+            f"'{step_output.name}': the run was canceled."
+        )
     run_id, job_name = run.run_id, run.job_name
     step_key = step_context.step.key
     output_name = step_output.name

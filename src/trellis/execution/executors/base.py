@@ -36,8 +36,13 @@ class Executor(ABC):
     crosses_processes = False
     tag_concurrency_limits: list[dict] = []
 
-    def terminate(self, plan_context: PlanOrchestrationContext) -> None:  # noqa: B027
-        """Stop running steps now (cancellation); ``stop`` is still called after."""
+    def terminate(self, plan_context: PlanOrchestrationContext) -> list[StepOutcome] | None:
+        """Stop running steps now (the run was canceled); ``stop`` is still called after.
+        Return the outcomes of steps that ended before they could be stopped; the loop
+        records every other running step as terminated, and events that a terminated step
+        emits afterwards must not reach ``plan_context.emit`` (threads of this process that
+        run user code are interrupted by the run's ``Cancellation``)."""
+        return None
 
     def start(self, plan_context: PlanOrchestrationContext) -> None:  # noqa: B027
         """Called once before the first step (start workers here)."""
@@ -79,10 +84,18 @@ class InProcessExecutor(Executor):
         self._queue.append((step_key, retry_number))
 
     def wait(self, plan_context: PlanOrchestrationContext) -> list[StepOutcome]:
-        """Run the queued step here and now."""
+        """Run the queued step here and now (a cancellation interrupts it: the
+        ``StepTerminated`` or ``KeyboardInterrupt`` reaches the loop)."""
         step_key, retry_number = self._queue.popleft()
-        step = plan_context.plan.steps[step_key]
-        return [execute_step(plan_context.for_step(step, retry_number))]
+        step_context = plan_context.for_step(plan_context.plan.steps[step_key], retry_number)
+        cancellation = plan_context.cancellation
+        if cancellation is None:
+            return [execute_step(step_context)]
+        try:
+            cancellation.enter(step_key)
+            return [execute_step(step_context)]
+        finally:
+            cancellation.leave()
 
 
 def crash_outcome(

@@ -17,16 +17,28 @@ claimed (``dask_task.run_step`` never runs an attempt's user code twice), or fro
 ``trellis-dask/resources`` (a JSON object, e.g. ``{"GPU": 1}``; Dagster's
 ``dagster-dask/resource_requirements`` is read too).
 
+A canceled run's running attempts are canceled on the cluster and their threads
+interrupted at their next Python instruction (``dask_task.interrupt_steps``, which also
+keeps a step that cannot stop at once from storing an output or succeeding). On the
+``LocalCluster`` started for the run, whose workers ignore SIGINT (a terminal's Ctrl-C
+reaches the whole process group: the run handles it), a worker still running such a step
+a second later is killed before the cluster is closed.
+
 Dask is imported only here and in ``dask_task``: ``import trellis`` never imports it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import pickle
 import queue
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from trellis.core import event_factory
@@ -45,6 +57,10 @@ WAIT_SECONDS = 0.25
 
 RELEASE_SECONDS = 2.0
 """How often the results of ended attempts are released on the cluster, at most."""
+
+BLOCKED_STEP_SECONDS = 1.0
+"""How long ``stop`` lets a terminated step of the run's local cluster reach its next
+Python instruction (and its ``finally`` blocks) before its worker process is killed."""
 
 RESOURCE_TAGS = ("trellis-dask/resources", "dagster-dask/resource_requirements")
 """Step tags holding the Dask worker resources a step needs, as a JSON object."""
@@ -78,6 +94,7 @@ class DaskExecutor(Executor):
         self._resources: dict[str, dict[str, float]] = {}
         self._threads = 1
         self._threads_checked = 0.0
+        self._abandoned: list[str] = []  # Dask keys of attempts terminated
 
     # -- starting --------------------------------------------------------------------------
     def start(self, plan_context: PlanOrchestrationContext) -> None:
@@ -90,6 +107,7 @@ class DaskExecutor(Executor):
             if (parsed := step_resources(key, plan.steps[key].tags)) is not None
         }
         self._run_id = plan_context.run.run_id
+        self._abandoned = []
         import distributed
 
         from trellis.execution.executors.dask_task import TOPIC
@@ -97,16 +115,20 @@ class DaskExecutor(Executor):
         kind, options = next(iter(self.cluster.items()))
         try:
             if kind == "local":
-                self._cluster = distributed.LocalCluster(
-                    n_workers=options.get("n_workers", 2),
-                    threads_per_worker=options.get("threads_per_worker", 1),
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    # No dashboard; its HTTP server (health checks) on a free port.
-                    scheduler_kwargs={"dashboard_address": ":0"},
-                    silence_logs=logging.ERROR,
-                )
+                # Ctrl-C in a terminal signals the whole process group: the run's own
+                # workers ignore it (they inherit SIG_IGN), and are closed by ``stop``
+                # once the run's cancellation has torn their resources down.
+                with _sigint_ignored():
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=options.get("n_workers", 2),
+                        threads_per_worker=options.get("threads_per_worker", 1),
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        # No dashboard; its HTTP server (health checks) on a free port.
+                        scheduler_kwargs={"dashboard_address": ":0"},
+                        silence_logs=logging.ERROR,
+                    )
                 address = self._cluster.scheduler_address
             else:
                 address = options["address"]
@@ -340,12 +362,15 @@ class DaskExecutor(Executor):
         return StepOutcome(attempt.step_key, StepStatus.FAILURE, exception=exc)
 
     # -- the end ---------------------------------------------------------------------------
-    def terminate(self, plan_context: PlanOrchestrationContext) -> None:
+    def terminate(self, plan_context: PlanOrchestrationContext) -> list[StepOutcome]:
         """Stop the running steps now: emit what has arrived, cancel their tasks, and
-        interrupt the threads running them (at their next Python instruction)."""
-        ignored: list[StepOutcome] = []
-        self._drain(plan_context, ignored)
+        interrupt the threads running them (at their next Python instruction; a local
+        cluster's workers are closed in ``stop``, which ends a step blocked in a C call
+        too). Return the outcomes of attempts that ended meanwhile."""
+        ended: list[StepOutcome] = []
+        self._drain(plan_context, ended)
         self._abandon(list(self._running.values()))
+        return ended
 
     def _abandon(self, attempts: list[_Attempt]) -> None:
         """Cancel these attempts' tasks and interrupt the threads running them."""
@@ -355,6 +380,7 @@ class DaskExecutor(Executor):
             return
         for attempt in attempts:
             self._forget(attempt)
+            self._abandoned.append(attempt.dask_key)
         try:
             self.client.cancel([a.future for a in attempts if a.future is not None], force=True)
         except Exception:  # a cluster that is going away
@@ -365,6 +391,7 @@ class DaskExecutor(Executor):
                 self.client.run(
                     interrupt_steps,
                     [a.dask_key for a in attempts],
+                    self._run_id,
                     workers=workers,
                     on_error="ignore",
                 )
@@ -402,7 +429,33 @@ class DaskExecutor(Executor):
             self.client.set_metadata([CLAIMS, run.run_id], None)
         except Exception:
             pass
+        self._kill_blocked_workers()
         self._close()
+
+    def _kill_blocked_workers(self) -> None:
+        """The run's own local cluster only: kill the worker processes still running a
+        terminated step after ``BLOCKED_STEP_SECONDS`` (blocked in a C call; its resources
+        are torn down already), so that closing the cluster ends that step now, not after
+        the workers' own timeouts."""
+        if self._cluster is None or not self._abandoned:
+            return
+        from trellis.execution.executors.dask_task import still_running
+
+        deadline = time.monotonic() + BLOCKED_STEP_SECONDS
+        while True:
+            try:
+                found = self.client.run(still_running, self._abandoned, on_error="return")
+            except Exception:
+                return
+            pids = [p for p in found.values() if isinstance(p, int) and p != os.getpid()]
+            if not pids or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def _close(self) -> None:
         from trellis.execution.executors.dask_task import TOPIC
@@ -419,6 +472,21 @@ class DaskExecutor(Executor):
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored in this process while the block runs (on the main thread only), so
+    that the processes started meanwhile ignore it for good (an ignored signal stays
+    ignored across ``exec``). A Ctrl-C in that second is lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Attempt:

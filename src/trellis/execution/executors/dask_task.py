@@ -20,13 +20,15 @@ as crashed, or retries it as its ``RetryPolicy`` allows).
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import os
 import pickle
 import threading
 from typing import Any
 
+from trellis.core.errors import StepTerminated
+from trellis.core.run import RunStatus
+from trellis.execution.cancellation import set_async_exception
 from trellis.execution.remote.worker import WORKER, StepReply, StepRequest, failed_reply
 from trellis.execution.step import StepStatus
 
@@ -39,10 +41,15 @@ CLAIMS = "trellis-step-claims"
 worker that started that attempt."""
 
 
-class StepTerminated(BaseException):
-    """Raised in the thread running a step whose run was canceled (``interrupt_steps``).
-    A ``BaseException``, so the step's ``except Exception`` blocks do not swallow it."""
-
+__all__ = [
+    "CLAIMS",
+    "TOPIC",
+    "StepTerminated",
+    "finish_run",
+    "interrupt_steps",
+    "run_step",
+    "still_running",
+]
 
 _running: dict[str, int] = {}  # dask key of a running attempt -> the thread running it
 _running_lock = threading.Lock()
@@ -112,29 +119,39 @@ def _unregister(dask_key: str) -> None:
         try:
             with _running_lock:
                 _running.pop(dask_key, None)
-            _set_async_exception(threading.get_ident(), None)
+            set_async_exception(threading.get_ident(), None)
             return
         except StepTerminated:
             continue
 
 
-def _set_async_exception(ident: int, exc_type: type[BaseException] | None) -> None:
-    target = ctypes.py_object(exc_type) if exc_type is not None else None
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), target)
-
-
-def interrupt_steps(dask_keys: list[str]) -> list[str]:
+def interrupt_steps(dask_keys: list[str], run_id: str | None = None) -> list[str]:
     """Raise ``StepTerminated`` in the threads running these attempts on this worker, if
     they are still running (it takes effect at each step's next Python instruction); return
-    the keys interrupted. Run on workers by the executor's ``terminate``."""
+    the keys interrupted. The run (``run_id``) is marked canceled here first, so that a
+    step that cannot be interrupted at once (blocked in a C call) or that swallows the
+    interruption can no longer store an output nor succeed. Run on workers by the
+    executor's ``terminate``."""
+    state = WORKER.runs.get(run_id) if run_id is not None else None
+    if state is not None:
+        state.run.status = RunStatus.CANCELING
     interrupted = []
     with _running_lock:
         for dask_key in dask_keys:
             ident = _running.get(dask_key)
             if ident is not None:
-                _set_async_exception(ident, StepTerminated)
+                set_async_exception(ident, StepTerminated)
                 interrupted.append(dask_key)
     return interrupted
+
+
+def still_running(dask_keys: list[str]) -> int | None:
+    """This worker's process id if it still runs one of these attempts (a terminated step
+    blocked in a C call), else None. Run on workers by the executor's ``stop``."""
+    with _running_lock:
+        if any(key in _running for key in dask_keys):
+            return os.getpid()
+    return None
 
 
 def finish_run(run_id: str) -> list[dict[str, Any]]:

@@ -29,7 +29,8 @@ from multiprocessing.connection import wait as wait_for_ready
 from typing import TYPE_CHECKING, Any
 
 from trellis.core import event_factory
-from trellis.core.errors import StepWorkerCrashedError
+from trellis.core.errors import StepTerminated, StepWorkerCrashedError
+from trellis.core.run import RunStatus
 from trellis.core.serialization import event_from_dict
 from trellis.execution.executors.base import Executor, crash_outcome
 from trellis.execution.remote.worker import (
@@ -221,10 +222,11 @@ class MultiprocessExecutor(Executor):
             process.close()  # its sentinel's file descriptor
 
     # -- the end -----------------------------------------------------------------------
-    def terminate(self, plan_context: PlanOrchestrationContext) -> None:
+    def terminate(self, plan_context: PlanOrchestrationContext) -> list[StepOutcome]:
         """Stop the running steps now: emit what their workers have sent so far, then
         ask each busy worker to abort (SIGTERM: the step is interrupted and the worker
-        tears its resources down in ``stop``; ``stop`` kills it if it does not exit)."""
+        tears its resources down in ``stop``; ``stop`` kills it if it does not exit).
+        Return the outcomes of steps that ended meanwhile."""
         outcomes: list[StepOutcome] = []
         for worker in list(self._workers):
             if worker.step_key is not None:
@@ -234,6 +236,7 @@ class MultiprocessExecutor(Executor):
                 worker.terminating = True
                 worker.step_key = None
                 _signal(worker.process, signal.SIGTERM)
+        return outcomes
 
     def stop(self, plan_context: PlanOrchestrationContext) -> None:
         """Tell every worker the run is over (each tears its resources down and exits),
@@ -351,6 +354,8 @@ class _Channel:
 
     def on_sigterm(self, signum: int, frame: Any) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # only the first one interrupts
+        for state in list(WORKER.runs.values()):  # a step that swallows the interruption
+            state.run.status = RunStatus.CANCELING  # can no longer store nor succeed
         if self.sending and not self.orphaned:
             self.terminate_pending = True
         else:
@@ -394,7 +399,7 @@ def worker_main(conn: Connection, index: int) -> None:
                     f"it: {type(exc).__name__}: {exc}",
                 )
             channel.send(("reply", reply))
-    except _Terminated:
+    except (_Terminated, StepTerminated):
         pass
     except (EOFError, OSError):  # the orchestrator is gone
         channel.orphaned = True
