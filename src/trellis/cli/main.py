@@ -36,7 +36,8 @@ def cli() -> None:
     """Trellis: load definitions, run jobs and assets, and inspect recorded runs.
 
     Runs are recorded in the instance at $TRELLIS_HOME (default ./.trellis).
-    Exit codes: 0 success, 1 a run failed, 2 bad usage, config or definitions.
+    Exit codes: 0 success, 1 a run failed, 2 bad usage, config or definitions,
+    130 a run canceled by Ctrl-C, 143 a run canceled by SIGTERM.
     """
 
 
