@@ -40,7 +40,8 @@ def cli() -> None:
     [tool.dagster] or [tool.dg]). A .env file in the working directory is read first
     (variables already in the environment win). Runs are recorded in the instance at
     $TRELLIS_HOME (default ./.trellis).
-    Exit codes: 0 success, 1 a run failed, 2 bad usage, config or definitions.
+    Exit codes: 0 success, 1 a run failed, 2 bad usage, config or definitions,
+    130 a run canceled by Ctrl-C, 143 a run canceled by SIGTERM.
     """
     load_env_file()
 
