@@ -3,7 +3,8 @@ each upstream asset, narrowed by ``.allow`` / ``.ignore``), ``asset_matches`` (f
 named asset) and ``any_downstream_conditions`` (the conditions of the assets downstream).
 
 The subset asked about is mapped onto the other asset, the operand evaluated for it, and
-its result mapped back (``AutomationGraphView.map_subset``).
+its result mapped back (``AutomationGraphView.map_subset``), with when it became true, so
+that ``since`` can tell a dependency's update that came after the reset in one evaluation.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, ClassVar
 
 from trellis.automation.condition import AutomationCondition, BuiltinAutomationCondition
 from trellis.automation.context import AutomationContext, AutomationResult
+from trellis.automation.operators import merge_timing
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidDefinitionError
 
@@ -52,7 +54,11 @@ class EntityMatchesCondition(BuiltinAutomationCondition):
         candidates = view.map_subset(context.candidate_subset, self.key)
         result = context.for_child_condition(self.operand, 0, candidates).evaluate()
         true_subset = view.map_subset(result.true_subset, context.key) & context.candidate_subset
-        return AutomationResult(context, true_subset, child_results=[result])
+        timing = None
+        if result.timing:
+            mapped = {ts: view.map_subset(part, context.key) for ts, part in result.timing.items()}
+            timing = {ts: part & true_subset for ts, part in mapped.items()}
+        return AutomationResult(context, true_subset, child_results=[result], timing=timing)
 
 
 def _text(selection: Any) -> str:
@@ -151,7 +157,8 @@ class AnyDepsCondition(DepsAutomationCondition):
         for result in results:
             true_subset = true_subset | result.true_subset
         true_subset = true_subset & context.candidate_subset
-        return AutomationResult(context, true_subset, child_results=results)
+        timing = merge_timing(results, true_subset)
+        return AutomationResult(context, true_subset, child_results=results, timing=timing)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,7 +178,8 @@ class AllDepsCondition(DepsAutomationCondition):
         true_subset = context.candidate_subset
         for result in results:
             true_subset = true_subset & result.true_subset
-        return AutomationResult(context, true_subset, child_results=results)
+        timing = merge_timing(results, true_subset)
+        return AutomationResult(context, true_subset, child_results=results, timing=timing)
 
 
 @dataclasses.dataclass(frozen=True)

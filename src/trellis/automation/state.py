@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from trellis.core.asset_key import AssetKey
+from trellis.core.events import EventType
 from trellis.core.run import (
     PARTITION_RANGE_END_TAG,
     PARTITION_RANGE_START_TAG,
@@ -96,8 +97,9 @@ def run_partitions(run: Run, partitions_def: Any) -> PartitionSet:
 class InstanceStateView:
     """``AssetStateView`` over an ``Instance``: each answer is read once and kept, so one
     evaluation sees one state. ``definitions`` (a ``Definitions``) tells which assets a
-    run of an asset job targets when the run has no asset selection of its own; a run
-    that neither names its assets nor belongs to a known asset job counts for no asset.
+    run of an asset job targets when the run has no asset selection of its own; for a
+    run of any other job, the assets of the steps it has started count (its later steps
+    are not known yet).
     """
 
     def __init__(
@@ -186,10 +188,27 @@ class InstanceStateView:
         return self._targets[run_id]
 
     def _targets_of(self, run: Run) -> frozenset[AssetKey]:
-        """A run's assets: its asset selection, else its asset job's assets."""
+        """A run's assets: its asset selection, else its asset job's assets, else (a job
+        these definitions do not have, such as ``materialize``'s) the assets of the steps
+        it started."""
         if run.asset_selection:
             return frozenset(_as_key(item) for item in run.asset_selection)
-        return self._job_assets(run.job_name) or frozenset()
+        found = self._job_assets(run.job_name)
+        if found is None:
+            found = self._started_assets(run.run_id)
+        return found
+
+    def _started_assets(self, run_id: str) -> frozenset[AssetKey]:
+        nodes = {
+            record.event.step_key
+            for record in self.instance.get_records(run_id)
+            if record.event.event_type is EventType.STEP_START
+        }
+        keys: set[AssetKey] = set()
+        for assets_def in self.asset_graph.assets_defs:
+            if assets_def.node_name in nodes:
+                keys.update(assets_def.keys)
+        return frozenset(keys)
 
     def _job_assets(self, job_name: str) -> frozenset[AssetKey] | None:
         if job_name not in self._job_keys:
