@@ -68,10 +68,30 @@ class AutomationCondition(ABC):
 
     def fingerprint(self) -> str:
         """The condition's structure as text: equal for conditions built alike, stable
-        across processes (it names node state in cursors)."""
+        across processes (it names node state in cursors). Computed once per condition."""
+        cached = getattr(self, "_fingerprint", None)
+        if cached is not None:
+            return str(cached)
         label = self.get_label()
         inner = ",".join(child.fingerprint() for child in self.children)
-        return f"{self.name}{f'[{label}]' if label else ''}({inner})"
+        found = f"{self.name}{f'[{label}]' if label else ''}({inner})"
+        try:
+            object.__setattr__(self, "_fingerprint", found)  # built-ins are frozen
+        except AttributeError:  # a custom condition with __slots__: not kept
+            pass
+        return found
+
+    def node_facts(self) -> tuple[str, str | None, str]:
+        """The name, label and description evaluation trees show (computed once)."""
+        cached = getattr(self, "_node_facts", None)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        found = (self.name, self.get_label(), self.description)
+        try:
+            object.__setattr__(self, "_node_facts", found)
+        except AttributeError:
+            pass
+        return found
 
     # -- operators ------------------------------------------------------------------------
     def __and__(self, other: AutomationCondition) -> AndAutomationCondition:

@@ -10,6 +10,7 @@ from the asset and the condition itself, so that moving them in the tree keeps i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
@@ -31,10 +32,15 @@ if TYPE_CHECKING:
 ROOT_NODE_ID = "0"
 
 
+@functools.lru_cache(maxsize=65536)
+def _stable_id(key: AssetKey, fingerprint: str) -> str:
+    text = f"{key.to_user_string()}|{fingerprint}"
+    return "s:" + hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
 def stable_node_id(key: AssetKey, condition: AutomationCondition) -> str:
     """The id of a node whose state does not depend on where it sits in the tree."""
-    text = f"{key.to_user_string()}|{condition.fingerprint()}"
-    return "s:" + hashlib.sha1(text.encode()).hexdigest()[:16]
+    return _stable_id(key, condition.fingerprint())
 
 
 class AutomationContext:

@@ -24,6 +24,7 @@ from trellis.automation.records import evaluation_record, result_tree, tree_dige
 from trellis.automation.state import AssetStateView
 from trellis.automation.subset import AssetSubset
 from trellis.core.asset_key import AssetKey
+from trellis.core.collector import collector_paused
 from trellis.core.errors import UserCodeExecutionError
 from trellis.defs.asset_graph import AssetGraph
 from trellis.instance.automation_records import AutomationEvaluationRecord
@@ -164,9 +165,11 @@ class AutomationEvaluator:
         for sibling in producer.keys:
             self._request(self.view.map_subset(result.true_subset, sibling))
 
+    @collector_paused()
     def evaluate(self) -> AutomationEvaluation:
         """Evaluate every asset, upstream first; the next cursor keeps the node states,
-        what was requested, and the newest materialization seen of each asset read."""
+        what was requested, and the newest materialization seen of each asset read.
+        The cyclic garbage collector is paused meanwhile, as during a run."""
         graph = self.view.asset_graph
         read = set(self.keys)
         for key in self.keys:

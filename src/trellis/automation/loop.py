@@ -30,6 +30,7 @@ from trellis.automation.sensors import (
 from trellis.automation.state import InstanceStateView
 from trellis.automation.subset import AssetSubset
 from trellis.core.asset_key import AssetKey
+from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidInvocationError
 from trellis.defs.automation_sensor import (
     DEFAULT_AUTOMATION_CONDITION_SENSOR_NAME,
@@ -91,6 +92,7 @@ class AutomationLoop:
         """The automation sensors of ``definitions`` (the default one included)."""
         return automation_condition_sensors(definitions)
 
+    @collector_paused()
     def run_once(
         self,
         instance: Any,
@@ -102,7 +104,8 @@ class AutomationLoop:
         """Evaluate ``sensor`` (an automation sensor of ``definitions`` or its name; by
         default the only one, or the default one) at the time ``clock`` says, from
         ``cursor`` (the JSON a previous tick returned; None for the first), record the
-        evaluations, and return the tick."""
+        evaluations, and return the tick. The cyclic garbage collector is paused for the
+        tick (reading and writing a large cursor made it rescan everything alive)."""
         chosen = self._sensor(definitions, sensor)
         graph = definitions.asset_graph
         targets = sensor_targets(chosen, graph)

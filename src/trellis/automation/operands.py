@@ -32,9 +32,12 @@ class SubsetAutomationCondition(BuiltinAutomationCondition):
         return self.compute_subset(context), None
 
     def evaluate(self, context: AutomationContext) -> AutomationResult:
-        """The computed subset within the candidates."""
-        subset, timing = self.compute_timed_subset(context)
+        """The computed subset within the candidates (nothing is read when there are no
+        candidates)."""
         candidates = context.candidate_subset
+        if candidates.is_empty:
+            return AutomationResult(context, candidates)
+        subset, timing = self.compute_timed_subset(context)
         true_subset = candidates & subset
         if timing:
             timing = {ts: part & true_subset for ts, part in timing.items()}

@@ -27,11 +27,11 @@ _compact = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 def result_tree(result: AutomationResult, view: AutomationGraphView) -> dict[str, Any]:
     """The JSON tree of ``result`` and its operands' results."""
-    condition = result.condition
+    name, label, description = result.condition.node_facts()
     return {
-        "name": condition.name,
-        "label": condition.get_label(),
-        "description": condition.description,
+        "name": name,
+        "label": label,
+        "description": description,
         "key": result.key.to_user_string(),
         "true": view.encode(result.true_subset),
         "num_true": result.true_subset.size,

@@ -22,6 +22,7 @@ from trellis.automation.run_requests import build_run_requests
 from trellis.automation.sensors import conditions_of
 from trellis.automation.state import InstanceStateView
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
+from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidInvocationError
 from trellis.defs.asset_selection import coerce_selection
 from trellis.defs.definitions import Definitions
@@ -80,6 +81,7 @@ class EvaluateAutomationConditionsResult:
         return list(self.evaluation.records)
 
 
+@collector_paused()
 def evaluate_automation_conditions(
     defs: Definitions | Sequence[Any],
     instance: Any,
