@@ -15,6 +15,7 @@ LAYERS = [
     "plan",
     "contexts",
     "instance",
+    "automation",
     "views",
     "execution",
     "api",

@@ -34,6 +34,12 @@ if TYPE_CHECKING:
         build_sensor_context,
     )
     from trellis.api.validate_config import validate_run_config
+    from trellis.automation.condition import AutomationCondition
+    from trellis.automation.context import AutomationContext, AutomationResult
+    from trellis.automation.testing import (
+        EvaluateAutomationConditionsResult,
+        evaluate_automation_conditions,
+    )
     from trellis.config.env_var import EnvVar
     from trellis.config.files import (
         config_from_files,
@@ -182,6 +188,7 @@ if TYPE_CHECKING:
     from trellis.defs.asset_job import define_asset_job
     from trellis.defs.asset_selection import AssetSelection
     from trellis.defs.asset_spec import AssetDep, AssetSpec
+    from trellis.defs.automation_sensor import AutomationConditionSensorDefinition
     from trellis.defs.bound_resources import with_resources
     from trellis.defs.builtin_io_managers import (
         FilesystemIOManager,
@@ -276,6 +283,10 @@ _EXPORTS: dict[str, str] = {
     "AssetSelection": "trellis.defs.asset_selection",
     "AssetSpec": "trellis.defs.asset_spec",
     "AssetsDefinition": "trellis.defs.asset",
+    "AutomationCondition": "trellis.automation.condition",
+    "AutomationConditionSensorDefinition": "trellis.defs.automation_sensor",
+    "AutomationContext": "trellis.automation.context",
+    "AutomationResult": "trellis.automation.context",
     "Backoff": "trellis.defs.retry",
     "BetaWarning": "trellis.core.deprecation",
     "Bool": "trellis.config.types",
@@ -318,6 +329,7 @@ _EXPORTS: dict[str, str] = {
     "Enum": "trellis.config.types",
     "EnumValue": "trellis.config.types",
     "EnvVar": "trellis.config.env_var",
+    "EvaluateAutomationConditionsResult": "trellis.automation.testing",
     "Event": "trellis.core.events",
     "EventType": "trellis.core.events",
     "ExecuteInProcessResult": "trellis.api.result",
@@ -426,6 +438,7 @@ _EXPORTS: dict[str, str] = {
     "dask_executor": "trellis.defs.executor",
     "define_asset_job": "trellis.defs.asset_job",
     "definitions": "trellis.defs.lazy_definitions",
+    "evaluate_automation_conditions": "trellis.automation.testing",
     "file_relative_path": "trellis.config.files",
     "fs_io_manager": "trellis.defs.builtin_io_managers",
     "get_dagster_logger": "trellis.contexts.user_logger",
@@ -475,6 +488,10 @@ __all__ = [
     "AssetSelection",
     "AssetSpec",
     "AssetsDefinition",
+    "AutomationCondition",
+    "AutomationConditionSensorDefinition",
+    "AutomationContext",
+    "AutomationResult",
     "Backoff",
     "BetaWarning",
     "Bool",
@@ -517,6 +534,7 @@ __all__ = [
     "Enum",
     "EnumValue",
     "EnvVar",
+    "EvaluateAutomationConditionsResult",
     "Event",
     "EventType",
     "ExecuteInProcessResult",
@@ -625,6 +643,7 @@ __all__ = [
     "dask_executor",
     "define_asset_job",
     "definitions",
+    "evaluate_automation_conditions",
     "file_relative_path",
     "fs_io_manager",
     "get_dagster_logger",

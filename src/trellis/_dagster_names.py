@@ -26,7 +26,8 @@ PLANNED_GROUPS: dict[str, str] = {
     "sensors, run queues) arrives in a later release",
     "instance queries": "querying the instance's event log with records and filters arrives "
     "in a later release",
-    "automation": "automation conditions and freshness policies arrive in a later release",
+    "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
+    "later release (AutomationCondition works)",
     "partition mappings": "partition mappings arrive in a later release (an asset reads "
     "the same partition of its upstream, or all of it)",
     "multi and dynamic partitions": "multi-dimensional and dynamic partitions arrive in a "
@@ -211,15 +212,9 @@ PLANNED: dict[str, str] = {
             "AutoMaterializeAssetPartitionsFilter",
             "AutoMaterializePolicy",
             "AutoMaterializeRule",
-            "AutomationCondition",
-            "AutomationConditionSensorDefinition",
-            "AutomationContext",
-            "AutomationResult",
-            "EvaluateAutomationConditionsResult",
             "FreshnessPolicy",
             "LegacyFreshnessPolicy",
             "apply_freshness_policy",
-            "evaluate_automation_conditions",
         ],
         "automation",
     ),

@@ -23,11 +23,12 @@ from trellis.instance.sqlite.schema import CREATE_STATEMENTS, SCHEMA_REVISION, T
 
 
 def _probe_value(column: tuple, n: int):
-    """A value for a probe row: the id left to SQLite, a number, or an unused string."""
+    """A value for a probe row: the id left to SQLite (an INTEGER primary key), a number,
+    or an unused string."""
     _cid, _name, declared, _notnull, _default, pk = column
     kind = declared.upper()
     if "INT" in kind:
-        return None if pk else n
+        return None if pk and kind == "INTEGER" else n
     if "FLOAT" in kind or "REAL" in kind:
         return float(n)
     return f"probe-{n}"

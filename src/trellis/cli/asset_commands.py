@@ -1,4 +1,4 @@
-"""``trellis asset list | materialize | diagram | wipe``."""
+"""``trellis asset list | materialize | diagram | wipe | automation``."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ Examples:
 
 @click.group("asset")
 def asset_group() -> None:
-    """List, materialize, draw and wipe assets."""
+    """List, materialize, draw and wipe assets; show their automation evaluations."""
 
 
 def _asset_rows(defs: Any) -> list[tuple[str, str, str, str, str]]:
@@ -239,3 +239,62 @@ def wipe(keys: tuple[str, ...], wipe_all: bool, yes: bool) -> None:
                 return
         wiped = instance.wipe_assets(targets)
     click.echo(f"Wiped the materialization history of {len(wiped)} asset(s): {listing}.")
+
+
+AUTOMATION_EXAMPLES = """\\b
+Examples:
+  trellis asset automation orders                # the latest evaluation, as a tree
+  trellis asset automation warehouse/orders --history 5
+  trellis asset automation orders --json
+"""
+
+
+@asset_group.command("automation", epilog=AUTOMATION_EXAMPLES)
+@click.argument("key")
+@click.option(
+    "--history",
+    "history",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many of the latest recorded evaluations to show, newest first.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON lines.")
+def automation(key: str, history: int, as_json: bool) -> None:
+    """The latest automation evaluations of an asset: its condition tree, which parts
+    were true (for a partitioned asset, for which partitions) and what was requested.
+
+    KEY is an asset key as 'a/b' (or a JSON list). An evaluation identical to the one
+    before it is not recorded again, so the latest record is the current state since
+    its time. Needs no code.
+    """
+    import json
+
+    from trellis.views.automation_tree import render_evaluation
+
+    asset_key = _parse_key(key)
+    with open_instance() as instance:
+        records = instance.get_automation_evaluations(asset_key, limit=history)
+    if not records:
+        click.echo(
+            f"No automation evaluation of '{asset_key.to_user_string()}' is recorded in this "
+            "instance (the daemon records them when an automation sensor evaluates it)."
+        )
+        return
+    for i, record in enumerate(records):
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "asset_key": record.asset_key.to_user_string(),
+                        "evaluation_id": record.evaluation_id,
+                        "timestamp": record.timestamp,
+                        "num_requested": record.num_requested,
+                        **record.body,
+                    }
+                )
+            )
+            continue
+        if i:
+            click.echo("")
+        click.echo("\n".join(render_evaluation(record)))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, overload
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.deprecation import warn_deprecated
 from trellis.core.errors import InvalidDefinitionError, InvalidSubsetError
-from trellis.defs.asset_spec import AssetSpec, coerce_dep_keys
+from trellis.defs.asset_spec import AssetSpec, check_automation_condition, coerce_dep_keys
 from trellis.defs.ins_outs import AssetIn, AssetOut, In, Out
 from trellis.defs.op import OpDefinition
 from trellis.defs.retry import RetryPolicy
@@ -124,6 +124,16 @@ class AssetsDefinition:
     def get_output_name_for_asset_key(self, key: AssetKey) -> str:
         """The op output that makes ``key``."""
         return self.output_names_by_key[key]
+
+    @property
+    def automation_conditions_by_key(self) -> dict[AssetKey, Any]:
+        """Each asset's automation condition (None: none)."""
+        return {k: s.automation_condition for k, s in self.specs_by_key.items()}
+
+    @property
+    def automation_condition(self) -> Any:
+        """The automation condition of a single-asset definition (None: none)."""
+        return self.specs_by_key[self.key].automation_condition
 
     @property
     def metadata_by_key(self) -> dict[AssetKey, dict[str, Any]]:
@@ -306,6 +316,7 @@ def asset(
     dagster_type: Any = None,
     compute_kind: str | None = None,
     non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
+    automation_condition: Any = None,
 ) -> AssetDecorator: ...
 
 
@@ -333,14 +344,16 @@ def asset(
     dagster_type: Any = None,
     compute_kind: str | None = None,
     non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
+    automation_condition: Any = None,
 ) -> AssetsDefinition | AssetDecorator:
     """Define an asset from the function that computes it: ``@asset`` or
     ``@asset(key_prefix=..., group_name=..., ...)``.
 
     Parameters other than the context, config and resources name upstream assets
     (``def orders(raw_orders)`` reads the asset ``raw_orders``); ``ins`` overrides that.
-    ``compute_kind=`` and ``non_argument_deps=``, deprecated in Dagster, are accepted with
-    a ``DeprecationWarning`` (use ``kinds=`` and ``deps=``).
+    ``automation_condition=`` (an ``AutomationCondition``) says when declarative automation
+    requests it. ``compute_kind=`` and ``non_argument_deps=``, deprecated in Dagster, are
+    accepted with a ``DeprecationWarning`` (use ``kinds=`` and ``deps=``).
     """
     kinds, deps = _deprecated_asset_args("@asset", kinds, deps, compute_kind, non_argument_deps)
 
@@ -386,6 +399,7 @@ def asset(
             tags=tags,
             kinds=kinds,
             partitions_def=partitions_def,
+            automation_condition=check_automation_condition(automation_condition, owner),
         )
         return AssetsDefinition(
             op_def,
@@ -456,6 +470,9 @@ def multi_asset(
                     tags=asset_out.tags,
                     kinds=asset_out.kinds or shared_kinds,
                     partitions_def=partitions_def,
+                    automation_condition=check_automation_condition(
+                        asset_out.automation_condition, f"{owner}, AssetOut '{out_name}'"
+                    ),
                 )
         else:
             for spec in specs or ():

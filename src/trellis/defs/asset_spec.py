@@ -11,6 +11,23 @@ from trellis.core.errors import InvalidDefinitionError
 IO_MANAGER_KEY_METADATA = "trellis/io_manager_key"
 
 
+def is_automation_condition(value: Any) -> bool:
+    """Whether ``value`` is an ``AutomationCondition`` (the class lives in a later layer,
+    ``trellis.automation``, so the check is by shape)."""
+    return callable(getattr(value, "evaluate", None)) and callable(getattr(value, "since", None))
+
+
+def check_automation_condition(value: Any, owner: str) -> Any:
+    """``value`` if it is None or an ``AutomationCondition``, else a definition error
+    naming ``owner``."""
+    if value is None or is_automation_condition(value):
+        return value
+    raise InvalidDefinitionError(
+        f"{owner}: automation_condition must be an AutomationCondition (for example "
+        f"AutomationCondition.eager()), got {value!r}."
+    )
+
+
 def coerce_dep_keys(deps: Iterable[Any] | None) -> list[AssetKey]:
     """Asset keys for what users pass as ``deps``: keys, strings, specs, asset definitions."""
     keys: list[AssetKey] = []
@@ -29,6 +46,7 @@ def coerce_dep_keys(deps: Iterable[Any] | None) -> list[AssetKey]:
 class AssetSpec:
     """An asset's key and properties: for assets that this code does not materialize
     (upstream, external), and for the outputs of a ``@multi_asset``.
+    ``automation_condition`` says when declarative automation requests the asset.
 
     ``with_io_manager_key(key)`` names the IO manager that loads it for downstream assets.
     """
@@ -47,6 +65,7 @@ class AssetSpec:
         tags: Mapping[str, str] | None = None,
         kinds: set[str] | None = None,
         partitions_def: Any = None,
+        automation_condition: Any = None,
     ) -> None:
         self.key = AssetKey.from_coercible(key)
         self.deps = coerce_dep_keys(deps)
@@ -59,6 +78,9 @@ class AssetSpec:
         self.tags = dict(tags or {})
         self.kinds = set(kinds or ())
         self.partitions_def = partitions_def
+        self.automation_condition = check_automation_condition(
+            automation_condition, f"AssetSpec('{self.key.to_user_string()}')"
+        )
 
     @property
     def io_manager_key(self) -> str:
@@ -85,6 +107,7 @@ class AssetSpec:
             "tags": self.tags,
             "kinds": self.kinds,
             "partitions_def": self.partitions_def,
+            "automation_condition": self.automation_condition,
         }
         key = changes.pop("key", self.key)
         values.update(changes)

@@ -115,6 +115,7 @@ class AssetOut:
     """Declares one asset of a ``@multi_asset``: its key and asset-level properties."""
 
     __slots__ = (
+        "automation_condition",
         "code_version",
         "dagster_type",
         "description",
@@ -143,6 +144,7 @@ class AssetOut:
         owners: Sequence[str] | None = None,
         tags: Mapping[str, str] | None = None,
         kinds: set[str] | None = None,
+        automation_condition: Any = None,
     ) -> None:
         self.key_prefix = [key_prefix] if isinstance(key_prefix, str) else key_prefix
         self.key = AssetKey.from_coercible(key) if key is not None else None
@@ -156,3 +158,4 @@ class AssetOut:
         self.owners = list(owners or [])
         self.tags = dict(tags or {})
         self.kinds = set(kinds or ())
+        self.automation_condition = automation_condition

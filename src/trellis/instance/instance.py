@@ -25,6 +25,7 @@ from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InstanceError, StorageUnavailableError
 from trellis.core.events import Event
 from trellis.core.run import HOST_TAG, PID_NAMESPACE_TAG, PID_TAG, Run, RunStatus
+from trellis.instance.automation_records import AutomationEvaluationRecord
 from trellis.instance.config import (
     UMASK,
     InstanceSettings,
@@ -331,6 +332,30 @@ class Instance:
         leave the asset index, and stored values are no longer found through it; the runs
         and their event logs stay. Returns the keys that had a history."""
         return self.storage.wipe_assets([AssetKey.from_coercible(k) for k in keys])
+
+    # -- declarative automation --------------------------------------------------------
+    def add_automation_evaluations(self, records: Sequence[AutomationEvaluationRecord]) -> None:
+        """Store declarative-automation evaluation records (the automation loop does); one
+        with the asset and evaluation id of a stored record replaces it."""
+        self.storage.add_automation_evaluations(records)
+
+    def get_automation_evaluations(
+        self,
+        key: CoercibleToAssetKey,
+        limit: int | None = None,
+        before_evaluation_id: int | None = None,
+    ) -> list[AutomationEvaluationRecord]:
+        """The recorded automation evaluations of an asset, newest first: each has the
+        evaluation id and time, how many partitions it requested, and its result tree
+        (``record.body["tree"]``; ``trellis asset automation KEY`` prints it). An
+        evaluation identical to the one before it is not recorded again."""
+        return self.storage.get_automation_evaluations(
+            AssetKey.from_coercible(key), limit, before_evaluation_id
+        )
+
+    def get_max_automation_evaluation_id(self) -> int | None:
+        """The highest automation evaluation id recorded (None: none)."""
+        return self.storage.get_max_automation_evaluation_id()
 
     # -- dead runs ---------------------------------------------------------------------
     def mark_dead_runs_failed(self, wait: bool = True) -> list[str]:

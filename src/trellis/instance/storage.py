@@ -21,6 +21,7 @@ from typing import Any
 from trellis.core.asset_key import AssetKey
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
+from trellis.instance.automation_records import AutomationEvaluationRecord, AutomationRecordsMixin
 
 RUN_STATUS_BY_EVENT = {
     EventType.RUN_START: RunStatus.STARTED,
@@ -177,6 +178,22 @@ class InstanceStorage(ABC):
         """Forget the materialization and observation history of ``keys`` (the asset
         index; the runs' event logs keep their events); the keys that had any."""
 
+    # -- declarative automation ----------------------------------------------------------
+    @abstractmethod
+    def add_automation_evaluations(self, records: Sequence[AutomationEvaluationRecord]) -> None:
+        """Store automation evaluation records; one with the asset and evaluation id of a
+        stored record replaces it."""
+
+    @abstractmethod
+    def get_automation_evaluations(
+        self, key: AssetKey, limit: int | None = None, before_evaluation_id: int | None = None
+    ) -> list[AutomationEvaluationRecord]:
+        """An asset's evaluation records, newest (highest evaluation id) first."""
+
+    @abstractmethod
+    def get_max_automation_evaluation_id(self) -> int | None:
+        """The highest evaluation id stored (None: no record)."""
+
     # -- administration ----------------------------------------------------------------
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -208,7 +225,7 @@ class _RunLog:
         self.events: list[Event] = []
 
 
-class InMemoryStorage(InstanceStorage):
+class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
     """Runs, events and the asset index in dicts, for ephemeral instances and tests.
 
     Runs are kept by reference (the engine's ``Run`` object is the stored one).
@@ -227,6 +244,7 @@ class InMemoryStorage(InstanceStorage):
         self._asset_keys: set[AssetKey] = set()
         self._ids = itertools.count(1)
         self._heartbeats: dict[str, float] = {}
+        self._automation_init()
 
     # -- runs --------------------------------------------------------------------------
     def add_run(self, run: Run) -> None:

@@ -12,6 +12,9 @@ all three); change them together, with a new revision.
   reused); ``body`` is the event as JSON (``event_to_dict``).
 - ``asset_keys``: the asset index, one row per asset materialized or observed, with
   its latest materialization.
+- ``asset_automation_evaluations``: the declarative-automation evaluations of each asset,
+  one row per asset and evaluation (``tree``: the result tree as JSON, written by
+  ``trellis.automation.records``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from trellis.instance.sqlite.schema import (
 
 __all__ = [
     "SCHEMA_REVISION",
+    "asset_automation_evaluations",
     "TRELLIS_TABLES",
     "asset_key_from_db",
     "asset_key_to_db",
@@ -102,6 +106,16 @@ asset_keys = sa.Table(
     sa.Column("last_materialization_id", sa.BigInteger),
     sa.Column("last_run_id", sa.String(255)),
     sa.Column("last_timestamp", Timestamp),
+)
+
+asset_automation_evaluations = sa.Table(
+    "asset_automation_evaluations",
+    metadata,
+    sa.Column("asset_key", sa.String(512), primary_key=True),
+    sa.Column("evaluation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("timestamp", Timestamp, nullable=False),
+    sa.Column("num_requested", sa.Integer, nullable=False),
+    sa.Column("tree", sa.Text, nullable=False),
 )
 
 TRELLIS_TABLES = frozenset(metadata.tables)

@@ -26,6 +26,7 @@ from trellis.core.run import Run, RunStatus
 from trellis.core.serialization import event_from_dict, event_to_dict, run_from_dict, run_to_dict
 from trellis.instance.config import StorageSpec
 from trellis.instance.sql import migrate as migrations
+from trellis.instance.sql.automation_storage import SqlAutomationRecords
 from trellis.instance.sql.database import NOT_COMMITTED, Database
 from trellis.instance.sql.schema import (
     SCHEMA_REVISION,
@@ -78,7 +79,7 @@ def _record(row: Any) -> EventRecord:
     return EventRecord(int(row[0]), event_from_dict(json.loads(row[1])))
 
 
-class SqlStorage(InstanceStorage):
+class SqlStorage(SqlAutomationRecords, InstanceStorage):
     """Instance storage in one SQL database (SQLite file or PostgreSQL schema).
 
     Opening it checks the schema: a new database is created, an older revision is

@@ -19,13 +19,23 @@ from trellis.core.errors import InstanceError
 # The newest migration revision; the statements below create its tables. Opening a
 # database at this revision needs neither SQLAlchemy nor Alembic (a test keeps it equal
 # to the migrations' head).
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 VERSION_TABLE = "alembic_version"
 MIGRATE_COMMAND = "trellis instance migrate"
-TRELLIS_TABLES = frozenset({"asset_keys", "event_logs", "run_tags", "runs"})
+TRELLIS_TABLES = frozenset(
+    {"asset_automation_evaluations", "asset_keys", "event_logs", "run_tags", "runs"}
+)
 
 CREATE_STATEMENTS: tuple[str, ...] = (
+    """CREATE TABLE asset_automation_evaluations (
+    asset_key VARCHAR(512) NOT NULL,
+    evaluation_id BIGINT NOT NULL,
+    timestamp FLOAT NOT NULL,
+    num_requested INTEGER NOT NULL,
+    tree TEXT NOT NULL,
+    PRIMARY KEY (asset_key, evaluation_id)
+)""",
     """CREATE TABLE asset_keys (
     asset_key VARCHAR(512) NOT NULL,
     last_materialization_id BIGINT,

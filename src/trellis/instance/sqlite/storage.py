@@ -34,6 +34,7 @@ from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
 from trellis.core.serialization import event_from_dict, event_to_dict, run_from_dict, run_to_dict
 from trellis.instance.config import StorageSpec
+from trellis.instance.sqlite.automation_storage import SqliteAutomationRecords
 from trellis.instance.sqlite.connection import (
     SqliteDatabase,
     check_sqlite_file,
@@ -170,7 +171,7 @@ def _version(conn: sqlite3.Connection) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
-class SqliteStorage(InstanceStorage):
+class SqliteStorage(SqliteAutomationRecords, InstanceStorage):
     """Instance storage in one SQLite file, through ``sqlite3``.
 
     Opening it checks the schema: a new database is created, an older revision is
