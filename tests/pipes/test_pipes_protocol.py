@@ -322,7 +322,7 @@ def run_with_lines(lines: list[str]):
             assert session.get_bootstrap_params()[DAGSTER_PIPES_CONTEXT_ENV_VAR]["data"][
                 "asset_keys"
             ] == ["orders"]
-        return session.get_results()
+        yield from session.get_results()
 
     return materialize([orders], raise_on_error=False)
 

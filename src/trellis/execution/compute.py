@@ -93,8 +93,6 @@ def returned_events(op_def: OpDefinition, result: Any) -> list[UserEvent]:
     """The user events of a function that returned (not yielded) ``result``."""
     if isinstance(result, (Output, MaterializeResult)):
         return [result]
-    if isinstance(result, (list, tuple)) and result and _keyed_results(result):
-        return list(result)  # materializations that name their assets (Pipes results)
     outs = op_def.outs
     if len(outs) == 1:
         (name, out_def) = next(iter(outs.items()))
@@ -112,14 +110,8 @@ def returned_events(op_def: OpDefinition, result: Any) -> list[UserEvent]:
         return []
     if result is None and not any(o.is_required for o in outs.values()):
         return []
-    if (
-        isinstance(result, (list, tuple))
-        and result
-        and all(
-            isinstance(item, MaterializeResult) and item.asset_key is not None for item in result
-        )
-    ):  # materializations that name their assets, in any order (a Pipes session's results)
-        return list(result)
+    if isinstance(result, (list, tuple)) and result and _keyed_results(result):
+        return list(result)  # materializations that name their assets (Pipes results)
     if isinstance(result, tuple) and len(result) == len(outs):
         return [
             value if isinstance(value, (Output, MaterializeResult)) else Output(value, name)
