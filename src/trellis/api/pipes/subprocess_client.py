@@ -13,7 +13,9 @@ and the two Pipes variables. Its stdout and stderr go to this process's (unless
 ``forward_stdio=False``); the end of its stderr is kept for the error when it fails. Its
 messages are handled every 50 ms while it runs. A step that is interrupted (the run is
 canceled: ``trellis run cancel``, Ctrl-C, SIGTERM) sends the process SIGINT and waits
-``termination_timeout_seconds`` for it to exit before killing it."""
+``termination_timeout_seconds`` for it to exit before killing it; in pool and Dask workers,
+which ignore SIGINT, the process starts with SIGINT's default action so that it can be
+interrupted."""
 
 from __future__ import annotations
 
