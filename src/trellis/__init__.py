@@ -22,6 +22,25 @@ if TYPE_CHECKING:
     # names from the same modules as _EXPORTS; tests/test_public_api.py checks that).
     from trellis import components
     from trellis.api.execute import materialize, materialize_to_memory
+    from trellis.api.pipes.client import PipesClient, PipesClientCompletedInvocation
+    from trellis.api.pipes.errors import PipesExecutionError
+    from trellis.api.pipes.message_handler import PipesMessageHandler
+    from trellis.api.pipes.readers import (
+        PipesContextInjector,
+        PipesEnvContextInjector,
+        PipesFileContextInjector,
+        PipesFileMessageReader,
+        PipesMessageReader,
+        PipesTempFileContextInjector,
+        PipesTempFileMessageReader,
+    )
+    from trellis.api.pipes.session import (
+        PipesExecutionResult,
+        PipesLaunchedData,
+        PipesSession,
+        open_pipes_session,
+    )
+    from trellis.api.pipes.subprocess_client import PipesSubprocessClient
     from trellis.api.result import ExecuteInProcessResult
     from trellis.api.testing import (
         build_asset_context,
@@ -383,6 +402,21 @@ _EXPORTS: dict[str, str] = {
     "PendingNodeInvocation": "trellis.defs.composition:PendingInvocation",
     "Permissive": "trellis.config.types",
     "PermissiveConfig": "trellis.config.pythonic",
+    "PipesClient": "trellis.api.pipes.client",
+    "PipesClientCompletedInvocation": "trellis.api.pipes.client",
+    "PipesContextInjector": "trellis.api.pipes.readers",
+    "PipesEnvContextInjector": "trellis.api.pipes.readers",
+    "PipesExecutionError": "trellis.api.pipes.errors",
+    "PipesExecutionResult": "trellis.api.pipes.session",
+    "PipesFileContextInjector": "trellis.api.pipes.readers",
+    "PipesFileMessageReader": "trellis.api.pipes.readers",
+    "PipesLaunchedData": "trellis.api.pipes.session",
+    "PipesMessageHandler": "trellis.api.pipes.message_handler",
+    "PipesMessageReader": "trellis.api.pipes.readers",
+    "PipesSession": "trellis.api.pipes.session",
+    "PipesSubprocessClient": "trellis.api.pipes.subprocess_client",
+    "PipesTempFileContextInjector": "trellis.api.pipes.readers",
+    "PipesTempFileMessageReader": "trellis.api.pipes.readers",
     "PlanOrchestrationContext": "trellis.contexts.system",
     "PreviewWarning": "trellis.core.deprecation",
     "ResourceDefinition": "trellis.defs.resource",
@@ -468,6 +502,7 @@ _EXPORTS: dict[str, str] = {
     "multiprocess_executor": "trellis.defs.executor",
     "multithread_executor": "trellis.defs.executor",
     "op": "trellis.defs.op",
+    "open_pipes_session": "trellis.api.pipes.session",
     "resource": "trellis.defs.resource",
     "schedule": "trellis.defs.schedule",
     "sensor": "trellis.defs.sensor",
@@ -588,6 +623,21 @@ __all__ = [
     "PendingNodeInvocation",
     "Permissive",
     "PermissiveConfig",
+    "PipesClient",
+    "PipesClientCompletedInvocation",
+    "PipesContextInjector",
+    "PipesEnvContextInjector",
+    "PipesExecutionError",
+    "PipesExecutionResult",
+    "PipesFileContextInjector",
+    "PipesFileMessageReader",
+    "PipesLaunchedData",
+    "PipesMessageHandler",
+    "PipesMessageReader",
+    "PipesSession",
+    "PipesSubprocessClient",
+    "PipesTempFileContextInjector",
+    "PipesTempFileMessageReader",
     "PlanOrchestrationContext",
     "PreviewWarning",
     "ResourceDefinition",
@@ -673,6 +723,7 @@ __all__ = [
     "multiprocess_executor",
     "multithread_executor",
     "op",
+    "open_pipes_session",
     "resource",
     "schedule",
     "sensor",

@@ -21,7 +21,9 @@ PLANNED_GROUPS: dict[str, str] = {
     "release (plain values, MetadataValue.text/int/float/bool/json/md/path/url/timestamp/null "
     "work)",
     "loggers": "custom loggers arrive in a later release (context.log and get_dagster_logger work)",
-    "pipes": "Dagster Pipes (external processes reporting back) arrives in a later release",
+    "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
+    "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
+    "injectors and readers work)",
     "instigation runtime": "running schedules and sensors (the daemon, run-status and asset "
     "sensors, run queues) arrives in a later release",
     "instance queries": "querying the instance's event log with records and filters arrives "
@@ -144,23 +146,8 @@ PLANNED: dict[str, str] = {
     **dict.fromkeys(
         [
             "PipesBlobStoreMessageReader",
-            "PipesClient",
-            "PipesClientCompletedInvocation",
             "PipesCompositeMessageReader",
-            "PipesContextInjector",
-            "PipesEnvContextInjector",
-            "PipesExecutionResult",
-            "PipesFileContextInjector",
-            "PipesFileMessageReader",
-            "PipesLaunchedData",
             "PipesLogReader",
-            "PipesMessageHandler",
-            "PipesMessageReader",
-            "PipesSession",
-            "PipesSubprocessClient",
-            "PipesTempFileContextInjector",
-            "PipesTempFileMessageReader",
-            "open_pipes_session",
         ],
         "pipes",
     ),

@@ -78,7 +78,7 @@ def test_a_name_that_trellis_now_has_is_not_still_classified_missing():
     [
         ("asset_check", "trellis does not have 'asset_check' yet (asset checks arrive"),
         ("DynamicOut", "trellis does not have 'DynamicOut' yet (dynamic outputs arrive"),
-        ("PipesSubprocessClient", "trellis does not have 'PipesSubprocessClient' yet"),
+        ("PipesLogReader", "trellis does not have 'PipesLogReader' yet (Pipes readers for"),
         ("repository", "trellis does not provide 'repository': the legacy repository API"),
     ],
 )

@@ -8,16 +8,20 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
 from trellis import (
+    AssetExecutionContext,
     Definitions,
     Field,
     FilesystemIOManager,
+    MaterializeResult,
     Out,
+    PipesSubprocessClient,
     RetryPolicy,
     asset,
     dask_executor,
@@ -148,9 +152,49 @@ def numbers_total(numbers: list[int]) -> int:
     return sum(numbers)
 
 
-assets_job = define_asset_job("assets_job", selection="*")
+# -- Pipes: code outside Trellis, run by a step as a subprocess ---------------------------------
+EXTERNAL = Path(__file__).resolve().parents[1] / "pipes" / "external"
 
-defs = Definitions(assets=[numbers, numbers_total], jobs=[assets_job], resources=RESOURCES)
+
+@asset(code_version="2")
+def piped_orders(context: AssetExecutionContext, pipes: PipesSubprocessClient) -> MaterializeResult:
+    """Runs an external script that logs and reports this asset materialized."""
+    return pipes.run(
+        command=[sys.executable, str(EXTERNAL / "materialize.py")],
+        context=context,
+        extras={"rows": 7, "step_pid": os.getpid()},
+    ).get_materialize_result()
+
+
+@asset
+def piped_crash(context: AssetExecutionContext, pipes: PipesSubprocessClient) -> MaterializeResult:
+    """Runs an external script that raises."""
+    return pipes.run(
+        command=[sys.executable, str(EXTERNAL / "crash.py")], context=context
+    ).get_materialize_result()
+
+
+@asset(required_resource_keys={"io_manager_dir"})
+def piped_slow(context: AssetExecutionContext, pipes: PipesSubprocessClient) -> MaterializeResult:
+    """Asks for its run's cancellation, then runs an external script that waits 30 s."""
+    assert context.instance.request_cancel(context.run_id)
+    return pipes.run(
+        command=[sys.executable, str(EXTERNAL / "slow.py")],
+        context=context,
+        extras={"marks": context.resources.io_manager_dir},
+    ).get_materialize_result()
+
+
+assets_job = define_asset_job("assets_job", selection=[numbers, numbers_total])
+pipes_job = define_asset_job("pipes_job", selection=[piped_orders])
+pipes_crash_job = define_asset_job("pipes_crash_job", selection=[piped_crash])
+pipes_cancel_job = define_asset_job("pipes_cancel_job", selection=[piped_slow])
+
+defs = Definitions(
+    assets=[numbers, numbers_total, piped_orders, piped_crash, piped_slow],
+    jobs=[assets_job, pipes_job, pipes_crash_job, pipes_cancel_job],
+    resources={**RESOURCES, "pipes": PipesSubprocessClient(termination_timeout_seconds=5)},
+)
 
 
 # -- failures and retries ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ tested in that executor's own file."""
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import time
 from pathlib import Path
@@ -152,6 +153,84 @@ def test_an_asset_job_from_definitions_runs_on_every_executor(executor, run_conf
     assert result.success
     assert result.asset_value("numbers_total") == 10
     assert len(events_of(result, EventType.ASSET_MATERIALIZATION)) == 2
+
+
+# -- Pipes: code outside Trellis ---------------------------------------------------------------
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_pipes_subprocess_reports_back_from_every_executor(executor, run_config_for):
+    result = _run(suite_jobs.defs.get_job_def("pipes_job"), run_config_for(executor))
+    assert result.success
+    step_pid = step_pids(result)["piped_orders"]
+    (mat,) = events_of(result, EventType.ASSET_MATERIALIZATION)
+    metadata = {name: value.value for name, value in mat.metadata.items()}
+    # launched by the process that ran the step, a process of its own
+    assert metadata["parent_pid"] == step_pid and metadata["external_pid"] != step_pid
+    assert metadata["rows"] == 7 and metadata["dagster/data_version"] == "rows-7"
+    assert mat.metadata["dashboard"].type_name == "url"
+    context = metadata["context"]
+    assert context["run_id"] == result.run_id and context["job_name"] == "pipes_job"
+    assert list(context["asset_keys"]) == ["piped_orders"]
+    assert context["code_version_by_asset_key"] == {"piped_orders": "2"}
+    assert context["extras"] == {"rows": 7, "step_pid": step_pid}
+    lines = [
+        (e.level, e.message)
+        for e in result.event_log
+        if e.event_type is EventType.LOG_MESSAGE and e.step_key == "piped_orders"
+    ]
+    assert (logging.DEBUG, "debug detail") in lines
+    assert (logging.WARNING, "1 row had a negative amount") in lines
+    external_pid = metadata["external_pid"]
+    assert (logging.INFO, f"computing piped_orders in process {external_pid}") in lines
+    # the step's own events come from the step's process, in the usual order
+    assert types_by_step(result.all_events)["piped_orders"] == [
+        *(START, OUTPUT, EventType.ASSET_MATERIALIZATION, SUCCESS)
+    ]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_failing_pipes_subprocess_fails_its_step_with_exit_code_and_stderr(
+    executor, run_config_for
+):
+    result = _run(suite_jobs.defs.get_job_def("pipes_crash_job"), run_config_for(executor))
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key == "piped_crash"
+    assert "External process failed with exit code 1" in failure.message
+    assert "ValueError: bad row 17: amount is not a number" in failure.message
+    assert failure.data.metadata["exit_code"].value == 1
+    tail = failure.data.metadata["stderr_tail"].value
+    assert "noise line 29" in tail and "noise line 5" not in tail  # the last lines only
+    assert failure.data.error.cls_name == "PipesExecutionError"
+    # what the process sent before it failed is recorded, with its traceback
+    logs = [e.message for e in result.event_log if e.event_type is EventType.LOG_MESSAGE]
+    assert "about to read the orders" in logs
+    (closed,) = [e for e in events_of(result, EventType.ENGINE_EVENT) if e.error is not None]
+    assert closed.step_key == "piped_crash"
+    assert closed.error.cls_name == "ValueError" and "crash.py" in closed.error.to_string()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_canceling_a_run_interrupts_its_pipes_subprocess(executor, run_config_for, tmp_path):
+    instance = Instance.from_config(tmp_path / "home", {})
+    files = tmp_path / "files"
+    began = time.monotonic()
+    result = _run(
+        suite_jobs.defs.get_job_def("pipes_cancel_job"),
+        run_config_for(executor, files),
+        instance=instance,
+    )
+    assert time.monotonic() - began < 15  # not the external process's 30 s
+    assert result.run.status is RunStatus.CANCELED
+    (started,) = marked_pids(files, "started")
+    # the external process got SIGINT and stopped, wherever the step ran
+    deadline = time.monotonic() + 10
+    while not marked_pids(files, "interrupted") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marked_pids(files, "interrupted") == [started]
+    assert not marked_pids(files, "finished")
+    with pytest.raises(ProcessLookupError):
+        os.kill(started, 0)
 
 
 # -- failures and retries ----------------------------------------------------------------------

@@ -23,7 +23,14 @@ class ResourceParamMarker:
     """Marks ``ResourceParam[T]``: a parameter that receives the resource of its name."""
 
 
+class TreatAsResourceParam:
+    """A base class whose subclasses, as a parameter's annotation, make it a resource
+    parameter without ``ResourceParam[...]`` (``client: PipesSubprocessClient``)."""
+
+
 def _is_resource_annotation(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, TreatAsResourceParam):
+        return True
     if typing.get_origin(annotation) is typing.Annotated:
         return any(isinstance(m, ResourceParamMarker) for m in annotation.__metadata__)
     module = sys.modules.get("trellis.defs.configurable_resource")

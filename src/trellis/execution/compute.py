@@ -85,6 +85,10 @@ def _coerce_yielded(op_def: OpDefinition, item: Any) -> UserEvent:
     )
 
 
+def _keyed_results(items: list[Any] | tuple[Any, ...]) -> bool:
+    return all(isinstance(i, MaterializeResult) and i.asset_key is not None for i in items)
+
+
 def returned_events(op_def: OpDefinition, result: Any) -> list[UserEvent]:
     """The user events of a function that returned (not yielded) ``result``."""
     if isinstance(result, (Output, MaterializeResult)):
@@ -106,6 +110,8 @@ def returned_events(op_def: OpDefinition, result: Any) -> list[UserEvent]:
         return []
     if result is None and not any(o.is_required for o in outs.values()):
         return []
+    if isinstance(result, (list, tuple)) and result and _keyed_results(result):
+        return list(result)  # materializations that name their assets (Pipes results)
     if isinstance(result, tuple) and len(result) == len(outs):
         return [
             value if isinstance(value, (Output, MaterializeResult)) else Output(value, name)
