@@ -29,12 +29,30 @@ class AssetGraph:
     def __init__(
         self, assets_defs: Sequence[AssetsDefinition], specs: Sequence[AssetSpec] = ()
     ) -> None:
-        # Upstream names that are not keys, resolved by group and name as in Dagster.
-        self.assets_defs = resolve_dependency_names(assets_defs, specs)
+        self._index(assets_defs, specs)
+        known = self.producer.keys() | self.external_specs.keys()
+        if not all(ups <= known for ups in self.upstream.values()):
+            # Upstream names that are not keys, resolved by group and name as in Dagster
+            # (only looked at when some name is not a key: the common case costs one
+            # subset check per asset).
+            resolved = resolve_dependency_names(assets_defs, specs)
+            if any(r is not a for r, a in zip(resolved, assets_defs, strict=True)):
+                self._index(resolved, specs)
+        self._check_upstreams()
+        downstream: dict[AssetKey, set[AssetKey]] = {key: set() for key in self.upstream}
+        self.downstream = downstream
+        for key, ups in self.upstream.items():
+            for up in ups:
+                downstream[up].add(key)
+        self.toposorted_keys = self._toposort()
+
+    def _index(self, assets_defs: Sequence[AssetsDefinition], specs: Sequence[AssetSpec]) -> None:
+        """Each key's producer (or external spec) and upstream keys; duplicates refused."""
+        self.assets_defs = list(assets_defs)
         self.external_specs: dict[AssetKey, AssetSpec] = {}
         self.producer: dict[AssetKey, AssetsDefinition] = {}
         self.upstream: dict[AssetKey, set[AssetKey]] = {}
-        self.downstream: dict[AssetKey, set[AssetKey]] = {}
+
         by_node_name: dict[str, AssetsDefinition] = {}
         for assets_def in self.assets_defs:
             other = by_node_name.setdefault(assets_def.node_name, assets_def)
@@ -65,12 +83,6 @@ class AssetGraph:
                 )
             self.external_specs[spec.key] = spec
             self.upstream[spec.key] = set(spec.deps)
-        self._check_upstreams()
-        downstream = self.downstream = {key: set() for key in self.upstream}
-        for key, ups in self.upstream.items():
-            for up in ups:
-                downstream[up].add(key)
-        self.toposorted_keys = self._toposort()
 
     def _check_upstreams(self) -> None:
         known = set(self.producer) | set(self.external_specs)

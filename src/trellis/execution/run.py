@@ -114,6 +114,7 @@ def execute_run(
     signals = RunSignals(cancellation)
     try:
         signals.install(monitor.wakeup_fd)
+        monitor.owns_sigterm = signals.handles_sigterm
         monitor.start()
         outcome = _execute(
             plan, run, instance, stream, cancellation, executor, raise_on_error, code_pointer

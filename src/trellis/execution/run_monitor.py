@@ -45,70 +45,62 @@ POLL_SECONDS = 0.5
 
 
 class RunMonitor:
-    """The background thread of one run (``start``, ``stop``, then ``close``); see the
-    module docstring.
+    """The watch over one run (``start``, ``stop``, then ``close``), kept by the process's
+    monitor thread (``_MonitorThread``); see the module docstring.
 
-    It waits on a pipe of its own: ``stop`` writes to it, and so does the signal machinery
-    when the run owns SIGTERM (``wakeup_fd``: ``signal.set_wakeup_fd``), so that the grace
-    period starts even while the main thread is blocked in a C call that a signal does not
-    interrupt (its Python handler runs only once the call returns)."""
+    One thread serves every run of the process: it is started with the first run and
+    waits on a pipe of its own, without a timeout while no run is watched. Starting a
+    thread, a pipe and a join per run cost ~0.2 ms a run, as much as a whole tiny run
+    (``/tmp``-free measure: 300 one-asset ``materialize_to_memory`` calls in a loop). The
+    signal machinery writes to that pipe when the run owns SIGTERM (``wakeup_fd``:
+    ``signal.set_wakeup_fd``), so that the grace period starts even while the main thread
+    is blocked in a C call that a signal does not interrupt (its Python handler runs only
+    once the call returns)."""
 
     def __init__(self, cancellation: Cancellation, should_cancel: Callable[[], bool]) -> None:
         self.cancellation = cancellation
         self.should_cancel = should_cancel
-        self._read_fd, self.wakeup_fd = os.pipe()
-        os.set_blocking(self.wakeup_fd, False)
-        self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._monitor = _monitor_thread()
+        self.wakeup_fd = self._monitor.wakeup_fd
+        self.owns_sigterm = False  # set by the signal handlers when they take SIGTERM
+        self._lock = threading.Lock()  # held while the monitor looks after this run
+        self._watched = False
+        now = time.monotonic()
+        self.next_flush = self.next_poll = now + FLUSH_SECONDS
 
     def start(self) -> None:
-        """Start the thread (a daemon: it never keeps the process alive)."""
-        name = f"trellis-run-monitor-{self.cancellation.run.run_id[:8]}"
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
+        """Start watching the run."""
+        self._watched = True
+        self._monitor.watch(self)
 
     def stop(self) -> None:
-        """Stop the thread and wait for it (the pipe stays open until ``close``)."""
-        self._stopping = True
-        try:
-            os.write(self.wakeup_fd, b"\0")
-        except OSError:
-            pass
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
-        self._thread = None
+        """Stop watching the run; returns once the monitor is done with it."""
+        with self._lock:
+            self._watched = False
+        self._monitor.unwatch(self)
 
     def close(self) -> None:
-        """Close the pipe (once nothing writes to it: the wakeup fd was reset)."""
-        for fd in (self._read_fd, self.wakeup_fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        """Nothing to release: the pipe is the process's (kept for the run's lifecycle)."""
 
-    def _wait(self) -> None:
-        """Wait a tick, or less if the pipe is written to; note a SIGTERM that arrived."""
-        ready, _, _ = select.select([self._read_fd], [], [], TICK)
-        if ready:
-            received = os.read(self._read_fd, 512)
-            cancellation = self.cancellation
-            if signal.SIGTERM in received and cancellation.deadline is None:
-                cancellation.deadline = time.monotonic() + cancellation.grace_seconds
-
-    def _loop(self) -> None:
+    def on_sigterm(self) -> None:
+        """SIGTERM reached the monitor's pipe: the grace period starts now."""
         cancellation = self.cancellation
-        stream = cancellation.stream
-        next_flush = next_poll = time.monotonic() + FLUSH_SECONDS
-        while True:
-            self._wait()
-            if self._stopping:
+        if self.owns_sigterm and cancellation.deadline is None:
+            cancellation.deadline = time.monotonic() + cancellation.grace_seconds
+
+    def look(self, now: float) -> None:
+        """One tick of care for the run: flush, poll for a cancel request, deliver a
+        cancellation, expire the grace period."""
+        with self._lock:
+            if not self._watched:
                 return
-            now = time.monotonic()
+            cancellation = self.cancellation
+            stream = cancellation.stream
             try:
-                if now >= next_flush and stream.flush_pending(timeout=TICK):
-                    next_flush = now + FLUSH_SECONDS
-                if not cancellation.requested and now >= next_poll:
-                    next_poll = now + POLL_SECONDS
+                if now >= self.next_flush and stream.flush_pending(timeout=TICK):
+                    self.next_flush = now + FLUSH_SECONDS
+                if not cancellation.requested and now >= self.next_poll:
+                    self.next_poll = now + POLL_SECONDS
                     if self.should_cancel():
                         cancellation.request("trellis run cancel", stored=True)
                 if cancellation.requested or cancellation.forced:
@@ -162,3 +154,69 @@ class RunMonitor:
             except Exception:
                 pass
         os._exit(128 + (cancellation.signum or signal.SIGTERM))
+
+
+class _MonitorThread:
+    """The one thread that watches every run of this process (made on first use, and
+    again in a forked child, which has no thread of its parent's)."""
+
+    def __init__(self) -> None:
+        self._read_fd, self.wakeup_fd = os.pipe()
+        os.set_blocking(self.wakeup_fd, False)
+        self._runs: list[RunMonitor] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="trellis-run-monitor", daemon=True)
+        self._thread.start()
+
+    def watch(self, monitor: RunMonitor) -> None:
+        """Look after ``monitor``'s run every tick until ``unwatch``."""
+        with self._lock:
+            self._runs.append(monitor)
+        self._wake()
+
+    def unwatch(self, monitor: RunMonitor) -> None:
+        """Stop looking after ``monitor``'s run."""
+        with self._lock:
+            if monitor in self._runs:
+                self._runs.remove(monitor)
+
+    def _wake(self) -> None:
+        try:
+            os.write(self.wakeup_fd, b"\0")
+        except OSError:
+            pass
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                runs = list(self._runs)
+            ready, _, _ = select.select([self._read_fd], [], [], TICK if runs else None)
+            if ready:
+                received = os.read(self._read_fd, 512)
+                if signal.SIGTERM in received:
+                    for monitor in runs:
+                        monitor.on_sigterm()
+            now = time.monotonic()
+            for monitor in runs:
+                monitor.look(now)
+
+
+_MONITOR: _MonitorThread | None = None
+_MONITOR_LOCK = threading.Lock()
+
+
+def _monitor_thread() -> _MonitorThread:
+    global _MONITOR
+    if _MONITOR is None:
+        with _MONITOR_LOCK:
+            if _MONITOR is None:
+                _MONITOR = _MonitorThread()
+    return _MONITOR
+
+
+def _forget_after_fork() -> None:
+    global _MONITOR, _MONITOR_LOCK
+    _MONITOR, _MONITOR_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)

@@ -100,6 +100,11 @@ class RunSignals:
         if self._previous:
             _INSTALLED.append(self)
 
+    @property
+    def handles_sigterm(self) -> bool:
+        """Whether the run took SIGTERM (the process had Python's default for it)."""
+        return signal.SIGTERM in self._previous
+
     def restore(self) -> None:
         """Put the previous handlers back (those still ours), and no wakeup fd."""
         if self in _INSTALLED:
