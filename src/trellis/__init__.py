@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     # names from the same modules as _EXPORTS; tests/test_public_api.py checks that).
     from trellis import components
     from trellis.api.execute import materialize, materialize_to_memory
+    from trellis.api.hooks_and_loggers import build_hook_context, build_init_logger_context
     from trellis.api.result import ExecuteInProcessResult
     from trellis.api.testing import (
         build_asset_context,
@@ -65,8 +66,11 @@ if TYPE_CHECKING:
         StringSource,
     )
     from trellis.contexts.compute import AssetExecutionContext, OpExecutionContext
+    from trellis.contexts.hook import HookContext
+    from trellis.contexts.init_logger import InitLoggerContext
     from trellis.contexts.init_resource import InitResourceContext
     from trellis.contexts.io import InputContext, OutputContext
+    from trellis.contexts.log_manager import LogManager as DagsterLogManager
     from trellis.contexts.schedule import ScheduleEvaluationContext
     from trellis.contexts.sensor import SensorEvaluationContext
     from trellis.contexts.system import PlanOrchestrationContext, StepExecutionContext
@@ -190,6 +194,13 @@ if TYPE_CHECKING:
         fs_io_manager,
         mem_io_manager,
     )
+    from trellis.defs.builtin_loggers import (
+        JsonLogFormatter,
+        colored_console_logger,
+        default_loggers,
+        default_system_loggers,
+        json_console_logger,
+    )
     from trellis.defs.composition import PendingInvocation as PendingNodeInvocation
     from trellis.defs.configurable_resource import (
         ConfigurableIOManager,
@@ -209,6 +220,12 @@ if TYPE_CHECKING:
         multithread_executor,
     )
     from trellis.defs.graph import GraphDefinition, GraphOut, graph
+    from trellis.defs.hook import (
+        HookDefinition,
+        HookExecutionResult,
+        failure_hook,
+        success_hook,
+    )
     from trellis.defs.ins_outs import AssetIn, AssetOut, In, Nothing, Out
     from trellis.defs.io_manager import (
         InputManager,
@@ -229,6 +246,7 @@ if TYPE_CHECKING:
         load_definitions_from_package_module,
         load_definitions_from_package_name,
     )
+    from trellis.defs.logger import LoggerDefinition, logger
     from trellis.defs.op import OpDefinition, op
     from trellis.defs.partitions import (
         PartitionKeyRange,
@@ -299,6 +317,7 @@ _EXPORTS: dict[str, str] = {
     "DagsterInvalidInvocationError": "trellis.core.errors:InvalidInvocationError",
     "DagsterInvalidSubsetError": "trellis.core.errors:InvalidSubsetError",
     "DagsterInvariantViolationError": "trellis.core.errors:InvariantViolationError",
+    "DagsterLogManager": "trellis.contexts.log_manager:LogManager",
     "DagsterResourceFunctionError": "trellis.core.errors:ResourceFunctionError",
     "DagsterRun": "trellis.core.run:Run",
     "DagsterRunNotFoundError": "trellis.core.errors:RunNotFoundError",
@@ -332,11 +351,15 @@ _EXPORTS: dict[str, str] = {
     "FloatMetadataValue": "trellis.core.metadata",
     "GraphDefinition": "trellis.defs.graph",
     "GraphOut": "trellis.defs.graph",
+    "HookContext": "trellis.contexts.hook",
+    "HookDefinition": "trellis.defs.hook",
+    "HookExecutionResult": "trellis.defs.hook",
     "HourlyPartitionsDefinition": "trellis.defs.time_partitions",
     "IOManager": "trellis.defs.io_manager",
     "IOManagerDefinition": "trellis.defs.io_manager",
     "In": "trellis.defs.ins_outs",
     "InMemoryIOManager": "trellis.defs.builtin_io_managers",
+    "InitLoggerContext": "trellis.contexts.init_logger",
     "InitResourceContext": "trellis.contexts.init_resource",
     "InputContext": "trellis.contexts.io",
     "InputManager": "trellis.defs.io_manager",
@@ -351,7 +374,9 @@ _EXPORTS: dict[str, str] = {
     "InvariantViolationError": "trellis.core.errors",
     "Jitter": "trellis.defs.retry",
     "JobDefinition": "trellis.defs.job",
+    "JsonLogFormatter": "trellis.defs.builtin_loggers",
     "JsonMetadataValue": "trellis.core.metadata",
+    "LoggerDefinition": "trellis.defs.logger",
     "Map": "trellis.config.types",
     "MarkdownMetadataValue": "trellis.core.metadata",
     "MaterializeResult": "trellis.core.outputs",
@@ -411,6 +436,8 @@ _EXPORTS: dict[str, str] = {
     "WeeklyPartitionsDefinition": "trellis.defs.time_partitions",
     "asset": "trellis.defs.asset",
     "build_asset_context": "trellis.api.testing",
+    "build_hook_context": "trellis.api.hooks_and_loggers",
+    "build_init_logger_context": "trellis.api.hooks_and_loggers",
     "build_init_resource_context": "trellis.api.testing",
     "build_input_context": "trellis.api.testing",
     "build_op_context": "trellis.api.testing",
@@ -418,14 +445,18 @@ _EXPORTS: dict[str, str] = {
     "build_resources": "trellis.api.testing",
     "build_schedule_context": "trellis.api.testing",
     "build_sensor_context": "trellis.api.testing",
+    "colored_console_logger": "trellis.defs.builtin_loggers",
     "components": "trellis",
     "config_from_files": "trellis.config.files",
     "config_from_pkg_resources": "trellis.config.files",
     "config_from_yaml_strings": "trellis.config.files",
     "custom_path_fs_io_manager": "trellis.defs.builtin_io_managers",
     "dask_executor": "trellis.defs.executor",
+    "default_loggers": "trellis.defs.builtin_loggers",
+    "default_system_loggers": "trellis.defs.builtin_loggers",
     "define_asset_job": "trellis.defs.asset_job",
     "definitions": "trellis.defs.lazy_definitions",
+    "failure_hook": "trellis.defs.hook",
     "file_relative_path": "trellis.config.files",
     "fs_io_manager": "trellis.defs.builtin_io_managers",
     "get_dagster_logger": "trellis.contexts.user_logger",
@@ -434,6 +465,7 @@ _EXPORTS: dict[str, str] = {
     "instance_for_test": "trellis.instance.for_test",
     "io_manager": "trellis.defs.io_manager",
     "job": "trellis.defs.job",
+    "json_console_logger": "trellis.defs.builtin_loggers",
     "load_assets_from_current_module": "trellis.defs.loading",
     "load_assets_from_modules": "trellis.defs.loading",
     "load_assets_from_package_module": "trellis.defs.loading",
@@ -445,6 +477,7 @@ _EXPORTS: dict[str, str] = {
     "load_definitions_from_package_name": "trellis.defs.loading",
     "load_defs": "trellis.defs.defs_folder",
     "load_from_defs_folder": "trellis.defs.defs_folder",
+    "logger": "trellis.defs.logger",
     "make_values_resource": "trellis.defs.resource",
     "map_asset_specs": "trellis.defs.asset",
     "materialize": "trellis.api.execute",
@@ -458,6 +491,7 @@ _EXPORTS: dict[str, str] = {
     "resource": "trellis.defs.resource",
     "schedule": "trellis.defs.schedule",
     "sensor": "trellis.defs.sensor",
+    "success_hook": "trellis.defs.hook",
     "validate_run_config": "trellis.api.validate_config",
     "with_resources": "trellis.defs.bound_resources",
 }
@@ -498,6 +532,7 @@ __all__ = [
     "DagsterInvalidInvocationError",
     "DagsterInvalidSubsetError",
     "DagsterInvariantViolationError",
+    "DagsterLogManager",
     "DagsterResourceFunctionError",
     "DagsterRun",
     "DagsterRunNotFoundError",
@@ -531,11 +566,15 @@ __all__ = [
     "FloatMetadataValue",
     "GraphDefinition",
     "GraphOut",
+    "HookContext",
+    "HookDefinition",
+    "HookExecutionResult",
     "HourlyPartitionsDefinition",
     "IOManager",
     "IOManagerDefinition",
     "In",
     "InMemoryIOManager",
+    "InitLoggerContext",
     "InitResourceContext",
     "InputContext",
     "InputManager",
@@ -550,7 +589,9 @@ __all__ = [
     "InvariantViolationError",
     "Jitter",
     "JobDefinition",
+    "JsonLogFormatter",
     "JsonMetadataValue",
+    "LoggerDefinition",
     "Map",
     "MarkdownMetadataValue",
     "MaterializeResult",
@@ -610,6 +651,8 @@ __all__ = [
     "WeeklyPartitionsDefinition",
     "asset",
     "build_asset_context",
+    "build_hook_context",
+    "build_init_logger_context",
     "build_init_resource_context",
     "build_input_context",
     "build_op_context",
@@ -617,14 +660,18 @@ __all__ = [
     "build_resources",
     "build_schedule_context",
     "build_sensor_context",
+    "colored_console_logger",
     "components",
     "config_from_files",
     "config_from_pkg_resources",
     "config_from_yaml_strings",
     "custom_path_fs_io_manager",
     "dask_executor",
+    "default_loggers",
+    "default_system_loggers",
     "define_asset_job",
     "definitions",
+    "failure_hook",
     "file_relative_path",
     "fs_io_manager",
     "get_dagster_logger",
@@ -633,6 +680,7 @@ __all__ = [
     "instance_for_test",
     "io_manager",
     "job",
+    "json_console_logger",
     "load_assets_from_current_module",
     "load_assets_from_modules",
     "load_assets_from_package_module",
@@ -644,6 +692,7 @@ __all__ = [
     "load_definitions_from_package_name",
     "load_defs",
     "load_from_defs_folder",
+    "logger",
     "make_values_resource",
     "map_asset_specs",
     "materialize",
@@ -657,6 +706,7 @@ __all__ = [
     "resource",
     "schedule",
     "sensor",
+    "success_hook",
     "validate_run_config",
     "with_resources",
 ]

@@ -15,12 +15,10 @@ PLANNED_GROUPS: dict[str, str] = {
     "asset checks": "asset checks arrive in a later release",
     "graph-backed assets": "graph-backed assets arrive in a later release",
     "dynamic outputs": "dynamic outputs arrive in a later release",
-    "hooks": "op and job hooks arrive in a later release",
     "data versions": "data versions and observable source assets arrive in a later release",
     "metadata kinds": "table, code-reference and other rich metadata values arrive in a later "
     "release (plain values, MetadataValue.text/int/float/bool/json/md/path/url/timestamp/null "
     "work)",
-    "loggers": "custom loggers arrive in a later release (context.log and get_dagster_logger work)",
     "pipes": "Dagster Pipes (external processes reporting back) arrives in a later release",
     "instigation runtime": "running schedules and sensors (the daemon, run-status and asset "
     "sensors, run queues) arrives in a later release",
@@ -77,17 +75,6 @@ PLANNED: dict[str, str] = {
     **dict.fromkeys(["DynamicOut", "DynamicOutput"], "dynamic outputs"),
     **dict.fromkeys(
         [
-            "HookContext",
-            "HookDefinition",
-            "HookExecutionResult",
-            "build_hook_context",
-            "failure_hook",
-            "success_hook",
-        ],
-        "hooks",
-    ),
-    **dict.fromkeys(
-        [
             "DataProvenance",
             "DataVersion",
             "DataVersionsByPartition",
@@ -124,21 +111,6 @@ PLANNED: dict[str, str] = {
             "with_source_code_references",
         ],
         "metadata kinds",
-    ),
-    **dict.fromkeys(
-        [
-            "DagsterLogManager",
-            "InitLoggerContext",
-            "JsonLogFormatter",
-            "LoggerDefinition",
-            "build_init_logger_context",
-            "colored_console_logger",
-            "default_loggers",
-            "default_system_loggers",
-            "json_console_logger",
-            "logger",
-        ],
-        "loggers",
     ),
     **dict.fromkeys(
         [
