@@ -57,7 +57,9 @@ class AssetsDefinition:
             frozenset(selected_keys) if selected_keys is not None else self._all_keys
         )
         self.resource_defs: dict[str, Any] = dict(resource_defs or {})
-        self.hook_defs: frozenset[HookDefinition] = coerce_hooks(hook_defs, f"Asset op '{op.name}'")
+        self.hook_defs: frozenset[HookDefinition] = (
+            coerce_hooks(hook_defs, f"Asset op '{op.name}'") if hook_defs else frozenset()
+        )
 
     # -- identity ----------------------------------------------------------------------
 

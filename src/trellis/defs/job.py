@@ -142,8 +142,9 @@ class JobDefinition:
         op_def = node.op_def
         keys = set(op_def.resource_keys)
         keys.update(out.io_manager_key for out in op_def.outs.values())
-        for hook in self.hooks_for_node(node):
-            keys.update(hook.required_resource_keys)
+        if node.hook_defs or self.hook_defs:
+            for hook in self.hooks_for_node(node):
+                keys.update(hook.required_resource_keys)
         ins = op_def.ins
         for input_name, source in node.inputs.items():
             in_def = ins[input_name]
