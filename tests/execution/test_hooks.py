@@ -23,6 +23,7 @@ from trellis import (
     asset,
     define_asset_job,
     failure_hook,
+    get_dagster_logger,
     graph,
     instance_for_test,
     job,
@@ -398,6 +399,7 @@ def test_a_hook_logs_through_the_step_and_the_lines_are_run_events():
     @success_hook
     def chatty(context):
         context.log.info(f"{context.op.name} is done")
+        get_dagster_logger().warning("and a library says so too")
 
     @job(hooks={chatty})
     def talks():
@@ -407,4 +409,4 @@ def test_a_hook_logs_through_the_step_and_the_lines_are_run_events():
     logs = [
         (e.step_key, e.message) for e in result.event_log if e.event_type is EventType.LOG_MESSAGE
     ]
-    assert logs == [("one", "one is done")]
+    assert logs == [("one", "one is done"), ("one", "and a library says so too")]

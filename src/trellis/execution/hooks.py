@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING
 
 from trellis.contexts.hook import HookContext
+from trellis.contexts.user_logger import reset_hook_log, set_hook_log
 from trellis.core import event_factory
 from trellis.core.errors import USER_CODE_ERRORS, StepTerminated
 from trellis.core.run import RunStatus
@@ -59,6 +60,7 @@ def run_hooks(
         if run.status in _CANCELED:
             return
         started = time.perf_counter()
+        token = set_hook_log(step_context.log)  # get_dagster_logger() lines: the step's
         try:
             context = HookContext.for_step(step_context, hook_def, exception)
             result = hook_def.hook_fn(context, events)
@@ -80,6 +82,8 @@ def run_hooks(
                 )
             )
             return
+        finally:
+            reset_hook_log(token)
         if isinstance(result, HookExecutionResult) and result.is_skipped:
             reason = skip_reason(hook_def, end_event)
             emit(
