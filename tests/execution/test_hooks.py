@@ -224,6 +224,17 @@ def test_hook_resources_are_built_for_the_steps_that_run_them():
     ):
         missing.execute_in_process()
 
+    @asset(hooks={uses_it})
+    def hooked() -> int:
+        return 1
+
+    needed = "Hook 'uses_it' of asset 'hooked' requires resource 'only_for_hook'"
+    with pytest.raises(InvalidDefinitionError, match=needed):
+        Definitions.validate_loadable(Definitions(assets=[hooked]))
+    in_job = "Hook 'uses_it' of asset 'hooked' in job '__ephemeral_asset_job__' requires"
+    with pytest.raises(InvalidDefinitionError, match=in_job):
+        materialize([hooked])
+
 
 def test_failure_hooks_see_the_users_exception_and_failure_metadata():
     @op

@@ -242,8 +242,12 @@ class Definitions(DefinitionsResolution):
             missing = sorted(needed - bound)
             if missing:
                 keys = ", ".join(k.to_user_string() for k in assets_def.keys)
+                needer = f"Asset '{keys}' (op '{assets_def.node_name}')"
+                hooks = [h for h in assets_def.hook_defs if missing[0] in h.required_resource_keys]
+                if hooks and missing[0] not in op_def.resource_keys:
+                    needer = f"Hook '{hooks[0].name}' of asset '{keys}'"
                 raise InvalidDefinitionError(
-                    f"Asset '{keys}' (op '{assets_def.node_name}') requires resource "
+                    f"{needer} requires resource "
                     f"'{missing[0]}', which is not provided. Available resource keys: "
                     f"{sorted(bound)}."
                 )
