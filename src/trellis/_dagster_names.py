@@ -15,12 +15,10 @@ PLANNED_GROUPS: dict[str, str] = {
     "asset checks": "asset checks arrive in a later release",
     "graph-backed assets": "graph-backed assets arrive in a later release",
     "dynamic outputs": "dynamic outputs arrive in a later release",
-    "hooks": "op and job hooks arrive in a later release",
     "data versions": "data versions and observable source assets arrive in a later release",
     "metadata kinds": "table, code-reference and other rich metadata values arrive in a later "
     "release (plain values, MetadataValue.text/int/float/bool/json/md/path/url/timestamp/null "
     "work)",
-    "loggers": "custom loggers arrive in a later release (context.log and get_dagster_logger work)",
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
     "injectors and readers work)",
@@ -80,17 +78,6 @@ PLANNED: dict[str, str] = {
     **dict.fromkeys(["DynamicOut", "DynamicOutput"], "dynamic outputs"),
     **dict.fromkeys(
         [
-            "HookContext",
-            "HookDefinition",
-            "HookExecutionResult",
-            "build_hook_context",
-            "failure_hook",
-            "success_hook",
-        ],
-        "hooks",
-    ),
-    **dict.fromkeys(
-        [
             "DataProvenance",
             "DataVersion",
             "DataVersionsByPartition",
@@ -127,21 +114,6 @@ PLANNED: dict[str, str] = {
             "with_source_code_references",
         ],
         "metadata kinds",
-    ),
-    **dict.fromkeys(
-        [
-            "DagsterLogManager",
-            "InitLoggerContext",
-            "JsonLogFormatter",
-            "LoggerDefinition",
-            "build_init_logger_context",
-            "colored_console_logger",
-            "default_loggers",
-            "default_system_loggers",
-            "json_console_logger",
-            "logger",
-        ],
-        "loggers",
     ),
     **dict.fromkeys(
         [

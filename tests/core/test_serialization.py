@@ -134,6 +134,9 @@ def _one_event_of_each_type() -> list[Event]:
         ),
         f.step_skipped(r, j, "s", "upstream failed"),
         f.log_message(r, j, "s", "hello ✓", 20),
+        f.hook_completed(r, j, "s", "notify", 0.75),
+        f.hook_skipped(r, j, "s", "notify", "the step failed"),
+        f.hook_errored(r, j, "s", "notify", caught, 1.5),
     ]
 
 

@@ -244,3 +244,56 @@ def test_a_stored_run_is_traced_from_the_instance_with_its_executor():
     result = threaded.execute_in_process(instance=instance)
     text = render_trace(trace_of_run(instance, result.run_id), "text", color=False)
     assert "StepExecutionContext one" in text and "multithread" in text
+
+
+def test_hooks_are_nodes_under_the_attempt_with_their_log_lines():
+    from trellis import failure_hook, success_hook
+
+    @success_hook
+    def says_done(context):
+        context.log.info("done with it")
+
+    @failure_hook
+    def cannot_page(context):
+        raise ConnectionError("no pager")
+
+    @op
+    def fine() -> int:
+        return 1
+
+    @op
+    def not_fine(x: int) -> int:
+        raise ValueError("not fine")
+
+    @job(hooks={says_done, cannot_page})
+    def hooked():
+        not_fine(fine())
+
+    result = hooked.execute_in_process(raise_on_error=False)
+    root = build_trace(result.event_log, result.run)
+    steps = {node.attrs["step_key"]: node for node in root.find("step")}
+    (attempt,) = steps["fine"].children
+    kinds = [child.kind for child in attempt.children]
+    assert kinds == ["compute", "step_success", "hook", "hook"]
+    skipped, done = attempt.children[2:]
+    assert skipped.attrs["status"] == "HOOK_SKIPPED" and "step succeeded" in skipped.label
+    assert done.label == "HookContext says_done → says_done()"
+    assert (
+        done.duration_ms is not None
+        and done.start_offset_ms >= attempt.children[1].start_offset_ms - 0.01
+    )
+    ((log),) = done.children
+    assert log.kind == "log" and log.attrs["message"] == "done with it"
+    assert not [n for n in attempt.find("compute") if n.children and n.children[0].kind == "log"]
+
+    (failed_attempt,) = steps["not_fine"].children
+    error = next(c for c in failed_attempt.children if c.kind == "hook_error")
+    assert error.is_error and "ConnectionError: no pager" in error.attrs["error"]
+    assert error.label.startswith("HookContext cannot_page → cannot_page() HOOK_ERRORED")
+    only_errors = filter_trace(root, only_errors=True)
+    assert "hook_error" in {n.kind for n in only_errors.walk()}
+    assert "hook" not in {n.kind for n in only_errors.walk()}
+    as_json = json.loads(render_trace(root, "json"))
+    assert '"hook_name": "says_done"' in json.dumps(as_json)
+    mermaid = render_trace(root, "mermaid")
+    assert "hook says_done" in mermaid and "HOOK_ERRORED" in mermaid

@@ -6,6 +6,7 @@ its own ``base_dir`` in run config; files in that directory record what happened
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -26,11 +27,14 @@ from trellis import (
     asset,
     dask_executor,
     define_asset_job,
+    failure_hook,
     job,
+    logger,
     mem_io_manager,
     multiprocess_executor,
     op,
     resource,
+    success_hook,
 )
 
 
@@ -383,6 +387,78 @@ def tag_limited():
     """Three ops tagged database=warehouse (run config limits them)."""
     for query in _QUERIES:
         query()
+
+
+# -- hooks and loggers: where the step ran ------------------------------------------------------
+@success_hook(required_resource_keys={"io_manager_dir", "tracked"})
+def mark_success(context):
+    """Leaves ``hook-success-<step>-<pid>`` with the token of the tracked resource it got."""
+    _mark(_dir(context), f"hook-success-{context.step_key}")
+    (_dir(context) / f"hook-token-{context.resources.tracked}").touch()
+    context.log.info(f"success hook of {context.op.name} saw {context.op_output_values}")
+
+
+@failure_hook(required_resource_keys={"io_manager_dir"})
+def mark_failure(context):
+    """Leaves ``hook-failure-<step>-<pid>``."""
+    _mark(_dir(context), f"hook-failure-{context.step_key}")
+
+
+@failure_hook
+def hook_that_raises(context):
+    raise RuntimeError(f"the hook of {context.step_key} broke")
+
+
+@op
+def hooked_source() -> int:
+    return 4
+
+
+@op
+def hooked_double(context, x: int) -> int:
+    context.log.info("doubling")
+    return 2 * x
+
+
+@op
+def hooked_rejects(x: int) -> int:
+    raise_from_user_code(x)
+    return 0
+
+
+class _LinesInFiles(logging.Handler):
+    """Appends each record's message, one line, to ``logger-<pid>.log`` in ``base``."""
+
+    def __init__(self, base: Path) -> None:
+        super().__init__()
+        self.base = base
+
+    def emit(self, record: logging.LogRecord) -> None:
+        line = f"{record.dagster_meta['step_key']}|{record.getMessage().splitlines()[0]}"
+        with open(self.base / f"logger-{os.getpid()}.log", "a") as out:
+            out.write(line + "\n")
+
+
+@logger(config_schema={"base_dir": str})
+def file_logger(init_context):
+    """Writes the records of each process into a file of its own (``logger-<pid>.log``);
+    leaves ``logger-built-<pid>-<id>`` each time it is built."""
+    base = Path(init_context.logger_config["base_dir"])
+    _mark(base, "logger-built")
+    built = logging.Logger("file_logger", logging.INFO)
+    built.addHandler(_LinesInFiles(base))
+    return built
+
+
+@job(
+    resource_defs=RESOURCES,
+    hooks={mark_failure, hook_that_raises},
+    logger_defs={"files": file_logger},
+)
+def hooked():
+    """hooked_source -> hooked_double (with a success hook) -> hooked_rejects (fails); the
+    job's failure hooks on every step, one of which raises; a logger writing files."""
+    hooked_rejects(hooked_double.with_hooks({mark_success})(hooked_source()))
 
 
 # -- the in-memory IO manager cannot cross processes -------------------------------------------

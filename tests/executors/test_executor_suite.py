@@ -1,9 +1,10 @@
 """One suite, every executor: in-process, threads, the warm process pool and a Dask
 ``LocalCluster`` with two workers run the same jobs (``suite_jobs.py``, picked by run
 config, as ``execution: {config: {<executor>: {...}}}``) and must agree on results, per-step
-event order, live events, failures, retries, crashes, cancellation, resource lifetimes and
-tag concurrency limits; executors whose steps run in other processes refuse what cannot
-cross (the in-memory IO manager, a job not defined at module level) before any step runs.
+event order, live events, failures, retries, crashes, cancellation, resource lifetimes,
+hooks and loggers (run where the step ran) and tag concurrency limits; executors whose
+steps run in other processes refuse what cannot cross (the in-memory IO manager, a job not
+defined at module level) before any step runs.
 
 What only one executor does (start methods, worker reuse, Dask worker resources, ...) is
 tested in that executor's own file."""
@@ -229,8 +230,18 @@ def test_canceling_a_run_interrupts_its_pipes_subprocess(executor, run_config_fo
         time.sleep(0.05)
     assert marked_pids(files, "interrupted") == [started]
     assert not marked_pids(files, "finished")
-    with pytest.raises(ProcessLookupError):
-        os.kill(started, 0)
+    assert _stopped(started)
+
+
+def _stopped(pid: int) -> bool:
+    """Whether process ``pid`` has ended: gone, or a zombie its parent (a Dask worker the
+    run closed) has not reaped yet."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
 
 
 # -- failures and retries ----------------------------------------------------------------------
@@ -419,6 +430,73 @@ def test_resources_are_set_up_once_per_process_and_always_torn_down(
         assert os.getpid() not in pids and len(pids) == 2
     else:
         assert pids == [os.getpid()]
+
+
+# -- hooks and loggers -------------------------------------------------------------------------
+HOOK = {EventType.HOOK_COMPLETED, EventType.HOOK_SKIPPED, EventType.HOOK_ERRORED}
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_hooks_and_loggers_run_in_the_process_that_ran_the_step(executor, run_config_for, tmp_path):
+    config = run_config_for(executor)
+    config["loggers"] = {"files": {"config": {"base_dir": str(tmp_path)}}}
+    result = _run(suite_jobs.hooked, config)
+    assert not result.success  # hooked_rejects failed; no hook changed a step's result
+    assert result.is_node_success("hooked_double")
+    assert [e.step_key for e in result.get_step_failure_events()] == ["hooked_rejects"]
+    hooks = [
+        (e.step_key, e.data.hook_name, e.event_type)
+        for e in result.all_events
+        if e.event_type in HOOK
+    ]
+    skipped, done, errored = (
+        EventType.HOOK_SKIPPED,
+        EventType.HOOK_COMPLETED,
+        EventType.HOOK_ERRORED,
+    )
+    assert hooks == [
+        ("hooked_source", "hook_that_raises", skipped),
+        ("hooked_source", "mark_failure", skipped),
+        ("hooked_double", "hook_that_raises", skipped),
+        ("hooked_double", "mark_failure", skipped),
+        ("hooked_double", "mark_success", done),
+        ("hooked_rejects", "hook_that_raises", errored),
+        ("hooked_rejects", "mark_failure", done),
+    ]
+    (error,) = [e for e in result.all_events if e.event_type is errored]
+    assert "the hook of hooked_rejects broke" in error.data.error.to_string()
+
+    # Each hook ran where its step ran, with the resources built there.
+    pids = step_pids(result)
+    assert marked_pids(tmp_path, "hook-success-hooked_double") == [pids["hooked_double"]]
+    assert marked_pids(tmp_path, "hook-failure-hooked_rejects") == [pids["hooked_rejects"]]
+    (token,) = tokens(tmp_path, "hook-token")
+    assert token.split("-")[0] == str(pids["hooked_double"])
+    assert tokens(tmp_path, "teardown") == tokens(tmp_path, "setup")
+    hook_log = next(
+        e for e in result.event_log if e.event_type is LOG and "success hook" in e.message
+    )
+    assert hook_log.step_key == "hooked_double" and hook_log.pid == pids["hooked_double"]
+    assert hook_log.message == "success hook of hooked_double saw {'result': 8}"
+
+    # The logger was built once in each process that ran steps (and in this one), and
+    # each line was handed to it once, in the process where it happened.
+    lines = {
+        int(path.stem.split("-")[1]): path.read_text().splitlines()
+        for path in tmp_path.glob("logger-*.log")
+    }
+    built = marked_pids(tmp_path, "logger-built")
+    assert sorted(set(built)) == built and os.getpid() in built
+    assert set(pids.values()) <= set(built)
+    everything = [line for per_pid in lines.values() for line in per_pid]
+    assert len(everything) == len(set(everything))
+    assert any("RUN_START" in line for line in lines[os.getpid()])
+    doubling = [pid for pid, per_pid in lines.items() for line in per_pid if "doubling" in line]
+    assert doubling == [pids["hooked_double"]]
+    assert any(
+        line.startswith("hooked_rejects|") and "STEP_FAILURE" in line
+        for line in lines[pids["hooked_rejects"]]
+    )
 
 
 # -- tag concurrency limits --------------------------------------------------------------------

@@ -8,6 +8,7 @@ The test also runs this file: the typed forms must be the forms that work.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import assert_type, reveal_type
 
@@ -19,23 +20,30 @@ from trellis import (
     AssetsDefinition,
     Config,
     GraphDefinition,
+    HookContext,
+    HookDefinition,
+    InitLoggerContext,
     IOManager,
     IOManagerDefinition,
     JobDefinition,
+    LoggerDefinition,
     OpDefinition,
     ResourceDefinition,
     RunRequest,
     ScheduleDefinition,
     SensorDefinition,
     asset,
+    failure_hook,
     graph,
     io_manager,
     job,
+    logger,
     multi_asset,
     op,
     resource,
     schedule,
     sensor,
+    success_hook,
 )
 
 
@@ -143,6 +151,31 @@ def nightly() -> dict[str, object]:
     return {}
 
 
+@success_hook
+def bare_hook(context: HookContext) -> None:
+    context.log.info(context.step_key)
+
+
+@failure_hook(required_resource_keys={"pager"})
+def paging_hook(context: HookContext) -> None:
+    context.resources.pager.page(str(context.op_exception))
+
+
+@failure_hook("named_hook")
+def named_hook(context: HookContext) -> None:
+    pass
+
+
+@logger
+def bare_logger(init_context: InitLoggerContext) -> logging.Logger:
+    return logging.Logger("bare")
+
+
+@logger({"level": str}, description="configured")
+def configured_logger(init_context: InitLoggerContext) -> logging.Logger:
+    return logging.Logger("configured", init_context.logger_config["level"])
+
+
 key = AssetKey(["sales", "orders"])
 defs = trellis.Definitions(assets=[raw_orders, orders, pair], jobs=[plain_job])
 
@@ -163,6 +196,11 @@ assert_type(rooted_io, IOManagerDefinition)
 assert_type(every_tick, SensorDefinition)
 assert_type(bare_sensor, SensorDefinition)
 assert_type(nightly, ScheduleDefinition)
+assert_type(bare_hook, HookDefinition)
+assert_type(paging_hook, HookDefinition)
+assert_type(named_hook, HookDefinition)
+assert_type(bare_logger, LoggerDefinition)
+assert_type(configured_logger, LoggerDefinition)
 
 reveal_type(raw_orders)  # AssetsDefinition
 reveal_type(orders)  # AssetsDefinition
@@ -181,6 +219,10 @@ reveal_type(rooted_io)  # IOManagerDefinition
 reveal_type(every_tick)  # SensorDefinition
 reveal_type(bare_sensor)  # SensorDefinition
 reveal_type(nightly)  # ScheduleDefinition
+reveal_type(bare_hook)  # HookDefinition
+reveal_type(paging_hook)  # HookDefinition
+reveal_type(bare_logger)  # LoggerDefinition
+reveal_type(configured_logger)  # LoggerDefinition
 reveal_type(key)  # AssetKey
 reveal_type(defs)  # Definitions
 reveal_type(plain_job.execute_in_process())  # ExecuteInProcessResult

@@ -38,12 +38,13 @@ from trellis.execution.remote.cross_process import (
     executor_for_run,
 )
 from trellis.execution.run import execute_run
+from trellis.execution.run_loggers import choose_loggers
 from trellis.execution.signals import term_grace_seconds
 from trellis.instance.instance import Instance
 from trellis.instance.liveness import this_host
 from trellis.plan.plan import build_execution_plan
 from trellis.plan.run_config import deep_merge
-from trellis.views.console import ConsoleLogger, parse_level
+from trellis.views.console import ConsoleLogger
 
 EPHEMERAL_ASSET_JOB_NAME = "__ephemeral_asset_job__"
 
@@ -99,9 +100,11 @@ def _partitions_defs_of(job: JobDefinition) -> list[str]:
     return sorted(repr(p) for p in found)
 
 
-def _console(plan: Any) -> ConsoleLogger:
-    level = plan.run_config.console_log_level or os.environ.get("TRELLIS_LOG_LEVEL")
-    return ConsoleLogger(parse_level(level))
+def _console(plan: Any) -> ConsoleLogger | None:
+    """The run's console, at its level; None when the run config names only other loggers
+    (``execution/run_loggers.py``)."""
+    level = choose_loggers(plan).console_level
+    return ConsoleLogger(level) if level is not None else None
 
 
 @collector_paused()
@@ -154,6 +157,8 @@ def execute_job_in_process(
             tags=job.tags,
             executor_def=job.executor_def,
             partitions_def=job.partitions_def,
+            hook_defs=job.hook_defs,
+            logger_defs=job.logger_defs,
         )
     # The executor (the job's, or the one run config picks), its config checked first.
     raw_config = deep_merge(config_dict_from_value(job.config), config_dict_from_value(run_config))

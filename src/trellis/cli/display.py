@@ -11,7 +11,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from trellis.cli.step_summary import StepSummary, materialization_events, metadata_text
+from trellis.cli.step_summary import (
+    HookRun,
+    StepSummary,
+    materialization_events,
+    metadata_text,
+)
 
 STATUS_STYLES = {
     "SUCCESS": "green",
@@ -21,6 +26,8 @@ STATUS_STYLES = {
     "CANCELING": "yellow",
     "SKIPPED": "yellow",
     "UP_FOR_RETRY": "yellow",
+    "COMPLETED": "green",
+    "ERRORED": "red",
     "STARTED": "cyan",
     "STARTING": "cyan",
     "RUNNING": "cyan",
@@ -116,6 +123,29 @@ def steps_table(steps: Sequence[StepSummary]) -> Table:
                     step.attempts,
                     format_duration(step.duration_seconds),
                     ", ".join(step.materializations) or "-",
+                ),
+            )
+        )
+    return table
+
+
+def hooks_table(hooks: Sequence[HookRun]) -> Table:
+    """One row per hook run after a step: step, hook, result, duration, why skipped or
+    what it raised."""
+    table = Table(title="Hooks", title_justify="left")
+    for name in ("STEP", "HOOK", "RESULT", "DURATION", "DETAIL"):
+        table.add_column(name, justify="right" if name == "DURATION" else "left")
+    for hook in hooks:
+        seconds = hook.duration_ms / 1000.0 if hook.duration_ms is not None else None
+        table.add_row(
+            *map(
+                cell,
+                (
+                    hook.step_key,
+                    hook.hook_name,
+                    status_text(hook.result),
+                    format_duration(seconds),
+                    hook.detail or "-",
                 ),
             )
         )

@@ -10,6 +10,7 @@ import click
 
 from trellis.cli.display import (
     fields_table,
+    hooks_table,
     make_console,
     materializations_table,
     run_fields,
@@ -27,7 +28,7 @@ from trellis.cli.options import (
     tags_option,
     target_from,
 )
-from trellis.cli.step_summary import run_errors, summarize_steps
+from trellis.cli.step_summary import hook_runs, run_errors, summarize_steps
 from trellis.core.run import RunStatus
 
 _STATUS_CHOICE = click.Choice([s.value for s in RunStatus], case_sensitive=False)
@@ -64,7 +65,8 @@ def list_runs(statuses: tuple[str, ...], job_name: str | None, limit: int) -> No
 @run_group.command("show", epilog=examples("trellis run show 4df62152"))
 @click.argument("run_id")
 def show_run(run_id: str) -> None:
-    """A run's fields, its steps (status, attempts, duration) and materializations.
+    """A run's fields, its steps (status, attempts, duration), materializations and
+    hooks.
 
     RUN_ID may be a unique prefix of the id.
     """
@@ -75,6 +77,9 @@ def show_run(run_id: str) -> None:
     console.print(fields_table(run_fields(run)))
     console.print(steps_table(summarize_steps(events, run_finished=run.is_finished)))
     console.print(materializations_table(events))
+    hooks = hook_runs(events)
+    if hooks:
+        console.print(hooks_table(hooks))
     for where, text in run_errors(events):
         console.print(f"\nError in {where}:", style="red", markup=False)
         console.print(text, markup=False, highlight=False)

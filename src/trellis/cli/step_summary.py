@@ -80,6 +80,50 @@ def summarize_steps(events: Iterable[Event], run_finished: bool = False) -> list
     return list(steps.values())
 
 
+@dataclass
+class HookRun:
+    """One hook after one step attempt: the step, the hook, what happened (``COMPLETED``,
+    ``SKIPPED`` or ``ERRORED``), how long it took, and why it was skipped or what it
+    raised."""
+
+    step_key: str
+    hook_name: str
+    result: str
+    duration_ms: float | None = None
+    detail: str = ""
+
+
+_HOOK_RESULTS = {
+    EventType.HOOK_COMPLETED: "COMPLETED",
+    EventType.HOOK_SKIPPED: "SKIPPED",
+    EventType.HOOK_ERRORED: "ERRORED",
+}
+
+
+def hook_runs(events: Iterable[Event]) -> list[HookRun]:
+    """The hooks that ran (or were skipped) after each step, in order."""
+    found: list[HookRun] = []
+    for event in events:
+        result = _HOOK_RESULTS.get(event.event_type)
+        if result is None:
+            continue
+        data = event.data
+        detail = getattr(data, "reason", "") or ""
+        error = event.error
+        if error is not None:
+            detail = _root_message(error)
+        found.append(
+            HookRun(
+                event.step_key or "-",
+                getattr(data, "hook_name", "?"),
+                result,
+                getattr(data, "duration_ms", None),
+                detail,
+            )
+        )
+    return found
+
+
 def run_end_reason(events: Iterable[Event]) -> str | None:
     """Why a run did not succeed, in one line: the message of its ``RUN_FAILURE`` or
     ``RUN_CANCELED`` event (a resource that failed to initialise, the failed steps, a
@@ -119,6 +163,10 @@ def run_errors(events: Iterable[Event]) -> list[tuple[str, str]]:
             EventType.RESOURCE_INIT_FAILURE,
             EventType.ENGINE_EVENT,
             EventType.RUN_FAILURE,
+            EventType.HOOK_ERRORED,
         ):
-            found.append((event.step_key or event.job_name, error.to_string().rstrip()))
+            where = event.step_key or event.job_name
+            if event.event_type is EventType.HOOK_ERRORED:
+                where = f"hook '{getattr(event.data, 'hook_name', '?')}' of {where}"
+            found.append((where, error.to_string().rstrip()))
     return found

@@ -8,6 +8,8 @@ Where each one is created:
 - ``OpExecutionContext`` / ``AssetExecutionContext``: ``trellis.execution.step`` (per step)
 - ``InputContext`` / ``OutputContext``: ``StepExecutionContext.for_input`` / ``for_output``
 - ``InitResourceContext``: ``trellis.execution.resources`` (per resource)
+- ``HookContext``: ``trellis.execution.hooks`` (per hook per step attempt)
+- ``InitLoggerContext``: ``trellis.execution.run_loggers`` (per logger per run and process)
 - ``SensorEvaluationContext`` / ``ScheduleEvaluationContext``: built for each evaluation
 - testing: ``trellis.api.testing`` (the ``build_*`` helpers)
 """

@@ -133,6 +133,7 @@ class StepExecutionContext:
         "_input_metadata",
         "_log",
         "_output_metadata",
+        "output_capture",
         "plan_context",
         "retry_number",
         "seen_outputs",
@@ -151,6 +152,8 @@ class StepExecutionContext:
         self._input_metadata: dict[str, dict[str, MetadataValue]] = {}
         self.user_events: list[Any] = []
         self.seen_outputs: set[str] = set()
+        # Each output's value and metadata, kept only for a step with hooks (``HookContext``).
+        self.output_capture: dict[str, tuple[Any, Mapping[str, Any]]] | None = None
 
     # -- identity ----------------------------------------------------------------------
     @property

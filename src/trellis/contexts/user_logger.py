@@ -1,25 +1,42 @@
 """``get_dagster_logger``: a standard ``logging.Logger`` whose records, inside a running
-op or asset, also become log events of the run (as ``context.log`` lines do)."""
+op, asset or hook, also become log events of the run (as ``context.log`` lines do)."""
 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
+from typing import Any
 
 from trellis.contexts.compute import _CURRENT
 
 _ROOT_NAME = "trellis.user"
 
+_HOOK_LOG: ContextVar[Any] = ContextVar("trellis_current_hook_log", default=None)
+
+
+def set_hook_log(log: Any) -> Any:
+    """While a hook runs: where ``get_dagster_logger`` records go (the step's logger);
+    returns a reset token for ``reset_hook_log``."""
+    return _HOOK_LOG.set(log)
+
+
+def reset_hook_log(token: Any) -> None:
+    """Undo ``set_hook_log``."""
+    _HOOK_LOG.reset(token)
+
 
 class _RunLogHandler(logging.Handler):
-    """Forwards each record to the running step's ``context.log``; outside a step it does
-    nothing (the record still reaches the usual handlers by propagation)."""
+    """Forwards each record to the running step's ``context.log`` (or the running hook's);
+    outside a step it does nothing (the record still reaches the usual handlers by
+    propagation)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         context = _CURRENT.get()
-        if context is None:
+        log = context.log if context is not None else _HOOK_LOG.get()
+        if log is None:
             return
         try:
-            context.log.log(record.levelno, record.getMessage())
+            log.log(record.levelno, record.getMessage())
         except Exception:  # never let logging break the step
             self.handleError(record)
 

@@ -24,6 +24,9 @@ from trellis.core.event_payloads import (
     AssetObservationData,
     EngineEventData,
     HandledOutputData,
+    HookCompletedData,
+    HookErroredData,
+    HookSkippedData,
     LoadedInputData,
     Metadata,
     ResourceErrorData,
@@ -368,3 +371,57 @@ def log_message(
 ) -> Event:
     """``LOG_MESSAGE``: a line user code logged with ``context.log``."""
     return Event(EventType.LOG_MESSAGE, run_id, job_name, step_key, message, level, _NO_DATA)
+
+
+# -- hooks -----------------------------------------------------------------------------
+
+
+def hook_completed(
+    run_id: str, job_name: str, step_key: str, hook_name: str, duration_ms: float
+) -> Event:
+    """``HOOK_COMPLETED``: a hook ran after the step's success or failure."""
+    return Event(
+        EventType.HOOK_COMPLETED,
+        run_id,
+        job_name,
+        step_key=step_key,
+        message=f"Hook '{hook_name}' ran after step '{step_key}' in {duration_ms:.1f}ms.",
+        level=_DEBUG,
+        data=HookCompletedData(hook_name, duration_ms),
+    )
+
+
+def hook_skipped(run_id: str, job_name: str, step_key: str, hook_name: str, reason: str) -> Event:
+    """``HOOK_SKIPPED``: a hook's condition was not met (``reason`` says why)."""
+    return Event(
+        EventType.HOOK_SKIPPED,
+        run_id,
+        job_name,
+        step_key=step_key,
+        message=f"Skipped hook '{hook_name}' of step '{step_key}': {reason}.",
+        level=_DEBUG,
+        data=HookSkippedData(hook_name, reason),
+    )
+
+
+def hook_errored(
+    run_id: str,
+    job_name: str,
+    step_key: str,
+    hook_name: str,
+    exc: BaseException,
+    duration_ms: float,
+) -> Event:
+    """``HOOK_ERRORED``: a hook raised; the step's result stands."""
+    return Event(
+        EventType.HOOK_ERRORED,
+        run_id,
+        job_name,
+        step_key=step_key,
+        message=(
+            f"Hook '{hook_name}' of step '{step_key}' raised {type(exc).__name__}: {exc} "
+            "(the step's result stands)."
+        ),
+        level=_ERROR,
+        data=HookErroredData(hook_name, ErrorInfo.from_exception(exc), duration_ms),
+    )

@@ -183,6 +183,30 @@ class StepSkippedData(NamedTuple):
     reason: str = ""
 
 
+class HookCompletedData(NamedTuple):
+    """``HOOK_COMPLETED``: which hook ran after the step, and how long it took (ms)."""
+
+    hook_name: str = ""
+    duration_ms: float | None = None
+
+
+class HookSkippedData(NamedTuple):
+    """``HOOK_SKIPPED``: which hook did not run, and why (a success hook of a step that
+    failed, a hook of an attempt that will be retried)."""
+
+    hook_name: str = ""
+    reason: str = ""
+
+
+class HookErroredData(NamedTuple):
+    """``HOOK_ERRORED``: which hook raised, its error, and how long it ran (ms). The step's
+    own result is not changed by it."""
+
+    hook_name: str = ""
+    error: ErrorInfo | None = None
+    duration_ms: float | None = None
+
+
 EventPayload = (
     NoData
     | RunFailureData
@@ -201,6 +225,9 @@ EventPayload = (
     | StepFailureData
     | StepUpForRetryData
     | StepSkippedData
+    | HookCompletedData
+    | HookSkippedData
+    | HookErroredData
 )
 
 PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
@@ -227,6 +254,9 @@ PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
     EventType.STEP_SKIPPED: StepSkippedData,
     EventType.STEP_UP_FOR_RETRY: StepUpForRetryData,
     EventType.LOG_MESSAGE: NoData,
+    EventType.HOOK_COMPLETED: HookCompletedData,
+    EventType.HOOK_SKIPPED: HookSkippedData,
+    EventType.HOOK_ERRORED: HookErroredData,
 }
 
 

@@ -48,6 +48,9 @@ class EventType(StrEnum):
     STEP_SKIPPED = "STEP_SKIPPED"
     STEP_UP_FOR_RETRY = "STEP_UP_FOR_RETRY"
     LOG_MESSAGE = "LOG_MESSAGE"
+    HOOK_COMPLETED = "HOOK_COMPLETED"
+    HOOK_SKIPPED = "HOOK_SKIPPED"
+    HOOK_ERRORED = "HOOK_ERRORED"
 
     def __str__(self) -> str:
         return self.value

@@ -12,6 +12,7 @@ from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.deprecation import warn_deprecated
 from trellis.core.errors import InvalidDefinitionError, InvalidSubsetError
 from trellis.defs.asset_spec import AssetSpec, check_automation_condition, coerce_dep_keys
+from trellis.defs.hook import HookDefinition, coerce_hooks
 from trellis.defs.ins_outs import AssetIn, AssetOut, In, Out
 from trellis.defs.op import OpDefinition
 from trellis.defs.retry import RetryPolicy
@@ -27,7 +28,8 @@ class AssetsDefinition:
     ``keys_by_output_name`` maps each op output to the asset it makes;
     ``keys_by_input_name`` maps each op input to the upstream asset it reads;
     ``specs_by_key`` carries each asset's properties (group, metadata, owners, ...);
-    ``resource_defs`` holds the resources bound to it by ``with_resources``.
+    ``resource_defs`` holds the resources bound to it by ``with_resources``;
+    ``hook_defs`` the hooks that run after its step (``@asset(hooks=...)``, ``with_hooks``).
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class AssetsDefinition:
         can_subset: bool = False,
         selected_keys: Iterable[AssetKey] | None = None,
         resource_defs: Mapping[str, Any] | None = None,
+        hook_defs: Any = None,
     ) -> None:
         self.op = op
         self.node_name = op.name  # the name of the op (and step) that makes these assets
@@ -54,6 +57,9 @@ class AssetsDefinition:
             frozenset(selected_keys) if selected_keys is not None else self._all_keys
         )
         self.resource_defs: dict[str, Any] = dict(resource_defs or {})
+        self.hook_defs: frozenset[HookDefinition] = (
+            coerce_hooks(hook_defs, f"Asset op '{op.name}'") if hook_defs else frozenset()
+        )
 
     # -- identity ----------------------------------------------------------------------
 
@@ -160,7 +166,15 @@ class AssetsDefinition:
             self.can_subset,
             keys,
             self.resource_defs,
+            self.hook_defs,
         )
+
+    def with_hooks(self, hook_defs: Any) -> AssetsDefinition:
+        """A copy whose step also runs ``hook_defs`` (in every job that materializes it)."""
+        copy = AssetsDefinition.__new__(AssetsDefinition)
+        copy.__dict__.update(self.__dict__)
+        copy.hook_defs = self.hook_defs | coerce_hooks(hook_defs, f"Asset op '{self.node_name}'")
+        return copy
 
     def with_attributes(
         self,
@@ -209,6 +223,7 @@ class AssetsDefinition:
             can_subset=self.can_subset,
             selected_keys=selected,
             resource_defs=self.resource_defs if resource_defs is None else resource_defs,
+            hook_defs=self.hook_defs,
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -317,6 +332,7 @@ def asset(
     compute_kind: str | None = None,
     non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
     automation_condition: Any = None,
+    hooks: Any = None,
 ) -> AssetDecorator: ...
 
 
@@ -345,6 +361,7 @@ def asset(
     compute_kind: str | None = None,
     non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
     automation_condition: Any = None,
+    hooks: Any = None,
 ) -> AssetsDefinition | AssetDecorator:
     """Define an asset from the function that computes it: ``@asset`` or
     ``@asset(key_prefix=..., group_name=..., ...)``.
@@ -353,7 +370,8 @@ def asset(
     (``def orders(raw_orders)`` reads the asset ``raw_orders``); ``ins`` overrides that.
     ``automation_condition=`` (an ``AutomationCondition``) says when declarative automation
     requests it. ``compute_kind=`` and ``non_argument_deps=``, deprecated in Dagster, are
-    accepted with a ``DeprecationWarning`` (use ``kinds=`` and ``deps=``).
+    accepted with a ``DeprecationWarning`` (use ``kinds=`` and ``deps=``). ``hooks={...}``
+    run after the asset's step in every job that materializes it.
     """
     kinds, deps = _deprecated_asset_args("@asset", kinds, deps, compute_kind, non_argument_deps)
 
@@ -407,6 +425,7 @@ def asset(
             keys_by_input_name=input_keys,
             specs_by_key={asset_key: spec},
             partitions_def=partitions_def,
+            hook_defs=hooks,
         )
 
     return decorate(compute_fn) if compute_fn is not None else decorate
@@ -429,6 +448,7 @@ def multi_asset(
     op_tags: Mapping[str, str] | None = None,
     compute_kind: str | None = None,
     non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
+    hooks: Any = None,
 ) -> AssetDecorator:
     """Define several assets made by one function: ``@multi_asset(outs={"a": AssetOut(),
     "b": AssetOut()})``; the function yields ``Output(value, "a")`` per asset (or returns
@@ -509,6 +529,7 @@ def multi_asset(
             specs_by_key=asset_specs,
             partitions_def=partitions_def,
             can_subset=can_subset,
+            hook_defs=hooks,
         )
 
     return decorate
@@ -542,6 +563,7 @@ def map_asset_specs(func: Callable[[AssetSpec], AssetSpec], iterable: Iterable[A
                     item.partitions_def,
                     item.can_subset,
                     item.selected_keys,
+                    hook_defs=item.hook_defs,
                 )
             )
         else:

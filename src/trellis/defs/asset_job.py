@@ -18,6 +18,7 @@ from trellis.defs.asset_selection import (
 )
 from trellis.defs.executor import ExecutorDefinition
 from trellis.defs.flat_graph import FlatNode, FlatSource, FromAsset, NodeOutput
+from trellis.defs.hook import coerce_hooks
 from trellis.defs.job import JobDefinition
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ def build_asset_job(
     partitions_def: Any = None,
     description: str | None = None,
     allow_mixed_partitions: bool = False,
+    hook_defs: Any = None,
+    logger_defs: Mapping[str, Any] | None = None,
 ) -> JobDefinition:
     """A job that materializes ``selected_keys`` of ``graph``, in dependency order.
 
@@ -109,6 +112,7 @@ def build_asset_job(
                 retry_policy=None,
                 assets_def=assets_def,
                 after=after,
+                hook_defs=assets_def.hook_defs,
             )
         )
     return JobDefinition(
@@ -121,6 +125,8 @@ def build_asset_job(
         partitions_def=partitions_def,
         flat_nodes=nodes,
         asset_graph=graph,
+        hook_defs=hook_defs,
+        logger_defs=logger_defs,
     )
 
 
@@ -141,6 +147,8 @@ def subset_asset_job(job: JobDefinition, selected_keys: Iterable[AssetKey]) -> J
         executor_def=job.executor_def,
         partitions_def=job.partitions_def,
         description=job.description,
+        hook_defs=job.hook_defs,
+        logger_defs=job.logger_defs,
     )
 
 
@@ -157,6 +165,7 @@ class UnresolvedAssetJobDefinition:
         tags: Mapping[str, str] | None = None,
         partitions_def: Any = None,
         executor_def: ExecutorDefinition | None = None,
+        hooks: Any = None,
     ) -> None:
         self.name = name
         self.selection = selection
@@ -165,12 +174,14 @@ class UnresolvedAssetJobDefinition:
         self.tags = dict(tags or {})
         self.partitions_def = partitions_def
         self.executor_def = executor_def
+        self.hooks = coerce_hooks(hooks, f"Asset job '{name}'")
 
     def resolve(
         self,
         graph: AssetGraph,
         resource_defs: Mapping[str, Any] | None = None,
         executor_def: ExecutorDefinition | None = None,
+        logger_defs: Mapping[str, Any] | None = None,
     ) -> JobDefinition:
         """The concrete job for ``graph``."""
         try:
@@ -187,6 +198,8 @@ class UnresolvedAssetJobDefinition:
             executor_def=self.executor_def or executor_def,
             partitions_def=self.partitions_def,
             description=self.description,
+            hook_defs=self.hooks,
+            logger_defs=logger_defs or None,
         )
 
     def __repr__(self) -> str:
@@ -201,9 +214,10 @@ def define_asset_job(
     tags: Mapping[str, str] | None = None,
     partitions_def: PartitionsDefinition | None = None,
     executor_def: ExecutorDefinition | None = None,
+    hooks: Any = None,
 ) -> UnresolvedAssetJobDefinition:
     """A job that materializes the assets of ``selection`` (all assets when omitted);
-    bind it in ``Definitions(jobs=[...])``."""
+    bind it in ``Definitions(jobs=[...])``. ``hooks={...}`` run after each of its steps."""
     return UnresolvedAssetJobDefinition(
         name,
         coerce_selection(selection),
@@ -212,4 +226,5 @@ def define_asset_job(
         tags=tags,
         partitions_def=partitions_def,
         executor_def=executor_def,
+        hooks=hooks,
     )

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from trellis.core.errors import InvalidDefinitionError
+from trellis.defs.hook import coerce_hooks
 
 if TYPE_CHECKING:
     from trellis.defs.node import NodeDefinition
@@ -48,7 +49,7 @@ InputSource = InvokedOutput | GraphInputRef | list[InvokedOutput | GraphInputRef
 class NodeInvocation:
     """A node of a graph: a definition under a unique name, with its inputs wired."""
 
-    __slots__ = ("definition", "inputs", "name", "retry_policy", "tags")
+    __slots__ = ("definition", "hook_defs", "inputs", "name", "retry_policy", "tags")
 
     def __init__(
         self,
@@ -57,12 +58,14 @@ class NodeInvocation:
         inputs: dict[str, InputSource],
         tags: Mapping[str, str] | None = None,
         retry_policy: Any = None,
+        hook_defs: frozenset[Any] = frozenset(),
     ) -> None:
         self.name = name
         self.definition = definition
         self.inputs = inputs
         self.tags = dict(tags or {})
         self.retry_policy = retry_policy
+        self.hook_defs = hook_defs  # hooks of this use of the node (and, for a graph, its ops)
 
 
 class MultipleOutputs(tuple[InvokedOutput, ...]):
@@ -154,6 +157,7 @@ def record_invocation(
     alias: str | None = None,
     tags: Mapping[str, str] | None = None,
     retry_policy: Any = None,
+    hook_defs: frozenset[Any] = frozenset(),
 ) -> InvokedOutput | MultipleOutputs | None:
     """Record a call of ``definition`` in the current graph body and return its outputs."""
     state = current_composition()
@@ -177,7 +181,7 @@ def record_invocation(
         if input_name in inputs:
             raise InvalidDefinitionError(f"{where} got input '{input_name}' twice.")
         inputs[input_name] = _check_source(value, f"{where}, input '{input_name}'")
-    state.nodes[name] = NodeInvocation(name, definition, inputs, tags, retry_policy)
+    state.nodes[name] = NodeInvocation(name, definition, inputs, tags, retry_policy, hook_defs)
     output_names = definition.output_names
     if not output_names:
         return None
@@ -187,7 +191,8 @@ def record_invocation(
 
 
 class PendingInvocation:
-    """``my_op.alias("x")`` / ``.tag({...})``: a definition waiting to be called in a graph."""
+    """``my_op.alias("x")`` / ``.tag({...})`` / ``.with_hooks({...})``: a definition waiting
+    to be called in a graph."""
 
     def __init__(
         self,
@@ -195,31 +200,53 @@ class PendingInvocation:
         alias: str | None = None,
         tags: Mapping[str, str] | None = None,
         retry_policy: Any = None,
+        hook_defs: frozenset[Any] = frozenset(),
     ) -> None:
         self.definition = definition
         self.given_alias = alias
         self.tags = dict(tags or {})
         self.retry_policy = retry_policy
+        self.hook_defs = hook_defs
+
+    @property
+    def name(self) -> str:
+        """The name this use of the node gets: its alias, else the definition's name."""
+        return self.given_alias or self.definition.name
 
     def alias(self, name: str) -> PendingInvocation:
         """Use the node under another name."""
-        return PendingInvocation(self.definition, name, self.tags, self.retry_policy)
+        return PendingInvocation(
+            self.definition, name, self.tags, self.retry_policy, self.hook_defs
+        )
 
     def tag(self, tags: Mapping[str, str]) -> PendingInvocation:
         """Add tags to this use of the node."""
         return PendingInvocation(
-            self.definition, self.given_alias, {**self.tags, **tags}, self.retry_policy
+            self.definition,
+            self.given_alias,
+            {**self.tags, **tags},
+            self.retry_policy,
+            self.hook_defs,
         )
 
     def with_retry_policy(self, retry_policy: Any) -> PendingInvocation:
         """Give this use of the node its own retry policy."""
-        return PendingInvocation(self.definition, self.given_alias, self.tags, retry_policy)
+        return PendingInvocation(
+            self.definition, self.given_alias, self.tags, retry_policy, self.hook_defs
+        )
+
+    def with_hooks(self, hook_defs: Any) -> PendingInvocation:
+        """Attach hooks to this use of the node (every op inside, for a graph)."""
+        added = coerce_hooks(hook_defs, f"'{self.name}'.with_hooks")
+        return PendingInvocation(
+            self.definition, self.given_alias, self.tags, self.retry_policy, self.hook_defs | added
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if current_composition() is None:
             raise InvalidDefinitionError(
-                f"'{self.definition.name}' with an alias or tags can only be called inside a "
-                "@graph or @job body."
+                f"'{self.definition.name}' with an alias, tags or hooks can only be called "
+                "inside a @graph or @job body."
             )
         return record_invocation(
             self.definition,
@@ -228,4 +255,5 @@ class PendingInvocation:
             alias=self.given_alias,
             tags=self.tags,
             retry_policy=self.retry_policy,
+            hook_defs=self.hook_defs,
         )

@@ -25,6 +25,7 @@ from trellis.defs.bound_resources import combine_resources, resources_bound_to
 from trellis.defs.definitions_resolve import DefinitionsResolution
 from trellis.defs.executor import ExecutorDefinition
 from trellis.defs.job import JobDefinition
+from trellis.defs.logger import coerce_loggers
 from trellis.defs.resource import ResourceDefinition, coerce_resources
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ class Definitions(DefinitionsResolution):
         self.assets = assets_defs
         self.asset_specs = specs
         self.executor = executor
-        self.loggers = dict(loggers or {})
+        self.loggers = coerce_loggers(loggers, "Definitions(loggers=...)")
         self.metadata = dict(metadata or {})
         self.schedules = _unique(schedules)
         self.sensors = _unique(sensors)
@@ -210,11 +211,15 @@ class Definitions(DefinitionsResolution):
 
     def _resolve_job(self, job_like: Any) -> JobDefinition:
         if isinstance(job_like, UnresolvedAssetJobDefinition):
-            return job_like.resolve(self.asset_graph, self.resources, self.executor)
+            return job_like.resolve(
+                self.asset_graph, self.resources, self.executor, logger_defs=self.loggers
+            )
         if isinstance(job_like, JobDefinition):
             resolved = job_like.with_resources(self.resources)
             if resolved.executor_def is None:
                 resolved.executor_def = self.executor
+            if not resolved.has_specified_loggers and self.loggers:
+                resolved.logger_defs = dict(self.loggers)  # as in Dagster: the job's own win
             return resolved
         raise InvalidDefinitionError(
             f"Definitions(jobs=...) got {job_like!r}; expected @job or define_asset_job(...)."
@@ -229,14 +234,20 @@ class Definitions(DefinitionsResolution):
             op_def = assets_def.op
             needed = set(op_def.resource_keys)
             needed.update(out.io_manager_key for out in op_def.outs.values())
+            for hook in assets_def.hook_defs:
+                needed.update(hook.required_resource_keys)
             for input_name, upstream in assets_def.keys_by_input_name.items():
                 manager = op_def.ins[input_name].input_manager_key
                 needed.add(manager or graph.io_manager_key_for(upstream))
             missing = sorted(needed - bound)
             if missing:
                 keys = ", ".join(k.to_user_string() for k in assets_def.keys)
+                needer = f"Asset '{keys}' (op '{assets_def.node_name}')"
+                hooks = [h for h in assets_def.hook_defs if missing[0] in h.required_resource_keys]
+                if hooks and missing[0] not in op_def.resource_keys:
+                    needer = f"Hook '{hooks[0].name}' of asset '{keys}'"
                 raise InvalidDefinitionError(
-                    f"Asset '{keys}' (op '{assets_def.node_name}') requires resource "
+                    f"{needer} requires resource "
                     f"'{missing[0]}', which is not provided. Available resource keys: "
                     f"{sorted(bound)}."
                 )
@@ -299,6 +310,7 @@ class Definitions(DefinitionsResolution):
             resource_defs=self.resources,
             executor_def=self.executor,
             allow_mixed_partitions=True,
+            logger_defs=self.loggers or None,
         )
         job.code_pointer = self.code_pointer
         return job

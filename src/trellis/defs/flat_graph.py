@@ -42,7 +42,16 @@ FlatSource = NodeOutput | list[NodeOutput] | FromAsset | FromGraphInput | None
 class FlatNode:
     """One op of a job, at its dotted handle, with each input's source resolved."""
 
-    __slots__ = ("after", "assets_def", "handle", "inputs", "op_def", "retry_policy", "tags")
+    __slots__ = (
+        "after",
+        "assets_def",
+        "handle",
+        "hook_defs",
+        "inputs",
+        "op_def",
+        "retry_policy",
+        "tags",
+    )
 
     def __init__(
         self,
@@ -54,6 +63,7 @@ class FlatNode:
         retry_policy: Any = None,
         assets_def: AssetsDefinition | None = None,
         after: tuple[str, ...] = (),
+        hook_defs: frozenset[Any] = frozenset(),
     ) -> None:
         self.handle = handle
         self.op_def = op_def
@@ -62,6 +72,8 @@ class FlatNode:
         self.retry_policy = retry_policy
         self.assets_def = assets_def
         self.after = after  # handles that must finish first without passing data
+        # Hooks of this node: its own use, the graphs around it, its asset (not the job's).
+        self.hook_defs = hook_defs
 
     def __repr__(self) -> str:
         return f"<FlatNode {self.handle}>"
@@ -71,7 +83,7 @@ def flatten_graph(graph_def: GraphDefinition) -> list[FlatNode]:
     """Every op of ``graph_def`` (recursively) in a topological order."""
     nodes: list[FlatNode] = []
     top_inputs: dict[str, FlatSource] = {n: FromGraphInput(n) for n in graph_def.input_names}
-    _flatten(graph_def, "", top_inputs, nodes)
+    _flatten(graph_def, "", top_inputs, nodes, frozenset())
     return nodes
 
 
@@ -80,6 +92,7 @@ def _flatten(
     prefix: str,
     graph_inputs: Mapping[str, FlatSource],
     out: list[FlatNode],
+    outer_hooks: frozenset[Any],
 ) -> dict[str, dict[str, FlatSource]]:
     from trellis.defs.graph import GraphDefinition
     from trellis.defs.op import OpDefinition
@@ -101,6 +114,7 @@ def _flatten(
                 inputs[input_name] = resolve_one(src)
         handle = prefix + invocation.name
         definition = invocation.definition
+        hooks = outer_hooks | invocation.hook_defs if invocation.hook_defs else outer_hooks
         if isinstance(definition, OpDefinition):
             for name in definition.input_names:
                 inputs.setdefault(name, None)
@@ -111,11 +125,12 @@ def _flatten(
                     inputs,
                     tags=invocation.tags,
                     retry_policy=invocation.retry_policy,
+                    hook_defs=hooks,
                 )
             )
             resolved[invocation.name] = {o: NodeOutput(handle, o) for o in definition.output_names}
         elif isinstance(definition, GraphDefinition):
-            inner = _flatten(definition, handle + ".", inputs, out)
+            inner = _flatten(definition, handle + ".", inputs, out, hooks)
             resolved[invocation.name] = {
                 name: inner[m.node_name][m.output_name]
                 for name, m in definition.output_mappings.items()

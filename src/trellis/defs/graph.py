@@ -81,8 +81,11 @@ class GraphDefinition(NodeDefinition):
         executor_def: ExecutorDefinition | None = None,
         op_retry_policy: RetryPolicy | None = None,
         partitions_def: PartitionsDefinition | None = None,
+        hooks: Any = None,
+        logger_defs: Mapping[str, Any] | None = None,
     ) -> JobDefinition:
-        """A runnable job from this graph, with its resources, default config and tags."""
+        """A runnable job from this graph, with its resources, default config, tags, hooks
+        and loggers."""
         from trellis.defs.job import JobDefinition
 
         return JobDefinition(
@@ -95,6 +98,8 @@ class GraphDefinition(NodeDefinition):
             description=description or self.description,
             op_retry_policy=op_retry_policy,
             partitions_def=partitions_def,
+            hook_defs=hooks,
+            logger_defs=logger_defs,
         )
 
     def execute_in_process(self, run_config: Any = None, **kwargs: Any) -> ExecuteInProcessResult:

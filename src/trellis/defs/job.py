@@ -11,6 +11,8 @@ from trellis.core.errors import InvalidDefinitionError
 from trellis.defs.executor import ExecutorDefinition
 from trellis.defs.flat_graph import FlatNode, FromAsset, NodeOutput, flatten_graph
 from trellis.defs.graph import GraphDefinition, build_graph
+from trellis.defs.hook import HookDefinition, coerce_hooks, ordered_hooks
+from trellis.defs.logger import LoggerDefinition, coerce_loggers
 from trellis.defs.resource import (
     ResourceDefinition,
     coerce_resources,
@@ -47,6 +49,8 @@ class JobDefinition:
         *,
         flat_nodes: list[FlatNode] | None = None,
         asset_graph: Any = None,
+        hook_defs: Any = None,
+        logger_defs: Mapping[str, LoggerDefinition] | None = None,
     ) -> None:
         self.name = name
         self.graph_def = graph_def
@@ -58,6 +62,12 @@ class JobDefinition:
         self.op_retry_policy = op_retry_policy
         self.partitions_def = partitions_def
         self.asset_graph = asset_graph
+        # Hooks of every step of the job (``with_hooks``); a node's own are on its FlatNode.
+        self.hook_defs: frozenset[HookDefinition] = coerce_hooks(hook_defs, f"Job '{name}'")
+        # The loggers the job lists; None: those of its Definitions, else the console.
+        self.logger_defs: dict[str, LoggerDefinition] | None = (
+            None if logger_defs is None else coerce_loggers(logger_defs, f"Job '{name}'")
+        )
         if flat_nodes is not None:
             self.__dict__["flat_nodes"] = flat_nodes
         elif graph_def is None:
@@ -73,6 +83,41 @@ class JobDefinition:
     def nodes_by_handle(self) -> dict[str, FlatNode]:
         """Flat nodes by handle."""
         return {n.handle: n for n in self.flat_nodes}
+
+    @property
+    def loggers(self) -> Mapping[str, LoggerDefinition]:
+        """The loggers a run of this job may use, by key (what run config's ``loggers:``
+        configures): those it lists, else ``{"console": colored_console_logger}``."""
+        if self.logger_defs:
+            return self.logger_defs
+        from trellis.defs.builtin_loggers import default_loggers
+
+        return default_loggers()
+
+    @property
+    def has_specified_loggers(self) -> bool:
+        """Whether the job (or the ``Definitions`` it was bound in) lists its loggers."""
+        return self.logger_defs is not None
+
+    def hooks_for_node(self, node: FlatNode) -> tuple[HookDefinition, ...]:
+        """The hooks that run after the step of ``node``: its own (its use in a graph, the
+        graphs around it, its asset) and the job's, each once, in the order they run."""
+        if not node.hook_defs and not self.hook_defs:
+            return ()
+        return ordered_hooks(node.hook_defs, self.hook_defs)
+
+    def with_hooks(self, hook_defs: Any) -> JobDefinition:
+        """A copy of this job whose every step also runs ``hook_defs``."""
+        copy = self._copy()
+        copy.hook_defs = self.hook_defs | coerce_hooks(hook_defs, f"Job '{self.name}'")
+        copy.__dict__.pop("_node_resource_keys", None)  # hooks need resources too
+        return copy
+
+    def with_logger_defs(self, logger_defs: Mapping[str, LoggerDefinition]) -> JobDefinition:
+        """A copy of this job that lists ``logger_defs`` as its loggers."""
+        copy = self._copy()
+        copy.logger_defs = coerce_loggers(logger_defs, f"Job '{self.name}'")
+        return copy
 
     @property
     def is_asset_job(self) -> bool:
@@ -97,6 +142,9 @@ class JobDefinition:
         op_def = node.op_def
         keys = set(op_def.resource_keys)
         keys.update(out.io_manager_key for out in op_def.outs.values())
+        if node.hook_defs or self.hook_defs:
+            for hook in self.hooks_for_node(node):
+                keys.update(hook.required_resource_keys)
         ins = op_def.ins
         for input_name, source in node.inputs.items():
             in_def = ins[input_name]
@@ -126,8 +174,13 @@ class JobDefinition:
                 if not missing:
                     continue
                 kind = node.op_def.kind
+                needer = f"{kind.capitalize()} '{node.handle}'"
+                for hook in self.hooks_for_node(node):
+                    if missing[0] in hook.required_resource_keys:
+                        needer = f"Hook '{hook.name}' of {kind} '{node.handle}'"
+                        break
                 raise InvalidDefinitionError(
-                    f"{kind.capitalize()} '{node.handle}' in job '{self.name}' requires "
+                    f"{needer} in job '{self.name}' requires "
                     f"resource '{missing[0]}', which is not provided. Available resource "
                     f"keys: {sorted(bound)}."
                 )
@@ -210,6 +263,8 @@ def job(
     executor_def: ExecutorDefinition | None = None,
     op_retry_policy: RetryPolicy | None = None,
     partitions_def: PartitionsDefinition | None = None,
+    hooks: Any = None,
+    logger_defs: Mapping[str, LoggerDefinition] | None = None,
 ) -> Callable[[Callable[..., Any]], JobDefinition]: ...
 
 
@@ -224,9 +279,12 @@ def job(
     executor_def: ExecutorDefinition | None = None,
     op_retry_policy: RetryPolicy | None = None,
     partitions_def: PartitionsDefinition | None = None,
+    hooks: Any = None,
+    logger_defs: Mapping[str, LoggerDefinition] | None = None,
 ) -> JobDefinition | Callable[[Callable[..., Any]], JobDefinition]:
     """Define a job from a function that wires ops together: ``@job`` or
-    ``@job(resource_defs=..., config=..., tags=..., executor_def=...)``."""
+    ``@job(resource_defs=..., config=..., tags=..., executor_def=..., hooks={...},
+    logger_defs={...})``."""
 
     def decorate(f: Callable[..., Any]) -> JobDefinition:
         graph_def = build_graph(f, name=name, description=description)
@@ -239,6 +297,8 @@ def job(
             executor_def=executor_def,
             op_retry_policy=op_retry_policy,
             partitions_def=partitions_def,
+            hooks=hooks,
+            logger_defs=logger_defs,
         )
 
     return decorate(fn) if fn is not None else decorate

@@ -37,3 +37,8 @@ class NodeDefinition:
     def with_retry_policy(self, retry_policy: Any) -> PendingInvocation:
         """Use this node with its own retry policy inside a graph body."""
         return PendingInvocation(self, retry_policy=retry_policy)
+
+    def with_hooks(self, hook_defs: Any) -> PendingInvocation:
+        """Use this node with hooks attached inside a graph body:
+        ``my_op.with_hooks({notify})()`` (for a graph, on every op inside it)."""
+        return PendingInvocation(self).with_hooks(hook_defs)

@@ -59,7 +59,9 @@ class RunEventStream:
 
     Thread-safe: steps on threads and the run's monitor use it at once. ``end_step``
     records the last event of a step that was terminated; whatever that step emits
-    afterwards is dropped."""
+    afterwards is dropped. ``loggers``: the run's own loggers in this process
+    (``run_loggers.RunLoggers``), handed each event after it is recorded, outside the
+    lock."""
 
     __slots__ = (
         "_console",
@@ -70,6 +72,7 @@ class RunEventStream:
         "_lock",
         "events",
         "instance",
+        "loggers",
         "run",
     )
 
@@ -89,6 +92,7 @@ class RunEventStream:
         self._listener = listener
         self._lock = threading.Lock()  # steps on threads emit concurrently
         self._ended: set[str] = set()  # steps terminated: their later events are dropped
+        self.loggers: Any = None
         persistent = not getattr(instance, "is_ephemeral", False)
         self._flush_now = flush_now_types(persistent, one_step_at_a_time)
 
@@ -112,6 +116,8 @@ class RunEventStream:
                 self._flush()
             if self._listener is not None:
                 self._listener(event)
+        if self.loggers is not None:
+            self.loggers.handle(event)
 
     def end_step(self, event: Event) -> None:
         """Record the last event of a terminated step (its ``STEP_FAILURE``) and store it;
@@ -125,6 +131,8 @@ class RunEventStream:
             self._flush()
             if self._listener is not None:
                 self._listener(event)
+        if self.loggers is not None:
+            self.loggers.handle(event)
 
     def has_ended(self, step_key: str) -> bool:
         """Whether ``end_step`` recorded the step's end."""

@@ -4,8 +4,9 @@ its ``InitResourceContext``; tear them down in reverse order whatever happens.""
 from __future__ import annotations
 
 import contextlib
+import inspect
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from trellis.contexts.init_resource import InitResourceContext
@@ -22,8 +23,9 @@ from trellis.defs.resource import ResourceDefinition, resource_init_order
 
 def _enter(result: Any, stack: contextlib.ExitStack, key: str) -> Any:
     """The resource value of what a resource function returned: a generator is run to
-    its single ``yield`` and finished at teardown; a ``@contextmanager`` is entered."""
-    if isinstance(result, Iterator) and hasattr(result, "send") and hasattr(result, "throw"):
+    its single ``yield`` and finished at teardown; a ``@contextmanager`` is entered. Any
+    other value is the resource itself (a ``MagicMock`` too, which answers ``send``)."""
+    if inspect.isgenerator(result):
         generator = result
         try:
             value = next(generator)

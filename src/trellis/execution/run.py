@@ -31,6 +31,7 @@ from trellis.execution.engine import ActiveExecution, run_plan
 from trellis.execution.event_stream import RunEventStream
 from trellis.execution.executors.base import Executor, InProcessExecutor
 from trellis.execution.resources import BuiltResources, init_resources
+from trellis.execution.run_loggers import LoggerInitError, build_run_loggers
 from trellis.execution.run_monitor import RunMonitor
 from trellis.execution.signals import RunSignals, term_grace_seconds
 from trellis.plan.plan import ExecutionPlan
@@ -140,6 +141,11 @@ def _execute(
 ) -> RunOutcome:
     emit = stream.emit
     log = LogManager(emit, run.run_id, run.job_name)
+    logger_error: LoggerInitError | None = None
+    try:
+        stream.loggers = build_run_loggers(plan, run.run_id, run.tags)
+    except LoggerInitError as exc:
+        logger_error = exc
     emit(event_factory.run_start(run.run_id, run.job_name))
     built: BuiltResources | None = None
     active: ActiveExecution | None = None
@@ -148,6 +154,8 @@ def _execute(
     canceled = False
     try:
         try:
+            if logger_error is not None:
+                raise logger_error
             if executor.crosses_processes:  # their workers build the resources
                 built = BuiltResources()
             else:
@@ -156,6 +164,18 @@ def _execute(
                     built = _init_resources(plan, run, instance, log, emit)
                 finally:
                     cancellation.leave()
+        except LoggerInitError as exc:
+            exception = exc.user_exception or exc
+            failure_message = f"Logger initialization failed: {exc}"
+            emit(
+                event_factory.engine_event(
+                    run.run_id,
+                    run.job_name,
+                    failure_message,
+                    level=logging.ERROR,
+                    error=ErrorInfo.from_exception(exc),
+                )
+            )
         except USER_CODE_ERRORS as exc:
             exception = exc.user_exception if isinstance(exc, ResourceFunctionError) else exc
             emit(event_factory.resource_init_failure(run.run_id, run.job_name, exc))
@@ -222,6 +242,8 @@ def _execute(
             raise
     _finish(run, emit, built, not failure_message, failure_message, canceled)
     stream.flush()
+    if stream.loggers is not None:
+        stream.loggers.flush()
     return RunOutcome(
         run,
         plan,

@@ -28,7 +28,7 @@ from trellis.core.errors import (
     TrellisError,
     UserCodeExecutionError,
 )
-from trellis.core.events import ErrorInfo
+from trellis.core.events import ErrorInfo, Event
 from trellis.core.metadata import normalize_metadata
 from trellis.core.outputs import AssetMaterialization, AssetObservation, MaterializeResult, Output
 from trellis.core.run import RunStatus
@@ -39,6 +39,7 @@ from trellis.execution.compute import (
     returned_events,
     yielded_events,
 )
+from trellis.execution.hooks import run_hooks
 from trellis.execution.step_io import check_type, emit_user_event, handle_output, load_inputs
 
 if TYPE_CHECKING:
@@ -227,13 +228,12 @@ def _handle_user_event(
         check_type(value, step_output.out_def.dagster_type, "output", name, step.key)
     added = step_context.output_metadata(name)
     step_context.seen_outputs.add(name)
-    handle_output(
-        step_context,
-        step_output,
-        value,
-        {**added, **metadata} if added else metadata,
-        store=store,
-    )
+    if added:
+        metadata = {**added, **metadata}
+    handle_output(step_context, step_output, value, metadata, store=store)
+    capture = step_context.output_capture
+    if capture is not None:  # the step has hooks: they read its outputs
+        capture[name] = (value, metadata)
     produced.add(step_output.handle)
 
 
@@ -249,57 +249,72 @@ def execute_step(step_context: StepExecutionContext) -> StepOutcome:
             run.run_id, run.job_name, step.key, step_context.retry_number, context_type
         )
     )
+    hooks = step.hook_defs
+    if hooks:
+        step_context.output_capture = {}
     started = time.perf_counter()
     try:
         produced = _run_body(step_context, context_type)
     except USER_CODE_ERRORS as exc:
-        return _fail(step_context, exc, started)
-    duration_ms = (time.perf_counter() - started) * 1000
-    if run.status in _CANCELED:
-        raise terminated(step_context)
-    emit(event_factory.step_success(run.run_id, run.job_name, step.key, duration_ms))
-    return StepOutcome(step.key, StepStatus.SUCCESS, produced)
+        outcome, ended = _fail(step_context, exc, started)
+        if not hooks:
+            return outcome
+    else:
+        duration_ms = (time.perf_counter() - started) * 1000
+        if run.status in _CANCELED:
+            raise terminated(step_context)
+        ended = event_factory.step_success(run.run_id, run.job_name, step.key, duration_ms)
+        emit(ended)
+        outcome = StepOutcome(step.key, StepStatus.SUCCESS, produced)
+        if not hooks:
+            return outcome
+    # Outside the ``except``: a hook's own error is not chained to the step's.
+    run_hooks(step_context, ended, outcome.exception)
+    return outcome
 
 
-def _fail(step_context: StepExecutionContext, exc: BaseException, started: float) -> StepOutcome:
+def _fail(
+    step_context: StepExecutionContext, exc: BaseException, started: float
+) -> tuple[StepOutcome, Event]:
+    """Record a failed attempt (``STEP_UP_FOR_RETRY`` or ``STEP_FAILURE``); its outcome and
+    that event."""
     plan_context = step_context.plan_context
     run = plan_context.run
     step = step_context.step
     user_exc = exc.user_exception if isinstance(exc, UserCodeExecutionError) else exc
     retry, delay = decide_retry(step.retry_policy, step_context.retry_number, exc)
     if retry:
-        plan_context.emit(
-            event_factory.step_up_for_retry(
-                run.run_id,
-                run.job_name,
-                step.key,
-                f"Step '{step.key}' failed and will be retried"
-                + (f" in {delay:.2f}s" if delay else "")
-                + f": {type(user_exc).__name__}: {user_exc}",
-                error=ErrorInfo.from_exception(exc),
-                seconds_to_wait=delay,
-                retry_number=step_context.retry_number,
-            )
+        up_for_retry = event_factory.step_up_for_retry(
+            run.run_id,
+            run.job_name,
+            step.key,
+            f"Step '{step.key}' failed and will be retried"
+            + (f" in {delay:.2f}s" if delay else "")
+            + f": {type(user_exc).__name__}: {user_exc}",
+            error=ErrorInfo.from_exception(exc),
+            seconds_to_wait=delay,
+            retry_number=step_context.retry_number,
         )
-        return StepOutcome(step.key, StepStatus.RETRY, exception=user_exc, retry_delay=delay)
+        plan_context.emit(up_for_retry)
+        outcome = StepOutcome(step.key, StepStatus.RETRY, exception=user_exc, retry_delay=delay)
+        return outcome, up_for_retry
     if isinstance(user_exc, Failure):
         metadata = normalize_metadata(user_exc.metadata)
         message = f"Step '{step.key}' failed: {user_exc.description}"
     else:
         metadata = {}
         message = f"Step '{step.key}' failed: {type(user_exc).__name__}: {user_exc}"
-    plan_context.emit(
-        event_factory.step_failure(
-            run.run_id,
-            run.job_name,
-            step.key,
-            message,
-            error=ErrorInfo.from_exception(exc),
-            error_source="USER_CODE_ERROR"
-            if isinstance(exc, (UserCodeExecutionError, Failure, RetryRequested))
-            else "FRAMEWORK_ERROR",
-            duration_ms=(time.perf_counter() - started) * 1000,
-            metadata=metadata,
-        )
+    failure = event_factory.step_failure(
+        run.run_id,
+        run.job_name,
+        step.key,
+        message,
+        error=ErrorInfo.from_exception(exc),
+        error_source="USER_CODE_ERROR"
+        if isinstance(exc, (UserCodeExecutionError, Failure, RetryRequested))
+        else "FRAMEWORK_ERROR",
+        duration_ms=(time.perf_counter() - started) * 1000,
+        metadata=metadata,
     )
-    return StepOutcome(step.key, StepStatus.FAILURE, exception=user_exc)
+    plan_context.emit(failure)
+    return StepOutcome(step.key, StepStatus.FAILURE, exception=user_exc), failure

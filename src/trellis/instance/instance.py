@@ -23,7 +23,7 @@ from typing import Any
 from trellis.core import event_factory
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InstanceError, StorageUnavailableError
-from trellis.core.events import Event
+from trellis.core.events import Event, EventType
 from trellis.core.run import HOST_TAG, PID_NAMESPACE_TAG, PID_TAG, Run, RunStatus
 from trellis.instance.automation_records import AutomationEvaluationRecord
 from trellis.instance.config import (
@@ -298,9 +298,17 @@ class Instance:
         (pass the last record's ``storage_id`` to tail a live run)."""
         return self.storage.get_records(run_id, after_cursor, limit)
 
-    def all_logs(self, run_id: str) -> list[Event]:
-        """Every event of a run, in order."""
-        return [record.event for record in self.storage.get_records(run_id)]
+    def all_logs(
+        self, run_id: str, of_type: EventType | Collection[EventType] | None = None
+    ) -> list[Event]:
+        """Every event of a run, in order; only those of ``of_type`` (an ``EventType`` or
+        a set of them, as in Dagster) when given: ``instance.all_logs(run_id,
+        of_type=EventType.HOOK_ERRORED)``."""
+        if of_type is None:
+            return [record.event for record in self.storage.get_records(run_id)]
+        types = {of_type} if isinstance(of_type, EventType) else set(of_type)
+        records = self.storage.get_records(run_id, event_types=types)
+        return [record.event for record in records]
 
     def get_latest_materialization_event(self, key: AssetKey) -> Event | None:
         """The newest materialization of an asset."""

@@ -140,9 +140,14 @@ class InstanceStorage(ABC):
 
     @abstractmethod
     def get_records(
-        self, run_id: str, after_cursor: int = -1, limit: int | None = None
+        self,
+        run_id: str,
+        after_cursor: int = -1,
+        limit: int | None = None,
+        event_types: Collection[EventType] | None = None,
     ) -> list[EventRecord]:
-        """A run's events with a storage id above ``after_cursor``, oldest first."""
+        """A run's events with a storage id above ``after_cursor``, oldest first; only
+        those of ``event_types`` when given."""
 
     # -- liveness ----------------------------------------------------------------------
     @abstractmethod
@@ -384,14 +389,26 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
             return {run_id: self._heartbeats.get(run_id) for run_id in run_ids}
 
     def get_records(
-        self, run_id: str, after_cursor: int = -1, limit: int | None = None
+        self,
+        run_id: str,
+        after_cursor: int = -1,
+        limit: int | None = None,
+        event_types: Collection[EventType] | None = None,
     ) -> list[EventRecord]:
-        """A run's events after ``after_cursor``, oldest first."""
+        """A run's events after ``after_cursor``, oldest first (of ``event_types``)."""
         with self._lock:
             log = self._logs.get(run_id)
             if log is None:
                 return []
             start = bisect.bisect_right(log.ids, after_cursor)
+            if event_types is not None:
+                wanted = frozenset(event_types)
+                found = [
+                    EventRecord(log.ids[i], log.events[i])
+                    for i in range(start, len(log.ids))
+                    if log.events[i].event_type in wanted
+                ]
+                return found if limit is None else found[:limit]
             stop = len(log.ids) if limit is None else min(len(log.ids), start + limit)
             return [EventRecord(log.ids[i], log.events[i]) for i in range(start, stop)]
 

@@ -196,7 +196,8 @@ def _build_step(
             if out_name not in asset_keys or asset_keys[out_name] in selected_keys
         ]
     retry_policy = node.retry_policy or op_def.retry_policy or job.op_retry_policy
-    return ExecutionStep(node, inputs, outputs, frozenset(upstream), retry_policy)
+    hooks = job.hooks_for_node(node) if node.hook_defs or job.hook_defs else ()
+    return ExecutionStep(node, inputs, outputs, frozenset(upstream), retry_policy, hooks)
 
 
 def _check_same_partitions(job: JobDefinition, node: FlatNode, upstream: AssetKey) -> None:

@@ -7,11 +7,12 @@ Layout::
                  <graph name>: {ops: {...}}}        # nested graphs nest
     resources:  {<key>: {config: ...}}
     execution:  {config: {...}}                     # read by the executor
-    loggers:    {console: {config: {log_level: INFO}}}
+    loggers:    {<logger key>: {config: ...}}       # the job's loggers (default: console)
 """
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -76,11 +77,18 @@ class ResolvedRunConfig:
 
     @property
     def console_log_level(self) -> str | None:
-        """``loggers.console.config.log_level`` when given."""
-        console = (self.loggers or {}).get("console") or {}
+        """``loggers.console.config.log_level`` when the run config gives it."""
+        console = self.given_loggers.get("console") or {}
         return ((console.get("config") or {}) if isinstance(console, Mapping) else {}).get(
             "log_level"
         )
+
+    @property
+    def given_loggers(self) -> Mapping[str, Any]:
+        """The ``loggers:`` entries as the user gave them (their keys are the loggers the
+        run uses; ``loggers`` holds them validated, with defaults)."""
+        given = self.raw.get("loggers")
+        return given if isinstance(given, Mapping) else {}
 
 
 _OPTIONAL_ANY = ct.Field(ct.Any, is_required=False)
@@ -112,6 +120,18 @@ def _build_op_entry(node: FlatNode, required: bool) -> ct.Field:
         fields["inputs"] = ct.Field(ct.Permissive(), is_required=False)
     fields["outputs"] = _OPTIONAL_ANY
     return ct.Field(ct.Shape(fields))
+
+
+@functools.lru_cache(maxsize=64)
+def _loggers_field(loggers: tuple[tuple[str, Any], ...]) -> ct.Field:
+    """The ``loggers:`` section for a job's loggers (by key): each entry optional, its
+    ``config`` checked against the logger's schema. Built once per set of loggers."""
+    fields: dict[str, ct.Field] = {}
+    for key, definition in loggers:
+        schema = definition.config_schema
+        inner = _OPTIONAL_ANY if schema is None else schema
+        fields[key] = ct.Field(ct.Shape({"config": inner}), is_required=False)
+    return ct.Field(ct.Shape(fields), is_required=False)
 
 
 def _ops_shape(entries: dict[str, Any]) -> ct.Shape:
@@ -193,7 +213,7 @@ def resolve_run_config(
             "ops": ct.Field(_ops_shape(op_entries)),
             "resources": ct.Field(ct.Shape(resource_fields)),
             "execution": _OPTIONAL_ANY,
-            "loggers": _OPTIONAL_ANY,
+            "loggers": _loggers_field(tuple(job.loggers.items())),
         }
     )
     processed = validate_config(schema, raw, header=f'Error in config for job "{job.name}"')

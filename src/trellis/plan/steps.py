@@ -107,6 +107,7 @@ class ExecutionStep:
     __slots__ = (
         "assets_def",
         "handle",
+        "hook_defs",
         "inputs",
         "key",
         "kind",
@@ -125,6 +126,7 @@ class ExecutionStep:
         outputs: list[StepOutput],
         upstream_step_keys: frozenset[str],
         retry_policy: Any,
+        hook_defs: tuple[Any, ...] = (),
     ) -> None:
         self.node = node
         self.key = node.handle
@@ -137,6 +139,7 @@ class ExecutionStep:
         self.upstream_step_keys = upstream_step_keys
         self.tags = node.tags
         self.retry_policy = retry_policy
+        self.hook_defs = hook_defs  # run after the step ends (``execution/hooks.py``)
 
     @property
     def outputs_by_name(self) -> dict[str, StepOutput]:

@@ -15,7 +15,9 @@
        │     │  ├─ handle_output  OutputContext <output> → handle_output (manager, asset, ...)
        │     │  │  └─ materialization
        │     │  └─ materialization / observation (logged by user code)
-       │     └─ step_success | retry | step_failure (with the user's traceback)
+       │     ├─ step_success | retry | step_failure (with the user's traceback)
+       │     └─ hook | hook_error  HookContext <hook> → <hook>() after the step ended
+       │        └─ log          the hook's context.log lines
        ├─ step_skipped / engine / log / resource_failure nodes for run-level events
     └─ run_end               RUN_SUCCESS | RUN_FAILURE | RUN_CANCELED
 
@@ -54,6 +56,9 @@ from typing import Any
 
 from trellis.core.event_payloads import (
     HandledOutputData,
+    HookCompletedData,
+    HookErroredData,
+    HookSkippedData,
     LoadedInputData,
     ResourceInitStartedData,
     ResourceInitSuccessData,
@@ -66,8 +71,9 @@ from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.run import EXECUTOR_TAG
 
 ERROR_KINDS = frozenset(
-    {"step_failure", "retry", "resource_failure", "teardown_failure", "engine_error"}
+    {"step_failure", "retry", "resource_failure", "teardown_failure", "engine_error", "hook_error"}
 )
+_HOOK_EVENTS = frozenset({EventType.HOOK_COMPLETED, EventType.HOOK_SKIPPED, EventType.HOOK_ERRORED})
 _RUN_END = {
     EventType.RUN_SUCCESS: "RUN_SUCCESS",
     EventType.RUN_FAILURE: "RUN_FAILURE",
@@ -183,6 +189,8 @@ class _Builder:
         self.attempt: dict[str, TraceNode] = {}
         self.compute: dict[str, TraceNode] = {}
         self.output: dict[str, TraceNode] = {}
+        self.ended: dict[str, TraceNode] = {}  # attempts that ended: their hooks come next
+        self.hook_logs: dict[str, list[TraceNode]] = {}  # a running hook's log lines
         self.resource_init: TraceNode | None = None
 
     def off(self, event: Event) -> float:
@@ -312,6 +320,7 @@ class _Builder:
             self.attempt[key] = attempt
             self.compute.pop(key, None)
             self.output.pop(key, None)
+            self.ended.pop(key, None)
             context_type = data.context_type
             if context_type:
                 attempt.attrs["context_type"] = context_type
@@ -322,6 +331,12 @@ class _Builder:
             step.add(self.node("step_skipped", "STEP_SKIPPED", event, message=event.message))
             return
         attempt = self.attempt.get(key) or step
+        if et in _HOOK_EVENTS:
+            self.hook_node(key, self.ended.get(key) or attempt, event)
+            return
+        if key in self.ended and et is EventType.LOG_MESSAGE:  # logged by a hook
+            self.hook_logs.setdefault(key, []).append(_log_node(self, event))
+            return
         if et is EventType.LOADED_INPUT:
             assert isinstance(data, LoadedInputData)
             upstream = data.upstream_step_key
@@ -472,6 +487,36 @@ class _Builder:
         step.duration_ms = self.off(event) - step.start_offset_ms
         self.compute.pop(key, None)
         self.output.pop(key, None)
+        self.ended[key] = attempt
+
+    def hook_node(self, key: str, attempt: TraceNode, event: Event) -> None:
+        """A hook that ran (or was skipped) after the attempt ended, with its log lines."""
+        data = event.data
+        assert isinstance(data, (HookCompletedData, HookSkippedData, HookErroredData))
+        name = data.hook_name
+        logs = self.hook_logs.pop(key, [])
+        status = event.event_type.value
+        if isinstance(data, HookSkippedData):
+            node = self.node(
+                "hook",
+                f"HookContext {name}: {status} ({data.reason})",
+                event,
+                hook_name=name,
+                status=status,
+                reason=data.reason,
+            )
+        else:
+            kind = "hook_error" if isinstance(data, HookErroredData) else "hook"
+            label = f"HookContext {name} → {name}()"
+            attrs: dict[str, Any] = {"hook_name": name, "status": status}
+            if isinstance(data, HookErroredData):
+                label += f" {status}: {_first_line(data.error.message if data.error else '')}"
+                attrs["error"] = _err(event)
+            node = self.node(kind, label, event, duration_ms=data.duration_ms, **attrs)
+            if data.duration_ms is not None:  # stamped when the hook ended
+                node.start_offset_ms = max(0.0, node.start_offset_ms - data.duration_ms)
+        node.children.extend(logs)
+        attempt.add(node)  # after the attempt's end: hooks run once the step has ended
 
 
 def _err(event: Event) -> str | None:

@@ -39,6 +39,8 @@ _STYLES = {
     "resource_failure": "bold red",
     "teardown_failure": "bold red",
     "engine_error": "bold red",
+    "hook": "magenta",
+    "hook_error": "bold red",
 }
 
 
@@ -200,6 +202,10 @@ def _mermaid_orch_child(node: TraceNode, orch: str, part: Any, body: list[str]) 
                         body.append(f"    Note over {fn}: {_mm(sub.label)[:80]}")
             elif child.kind in ("step_success", "step_failure", "retry"):
                 body.append(f"    {step}-->>{orch}: {_mm(child.label)[:80]}")
+            elif child.kind in ("hook", "hook_error"):
+                hook = part(f"hook {child.attrs.get('hook_name')}")
+                body.append(f"    {step}->>{hook}: HookContext")
+                body.append(f"    {hook}-->>{step}: {_mm(child.attrs.get('status'))}")
 
 
 FORMATS = ("text", "json", "mermaid")

@@ -24,6 +24,7 @@ from trellis.core.run import Run
 from trellis.core.serialization import event_to_dict
 from trellis.execution.remote.code_pointer import CodePointer
 from trellis.execution.resources import BuiltResources, build_resource
+from trellis.execution.run_loggers import LoggerInitError, RunLoggers, build_run_loggers
 from trellis.execution.step import StepOutcome, StepStatus, execute_step
 from trellis.plan.steps import StepOutputHandle
 
@@ -126,6 +127,8 @@ class _RunInWorker:
                 tags=job.tags,
                 executor_def=job.executor_def,
                 partitions_def=job.partitions_def,
+                hook_defs=job.hook_defs,
+                logger_defs=job.logger_defs,
             )
         if request.instance_ref is not None:
             self.instance = Instance.from_ref(request.instance_ref)
@@ -141,6 +144,8 @@ class _RunInWorker:
         )
         self.run = Run(request.run_id, request.job_name, request.run_config, request.tags)
         self.built = BuiltResources()
+        self.loggers: RunLoggers | None = None  # built with the first step's resources
+        self._loggers_built = False
         self.lock = threading.RLock()
         self._local = threading.local()
         log = LogManager(self._emit, request.run_id, request.job_name)
@@ -158,7 +163,19 @@ class _RunInWorker:
         self._local.sink = sink
 
     def _emit(self, event: Event) -> None:
+        loggers = self.loggers
+        if loggers is not None:  # the run's loggers, built in this process
+            loggers.handle(event)
         self.sink(event)
+
+    def ensure_loggers(self) -> None:
+        """Build the run's loggers in this worker, once (``LoggerInitError`` if one fails)."""
+        if self._loggers_built:
+            return
+        with self.lock:
+            if not self._loggers_built:
+                self.loggers = build_run_loggers(self.plan, self.run.run_id, self.run.tags)
+                self._loggers_built = True
 
     def ensure_resources(self, step_key: str) -> None:
         """Build the resources one step needs that this worker has not built yet."""
@@ -182,7 +199,9 @@ class _RunInWorker:
                     )
 
     def close(self) -> None:
-        """Tear the run's resources down in this worker."""
+        """Tear the run's resources down in this worker (and flush its loggers)."""
+        if self.loggers is not None:
+            self.loggers.flush()
         self.built.close()
         self.context.event_loops.close()
 
@@ -211,6 +230,16 @@ class WorkerState:
             else:
                 produced.update(request.produced)
         step = state.plan.steps[request.step_key]
+        try:
+            state.ensure_loggers()
+        except LoggerInitError as exc:
+            return failed_reply(
+                request,
+                exc,
+                send,
+                f"Step '{step.key}' failed: a logger could not be built: {exc}",
+                "USER_CODE_ERROR",
+            )
         try:
             state.ensure_resources(request.step_key)
         except Exception as exc:

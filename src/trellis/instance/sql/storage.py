@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -362,14 +362,20 @@ class SqlStorage(SqlAutomationRecords, InstanceStorage):
         return found
 
     def get_records(
-        self, run_id: str, after_cursor: int = -1, limit: int | None = None
+        self,
+        run_id: str,
+        after_cursor: int = -1,
+        limit: int | None = None,
+        event_types: Collection[EventType] | None = None,
     ) -> list[EventRecord]:
-        """A run's events after ``after_cursor``, oldest first."""
+        """A run's events after ``after_cursor``, oldest first (of ``event_types``)."""
         stmt = (
             sa.select(ev.c.id, ev.c.body)
             .where(ev.c.run_id == run_id, ev.c.id > after_cursor)
             .order_by(ev.c.id)
         )
+        if event_types is not None:
+            stmt = stmt.where(ev.c.event_type.in_(sorted({t.value for t in event_types})))
         if limit is not None:
             stmt = stmt.limit(limit)
         return [_record(r) for r in self.db.read(lambda conn: conn.execute(stmt).all())]

@@ -24,7 +24,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -480,10 +480,19 @@ class SqliteStorage(SqliteAutomationRecords, InstanceStorage):
         return found
 
     def get_records(
-        self, run_id: str, after_cursor: int = -1, limit: int | None = None
+        self,
+        run_id: str,
+        after_cursor: int = -1,
+        limit: int | None = None,
+        event_types: Collection[EventType] | None = None,
     ) -> list[EventRecord]:
-        """A run's events after ``after_cursor``, oldest first."""
+        """A run's events after ``after_cursor``, oldest first (of ``event_types``)."""
         sql, params = _GET_RECORDS, [run_id, after_cursor]
+        if event_types is not None:
+            values = sorted({t.value for t in event_types})
+            marks = ", ".join("?" * len(values))
+            sql = sql.replace(" ORDER BY", f" AND event_type IN ({marks}) ORDER BY")
+            params.extend(values)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
