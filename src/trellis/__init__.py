@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from trellis.api.execute import materialize, materialize_to_memory
     from trellis.api.result import ExecuteInProcessResult
     from trellis.api.testing import (
+        build_asset_check_context,
         build_asset_context,
         build_init_resource_context,
         build_input_context,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
         String,
         StringSource,
     )
+    from trellis.contexts.asset_check import AssetCheckExecutionContext
     from trellis.contexts.compute import AssetExecutionContext, OpExecutionContext
     from trellis.contexts.init_resource import InitResourceContext
     from trellis.contexts.io import InputContext, OutputContext
@@ -71,6 +73,13 @@ if TYPE_CHECKING:
     from trellis.contexts.sensor import SensorEvaluationContext
     from trellis.contexts.system import PlanOrchestrationContext, StepExecutionContext
     from trellis.contexts.user_logger import get_dagster_logger
+    from trellis.core.asset_checks import (
+        AssetCheckEvaluation,
+        AssetCheckKey,
+        AssetCheckResult,
+        AssetCheckSeverity,
+        AssetOrCheckKey,
+    )
     from trellis.core.asset_key import AssetKey
     from trellis.core.deprecation import (
         BetaWarning,
@@ -179,6 +188,12 @@ if TYPE_CHECKING:
     from trellis.core.run import Run as DagsterRun
     from trellis.core.run import RunStatus as DagsterRunStatus
     from trellis.defs.asset import AssetsDefinition, asset, map_asset_specs, multi_asset
+    from trellis.defs.asset_check_spec import AssetCheckSpec
+    from trellis.defs.asset_checks_definition import (
+        AssetChecksDefinition,
+        asset_check,
+        multi_asset_check,
+    )
     from trellis.defs.asset_job import define_asset_job
     from trellis.defs.asset_selection import AssetSelection
     from trellis.defs.asset_spec import AssetDep, AssetSpec
@@ -219,6 +234,10 @@ if TYPE_CHECKING:
     from trellis.defs.job import JobDefinition, job
     from trellis.defs.lazy_definitions import definitions
     from trellis.defs.loading import (
+        load_asset_checks_from_current_module,
+        load_asset_checks_from_modules,
+        load_asset_checks_from_package_module,
+        load_asset_checks_from_package_name,
         load_assets_from_current_module,
         load_assets_from_modules,
         load_assets_from_package_module,
@@ -266,12 +285,20 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "Any": "trellis.config.types",
     "Array": "trellis.config.types",
+    "AssetCheckEvaluation": "trellis.core.asset_checks",
+    "AssetCheckExecutionContext": "trellis.contexts.asset_check",
+    "AssetCheckKey": "trellis.core.asset_checks",
+    "AssetCheckResult": "trellis.core.asset_checks",
+    "AssetCheckSeverity": "trellis.core.asset_checks",
+    "AssetCheckSpec": "trellis.defs.asset_check_spec",
+    "AssetChecksDefinition": "trellis.defs.asset_checks_definition",
     "AssetDep": "trellis.defs.asset_spec",
     "AssetExecutionContext": "trellis.contexts.compute",
     "AssetIn": "trellis.defs.ins_outs",
     "AssetKey": "trellis.core.asset_key",
     "AssetMaterialization": "trellis.core.outputs",
     "AssetObservation": "trellis.core.outputs",
+    "AssetOrCheckKey": "trellis.core.asset_checks",
     "AssetOut": "trellis.defs.ins_outs",
     "AssetSelection": "trellis.defs.asset_selection",
     "AssetSpec": "trellis.defs.asset_spec",
@@ -410,6 +437,8 @@ _EXPORTS: dict[str, str] = {
     "UserCodeExecutionError": "trellis.core.errors",
     "WeeklyPartitionsDefinition": "trellis.defs.time_partitions",
     "asset": "trellis.defs.asset",
+    "asset_check": "trellis.defs.asset_checks_definition",
+    "build_asset_check_context": "trellis.api.testing",
     "build_asset_context": "trellis.api.testing",
     "build_init_resource_context": "trellis.api.testing",
     "build_input_context": "trellis.api.testing",
@@ -434,6 +463,10 @@ _EXPORTS: dict[str, str] = {
     "instance_for_test": "trellis.instance.for_test",
     "io_manager": "trellis.defs.io_manager",
     "job": "trellis.defs.job",
+    "load_asset_checks_from_current_module": "trellis.defs.loading",
+    "load_asset_checks_from_modules": "trellis.defs.loading",
+    "load_asset_checks_from_package_module": "trellis.defs.loading",
+    "load_asset_checks_from_package_name": "trellis.defs.loading",
     "load_assets_from_current_module": "trellis.defs.loading",
     "load_assets_from_modules": "trellis.defs.loading",
     "load_assets_from_package_module": "trellis.defs.loading",
@@ -451,6 +484,7 @@ _EXPORTS: dict[str, str] = {
     "materialize_to_memory": "trellis.api.execute",
     "mem_io_manager": "trellis.defs.builtin_io_managers",
     "multi_asset": "trellis.defs.asset",
+    "multi_asset_check": "trellis.defs.asset_checks_definition",
     "multi_or_in_process_executor": "trellis.defs.executor",
     "multiprocess_executor": "trellis.defs.executor",
     "multithread_executor": "trellis.defs.executor",
@@ -465,12 +499,20 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "Any",
     "Array",
+    "AssetCheckEvaluation",
+    "AssetCheckExecutionContext",
+    "AssetCheckKey",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetCheckSpec",
+    "AssetChecksDefinition",
     "AssetDep",
     "AssetExecutionContext",
     "AssetIn",
     "AssetKey",
     "AssetMaterialization",
     "AssetObservation",
+    "AssetOrCheckKey",
     "AssetOut",
     "AssetSelection",
     "AssetSpec",
@@ -609,6 +651,8 @@ __all__ = [
     "UserCodeExecutionError",
     "WeeklyPartitionsDefinition",
     "asset",
+    "asset_check",
+    "build_asset_check_context",
     "build_asset_context",
     "build_init_resource_context",
     "build_input_context",
@@ -633,6 +677,10 @@ __all__ = [
     "instance_for_test",
     "io_manager",
     "job",
+    "load_asset_checks_from_current_module",
+    "load_asset_checks_from_modules",
+    "load_asset_checks_from_package_module",
+    "load_asset_checks_from_package_name",
     "load_assets_from_current_module",
     "load_assets_from_modules",
     "load_assets_from_package_module",
@@ -650,6 +698,7 @@ __all__ = [
     "materialize_to_memory",
     "mem_io_manager",
     "multi_asset",
+    "multi_asset_check",
     "multi_or_in_process_executor",
     "multiprocess_executor",
     "multithread_executor",
@@ -668,7 +717,7 @@ def _load(name: str) -> object:
 
     A public Dagster name that Trellis does not offer raises an ``ImportError`` saying
     whether it is planned or out of scope (``trellis._dagster_names``), so that
-    ``from trellis import asset_check`` explains itself; any other unknown name is an
+    ``from trellis import AutomationCondition`` explains itself; any other unknown name is an
     ``AttributeError`` as usual."""
     target = _EXPORTS.get(name)
     if target is None:

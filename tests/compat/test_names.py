@@ -76,7 +76,14 @@ def test_a_name_that_trellis_now_has_is_not_still_classified_missing():
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("asset_check", "trellis does not have 'asset_check' yet (asset checks arrive"),
+        (
+            "build_metadata_bounds_checks",
+            "trellis does not have 'build_metadata_bounds_checks' yet (asset check factories",
+        ),
+        (
+            "AutomationCondition",
+            "trellis does not have 'AutomationCondition' yet (automation conditions and",
+        ),
         ("DynamicOut", "trellis does not have 'DynamicOut' yet (dynamic outputs arrive"),
         ("PipesSubprocessClient", "trellis does not have 'PipesSubprocessClient' yet"),
         ("repository", "trellis does not provide 'repository': the legacy repository API"),
@@ -109,7 +116,7 @@ def test_other_unknown_names_stay_attribute_errors():
 def test_looking_up_a_missing_name_keeps_import_trellis_light():
     code = (
         "import sys, trellis\n"
-        "try:\n    from trellis import asset_check\nexcept ImportError:\n    pass\n"
+        "try:\n    from trellis import AutomationCondition\nexcept ImportError:\n    pass\n"
         "print(','.join(m for m in ('pydantic', 'yaml', 'sqlalchemy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

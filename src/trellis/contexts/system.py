@@ -133,6 +133,7 @@ class StepExecutionContext:
         "_input_metadata",
         "_log",
         "_output_metadata",
+        "check_evaluations",
         "plan_context",
         "retry_number",
         "seen_outputs",
@@ -151,6 +152,8 @@ class StepExecutionContext:
         self._input_metadata: dict[str, dict[str, MetadataValue]] = {}
         self.user_events: list[Any] = []
         self.seen_outputs: set[str] = set()
+        # The asset checks evaluated so far in this attempt (``execution/step_checks.py``).
+        self.check_evaluations: dict[Any, Any] | None = None
 
     # -- identity ----------------------------------------------------------------------
     @property

@@ -42,7 +42,16 @@ FlatSource = NodeOutput | list[NodeOutput] | FromAsset | FromGraphInput | None
 class FlatNode:
     """One op of a job, at its dotted handle, with each input's source resolved."""
 
-    __slots__ = ("after", "assets_def", "handle", "inputs", "op_def", "retry_policy", "tags")
+    __slots__ = (
+        "after",
+        "assets_def",
+        "checks_def",
+        "handle",
+        "inputs",
+        "op_def",
+        "retry_policy",
+        "tags",
+    )
 
     def __init__(
         self,
@@ -54,6 +63,7 @@ class FlatNode:
         retry_policy: Any = None,
         assets_def: AssetsDefinition | None = None,
         after: tuple[str, ...] = (),
+        checks_def: Any = None,
     ) -> None:
         self.handle = handle
         self.op_def = op_def
@@ -62,6 +72,7 @@ class FlatNode:
         self.retry_policy = retry_policy
         self.assets_def = assets_def
         self.after = after  # handles that must finish first without passing data
+        self.checks_def = checks_def  # the AssetChecksDefinition of an @asset_check's op
 
     def __repr__(self) -> str:
         return f"<FlatNode {self.handle}>"

@@ -33,6 +33,7 @@ from trellis.execution.executors.base import Executor, InProcessExecutor
 from trellis.execution.resources import BuiltResources, init_resources
 from trellis.execution.run_monitor import RunMonitor
 from trellis.execution.signals import RunSignals, term_grace_seconds
+from trellis.execution.step_checks import planned_checks
 from trellis.plan.plan import ExecutionPlan
 from trellis.views.console import ConsoleLogger
 
@@ -139,7 +140,10 @@ def _execute(
 ) -> RunOutcome:
     emit = stream.emit
     log = LogManager(emit, run.run_id, run.job_name)
-    emit(event_factory.run_start(run.run_id, run.job_name))
+    run_id, job_name = run.run_id, run.job_name
+    emit(event_factory.run_start(run_id, job_name))
+    for check_key, step_key in planned_checks(plan):
+        emit(event_factory.asset_check_evaluation_planned(run_id, job_name, check_key, step_key))
     built: BuiltResources | None = None
     active: ActiveExecution | None = None
     exception: BaseException | None = None

@@ -11,6 +11,7 @@ import time
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from trellis.contexts.asset_check import AssetCheckExecutionContext
 from trellis.contexts.compute import (
     AssetExecutionContext,
     OpExecutionContext,
@@ -18,6 +19,7 @@ from trellis.contexts.compute import (
     set_current_context,
 )
 from trellis.core import event_factory
+from trellis.core.asset_checks import AssetCheckFailedError, AssetCheckResult
 from trellis.core.errors import (
     USER_CODE_ERRORS,
     ExecutionStepExecutionError,
@@ -39,6 +41,7 @@ from trellis.execution.compute import (
     returned_events,
     yielded_events,
 )
+from trellis.execution.step_checks import finish_checks, record_check_result, record_check_results
 from trellis.execution.step_io import check_type, emit_user_event, handle_output, load_inputs
 
 if TYPE_CHECKING:
@@ -47,6 +50,8 @@ if TYPE_CHECKING:
 
 
 _CANCELED = frozenset({RunStatus.CANCELING, RunStatus.CANCELED})
+# Failures that come from the user's code or data (a failed blocking check included).
+_USER_FAILURES = (UserCodeExecutionError, Failure, RetryRequested, AssetCheckFailedError)
 
 
 class StepStatus(Enum):
@@ -82,18 +87,25 @@ class StepOutcome:
 
 def user_context_type_name(step_context: StepExecutionContext) -> str:
     """The name of the context class the function receives: ``AssetExecutionContext`` for
-    assets (unless annotated ``OpExecutionContext``), ``OpExecutionContext`` for ops."""
+    assets (unless annotated ``OpExecutionContext``), ``AssetCheckExecutionContext`` for
+    asset checks, ``OpExecutionContext`` for ops."""
     step = step_context.step
     if step.assets_def is not None and step.op_def.spec.context_annotation != "OpExecutionContext":
         return "AssetExecutionContext"
+    if step.kind == "asset_check":
+        return "AssetCheckExecutionContext"
     return "OpExecutionContext"
 
 
 def make_user_context(step_context: StepExecutionContext, type_name: str | None = None) -> Any:
     """The context the function receives: the asset context for assets (unless
-    annotated ``OpExecutionContext``), the op context for ops."""
-    if (type_name or user_context_type_name(step_context)) == "AssetExecutionContext":
+    annotated ``OpExecutionContext``), the asset check context for checks, the op context
+    for ops. Every user context of a step is made here."""
+    type_name = type_name or user_context_type_name(step_context)
+    if type_name == "AssetExecutionContext":
         return AssetExecutionContext(step_context)
+    if type_name == "AssetCheckExecutionContext":
+        return AssetCheckExecutionContext(step_context)
     return OpExecutionContext(step_context)
 
 
@@ -142,6 +154,8 @@ def _run_body(step_context: StepExecutionContext, context_type: str) -> set[Step
                 f"{missing}. Return or yield a value for each (or mark it "
                 "Out(is_required=False))."
             )
+    if step.check_keys:  # every selected check answered; a failed blocking one fails
+        finish_checks(step_context)
     return produced
 
 
@@ -195,6 +209,12 @@ def _handle_user_event(
     if isinstance(item, Output):
         name, value, metadata = item.output_name, item.value, item.metadata
     elif isinstance(item, MaterializeResult):
+        if item.check_results:  # the materialization first, then its checks
+            plain = MaterializeResult(asset_key=item.asset_key, metadata=item.metadata)
+            plain.value = item.value
+            _handle_user_event(step_context, plain, produced)
+            record_check_results(step_context, item.check_results)
+            return
         if item.asset_key is not None and step.assets_def is not None:
             name = step.assets_def.get_output_name_for_asset_key(item.asset_key)
         else:
@@ -205,6 +225,9 @@ def _handle_user_event(
                 )
             name = names[0]
         value, metadata, store = item.value, item.metadata, item.value is not None
+    elif isinstance(item, AssetCheckResult):
+        record_check_result(step_context, item)
+        return
     else:
         assert isinstance(item, (AssetMaterialization, AssetObservation))
         emit_user_event(step_context, item)
@@ -296,7 +319,7 @@ def _fail(step_context: StepExecutionContext, exc: BaseException, started: float
             message,
             error=ErrorInfo.from_exception(exc),
             error_source="USER_CODE_ERROR"
-            if isinstance(exc, (UserCodeExecutionError, Failure, RetryRequested))
+            if isinstance(exc, _USER_FAILURES)
             else "FRAMEWORK_ERROR",
             duration_ms=(time.perf_counter() - started) * 1000,
             metadata=metadata,

@@ -12,6 +12,9 @@ all three); change them together, with a new revision.
   reused); ``body`` is the event as JSON (``event_to_dict``).
 - ``asset_keys``: the asset index, one row per asset materialized or observed, with
   its latest materialization.
+- ``asset_check_evaluations``: the asset check index, one row per
+  ``ASSET_CHECK_EVALUATION`` event (``event_id``), by asset and check name, with its
+  outcome (``status``: ``SUCCEEDED`` or ``FAILED``; ``severity``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from trellis.instance.sqlite.schema import (
 __all__ = [
     "SCHEMA_REVISION",
     "TRELLIS_TABLES",
+    "asset_check_evaluations",
     "asset_key_from_db",
     "asset_key_to_db",
     "asset_keys",
@@ -102,6 +106,21 @@ asset_keys = sa.Table(
     sa.Column("last_materialization_id", sa.BigInteger),
     sa.Column("last_run_id", sa.String(255)),
     sa.Column("last_timestamp", Timestamp),
+)
+
+asset_check_evaluations = sa.Table(
+    "asset_check_evaluations",
+    metadata,
+    sa.Column("event_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("asset_key", sa.String(512), nullable=False),
+    sa.Column("check_name", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(63), nullable=False),
+    sa.Column("severity", sa.String(63), nullable=False),
+    sa.Column("timestamp", Timestamp, nullable=False),
+    sa.Column("partition", sa.Text),
+    sa.Index("idx_check_evaluations_key", "asset_key", "check_name", "event_id"),
+    sa.Index("idx_check_evaluations_run", "run_id"),
 )
 
 TRELLIS_TABLES = frozenset(metadata.tables)
