@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from trellis.cli.check_display import run_checks_table
 from trellis.cli.display import (
     fields_table,
     make_console,
@@ -64,7 +65,8 @@ def list_runs(statuses: tuple[str, ...], job_name: str | None, limit: int) -> No
 @run_group.command("show", epilog=examples("trellis run show 4df62152"))
 @click.argument("run_id")
 def show_run(run_id: str) -> None:
-    """A run's fields, its steps (status, attempts, duration) and materializations.
+    """A run's fields, its steps (status, attempts, duration), materializations and
+    asset check evaluations.
 
     RUN_ID may be a unique prefix of the id.
     """
@@ -75,6 +77,9 @@ def show_run(run_id: str) -> None:
     console.print(fields_table(run_fields(run)))
     console.print(steps_table(summarize_steps(events, run_finished=run.is_finished)))
     console.print(materializations_table(events))
+    checks = run_checks_table(events)
+    if checks is not None:
+        console.print(checks)
     for where, text in run_errors(events):
         console.print(f"\nError in {where}:", style="red", markup=False)
         console.print(text, markup=False, highlight=False)
