@@ -14,12 +14,18 @@ import uuid
 from pathlib import Path
 
 from trellis import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetIn,
     Definitions,
     Field,
     FilesystemIOManager,
     Out,
+    Output,
     RetryPolicy,
     asset,
+    asset_check,
     dask_executor,
     define_asset_job,
     job,
@@ -151,6 +157,66 @@ def numbers_total(numbers: list[int]) -> int:
 assets_job = define_asset_job("assets_job", selection="*")
 
 defs = Definitions(assets=[numbers, numbers_total], jobs=[assets_job], resources=RESOURCES)
+
+
+# -- asset checks: steps of their own, in the asset's step, blocking ---------------------------
+@asset
+def readings() -> list[int]:
+    return [4, 8, 15]
+
+
+@asset_check(asset=readings, blocking=True)
+def readings_positive(readings: list[int]) -> AssetCheckResult:
+    """A blocking check in a step of its own, reading the asset through its IO manager."""
+    return AssetCheckResult(passed=min(readings) > 0, metadata={"smallest": min(readings)})
+
+
+@asset
+def readings_total(readings: list[int]) -> int:
+    return sum(readings)
+
+
+@asset_check(asset=readings_total, additional_ins={"raw": AssetIn("readings")})
+def readings_total_matches(context, readings_total: int, raw: list[int]) -> AssetCheckResult:
+    """Reads two assets; reports the process it ran in."""
+    return AssetCheckResult(
+        passed=readings_total == sum(raw),
+        severity=AssetCheckSeverity.WARN,
+        metadata={"pid": os.getpid(), "context": type(context).__name__},
+    )
+
+
+@asset(check_specs=[AssetCheckSpec("bounded", asset="readings_count")])
+def readings_count(readings: list[int]):
+    """A check evaluated in the asset's own step."""
+    yield Output(len(readings))
+    yield AssetCheckResult(passed=len(readings) < 10, metadata={"pid": os.getpid()})
+
+
+@asset
+def faulty_readings() -> list[int]:
+    return [3, -1]
+
+
+@asset_check(asset=faulty_readings, blocking=True)
+def faulty_readings_positive(faulty_readings: list[int]) -> AssetCheckResult:
+    return AssetCheckResult(passed=min(faulty_readings) > 0)
+
+
+@asset
+def faulty_total(faulty_readings: list[int]) -> int:
+    return sum(faulty_readings)
+
+
+checks_job = define_asset_job("checks_job", selection=[readings, readings_total, readings_count])
+blocked_job = define_asset_job("blocked_job", selection=[faulty_readings, faulty_total])
+
+checks_defs = Definitions(
+    assets=[readings, readings_total, readings_count, faulty_readings, faulty_total],
+    asset_checks=[readings_positive, readings_total_matches, faulty_readings_positive],
+    jobs=[checks_job, blocked_job],
+    resources=RESOURCES,
+)
 
 
 # -- failures and retries ----------------------------------------------------------------------
