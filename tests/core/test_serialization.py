@@ -4,8 +4,8 @@ import json
 
 from trellis import AssetCheckEvaluation, AssetCheckKey, AssetKey, Failure, MetadataValue, job, op
 from trellis.core import event_factory
-from trellis.core.event_payloads import PAYLOAD_TYPES, AssetMaterializationData, payload_from_dict
 from trellis.core.asset_checks import AssetCheckEvaluationTargetMaterializationData
+from trellis.core.event_payloads import PAYLOAD_TYPES, AssetMaterializationData, payload_from_dict
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.outputs import AssetMaterialization, AssetObservation
 from trellis.core.run import Run, RunStatus

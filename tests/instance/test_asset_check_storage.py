@@ -20,9 +20,9 @@ from trellis import (
 )
 from trellis.core import event_factory
 from trellis.core.asset_checks import AssetCheckEvaluation
+from trellis.instance.config import StorageSpec
 from trellis.instance.instance import Instance
 from trellis.instance.sql import migrate as migrations
-from trellis.instance.config import StorageSpec
 from trellis.instance.sql.database import Database
 
 ORDERS = AssetKey(["shop", "orders"])
