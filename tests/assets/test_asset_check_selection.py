@@ -317,6 +317,24 @@ def test_checks_load_from_modules_with_the_prefix_of_their_assets(project_module
     }
 
 
+def test_checks_load_from_packages_and_merged_definitions_keep_them(project_module):
+    import checked_project
+
+    from trellis import load_asset_checks_from_package_module, load_asset_checks_from_package_name
+
+    (from_module,) = load_asset_checks_from_package_module(checked_project)
+    (from_name,) = load_asset_checks_from_package_name("checked_project")
+    assert from_module is from_name  # the same object, found in the package's modules
+    merged = Definitions.merge(
+        load_definitions_from_modules([checked_project.assets]),
+        Definitions(assets=[orders], asset_checks=[has_rows]),
+    )
+    assert set(merged.asset_graph.check_specs) == {
+        AssetCheckKey(AssetKey("trips"), "trips_not_empty"),
+        HAS_ROWS,
+    }
+
+
 def test_a_defs_folder_picks_up_checks(project_module):
     from trellis import load_from_defs_folder
 

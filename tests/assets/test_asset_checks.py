@@ -434,3 +434,24 @@ def test_an_asset_annotated_to_return_a_materialize_result_may_carry_a_value():
     result = materialize([valued])
     assert result.asset_value("valued") == 7
     assert [e.passed for e in result.get_asset_check_evaluations()] == [True]
+
+
+def test_a_check_in_a_partitioned_run_sees_the_runs_partition():
+    from trellis import StaticPartitionsDefinition
+
+    regions = StaticPartitionsDefinition(["north", "south"])
+
+    @asset(partitions_def=regions)
+    def sales(context: AssetExecutionContext) -> int:
+        return len(context.partition_key)
+
+    @asset_check(asset=sales)
+    def sales_for_partition(context: AssetCheckExecutionContext, sales: int) -> AssetCheckResult:
+        return AssetCheckResult(
+            passed=sales == len(context.partition_key),
+            metadata={"partition": context.partition_key},
+        )
+
+    result = materialize([sales, sales_for_partition], partition_key="south")
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.passed and evaluation.metadata["partition"].value == "south"
