@@ -206,15 +206,11 @@ def _handle_user_event(
 ) -> None:
     step = step_context.step
     store = True
+    check_results = None  # those of a MaterializeResult, recorded after its materialization
     if isinstance(item, Output):
         name, value, metadata = item.output_name, item.value, item.metadata
     elif isinstance(item, MaterializeResult):
-        if item.check_results:  # the materialization first, then its checks
-            plain = MaterializeResult(asset_key=item.asset_key, metadata=item.metadata)
-            plain.value = item.value
-            _handle_user_event(step_context, plain, produced)
-            record_check_results(step_context, item.check_results)
-            return
+        check_results = item.check_results
         if item.asset_key is not None and step.assets_def is not None:
             name = step.assets_def.get_output_name_for_asset_key(item.asset_key)
         else:
@@ -241,6 +237,8 @@ def _handle_user_event(
         if step_output.name == name:
             break
     else:  # an asset output this run did not select
+        if check_results:
+            record_check_results(step_context, check_results)
         return
     if step_output.handle in produced:
         raise InvariantViolationError(
@@ -258,6 +256,8 @@ def _handle_user_event(
         store=store,
     )
     produced.add(step_output.handle)
+    if check_results:
+        record_check_results(step_context, check_results)
 
 
 def execute_step(step_context: StepExecutionContext) -> StepOutcome:
