@@ -8,6 +8,8 @@ import json
 
 from cli_fixture_paths import FIXTURES
 
+from trellis import EventType
+
 CHECKS = str(FIXTURES / "checks_defs.py")
 
 
@@ -52,7 +54,7 @@ def test_asset_check_runs_the_checks_alone_against_the_latest_materialization(
         "orders:orders_small",
     ]
     evaluations = [
-        e.data.evaluation for e in events if e.data.__class__.__name__ == "AssetCheckEvaluationData"
+        e.data.evaluation for e in events if e.event_type is EventType.ASSET_CHECK_EVALUATION
     ]
     assert {e.check_name: e.passed for e in evaluations} == {
         "orders_has_rows": True,
