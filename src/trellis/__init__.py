@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from trellis.api.pipes.subprocess_client import PipesSubprocessClient
     from trellis.api.result import ExecuteInProcessResult
     from trellis.api.testing import (
+        build_asset_check_context,
         build_asset_context,
         build_init_resource_context,
         build_input_context,
@@ -93,6 +94,7 @@ if TYPE_CHECKING:
         String,
         StringSource,
     )
+    from trellis.contexts.asset_check import AssetCheckExecutionContext
     from trellis.contexts.compute import AssetExecutionContext, OpExecutionContext
     from trellis.contexts.hook import HookContext
     from trellis.contexts.init_logger import InitLoggerContext
@@ -103,6 +105,13 @@ if TYPE_CHECKING:
     from trellis.contexts.sensor import SensorEvaluationContext
     from trellis.contexts.system import PlanOrchestrationContext, StepExecutionContext
     from trellis.contexts.user_logger import get_dagster_logger
+    from trellis.core.asset_checks import (
+        AssetCheckEvaluation,
+        AssetCheckKey,
+        AssetCheckResult,
+        AssetCheckSeverity,
+        AssetOrCheckKey,
+    )
     from trellis.core.asset_key import AssetKey
     from trellis.core.deprecation import (
         BetaWarning,
@@ -211,6 +220,12 @@ if TYPE_CHECKING:
     from trellis.core.run import Run as DagsterRun
     from trellis.core.run import RunStatus as DagsterRunStatus
     from trellis.defs.asset import AssetsDefinition, asset, map_asset_specs, multi_asset
+    from trellis.defs.asset_check_spec import AssetCheckSpec
+    from trellis.defs.asset_checks_definition import (
+        AssetChecksDefinition,
+        asset_check,
+        multi_asset_check,
+    )
     from trellis.defs.asset_job import define_asset_job
     from trellis.defs.asset_selection import AssetSelection
     from trellis.defs.asset_spec import AssetDep, AssetSpec
@@ -255,6 +270,10 @@ if TYPE_CHECKING:
     from trellis.defs.job import JobDefinition, job
     from trellis.defs.lazy_definitions import definitions
     from trellis.defs.loading import (
+        load_asset_checks_from_current_module,
+        load_asset_checks_from_modules,
+        load_asset_checks_from_package_module,
+        load_asset_checks_from_package_name,
         load_assets_from_current_module,
         load_assets_from_modules,
         load_assets_from_package_module,
@@ -301,12 +320,20 @@ if TYPE_CHECKING:
 __all__ = [
     "Any",
     "Array",
+    "AssetCheckEvaluation",
+    "AssetCheckExecutionContext",
+    "AssetCheckKey",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetCheckSpec",
+    "AssetChecksDefinition",
     "AssetDep",
     "AssetExecutionContext",
     "AssetIn",
     "AssetKey",
     "AssetMaterialization",
     "AssetObservation",
+    "AssetOrCheckKey",
     "AssetOut",
     "AssetSelection",
     "AssetSpec",
@@ -472,6 +499,8 @@ __all__ = [
     "UserCodeExecutionError",
     "WeeklyPartitionsDefinition",
     "asset",
+    "asset_check",
+    "build_asset_check_context",
     "build_asset_context",
     "build_hook_context",
     "build_init_logger_context",
@@ -504,6 +533,10 @@ __all__ = [
     "io_manager",
     "job",
     "json_console_logger",
+    "load_asset_checks_from_current_module",
+    "load_asset_checks_from_modules",
+    "load_asset_checks_from_package_module",
+    "load_asset_checks_from_package_name",
     "load_assets_from_current_module",
     "load_assets_from_modules",
     "load_assets_from_package_module",
@@ -522,6 +555,7 @@ __all__ = [
     "materialize_to_memory",
     "mem_io_manager",
     "multi_asset",
+    "multi_asset_check",
     "multi_or_in_process_executor",
     "multiprocess_executor",
     "multithread_executor",

@@ -1,7 +1,7 @@
 """The public names of Dagster 1.13 that Trellis does not offer, and why.
 
 ``trellis/__init__.py`` looks a name up here only when it is not one of Trellis' own
-(``from trellis import asset_check``), to raise an ``ImportError`` that says whether the
+(``from trellis import AutomationCondition``), to raise an ``ImportError`` that says whether the
 feature is planned (``PLANNED``, by feature group) or out of scope (``OUT_OF_SCOPE``, with
 the reason), instead of Python's bare "cannot import name". Every other public Dagster
 name is a Trellis name; ``tests/compat/test_names.py`` checks the three sets against the
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 # Feature group -> what the error says about it.
 PLANNED_GROUPS: dict[str, str] = {
-    "asset checks": "asset checks arrive in a later release",
+    "asset check factories": "asset check factories (freshness, metadata bounds and column "
+    "schema change checks) arrive in a later release (@asset_check and @multi_asset_check work)",
     "graph-backed assets": "graph-backed assets arrive in a later release",
     "dynamic outputs": "dynamic outputs arrive in a later release",
     "data versions": "data versions and observable source assets arrive in a later release",
@@ -51,28 +52,13 @@ PLANNED_GROUPS: dict[str, str] = {
 PLANNED: dict[str, str] = {
     **dict.fromkeys(
         [
-            "AssetCheckEvaluation",
-            "AssetCheckExecutionContext",
-            "AssetCheckKey",
-            "AssetCheckResult",
-            "AssetCheckSeverity",
-            "AssetCheckSpec",
-            "AssetChecksDefinition",
-            "AssetOrCheckKey",
-            "asset_check",
-            "multi_asset_check",
-            "build_asset_check_context",
             "build_column_schema_change_checks",
             "build_last_update_freshness_checks",
             "build_metadata_bounds_checks",
             "build_sensor_for_freshness_checks",
             "build_time_partition_freshness_checks",
-            "load_asset_checks_from_current_module",
-            "load_asset_checks_from_modules",
-            "load_asset_checks_from_package_module",
-            "load_asset_checks_from_package_name",
         ],
-        "asset checks",
+        "asset check factories",
     ),
     **dict.fromkeys(["graph_asset", "graph_multi_asset"], "graph-backed assets"),
     **dict.fromkeys(["DynamicOut", "DynamicOutput"], "dynamic outputs"),
@@ -357,7 +343,7 @@ OUT_OF_SCOPE: dict[str, str] = {
     "trellis.Executor (four methods)",
     "multiple_process_executor_requirements": "Dagster's executor plug-in interface; "
     "Trellis checks a run that crosses processes before it starts",
-    "ExpectationResult": "deprecated in Dagster; use asset checks (planned) or metadata",
+    "ExpectationResult": "deprecated in Dagster; use asset checks (@asset_check) or metadata",
     "MetadataEntry": "deprecated in Dagster; pass metadata as a dict",
     "FileHandle": "Dagster's legacy file manager; use an IO manager",
     "LocalFileHandle": "Dagster's legacy file manager; use an IO manager",

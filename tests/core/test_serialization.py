@@ -2,8 +2,9 @@
 
 import json
 
-from trellis import AssetKey, Failure, MetadataValue, job, op
+from trellis import AssetCheckEvaluation, AssetCheckKey, AssetKey, Failure, MetadataValue, job, op
 from trellis.core import event_factory
+from trellis.core.asset_checks import AssetCheckEvaluationTargetMaterializationData
 from trellis.core.event_payloads import PAYLOAD_TYPES, AssetMaterializationData, payload_from_dict
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.outputs import AssetMaterialization, AssetObservation
@@ -115,6 +116,22 @@ def _one_event_of_each_type() -> list[Event]:
         f.asset_materialization(r, j, "s", AssetMaterialization(key, "d", meta, "p1")),
         f.asset_observation(r, j, "s", AssetObservation(key, None, meta, None)),
         f.handled_output(r, j, "s", "result", "io_manager", meta, 0.2, key),
+        f.asset_check_evaluation_planned(r, j, AssetCheckKey(key, "has_rows"), "s"),
+        f.asset_check_evaluation(
+            r,
+            j,
+            "s",
+            AssetCheckEvaluation(
+                key,
+                "has_rows",
+                False,
+                meta,
+                AssetCheckEvaluationTargetMaterializationData(7, "earlier", 1.5),
+                "WARN",
+                "too few",
+                True,
+            ),
+        ),
         f.step_success(r, j, "s", 1.25),
         f.step_failure(
             r,
@@ -163,3 +180,24 @@ def test_payloads_from_other_versions_load_with_defaults_and_unknown_fields_drop
     assert old.crashed is False and old.exit_code is None and not hasattr(old, "from_the_future")
     bare = Event(EventType.STEP_SKIPPED, "r", "j", step_key="s")
     assert bare.data == PAYLOAD_TYPES[EventType.STEP_SKIPPED]()
+
+
+def test_an_asset_check_evaluation_round_trips_with_its_target_and_severity():
+    target = AssetCheckEvaluationTargetMaterializationData(None, "this-run", None)
+    evaluation = AssetCheckEvaluation(
+        AssetKey(["a", "b"]), "fresh", True, {"age": 3}, target, blocking=False
+    )
+    event = event_factory.asset_check_evaluation("r", "j", "a__b_fresh", evaluation)
+    back = _round_trip(event)
+    assert back.data.evaluation == evaluation
+    assert back.data.evaluation.target_materialization_data == target
+    assert back.data.evaluation.severity.value == "ERROR" and back.data.passed is True
+    assert back.data.asset_check_key == AssetCheckKey(AssetKey(["a", "b"]), "fresh")
+    assert back.asset_key == AssetKey(["a", "b"]) and back.metadata == {"age": MetadataValue.int(3)}
+
+
+def test_a_run_keeps_its_asset_check_selection():
+    run = Run("rid", "job", asset_selection=[], asset_check_selection=["a/b:fresh"])
+    back = run_from_dict(json.loads(json.dumps(run_to_dict(run))))
+    assert back.asset_selection == [] and back.asset_check_selection == ["a/b:fresh"]
+    assert run_from_dict({"run_id": "old", "job_name": "j"}).asset_check_selection is None

@@ -224,3 +224,23 @@ def test_svg_escapes_labels():
 def test_unknown_format():
     with pytest.raises(ValueError, match="flowchart"):
         render_diagram(build_diagram(nested_job), "png")
+
+
+def test_an_asset_check_step_gets_the_check_context_and_reads_its_asset():
+    from trellis import AssetCheckResult, asset_check
+
+    @asset
+    def stock() -> int:
+        return 3
+
+    @asset_check(asset=stock)
+    def stocked(stock: int) -> AssetCheckResult:
+        return AssetCheckResult(passed=stock > 0)
+
+    job = Definitions(assets=[stock], asset_checks=[stocked]).get_implicit_global_asset_job_def()
+    diagram = build_diagram(job)
+    assert [s.key for s in diagram.steps] == ["stock", "stock_stocked"]
+    check = diagram.step("stock_stocked")
+    assert check.context_type == "AssetCheckExecutionContext" and check.kind == "asset_check"
+    assert check.outputs == [] and check.upstream == ["stock"]
+    assert [(e.source, e.target) for e in diagram.edges] == [("stock", "stock_stocked")]

@@ -125,3 +125,44 @@ def test_reexecution_of_an_asset_selection_keeps_the_selection(tmp_path):
     second = reexecute_run(job_def, first.run_id, instance=instance, from_failure=True)
     assert second.success and ran == ["c"] and second.asset_value("c") == 3
     assert second.run.asset_selection == ["b", "c"]
+
+
+def test_reexecution_of_a_check_only_run_runs_the_same_checks(tmp_path):
+    from trellis import AssetCheckResult, AssetSelection, Definitions, asset, asset_check
+
+    state = {"fail": True}
+
+    @asset
+    def stock():
+        return 5
+
+    @asset_check(asset=stock)
+    def in_stock(stock):
+        return AssetCheckResult(passed=stock > 0)
+
+    @asset_check(asset=stock)
+    def flaky_check(stock):
+        if state["fail"]:
+            raise RuntimeError("cannot reach the warehouse")
+        return AssetCheckResult(passed=True)
+
+    defs = Definitions(
+        assets=[stock],
+        asset_checks=[in_stock, flaky_check],
+        resources={"io_manager": FilesystemIOManager(base_dir=str(tmp_path))},
+    )
+    instance = Instance.ephemeral()
+    job_def = defs.get_implicit_global_asset_job_def()
+    job_def.execute_in_process(instance=instance, asset_selection=["stock"], raise_on_error=False)
+    first = job_def.execute_in_process(
+        instance=instance,
+        asset_selection=AssetSelection.checks_for_assets(stock),
+        raise_on_error=False,
+    )
+    assert not first.success and first.run.asset_selection == []
+    state["fail"] = False
+    second = reexecute_run(job_def, first.run_id, instance=instance, from_failure=True)
+    assert second.success
+    assert second.run.asset_check_selection == ["stock:flaky_check", "stock:in_stock"]
+    assert [e.check_name for e in second.get_asset_check_evaluations()] == ["flaky_check"]
+    assert not second.get_asset_materialization_events()

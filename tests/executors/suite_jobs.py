@@ -16,15 +16,21 @@ import uuid
 from pathlib import Path
 
 from trellis import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
+    AssetIn,
     Definitions,
     Field,
     FilesystemIOManager,
     MaterializeResult,
     Out,
+    Output,
     PipesSubprocessClient,
     RetryPolicy,
     asset,
+    asset_check,
     dask_executor,
     define_asset_job,
     failure_hook,
@@ -198,6 +204,66 @@ defs = Definitions(
     assets=[numbers, numbers_total, piped_orders, piped_crash, piped_slow],
     jobs=[assets_job, pipes_job, pipes_crash_job, pipes_cancel_job],
     resources={**RESOURCES, "pipes": PipesSubprocessClient(termination_timeout_seconds=5)},
+)
+
+
+# -- asset checks: steps of their own, in the asset's step, blocking ---------------------------
+@asset
+def readings() -> list[int]:
+    return [4, 8, 15]
+
+
+@asset_check(asset=readings, blocking=True)
+def readings_positive(readings: list[int]) -> AssetCheckResult:
+    """A blocking check in a step of its own, reading the asset through its IO manager."""
+    return AssetCheckResult(passed=min(readings) > 0, metadata={"smallest": min(readings)})
+
+
+@asset
+def readings_total(readings: list[int]) -> int:
+    return sum(readings)
+
+
+@asset_check(asset=readings_total, additional_ins={"raw": AssetIn("readings")})
+def readings_total_matches(context, readings_total: int, raw: list[int]) -> AssetCheckResult:
+    """Reads two assets; reports the process it ran in."""
+    return AssetCheckResult(
+        passed=readings_total == sum(raw),
+        severity=AssetCheckSeverity.WARN,
+        metadata={"pid": os.getpid(), "context": type(context).__name__},
+    )
+
+
+@asset(check_specs=[AssetCheckSpec("bounded", asset="readings_count")])
+def readings_count(readings: list[int]):
+    """A check evaluated in the asset's own step."""
+    yield Output(len(readings))
+    yield AssetCheckResult(passed=len(readings) < 10, metadata={"pid": os.getpid()})
+
+
+@asset
+def faulty_readings() -> list[int]:
+    return [3, -1]
+
+
+@asset_check(asset=faulty_readings, blocking=True)
+def faulty_readings_positive(faulty_readings: list[int]) -> AssetCheckResult:
+    return AssetCheckResult(passed=min(faulty_readings) > 0)
+
+
+@asset
+def faulty_total(faulty_readings: list[int]) -> int:
+    return sum(faulty_readings)
+
+
+checks_job = define_asset_job("checks_job", selection=[readings, readings_total, readings_count])
+blocked_job = define_asset_job("blocked_job", selection=[faulty_readings, faulty_total])
+
+checks_defs = Definitions(
+    assets=[readings, readings_total, readings_count, faulty_readings, faulty_total],
+    asset_checks=[readings_positive, readings_total_matches, faulty_readings_positive],
+    jobs=[checks_job, blocked_job],
+    resources=RESOURCES,
 )
 
 

@@ -19,9 +19,17 @@ from pathlib import Path
 
 import pytest
 import suite_jobs
-from executor_helpers import events_of, marked_pids, step_pids, tokens, types_by_step
+from executor_helpers import (
+    STEP_EVENTS,
+    events_of,
+    marked_pids,
+    step_pids,
+    tokens,
+    types_by_step,
+)
 
 from trellis import (
+    AssetSelection,
     EventType,
     Instance,
     InvalidConfigError,
@@ -242,6 +250,96 @@ def _stopped(pid: int) -> bool:
         return True
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+# -- asset checks ------------------------------------------------------------------------------
+CHECK, MAT = EventType.ASSET_CHECK_EVALUATION, EventType.ASSET_MATERIALIZATION
+CHECK_SEQUENCES = {
+    "readings": [START, OUTPUT, MAT, HANDLED, SUCCESS],
+    "readings_readings_positive": [START, INPUT, CHECK, SUCCESS],
+    "readings_total": [START, INPUT, OUTPUT, MAT, HANDLED, SUCCESS],
+    "readings_total_readings_total_matches": [START, INPUT, INPUT, CHECK, SUCCESS],
+    "readings_count": [START, INPUT, OUTPUT, MAT, HANDLED, CHECK, SUCCESS],
+}
+"""Every event of each step of ``checks_job``: the asset checks in steps of their own
+(after their assets) and in the asset's step, whatever runs the steps."""
+STEP_EVENTS_WITH_CHECKS = STEP_EVENTS | {CHECK}
+
+
+def _evaluations(result) -> dict[str, tuple[bool, str]]:
+    return {
+        e.asset_check_key.to_user_string(): (e.passed, e.severity.value)
+        for e in result.get_asset_check_evaluations()
+    }
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_asset_checks_run_with_the_same_events_on_every_executor(executor, run_config_for):
+    job_def = suite_jobs.checks_defs.get_job_def("checks_job")
+    result = _run(job_def, run_config_for(executor))
+    assert result.success
+    assert types_by_step(result.all_events, STEP_EVENTS_WITH_CHECKS) == CHECK_SEQUENCES
+    assert _evaluations(result) == {
+        "readings:readings_positive": (True, "ERROR"),
+        "readings_total:readings_total_matches": (True, "WARN"),
+        "readings_count:bounded": (True, "ERROR"),
+    }
+    planned = events_of(result, EventType.ASSET_CHECK_EVALUATION_PLANNED)
+    assert len(planned) == 3 and all(e.pid == os.getpid() for e in planned)
+    started = [e.step_key for e in events_of(result, START)]
+    assert started.index("readings_readings_positive") > started.index("readings")
+    # the check ran where its step ran, with the check context
+    by_step = {e.step_key: e for e in events_of(result, CHECK)}
+    matches = by_step["readings_total_readings_total_matches"].data.evaluation.metadata
+    assert matches["context"].value == "AssetCheckExecutionContext"
+    assert matches["pid"].value == step_pids(result)["readings_total_readings_total_matches"]
+    for event in by_step.values():  # each evaluated this run's materialization
+        assert event.data.evaluation.target_materialization_data.run_id == result.run_id
+    if executor in CROSS_PROCESS:
+        assert os.getpid() not in step_pids(result).values()
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_failed_blocking_check_skips_downstream_on_every_executor(executor, run_config_for):
+    job_def = suite_jobs.checks_defs.get_job_def("blocked_job")
+    result = _run(job_def, run_config_for(executor))
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key == "faulty_readings_faulty_readings_positive"
+    assert "faulty_readings:faulty_readings_positive" in failure.message
+    assert {e.step_key: e.data.reason for e in result.get_step_skipped_events()} == {
+        "faulty_total": "blocking asset check 'faulty_readings:faulty_readings_positive' "
+        "failed (in step 'faulty_readings_faulty_readings_positive')"
+    }
+    assert _evaluations(result) == {"faulty_readings:faulty_readings_positive": (False, "ERROR")}
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_checks_run_alone_against_stored_assets_on_every_executor(
+    executor, run_config_for, tmp_path
+):
+    config = run_config_for(executor, tmp_path / "store")
+    first = _run(suite_jobs.checks_defs.get_job_def("checks_job"), config)
+    assert first.success
+    implicit = suite_jobs.checks_defs.get_implicit_global_asset_job_def()
+    only_checks = AssetSelection.checks(
+        suite_jobs.readings_positive, suite_jobs.readings_total_matches
+    )
+    result = _run(implicit, config, asset_selection=only_checks)
+    assert result.success
+    assert not events_of(result, MAT)
+    assert set(types_by_step(result.all_events)) == {
+        "readings_readings_positive",
+        "readings_total_readings_total_matches",
+    }
+    assert result.run.asset_check_selection == [
+        "readings:readings_positive",
+        "readings_total:readings_total_matches",
+    ]
+    assert _evaluations(result) == {
+        "readings:readings_positive": (True, "ERROR"),
+        "readings_total:readings_total_matches": (True, "WARN"),
+    }
 
 
 # -- failures and retries ----------------------------------------------------------------------

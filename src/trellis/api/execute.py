@@ -10,6 +10,7 @@ from typing import Any
 
 from trellis.api.result import ExecuteInProcessResult
 from trellis.config.run_config import config_dict_from_value
+from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidInvocationError
 from trellis.core.events import Event
@@ -23,8 +24,9 @@ from trellis.core.run import (
     new_run_id,
 )
 from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_checks_definition import AssetChecksDefinition
 from trellis.defs.asset_graph import AssetGraph
-from trellis.defs.asset_job import build_asset_job
+from trellis.defs.asset_job import build_asset_job, subset_asset_job
 from trellis.defs.asset_selection import coerce_selection
 from trellis.defs.asset_spec import AssetSpec
 from trellis.defs.bound_resources import combine_resources, resources_bound_to
@@ -127,6 +129,7 @@ def execute_job_in_process(
     known_output_run_ids: Mapping[str, str] | None = None,
     parent_run_id: str | None = None,
     root_run_id: str | None = None,
+    asset_check_selection: Iterable[AssetCheckKey] | None = None,
 ) -> ExecuteInProcessResult:
     """Validate config, build the plan, run every step in this process, return the result.
 
@@ -137,29 +140,29 @@ def execute_job_in_process(
     143) is raised. ``on_event`` sees every event as it is
     emitted (live progress). On a persistent instance, outputs default to the filesystem
     pickle IO manager under the instance's storage directory; on an ephemeral one, op
-    jobs keep them in memory.
+    jobs keep them in memory. ``asset_selection`` selects the checks of its assets too
+    (as Dagster does; ``AssetSelection.checks_for_assets`` selects checks alone);
+    ``asset_check_selection`` names the checks instead.
     """
     if op_selection and asset_selection is not None:
         raise InvalidInvocationError("Pass op_selection or asset_selection, not both.")
     original_job = job
     selected_keys: list[str] | None = None
-    if asset_selection is not None:
+    selected_checks: list[str] | None = None
+    if asset_selection is not None or asset_check_selection is not None:
         if job.asset_graph is None:
             raise InvalidInvocationError(f"Job '{job.name}' has no assets to select.")
-        keys = coerce_selection(asset_selection).resolve(job.asset_graph)
-        selected_keys = sorted(k.to_user_string() for k in keys)
-        job = build_asset_job(
-            job.name,
-            job.asset_graph,
-            keys,
-            resource_defs=job.resource_defs,
-            config=job.config,
-            tags=job.tags,
-            executor_def=job.executor_def,
-            partitions_def=job.partitions_def,
-            hook_defs=job.hook_defs,
-            logger_defs=job.logger_defs,
+        selection = coerce_selection(asset_selection if asset_selection is not None else [])
+        keys = selection.resolve(job.asset_graph)
+        checks = (
+            selection.resolve_checks(job.asset_graph)
+            if asset_check_selection is None
+            else set(asset_check_selection)
         )
+        selected_keys = sorted(k.to_user_string() for k in keys)
+        if job.asset_graph.check_specs:  # recorded for workers and re-execution
+            selected_checks = sorted(k.to_user_string() for k in checks)
+        job = subset_asset_job(job, keys, checks)
     # The executor (the job's, or the one run config picks), its config checked first.
     raw_config = deep_merge(config_dict_from_value(job.config), config_dict_from_value(run_config))
     executor_def, executor_cfg = executor_for_run(job, raw_config)
@@ -196,6 +199,7 @@ def execute_job_in_process(
             step_keys_to_execute=list(step_keys_to_execute) if step_keys_to_execute else None,
             parent_run_id=parent_run_id,
             root_run_id=root_run_id,
+            asset_check_selection=selected_checks,
         )
     )
     executor = create_executor(executor_def, executor_cfg)
@@ -222,19 +226,23 @@ def execute_job_in_process(
 
 def _split_assets(
     assets: Iterable[Any],
-) -> tuple[list[AssetsDefinition], list[AssetSpec]]:
+) -> tuple[list[AssetsDefinition], list[AssetSpec], list[AssetChecksDefinition]]:
     defs: list[AssetsDefinition] = []
     specs: list[AssetSpec] = []
+    checks: list[AssetChecksDefinition] = []
     for item in assets:
         if isinstance(item, AssetsDefinition):
             defs.append(item)
         elif isinstance(item, AssetSpec):
             specs.append(item)
+        elif isinstance(item, AssetChecksDefinition):
+            checks.append(item)
         else:
             raise InvalidInvocationError(
-                f"materialize() got {item!r}; pass @asset / @multi_asset definitions or AssetSpecs."
+                f"materialize() got {item!r}; pass @asset / @multi_asset definitions, "
+                "AssetSpecs or @asset_check definitions."
             )
-    return defs, specs
+    return defs, specs, checks
 
 
 @collector_paused()
@@ -254,16 +262,19 @@ def materialize(
 
     Assets are stored with the filesystem pickle IO manager under the instance's storage
     directory unless an ``io_manager`` resource is given; upstream assets that are only
-    given as ``AssetSpec``s are loaded through their IO managers.
+    given as ``AssetSpec``s are loaded through their IO managers. Asset checks in
+    ``assets`` (``@asset_check`` definitions, and the ``check_specs`` of the assets) run
+    with the assets they check, as the selection says.
     """
-    defs, specs = _split_assets(assets)
-    graph = AssetGraph(defs, specs)
-    keys = (
-        coerce_selection(selection).resolve(graph)
-        if selection is not None
-        else (graph.materializable_keys)
-    )
-    job = build_asset_job(EPHEMERAL_ASSET_JOB_NAME, graph, keys)
+    defs, specs, checks_defs = _split_assets(assets)
+    graph = AssetGraph(defs, specs, checks_defs)
+    if selection is not None:
+        chosen = coerce_selection(selection)
+        keys = chosen.resolve(graph)
+        check_keys = chosen.resolve_checks(graph) if graph.check_specs else None
+    else:
+        keys, check_keys = graph.materializable_keys, None
+    job = build_asset_job(EPHEMERAL_ASSET_JOB_NAME, graph, keys, selected_check_keys=check_keys)
     return execute_job_in_process(
         job,
         run_config=run_config,
@@ -271,7 +282,7 @@ def materialize(
         partition_key=partition_key,
         raise_on_error=raise_on_error,
         tags=tags,
-        resources=combine_resources(resources_bound_to(defs), resources),
+        resources=combine_resources(resources_bound_to([*defs, *checks_defs]), resources),
         default_io_manager=_default_io_manager or fs_io_manager,
     )
 

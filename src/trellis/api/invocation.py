@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from trellis.contexts.asset_check import AssetCheckExecutionContext
 from trellis.contexts.compute import (
     AssetExecutionContext,
     OpExecutionContext,
@@ -28,12 +29,24 @@ if TYPE_CHECKING:
     from trellis.defs.op import OpDefinition
 
 
-def _user_context(op_def: OpDefinition, given: Any, assets_def: AssetsDefinition | None) -> Any:
-    from trellis.api.testing import build_asset_context, build_op_context
+_USER_CONTEXTS = (_ComputeContextMembers, AssetCheckExecutionContext)
+
+
+def _user_context(
+    op_def: OpDefinition, given: Any, assets_def: AssetsDefinition | None, checks_def: Any = None
+) -> Any:
+    from trellis.api.testing import (
+        build_asset_check_context,
+        build_asset_context,
+        build_op_context,
+    )
 
     if given is None:
-        given = build_asset_context() if assets_def is not None else build_op_context()
-    if not isinstance(given, _ComputeContextMembers):
+        if checks_def is not None:
+            given = build_asset_check_context()
+        else:
+            given = build_asset_context() if assets_def is not None else build_op_context()
+    if not isinstance(given, _USER_CONTEXTS):
         raise InvalidInvocationError(
             f"{op_def.kind} '{op_def.name}' was called with {given!r} as its context; build one "
             "with build_op_context() or build_asset_context()."
@@ -51,7 +64,11 @@ def _user_context(op_def: OpDefinition, given: Any, assets_def: AssetsDefinition
             f"does not provide; build the context with resources={{...}}. Available: "
             f"{sorted(step_context.resources)}."
         )
-    step_context.bind(op_def, assets_def)
+    step_context.bind(op_def, assets_def, checks_def)
+    if checks_def is not None:
+        if isinstance(given, AssetCheckExecutionContext):
+            return given
+        return AssetCheckExecutionContext(step_context)
     wants_op = op_def.spec.context_annotation == "OpExecutionContext" or assets_def is None
     if wants_op and not isinstance(given, OpExecutionContext):
         return OpExecutionContext(step_context)
@@ -127,6 +144,7 @@ def invoke_directly(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     assets_def: AssetsDefinition | None = None,
+    checks_def: Any = None,
 ) -> Any:
     """Run ``op_def``'s function now with the given context, inputs, config and resources;
     return what the function returns (checked against the declared output types).
@@ -138,13 +156,13 @@ def invoke_directly(
     positional = list(args)
     kwargs = dict(kwargs)
     given_context = None
-    if positional and isinstance(positional[0], _ComputeContextMembers):
+    if positional and isinstance(positional[0], _USER_CONTEXTS):
         # A function without a context parameter still reads its resources and config
         # from a given context; the context itself is not passed to it.
         given_context = positional.pop(0)
     elif spec.context_param is not None and spec.context_param in kwargs:
         given_context = kwargs.pop(spec.context_param)
-    context = _user_context(op_def, given_context, assets_def)
+    context = _user_context(op_def, given_context, assets_def, checks_def)
     step_context = context.get_step_execution_context()
     call_kwargs = _bind_arguments(op_def, positional, kwargs)
     _check_missing_inputs(op_def, call_kwargs)

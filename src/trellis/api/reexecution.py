@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from trellis.api.result import ExecuteInProcessResult
+from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import (
     ExecutionStepNotFoundError,
@@ -16,7 +17,7 @@ from trellis.core.errors import (
 )
 from trellis.core.events import Event, EventType
 from trellis.core.run import HOST_TAG, PARENT_RUN_ID_TAG, PID_TAG, ROOT_RUN_ID_TAG, Run, RunStatus
-from trellis.defs.asset_job import build_asset_job
+from trellis.defs.asset_job import subset_asset_job
 from trellis.defs.job import JobDefinition
 
 
@@ -85,18 +86,13 @@ def reexecute_run(
     config = run_config if run_config is not None else parent.run_config
     planned_job = job
     selection = None
-    if parent.asset_selection:  # the parent ran a subset of an asset job: run the same one
-        selection = [AssetKey.from_user_string(k) for k in parent.asset_selection]
-        planned_job = build_asset_job(
-            job.name,
-            job.asset_graph,
-            set(selection),
-            resource_defs=job.resource_defs,
-            config=job.config,
-            tags=job.tags,
-            executor_def=job.executor_def,
-            partitions_def=job.partitions_def,
-        )
+    checks = None
+    if parent.asset_selection is not None or parent.asset_check_selection is not None:
+        # the parent ran a subset of an asset job (or only checks): run the same one
+        selection = [AssetKey.from_user_string(k) for k in parent.asset_selection or ()]
+        if parent.asset_check_selection is not None:
+            checks = [AssetCheckKey.from_user_string(k) for k in parent.asset_check_selection]
+        planned_job = subset_asset_job(job, set(selection), checks)
     plan = build_execution_plan(planned_job, config, op_selection=parent.op_selection)
     all_keys = plan.step_keys
     origins = output_origins(instance, parent)
@@ -132,6 +128,7 @@ def reexecute_run(
         raise_on_error=raise_on_error,
         op_selection=parent.op_selection,
         asset_selection=selection,
+        asset_check_selection=checks,
         tags=run_tags,
         on_event=on_event,
         step_keys_to_execute=to_execute,

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from trellis.core.asset_checks import AssetCheckEvaluation
 from trellis.core.errors import InvariantViolationError, TrellisError
+from trellis.core.event_payloads import AssetCheckEvaluationData
 from trellis.core.events import Event, EventType
 
 if TYPE_CHECKING:
@@ -133,9 +135,16 @@ class ResultEvents:
             "planned are its steps' outputs (see result.get_asset_materialization_events())."
         )
 
-    def get_asset_check_evaluations(self) -> list[Any]:
-        """Asset check evaluations: none, as Trellis has no asset checks yet."""
-        return []
+    def get_asset_check_evaluations(self) -> list[AssetCheckEvaluation]:
+        """The ``AssetCheckEvaluation`` of every asset check the run evaluated, in order
+        (from its ``ASSET_CHECK_EVALUATION`` events)."""
+        return [
+            e.data.evaluation
+            for e in self.all_events
+            if e.event_type is EventType.ASSET_CHECK_EVALUATION
+            and isinstance(e.data, AssetCheckEvaluationData)
+            and e.data.evaluation is not None
+        ]
 
     def expectation_results_for_node(self, node_name: str) -> list[Any]:
         """Expectation results (deprecated in Dagster): none are recorded by Trellis."""

@@ -1,5 +1,6 @@
 """Contexts built directly, for tests and for calling ops, assets and resources outside
-a run: ``build_op_context``, ``build_asset_context``, ``build_input_context``,
+a run: ``build_op_context``, ``build_asset_context``, ``build_asset_check_context``,
+``build_input_context``,
 ``build_output_context``, ``build_init_resource_context``, ``build_sensor_context``,
 ``build_schedule_context`` and ``build_resources``.
 
@@ -15,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from trellis.contexts.asset_check import AssetCheckExecutionContext
 from trellis.contexts.compute import AssetExecutionContext, OpExecutionContext
 from trellis.contexts.direct import DirectPlanContext, DirectStepContext
 from trellis.contexts.init_resource import InitResourceContext
@@ -132,6 +134,20 @@ def build_asset_context(
             run_tags,
             partitions_def,
         )
+    )
+
+
+def build_asset_check_context(
+    resources: Mapping[str, Any] | None = None,
+    resources_config: Mapping[str, Any] | None = None,
+    asset_config: Any = None,
+    instance: Any = None,
+) -> AssetCheckExecutionContext:
+    """An ``AssetCheckExecutionContext`` for calling an asset check directly in a test:
+    ``orders_has_rows(build_asset_check_context(resources={...}), [1, 2])``; its
+    ``check_specs`` are those of the check it is called with."""
+    return AssetCheckExecutionContext(
+        _direct_step_context(resources, resources_config, asset_config, instance, None, None, None)
     )
 
 

@@ -1,4 +1,4 @@
-"""``trellis asset list | materialize | diagram | wipe | automation``."""
+"""``trellis asset list | materialize | check | diagram | wipe | automation``."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from trellis.cli.options import (
     target_from,
 )
 from trellis.cli.partition_choice import choose_partitions, selection_partitions_def
-from trellis.cli.selection import SELECT_HELP, selected_asset_job
+from trellis.cli.selection import SELECT_HELP, code_location_names, selected_asset_job
 from trellis.core.run import CODE_LOCATION_TAG
 
 LIST_EXAMPLES = """\\b
@@ -44,6 +44,13 @@ Examples:
   trellis asset materialize --select orders --config-json '{"ops": {"orders": {"config": {}}}}'
 """
 
+CHECK_EXAMPLES = """\\b
+Examples:
+  trellis asset check -f definitions.py --select orders
+  trellis asset check --select 'group:sales'      # every check of those assets
+  trellis asset check --select '*'
+"""
+
 DIAGRAM_EXAMPLES = """\\b
 Examples:
   trellis asset diagram -f definitions.py --select '*'
@@ -60,7 +67,7 @@ Examples:
 
 @click.group("asset")
 def asset_group() -> None:
-    """List, materialize, draw and wipe assets; show their automation evaluations."""
+    """List, materialize, check, draw and wipe assets; show their automation evaluations."""
 
 
 def _asset_rows(defs: Any) -> list[tuple[str, str, str, str, str]]:
@@ -79,11 +86,24 @@ def _asset_rows(defs: Any) -> list[tuple[str, str, str, str, str]]:
 @asset_group.command("list", epilog=LIST_EXAMPLES)
 @code_options
 def list_assets(python_file: str | None, module_name: str | None, attribute: str | None) -> None:
-    """Every asset: key, group, kinds, upstream dependencies, and the op that makes it."""
+    """Every asset: key, group, kinds, upstream dependencies, and the op that makes it;
+    with asset checks, the status of each check from its latest evaluation in the
+    instance (passed, failed, warned, or never run)."""
     defs = definitions_from(python_file, module_name, attribute)
-    rows = _asset_rows(defs)
+    rows: list[tuple[Any, ...]] = list(_asset_rows(defs))
+    columns: tuple[str, ...] = ("KEY", "GROUP", "KINDS", "DEPS", "OP")
+    if defs.asset_graph.check_specs:
+        from trellis.cli.check_display import check_status_by_asset, checks_cell
+
+        with open_instance() as instance:
+            statuses = check_status_by_asset(defs.asset_graph, instance)
+        keys = sorted(defs.asset_graph.all_keys)
+        rows = [
+            (*row, checks_cell(statuses.get(key, []))) for row, key in zip(rows, keys, strict=True)
+        ]
+        columns = (*columns, "CHECKS")
     title = f"{len(rows)} asset{'' if len(rows) == 1 else 's'}"
-    make_console().print(simple_table(title, ("KEY", "GROUP", "KINDS", "DEPS", "OP"), rows))
+    make_console().print(simple_table(title, columns, rows))
 
 
 @asset_group.command("materialize", epilog=MATERIALIZE_EXAMPLES)
@@ -116,7 +136,7 @@ def materialize(
     graph = defs.asset_graph
     # The subset is built first: a selection over several partitions definitions is
     # refused before any run starts.
-    _subset, keys = selected_asset_job(defs, select, target)
+    subset, keys = selected_asset_job(defs, select, target)
     partitions_def = selection_partitions_def(graph, keys)
     partitioned = sorted(k.to_user_string() for k in keys if graph.producer[k].partitions_def)
     what = (
@@ -128,7 +148,7 @@ def materialize(
     run_config = load_run_config(config_files, config_json)
     tags = {**tags_json, **partitions.tags, CODE_LOCATION_TAG: target.to_tag()}
     job = defs.get_implicit_global_asset_job_def()
-    total = len({graph.producer[k].node_name for k in keys})
+    total = len(subset.flat_nodes)  # the assets' steps and their checks' steps
     console = make_console()
     with open_instance() as instance:
 
@@ -150,6 +170,86 @@ def materialize(
             console, start, title=label, total_steps=total, config_files=sources
         )
     ctx.exit(code)
+
+
+@asset_group.command("check", epilog=CHECK_EXAMPLES)
+@code_options
+@click.option("--select", "select", required=True, help=SELECT_HELP)
+@config_option
+@tags_option
+@click.pass_context
+def check(
+    ctx: click.Context,
+    python_file: str | None,
+    module_name: str | None,
+    attribute: str | None,
+    select: str,
+    config_files: tuple[str, ...],
+    config_json: str | None,
+    tags_json: dict[str, str],
+) -> None:
+    """Evaluate the asset checks of the selected assets, without materializing them: each
+    check runs against its asset's latest stored materialization (loaded through the
+    asset's IO manager when the check reads it).
+
+    Exits 0 when the run succeeds, 1 when it fails (a check raised, or a blocking check
+    failed), 2 on bad input. A check that fails without blocking is reported, and the run
+    still succeeds.
+    """
+    from trellis.api.execute import execute_job_in_process
+    from trellis.cli.selection import parse_selection
+
+    target = target_from(python_file, module_name, attribute)
+    defs = load_definitions(target)
+    graph = defs.asset_graph
+    assets = parse_selection(select, graph, code_location_names(target)).resolve(graph)
+    selected = sorted(k for k in graph.check_specs if k.asset_key in assets)
+    if not selected:
+        raise CliError(f"--select '{select}' selects no asset that has asset checks.")
+    # A check in the check_specs of an asset that cannot be subset runs only with it.
+    checks = [k for k in selected if _runs_alone(graph.check_owner[k])]
+    console = make_console()
+    left_out = sorted({k.asset_key.to_user_string() for k in selected if k not in checks})
+    if left_out:
+        note = (
+            f"The checks of {', '.join(left_out)} run in the step that materializes it "
+            "(check_specs), so they run with `trellis asset materialize`, not alone."
+        )
+        if not checks:
+            raise CliError(note)
+        console.print(note, style="yellow", markup=False)
+    run_config = load_run_config(config_files, config_json)
+    tags = {**tags_json, CODE_LOCATION_TAG: target.to_tag()}
+    job = defs.get_implicit_global_asset_job_def()
+    steps = {graph.check_owner[k].node_name for k in checks}
+    with open_instance() as instance:
+
+        def start(on_event: Any) -> Any:
+            return execute_job_in_process(
+                job,
+                run_config=run_config,
+                instance=instance,
+                raise_on_error=False,
+                tags=tags,
+                asset_selection=[],
+                asset_check_selection=checks,
+                on_event=on_event,
+            )
+
+        label = f"{len(checks)} asset check{'' if len(checks) == 1 else 's'}"
+        sources = config_sources(config_files, config_json)
+        code = run_with_progress(
+            console, start, title=label, total_steps=len(steps), config_files=sources
+        )
+    ctx.exit(code)
+
+
+def _runs_alone(owner: Any) -> bool:
+    """Whether a check's definition can run it without materializing anything: an
+    ``@asset_check``, or a multi-asset that can be subset."""
+    from trellis.defs.asset import AssetsDefinition
+
+    return not isinstance(owner, AssetsDefinition) or owner.can_subset
 
 
 @asset_group.command("diagram", epilog=DIAGRAM_EXAMPLES)

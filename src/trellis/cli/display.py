@@ -185,7 +185,7 @@ def fields_table(fields: Mapping[str, Any]) -> Table:
 def run_fields(run: Any) -> dict[str, Any]:
     """The fields ``run show`` prints for a run."""
     tags = ", ".join(f"{k}={v}" for k, v in sorted(run.tags.items())) or "-"
-    return {
+    fields: dict[str, Any] = {
         "run id": run.run_id,
         "job": run.job_name,
         "status": status_text(run.status),
@@ -197,6 +197,9 @@ def run_fields(run: Any) -> dict[str, Any]:
         "root run": run.root_run_id or "-",
         "tags": tags,
     }
+    if run.asset_check_selection is not None:  # a run that selected its asset checks
+        fields["asset checks"] = ", ".join(run.asset_check_selection) or "-"
+    return fields
 
 
 def simple_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

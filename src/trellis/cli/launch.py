@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from trellis.cli.check_display import run_checks_table
 from trellis.cli.display import format_duration, run_duration, status_text, steps_table
 from trellis.cli.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, CliError
 from trellis.cli.progress import RunProgress
@@ -99,6 +100,9 @@ def print_summary(console: Console, run: Any, events: list[Event]) -> None:
     """The summary table of a finished run and its closing line."""
     steps = summarize_steps(events, run_finished=True)
     console.print(steps_table(steps))
+    checks = run_checks_table(events)
+    if checks is not None:
+        console.print(checks)
     for step in steps:
         if step.error:
             console.print(Text.assemble((f"step {step.step_key} failed: ", "red"), step.error))

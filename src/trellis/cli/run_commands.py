@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from trellis.cli.check_display import run_checks_table
 from trellis.cli.display import (
     fields_table,
     hooks_table,
@@ -65,8 +66,8 @@ def list_runs(statuses: tuple[str, ...], job_name: str | None, limit: int) -> No
 @run_group.command("show", epilog=examples("trellis run show 4df62152"))
 @click.argument("run_id")
 def show_run(run_id: str) -> None:
-    """A run's fields, its steps (status, attempts, duration), materializations and
-    hooks.
+    """A run's fields, its steps (status, attempts, duration), materializations, hooks and
+    asset check evaluations.
 
     RUN_ID may be a unique prefix of the id.
     """
@@ -80,6 +81,9 @@ def show_run(run_id: str) -> None:
     hooks = hook_runs(events)
     if hooks:
         console.print(hooks_table(hooks))
+    checks = run_checks_table(events)
+    if checks is not None:
+        console.print(checks)
     for where, text in run_errors(events):
         console.print(f"\nError in {where}:", style="red", markup=False)
         console.print(text, markup=False, highlight=False)

@@ -36,6 +36,11 @@ def reset_current_context(token: Any) -> None:
     _CURRENT.reset(token)
 
 
+def current_context() -> Any:
+    """The user context of the step running in this thread or task, or None."""
+    return _CURRENT.get()
+
+
 class NodeInfo:
     """``context.op``: the running node's name and tags."""
 
@@ -66,8 +71,8 @@ class _ComputeContextMembers:
             raise InvariantViolationError(
                 f"{cls.__name__}.get() was called outside a running op or asset."
             )
-        if cls is OpExecutionContext and isinstance(current, AssetExecutionContext):
-            return current.op_execution_context
+        if cls is OpExecutionContext and not isinstance(current, OpExecutionContext):
+            return current.op_execution_context  # of an asset's or an asset check's context
         if cls is AssetExecutionContext and not isinstance(current, AssetExecutionContext):
             raise InvariantViolationError(
                 "AssetExecutionContext.get() was called from an op that is not an asset."
@@ -223,6 +228,12 @@ class _ComputeContextMembers:
         """The assets this run materializes in this step."""
         assets_def = self._step_context.step.assets_def
         return set(assets_def.selected_keys) if assets_def else set()
+
+    @property
+    def selected_asset_check_keys(self) -> set[Any]:
+        """The asset checks (``AssetCheckKey``s) this run evaluates in this step (those of
+        the asset's ``check_specs`` that were selected)."""
+        return set(self._step_context.step.check_keys)
 
     @property
     def selected_output_names(self) -> set[str]:

@@ -101,18 +101,21 @@ class DirectStepContext(StepExecutionContext):
         """Whether an op or asset has been called with this context."""
         return self.step is not _UNBOUND
 
-    def bind(self, op_def: OpDefinition, assets_def: AssetsDefinition | None) -> None:
-        """Attach the context to the op (or asset) being called."""
+    def bind(
+        self, op_def: OpDefinition, assets_def: AssetsDefinition | None, checks_def: Any = None
+    ) -> None:
+        """Attach the context to the op (or asset, or asset check) being called."""
         from trellis.defs.flat_graph import FlatNode
         from trellis.plan.steps import ExecutionStep, StepOutput
 
-        node = FlatNode(op_def.name, op_def, {}, assets_def=assets_def)
+        node = FlatNode(op_def.name, op_def, {}, assets_def=assets_def, checks_def=checks_def)
         keys = assets_def.keys_by_output_name if assets_def else {}
         outputs = [StepOutput(op_def.name, n, o, keys.get(n)) for n, o in op_def.outs.items()]
         self.step = ExecutionStep(node, [], outputs, frozenset(), op_def.retry_policy)
         self._config_resolved = False
         self._output_metadata = {}
         self.seen_outputs = set()
+        self.check_evaluations = None
 
     @property
     def op_config(self) -> Any:

@@ -133,6 +133,7 @@ class StepExecutionContext:
         "_input_metadata",
         "_log",
         "_output_metadata",
+        "check_evaluations",
         "output_capture",
         "plan_context",
         "retry_number",
@@ -154,6 +155,8 @@ class StepExecutionContext:
         self.seen_outputs: set[str] = set()
         # Each output's value and metadata, kept only for a step with hooks (``HookContext``).
         self.output_capture: dict[str, tuple[Any, Mapping[str, Any]]] | None = None
+        # The asset checks evaluated so far in this attempt (``execution/step_checks.py``).
+        self.check_evaluations: dict[Any, Any] | None = None
 
     # -- identity ----------------------------------------------------------------------
     @property

@@ -18,8 +18,11 @@ import logging
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from trellis.core.asset_checks import AssetCheckEvaluation, AssetCheckKey
 from trellis.core.asset_key import AssetKey
 from trellis.core.event_payloads import (
+    AssetCheckEvaluationData,
+    AssetCheckEvaluationPlannedData,
     AssetMaterializationData,
     AssetObservationData,
     EngineEventData,
@@ -273,6 +276,48 @@ def asset_observation(
         data=AssetObservationData(observation),
         asset_key=key,
         partition=observation.partition,
+    )
+
+
+def asset_check_evaluation_planned(
+    run_id: str, job_name: str, check_key: AssetCheckKey, step_key: str | None
+) -> Event:
+    """``ASSET_CHECK_EVALUATION_PLANNED``: the run will evaluate ``check_key`` (in step
+    ``step_key``); a run-level event, emitted after ``RUN_START``."""
+    key = check_key.asset_key
+    return Event(
+        EventType.ASSET_CHECK_EVALUATION_PLANNED,
+        run_id,
+        job_name,
+        None,
+        f"Asset check '{check_key.name}' on '{key.to_user_string()}' is planned "
+        f"(step '{step_key}').",
+        _DEBUG,
+        AssetCheckEvaluationPlannedData(key, check_key.name, step_key),
+        key,
+    )
+
+
+def asset_check_evaluation(
+    run_id: str, job_name: str, step_key: str | None, evaluation: AssetCheckEvaluation
+) -> Event:
+    """``ASSET_CHECK_EVALUATION``: a check ran and passed or failed (a failure is logged at
+    WARNING)."""
+    key = evaluation.asset_key
+    outcome = "passed" if evaluation.passed else f"failed ({evaluation.severity.value})"
+    message = f"Asset check '{evaluation.check_name}' on '{key.to_user_string()}' {outcome}."
+    if evaluation.description:
+        message += f" {evaluation.description}"
+    return Event(
+        EventType.ASSET_CHECK_EVALUATION,
+        run_id,
+        job_name,
+        step_key,
+        message,
+        _DEBUG if evaluation.passed else _WARNING,
+        AssetCheckEvaluationData(evaluation),
+        key,
+        evaluation.partition,
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from trellis.core.asset_checks import AssetCheckEvaluation, AssetCheckKey
 from trellis.core.events import ErrorInfo, EventType, NoData  # NoData: the default, on Event
 from trellis.core.outputs import AssetMaterialization, AssetObservation
 
@@ -114,6 +115,43 @@ class AssetObservationData(NamedTuple):
     def metadata(self) -> Metadata:
         """The observation's metadata."""
         return self.observation.metadata if self.observation else _NO_METADATA
+
+
+class AssetCheckEvaluationData(NamedTuple):
+    """``ASSET_CHECK_EVALUATION``: the outcome of one asset check (``evaluation``: the
+    asset, the check's name, passed, severity, metadata, description, whether it was
+    blocking, and the materialization it evaluated)."""
+
+    evaluation: AssetCheckEvaluation | None = None
+
+    @property
+    def metadata(self) -> Metadata:
+        """The evaluation's metadata."""
+        return self.evaluation.metadata if self.evaluation else _NO_METADATA
+
+    @property
+    def asset_check_key(self) -> AssetCheckKey | None:
+        """The key of the check evaluated."""
+        return self.evaluation.asset_check_key if self.evaluation else None
+
+    @property
+    def passed(self) -> bool | None:
+        """Whether the check passed."""
+        return self.evaluation.passed if self.evaluation else None
+
+
+class AssetCheckEvaluationPlannedData(NamedTuple):
+    """``ASSET_CHECK_EVALUATION_PLANNED``: a check the run is to evaluate, and the step
+    that will (emitted after ``RUN_START``, one per selected check)."""
+
+    asset_key: Any = None
+    check_name: str = ""
+    step_key: str | None = None
+
+    @property
+    def asset_check_key(self) -> AssetCheckKey | None:
+        """The key of the planned check."""
+        return AssetCheckKey(self.asset_key, self.check_name) if self.asset_key else None
 
 
 class HandledOutputData(NamedTuple):
@@ -220,6 +258,8 @@ EventPayload = (
     | StepOutputData
     | AssetMaterializationData
     | AssetObservationData
+    | AssetCheckEvaluationData
+    | AssetCheckEvaluationPlannedData
     | HandledOutputData
     | StepSuccessData
     | StepFailureData
@@ -248,6 +288,8 @@ PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
     EventType.STEP_OUTPUT: StepOutputData,
     EventType.ASSET_MATERIALIZATION: AssetMaterializationData,
     EventType.ASSET_OBSERVATION: AssetObservationData,
+    EventType.ASSET_CHECK_EVALUATION_PLANNED: AssetCheckEvaluationPlannedData,
+    EventType.ASSET_CHECK_EVALUATION: AssetCheckEvaluationData,
     EventType.HANDLED_OUTPUT: HandledOutputData,
     EventType.STEP_SUCCESS: StepSuccessData,
     EventType.STEP_FAILURE: StepFailureData,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
@@ -45,20 +45,33 @@ def _same_fields(a: Any, b: Any) -> bool:
 
 
 class MaterializeResult:
-    """Returned by an asset that stores its data itself: metadata only, no IO manager call."""
+    """Returned by an asset that stores its data itself: metadata only, no IO manager call.
 
-    __slots__ = ("asset_key", "metadata", "value")
+    ``check_results`` carries the ``AssetCheckResult``s of the checks the asset declares
+    in ``check_specs=``, recorded with the materialization."""
+
+    __slots__ = ("asset_key", "check_results", "metadata", "value")
 
     def __init__(
         self,
         *,
         asset_key: CoercibleToAssetKey | None = None,
         metadata: Mapping[str, Any] | None = None,
+        check_results: Sequence[Any] | None = None,
         value: Any = None,
     ) -> None:
         self.asset_key = AssetKey.from_coercible(asset_key) if asset_key is not None else None
         self.metadata = normalize_metadata(metadata)
+        self.check_results = list(check_results or ())
         self.value = value
+
+    def check_result_named(self, check_name: str) -> Any:
+        """The ``AssetCheckResult`` of the check called ``check_name``."""
+        for result in self.check_results:
+            if result.check_name == check_name:
+                return result
+        names = [r.check_name for r in self.check_results]
+        raise KeyError(f"No check result named {check_name!r}; check results: {names}")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MaterializeResult):

@@ -61,6 +61,7 @@ class Run:
     """
 
     __slots__ = (
+        "asset_check_selection",
         "asset_selection",
         "create_time",
         "end_time",
@@ -88,6 +89,7 @@ class Run:
         step_keys_to_execute: list[str] | None = None,
         parent_run_id: str | None = None,
         root_run_id: str | None = None,
+        asset_check_selection: list[str] | None = None,
     ) -> None:
         self.run_id = run_id
         self.job_name = job_name
@@ -96,6 +98,9 @@ class Run:
         self.status = status
         self.op_selection = op_selection
         self.asset_selection = asset_selection
+        # The asset checks the run evaluates, as "asset/key:name" strings (None: those
+        # of the selected assets, or of the whole job).
+        self.asset_check_selection = asset_check_selection
         self.step_keys_to_execute = step_keys_to_execute
         self.parent_run_id = parent_run_id
         self.root_run_id = root_run_id

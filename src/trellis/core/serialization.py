@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from trellis.core.asset_checks import (
+    AssetCheckEvaluation,
+    AssetCheckEvaluationTargetMaterializationData,
+)
 from trellis.core.asset_key import AssetKey
 from trellis.core.event_payloads import payload_from_dict, payload_to_dict
 from trellis.core.events import ErrorInfo, Event, EventType
@@ -65,6 +69,20 @@ def _to_jsonable(value: Any) -> Any:
             "metadata": to_jsonable(value.metadata),
             "partition": value.partition,
         }
+    if isinstance(value, AssetCheckEvaluation):
+        target = value.target_materialization_data
+        return {
+            _TAG: "check",
+            "asset_key": list(value.asset_key.parts),
+            "check_name": value.check_name,
+            "passed": value.passed,
+            "metadata": to_jsonable(value.metadata),
+            "target": list(target) if target is not None else None,
+            "severity": value.severity.value,
+            "description": value.description,
+            "blocking": value.blocking,
+            "partition": value.partition,
+        }
     if isinstance(value, dict):
         if all(isinstance(k, str) for k in value) and _TAG not in value:
             return {k: to_jsonable(v) for k, v in value.items()}
@@ -102,6 +120,19 @@ def from_jsonable(value: Any) -> Any:
             AssetKey(value["asset_key"]),
             value.get("description"),
             from_jsonable(value.get("metadata") or {}),
+            value.get("partition"),
+        )
+    if tag == "check":
+        target = value.get("target")
+        return AssetCheckEvaluation(
+            AssetKey(value["asset_key"]),
+            value["check_name"],
+            value["passed"],
+            from_jsonable(value.get("metadata") or {}),
+            AssetCheckEvaluationTargetMaterializationData(*target) if target else None,
+            value.get("severity", "ERROR"),
+            value.get("description"),
+            value.get("blocking"),
             value.get("partition"),
         )
     if tag == "items":
@@ -159,6 +190,7 @@ def run_to_dict(run: Run) -> dict[str, Any]:
         "status": run.status.value,
         "op_selection": run.op_selection,
         "asset_selection": to_jsonable(run.asset_selection),
+        "asset_check_selection": run.asset_check_selection,
         "step_keys_to_execute": run.step_keys_to_execute,
         "parent_run_id": run.parent_run_id,
         "root_run_id": run.root_run_id,
@@ -178,6 +210,7 @@ def run_from_dict(data: dict[str, Any]) -> Run:
         status=RunStatus(data.get("status", RunStatus.NOT_STARTED.value)),
         op_selection=data.get("op_selection"),
         asset_selection=from_jsonable(data.get("asset_selection")),
+        asset_check_selection=data.get("asset_check_selection"),
         step_keys_to_execute=data.get("step_keys_to_execute"),
         parent_run_id=data.get("parent_run_id"),
         root_run_id=data.get("root_run_id"),

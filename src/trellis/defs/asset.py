@@ -8,6 +8,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
+from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.deprecation import warn_deprecated
 from trellis.core.errors import InvalidDefinitionError, InvalidSubsetError
@@ -19,6 +20,7 @@ from trellis.defs.retry import RetryPolicy
 from trellis.defs.signature import analyse_function
 
 if TYPE_CHECKING:
+    from trellis.defs.asset_check_spec import AssetCheckSpec
     from trellis.defs.partitions import PartitionsDefinition
 
 
@@ -29,7 +31,9 @@ class AssetsDefinition:
     ``keys_by_input_name`` maps each op input to the upstream asset it reads;
     ``specs_by_key`` carries each asset's properties (group, metadata, owners, ...);
     ``resource_defs`` holds the resources bound to it by ``with_resources``;
-    ``hook_defs`` the hooks that run after its step (``@asset(hooks=...)``, ``with_hooks``).
+    ``hook_defs`` the hooks that run after its step (``@asset(hooks=...)``, ``with_hooks``);
+    ``check_specs_by_key`` the asset checks its function evaluates (``check_specs=``),
+    of which ``selected_check_keys`` run.
     """
 
     def __init__(
@@ -43,6 +47,9 @@ class AssetsDefinition:
         selected_keys: Iterable[AssetKey] | None = None,
         resource_defs: Mapping[str, Any] | None = None,
         hook_defs: Any = None,
+        *,
+        check_specs_by_key: Mapping[AssetCheckKey, AssetCheckSpec] | None = None,
+        selected_check_keys: Iterable[AssetCheckKey] | None = None,
     ) -> None:
         self.op = op
         self.node_name = op.name  # the name of the op (and step) that makes these assets
@@ -59,6 +66,14 @@ class AssetsDefinition:
         self.resource_defs: dict[str, Any] = dict(resource_defs or {})
         self.hook_defs: frozenset[HookDefinition] = (
             coerce_hooks(hook_defs, f"Asset op '{op.name}'") if hook_defs else frozenset()
+        )
+        self.check_specs_by_key: dict[AssetCheckKey, AssetCheckSpec] = dict(
+            check_specs_by_key or {}
+        )
+        self.selected_check_keys: frozenset[AssetCheckKey] = (
+            frozenset(selected_check_keys)
+            if selected_check_keys is not None
+            else frozenset(self.check_specs_by_key)
         )
 
     # -- identity ----------------------------------------------------------------------
@@ -101,10 +116,20 @@ class AssetsDefinition:
         return self.specs_by_key[self.key if key is None else AssetKey.from_coercible(key)]
 
     @property
-    def check_specs(self) -> list[Any]:
-        """The asset checks this definition runs: none (asset checks arrive in a later
-        release)."""
-        return []
+    def check_specs(self) -> list[AssetCheckSpec]:
+        """The asset checks this definition's function evaluates (those selected), from
+        ``check_specs=``."""
+        return [s for k, s in self.check_specs_by_key.items() if k in self.selected_check_keys]
+
+    @property
+    def check_keys(self) -> set[AssetCheckKey]:
+        """The keys of the checks this definition evaluates (those selected)."""
+        return set(self.selected_check_keys)
+
+    def checks_for(self, keys: Iterable[AssetKey]) -> frozenset[AssetCheckKey]:
+        """The keys of this definition's checks on the assets ``keys``."""
+        wanted = set(keys)
+        return frozenset(k for k in self.check_specs_by_key if k.asset_key in wanted)
 
     @staticmethod
     def from_graph(*args: Any, **kwargs: Any) -> AssetsDefinition:
@@ -146,28 +171,48 @@ class AssetsDefinition:
         """Each asset's definition metadata."""
         return {k: s.metadata for k, s in self.specs_by_key.items()}
 
-    def subset_for(self, keys: Iterable[AssetKey]) -> AssetsDefinition:
-        """This definition restricted to ``keys`` (multi-assets with ``can_subset``)."""
+    def subset_for(
+        self, keys: Iterable[AssetKey], check_keys: Iterable[AssetCheckKey] | None = None
+    ) -> AssetsDefinition:
+        """This definition restricted to ``keys`` (multi-assets with ``can_subset``) and to
+        ``check_keys`` of its checks (default: the checks of ``keys``, Dagster's rule)."""
         keys = frozenset(keys) & self._all_keys
-        if keys == self.selected_keys:
-            return self
-        if not self.can_subset and keys != self._all_keys:
-            missing = sorted(k.to_user_string() for k in self._all_keys - keys)
-            raise InvalidSubsetError(
-                f"Multi-asset '{self.node_name}' cannot be subset (can_subset=False), but the "
-                f"selection leaves out {missing}. Select all of its assets."
-            )
-        return AssetsDefinition(
-            self.op,
-            self.keys_by_output_name,
-            self.keys_by_input_name,
-            self.specs_by_key,
-            self.partitions_def,
-            self.can_subset,
-            keys,
-            self.resource_defs,
-            self.hook_defs,
+        checks = (
+            self.checks_for(keys)
+            if check_keys is None
+            else frozenset(check_keys) & frozenset(self.check_specs_by_key)
         )
+        if keys == self.selected_keys and checks == self.selected_check_keys:
+            return self
+        every_check = frozenset(self.check_specs_by_key)
+        whole = keys == self._all_keys and checks == every_check
+        if not self.can_subset and not whole:
+            left_out = sorted(k.to_user_string() for k in self._all_keys - keys)
+            left_out += sorted(k.to_user_string() for k in every_check - checks)
+            raise InvalidSubsetError(
+                f"{'Multi-asset' if len(self._all_keys) > 1 else 'Asset'} "
+                f"'{self.node_name}' cannot be subset (can_subset=False), but the selection "
+                f"leaves out {left_out}. Select all of its assets and asset checks."
+            )
+        return self._copy_with(selected_keys=keys, selected_check_keys=checks)
+
+    def _copy_with(self, **changes: Any) -> AssetsDefinition:
+        """A copy with some constructor arguments replaced."""
+        values: dict[str, Any] = {
+            "op": self.op,
+            "keys_by_output_name": self.keys_by_output_name,
+            "keys_by_input_name": self.keys_by_input_name,
+            "specs_by_key": self.specs_by_key,
+            "partitions_def": self.partitions_def,
+            "can_subset": self.can_subset,
+            "selected_keys": self.selected_keys,
+            "resource_defs": self.resource_defs,
+            "hook_defs": self.hook_defs,
+            "check_specs_by_key": self.check_specs_by_key,
+            "selected_check_keys": self.selected_check_keys,
+        }
+        values.update(changes)
+        return AssetsDefinition(**values)
 
     def with_hooks(self, hook_defs: Any) -> AssetsDefinition:
         """A copy whose step also runs ``hook_defs`` (in every job that materializes it)."""
@@ -214,6 +259,14 @@ class AssetsDefinition:
                 # An @asset's op is named after its key; keep it so after a new prefix.
                 op_def.name = new(self.keys[0]).to_python_identifier()
         selected = None if self.selected_keys == self._all_keys else map(new, self.selected_keys)
+        check_specs = {
+            spec.key: spec
+            for spec in (
+                s.with_asset_key_replacements(replacements)
+                for s in self.check_specs_by_key.values()
+            )
+        }
+        renamed = dict(zip(self.check_specs_by_key, check_specs, strict=True))
         return AssetsDefinition(
             op_def,
             keys_by_output_name=keys_by_output,
@@ -224,6 +277,8 @@ class AssetsDefinition:
             selected_keys=selected,
             resource_defs=self.resource_defs if resource_defs is None else resource_defs,
             hook_defs=self.hook_defs,
+            check_specs_by_key=check_specs,
+            selected_check_keys=[renamed[k] for k in self.selected_check_keys],
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -264,6 +319,17 @@ def _deprecated_asset_args(
             raise InvalidDefinitionError(f"{owner}: pass deps or non_argument_deps, not both.")
         deps = list(non_argument_deps)
     return kinds, deps
+
+
+def _check_specs(
+    specs: Sequence[AssetCheckSpec] | None, keys: Iterable[AssetKey], owner: str
+) -> dict[AssetCheckKey, AssetCheckSpec] | None:
+    """``check_specs=`` of a decorator, checked against the assets it makes."""
+    if not specs:
+        return None
+    from trellis.defs.asset_check_spec import index_check_specs
+
+    return index_check_specs(specs, keys, owner)
 
 
 def _prefix_list(key_prefix: str | Sequence[str] | None) -> list[str]:
@@ -333,6 +399,7 @@ def asset(
     non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
     automation_condition: Any = None,
     hooks: Any = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
 ) -> AssetDecorator: ...
 
 
@@ -362,6 +429,7 @@ def asset(
     non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
     automation_condition: Any = None,
     hooks: Any = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
 ) -> AssetsDefinition | AssetDecorator:
     """Define an asset from the function that computes it: ``@asset`` or
     ``@asset(key_prefix=..., group_name=..., ...)``.
@@ -371,7 +439,9 @@ def asset(
     ``automation_condition=`` (an ``AutomationCondition``) says when declarative automation
     requests it. ``compute_kind=`` and ``non_argument_deps=``, deprecated in Dagster, are
     accepted with a ``DeprecationWarning`` (use ``kinds=`` and ``deps=``). ``hooks={...}``
-    run after the asset's step in every job that materializes it.
+    run after the asset's step in every job that materializes it. ``check_specs=`` declares asset
+    checks the function evaluates itself: it yields (or returns in
+    ``MaterializeResult(check_results=...)``) one ``AssetCheckResult`` for each.
     """
     kinds, deps = _deprecated_asset_args("@asset", kinds, deps, compute_kind, non_argument_deps)
 
@@ -426,6 +496,7 @@ def asset(
             specs_by_key={asset_key: spec},
             partitions_def=partitions_def,
             hook_defs=hooks,
+            check_specs_by_key=_check_specs(check_specs, [asset_key], owner),
         )
 
     return decorate(compute_fn) if compute_fn is not None else decorate
@@ -449,6 +520,7 @@ def multi_asset(
     compute_kind: str | None = None,
     non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
     hooks: Any = None,
+    check_specs: Sequence[AssetCheckSpec] | None = None,
 ) -> AssetDecorator:
     """Define several assets made by one function: ``@multi_asset(outs={"a": AssetOut(),
     "b": AssetOut()})``; the function yields ``Output(value, "a")`` per asset (or returns
@@ -530,6 +602,7 @@ def multi_asset(
             partitions_def=partitions_def,
             can_subset=can_subset,
             hook_defs=hooks,
+            check_specs_by_key=_check_specs(check_specs, keys_by_output.values(), owner),
         )
 
     return decorate
@@ -554,18 +627,7 @@ def map_asset_specs(func: Callable[[AssetSpec], AssetSpec], iterable: Iterable[A
                         f"'{new.key.to_user_string()}'; keys of asset definitions cannot change."
                     )
                 specs[key] = new
-            mapped.append(
-                AssetsDefinition(
-                    item.op,
-                    item.keys_by_output_name,
-                    item.keys_by_input_name,
-                    specs,
-                    item.partitions_def,
-                    item.can_subset,
-                    item.selected_keys,
-                    hook_defs=item.hook_defs,
-                )
-            )
+            mapped.append(item._copy_with(specs_by_key=specs, resource_defs={}))
         else:
             raise InvalidDefinitionError(
                 f"map_asset_specs got {item!r}; expected AssetSpecs or asset definitions."

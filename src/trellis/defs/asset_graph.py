@@ -7,6 +7,7 @@ cycles, each with an error that names the assets involved.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import DuplicateKeyError, InvalidDefinitionError
@@ -14,6 +15,10 @@ from trellis.defs.asset import AssetsDefinition
 from trellis.defs.asset_spec import AssetSpec
 from trellis.defs.dependency_names import resolve_dependency_names
 from trellis.defs.partitions import PartitionsDefinition
+
+if TYPE_CHECKING:
+    from trellis.core.asset_checks import AssetCheckKey
+    from trellis.defs.asset_check_spec import AssetCheckSpec
 
 
 def _describe(assets_def: AssetsDefinition) -> str:
@@ -24,12 +29,17 @@ def _describe(assets_def: AssetsDefinition) -> str:
 
 
 class AssetGraph:
-    """Assets (materializable and external) with their upstream and downstream keys."""
+    """Assets (materializable and external) with their upstream and downstream keys, and
+    the asset checks on them (``check_specs``; ``check_owner``: the asset definition or
+    ``@asset_check`` definition that evaluates each)."""
 
     def __init__(
-        self, assets_defs: Sequence[AssetsDefinition], specs: Sequence[AssetSpec] = ()
+        self,
+        assets_defs: Sequence[AssetsDefinition],
+        specs: Sequence[AssetSpec] = (),
+        checks_defs: Sequence[Any] = (),
     ) -> None:
-        self._index(assets_defs, specs)
+        has_checks = self._index(assets_defs, specs) or bool(checks_defs)
         known = self.producer.keys() | self.external_specs.keys()
         if not all(ups <= known for ups in self.upstream.values()):
             # Upstream names that are not keys, resolved by group and name as in Dagster
@@ -37,7 +47,7 @@ class AssetGraph:
             # subset check per asset).
             resolved = resolve_dependency_names(assets_defs, specs)
             if any(r is not a for r, a in zip(resolved, assets_defs, strict=True)):
-                self._index(resolved, specs)
+                has_checks = self._index(resolved, specs) or bool(checks_defs)
         self._check_upstreams()
         downstream: dict[AssetKey, set[AssetKey]] = {key: set() for key in self.upstream}
         self.downstream = downstream
@@ -45,16 +55,27 @@ class AssetGraph:
             for up in ups:
                 downstream[up].add(key)
         self.toposorted_keys = self._toposort()
+        self.checks_defs = list(checks_defs)
+        self.check_specs: dict[AssetCheckKey, AssetCheckSpec] = {}
+        self.check_owner: dict[AssetCheckKey, Any] = {}
+        if has_checks:
+            from trellis.defs.check_graph import index_checks
 
-    def _index(self, assets_defs: Sequence[AssetsDefinition], specs: Sequence[AssetSpec]) -> None:
-        """Each key's producer (or external spec) and upstream keys; duplicates refused."""
+            index_checks(self)
+
+    def _index(self, assets_defs: Sequence[AssetsDefinition], specs: Sequence[AssetSpec]) -> bool:
+        """Each key's producer (or external spec) and upstream keys; duplicates refused.
+        Returns whether some asset definition declares checks (``check_specs``)."""
         self.assets_defs = list(assets_defs)
         self.external_specs: dict[AssetKey, AssetSpec] = {}
         self.producer: dict[AssetKey, AssetsDefinition] = {}
         self.upstream: dict[AssetKey, set[AssetKey]] = {}
 
         by_node_name: dict[str, AssetsDefinition] = {}
+        has_checks = False
         for assets_def in self.assets_defs:
+            if assets_def.check_specs_by_key:
+                has_checks = True
             other = by_node_name.setdefault(assets_def.node_name, assets_def)
             if other is not assets_def:
                 raise DuplicateKeyError(
@@ -83,6 +104,7 @@ class AssetGraph:
                 )
             self.external_specs[spec.key] = spec
             self.upstream[spec.key] = set(spec.deps)
+        return has_checks
 
     def _check_upstreams(self) -> None:
         known = set(self.producer) | set(self.external_specs)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.asset_key import AssetKey
 from trellis.core.collector import collector_paused
-from trellis.core.errors import InvalidDefinitionError
+from trellis.core.errors import InvalidDefinitionError, InvalidSubsetError
 from trellis.defs.asset import AssetsDefinition
 from trellis.defs.asset_graph import AssetGraph
 from trellis.defs.asset_job_partitions import common_partitions_def
@@ -42,8 +43,10 @@ def build_asset_job(
     allow_mixed_partitions: bool = False,
     hook_defs: Any = None,
     logger_defs: Mapping[str, Any] | None = None,
+    selected_check_keys: Iterable[AssetCheckKey] | None = None,
 ) -> JobDefinition:
-    """A job that materializes ``selected_keys`` of ``graph``, in dependency order.
+    """A job that materializes ``selected_keys`` of ``graph``, in dependency order, and
+    evaluates ``selected_check_keys`` (default: the checks of the selected assets).
 
     Upstream assets outside the selection are loaded through their IO managers. Its
     partitions definition is ``partitions_def``, else the one its partitioned assets
@@ -58,9 +61,20 @@ def build_asset_job(
         raise InvalidDefinitionError(
             f"Job '{name}' selects {names}, which no asset definition here materializes."
         )
-    # One flat node per assets definition with at least one selected key.
+    # One flat node per assets definition with at least one selected key (or check).
     producers = graph.producer
-    if len(selected) == len(producers):  # everything (the common case): no subsetting
+    checks: set[AssetCheckKey] | None = None
+    if graph.check_specs:
+        from trellis.defs.asset_job_checks import asset_subsets, selected_checks
+
+        checks = selected_checks(graph, selected, selected_check_keys, name)
+        subsets = asset_subsets(graph, selected, checks)
+    elif selected_check_keys:
+        from trellis.defs.check_graph import check_unknown_checks
+
+        check_unknown_checks(graph, selected_check_keys, name)
+        raise AssertionError("unreachable: the graph has no checks")  # pragma: no cover
+    elif len(selected) == len(producers):  # everything (the common case): no subsetting
         ordered = dict.fromkeys(producers[k] for k in graph.toposorted_keys if k in producers)
         subsets = [
             a
@@ -115,6 +129,10 @@ def build_asset_job(
                 hook_defs=assets_def.hook_defs,
             )
         )
+    if checks is not None:
+        from trellis.defs.asset_job_checks import with_check_nodes
+
+        nodes = with_check_nodes(graph, name, nodes, checks, handle_of_key)
     return JobDefinition(
         name=name,
         resource_defs=resource_defs,
@@ -130,9 +148,14 @@ def build_asset_job(
     )
 
 
-def subset_asset_job(job: JobDefinition, selected_keys: Iterable[AssetKey]) -> JobDefinition:
+def subset_asset_job(
+    job: JobDefinition,
+    selected_keys: Iterable[AssetKey],
+    selected_check_keys: Iterable[AssetCheckKey] | None = None,
+) -> JobDefinition:
     """The job that materializes ``selected_keys`` of asset job ``job`` (same name, resources,
-    config, tags and executor). Its partitions definition is ``job``'s, or, when ``job``
+    config, tags and executor) and evaluates ``selected_check_keys`` (default: the checks
+    of those assets). Its partitions definition is ``job``'s, or, when ``job``
     has none (the implicit asset job over several), the one the selected assets share:
     ``MixedPartitionsError`` names the assets of each when they differ."""
     if job.asset_graph is None:
@@ -149,6 +172,7 @@ def subset_asset_job(job: JobDefinition, selected_keys: Iterable[AssetKey]) -> J
         description=job.description,
         hook_defs=job.hook_defs,
         logger_defs=job.logger_defs,
+        selected_check_keys=selected_check_keys,
     )
 
 
@@ -186,21 +210,26 @@ class UnresolvedAssetJobDefinition:
         """The concrete job for ``graph``."""
         try:
             keys = self.selection.resolve(graph)
+            checks = self.selection.resolve_checks(graph)
         except InvalidDefinitionError as exc:
             raise InvalidDefinitionError(f"Asset job '{self.name}': {exc}") from None
-        return build_asset_job(
-            self.name,
-            graph,
-            keys,
-            resource_defs=resource_defs,
-            config=self.config,
-            tags=self.tags,
-            executor_def=self.executor_def or executor_def,
-            partitions_def=self.partitions_def,
-            description=self.description,
-            hook_defs=self.hooks,
-            logger_defs=logger_defs or None,
-        )
+        try:
+            return build_asset_job(
+                self.name,
+                graph,
+                keys,
+                resource_defs=resource_defs,
+                config=self.config,
+                tags=self.tags,
+                executor_def=self.executor_def or executor_def,
+                partitions_def=self.partitions_def,
+                description=self.description,
+                hook_defs=self.hooks,
+                logger_defs=logger_defs or None,
+                selected_check_keys=checks,
+            )
+        except InvalidSubsetError as exc:
+            raise InvalidSubsetError(f"Asset job '{self.name}': {exc}") from None
 
     def __repr__(self) -> str:
         return f"<UnresolvedAssetJobDefinition {self.name} {self.selection!r}>"

@@ -5,23 +5,98 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidDefinitionError
 from trellis.defs.asset import AssetsDefinition
 from trellis.defs.asset_graph import AssetGraph
 
+CheckResolver = Callable[[AssetGraph], set[AssetCheckKey]]
+
 
 class AssetSelection:
-    """Which assets a job or a run covers: ``AssetSelection.groups("sales").downstream()
-    - AssetSelection.keys("x")``. Resolve it against an ``AssetGraph`` with ``resolve``."""
+    """Which assets (and asset checks) a job or a run covers:
+    ``AssetSelection.groups("sales").downstream() - AssetSelection.keys("x")``. Resolve it
+    against an ``AssetGraph`` with ``resolve`` (asset keys) and ``resolve_checks``.
 
-    def __init__(self, resolver: Callable[[AssetGraph], set[AssetKey]], text: str) -> None:
+    As in Dagster, selecting an asset selects the checks of that asset;
+    ``checks_for_assets``, ``checks`` and ``all_asset_checks`` select checks alone, and
+    ``without_checks()`` drops them. ``|``, ``&`` and ``-`` combine both parts."""
+
+    def __init__(
+        self,
+        resolver: Callable[[AssetGraph], set[AssetKey]],
+        text: str,
+        check_resolver: CheckResolver | None = None,
+    ) -> None:
         self._resolver = resolver
         self._text = text
+        self._check_resolver = check_resolver
 
     def resolve(self, graph: AssetGraph) -> set[AssetKey]:
         """The selected keys that exist in ``graph``."""
         return self._resolver(graph)
+
+    def resolve_checks(self, graph: AssetGraph) -> set[AssetCheckKey]:
+        """The selected asset checks of ``graph``: by default those of the selected
+        assets."""
+        if not graph.check_specs:
+            return set()
+        if self._check_resolver is not None:
+            return self._check_resolver(graph)
+        assets = self.resolve(graph)
+        return {k for k in graph.check_specs if k.asset_key in assets}
+
+    @staticmethod
+    def all_asset_checks() -> AssetSelection:
+        """Every asset check, and no asset."""
+        return AssetSelection(lambda g: set(), "all_asset_checks()", lambda g: set(g.check_specs))
+
+    @staticmethod
+    def checks_for_assets(*assets: Any) -> AssetSelection:
+        """The checks of these assets (definitions, specs, keys or key strings), without
+        the assets: a run of it evaluates them against the assets' latest
+        materializations."""
+        of = AssetSelection.assets(*assets)
+        return AssetSelection(
+            lambda g: set(),
+            f"checks_for_assets({of._text})",
+            lambda g: {k for k in g.check_specs if k.asset_key in of.resolve(g)},
+        )
+
+    @staticmethod
+    def checks(*defs_or_keys: Any) -> AssetSelection:
+        """These asset checks (``AssetCheckKey``s, or every check of an
+        ``@asset_check`` / ``@multi_asset_check`` or of an asset's ``check_specs``),
+        without their assets."""
+        wanted: list[AssetCheckKey] = []
+        for item in defs_or_keys:
+            if isinstance(item, AssetCheckKey):
+                wanted.append(item)
+            elif hasattr(item, "check_specs_by_key"):
+                wanted.extend(item.check_specs_by_key)
+            else:
+                raise InvalidDefinitionError(
+                    f"AssetSelection.checks() takes asset check keys and definitions with "
+                    f"checks, got {item!r}."
+                )
+
+        def resolve(graph: AssetGraph) -> set[AssetCheckKey]:
+            for key in wanted:
+                if key not in graph.check_specs:
+                    known = sorted(k.to_user_string() for k in graph.check_specs)
+                    raise InvalidDefinitionError(
+                        f"Asset selection names asset check '{key.to_user_string()}', which no "
+                        f"definition here provides (checks: {known})."
+                    )
+            return set(wanted)
+
+        names = ", ".join(k.to_user_string() for k in wanted)
+        return AssetSelection(lambda g: set(), f"checks({names})", resolve)
+
+    def without_checks(self) -> AssetSelection:
+        """This selection's assets, without any asset check."""
+        return self - AssetSelection.all_asset_checks()
 
     @staticmethod
     def all() -> AssetSelection:
@@ -149,17 +224,23 @@ class AssetSelection:
 
     def __or__(self, other: AssetSelection) -> AssetSelection:
         return AssetSelection(
-            lambda g: self.resolve(g) | other.resolve(g), f"({self._text} | {other._text})"
+            lambda g: self.resolve(g) | other.resolve(g),
+            f"({self._text} | {other._text})",
+            lambda g: self.resolve_checks(g) | other.resolve_checks(g),
         )
 
     def __and__(self, other: AssetSelection) -> AssetSelection:
         return AssetSelection(
-            lambda g: self.resolve(g) & other.resolve(g), f"({self._text} & {other._text})"
+            lambda g: self.resolve(g) & other.resolve(g),
+            f"({self._text} & {other._text})",
+            lambda g: self.resolve_checks(g) & other.resolve_checks(g),
         )
 
     def __sub__(self, other: AssetSelection) -> AssetSelection:
         return AssetSelection(
-            lambda g: self.resolve(g) - other.resolve(g), f"({self._text} - {other._text})"
+            lambda g: self.resolve(g) - other.resolve(g),
+            f"({self._text} - {other._text})",
+            lambda g: self.resolve_checks(g) - other.resolve_checks(g),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -219,6 +300,8 @@ def coerce_selection(selection: Any) -> AssetSelection:
         return AssetSelection.keys(selection)
     if hasattr(selection, "keys") and hasattr(selection, "op"):
         return AssetSelection.assets(selection)
+    if isinstance(selection, AssetCheckKey) or hasattr(selection, "check_specs_by_key"):
+        return AssetSelection.checks(selection)  # an @asset_check definition, or its key
     items = list(selection)
     result: AssetSelection | None = None
     for item in items:

@@ -13,17 +13,20 @@ from typing import Any, TypeVar
 
 from trellis.core.errors import InvalidDefinitionError
 from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_checks_definition import AssetChecksDefinition
 from trellis.defs.asset_spec import AssetSpec
 from trellis.defs.resource import ResourceDefinition, coerce_resource
 
 T = TypeVar("T")
 
 
-def _label(assets_def: AssetsDefinition) -> str:
+def _label(assets_def: Any) -> str:
+    if isinstance(assets_def, AssetChecksDefinition):
+        return ", ".join(k.to_user_string() for k in assets_def.check_specs_by_key)
     return ", ".join(k.to_user_string() for k in assets_def.keys)
 
 
-def required_resource_keys(assets_def: AssetsDefinition) -> set[str]:
+def required_resource_keys(assets_def: AssetsDefinition | AssetChecksDefinition) -> set[str]:
     """The resource keys an asset definition reads: declared and typed resources, the IO
     managers of its outputs and the input managers of its inputs."""
     op_def = assets_def.op
@@ -54,7 +57,7 @@ def with_resources(
     """Copies of the asset definitions with the resources they need bound to them, so
     that ``materialize(...)`` and ``Definitions(assets=...)`` need not pass them again.
     ``resource_config_by_key`` configures resources by key (``{"db": {"config": ...}}``).
-    ``AssetSpec``s are returned as they are."""
+    ``AssetSpec``s are returned as they are; ``@asset_check`` definitions get theirs."""
     resources = dict(resource_defs)
     for key, entry in (resource_config_by_key or {}).items():
         if key not in resources:
@@ -74,7 +77,7 @@ def with_resources(
         if isinstance(item, AssetSpec):
             result.append(item)
             continue
-        if not isinstance(item, AssetsDefinition):
+        if not isinstance(item, (AssetsDefinition, AssetChecksDefinition)):
             raise InvalidDefinitionError(
                 f"with_resources() binds resources to assets; got {item!r}. Bind the "
                 "resources of jobs in Definitions(resources=...) instead."
@@ -98,11 +101,11 @@ def with_resources(
     return result
 
 
-def resources_bound_to(assets_defs: Iterable[AssetsDefinition]) -> dict[str, Any]:
+def resources_bound_to(assets_defs: Iterable[Any]) -> dict[str, Any]:
     """The resources bound to any of ``assets_defs``; two assets binding different
     objects under one key raise an error naming both."""
     bound: dict[str, Any] = {}
-    owner: dict[str, AssetsDefinition] = {}
+    owner: dict[str, Any] = {}
     for assets_def in assets_defs:
         for key, value in assets_def.resource_defs.items():
             if key in bound and bound[key] is not value:

@@ -14,6 +14,7 @@ from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.collector import collector_paused
 from trellis.core.errors import DuplicateKeyError, InvalidDefinitionError
 from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_checks_definition import AssetChecksDefinition
 from trellis.defs.asset_graph import AssetGraph
 from trellis.defs.asset_job import (
     IMPLICIT_ASSET_JOB_NAME,
@@ -83,6 +84,7 @@ class Definitions(DefinitionsResolution):
         sensors: Iterable[SensorDefinition] | None = None,
         executor: ExecutorDefinition | None = None,
         loggers: Mapping[str, Any] | None = None,
+        asset_checks: Iterable[AssetChecksDefinition] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         given = {
@@ -93,6 +95,7 @@ class Definitions(DefinitionsResolution):
             "sensors": sensors,
             "executor": executor,
             "loggers": loggers,
+            "asset_checks": asset_checks,
             "metadata": metadata,
         }
         self._arguments = {k: v for k, v in given.items() if v is not None}
@@ -100,7 +103,9 @@ class Definitions(DefinitionsResolution):
         call = _record_call(self._arguments) if CALL_RECORDERS else None
         self._deferred_error: InvalidDefinitionError | None = None
         try:
-            self._accept(assets, jobs, schedules, sensors, executor, loggers, metadata)
+            self._accept(
+                assets, jobs, schedules, sensors, executor, loggers, metadata, asset_checks
+            )
         except Exception as exc:  # arguments of the wrong kind: raised now, as in Dagster
             if call is not None:
                 call.error = exc
@@ -127,20 +132,32 @@ class Definitions(DefinitionsResolution):
         executor: ExecutorDefinition | None,
         loggers: Mapping[str, Any] | None,
         metadata: Mapping[str, Any] | None,
+        asset_checks: Iterable[AssetChecksDefinition] | None = None,
     ) -> None:
         """Keep the arguments, checking that each is of a kind ``Definitions`` takes."""
         assets_defs: list[AssetsDefinition] = []
         specs: list[AssetSpec] = []
+        checks: list[AssetChecksDefinition] = []
         for item in _unique(assets):
             if isinstance(item, AssetsDefinition):
                 assets_defs.append(item)
             elif isinstance(item, AssetSpec):
                 specs.append(item)
+            elif isinstance(item, AssetChecksDefinition):  # Dagster accepts checks here too
+                checks.append(item)
             else:
                 raise InvalidDefinitionError(
-                    f"Definitions(assets=...) got {item!r}; expected @asset, @multi_asset or "
-                    "AssetSpec objects."
+                    f"Definitions(assets=...) got {item!r}; expected @asset, @multi_asset, "
+                    "AssetSpec or @asset_check objects."
                 )
+        for item in _unique(asset_checks):
+            if not isinstance(item, AssetChecksDefinition):
+                raise InvalidDefinitionError(
+                    f"Definitions(asset_checks=...) got {item!r}; expected @asset_check or "
+                    "@multi_asset_check definitions."
+                )
+            if all(item is not c for c in checks):
+                checks.append(item)
         self._given_jobs = _unique(jobs)
         for job_like in self._given_jobs:
             if not isinstance(job_like, (JobDefinition, UnresolvedAssetJobDefinition)):
@@ -150,6 +167,7 @@ class Definitions(DefinitionsResolution):
                 )
         self.assets = assets_defs
         self.asset_specs = specs
+        self.asset_checks = checks
         self.executor = executor
         self.loggers = coerce_loggers(loggers, "Definitions(loggers=...)")
         self.metadata = dict(metadata or {})
@@ -158,9 +176,9 @@ class Definitions(DefinitionsResolution):
 
     def _build(self, resources: Mapping[str, Any] | None) -> None:
         """Resolve everything: the asset graph, every job, and the checks across them."""
-        self.asset_graph = AssetGraph(self.assets, self.asset_specs)
+        self.asset_graph = AssetGraph(self.assets, self.asset_specs, self.asset_checks)
         self.resources: dict[str, ResourceDefinition] = coerce_resources(
-            combine_resources(resources_bound_to(self.assets), resources)
+            combine_resources(resources_bound_to([*self.assets, *self.asset_checks]), resources)
         )
         self._jobs: dict[str, JobDefinition] = {}
         sources: dict[str, Any] = {}  # job name -> the object it was resolved from
@@ -230,7 +248,8 @@ class Definitions(DefinitionsResolution):
         or input manager) that nothing binds, naming the asset and the available keys."""
         bound = set(self.resources) | {"io_manager"}
         graph = self.asset_graph
-        for assets_def in self.assets:
+        owners: list[AssetsDefinition | AssetChecksDefinition] = [*self.assets, *self.asset_checks]
+        for assets_def in owners:
             op_def = assets_def.op
             needed = set(op_def.resource_keys)
             needed.update(out.io_manager_key for out in op_def.outs.values())
@@ -241,8 +260,13 @@ class Definitions(DefinitionsResolution):
                 needed.add(manager or graph.io_manager_key_for(upstream))
             missing = sorted(needed - bound)
             if missing:
-                keys = ", ".join(k.to_user_string() for k in assets_def.keys)
-                needer = f"Asset '{keys}' (op '{assets_def.node_name}')"
+                what = "Asset"
+                if isinstance(assets_def, AssetChecksDefinition):
+                    keys = ", ".join(k.to_user_string() for k in assets_def.check_specs_by_key)
+                    what = "Asset check"
+                else:
+                    keys = ", ".join(k.to_user_string() for k in assets_def.keys)
+                needer = f"{what} '{keys}' (op '{assets_def.node_name}')"
                 hooks = [h for h in assets_def.hook_defs if missing[0] in h.required_resource_keys]
                 if hooks and missing[0] not in op_def.resource_keys:
                     needer = f"Hook '{hooks[0].name}' of asset '{keys}'"
@@ -275,6 +299,7 @@ class Definitions(DefinitionsResolution):
         were resolved), as ``Definitions(**arguments)`` takes them."""
         return {
             "assets": [*self.assets, *self.asset_specs],
+            "asset_checks": list(self.asset_checks),
             "jobs": list(self._given_jobs),
             "resources": dict(self._given_resources),
             "schedules": list(self.schedules),
@@ -311,6 +336,7 @@ class Definitions(DefinitionsResolution):
             executor_def=self.executor,
             allow_mixed_partitions=True,
             logger_defs=self.loggers or None,
+            selected_check_keys=self.asset_graph.check_specs,  # every check, as in Dagster
         )
         job.code_pointer = self.code_pointer
         return job
@@ -376,7 +402,9 @@ def merge_definitions(def_sets: Sequence[Definitions], labels: Sequence[str]) ->
 def merge_arguments(parts: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> dict[str, Any]:
     """Several sets of ``Definitions(...)`` arguments as one; conflicting resources,
     loggers or executors raise an error naming the two parts."""
-    merged: dict[str, Any] = {k: [] for k in ("assets", "jobs", "schedules", "sensors")}
+    merged: dict[str, Any] = {
+        k: [] for k in ("assets", "asset_checks", "jobs", "schedules", "sensors")
+    }
     keyed: dict[str, dict[str, Any]] = {"resources": {}, "loggers": {}}
     owner: dict[tuple[str, str], str] = {}
     metadata: dict[str, Any] = {}

@@ -45,6 +45,7 @@ class FlatNode:
     __slots__ = (
         "after",
         "assets_def",
+        "checks_def",
         "handle",
         "hook_defs",
         "inputs",
@@ -64,6 +65,7 @@ class FlatNode:
         assets_def: AssetsDefinition | None = None,
         after: tuple[str, ...] = (),
         hook_defs: frozenset[Any] = frozenset(),
+        checks_def: Any = None,
     ) -> None:
         self.handle = handle
         self.op_def = op_def
@@ -74,6 +76,7 @@ class FlatNode:
         self.after = after  # handles that must finish first without passing data
         # Hooks of this node: its own use, the graphs around it, its asset (not the job's).
         self.hook_defs = hook_defs
+        self.checks_def = checks_def  # the AssetChecksDefinition of an @asset_check's op
 
     def __repr__(self) -> str:
         return f"<FlatNode {self.handle}>"

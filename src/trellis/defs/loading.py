@@ -1,8 +1,10 @@
 """Collecting definitions from Python modules, as Dagster projects do:
 ``load_assets_from_modules`` (and ``_current_module``, ``_package_module``,
-``_package_name``), with ``group_name``, ``key_prefix`` and ``source_key_prefix``; and
-``load_definitions_from_module(s)`` (and friends), which gather every asset, job,
-schedule and sensor at module scope into one ``Definitions``.
+``_package_name``), with ``group_name``, ``key_prefix`` and ``source_key_prefix``;
+``load_asset_checks_from_modules`` (and friends) for the ``@asset_check`` definitions,
+with ``asset_key_prefix``; and ``load_definitions_from_module(s)`` (and friends), which
+gather every asset, asset check, job, schedule and sensor at module scope into one
+``Definitions``.
 
 What counts is what a module's namespace holds, imported names included, and lists of
 such objects; the same object found twice (imported into several modules) counts once,
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidDefinitionError
 from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_checks_definition import AssetChecksDefinition
 from trellis.defs.asset_job import UnresolvedAssetJobDefinition
 from trellis.defs.asset_spec import AssetSpec
 from trellis.defs.job import JobDefinition
@@ -36,7 +39,14 @@ KeyPrefix = str | Sequence[str]
 
 ASSET_TYPES: tuple[type, ...] = (AssetsDefinition, AssetSpec)
 JOB_TYPES: tuple[type, ...] = (JobDefinition, UnresolvedAssetJobDefinition)
-LOADABLE_TYPES: tuple[type, ...] = (*ASSET_TYPES, *JOB_TYPES, ScheduleDefinition, SensorDefinition)
+CHECK_TYPES: tuple[type, ...] = (AssetChecksDefinition,)
+LOADABLE_TYPES: tuple[type, ...] = (
+    *ASSET_TYPES,
+    *CHECK_TYPES,
+    *JOB_TYPES,
+    ScheduleDefinition,
+    SensorDefinition,
+)
 
 
 def objects_in_module(module: ModuleType, types: tuple[type, ...]) -> Iterator[Any]:
@@ -87,6 +97,9 @@ def collect_objects(modules: Iterable[ModuleType], types: tuple[type, ...]) -> l
         if isinstance(obj, ASSET_TYPES):
             for key in _keys_of(obj):
                 claims.setdefault(("Asset key", key.to_user_string()), []).append(obj)
+        elif isinstance(obj, AssetChecksDefinition):
+            for check_key in obj.check_specs_by_key:
+                claims.setdefault(("Asset check", check_key.to_user_string()), []).append(obj)
         else:
             kind = (
                 "Job"
@@ -263,10 +276,53 @@ def definitions_arguments(objects: Iterable[Any]) -> dict[str, Any]:
     objects = list(objects)
     return {
         "assets": [o for o in objects if isinstance(o, ASSET_TYPES)],
+        "asset_checks": [o for o in objects if isinstance(o, AssetChecksDefinition)],
         "jobs": [o for o in objects if isinstance(o, JOB_TYPES)],
         "schedules": [o for o in objects if isinstance(o, ScheduleDefinition)],
         "sensors": [o for o in objects if isinstance(o, SensorDefinition)],
     }
+
+
+def load_asset_checks_from_modules(
+    modules: Iterable[ModuleType], asset_key_prefix: KeyPrefix | None = None
+) -> list[AssetChecksDefinition]:
+    """Every ``@asset_check`` and ``@multi_asset_check`` defined (or imported) at the top
+    level of ``modules``, for ``Definitions(asset_checks=...)``; ``asset_key_prefix``
+    prefixes the keys of the assets they check and read (pass the ``key_prefix`` given to
+    ``load_assets_from_modules`` for the same modules)."""
+    checks = collect_objects(list(modules), CHECK_TYPES)
+    prefix = _prefix(asset_key_prefix)
+    if prefix is None:
+        return checks
+    result = []
+    for checks_def in checks:
+        keys = checks_def.dependency_keys
+        replacements = {k: k.with_prefix(prefix) for k in keys}
+        result.append(checks_def.with_attributes(asset_key_replacements=replacements))
+    return result
+
+
+def load_asset_checks_from_current_module(
+    asset_key_prefix: KeyPrefix | None = None,
+) -> list[AssetChecksDefinition]:
+    """``load_asset_checks_from_modules`` over the module that calls it."""
+    return load_asset_checks_from_modules([_caller_module()], asset_key_prefix)
+
+
+def load_asset_checks_from_package_module(
+    package_module: ModuleType, asset_key_prefix: KeyPrefix | None = None
+) -> list[AssetChecksDefinition]:
+    """``load_asset_checks_from_modules`` over a package and every module below it."""
+    return load_asset_checks_from_modules(modules_in_package(package_module), asset_key_prefix)
+
+
+def load_asset_checks_from_package_name(
+    package_name: str, asset_key_prefix: KeyPrefix | None = None
+) -> list[AssetChecksDefinition]:
+    """``load_asset_checks_from_package_module`` of the package imported by name."""
+    return load_asset_checks_from_package_module(
+        importlib.import_module(package_name), asset_key_prefix
+    )
 
 
 def load_definitions_from_modules(
@@ -275,8 +331,8 @@ def load_definitions_from_modules(
     loggers: Mapping[str, Any] | None = None,
     executor: Any = None,
 ) -> Definitions:
-    """A ``Definitions`` of every asset, asset spec, job, schedule and sensor at the top
-    level of ``modules``, with the given resources, loggers and executor."""
+    """A ``Definitions`` of every asset, asset spec, asset check, job, schedule and sensor
+    at the top level of ``modules``, with the given resources, loggers and executor."""
     from trellis.defs.definitions import Definitions
 
     arguments = definitions_arguments(collect_objects(list(modules), LOADABLE_TYPES))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, overload
 from trellis.config.detect import is_config_class
 from trellis.core.deprecation import warn_deprecated
 from trellis.core.errors import InvalidConfigDefinitionError, InvalidDefinitionError
+from trellis.core.outputs import MaterializeResult
 from trellis.defs.composition import current_composition, record_invocation
 from trellis.defs.ins_outs import NO_VALUE, In, Nothing, Out
 from trellis.defs.node import NodeDefinition
@@ -17,6 +18,14 @@ from trellis.defs.signature import FunctionSpec, analyse_function, type_from_ann
 
 if TYPE_CHECKING:
     from trellis.config.pythonic import Config
+
+
+def _is_result_wrapper(annotation: Any) -> bool:
+    """Whether a return annotation names what the function returns (a
+    ``MaterializeResult``) rather than the type of its output's value."""
+    if isinstance(annotation, str):
+        return annotation.rsplit(".", 1)[-1] == "MaterializeResult"
+    return annotation is MaterializeResult
 
 
 def normalize_op_config_schema(config_schema: Any, owner: str) -> tuple[Any, type[Config] | None]:
@@ -135,7 +144,7 @@ class OpDefinition(NodeDefinition):
                 annotation = spec.return_annotation
                 if annotation is None or annotation is type(None):
                     out.dagster_type = Nothing
-                else:
+                elif not _is_result_wrapper(annotation):  # "-> MaterializeResult": any value
                     out.dagster_type = type_from_annotation(annotation)
         return outs
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from trellis.defs import definitions as _definitions
 from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_checks_definition import AssetChecksDefinition
 from trellis.defs.asset_graph import AssetGraph
 from trellis.defs.asset_spec import AssetSpec
 from trellis.defs.definitions import Definitions, DefinitionsCall
@@ -45,6 +46,8 @@ def _isolated_asset(item: Any) -> list[Any]:
     """An asset with its upstream keys stubbed as external specs, so that it can be
     checked on its own."""
 
+    if isinstance(item, AssetChecksDefinition):  # its assets stubbed, to check it alone
+        return [item, *(AssetSpec(k) for k in sorted(item.dependency_keys))]
     if not isinstance(item, AssetsDefinition):
         return [item]
     return [item, *(AssetSpec(k) for k in sorted(item.dependency_keys))]
@@ -75,7 +78,7 @@ def collect_errors(arguments: dict[str, Any]) -> list[str]:
     """Every distinct error in the parts of a failed ``Definitions(...)`` call, each
     prefixed with the part at fault unless the message already names it."""
 
-    assets = list(arguments.get("assets") or ())
+    assets = list(arguments.get("assets") or ()) + list(arguments.get("asset_checks") or ())
     jobs = list(arguments.get("jobs") or ())
     schedules = list(arguments.get("schedules") or ())
     sensors = list(arguments.get("sensors") or ())

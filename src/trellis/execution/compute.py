@@ -7,6 +7,7 @@ import inspect
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from trellis.core.asset_checks import AssetCheckResult
 from trellis.core.errors import InvariantViolationError
 from trellis.core.outputs import AssetMaterialization, AssetObservation, MaterializeResult, Output
 from trellis.defs.ins_outs import Nothing
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
     from trellis.contexts.system import StepExecutionContext
     from trellis.defs.op import OpDefinition
 
-UserEvent = Output | MaterializeResult | AssetMaterialization | AssetObservation
+UserEvent = Output | MaterializeResult | AssetMaterialization | AssetObservation | AssetCheckResult
+_USER_EVENTS = (Output, MaterializeResult, AssetMaterialization, AssetObservation, AssetCheckResult)
 
 
 def build_config_value(op_def: OpDefinition, op_config: Any) -> Any:
@@ -75,7 +77,7 @@ def yielded_events(op_def: OpDefinition, result: Any) -> Iterator[UserEvent]:
 
 
 def _coerce_yielded(op_def: OpDefinition, item: Any) -> UserEvent:
-    if isinstance(item, (Output, MaterializeResult, AssetMaterialization, AssetObservation)):
+    if isinstance(item, _USER_EVENTS):
         return item
     if len(op_def.outs) == 1:
         return Output(item, next(iter(op_def.outs)))
@@ -91,7 +93,7 @@ def _keyed_results(items: list[Any] | tuple[Any, ...]) -> bool:
 
 def returned_events(op_def: OpDefinition, result: Any) -> list[UserEvent]:
     """The user events of a function that returned (not yielded) ``result``."""
-    if isinstance(result, (Output, MaterializeResult)):
+    if isinstance(result, (Output, MaterializeResult, AssetCheckResult)):
         return [result]
     outs = op_def.outs
     if len(outs) == 1:
@@ -103,6 +105,15 @@ def returned_events(op_def: OpDefinition, result: Any) -> list[UserEvent]:
             )
         return [Output(result, name)]
     if not outs:
+        if op_def.kind == "asset_check":
+            if isinstance(result, (list, tuple)) and all(
+                isinstance(r, AssetCheckResult) for r in result
+            ):
+                return list(result)  # several checks' results, returned together
+            raise InvariantViolationError(
+                f"asset check '{op_def.name}' returned {result!r}; a check returns or yields "
+                "AssetCheckResult(passed=...) for each of its checks."
+            )
         if result is not None:
             raise InvariantViolationError(
                 f"{op_def.kind} '{op_def.name}' has no outputs but returned {result!r}."

@@ -14,6 +14,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from trellis.core import event_factory
+from trellis.core.asset_checks import AssetCheckFailedError
 from trellis.core.errors import StepTerminated
 from trellis.execution.step import StepOutcome, StepStatus
 from trellis.plan.steps import StepOutputHandle
@@ -41,6 +42,8 @@ class ActiveExecution:
         self.skipped: set[str] = set()
         self.produced: set[StepOutputHandle] = set()
         self.first_failure: StepOutcome | None = None
+        # Steps that failed because a blocking asset check did not pass: the checks.
+        self.blocked_by: dict[str, list[str]] = {}
         self.canceled = False
         self.interrupted = False  # stopped by Ctrl-C (re-raised once the run has ended)
         # Whether some step succeeded without producing every output (optional outputs):
@@ -124,6 +127,8 @@ class ActiveExecution:
             self.failed.add(key)
             if self.first_failure is None:
                 self.first_failure = outcome
+            if isinstance(outcome.exception, AssetCheckFailedError):
+                self.blocked_by[key] = [k.to_user_string() for k in outcome.exception.check_keys]
         return self._release(key)
 
     def _release(self, key: str) -> list[str]:
@@ -150,6 +155,10 @@ class ActiveExecution:
             failed = [u for u in bad if u in self.failed]
             skipped = [u for u in bad if u in self.skipped]
             parts = []
+            blocked = [u for u in failed if u in self.blocked_by]
+            if blocked:
+                parts.append(self._blocked_reason(blocked))
+                failed = [u for u in failed if u not in self.blocked_by]
             if failed:
                 parts.append(f"upstream step(s) {failed} failed")
             if skipped:
@@ -161,6 +170,16 @@ class ActiveExecution:
                 h = missing[0]
                 return f"upstream output '{h.output_name}' of step '{h.step_key}' was not produced"
         return None
+
+    def _blocked_reason(self, steps: list[str]) -> str:
+        """Why a step waits in vain on steps whose blocking asset checks failed."""
+        checks = [check for step in steps for check in self.blocked_by[step]]
+        if len(checks) == 1:
+            what = f"blocking asset check '{checks[0]}' failed"
+        else:
+            what = f"blocking asset checks {checks} failed"
+        where = f"step '{steps[0]}'" if len(steps) == 1 else f"steps {steps}"
+        return f"{what} (in {where})"
 
     def make_ready(self, key: str) -> None:
         """Queue a step whose upstream steps all succeeded."""

@@ -34,6 +34,7 @@ from trellis.execution.resources import BuiltResources, init_resources
 from trellis.execution.run_loggers import LoggerInitError, build_run_loggers
 from trellis.execution.run_monitor import RunMonitor
 from trellis.execution.signals import RunSignals, term_grace_seconds
+from trellis.execution.step_checks import planned_checks
 from trellis.plan.plan import ExecutionPlan
 from trellis.views.console import ConsoleLogger
 
@@ -146,7 +147,10 @@ def _execute(
         stream.loggers = build_run_loggers(plan, run.run_id, run.tags)
     except LoggerInitError as exc:
         logger_error = exc
-    emit(event_factory.run_start(run.run_id, run.job_name))
+    run_id, job_name = run.run_id, run.job_name
+    emit(event_factory.run_start(run_id, job_name))
+    for check_key, step_key in planned_checks(plan):
+        emit(event_factory.asset_check_evaluation_planned(run_id, job_name, check_key, step_key))
     built: BuiltResources | None = None
     active: ActiveExecution | None = None
     exception: BaseException | None = None

@@ -11,6 +11,7 @@ import time
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from trellis.contexts.asset_check import AssetCheckExecutionContext
 from trellis.contexts.compute import (
     AssetExecutionContext,
     OpExecutionContext,
@@ -18,6 +19,7 @@ from trellis.contexts.compute import (
     set_current_context,
 )
 from trellis.core import event_factory
+from trellis.core.asset_checks import AssetCheckFailedError, AssetCheckResult
 from trellis.core.errors import (
     USER_CODE_ERRORS,
     ExecutionStepExecutionError,
@@ -40,6 +42,7 @@ from trellis.execution.compute import (
     yielded_events,
 )
 from trellis.execution.hooks import run_hooks
+from trellis.execution.step_checks import finish_checks, record_check_result, record_check_results
 from trellis.execution.step_io import check_type, emit_user_event, handle_output, load_inputs
 
 if TYPE_CHECKING:
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
 
 
 _CANCELED = frozenset({RunStatus.CANCELING, RunStatus.CANCELED})
+# Failures that come from the user's code or data (a failed blocking check included).
+_USER_FAILURES = (UserCodeExecutionError, Failure, RetryRequested, AssetCheckFailedError)
 
 
 class StepStatus(Enum):
@@ -83,18 +88,25 @@ class StepOutcome:
 
 def user_context_type_name(step_context: StepExecutionContext) -> str:
     """The name of the context class the function receives: ``AssetExecutionContext`` for
-    assets (unless annotated ``OpExecutionContext``), ``OpExecutionContext`` for ops."""
+    assets (unless annotated ``OpExecutionContext``), ``AssetCheckExecutionContext`` for
+    asset checks, ``OpExecutionContext`` for ops."""
     step = step_context.step
     if step.assets_def is not None and step.op_def.spec.context_annotation != "OpExecutionContext":
         return "AssetExecutionContext"
+    if step.kind == "asset_check":
+        return "AssetCheckExecutionContext"
     return "OpExecutionContext"
 
 
 def make_user_context(step_context: StepExecutionContext, type_name: str | None = None) -> Any:
     """The context the function receives: the asset context for assets (unless
-    annotated ``OpExecutionContext``), the op context for ops."""
-    if (type_name or user_context_type_name(step_context)) == "AssetExecutionContext":
+    annotated ``OpExecutionContext``), the asset check context for checks, the op context
+    for ops. Every user context of a step is made here."""
+    type_name = type_name or user_context_type_name(step_context)
+    if type_name == "AssetExecutionContext":
         return AssetExecutionContext(step_context)
+    if type_name == "AssetCheckExecutionContext":
+        return AssetCheckExecutionContext(step_context)
     return OpExecutionContext(step_context)
 
 
@@ -143,6 +155,8 @@ def _run_body(step_context: StepExecutionContext, context_type: str) -> set[Step
                 f"{missing}. Return or yield a value for each (or mark it "
                 "Out(is_required=False))."
             )
+    if step.check_keys:  # every selected check answered; a failed blocking one fails
+        finish_checks(step_context)
     return produced
 
 
@@ -193,9 +207,11 @@ def _handle_user_event(
 ) -> None:
     step = step_context.step
     store = True
+    check_results = None  # those of a MaterializeResult, recorded after its materialization
     if isinstance(item, Output):
         name, value, metadata = item.output_name, item.value, item.metadata
     elif isinstance(item, MaterializeResult):
+        check_results = item.check_results
         if item.asset_key is not None and step.assets_def is not None:
             name = step.assets_def.get_output_name_for_asset_key(item.asset_key)
         else:
@@ -206,6 +222,9 @@ def _handle_user_event(
                 )
             name = names[0]
         value, metadata, store = item.value, item.metadata, item.value is not None
+    elif isinstance(item, AssetCheckResult):
+        record_check_result(step_context, item)
+        return
     else:
         assert isinstance(item, (AssetMaterialization, AssetObservation))
         emit_user_event(step_context, item)
@@ -219,6 +238,8 @@ def _handle_user_event(
         if step_output.name == name:
             break
     else:  # an asset output this run did not select
+        if check_results:
+            record_check_results(step_context, check_results)
         return
     if step_output.handle in produced:
         raise InvariantViolationError(
@@ -235,6 +256,8 @@ def _handle_user_event(
     if capture is not None:  # the step has hooks: they read its outputs
         capture[name] = (value, metadata)
     produced.add(step_output.handle)
+    if check_results:
+        record_check_results(step_context, check_results)
 
 
 def execute_step(step_context: StepExecutionContext) -> StepOutcome:
@@ -310,9 +333,7 @@ def _fail(
         step.key,
         message,
         error=ErrorInfo.from_exception(exc),
-        error_source="USER_CODE_ERROR"
-        if isinstance(exc, (UserCodeExecutionError, Failure, RetryRequested))
-        else "FRAMEWORK_ERROR",
+        error_source="USER_CODE_ERROR" if isinstance(exc, _USER_FAILURES) else "FRAMEWORK_ERROR",
         duration_ms=(time.perf_counter() - started) * 1000,
         metadata=metadata,
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from trellis.core import event_factory
+from trellis.core.asset_checks import AssetCheckEvaluation, AssetCheckKey
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InstanceError, StorageUnavailableError
 from trellis.core.events import Event, EventType
@@ -315,6 +316,10 @@ class Instance:
         record = self.storage.get_latest_materialization_record(AssetKey.from_coercible(key))
         return record.event if record is not None else None
 
+    def get_latest_materialization_record(self, key: CoercibleToAssetKey) -> EventRecord | None:
+        """The newest materialization of an asset with its storage id, or None."""
+        return self.storage.get_latest_materialization_record(AssetKey.from_coercible(key))
+
     def get_materialization_records(
         self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None
     ) -> list[EventRecord]:
@@ -337,8 +342,9 @@ class Instance:
 
     def wipe_assets(self, keys: Sequence[CoercibleToAssetKey]) -> list[AssetKey]:
         """Forget the materialization history of ``keys`` (``trellis asset wipe``): they
-        leave the asset index, and stored values are no longer found through it; the runs
-        and their event logs stay. Returns the keys that had a history."""
+        leave the asset index, and stored values are no longer found through it; the
+        history of their checks goes too; the runs and their event logs stay. Returns the
+        keys that had a history."""
         return self.storage.wipe_assets([AssetKey.from_coercible(k) for k in keys])
 
     # -- declarative automation --------------------------------------------------------
@@ -364,6 +370,32 @@ class Instance:
     def get_max_automation_evaluation_id(self) -> int | None:
         """The highest automation evaluation id recorded (None: none)."""
         return self.storage.get_max_automation_evaluation_id()
+
+    # -- asset checks ------------------------------------------------------------------
+    def get_asset_check_evaluation_records(
+        self, key: AssetCheckKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """The history of one asset check: its ``ASSET_CHECK_EVALUATION`` events, newest
+        first (``record.asset_check_evaluation``); pass the last ``storage_id`` seen as
+        ``before_cursor`` for the next page."""
+        return self.storage.get_asset_check_evaluation_records(key, limit, before_cursor)
+
+    def get_latest_asset_check_evaluation_record(self, key: AssetCheckKey) -> EventRecord | None:
+        """The newest evaluation of one asset check, or None when it never ran."""
+        return self.storage.get_latest_asset_check_evaluation_records([key]).get(key)
+
+    def get_latest_asset_check_evaluations(
+        self, keys: Iterable[AssetCheckKey]
+    ) -> dict[AssetCheckKey, AssetCheckEvaluation]:
+        """The newest ``AssetCheckEvaluation`` of each check of ``keys`` that ever ran (the
+        checks that never ran are left out)."""
+        records = self.storage.get_latest_asset_check_evaluation_records(list(keys))
+        found: dict[AssetCheckKey, AssetCheckEvaluation] = {}
+        for key, record in records.items():
+            evaluation = record.asset_check_evaluation
+            if evaluation is not None:
+                found[key] = evaluation
+        return found
 
     # -- dead runs ---------------------------------------------------------------------
     def mark_dead_runs_failed(self, wait: bool = True) -> list[str]:

@@ -18,10 +18,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from trellis.core.asset_checks import AssetCheckEvaluation, AssetCheckKey
 from trellis.core.asset_key import AssetKey
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
 from trellis.instance.automation_records import AutomationEvaluationRecord, AutomationRecordsMixin
+from trellis.instance.check_index import InMemoryCheckIndex
 
 RUN_STATUS_BY_EVENT = {
     EventType.RUN_START: RunStatus.STARTED,
@@ -55,6 +57,11 @@ class EventRecord:
     def timestamp(self) -> float:
         """When the event happened (seconds since the epoch)."""
         return self.event.timestamp
+
+    @property
+    def asset_check_evaluation(self) -> AssetCheckEvaluation | None:
+        """The ``AssetCheckEvaluation`` of an ``ASSET_CHECK_EVALUATION`` record."""
+        return getattr(self.event.data, "evaluation", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +188,22 @@ class InstanceStorage(ABC):
     @abstractmethod
     def wipe_assets(self, keys: Sequence[AssetKey]) -> list[AssetKey]:
         """Forget the materialization and observation history of ``keys`` (the asset
-        index; the runs' event logs keep their events); the keys that had any."""
+        index; the runs' event logs keep their events), and the history of their checks;
+        the keys that had any."""
+
+    # -- asset checks ------------------------------------------------------------------
+    @abstractmethod
+    def get_asset_check_evaluation_records(
+        self, key: AssetCheckKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """The ``ASSET_CHECK_EVALUATION`` events of one check, newest first, below
+        ``before_cursor`` if given (the asset check index)."""
+
+    @abstractmethod
+    def get_latest_asset_check_evaluation_records(
+        self, keys: Sequence[AssetCheckKey]
+    ) -> dict[AssetCheckKey, EventRecord]:
+        """The newest evaluation of each check of ``keys`` that has one."""
 
     # -- declarative automation ----------------------------------------------------------
     @abstractmethod
@@ -250,6 +272,7 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
         self._ids = itertools.count(1)
         self._heartbeats: dict[str, float] = {}
         self._automation_init()
+        self._checks = InMemoryCheckIndex()
 
     # -- runs --------------------------------------------------------------------------
     def add_run(self, run: Run) -> None:
@@ -302,6 +325,7 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
                 self._logs.pop(run_id, None)
                 self._heartbeats.pop(run_id, None)
             gone = set(run_ids)
+            self._checks.forget_runs(gone)
             for key, records in list(self._materializations.items()):
                 kept = [r for r in records if r.run_id not in gone]
                 if kept:
@@ -350,9 +374,10 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
                 return False
             ids = self._ids
             log: _RunLog | None = None
-            materialization, observation = (
+            materialization, observation, check = (
                 EventType.ASSET_MATERIALIZATION,
                 EventType.ASSET_OBSERVATION,
+                EventType.ASSET_CHECK_EVALUATION,
             )
             for event in events:
                 storage_id = next(ids)
@@ -373,6 +398,8 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
                     records.append(EventRecord(storage_id, event))
                 elif event.event_type is observation:
                     self._asset_keys.add(key)
+                elif event.event_type is check:
+                    self._checks.add(EventRecord(storage_id, event))
             if run is not None and not self._keeps_stored(run):
                 self._runs[run.run_id] = run
         return True
@@ -450,7 +477,20 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
             for key in keys:
                 self._asset_keys.discard(key)
                 self._materializations.pop(key, None)
+            self._checks.forget_assets(set(keys))
         return wiped
+
+    def get_asset_check_evaluation_records(
+        self, key: AssetCheckKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """The evaluations of one check, newest first."""
+        return self._checks.history(key, limit, before_cursor)
+
+    def get_latest_asset_check_evaluation_records(
+        self, keys: Sequence[AssetCheckKey]
+    ) -> dict[AssetCheckKey, EventRecord]:
+        """The newest evaluation of each check that has one."""
+        return self._checks.latest(keys)
 
     def describe(self) -> dict[str, Any]:
         """Backend and counts."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.asset_key import AssetKey
 
 if TYPE_CHECKING:
@@ -12,6 +13,9 @@ if TYPE_CHECKING:
     from trellis.defs.flat_graph import FlatNode
     from trellis.defs.ins_outs import In, Out
     from trellis.defs.op import OpDefinition
+
+
+_NO_CHECKS: frozenset[AssetCheckKey] = frozenset()
 
 
 class StepOutputHandle(NamedTuple):
@@ -106,6 +110,7 @@ class ExecutionStep:
 
     __slots__ = (
         "assets_def",
+        "check_keys",
         "handle",
         "hook_defs",
         "inputs",
@@ -140,6 +145,12 @@ class ExecutionStep:
         self.tags = node.tags
         self.retry_policy = retry_policy
         self.hook_defs = hook_defs  # run after the step ends (``execution/hooks.py``)
+        # The asset checks this step evaluates: those selected of an @asset_check's
+        # definition, or of an asset's check_specs.
+        checks = node.checks_def if node.checks_def is not None else node.assets_def
+        self.check_keys: frozenset[AssetCheckKey] = (
+            checks.selected_check_keys if checks is not None else _NO_CHECKS
+        )
 
     @property
     def outputs_by_name(self) -> dict[str, StepOutput]:

@@ -133,6 +133,8 @@ def context_type_for(step: ExecutionStep) -> str:
     ``trellis.execution.step.user_context_type_name``, decided from the plan step)."""
     if step.assets_def is not None and step.op_def.spec.context_annotation != "OpExecutionContext":
         return "AssetExecutionContext"
+    if step.kind == "asset_check":
+        return "AssetCheckExecutionContext"
     return "OpExecutionContext"
 
 

@@ -10,14 +10,18 @@
        ├─ step               StepExecutionContext <step key> (status, attempts)
        │  └─ attempt         attempt N (STEP_START / STEP_RESTARTED)
        │     ├─ load_input   InputContext <input> → load_input (manager, upstream, duration)
-       │     ├─ compute      <AssetExecutionContext|OpExecutionContext> → compute <op>
+       │     ├─ compute      <AssetExecutionContext|AssetCheckExecutionContext|
+       │     │  │            OpExecutionContext> → compute <op>
        │     │  ├─ log       context.log lines, in place
        │     │  ├─ handle_output  OutputContext <output> → handle_output (manager, asset, ...)
        │     │  │  └─ materialization
-       │     │  └─ materialization / observation (logged by user code)
+       │     │  ├─ materialization / observation (logged by user code)
+       │     │  └─ check_evaluation  ASSET_CHECK_EVALUATION <asset:check> passed | failed
+       │     │                  (severity, blocking, metadata, the materialization checked)
        │     ├─ step_success | retry | step_failure (with the user's traceback)
        │     └─ hook | hook_error  HookContext <hook> → <hook>() after the step ended
        │        └─ log          the hook's context.log lines
+       ├─ checks_planned  the asset checks the run planned (ASSET_CHECK_EVALUATION_PLANNED)
        ├─ step_skipped / engine / log / resource_failure nodes for run-level events
     └─ run_end               RUN_SUCCESS | RUN_FAILURE | RUN_CANCELED
 
@@ -96,7 +100,10 @@ class TraceNode:
 
     @property
     def is_error(self) -> bool:
-        """Whether this node records a failure (a failed step, a retry, a run failure...)."""
+        """Whether this node records a failure (a failed step, a retry, a run failure, an
+        asset check that failed with severity ERROR...)."""
+        if self.kind == "check_evaluation":
+            return self.attrs.get("status") == "failed"
         return self.kind in ERROR_KINDS or (
             self.kind == "run_end" and self.attrs.get("status") != "RUN_SUCCESS"
         )
@@ -192,6 +199,7 @@ class _Builder:
         self.ended: dict[str, TraceNode] = {}  # attempts that ended: their hooks come next
         self.hook_logs: dict[str, list[TraceNode]] = {}  # a running hook's log lines
         self.resource_init: TraceNode | None = None
+        self.checks_planned: TraceNode | None = None
 
     def off(self, event: Event) -> float:
         return (event.timestamp - self.t0) * 1000
@@ -272,6 +280,8 @@ class _Builder:
             self.orch.add(self.node(kind, f"engine: {_first_line(event.message)}", event, **attrs))
         elif et is EventType.LOG_MESSAGE:
             self.orch.add(_log_node(self, event))
+        elif et is EventType.ASSET_CHECK_EVALUATION_PLANNED:
+            self.check_planned(event)
         elif et in _RUN_END:
             self.root.add(
                 self.node(
@@ -415,8 +425,24 @@ class _Builder:
             )
         elif et is EventType.LOG_MESSAGE:
             compute.add(_log_node(self, event))
+        elif et is EventType.ASSET_CHECK_EVALUATION:
+            compute.add(check_evaluation_node(self, event))
         else:
             compute.add(self.node("event", f"{et.value}: {_first_line(event.message)}", event))
+
+    def check_planned(self, event: Event) -> None:
+        """One node for the checks the run planned, listing them (and their steps)."""
+        data = event.data
+        key = getattr(data, "asset_check_key", None)
+        name = key.to_user_string() if key is not None else "?"
+        node = self.checks_planned
+        if node is None:
+            node = self.checks_planned = self.orch.add(
+                self.node("checks_planned", "asset checks planned", event, checks={})
+            )
+        node.attrs["checks"][name] = getattr(data, "step_key", None)
+        count = len(node.attrs["checks"])
+        node.label = f"asset checks planned ({count}): {', '.join(node.attrs['checks'])}"
 
     def compute_node(self, key: str, attempt: TraceNode, event: Event) -> TraceNode:
         compute = self.compute.get(key)
@@ -526,6 +552,36 @@ def _err(event: Event) -> str | None:
 
 def _first_line(text: str) -> str:
     return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+def check_evaluation_node(builder: _Builder, event: Event) -> TraceNode:
+    """The node of an ``ASSET_CHECK_EVALUATION``: the check, its outcome and details."""
+    evaluation = getattr(event.data, "evaluation", None)
+    if evaluation is None:
+        return builder.node("check_evaluation", f"{event.event_type.value}", event)
+    name = evaluation.asset_check_key.to_user_string()
+    status = evaluation.status
+    severity = evaluation.severity.value
+    label = f"ASSET_CHECK_EVALUATION {name} {status}"
+    if not evaluation.passed:
+        label += f" ({severity}{', blocking' if evaluation.blocking else ''})"
+    target = evaluation.target_materialization_data
+    return builder.node(
+        "check_evaluation",
+        label,
+        event,
+        check=name,
+        asset_key=evaluation.asset_key,
+        check_name=evaluation.check_name,
+        passed=evaluation.passed,
+        status=status,
+        severity=severity,
+        blocking=bool(evaluation.blocking),
+        description=evaluation.description,
+        metadata=evaluation.metadata,
+        target_run_id=target.run_id if target is not None else None,
+        target_storage_id=target.storage_id if target is not None else None,
+    )
 
 
 def _log_node(builder: _Builder, event: Event) -> TraceNode:

@@ -41,6 +41,8 @@ _STYLES = {
     "engine_error": "bold red",
     "hook": "magenta",
     "hook_error": "bold red",
+    "check_evaluation": "green",
+    "checks_planned": "dim",
 }
 
 
@@ -90,6 +92,8 @@ def render_text(root: TraceNode, *, color: bool | None = None, slow_ms: float | 
         if len(lead) + len(label) > width:
             label = label[: max(1, width - len(lead) - 1)] + "…"
         style = "bold yellow" if slow else _STYLES.get(node.kind, "")
+        if node.kind == "check_evaluation" and not node.attrs.get("passed", True):
+            style = "bold red" if node.is_error else "yellow"
         if node.kind == "run_end":
             style = "bold green" if node.attrs.get("status") == "RUN_SUCCESS" else "bold red"
         out.append(lead, style="dim")
@@ -200,6 +204,8 @@ def _mermaid_orch_child(node: TraceNode, orch: str, part: Any, body: list[str]) 
                             )
                     elif sub.kind == "log":
                         body.append(f"    Note over {fn}: {_mm(sub.label)[:80]}")
+                    elif sub.kind == "check_evaluation":
+                        body.append(f"    {fn}-->>{step}: {_mm(sub.label)[:80]}")
             elif child.kind in ("step_success", "step_failure", "retry"):
                 body.append(f"    {step}-->>{orch}: {_mm(child.label)[:80]}")
             elif child.kind in ("hook", "hook_error"):

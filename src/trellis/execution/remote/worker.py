@@ -44,6 +44,7 @@ class StepRequest:
     instance_root: str | None = None
     op_selection: list[str] | None = None
     asset_selection: list[str] | None = None
+    asset_check_selection: list[str] | None = None
     step_keys_to_execute: list[str] | None = None
     known_output_run_ids: dict[str, str] = field(default_factory=dict)
     produced: frozenset[StepOutputHandle] = frozenset()
@@ -109,26 +110,21 @@ class _RunInWorker:
 
     def __init__(self, request: StepRequest) -> None:
         from trellis.api.execute import _job_for_run, default_io_manager_for
-        from trellis.defs.asset_job import build_asset_job
+        from trellis.defs.asset_job import subset_asset_job
         from trellis.instance.instance import Instance
         from trellis.plan.plan import build_execution_plan
 
         job = request.pointer.load_job(request.job_name)
-        if request.asset_selection:
+        if request.asset_selection is not None or request.asset_check_selection is not None:
+            from trellis.core.asset_checks import AssetCheckKey
             from trellis.core.asset_key import AssetKey
 
-            keys = {AssetKey.from_user_string(k) for k in request.asset_selection}
-            job = build_asset_job(
-                job.name,
-                job.asset_graph,
+            keys = {AssetKey.from_user_string(k) for k in request.asset_selection or ()}
+            checks = request.asset_check_selection
+            job = subset_asset_job(
+                job,
                 keys,
-                resource_defs=job.resource_defs,
-                config=job.config,
-                tags=job.tags,
-                executor_def=job.executor_def,
-                partitions_def=job.partitions_def,
-                hook_defs=job.hook_defs,
-                logger_defs=job.logger_defs,
+                None if checks is None else [AssetCheckKey.from_user_string(k) for k in checks],
             )
         if request.instance_ref is not None:
             self.instance = Instance.from_ref(request.instance_ref)
@@ -313,6 +309,7 @@ def request_for(plan_context: PlanOrchestrationContext, step_key: str, retry: in
         instance_root=str(instance.root_directory) if ref is None else None,
         op_selection=run.op_selection,
         asset_selection=run.asset_selection,
+        asset_check_selection=run.asset_check_selection,
         step_keys_to_execute=plan.step_keys_to_execute,
         known_output_run_ids=dict(plan.known_output_run_ids),
         produced=frozenset(plan_context.produced_outputs or ()),

@@ -15,6 +15,9 @@ all three); change them together, with a new revision.
 - ``asset_automation_evaluations``: the declarative-automation evaluations of each asset,
   one row per asset and evaluation (``tree``: the result tree as JSON, written by
   ``trellis.automation.records``).
+- ``asset_check_evaluations``: the asset check index, one row per
+  ``ASSET_CHECK_EVALUATION`` event (``event_id``), by asset and check name, with its
+  outcome (``status``: ``SUCCEEDED`` or ``FAILED``; ``severity``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ __all__ = [
     "SCHEMA_REVISION",
     "asset_automation_evaluations",
     "TRELLIS_TABLES",
+    "asset_check_evaluations",
     "asset_key_from_db",
     "asset_key_to_db",
     "asset_keys",
@@ -116,6 +120,21 @@ asset_automation_evaluations = sa.Table(
     sa.Column("timestamp", Timestamp, nullable=False),
     sa.Column("num_requested", sa.Integer, nullable=False),
     sa.Column("tree", sa.Text, nullable=False),
+)
+
+asset_check_evaluations = sa.Table(
+    "asset_check_evaluations",
+    metadata,
+    sa.Column("event_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("asset_key", sa.String(512), nullable=False),
+    sa.Column("check_name", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(63), nullable=False),
+    sa.Column("severity", sa.String(63), nullable=False),
+    sa.Column("timestamp", Timestamp, nullable=False),
+    sa.Column("partition", sa.Text),
+    sa.Index("idx_check_evaluations_key", "asset_key", "check_name", "event_id"),
+    sa.Index("idx_check_evaluations_run", "run_id"),
 )
 
 TRELLIS_TABLES = frozenset(metadata.tables)

@@ -19,17 +19,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InstanceError
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
 from trellis.core.serialization import event_from_dict, event_to_dict, run_from_dict, run_to_dict
+from trellis.instance.check_index import CHECK_EVALUATION, CheckRow, check_row
 from trellis.instance.config import StorageSpec
 from trellis.instance.sql import migrate as migrations
 from trellis.instance.sql.automation_storage import SqlAutomationRecords
 from trellis.instance.sql.database import NOT_COMMITTED, Database
 from trellis.instance.sql.schema import (
     SCHEMA_REVISION,
+    asset_check_evaluations,
     asset_key_from_db,
     asset_key_to_db,
     asset_keys,
@@ -41,6 +44,8 @@ from trellis.instance.storage import FINISHED_STATUSES, EventRecord, InstanceSto
 
 _MATERIALIZATION = EventType.ASSET_MATERIALIZATION.value
 _OBSERVATION = EventType.ASSET_OBSERVATION.value
+_CHECK_EVALUATION = CHECK_EVALUATION.value
+checks_t = asset_check_evaluations
 _CHUNK = 500
 _FINISHED = [status.value for status in FINISHED_STATUSES]
 
@@ -247,6 +252,7 @@ class SqlStorage(SqlAutomationRecords, InstanceStorage):
                 )
                 conn.execute(sa.delete(ev).where(ev.c.run_id.in_(chunk)))
                 conn.execute(sa.delete(tags_t).where(tags_t.c.run_id.in_(chunk)))
+                conn.execute(sa.delete(checks_t).where(checks_t.c.run_id.in_(chunk)))
                 count = conn.execute(sa.delete(runs_t).where(runs_t.c.run_id.in_(chunk))).rowcount
                 self._refresh_asset_index(conn, sorted(keys))
                 return count
@@ -288,6 +294,9 @@ class SqlStorage(SqlAutomationRecords, InstanceStorage):
             r["asset_key"] is not None and r["event_type"] in (_MATERIALIZATION, _OBSERVATION)
             for r in rows
         )
+        checks = [
+            c for c in (check_row(e) for e in events if e.event_type is CHECK_EVALUATION) if c
+        ]
         only_if = [s.value for s in only_if_status] if only_if_status is not None else None
 
         def txn(conn: sa.Connection) -> bool:
@@ -296,6 +305,8 @@ class SqlStorage(SqlAutomationRecords, InstanceStorage):
             if not rows:
                 return True
             conn.execute(self._insert_events, rows)
+            if checks:
+                self._insert_check_rows(conn, checks)
             if not has_assets:
                 return True
             latest: dict[str, dict[str, Any]] = {}
@@ -432,12 +443,85 @@ class SqlStorage(SqlAutomationRecords, InstanceStorage):
             for key in keys:
                 stored = asset_key_to_db(key)
                 conn.execute(sa.update(ev).where(ev.c.asset_key == stored).values(asset_key=None))
+                conn.execute(sa.delete(checks_t).where(checks_t.c.asset_key == stored))
                 gone = conn.execute(sa.delete(asset_keys).where(asset_keys.c.asset_key == stored))
                 if gone.rowcount:
                     wiped.append(key)
             return wiped
 
         return list(self.db.write(txn))
+
+    # -- asset checks ------------------------------------------------------------------
+    @staticmethod
+    def _insert_check_rows(conn: sa.Connection, checks: list[CheckRow]) -> None:
+        """Index the evaluation events just inserted (``checks``, in event order): the
+        newest evaluation events of each run are this batch's (one writer per run)."""
+        by_run: dict[str, list[CheckRow]] = {}
+        for row in checks:
+            by_run.setdefault(row.run_id, []).append(row)
+        values: list[dict[str, Any]] = []
+        for run_id, run_rows in by_run.items():
+            newest = (
+                sa.select(ev.c.id)
+                .where(ev.c.run_id == run_id, ev.c.event_type == _CHECK_EVALUATION)
+                .order_by(ev.c.id.desc())
+                .limit(len(run_rows))
+            )
+            ids = list(reversed(conn.execute(newest).scalars().all()))
+            for event_id, row in zip(ids, run_rows, strict=True):
+                values.append(
+                    {
+                        "event_id": event_id,
+                        "asset_key": asset_key_to_db(row.asset_key),
+                        "check_name": row.check_name,
+                        "run_id": row.run_id,
+                        "status": row.status,
+                        "severity": row.severity,
+                        "timestamp": row.timestamp,
+                        "partition": row.partition,
+                    }
+                )
+        conn.execute(sa.insert(checks_t), values)
+
+    def _check_history(
+        self, key: AssetCheckKey, limit: int | None, before_cursor: int | None
+    ) -> sa.Select[Any]:
+        stmt = (
+            sa.select(ev.c.id, ev.c.body)
+            .select_from(checks_t.join(ev, ev.c.id == checks_t.c.event_id))
+            .where(
+                checks_t.c.asset_key == asset_key_to_db(key.asset_key),
+                checks_t.c.check_name == key.name,
+            )
+            .order_by(checks_t.c.event_id.desc())
+        )
+        if before_cursor is not None:
+            stmt = stmt.where(checks_t.c.event_id < before_cursor)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return stmt
+
+    def get_asset_check_evaluation_records(
+        self, key: AssetCheckKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """The evaluations of one check, newest first, through the check index."""
+        stmt = self._check_history(key, limit, before_cursor)
+        return [_record(r) for r in self.db.read(lambda conn: conn.execute(stmt).all())]
+
+    def get_latest_asset_check_evaluation_records(
+        self, keys: Sequence[AssetCheckKey]
+    ) -> dict[AssetCheckKey, EventRecord]:
+        """The newest evaluation of each check that has one."""
+
+        def read(conn: sa.Connection) -> dict[AssetCheckKey, EventRecord]:
+            found: dict[AssetCheckKey, EventRecord] = {}
+            for key in keys:
+                row = conn.execute(self._check_history(key, 1, None)).first()
+                if row is not None:
+                    found[key] = _record(row)
+            return found
+
+        return self.db.read(read)
 
     # -- administration ----------------------------------------------------------------
     def describe(self) -> dict[str, Any]:

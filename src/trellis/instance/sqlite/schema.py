@@ -19,12 +19,19 @@ from trellis.core.errors import InstanceError
 # The newest migration revision; the statements below create its tables. Opening a
 # database at this revision needs neither SQLAlchemy nor Alembic (a test keeps it equal
 # to the migrations' head).
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 VERSION_TABLE = "alembic_version"
 MIGRATE_COMMAND = "trellis instance migrate"
 TRELLIS_TABLES = frozenset(
-    {"asset_automation_evaluations", "asset_keys", "event_logs", "run_tags", "runs"}
+    {
+        "asset_automation_evaluations",
+        "asset_check_evaluations",
+        "asset_keys",
+        "event_logs",
+        "run_tags",
+        "runs",
+    }
 )
 
 CREATE_STATEMENTS: tuple[str, ...] = (
@@ -36,6 +43,20 @@ CREATE_STATEMENTS: tuple[str, ...] = (
     tree TEXT NOT NULL,
     PRIMARY KEY (asset_key, evaluation_id)
 )""",
+    """CREATE TABLE asset_check_evaluations (
+    event_id INTEGER NOT NULL,
+    asset_key VARCHAR(512) NOT NULL,
+    check_name TEXT NOT NULL,
+    run_id VARCHAR(255) NOT NULL,
+    status VARCHAR(63) NOT NULL,
+    severity VARCHAR(63) NOT NULL,
+    timestamp FLOAT NOT NULL,
+    partition TEXT,
+    PRIMARY KEY (event_id)
+)""",
+    "CREATE INDEX idx_check_evaluations_key ON asset_check_evaluations "
+    "(asset_key, check_name, event_id)",
+    "CREATE INDEX idx_check_evaluations_run ON asset_check_evaluations (run_id)",
     """CREATE TABLE asset_keys (
     asset_key VARCHAR(512) NOT NULL,
     last_materialization_id BIGINT,

@@ -28,12 +28,15 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
+from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InstanceError
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
 from trellis.core.serialization import event_from_dict, event_to_dict, run_from_dict, run_to_dict
+from trellis.instance.check_index import CheckRow, check_row
 from trellis.instance.config import StorageSpec
+from trellis.instance.sqlite import check_queries
 from trellis.instance.sqlite.automation_storage import SqliteAutomationRecords
 from trellis.instance.sqlite.connection import (
     SqliteDatabase,
@@ -57,6 +60,7 @@ from trellis.instance.storage import FINISHED_STATUSES, EventRecord, InstanceSto
 
 _MATERIALIZATION = EventType.ASSET_MATERIALIZATION
 _OBSERVATION = EventType.ASSET_OBSERVATION
+_CHECK_EVALUATION = EventType.ASSET_CHECK_EVALUATION
 _MATERIALIZATION_VALUE = _MATERIALIZATION.value
 _CHUNK = 500  # run ids per DELETE transaction
 
@@ -368,6 +372,7 @@ class SqliteStorage(SqliteAutomationRecords, InstanceStorage):
                 ).fetchall()
                 conn.execute(f"DELETE FROM event_logs WHERE run_id IN ({marks})", chunk)
                 conn.execute(f"DELETE FROM run_tags WHERE run_id IN ({marks})", chunk)
+                conn.execute(check_queries.DELETE_RUNS.format(marks=marks), chunk)
                 count = conn.execute(f"DELETE FROM runs WHERE run_id IN ({marks})", chunk).rowcount
                 self._refresh_asset_index(conn, sorted(row[0] for row in keys))
                 return count
@@ -407,6 +412,7 @@ class SqliteStorage(SqliteAutomationRecords, InstanceStorage):
         add = params.extend
         latest: dict[str, tuple[str, str, str, float]] = {}
         observed: set[str] = set()
+        checks: list[CheckRow] = []
         for event in events:
             key = event.asset_key
             stored_key = None
@@ -422,6 +428,10 @@ class SqliteStorage(SqliteAutomationRecords, InstanceStorage):
                     )
                 elif kind is _OBSERVATION:
                     observed.add(stored_key)
+                elif kind is _CHECK_EVALUATION:
+                    row = check_row(event)
+                    if row is not None:
+                        checks.append(row)
             add(
                 (
                     event.run_id,
@@ -454,6 +464,8 @@ class SqliteStorage(SqliteAutomationRecords, InstanceStorage):
             observed_only = sorted(observed - latest.keys())
             if observed_only:
                 conn.executemany(_INSERT_ASSET_KEY, [(k,) for k in observed_only])
+            if checks:
+                check_queries.insert_check_rows(conn, checks)
             return True
 
         return self.db.write(txn, wait=wait)
@@ -542,11 +554,27 @@ class SqliteStorage(SqliteAutomationRecords, InstanceStorage):
                 stored = asset_key_to_db(key)
                 unlink = "UPDATE event_logs SET asset_key = NULL WHERE asset_key = ?"
                 conn.execute(unlink, (stored,))
+                conn.execute(check_queries.DELETE_ASSET, (stored,))
                 if conn.execute("DELETE FROM asset_keys WHERE asset_key = ?", (stored,)).rowcount:
                     wiped.append(key)
             return wiped
 
         return self.db.write(txn)
+
+    # -- asset checks ------------------------------------------------------------------
+    def get_asset_check_evaluation_records(
+        self, key: AssetCheckKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """The evaluations of one check, newest first, through the check index."""
+        sql, params = check_queries.history_query(key, limit, before_cursor)
+        return _records(self.db.read(lambda conn: conn.execute(sql, params).fetchall()))
+
+    def get_latest_asset_check_evaluation_records(
+        self, keys: Sequence[AssetCheckKey]
+    ) -> dict[AssetCheckKey, EventRecord]:
+        """The newest evaluation of each check that has one."""
+        rows = check_queries.latest_rows(self.db.read, keys)
+        return {key: _records([row])[0] for key, row in rows.items()}
 
     # -- administration ----------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
