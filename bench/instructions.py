@@ -4,6 +4,7 @@ code when wall-clock medians are too noisy to tell (run on demand, never in test
 
     .venv/bin/python bench/instructions.py              # chain, fanout, ops at N=300
     .venv/bin/python bench/instructions.py chain 1000   # one workload and size
+    .venv/bin/python bench/instructions.py dynamic 1000 # per mapped step of the dynamic job
 
 Each workload is run in two fresh processes under callgrind: both build two copies of
 the definitions and run the first once (warm-up); the second process also runs the
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
-WORKLOADS = ("chain", "fanout", "ops")
+WORKLOADS = ("chain", "fanout", "ops")  # run by default
+CHOICES = (*WORKLOADS, "dynamic")  # dynamic: per mapped step (yield, map, collect)
 
 
 def _definitions(fw: Any, workload: str, n: int) -> tuple[Any, Any]:
@@ -39,6 +41,8 @@ def _definitions(fw: Any, workload: str, n: int) -> tuple[Any, Any]:
         ins = {f"c{i}": fw.AssetIn(key=f"c{i}") for i in range(n)}
         sink = fw.asset(name="sink", ins=ins)(w._sum_of_params(n))
         return [root, *children, sink], lambda d: fw.materialize_to_memory(d, run_config=fw.QUIET)
+    if workload == "dynamic":
+        return w.dynamic_job(fw, n), lambda j: j.execute_in_process(run_config=fw.QUIET)
     start = fw.op(name="start")(lambda: 0)
     step = fw.op(name="step")(w._next)
 
@@ -87,7 +91,7 @@ def _instructions(workload: str, n: int, measured_runs: int) -> int:
 def main(argv: list[str] | None = None) -> None:
     """Print instructions per step for each workload asked for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workload", nargs="?", choices=WORKLOADS)
+    parser.add_argument("workload", nargs="?", choices=CHOICES)
     parser.add_argument("n", nargs="?", type=int, default=300)
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -38,6 +38,7 @@ SIZES: dict[str, list[int]] = {
     "chain": [10, 100, 1000, 10000],
     "fanout": [10, 100, 1000, 10000],
     "ops": [10, 100, 1000, 10000],
+    "dynamic": [1000, 10000, 20000],
     "chain_fs": [100, 500],
     "define": [1000, 10000],
     "parallel": [8],
@@ -46,7 +47,7 @@ SIZES: dict[str, list[int]] = {
 FIXED_SIZE = {"import", "instance", "parallel", "parallel_dask"}
 # Dagster runs these in-memory workloads only up to --dagster-max-n (about 20 s a run at
 # 1,000, and a chain of 10,000 overflows its recursive graph sort).
-DAGSTER_CAPPED = {"chain", "fanout", "ops"}
+DAGSTER_CAPPED = {"chain", "fanout", "ops", "dynamic"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -16,6 +16,8 @@ FRAMEWORKS = ("trellis", "dagster")
 COMMON = (
     "AssetIn",
     "Definitions",
+    "DynamicOut",
+    "DynamicOutput",
     "asset",
     "define_asset_job",
     "fs_io_manager",

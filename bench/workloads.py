@@ -146,6 +146,42 @@ def wl_ops(fw: Any, n: int) -> dict[str, Any]:
     return {"wall_s": finished - defined, "define_s": defined - started, "steps": n}
 
 
+def _total(values: list) -> int:
+    return sum(values)
+
+
+def dynamic_job(fw: Any, n: int) -> Any:
+    """An op yielding N ``DynamicOutput``s, a trivial op mapped over them (``x + 1``), and
+    a collect summing the results."""
+
+    def items() -> Any:
+        for i in range(n):
+            yield fw.DynamicOutput(i, mapping_key=str(i))
+
+    fan_out = fw.op(name="fan_out", out=fw.DynamicOut())(items)
+    inc = fw.op(name="inc")(_next)
+    total = fw.op(name="total")(_total)
+
+    def graph() -> None:
+        total(fan_out().map(inc).collect())
+
+    return fw.job(name="dynamic")(graph)
+
+
+def wl_dynamic(fw: Any, n: int) -> dict[str, Any]:
+    """N dynamic outputs mapped and collected in process (``execute_in_process``): the
+    user code is trivial, so the wall time is the framework's overhead; per step is per
+    mapped step (each item is yielded, stored, loaded by its own step, stored again and
+    loaded by the collect)."""
+    started = time.perf_counter()
+    job = dynamic_job(fw, n)
+    defined = time.perf_counter()
+    result = job.execute_in_process(run_config=fw.QUIET)
+    finished = time.perf_counter()
+    check(result.success and result.output_for_node("total") == n * (n + 1) // 2, "dynamic sum")
+    return {"wall_s": finished - defined, "define_s": defined - started, "steps": n}
+
+
 def wl_chain_fs(fw: Any, n: int) -> dict[str, Any]:
     """The chain on a persistent SQLite instance (fresh home) with the filesystem pickle
     IO manager; the instance is opened before the clock starts (see ``instance``)."""
@@ -274,6 +310,7 @@ WORKLOADS: dict[str, Callable[[Any, int], dict[str, Any]]] = {
     "chain": wl_chain,
     "fanout": wl_fanout,
     "ops": wl_ops,
+    "dynamic": wl_dynamic,
     "chain_fs": wl_chain_fs,
     "define": wl_define,
     "parallel": wl_parallel,

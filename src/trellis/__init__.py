@@ -119,6 +119,7 @@ if TYPE_CHECKING:
         PreviewWarning,
         SupersessionWarning,
     )
+    from trellis.core.dynamic_output import DynamicOutput
     from trellis.core.errors import (
         DuplicateKeyError,
         Failure,
@@ -255,6 +256,7 @@ if TYPE_CHECKING:
     )
     from trellis.defs.definitions import Definitions
     from trellis.defs.defs_folder import load_defs, load_from_defs_folder
+    from trellis.defs.dynamic import DynamicOut
     from trellis.defs.executor import (
         ExecutorDefinition,
         dask_executor,
@@ -264,6 +266,7 @@ if TYPE_CHECKING:
         multithread_executor,
     )
     from trellis.defs.graph import GraphDefinition, GraphOut, graph
+    from trellis.defs.graph_asset import graph_asset, graph_multi_asset
     from trellis.defs.hook import HookDefinition, HookExecutionResult, failure_hook, success_hook
     from trellis.defs.ins_outs import AssetIn, AssetOut, In, Nothing, Out
     from trellis.defs.io_manager import InputManager, IOManager, IOManagerDefinition, io_manager
@@ -382,6 +385,8 @@ __all__ = [
     "DefaultSensorStatus",
     "Definitions",
     "DuplicateKeyError",
+    "DynamicOut",
+    "DynamicOutput",
     "Enum",
     "EnumValue",
     "EnvVar",
@@ -528,6 +533,8 @@ __all__ = [
     "fs_io_manager",
     "get_dagster_logger",
     "graph",
+    "graph_asset",
+    "graph_multi_asset",
     "in_process_executor",
     "instance_for_test",
     "io_manager",

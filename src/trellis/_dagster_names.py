@@ -14,8 +14,6 @@ from __future__ import annotations
 PLANNED_GROUPS: dict[str, str] = {
     "asset check factories": "asset check factories (freshness, metadata bounds and column "
     "schema change checks) arrive in a later release (@asset_check and @multi_asset_check work)",
-    "graph-backed assets": "graph-backed assets arrive in a later release",
-    "dynamic outputs": "dynamic outputs arrive in a later release",
     "data versions": "data versions and observable source assets arrive in a later release",
     "metadata kinds": "table, code-reference and other rich metadata values arrive in a later "
     "release (plain values, MetadataValue.text/int/float/bool/json/md/path/url/timestamp/null "
@@ -60,8 +58,6 @@ PLANNED: dict[str, str] = {
         ],
         "asset check factories",
     ),
-    **dict.fromkeys(["graph_asset", "graph_multi_asset"], "graph-backed assets"),
-    **dict.fromkeys(["DynamicOut", "DynamicOutput"], "dynamic outputs"),
     **dict.fromkeys(
         [
             "DataProvenance",

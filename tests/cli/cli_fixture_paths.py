@@ -6,3 +6,4 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FLAKY = str(FIXTURES / "flaky_defs.py")
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = str(REPO / "examples" / "quickstart" / "definitions.py")
+DYNAMIC = str(FIXTURES / "dynamic_defs.py")

@@ -112,7 +112,9 @@ def _one_event_of_each_type() -> list[Event]:
         f.step_start(r, j, "s", 0, "AssetExecutionContext"),
         f.step_start(r, j, "s", 2, "OpExecutionContext"),
         f.loaded_input(r, j, "s", "x", "io_manager", "up", "result", meta, 0.3, key),
+        f.loaded_input(r, j, "s[k1]", "x", "io_manager", "up", "result", meta, 0.3, None, "k1"),
         f.step_output(r, j, "s", "result", meta),
+        f.step_output(r, j, "s", "items", meta, "k1"),
         f.asset_materialization(r, j, "s", AssetMaterialization(key, "d", meta, "p1")),
         f.asset_observation(r, j, "s", AssetObservation(key, None, meta, None)),
         f.handled_output(r, j, "s", "result", "io_manager", meta, 0.2, key),
@@ -132,6 +134,7 @@ def _one_event_of_each_type() -> list[Event]:
                 True,
             ),
         ),
+        f.handled_output(r, j, "s", "items", "io_manager", meta, 0.2, None, "k1"),
         f.step_success(r, j, "s", 1.25),
         f.step_failure(
             r,
@@ -201,3 +204,19 @@ def test_a_run_keeps_its_asset_check_selection():
     back = run_from_dict(json.loads(json.dumps(run_to_dict(run))))
     assert back.asset_selection == [] and back.asset_check_selection == ["a/b:fresh"]
     assert run_from_dict({"run_id": "old", "job_name": "j"}).asset_check_selection is None
+
+
+def test_mapping_keys_of_dynamic_outputs_round_trip():
+    """An item of a dynamic output keeps its mapping key in storage and between processes:
+    re-execution reads the keys a run yielded back from its stored STEP_OUTPUT events."""
+    by_type = {}
+    for event in _one_event_of_each_type():
+        if getattr(event.data, "mapping_key", None) or getattr(
+            event.data, "upstream_mapping_key", None
+        ):
+            by_type[event.event_type] = _round_trip(event).data
+    assert by_type[EventType.STEP_OUTPUT].mapping_key == "k1"
+    assert by_type[EventType.HANDLED_OUTPUT].mapping_key == "k1"
+    assert by_type[EventType.LOADED_INPUT].upstream_mapping_key == "k1"
+    old = payload_from_dict(EventType.STEP_OUTPUT, {"output_name": "result"})
+    assert old.mapping_key is None  # stored before mapping keys existed

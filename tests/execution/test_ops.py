@@ -503,16 +503,24 @@ def test_ins_naming_a_non_parameter_is_rejected():
     assert "typo(x)" in message
 
 
-def test_op_annotating_asset_execution_context_is_rejected():
+def test_op_annotating_asset_execution_context_is_rejected_outside_a_graph_asset():
+    """As in Dagster: the annotation is valid on an op inside a graph-backed asset, so the
+    op itself is accepted; a job that runs it as a plain op is refused before it runs."""
+
+    @op
+    def wrong_context(context: AssetExecutionContext):
+        return 1
+
+    @job
+    def plain():
+        wrong_context()
+
     with pytest.raises(InvalidDefinitionError) as info:
-
-        @op
-        def wrong_context(context: AssetExecutionContext):
-            return 1
-
+        plain.execute_in_process()
     message = str(info.value)
-    assert "op 'wrong_context'" in message
+    assert "Op 'wrong_context'" in message
     assert "AssetExecutionContext" in message
+    assert "graph-backed asset" in message
     assert "OpExecutionContext" in message
 
 

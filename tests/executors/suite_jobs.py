@@ -21,10 +21,14 @@ from trellis import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
+    AssetOut,
     Definitions,
+    DynamicOut,
+    DynamicOutput,
     Field,
     FilesystemIOManager,
     MaterializeResult,
+    OpExecutionContext,
     Out,
     Output,
     PipesSubprocessClient,
@@ -34,6 +38,8 @@ from trellis import (
     dask_executor,
     define_asset_job,
     failure_hook,
+    graph_asset,
+    graph_multi_asset,
     job,
     logger,
     mem_io_manager,
@@ -162,6 +168,40 @@ def numbers_total(numbers: list[int]) -> int:
     return sum(numbers)
 
 
+# -- graph-backed assets -----------------------------------------------------------------------
+@op
+def evens(xs: list[int]) -> list[int]:
+    return [x for x in xs if x % 2 == 0]
+
+
+@op
+def summed(context: AssetExecutionContext, xs: list[int]) -> dict:
+    """The op that makes the asset: it asks for the asset context."""
+    return {"sum": sum(xs), "asset": context.asset_key.to_user_string(), "pid": os.getpid()}
+
+
+@graph_asset
+def even_total(numbers):
+    """numbers -> evens -> summed, each op its own step (even_total.evens, ...)."""
+    return summed(evens(numbers))
+
+
+@op(out={"low": Out(), "high": Out()})
+def split_numbers(xs: list[int]):
+    return [x for x in xs if x <= 2], [x for x in xs if x > 2]
+
+
+@op
+def count(xs: list[int]) -> int:
+    return len(xs)
+
+
+@graph_multi_asset(outs={"low_count": AssetOut(), "high_count": AssetOut()}, can_subset=True)
+def counts(numbers):
+    low, high = split_numbers(numbers)
+    return {"low_count": count(low), "high_count": count.alias("count_high")(high)}
+
+
 # -- Pipes: code outside Trellis, run by a step as a subprocess ---------------------------------
 EXTERNAL = Path(__file__).resolve().parents[1] / "pipes" / "external"
 
@@ -195,13 +235,13 @@ def piped_slow(context: AssetExecutionContext, pipes: PipesSubprocessClient) -> 
     ).get_materialize_result()
 
 
-assets_job = define_asset_job("assets_job", selection=[numbers, numbers_total])
+assets_job = define_asset_job("assets_job", selection=[numbers, numbers_total, even_total, counts])
 pipes_job = define_asset_job("pipes_job", selection=[piped_orders])
 pipes_crash_job = define_asset_job("pipes_crash_job", selection=[piped_crash])
 pipes_cancel_job = define_asset_job("pipes_cancel_job", selection=[piped_slow])
 
 defs = Definitions(
-    assets=[numbers, numbers_total, piped_orders, piped_crash, piped_slow],
+    assets=[numbers, numbers_total, even_total, counts, piped_orders, piped_crash, piped_slow],
     jobs=[assets_job, pipes_job, pipes_crash_job, pipes_cancel_job],
     resources={**RESOURCES, "pipes": PipesSubprocessClient(termination_timeout_seconds=5)},
 )
@@ -265,6 +305,39 @@ checks_defs = Definitions(
     jobs=[checks_job, blocked_job],
     resources=RESOURCES,
 )
+
+
+# -- dynamic outputs ---------------------------------------------------------------------------
+@op(out=DynamicOut())
+def fan_out():
+    """Yields three items, keyed k3, k1, k2."""
+    for value in (3, 1, 2):
+        yield DynamicOutput(value, mapping_key=f"k{value}")
+
+
+@op(required_resource_keys={"io_manager_dir"})
+def mapped_double(context: OpExecutionContext, x: int) -> dict:
+    """Fails when a file ``fail-<its mapping key>`` is in the test's directory."""
+    key = context.get_mapping_key()
+    if (_dir(context) / f"fail-{key}").exists():
+        raise UserCodeError(f"item {key} rejected")
+    return {"value": 2 * x, "key": key, "pid": os.getpid()}
+
+
+@op
+def value_of(item: dict) -> int:
+    return item["value"]
+
+
+@op
+def collected(values: list[int]) -> list[int]:
+    return values
+
+
+@job(resource_defs=RESOURCES)
+def dynamic():
+    """fan_out -> mapped_double[k] -> value_of[k] -> collected, for k3, k1, k2."""
+    collected(fan_out().map(mapped_double).map(value_of).collect())
 
 
 # -- failures and retries ----------------------------------------------------------------------
@@ -553,3 +626,30 @@ def dask_bad_tag() -> int:
 @job(resource_defs=RESOURCES)
 def dask_bad_tagged():
     dask_bad_tag()
+
+
+@op(out=DynamicOut())
+def fan_parts(x: int):
+    """A mapped op with a dynamic output of its own: x items, keyed p0, p1, ..."""
+    for j in range(x):
+        yield DynamicOutput(x * 10 + j, mapping_key=f"p{j}")
+
+
+@op
+def keyed(context: OpExecutionContext, x: int) -> str:
+    return f"{context.get_mapping_key()}:{x}"
+
+
+@op
+def gathered(values: list) -> list:
+    return values
+
+
+@job(resource_defs=RESOURCES)
+def nested_dynamic():
+    """fan_out -> fan_parts[k] -> keyed[k,p] -> inner[k] (collects per k) -> gathered."""
+    gathered(
+        fan_out()
+        .map(lambda x: gathered.alias("inner")(fan_parts(x).map(keyed).collect()))
+        .collect()
+    )

@@ -161,7 +161,105 @@ def test_an_asset_job_from_definitions_runs_on_every_executor(executor, run_conf
     result = _run(assets_job, run_config_for(executor))
     assert result.success
     assert result.asset_value("numbers_total") == 10
-    assert len(events_of(result, EventType.ASSET_MATERIALIZATION)) == 2
+    materialized = {
+        e.asset_key.to_user_string(): e.step_key
+        for e in events_of(result, EventType.ASSET_MATERIALIZATION)
+    }
+    # Graph-backed assets: each inner op is a step; the asset comes from the op making it.
+    assert materialized == {
+        "numbers": "numbers",
+        "numbers_total": "numbers_total",
+        "even_total": "even_total.summed",
+        "low_count": "counts.count",
+        "high_count": "counts.count_high",
+    }
+    total = result.asset_value("even_total")
+    assert (total["sum"], total["asset"]) == (6, "even_total")
+    assert (result.asset_value("low_count"), result.asset_value("high_count")) == (2, 2)
+    assert types_by_step(result.all_events)["even_total.evens"] == [
+        *(START, INPUT, OUTPUT, HANDLED, SUCCESS)
+    ]
+    contexts = {e.step_key: e.data.context_type for e in events_of(result, START)}
+    assert contexts["even_total.evens"] == "OpExecutionContext"
+    assert contexts["even_total.summed"] == "AssetExecutionContext"
+    if executor in CROSS_PROCESS:
+        assert total["pid"] != os.getpid()
+
+    subset = _run(assets_job, run_config_for(executor), asset_selection=["high_count"])
+    assert subset.success
+    assert [e.step_key for e in events_of(subset, START)] == [
+        "counts.split_numbers",
+        "counts.count_high",
+    ]
+
+
+# -- dynamic outputs ---------------------------------------------------------------------------
+MAPPED_SEQUENCE = [START, INPUT, OUTPUT, HANDLED, SUCCESS]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_dynamic_outputs_map_and_collect_on_every_executor(executor, run_config_for):
+    result = _run(suite_jobs.dynamic, run_config_for(executor))
+    assert result.success
+    assert result.output_for_node("collected") == [6, 2, 4]  # in the order yielded
+    by_step = types_by_step(result.all_events)
+    assert by_step["fan_out"] == [START, *(OUTPUT, HANDLED) * 3, SUCCESS]
+    for key in ("k3", "k1", "k2"):
+        assert by_step[f"mapped_double[{key}]"] == MAPPED_SEQUENCE
+        assert by_step[f"value_of[{key}]"] == MAPPED_SEQUENCE
+        item = result.output_for_node(f"mapped_double[{key}]")
+        assert item["key"] == key  # context.get_mapping_key() where the step ran
+        if executor in CROSS_PROCESS:
+            assert item["pid"] != os.getpid()
+    assert by_step["collected"] == [START, INPUT, OUTPUT, HANDLED, SUCCESS]
+    outputs = events_of(result, EventType.STEP_OUTPUT, "fan_out")
+    assert [e.data.mapping_key for e in outputs] == ["k3", "k1", "k2"]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_nested_fan_out_resolves_in_workers_too(executor, run_config_for):
+    """A mapped op with a dynamic output of its own: its steps and the per-item collects
+    are made and bound in whatever process runs them, as in the orchestrator."""
+    result = _run(suite_jobs.nested_dynamic, run_config_for(executor))
+    assert result.success
+    assert result.output_for_node("gathered") == [
+        ["k3,p0:30", "k3,p1:31", "k3,p2:32"],
+        ["k1,p0:10"],
+        ["k2,p0:20", "k2,p1:21"],
+    ]
+    started = [e.step_key for e in events_of(result, START)]
+    assert {"fan_parts[k3]", "keyed[k3,p2]", "inner[k1]"} <= set(started)
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_reexecution_from_failure_runs_only_the_failed_mapped_steps(
+    executor, run_config_for, tmp_path
+):
+    from trellis import instance_for_test
+    from trellis.api.reexecution import reexecute_run
+
+    config = run_config_for(executor)
+    (tmp_path / "fail-k1").touch()
+    with instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        first = _run(suite_jobs.dynamic, config, instance=instance)
+        assert not first.success
+        assert first.get_failed_step_keys() == {"mapped_double[k1]"}
+        assert {e.step_key for e in first.get_step_skipped_events()} == {
+            "value_of[k1]",
+            "collected",
+        }
+        (tmp_path / "fail-k1").unlink()
+        second = reexecute_run(
+            suite_jobs.dynamic, first.run_id, instance=instance, from_failure=True
+        )
+        assert second.success
+        assert [e.step_key for e in events_of(second, START)] == [
+            "mapped_double[k1]",
+            "value_of[k1]",
+            "collected",
+        ]
+        # the other items' outputs are read from the first run, in the order yielded there
+        assert second.output_for_node("collected") == [6, 2, 4]
 
 
 # -- Pipes: code outside Trellis ---------------------------------------------------------------
@@ -238,6 +336,9 @@ def test_canceling_a_run_interrupts_its_pipes_subprocess(executor, run_config_fo
         time.sleep(0.05)
     assert marked_pids(files, "interrupted") == [started]
     assert not marked_pids(files, "finished")
+    # it marks the interrupt before it unwinds and exits: give the exit itself a moment
+    while not _stopped(started) and time.monotonic() < deadline + 5:
+        time.sleep(0.05)
     assert _stopped(started)
 
 

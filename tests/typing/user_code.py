@@ -35,6 +35,8 @@ from trellis import (
     asset,
     failure_hook,
     graph,
+    graph_asset,
+    graph_multi_asset,
     io_manager,
     job,
     logger,
@@ -76,6 +78,21 @@ def one() -> int:
 @op(name="add_one", tags={"kind": "math"})
 def add_one(x: int) -> int:
     return x + 1
+
+
+@graph_asset
+def graph_total(raw_orders: object) -> object:
+    return add_one(raw_orders)
+
+
+@graph_asset(name="prefixed_total", key_prefix=["sales"], group_name="sales")
+def prefixed_total(raw_orders: object) -> object:
+    return add_one(raw_orders)
+
+
+@graph_multi_asset(outs={"c": AssetOut(), "d": AssetOut()})
+def graph_pair(raw_orders: object) -> object:
+    return {"c": add_one(raw_orders), "d": add_one.alias("add_d")(raw_orders)}
 
 
 @graph
@@ -205,6 +222,9 @@ assert_type(configured_logger, LoggerDefinition)
 reveal_type(raw_orders)  # AssetsDefinition
 reveal_type(orders)  # AssetsDefinition
 reveal_type(pair)  # AssetsDefinition
+reveal_type(graph_total)  # AssetsDefinition
+reveal_type(prefixed_total)  # AssetsDefinition
+reveal_type(graph_pair)  # AssetsDefinition
 reveal_type(one)  # OpDefinition
 reveal_type(add_one)  # OpDefinition
 reveal_type(chain)  # GraphDefinition
@@ -230,6 +250,8 @@ reveal_type(plain_job.execute_in_process())  # ExecuteInProcessResult
 # What an editor shows for each decorator: every keyword argument, by name and type.
 reveal_type(trellis.asset)  # signature of trellis.defs.asset.asset
 reveal_type(trellis.multi_asset)  # signature of trellis.defs.asset.multi_asset
+reveal_type(trellis.graph_asset)  # signature of trellis.defs.graph_asset.graph_asset
+reveal_type(trellis.graph_multi_asset)  # signature of trellis.defs.graph_asset.graph_multi_asset
 reveal_type(trellis.op)  # signature of trellis.defs.op.op
 reveal_type(trellis.graph)  # signature of trellis.defs.graph.graph
 reveal_type(trellis.job)  # signature of trellis.defs.job.job

@@ -127,6 +127,7 @@ def execute_job_in_process(
     on_event: Callable[[Event], None] | None = None,
     step_keys_to_execute: Sequence[str] | None = None,
     known_output_run_ids: Mapping[str, str] | None = None,
+    known_dynamic_keys: Mapping[tuple[str, str], Sequence[str]] | None = None,
     parent_run_id: str | None = None,
     root_run_id: str | None = None,
     asset_check_selection: Iterable[AssetCheckKey] | None = None,
@@ -186,6 +187,7 @@ def execute_job_in_process(
         input_values=input_values,
         step_keys_to_execute=step_keys_to_execute,
         known_output_run_ids=known_output_run_ids,
+        known_dynamic_keys=known_dynamic_keys,
     )
     grace_seconds = term_grace_seconds()  # a bad $TRELLIS_TERM_GRACE_SECONDS: before the run
     run = instance.add_run(

@@ -19,7 +19,7 @@ from trellis.core.run import Run
 from trellis.defs.builtin_io_managers import InMemoryIOManager, output_identifier
 from trellis.defs.ins_outs import Nothing
 from trellis.execution.run import RunOutcome
-from trellis.plan.steps import StepOutput
+from trellis.plan.steps import StepOutput, StepOutputHandle
 
 
 class ExecuteInProcessResult(ResultEvents):
@@ -90,20 +90,56 @@ class ExecuteInProcessResult(ResultEvents):
     # -- values ------------------------------------------------------------------------
     def output_for_node(self, node_str: str, output_name: str = "result") -> Any:
         """The value of one output of one node (an op, or a graph by its dotted handle,
-        whose output mapping is followed), read where its IO manager keeps it."""
+        whose output mapping is followed), read where its IO manager keeps it. A dynamic
+        output, or a node mapped over one, gives ``{mapping_key: value}`` in the order the
+        keys were yielded (as Dagster does); ``node[key]`` names one mapped step."""
         mapped = self._graph_output(node_str, output_name)
         if mapped is not None:
             node_str, output_name = mapped
+        plan = self._outcome.plan
+        if plan.dynamic is not None:
+            found = self._mapped_outputs(node_str, output_name)
+            if found is not None:
+                return found
         key = self._step_key(node_str)
+        return self._load(self._step_output(key, output_name))
+
+    def _step_output(self, key: str, output_name: str) -> StepOutput:
         step = self._outcome.plan.steps[key]
         try:
-            step_output = step.step_output(output_name)
+            return step.step_output(output_name)
         except KeyError:
             raise InvariantViolationError(
-                f"Node '{node_str}' has no output '{output_name}'; outputs: "
+                f"Node '{key}' has no output '{output_name}'; outputs: "
                 f"{[o.name for o in step.outputs]}."
             ) from None
-        return self._load(step_output)
+
+    def _mapped_outputs(self, node_str: str, output_name: str) -> dict[str, Any] | None:
+        """``{mapping_key: value}`` for a dynamic output or a node mapped over one, else
+        None (the node runs once: read its output as usual)."""
+        plan = self._outcome.plan
+        dynamic = plan.dynamic
+        assert dynamic is not None
+        handle = node_str if node_str in dynamic.position else None
+        if handle is None:
+            matches = [h for h in dynamic.position if h.rsplit(".", 1)[-1] == node_str]
+            handle = matches[0] if len(matches) == 1 else None
+        if handle is None:
+            return None
+        if handle in dynamic.templates:
+            produced = self._outcome.active.produced if self._outcome.active else set()
+            values: dict[str, Any] = {}
+            for step in list(plan.steps.values()):
+                if step.handle == handle and step.mapping_key is not None:
+                    step_output = self._step_output(step.key, output_name)
+                    if step_output.handle in produced:  # a failed or skipped one has none
+                        values[step.mapping_key] = self._load(step_output)
+            return values
+        if output_name in dynamic.dynamic_outputs.get(handle, ()):
+            step_output = self._step_output(handle, output_name)
+            keys = dynamic.keys.get((handle, output_name), ())
+            return {k: self._load(step_output, k) for k in keys}
+        return None
 
     def output_value(self, output_name: str = "result") -> Any:
         """The value of a job output: the graph output ``output_name`` of the job's graph
@@ -147,10 +183,13 @@ class ExecuteInProcessResult(ResultEvents):
             f"This run did not materialize asset '{key.to_user_string()}'."
         )
 
-    def _load(self, step_output: StepOutput) -> Any:
+    def _load(self, step_output: StepOutput, mapping_key: str | None = None) -> Any:
         outcome = self._outcome
         active = outcome.active
-        if active is None or step_output.handle not in active.produced:
+        handle = step_output.handle
+        if mapping_key is not None:
+            handle = StepOutputHandle(handle.step_key, handle.output_name, mapping_key)
+        if active is None or handle not in active.produced:
             raise StepOutputNotFoundError(
                 f"Output '{step_output.name}' of step '{step_output.handle.step_key}' was not "
                 "produced in this run."
@@ -160,7 +199,7 @@ class ExecuteInProcessResult(ResultEvents):
             manager = self._build_io_manager(step_output.io_manager_key)
         partitions = RunPartitions(outcome.run.tags, outcome.plan.job.partitions_def)
         facts = OutputFacts(outcome.plan, step_output.handle, outcome.run.run_id, partitions)
-        output_context = facts.context(facts.run_id, None, None, None, partitions)
+        output_context = facts.context(facts.run_id, None, None, None, partitions, mapping_key)
         if step_output.out_def.dagster_type is Nothing:  # nothing was stored
             return None
         if isinstance(manager, InMemoryIOManager):

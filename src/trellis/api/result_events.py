@@ -10,9 +10,17 @@ from trellis.core.asset_checks import AssetCheckEvaluation
 from trellis.core.errors import InvariantViolationError, TrellisError
 from trellis.core.event_payloads import AssetCheckEvaluationData
 from trellis.core.events import Event, EventType
+from trellis.defs.dynamic_scope import parse_step_key
 
 if TYPE_CHECKING:
     from trellis.defs.job import JobDefinition
+
+
+def _mapped_in(step_key: str | None, handles: set[str]) -> bool:
+    """Whether ``step_key`` is a step (``op[key]``) of a node among ``handles``."""
+    return (
+        step_key is not None and step_key.endswith("]") and parse_step_key(step_key)[0] in handles
+    )
 
 
 class ResultEvents:
@@ -34,6 +42,9 @@ class ResultEvents:
         by_op = [h for h in handles if h.rsplit(".", 1)[-1] == node_name]
         if len(by_op) == 1:
             return by_op
+        handle, keys = parse_step_key(node_name)  # one step of a mapped node: op[key]
+        if keys and any(h == handle or h.rsplit(".", 1)[-1] == handle for h in handles):
+            return [node_name]
         raise InvariantViolationError(
             f"No single node named '{node_name}' in job '{self.job_def.name}'; nodes: {handles}."
         )
@@ -43,9 +54,11 @@ class ResultEvents:
         return [event for event in self.all_events if event_filter(event)]
 
     def events_for_node(self, node_name: str) -> list[Event]:
-        """The events of one node: an op, an asset's op, or a graph (every op inside)."""
+        """The events of one node: an op, an asset's op, or a graph (every op inside); a
+        node mapped over a dynamic output: each of its steps (``op[key]``), or one of them
+        by its step key."""
         keys = set(self._node_step_keys(node_name))
-        return [e for e in self.all_events if e.step_key in keys]
+        return [e for e in self.all_events if e.step_key in keys or _mapped_in(e.step_key, keys)]
 
     compute_events_for_handle = events_for_node
 

@@ -94,21 +94,26 @@ def build_op_context(
     config: Any = None,
     partition_key: str | None = None,
     partition_key_range: Any = None,
+    mapping_key: str | None = None,
     run_tags: Mapping[str, str] | None = None,
 ) -> OpExecutionContext:
     """An ``OpExecutionContext`` for calling an op directly in a test:
-    ``my_op(build_op_context(resources={...}, op_config={...}))``."""
-    return OpExecutionContext(
-        _direct_step_context(
-            resources,
-            resources_config,
-            op_config if op_config is not None else config,
-            instance,
-            partition_key,
-            partition_key_range,
-            run_tags,
-        )
+    ``my_op(build_op_context(resources={...}, op_config={...}))``; ``mapping_key`` is what
+    ``context.get_mapping_key()`` returns (an op mapped over a dynamic output)."""
+    step_context = _direct_step_context(
+        resources,
+        resources_config,
+        op_config if op_config is not None else config,
+        instance,
+        partition_key,
+        partition_key_range,
+        run_tags,
     )
+    if mapping_key is not None:
+        from trellis.core.dynamic_output import check_mapping_key
+
+        step_context.mapping_key = check_mapping_key(mapping_key)
+    return OpExecutionContext(step_context)
 
 
 def build_asset_context(

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from trellis.cli.step_summary import (
     HookRun,
+    MappedNodeSummary,
     StepSummary,
     materialization_events,
     metadata_text,
@@ -149,6 +150,19 @@ def hooks_table(hooks: Sequence[HookRun]) -> Table:
                 ),
             )
         )
+    return table
+
+
+def mapped_table(nodes: Sequence[MappedNodeSummary]) -> Table:
+    """One row per node mapped over a dynamic output: its steps by status and keys."""
+    table = Table(title="Mapped steps (one per mapping key)", title_justify="left")
+    for name in ("NODE", "STEPS", "BY STATUS", "MAPPING KEYS"):
+        table.add_column(name, justify="right" if name == "STEPS" else "left")
+    for node in nodes:
+        made = [k for k in node.keys if "?" not in k]
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(node.statuses.items()))
+        keys = ", ".join(made[:5]) + (f", ... ({len(made) - 5} more)" if len(made) > 5 else "")
+        table.add_row(*map(cell, (f"{node.node}[...]", len(made), statuses, keys or "-")))
     return table
 
 

@@ -13,6 +13,7 @@ from trellis.cli.display import (
     fields_table,
     hooks_table,
     make_console,
+    mapped_table,
     materializations_table,
     run_fields,
     runs_table,
@@ -29,7 +30,7 @@ from trellis.cli.options import (
     tags_option,
     target_from,
 )
-from trellis.cli.step_summary import hook_runs, run_errors, summarize_steps
+from trellis.cli.step_summary import hook_runs, run_errors, summarize_mapped, summarize_steps
 from trellis.core.run import RunStatus
 
 _STATUS_CHOICE = click.Choice([s.value for s in RunStatus], case_sensitive=False)
@@ -76,7 +77,11 @@ def show_run(run_id: str) -> None:
         run = resolve_run(instance, run_id)
         events = instance.all_logs(run.run_id)
     console.print(fields_table(run_fields(run)))
-    console.print(steps_table(summarize_steps(events, run_finished=run.is_finished)))
+    steps = summarize_steps(events, run_finished=run.is_finished)
+    console.print(steps_table(steps))
+    mapped = summarize_mapped(steps)
+    if mapped:  # nodes run once per item of a dynamic output
+        console.print(mapped_table(mapped))
     console.print(materializations_table(events))
     hooks = hook_runs(events)
     if hooks:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trellis.core.events import Event, EventType
+from trellis.defs.dynamic_scope import parse_step_key
 
 
 @dataclass
@@ -122,6 +123,30 @@ def hook_runs(events: Iterable[Event]) -> list[HookRun]:
             )
         )
     return found
+
+
+@dataclass
+class MappedNodeSummary:
+    """The steps of one node mapped over a dynamic output (``op[k]``): how many ended
+    each way, and their mapping keys in the order they appear."""
+
+    node: str
+    keys: list[str] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+def summarize_mapped(steps: Iterable[StepSummary]) -> list[MappedNodeSummary]:
+    """One entry per node that ran per item of a dynamic output (``node[?]``: none was
+    made), in order of first appearance."""
+    nodes: dict[str, MappedNodeSummary] = {}
+    for step in steps:
+        handle, keys = parse_step_key(step.step_key)
+        if not keys:
+            continue
+        summary = nodes.setdefault(handle, MappedNodeSummary(handle))
+        summary.keys.append(",".join(keys))
+        summary.statuses[step.status] = summary.statuses.get(step.status, 0) + 1
+    return list(nodes.values())
 
 
 def run_end_reason(events: Iterable[Event]) -> str | None:

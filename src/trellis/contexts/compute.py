@@ -198,8 +198,9 @@ class _ComputeContextMembers:
         output_name: str | None = None,
         mapping_key: str | None = None,
     ) -> None:
-        """Attach metadata to an output, and so to its materialization."""
-        self._step_context.add_output_metadata(metadata, output_name)
+        """Attach metadata to an output, and so to its materialization (to one item of a
+        dynamic output with ``mapping_key``)."""
+        self._step_context.add_output_metadata(metadata, output_name, mapping_key)
 
     def log_event(self, event: AssetMaterialization | AssetObservation) -> None:
         """Record a user ``AssetMaterialization`` or ``AssetObservation``."""
@@ -256,7 +257,7 @@ class _ComputeContextMembers:
 
     def output_for_asset_key(self, asset_key: CoercibleToAssetKey) -> str:
         """The output that makes ``asset_key``."""
-        return self.assets_def.get_output_name_for_asset_key(AssetKey.from_coercible(asset_key))
+        return self._step_context.output_name_for_asset_key(AssetKey.from_coercible(asset_key))
 
 
 class OpExecutionContext(_ComputeContextMembers):
@@ -299,8 +300,9 @@ class OpExecutionContext(_ComputeContextMembers):
         return f"{self.op_def.kind} '{self.op_def.name}'"
 
     def get_mapping_key(self) -> str | None:
-        """The mapping key of a dynamic step (Trellis has none yet: always None)."""
-        return None
+        """The mapping key of a step that runs per item of a dynamic output (``a`` in step
+        ``op[a]``; ``a,b`` for an op mapped inside a mapped op), else None."""
+        return self._step_context.step.mapping_key
 
     def __repr__(self) -> str:
         return f"<OpExecutionContext {self._step_context.step.key}>"
@@ -353,8 +355,12 @@ class AssetExecutionContext(_ComputeContextMembers):
         assets_def = self.assets_def
         key = AssetKey.from_coercible(asset_key) if asset_key is not None else assets_def.key
         self._step_context.add_output_metadata(
-            metadata, assets_def.get_output_name_for_asset_key(key)
+            metadata, self._step_context.output_name_for_asset_key(key)
         )
+
+    def get_mapping_key(self) -> str | None:
+        """The mapping key of a step that runs per item of a dynamic output, else None."""
+        return self._step_context.step.mapping_key
 
     def __repr__(self) -> str:
         return f"<AssetExecutionContext {self._step_context.step.key}>"

@@ -87,7 +87,14 @@ class DirectStepContext(StepExecutionContext):
     """A ``StepExecutionContext`` for a direct call: config and resources come from the
     ``build_*`` arguments; the step is made when the context is bound to an op."""
 
-    __slots__ = ("__weakref__", "_config", "_config_resolved", "_direct", "_raw_config")
+    __slots__ = (
+        "__weakref__",
+        "_config",
+        "_config_resolved",
+        "_direct",
+        "_raw_config",
+        "mapping_key",
+    )
 
     def __init__(self, plan_context: DirectPlanContext, config: Any) -> None:
         super().__init__(plan_context, _UNBOUND, 0)
@@ -95,6 +102,7 @@ class DirectStepContext(StepExecutionContext):
         self._raw_config = config
         self._config: Any = None
         self._config_resolved = False
+        self.mapping_key: str | None = None  # build_op_context(mapping_key=...)
 
     @property
     def is_bound(self) -> bool:
@@ -111,7 +119,17 @@ class DirectStepContext(StepExecutionContext):
         node = FlatNode(op_def.name, op_def, {}, assets_def=assets_def, checks_def=checks_def)
         keys = assets_def.keys_by_output_name if assets_def else {}
         outputs = [StepOutput(op_def.name, n, o, keys.get(n)) for n, o in op_def.outs.items()]
-        self.step = ExecutionStep(node, [], outputs, frozenset(), op_def.retry_policy)
+        mapping_keys = (self.mapping_key,) if self.mapping_key else ()
+        key = f"{op_def.name}[{self.mapping_key}]" if self.mapping_key else None
+        self.step = ExecutionStep(
+            node,
+            [],
+            outputs,
+            frozenset(),
+            op_def.retry_policy,
+            key=key,
+            mapping_keys=mapping_keys,
+        )
         self._config_resolved = False
         self._output_metadata = {}
         self.seen_outputs = set()

@@ -369,8 +369,10 @@ class OutputFacts:
         log: LogManager | None,
         step_context: StepExecutionContext | None,
         partitions: RunPartitions,
+        mapping_key: str | None = None,
     ) -> OutputContext:
-        """The ``OutputContext`` of this output."""
+        """The ``OutputContext`` of this output (of its item ``mapping_key``, for a dynamic
+        output)."""
         return OutputContext(
             self.step_key,
             self.name,
@@ -382,7 +384,7 @@ class OutputFacts:
             self.resource_config,
             self.resources,
             self.dagster_type,
-            None,
+            mapping_key,
             self.version,
             self.op_def,
             log,
@@ -417,6 +419,8 @@ def _output_facts(
     cache = step_context.plan_context.io_cache
     facts = cache.get((handle, manager_key))
     if facts is None:
+        if handle.mapping_key is not None:  # an item of a dynamic output: its output's facts
+            return _output_facts(step_context, handle._replace(mapping_key=None), manager_key)
         facts = cache[(handle, manager_key)] = OutputFacts(
             step_context.plan,
             handle,
@@ -428,12 +432,21 @@ def _output_facts(
 
 
 def output_context_for_step(
-    step_context: StepExecutionContext, step_output: StepOutput, metadata: Mapping[str, Any]
+    step_context: StepExecutionContext,
+    step_output: StepOutput,
+    metadata: Mapping[str, Any],
+    mapping_key: str | None = None,
 ) -> OutputContext:
-    """The ``OutputContext`` for one output of the running step."""
+    """The ``OutputContext`` for one output of the running step (for one item of a
+    dynamic output: ``mapping_key``)."""
     facts = _output_facts(step_context, step_output.handle, step_output.io_manager_key)
     return facts.context(
-        step_context.run_id, metadata, step_context.log, step_context, step_context.partitions
+        step_context.run_id,
+        metadata,
+        step_context.log,
+        step_context,
+        step_context.partitions,
+        mapping_key,
     )
 
 
@@ -451,15 +464,20 @@ def upstream_output_of_asset(
     ``Definitions.load_asset_value``): its producer's step key and output name when the
     asset is defined here, else a name made from the key."""
     producer = asset_graph.producer.get(asset_key) if asset_graph is not None else None
+    step_key, output_name, op_def = asset_key.to_python_identifier(), "result", None
     if producer is not None:
         spec = producer.specs_by_key[asset_key]
         partitions_def = producer.partitions_def
+        # The op that makes it (inside a graph-backed asset: the inner op at its handle).
+        step_key, op_def, output_name = producer.inner_output(
+            producer.output_names_by_key[asset_key]
+        )
     else:
         spec = asset_graph.external_specs.get(asset_key) if asset_graph is not None else None
         partitions_def = spec.partitions_def if spec else None
     return OutputContext(
-        producer.node_name if producer else asset_key.to_python_identifier(),
-        producer.output_names_by_key[asset_key] if producer else "result",
+        step_key,
+        output_name,
         run_id,
         asset_key,
         spec.metadata if spec else None,
@@ -470,7 +488,7 @@ def upstream_output_of_asset(
         None,
         None,
         None,
-        producer.op if producer else None,
+        op_def,
         log,
         None,
         partitions,
@@ -525,7 +543,7 @@ def input_context_for_step(
     partitions = step_context.partitions
     if handle is not None:
         facts = _output_facts(step_context, handle, manager_key)
-        upstream = facts.context(facts.run_id, {}, log, None, partitions)
+        upstream = facts.context(facts.run_id, {}, log, None, partitions, handle.mapping_key)
     elif isinstance(step_input.source, FromLoadableAsset):
         resource_config, resources = _io_manager_parts(step_context, manager_key)
         upstream = upstream_output_of_asset(

@@ -134,6 +134,7 @@ class StepExecutionContext:
         "_log",
         "_output_metadata",
         "check_evaluations",
+        "dynamic_keys",
         "output_capture",
         "plan_context",
         "retry_number",
@@ -157,6 +158,8 @@ class StepExecutionContext:
         self.output_capture: dict[str, tuple[Any, Mapping[str, Any]]] | None = None
         # The asset checks evaluated so far in this attempt (``execution/step_checks.py``).
         self.check_evaluations: dict[Any, Any] | None = None
+        # A step with dynamic outputs: each one's mapping keys so far, in the order yielded.
+        self.dynamic_keys: dict[str, list[str]] | None = None
 
     # -- identity ----------------------------------------------------------------------
     @property
@@ -235,20 +238,50 @@ class StepExecutionContext:
 
     # -- assets ------------------------------------------------------------------------
     def asset_key_for_output(self, output_name: str = "result") -> AssetKey | None:
-        """The asset an output makes, or None for op outputs."""
-        assets_def = self.step.assets_def
-        return assets_def.keys_by_output_name.get(output_name) if assets_def else None
+        """The asset an output makes, or None for op outputs (and for the intermediate
+        outputs of the ops inside a graph-backed asset)."""
+        keys = self.step.node.asset_keys_by_output
+        return keys.get(output_name) if keys is not None else None
 
     def asset_key_for_input(self, input_name: str) -> AssetKey | None:
         """The asset an input reads, or None."""
-        assets_def = self.step.assets_def
-        if assets_def is not None:
-            return assets_def.keys_by_input_name.get(input_name)
+        keys = self.step.node.asset_keys_by_input
+        if keys is not None:  # an asset's own, or an op's inside a graph-backed asset
+            return keys.get(input_name)
         return self.step.op_def.ins[input_name].asset_key
 
+    def output_name_for_asset_key(self, asset_key: AssetKey) -> str:
+        """The output of this step that makes ``asset_key`` (inside a graph-backed asset:
+        the inner op's output)."""
+        step = self.step
+        keys = step.node.asset_keys_by_output
+        if keys is None:
+            self.assets_def_or_raise()  # a plain op makes no assets
+            raise InvariantViolationError(f"Step '{step.key}' does not make assets.")
+        for name, key in keys.items():
+            if key == asset_key:
+                return name
+        raise InvariantViolationError(
+            f"Step '{step.key}' does not make asset '{asset_key.to_user_string()}'; it makes "
+            f"{[k.to_user_string() for k in keys.values() if k is not None]}."
+        )
+
+    def assets_def_or_raise(self) -> Any:
+        """The step's ``AssetsDefinition`` (raises for a plain op)."""
+        assets_def = self.step.assets_def
+        if assets_def is None:
+            raise InvariantViolationError(f"Op '{self.step.op_def.name}' does not make assets.")
+        return assets_def
+
     # -- metadata added by user code ---------------------------------------------------
-    def add_output_metadata(self, metadata: Mapping[str, Any], output_name: str | None) -> None:
-        """Attach metadata to an output (the only one when ``output_name`` is None)."""
+    def add_output_metadata(
+        self,
+        metadata: Mapping[str, Any],
+        output_name: str | None,
+        mapping_key: str | None = None,
+    ) -> None:
+        """Attach metadata to an output (the only one when ``output_name`` is None; one
+        item of a dynamic output with ``mapping_key``)."""
         if output_name is None:
             names = [o.name for o in self.step.outputs] or list(self.step.op_def.outs)
             if len(names) != 1:
@@ -259,6 +292,8 @@ class StepExecutionContext:
             output_name = names[0]
         if output_name not in self.step.op_def.outs:
             raise InvariantViolationError(f"Step '{self.step.key}' has no output '{output_name}'.")
+        if mapping_key is not None:
+            output_name = f"{output_name}[{mapping_key}]"
         if output_name in self.seen_outputs:
             raise InvariantViolationError(
                 f"Output '{output_name}' of step '{self.step.key}' was already emitted; add its "
@@ -270,6 +305,13 @@ class StepExecutionContext:
         """The metadata user code added to an output so far."""
         return self._output_metadata.get(output_name, {})
 
+    def item_metadata(self, output_name: str, mapping_key: str) -> dict[str, MetadataValue]:
+        """The metadata added to one item of a dynamic output: what was added to that item,
+        over what was added to the whole output."""
+        found = self._output_metadata.get(output_name, {})
+        item = self._output_metadata.get(f"{output_name}[{mapping_key}]")
+        return {**found, **item} if item else found
+
     def add_input_metadata(self, input_name: str, metadata: Mapping[str, Any]) -> None:
         """Attach metadata to a loaded input (from ``InputContext.add_input_metadata``)."""
         self._input_metadata.setdefault(input_name, {}).update(normalize_metadata(metadata))
@@ -279,9 +321,12 @@ class StepExecutionContext:
         return self._input_metadata.get(input_name, {})
 
     # -- IO contexts -------------------------------------------------------------------
-    def for_output(self, step_output: StepOutput, metadata: Mapping[str, Any]) -> OutputContext:
-        """The ``OutputContext`` handed to ``handle_output`` for one output."""
-        return output_context_for_step(self, step_output, metadata)
+    def for_output(
+        self, step_output: StepOutput, metadata: Mapping[str, Any], mapping_key: str | None = None
+    ) -> OutputContext:
+        """The ``OutputContext`` handed to ``handle_output`` for one output (one item of a
+        dynamic output with ``mapping_key``)."""
+        return output_context_for_step(self, step_output, metadata, mapping_key)
 
     def for_input(self, step_input: StepInput, handle: StepOutputHandle | None) -> InputContext:
         """The ``InputContext`` handed to ``load_input`` (for one upstream ``handle`` of a

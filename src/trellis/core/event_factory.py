@@ -215,11 +215,20 @@ def loaded_input(
     metadata: Metadata,
     duration_ms: float,
     asset_key: AssetKey | None,
+    upstream_mapping_key: str | None = None,
 ) -> Event:
     """``LOADED_INPUT``: an input was loaded by its IO (or input) manager."""
     data = _tuple_new(
         LoadedInputData,
-        (input_name, manager_key, upstream_step_key, upstream_output_name, metadata, duration_ms),
+        (
+            input_name,
+            manager_key,
+            upstream_step_key,
+            upstream_output_name,
+            metadata,
+            duration_ms,
+            upstream_mapping_key,
+        ),
     )
     message = f"Loaded input '{input_name}' using IO manager '{manager_key}'"
     return Event(
@@ -228,11 +237,19 @@ def loaded_input(
 
 
 def step_output(
-    run_id: str, job_name: str, step_key: str, output_name: str, metadata: Metadata
+    run_id: str,
+    job_name: str,
+    step_key: str,
+    output_name: str,
+    metadata: Metadata,
+    mapping_key: str | None = None,
 ) -> Event:
-    """``STEP_OUTPUT``: the function produced an output."""
-    data = _tuple_new(StepOutputData, (output_name, metadata))
+    """``STEP_OUTPUT``: the function produced an output (``mapping_key``: an item of a
+    dynamic output)."""
+    data = _tuple_new(StepOutputData, (output_name, metadata, mapping_key))
     message = f"Yielded output '{output_name}'"
+    if mapping_key is not None:
+        message += f" with mapping key '{mapping_key}'"
     return Event(EventType.STEP_OUTPUT, run_id, job_name, step_key, message, _DEBUG, data)
 
 
@@ -330,9 +347,13 @@ def handled_output(
     metadata: Metadata,
     duration_ms: float,
     asset_key: AssetKey | None,
+    mapping_key: str | None = None,
 ) -> Event:
-    """``HANDLED_OUTPUT``: an IO manager stored an output."""
-    data = _tuple_new(HandledOutputData, (output_name, manager_key, metadata, duration_ms))
+    """``HANDLED_OUTPUT``: an IO manager stored an output (an item of a dynamic output
+    under its ``mapping_key``)."""
+    data = _tuple_new(
+        HandledOutputData, (output_name, manager_key, metadata, duration_ms, mapping_key)
+    )
     message = f"Handled output '{output_name}' using IO manager '{manager_key}'"
     return Event(
         EventType.HANDLED_OUTPUT, run_id, job_name, step_key, message, _DEBUG, data, asset_key

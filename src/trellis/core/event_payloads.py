@@ -77,8 +77,8 @@ class StepStartData(NamedTuple):
 
 class LoadedInputData(NamedTuple):
     """``LOADED_INPUT``: which input, through which manager, from which upstream output
-    (None for an asset outside the run or an input manager), the metadata added while
-    loading, and the duration."""
+    (None for an asset outside the run or an input manager; ``upstream_mapping_key`` for
+    one item of a dynamic output), the metadata added while loading, and the duration."""
 
     input_name: str = ""
     manager_key: str | None = None
@@ -86,13 +86,16 @@ class LoadedInputData(NamedTuple):
     upstream_output_name: str | None = None
     metadata: Metadata = _NO_METADATA
     duration_ms: float | None = None
+    upstream_mapping_key: str | None = None
 
 
 class StepOutputData(NamedTuple):
-    """``STEP_OUTPUT``: the output the function produced, with its metadata."""
+    """``STEP_OUTPUT``: the output the function produced, with its metadata
+    (``mapping_key``: the item of a dynamic output, in the order yielded)."""
 
     output_name: str = ""
     metadata: Metadata = _NO_METADATA
+    mapping_key: str | None = None
 
 
 class AssetMaterializationData(NamedTuple):
@@ -155,13 +158,15 @@ class AssetCheckEvaluationPlannedData(NamedTuple):
 
 
 class HandledOutputData(NamedTuple):
-    """``HANDLED_OUTPUT``: the output stored, by which IO manager, the metadata the
-    manager added, and how long ``handle_output`` took."""
+    """``HANDLED_OUTPUT``: the output stored (``mapping_key``: which item of a dynamic
+    output), by which IO manager, the metadata the manager added, and how long
+    ``handle_output`` took."""
 
     output_name: str = ""
     manager_key: str = ""
     metadata: Metadata = _NO_METADATA
     duration_ms: float | None = None
+    mapping_key: str | None = None
 
 
 class StepSuccessData(NamedTuple):

@@ -13,6 +13,7 @@ from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.deprecation import warn_deprecated
 from trellis.core.errors import InvalidDefinitionError, InvalidSubsetError
 from trellis.defs.asset_spec import AssetSpec, check_automation_condition, coerce_dep_keys
+from trellis.defs.graph import GraphDefinition
 from trellis.defs.hook import HookDefinition, coerce_hooks
 from trellis.defs.ins_outs import AssetIn, AssetOut, In, Out
 from trellis.defs.op import OpDefinition
@@ -25,20 +26,23 @@ if TYPE_CHECKING:
 
 
 class AssetsDefinition:
-    """One or more assets and the op that materializes them.
+    """One or more assets and the node that materializes them: an op (``@asset``,
+    ``@multi_asset``, ``from_op``) or a graph of ops (``@graph_asset``,
+    ``@graph_multi_asset``, ``from_graph``), in ``node_def``.
 
-    ``keys_by_output_name`` maps each op output to the asset it makes;
-    ``keys_by_input_name`` maps each op input to the upstream asset it reads;
+    ``keys_by_output_name`` maps each node output to the asset it makes;
+    ``keys_by_input_name`` maps each node input to the upstream asset it reads;
     ``specs_by_key`` carries each asset's properties (group, metadata, owners, ...);
     ``resource_defs`` holds the resources bound to it by ``with_resources``;
     ``hook_defs`` the hooks that run after its step (``@asset(hooks=...)``, ``with_hooks``);
     ``check_specs_by_key`` the asset checks its function evaluates (``check_specs=``),
-    of which ``selected_check_keys`` run.
+    of which ``selected_check_keys`` run; ``internal_asset_deps`` (by output name) narrows
+    the upstream assets of each asset.
     """
 
     def __init__(
         self,
-        op: OpDefinition,
+        op: OpDefinition | GraphDefinition,
         keys_by_output_name: Mapping[str, AssetKey],
         keys_by_input_name: Mapping[str, AssetKey],
         specs_by_key: Mapping[AssetKey, AssetSpec],
@@ -50,9 +54,13 @@ class AssetsDefinition:
         *,
         check_specs_by_key: Mapping[AssetCheckKey, AssetCheckSpec] | None = None,
         selected_check_keys: Iterable[AssetCheckKey] | None = None,
+        internal_asset_deps: Mapping[str, set[AssetKey]] | None = None,
     ) -> None:
-        self.op = op
-        self.node_name = op.name  # the name of the op (and step) that makes these assets
+        self.node_def: OpDefinition | GraphDefinition = op
+        self.node_name = op.name  # the name of the node (the op's step, the graph's prefix)
+        # Whether a graph of ops (not one op) materializes these assets.
+        self.is_graph_backed = not isinstance(op, OpDefinition)
+        self.internal_asset_deps = dict(internal_asset_deps or {})
         self.keys_by_output_name = dict(keys_by_output_name)
         self.keys_by_input_name = dict(keys_by_input_name)
         self.specs_by_key = dict(specs_by_key)
@@ -103,8 +111,48 @@ class AssetsDefinition:
     def deps_for(self, key: AssetKey) -> set[AssetKey]:
         """The upstream assets of one of this definition's assets."""
         deps = set(self.keys_by_input_name.values())
+        if self.internal_asset_deps:  # from_graph / from_op(internal_asset_deps=...)
+            internal = self.internal_asset_deps.get(self.output_names_by_key[key])
+            if internal is not None:
+                deps = set(internal)
         deps.update(self.specs_by_key[key].deps)
         return deps
+
+    # -- the node ----------------------------------------------------------------------
+    @property
+    def op(self) -> OpDefinition:
+        """The op that materializes these assets (a graph-backed definition has none: read
+        ``node_def``)."""
+        node_def = self.node_def
+        if not isinstance(node_def, OpDefinition):
+            raise InvalidDefinitionError(
+                f"'{self.node_name}' is a graph-backed asset definition: its node is the graph "
+                f"'{node_def.name}', not an op; read .node_def."
+            )
+        return node_def
+
+    @property
+    def op_defs(self) -> list[OpDefinition]:
+        """Every op that runs to materialize these assets (the graph's, recursively)."""
+        return _ops_of(self.node_def)
+
+    def out_def_for_output(self, output_name: str) -> Out:
+        """The ``Out`` behind one output of the node (for a graph output: the ``Out`` of
+        the inner op output it maps to, whose IO manager stores the asset, as in
+        Dagster)."""
+        node_def = self.node_def
+        if isinstance(node_def, OpDefinition):  # the common case: no graph to follow
+            return node_def.outs[output_name]
+        _, op_def, op_output = self.inner_output(output_name)
+        return op_def.outs[op_output]
+
+    def inner_output(self, output_name: str) -> tuple[str, OpDefinition, str]:
+        """``(handle within the node, op, op output)`` that makes node output
+        ``output_name`` (an op-backed definition: ``(node name, op, output_name)``)."""
+        node_def = self.node_def
+        if isinstance(node_def, OpDefinition):
+            return node_def.name, node_def, output_name
+        return _inner_output(node_def, node_def.name, output_name)
 
     @property
     def specs(self) -> list[AssetSpec]:
@@ -132,20 +180,22 @@ class AssetsDefinition:
         return frozenset(k for k in self.check_specs_by_key if k.asset_key in wanted)
 
     @staticmethod
-    def from_graph(*args: Any, **kwargs: Any) -> AssetsDefinition:
-        """Not available yet: graph-backed assets arrive in a later release."""
-        raise InvalidDefinitionError(
-            "AssetsDefinition.from_graph: graph-backed assets arrive in a later release of "
-            "Trellis; write the graph's work as an @asset or @multi_asset."
-        )
+    def from_graph(graph_def: GraphDefinition, **kwargs: Any) -> AssetsDefinition:
+        """Assets made by the ops of ``graph_def``: one per graph output, keyed by output
+        name (``keys_by_output_name``, ``key_prefix``), reading the upstream assets named
+        by its inputs (``keys_by_input_name``); see ``trellis.defs.graph_asset``."""
+        from trellis.defs.graph_asset import assets_from_graph
+
+        return assets_from_graph(graph_def, **kwargs)
 
     @staticmethod
-    def from_op(*args: Any, **kwargs: Any) -> AssetsDefinition:
-        """Not available yet: assets built from ops arrive with graph-backed assets."""
-        raise InvalidDefinitionError(
-            "AssetsDefinition.from_op: assets built from ops arrive with graph-backed assets "
-            "in a later release of Trellis; decorate the function with @asset instead."
-        )
+    def from_op(op_def: OpDefinition, **kwargs: Any) -> AssetsDefinition:
+        """Assets made by one plain op: one per op output (the single ``result`` output is
+        keyed by the op's name), reading the upstream assets named by its inputs; see
+        ``trellis.defs.graph_asset``."""
+        from trellis.defs.graph_asset import assets_from_op
+
+        return assets_from_op(op_def, **kwargs)
 
     @property
     def group_names_by_key(self) -> dict[AssetKey, str]:
@@ -199,7 +249,7 @@ class AssetsDefinition:
     def _copy_with(self, **changes: Any) -> AssetsDefinition:
         """A copy with some constructor arguments replaced."""
         values: dict[str, Any] = {
-            "op": self.op,
+            "op": self.node_def,
             "keys_by_output_name": self.keys_by_output_name,
             "keys_by_input_name": self.keys_by_input_name,
             "specs_by_key": self.specs_by_key,
@@ -210,6 +260,7 @@ class AssetsDefinition:
             "hook_defs": self.hook_defs,
             "check_specs_by_key": self.check_specs_by_key,
             "selected_check_keys": self.selected_check_keys,
+            "internal_asset_deps": self.internal_asset_deps,
         }
         values.update(changes)
         return AssetsDefinition(**values)
@@ -244,18 +295,20 @@ class AssetsDefinition:
             if group_name is not None:
                 changes["group_name"] = group_name
             specs[new(key)] = spec.replace_attributes(**changes)
-        op_def = self.op
-        if any(new(k) != k for k in self.keys) or any(
-            new(k) != k for k in self.keys_by_input_name.values()
+        op_def = self.node_def
+        if isinstance(op_def, OpDefinition) and (
+            any(new(k) != k for k in self.keys)
+            or any(new(k) != k for k in self.keys_by_input_name.values())
         ):
-            op_def = copy.copy(self.op)
+            original = op_def
+            op_def = copy.copy(original)
             op_def.ins = {}
-            for input_name, in_def in self.op.ins.items():
+            for input_name, in_def in original.ins.items():
                 in_copy = copy.copy(in_def)
                 if in_def.asset_key is not None:
                     in_copy.asset_key = new(in_def.asset_key)
                 op_def.ins[input_name] = in_copy
-            if len(self.keys) == 1 and self.op.name == self.keys[0].to_python_identifier():
+            if len(self.keys) == 1 and original.name == self.keys[0].to_python_identifier():
                 # An @asset's op is named after its key; keep it so after a new prefix.
                 op_def.name = new(self.keys[0]).to_python_identifier()
         selected = None if self.selected_keys == self._all_keys else map(new, self.selected_keys)
@@ -279,17 +332,49 @@ class AssetsDefinition:
             hook_defs=self.hook_defs,
             check_specs_by_key=check_specs,
             selected_check_keys=[renamed[k] for k in self.selected_check_keys],
+            internal_asset_deps={
+                name: {new(k) for k in deps} for name, deps in self.internal_asset_deps.items()
+            },
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the asset function directly (for tests): inputs are passed as arguments."""
         from trellis.api.invocation import invoke_directly
 
+        if self.is_graph_backed:
+            raise InvalidDefinitionError(
+                f"Graph-backed asset '{self.node_name}' cannot be called directly: it is a "
+                "graph of ops. Call its ops directly, or materialize([...]) it."
+            )
         return invoke_directly(self.op, args, kwargs, assets_def=self)
 
     def __repr__(self) -> str:
         keys = ", ".join(k.to_user_string() for k in self.keys)
         return f"<AssetsDefinition {keys}>"
+
+
+def _ops_of(node_def: OpDefinition | GraphDefinition) -> list[OpDefinition]:
+    if isinstance(node_def, OpDefinition):
+        return [node_def]
+    found: list[OpDefinition] = []
+    for invocation in node_def.nodes.values():
+        inner = invocation.definition
+        if isinstance(inner, (OpDefinition, GraphDefinition)):
+            found.extend(_ops_of(inner))
+    return found
+
+
+def _inner_output(
+    graph_def: GraphDefinition, prefix: str, output_name: str
+) -> tuple[str, OpDefinition, str]:
+    """Follow a graph output down nested graphs to ``(handle, op, op output)``."""
+    mapping = graph_def.output_mappings[output_name]
+    inner = graph_def.nodes[mapping.node_name].definition
+    handle = f"{prefix}.{mapping.node_name}"
+    if isinstance(inner, GraphDefinition):
+        return _inner_output(inner, handle, mapping.output_name)
+    assert isinstance(inner, OpDefinition)
+    return handle, inner, mapping.output_name
 
 
 CoercibleToAssetDep = CoercibleToAssetKey | AssetSpec | AssetsDefinition

@@ -19,7 +19,7 @@ def coerce_target_key(asset: Any, owner: str) -> AssetKey:
     if isinstance(asset, (AssetKey, str, list, tuple)):
         return AssetKey.from_coercible(asset)
     keys = getattr(asset, "keys", None)
-    if keys is not None and hasattr(asset, "op"):  # an AssetsDefinition
+    if keys is not None and hasattr(asset, "node_def"):  # an AssetsDefinition
         if len(asset.keys) != 1:
             names = [k.to_user_string() for k in asset.keys]
             raise InvalidDefinitionError(

@@ -62,6 +62,16 @@ class AssetChecksDefinition:
 
     # -- identity ----------------------------------------------------------------------
     @property
+    def node_def(self) -> OpDefinition:
+        """The op that evaluates these checks (as ``AssetsDefinition.node_def``)."""
+        return self.op
+
+    @property
+    def op_defs(self) -> list[OpDefinition]:
+        """The ops that run to evaluate these checks: the one op."""
+        return [self.op]
+
+    @property
     def check_specs(self) -> list[AssetCheckSpec]:
         """The specs of the checks this definition evaluates (those selected)."""
         return [s for k, s in self.check_specs_by_key.items() if k in self.selected_check_keys]

@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 
 def _describe(assets_def: AssetsDefinition) -> str:
-    """How an error names a definition: its op and the function behind it."""
+    """How an error names a definition: its op and the function behind it (a graph's
+    first op's, for a graph-backed one)."""
+    if assets_def.is_graph_backed:
+        return f"'{assets_def.node_name}' (graph {assets_def.node_name})"
     fn = assets_def.op.compute_fn
     where = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
     return f"'{assets_def.node_name}' (function {where})"
@@ -224,6 +227,6 @@ class AssetGraph:
         """The IO manager that stores (and so loads) ``key``."""
         producer = self.producer.get(key)
         if producer is not None:
-            return producer.op.outs[producer.output_names_by_key[key]].io_manager_key
+            return producer.out_def_for_output(producer.output_names_by_key[key]).io_manager_key
         spec = self.external_specs.get(key)
         return spec.io_manager_key if spec else "io_manager"

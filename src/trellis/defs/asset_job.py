@@ -19,6 +19,7 @@ from trellis.defs.asset_selection import (
 )
 from trellis.defs.executor import ExecutorDefinition
 from trellis.defs.flat_graph import FlatNode, FlatSource, FromAsset, NodeOutput
+from trellis.defs.graph_asset_nodes import graph_asset_nodes, with_graph_asset_config
 from trellis.defs.hook import coerce_hooks
 from trellis.defs.job import JobDefinition
 
@@ -93,7 +94,14 @@ def build_asset_job(
             for a in chosen.values()
         ]
     handle_of_key: dict[AssetKey, tuple[str, str]] = {}
+    graph_backed = False
     for assets_def in subsets:
+        if assets_def.is_graph_backed:  # the asset is an output of an op inside the graph
+            graph_backed = True
+            for key in assets_def.selected_keys:
+                handle, _, op_output = assets_def.inner_output(assets_def.output_names_by_key[key])
+                handle_of_key[key] = (handle, op_output)
+            continue
         for key in assets_def.selected_keys:
             handle_of_key[key] = (assets_def.node_name, assets_def.output_names_by_key[key])
     nodes: list[FlatNode] = []
@@ -118,10 +126,13 @@ def build_asset_job(
                 }
             )
         )
+        if assets_def.is_graph_backed:
+            nodes.extend(graph_asset_nodes(assets_def, inputs, after))
+            continue
         nodes.append(
             FlatNode(
                 assets_def.node_name,
-                assets_def.op,
+                assets_def.node_def,  # type: ignore[arg-type]  # an op: graphs are above
                 inputs,
                 retry_policy=None,
                 assets_def=assets_def,
@@ -133,7 +144,15 @@ def build_asset_job(
         from trellis.defs.asset_job_checks import with_check_nodes
 
         nodes = with_check_nodes(graph, name, nodes, checks, handle_of_key)
-    return JobDefinition(
+    dynamic = False  # only the ops of a graph-backed asset may yield dynamic outputs
+    if graph_backed:
+        config = with_graph_asset_config(config, subsets)
+        dynamic = any(node.op_def.has_dynamic_outputs for node in nodes)
+        if dynamic:
+            from trellis.defs.dynamic_scope import assign_scopes
+
+            assign_scopes(nodes)
+    job = JobDefinition(
         name=name,
         resource_defs=resource_defs,
         config=config,
@@ -146,6 +165,8 @@ def build_asset_job(
         hook_defs=hook_defs,
         logger_defs=logger_defs,
     )
+    job.__dict__["has_dynamic_outputs"] = dynamic
+    return job
 
 
 def subset_asset_job(

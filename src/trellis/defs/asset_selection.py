@@ -298,7 +298,7 @@ def coerce_selection(selection: Any) -> AssetSelection:
         return AssetSelection.from_string(selection)
     if isinstance(selection, AssetKey):
         return AssetSelection.keys(selection)
-    if hasattr(selection, "keys") and hasattr(selection, "op"):
+    if hasattr(selection, "keys") and hasattr(selection, "node_def"):
         return AssetSelection.assets(selection)
     if isinstance(selection, AssetCheckKey) or hasattr(selection, "check_specs_by_key"):
         return AssetSelection.checks(selection)  # an @asset_check definition, or its key

@@ -36,7 +36,7 @@ def coerce_dep_keys(deps: Iterable[Any] | None) -> list[AssetKey]:
             keys.append(AssetKey.from_coercible(dep))
         elif isinstance(dep, (AssetSpec, AssetDep)):
             keys.append(dep.asset_key if isinstance(dep, AssetDep) else dep.key)
-        elif hasattr(dep, "keys") and hasattr(dep, "op"):  # an AssetsDefinition
+        elif hasattr(dep, "keys") and hasattr(dep, "node_def"):  # an AssetsDefinition
             keys.extend(dep.keys)
         else:
             raise TypeError(f"Cannot use {dep!r} as an asset dependency")
@@ -131,7 +131,7 @@ class AssetDep:
                 "later release of Trellis; an asset reads the same partition of its upstream "
                 "(or all of it, when it is not partitioned)."
             )
-        is_definition = hasattr(asset, "keys") and hasattr(asset, "op")  # an AssetsDefinition
+        is_definition = hasattr(asset, "keys") and hasattr(asset, "node_def")  # an AssetsDefinition
         if isinstance(asset, AssetSpec) or is_definition:
             key = asset.key
         else:

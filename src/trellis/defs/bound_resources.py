@@ -29,10 +29,11 @@ def _label(assets_def: Any) -> str:
 def required_resource_keys(assets_def: AssetsDefinition | AssetChecksDefinition) -> set[str]:
     """The resource keys an asset definition reads: declared and typed resources, the IO
     managers of its outputs and the input managers of its inputs."""
-    op_def = assets_def.op
-    keys = set(op_def.resource_keys)
-    keys.update(out.io_manager_key for out in op_def.outs.values())
-    keys.update(i.input_manager_key for i in op_def.ins.values() if i.input_manager_key)
+    keys: set[str] = set()
+    for op_def in assets_def.op_defs:  # the graph's ops, for a graph-backed asset
+        keys.update(op_def.resource_keys)
+        keys.update(out.io_manager_key for out in op_def.outs.values())
+        keys.update(i.input_manager_key for i in op_def.ins.values() if i.input_manager_key)
     return keys
 
 

@@ -17,9 +17,21 @@ if TYPE_CHECKING:
 
 
 class InvokedOutput:
-    """One output of a node invoked in a graph body: what a downstream call receives."""
+    """One output of a node invoked in a graph body: what a downstream call receives.
+
+    Subclasses in ``trellis.defs.dynamic`` mark the dynamic cases: a dynamic output (to
+    ``.map()`` or ``.collect()``), one item of it inside ``.map()``, a mapped result, a
+    collected list."""
 
     __slots__ = ("node_name", "output_name")
+
+    # A dynamic output itself: passing it to a node without .map()/.collect() is an error.
+    unmapped_dynamic = False
+    # How the flattened graph reads it: None (the output), "mapped" (one item of a dynamic
+    # output), "collected" (every mapped item, as a list).
+    flat_kind: str | None = None
+    # Whether a graph output made of it is dynamic (a dynamic output or a mapped result).
+    yields_dynamic = False
 
     def __init__(self, node_name: str, output_name: str) -> None:
         self.node_name = node_name
@@ -129,8 +141,18 @@ def pop_composition() -> CompositionState:
     return _STACK.pop()
 
 
+def _unmapped_dynamic_error(value: InvokedOutput, where: str) -> InvalidDefinitionError:
+    return InvalidDefinitionError(
+        f"{where} received the dynamic output '{value.output_name}' of node "
+        f"'{value.node_name}' directly; a dynamic output must be unpacked with .map(fn) "
+        "(run fn once per item) or .collect() (a list of every item)."
+    )
+
+
 def _check_source(value: Any, where: str) -> InputSource:
     if isinstance(value, (InvokedOutput, GraphInputRef)):
+        if isinstance(value, InvokedOutput) and value.unmapped_dynamic:
+            raise _unmapped_dynamic_error(value, where)
         return value
     if isinstance(value, MultipleOutputs):  # a tuple too: check before fan-in lists
         raise InvalidDefinitionError(
@@ -142,6 +164,13 @@ def _check_source(value: Any, where: str) -> InputSource:
         and value
         and all(isinstance(v, (InvokedOutput, GraphInputRef)) for v in value)
     ):
+        for item in value:
+            if isinstance(item, InvokedOutput) and (item.unmapped_dynamic or item.flat_kind):
+                raise InvalidDefinitionError(
+                    f"{where} received a list holding a dynamic output, a mapped item or a "
+                    "collected list; pass it to an op of its own (fan-in lists take plain "
+                    "outputs)."
+                )
         return list(value)
     raise InvalidDefinitionError(
         f"{where} received {value!r}: inside a graph body, inputs must be outputs of other "
@@ -185,9 +214,19 @@ def record_invocation(
     output_names = definition.output_names
     if not output_names:
         return None
+    outputs = [_invoked(definition, name, o) for o in output_names]
     if len(output_names) == 1:
-        return InvokedOutput(name, output_names[0])
-    return MultipleOutputs(output_names, [InvokedOutput(name, o) for o in output_names])
+        return outputs[0]
+    return MultipleOutputs(output_names, outputs)
+
+
+def _invoked(definition: NodeDefinition, node_name: str, output_name: str) -> InvokedOutput:
+    """The handle of one output of an invoked node (a dynamic one can ``.map``)."""
+    if definition.is_dynamic_output(output_name):
+        from trellis.defs.dynamic import DynamicInvokedOutput  # only jobs with dynamic outputs
+
+        return DynamicInvokedOutput(node_name, output_name)
+    return InvokedOutput(node_name, output_name)
 
 
 class PendingInvocation:

@@ -27,6 +27,7 @@ from trellis.defs.definitions_resolve import DefinitionsResolution
 from trellis.defs.executor import ExecutorDefinition
 from trellis.defs.job import JobDefinition
 from trellis.defs.logger import coerce_loggers
+from trellis.defs.op import OpDefinition
 from trellis.defs.resource import ResourceDefinition, coerce_resources
 
 if TYPE_CHECKING:
@@ -250,13 +251,22 @@ class Definitions(DefinitionsResolution):
         graph = self.asset_graph
         owners: list[AssetsDefinition | AssetChecksDefinition] = [*self.assets, *self.asset_checks]
         for assets_def in owners:
-            op_def = assets_def.op
-            needed = set(op_def.resource_keys)
-            needed.update(out.io_manager_key for out in op_def.outs.values())
+            needed: set[str] = set()
+            own: set[str] = set()
+            for op_def in assets_def.op_defs:
+                own.update(op_def.resource_keys)
+                needed.update(out.io_manager_key for out in op_def.outs.values())
+                needed.update(
+                    i.input_manager_key for i in op_def.ins.values() if i.input_manager_key
+                )
+            needed |= own
             for hook in assets_def.hook_defs:
                 needed.update(hook.required_resource_keys)
+            node_def = assets_def.node_def
+            node_ins = node_def.ins if isinstance(node_def, OpDefinition) else {}
             for input_name, upstream in assets_def.keys_by_input_name.items():
-                manager = op_def.ins[input_name].input_manager_key
+                in_def = node_ins.get(input_name)
+                manager = in_def.input_manager_key if in_def is not None else None
                 needed.add(manager or graph.io_manager_key_for(upstream))
             missing = sorted(needed - bound)
             if missing:
@@ -268,7 +278,7 @@ class Definitions(DefinitionsResolution):
                     keys = ", ".join(k.to_user_string() for k in assets_def.keys)
                 needer = f"{what} '{keys}' (op '{assets_def.node_name}')"
                 hooks = [h for h in assets_def.hook_defs if missing[0] in h.required_resource_keys]
-                if hooks and missing[0] not in op_def.resource_keys:
+                if hooks and missing[0] not in own:
                     needer = f"Hook '{hooks[0].name}' of asset '{keys}'"
                 raise InvalidDefinitionError(
                     f"{needer} requires resource "

@@ -62,6 +62,12 @@ class GraphDefinition(NodeDefinition):
         """The graph's outputs, in order."""
         return tuple(self.output_mappings)
 
+    def is_dynamic_output(self, output_name: str) -> bool:
+        """Whether graph output ``output_name`` is a dynamic output of an inner op, or a
+        result mapped over one (so the caller can ``.map`` or ``.collect()`` it)."""
+        mapped = self.output_mappings.get(output_name)
+        return mapped is not None and mapped.yields_dynamic
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if current_composition() is None:
             raise InvalidDefinitionError(

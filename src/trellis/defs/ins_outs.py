@@ -74,6 +74,9 @@ class Out:
         "metadata",
     )
 
+    is_dynamic = False
+    """Whether the output yields any number of ``DynamicOutput``s (``DynamicOut``)."""
+
     def __init__(
         self,
         dagster_type: Any = None,

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any, overload
 
 from trellis.core.errors import InvalidDefinitionError
 from trellis.defs.executor import ExecutorDefinition
-from trellis.defs.flat_graph import FlatNode, FromAsset, NodeOutput, flatten_graph
+from trellis.defs.flat_graph import (
+    CollectedFrom,
+    FlatNode,
+    FromAsset,
+    MappedFrom,
+    NodeOutput,
+    flatten_graph_with_dynamic,
+)
 from trellis.defs.graph import GraphDefinition, build_graph
 from trellis.defs.hook import HookDefinition, coerce_hooks, ordered_hooks
 from trellis.defs.logger import LoggerDefinition, coerce_loggers
@@ -77,12 +84,20 @@ class JobDefinition:
     def flat_nodes(self) -> list[FlatNode]:
         """Every op of the job at its dotted handle, in topological order."""
         assert self.graph_def is not None
-        return flatten_graph(self.graph_def)
+        nodes, dynamic = flatten_graph_with_dynamic(self.graph_def)
+        self.__dict__["has_dynamic_outputs"] = dynamic
+        return nodes
 
     @cached_property
     def nodes_by_handle(self) -> dict[str, FlatNode]:
         """Flat nodes by handle."""
         return {n.handle: n for n in self.flat_nodes}
+
+    @cached_property
+    def has_dynamic_outputs(self) -> bool:
+        """Whether some op of the job yields dynamic outputs (its plan then resolves
+        steps mapped over them while the run goes)."""
+        return any(node.op_def.has_dynamic_outputs for node in self.flat_nodes)
 
     @property
     def loggers(self) -> Mapping[str, LoggerDefinition]:
@@ -150,7 +165,7 @@ class JobDefinition:
             in_def = ins[input_name]
             if in_def.input_manager_key:
                 keys.add(in_def.input_manager_key)
-            elif type(source) is NodeOutput:
+            elif type(source) is NodeOutput or isinstance(source, (MappedFrom, CollectedFrom)):
                 upstream = self.nodes_by_handle[source.handle].op_def
                 keys.add(upstream.outs[source.output_name].io_manager_key)
             elif isinstance(source, FromAsset) and self.asset_graph is not None:

@@ -26,6 +26,11 @@ class NodeDefinition:
         """The names of the outputs, in declaration order."""
         raise NotImplementedError
 
+    def is_dynamic_output(self, output_name: str) -> bool:
+        """Whether output ``output_name`` is dynamic (a ``DynamicOut``, or a graph output
+        that is one, or that is mapped over one)."""
+        return False
+
     def alias(self, name: str) -> PendingInvocation:
         """Use this node under another name inside a graph body."""
         return PendingInvocation(self, alias=name)

@@ -75,14 +75,13 @@ class OpDefinition(NodeDefinition):
         self.code_version = code_version
         self.required_resource_keys = frozenset(required_resource_keys or ())
         spec = analyse_function(compute_fn, owner)
-        if kind == "op" and spec.context_annotation == "AssetExecutionContext":
-            raise InvalidDefinitionError(
-                f"{owner} annotates its context as AssetExecutionContext, but it is an op; "
-                "annotate it OpExecutionContext (or make it an @asset)."
-            )
+        # An op annotated AssetExecutionContext is valid inside a graph-backed asset (or
+        # AssetsDefinition.from_op); the plan refuses it anywhere else.
         self.spec: FunctionSpec = spec
         self.ins = self._build_ins(spec, dict(ins or {}), owner)
         self.outs = self._build_outs(spec, outs)
+        self.has_dynamic_outputs = any(o.is_dynamic for o in self.outs.values())
+        self.asks_for_asset_context = spec.context_annotation == "AssetExecutionContext"
         schema, config_class = normalize_op_config_schema(config_schema, owner)
         if spec.config_class is not None:
             if schema is not None and config_class is not spec.config_class:
@@ -140,7 +139,7 @@ class OpDefinition(NodeDefinition):
         outs = dict(outs)
         if len(outs) == 1:
             (out,) = outs.values()
-            if out.dagster_type is None and not spec.is_generator:
+            if out.dagster_type is None and not spec.is_generator and not out.is_dynamic:
                 annotation = spec.return_annotation
                 if annotation is None or annotation is type(None):
                     out.dagster_type = Nothing
@@ -158,6 +157,11 @@ class OpDefinition(NodeDefinition):
     def output_names(self) -> tuple[str, ...]:
         """The names of the outputs, in declaration order."""
         return tuple(self.outs)
+
+    def is_dynamic_output(self, output_name: str) -> bool:
+        """Whether output ``output_name`` is a ``DynamicOut``."""
+        out = self.outs.get(output_name)
+        return out is not None and out.is_dynamic
 
     @property
     def output_defs(self) -> list[Out]:

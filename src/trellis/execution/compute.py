@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from trellis.core.asset_checks import AssetCheckResult
+from trellis.core.dynamic_output import DynamicOutput
 from trellis.core.errors import InvariantViolationError
 from trellis.core.outputs import AssetMaterialization, AssetObservation, MaterializeResult, Output
 from trellis.defs.ins_outs import Nothing
@@ -16,8 +17,22 @@ if TYPE_CHECKING:
     from trellis.contexts.system import StepExecutionContext
     from trellis.defs.op import OpDefinition
 
-UserEvent = Output | MaterializeResult | AssetMaterialization | AssetObservation | AssetCheckResult
-_USER_EVENTS = (Output, MaterializeResult, AssetMaterialization, AssetObservation, AssetCheckResult)
+UserEvent = (
+    Output
+    | MaterializeResult
+    | AssetMaterialization
+    | AssetObservation
+    | AssetCheckResult
+    | DynamicOutput
+)
+_USER_EVENTS = (
+    Output,
+    MaterializeResult,
+    AssetMaterialization,
+    AssetObservation,
+    AssetCheckResult,
+    DynamicOutput,
+)
 
 
 def build_config_value(op_def: OpDefinition, op_config: Any) -> Any:
@@ -93,11 +108,13 @@ def _keyed_results(items: list[Any] | tuple[Any, ...]) -> bool:
 
 def returned_events(op_def: OpDefinition, result: Any) -> list[UserEvent]:
     """The user events of a function that returned (not yielded) ``result``."""
-    if isinstance(result, (Output, MaterializeResult, AssetCheckResult)):
+    if isinstance(result, (Output, MaterializeResult, AssetCheckResult, DynamicOutput)):
         return [result]
     outs = op_def.outs
     if len(outs) == 1:
         (name, out_def) = next(iter(outs.items()))
+        if out_def.is_dynamic and isinstance(result, (list, tuple)):
+            return list(result)  # the items of a dynamic output, returned as a list
         if out_def.dagster_type is Nothing and result is not None:
             raise InvariantViolationError(
                 f"{op_def.kind} '{op_def.name}' is annotated to return None but returned "

@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING
 from trellis.core import event_factory
 from trellis.core.asset_checks import AssetCheckFailedError
 from trellis.core.errors import StepTerminated
+from trellis.execution.dynamic_resolution import abandoned_steps, register_resolution
 from trellis.execution.step import StepOutcome, StepStatus
-from trellis.plan.steps import StepOutputHandle
+from trellis.plan.steps import FromMultipleStepOutputs, StepOutputHandle
 
 if TYPE_CHECKING:
     from trellis.contexts.system import PlanOrchestrationContext
     from trellis.execution.cancellation import Cancellation
     from trellis.execution.executors.base import Executor
     from trellis.plan.plan import ExecutionPlan
+    from trellis.plan.steps import ExecutionStep
 
 
 class ActiveExecution:
@@ -33,13 +35,23 @@ class ActiveExecution:
         self.plan = plan
         self.waiting_on: dict[str, int] = {}
         self.ready: list[tuple[int, str]] = []  # (plan index, key): plan order first
-        self.index = {key: i for i, key in enumerate(plan.steps)}
+        dynamic = plan.dynamic
+        if dynamic is None:
+            self.index = {key: i for i, key in enumerate(plan.steps)}
+        else:  # steps mapped over dynamic outputs join later, next to their node's place
+            self.index = dynamic.static_index(plan)
+        # Mapped steps that will never be made (their dynamic step failed or was skipped),
+        # with that step's key: recorded as skipped by the loop.
+        self.abandoned: list[tuple[str, str]] = []
         self.attempts: dict[str, int] = {}
         self.retry_at: list[tuple[float, int, str]] = []
         self.running: set[str] = set()
         self.succeeded: set[str] = set()
         self.failed: set[str] = set()
         self.skipped: set[str] = set()
+        # Skipped because an upstream step failed (or was skipped so): a fan-in input
+        # does not run on without them, as it does without an output not yielded.
+        self.skipped_after_failure: set[str] = set()
         self.produced: set[StepOutputHandle] = set()
         self.first_failure: StepOutcome | None = None
         # Steps that failed because a blocking asset check did not pass: the checks.
@@ -54,6 +66,8 @@ class ActiveExecution:
             if key not in executing:  # re-execution: produced by an earlier run
                 self.succeeded.add(key)
                 self.produced.update(o.handle for o in step.outputs)
+                if dynamic is not None:
+                    self.produced.update(dynamic.produced_items(key))
         for key in plan.step_keys_to_execute:
             step = plan.steps[key]
             count = len([u for u in step.upstream_step_keys if u in executing])
@@ -121,6 +135,11 @@ class ActiveExecution:
         if outcome.status is StepStatus.SUCCESS:
             self.succeeded.add(key)
             self.produced |= outcome.produced
+            if outcome.dynamic_keys is not None:  # its mapped steps join the run
+                outputs = self.plan.steps[key].outputs
+                if any(o.handle not in outcome.produced for o in outputs):
+                    self.some_output_missing = True
+                return register_resolution(self, outcome) + self._release(key)
             if len(outcome.produced) < len(self.plan.steps[key].outputs):
                 self.some_output_missing = True
         else:
@@ -129,6 +148,8 @@ class ActiveExecution:
                 self.first_failure = outcome
             if isinstance(outcome.exception, AssetCheckFailedError):
                 self.blocked_by[key] = [k.to_user_string() for k in outcome.exception.check_keys]
+            if self.plan.dynamic is not None:
+                abandoned_steps(self, key)
         return self._release(key)
 
     def _release(self, key: str) -> list[str]:
@@ -154,16 +175,24 @@ class ActiveExecution:
         if bad:
             failed = [u for u in bad if u in self.failed]
             skipped = [u for u in bad if u in self.skipped]
-            parts = []
-            blocked = [u for u in failed if u in self.blocked_by]
-            if blocked:
-                parts.append(self._blocked_reason(blocked))
-                failed = [u for u in failed if u not in self.blocked_by]
-            if failed:
-                parts.append(f"upstream step(s) {failed} failed")
-            if skipped:
-                parts.append(f"upstream step(s) {skipped} were skipped")
-            return " and ".join(parts)
+            # As in Dagster, a fan-in input (a list, or a .collect()) takes what its
+            # skipped sources did not produce as missing, and runs with the rest (not when
+            # they were skipped because of a failure).
+            if (
+                failed
+                or not _only_fan_in(step, skipped)
+                or any(u in self.skipped_after_failure for u in skipped)
+            ):
+                parts = []
+                blocked = [u for u in failed if u in self.blocked_by]
+                if blocked:
+                    parts.append(self._blocked_reason(blocked))
+                    failed = [u for u in failed if u not in self.blocked_by]
+                if failed:
+                    parts.append(f"upstream step(s) {failed} failed")
+                if skipped:
+                    parts.append(f"upstream step(s) {skipped} were skipped")
+                return " and ".join(parts)
         for step_input in step.inputs:
             missing = [h for h in step_input.upstream_handles if h not in self.produced]
             if missing and len(missing) == len(step_input.upstream_handles):
@@ -188,12 +217,31 @@ class ActiveExecution:
     def skip(self, key: str) -> list[str]:
         """Mark a step skipped; return the keys that just became unblocked."""
         self.skipped.add(key)
+        if self.failed and any(
+            u in self.failed or u in self.skipped_after_failure
+            for u in self.plan.steps[key].upstream_step_keys
+        ):
+            self.skipped_after_failure.add(key)
+        if self.plan.dynamic is not None:
+            abandoned_steps(self, key)
         return self._release(key)
 
     def abandon_pending(self) -> list[str]:
         """Every step that has not started (used when the run stops early)."""
         done = self.succeeded | self.failed | self.skipped | self.running
         return [k for k in self.plan.steps if k not in done]
+
+
+def _only_fan_in(step: ExecutionStep, skipped: list[str]) -> bool:
+    """Whether the skipped upstream steps feed ``step`` only through fan-in inputs."""
+    if set(skipped) & set(step.node.after):
+        return False
+    for step_input in step.inputs:
+        if isinstance(step_input.source, FromMultipleStepOutputs):
+            continue
+        if any(h.step_key in skipped for h in step_input.upstream_handles):
+            return False
+    return True
 
 
 def _emit_skip(plan_context: PlanOrchestrationContext, key: str, reason: str) -> None:
@@ -212,6 +260,17 @@ def _settle(plan_context: PlanOrchestrationContext, active: ActiveExecution, key
         else:
             _emit_skip(plan_context, key, reason)
             pending.extend(active.skip(key))
+    if active.abandoned:
+        _emit_abandoned(plan_context, active)
+
+
+def _emit_abandoned(plan_context: PlanOrchestrationContext, active: ActiveExecution) -> None:
+    """Record the mapped steps that will never be made (``node[?]``) as skipped."""
+    for key, cause in active.abandoned:
+        what = "failed" if cause in active.failed else "was skipped"
+        reason = f"upstream step '{cause}' {what}, so its dynamic output has no items to map"
+        _emit_skip(plan_context, key, reason)
+    active.abandoned.clear()
 
 
 YOUNG_COLLECTION_EVERY = 500

@@ -20,6 +20,7 @@ from trellis.contexts.compute import (
 )
 from trellis.core import event_factory
 from trellis.core.asset_checks import AssetCheckFailedError, AssetCheckResult
+from trellis.core.dynamic_output import DynamicOutput
 from trellis.core.errors import (
     USER_CODE_ERRORS,
     ExecutionStepExecutionError,
@@ -40,6 +41,12 @@ from trellis.execution.compute import (
     invoke_compute,
     returned_events,
     yielded_events,
+)
+from trellis.execution.dynamic_outputs import (
+    check_not_dynamic,
+    finish_dynamic_outputs,
+    handle_dynamic_output,
+    start_dynamic_outputs,
 )
 from trellis.execution.hooks import run_hooks
 from trellis.execution.step_checks import finish_checks, record_check_result, record_check_results
@@ -66,7 +73,7 @@ class StepStatus(Enum):
 class StepOutcome:
     """The end of one step attempt, as the orchestration loop needs it."""
 
-    __slots__ = ("exception", "produced", "retry_delay", "status", "step_key")
+    __slots__ = ("dynamic_keys", "exception", "produced", "retry_delay", "status", "step_key")
 
     def __init__(
         self,
@@ -75,12 +82,15 @@ class StepOutcome:
         produced: set[StepOutputHandle] | None = None,
         exception: BaseException | None = None,
         retry_delay: float = 0.0,
+        dynamic_keys: dict[str, list[str]] | None = None,
     ) -> None:
         self.step_key = step_key
         self.status = status
         self.produced = produced or set()
         self.exception = exception  # the user's own exception, for raise_on_error
         self.retry_delay = retry_delay
+        # A step with dynamic outputs: each one's mapping keys, in the order yielded.
+        self.dynamic_keys = dynamic_keys
 
     def __repr__(self) -> str:
         return f"<StepOutcome {self.step_key} {self.status.value}>"
@@ -88,11 +98,16 @@ class StepOutcome:
 
 def user_context_type_name(step_context: StepExecutionContext) -> str:
     """The name of the context class the function receives: ``AssetExecutionContext`` for
-    assets (unless annotated ``OpExecutionContext``), ``AssetCheckExecutionContext`` for
-    asset checks, ``OpExecutionContext`` for ops."""
+    assets (unless annotated ``OpExecutionContext``) and for ops inside a graph-backed asset
+    annotated with it, ``AssetCheckExecutionContext`` for asset checks,
+    ``OpExecutionContext`` for the others."""
     step = step_context.step
-    if step.assets_def is not None and step.op_def.spec.context_annotation != "OpExecutionContext":
-        return "AssetExecutionContext"
+    if step.assets_def is not None:
+        annotation = step.op_def.spec.context_annotation
+        if annotation != "OpExecutionContext" and (
+            not step.node.in_graph_asset or annotation == "AssetExecutionContext"
+        ):
+            return "AssetExecutionContext"  # an op inside a graph asset: only if annotated
     if step.kind == "asset_check":
         return "AssetCheckExecutionContext"
     return "OpExecutionContext"
@@ -130,6 +145,8 @@ def _run_body(step_context: StepExecutionContext, context_type: str) -> set[Step
     )
     token = set_current_context(user_context)
     produced: set[StepOutputHandle] = set()
+    if op_def.has_dynamic_outputs:
+        start_dynamic_outputs(step_context)
     try:
         try:
             if op_def.spec.is_generator:
@@ -145,6 +162,8 @@ def _run_body(step_context: StepExecutionContext, context_type: str) -> set[Step
             for event in step_context.user_events:
                 emit_user_event(step_context, event)
             step_context.user_events.clear()
+    if step_context.dynamic_keys is not None:
+        finish_dynamic_outputs(step_context, produced)
     if len(produced) != len(step.outputs):
         missing = [
             o.name for o in step.outputs if o.out_def.is_required and o.handle not in produced
@@ -225,6 +244,9 @@ def _handle_user_event(
     elif isinstance(item, AssetCheckResult):
         record_check_result(step_context, item)
         return
+    elif isinstance(item, DynamicOutput):
+        handle_dynamic_output(step_context, item, produced)
+        return
     else:
         assert isinstance(item, (AssetMaterialization, AssetObservation))
         emit_user_event(step_context, item)
@@ -245,6 +267,8 @@ def _handle_user_event(
         raise InvariantViolationError(
             f"{step.op_def.kind.capitalize()} '{step.key}' yielded output '{name}' twice."
         )
+    if step_context.dynamic_keys is not None:
+        check_not_dynamic(step_context, name)
     if store:
         check_type(value, step_output.out_def.dagster_type, "output", name, step.key)
     added = step_context.output_metadata(name)
@@ -288,7 +312,9 @@ def execute_step(step_context: StepExecutionContext) -> StepOutcome:
             raise terminated(step_context)
         ended = event_factory.step_success(run.run_id, run.job_name, step.key, duration_ms)
         emit(ended)
-        outcome = StepOutcome(step.key, StepStatus.SUCCESS, produced)
+        outcome = StepOutcome(
+            step.key, StepStatus.SUCCESS, produced, None, 0.0, step_context.dynamic_keys
+        )
         if not hooks:
             return outcome
     # Outside the ``except``: a hook's own error is not chained to the step's.

@@ -115,7 +115,7 @@ def load_inputs(step_context: StepExecutionContext) -> dict[str, Any]:
             elif isinstance(source, FromMultipleStepOutputs):
                 handles = _produced_handles(plan_context, source.handles)
                 value = [_load_one(step_context, step_input, h) for h in handles]
-                upstream = handles[0]
+                upstream = handles[0] if handles else None  # .collect() of no items: []
             else:
                 assert isinstance(source, (FromLoadableAsset, FromInputManager))
                 value = _load_one(step_context, step_input, None)
@@ -133,6 +133,7 @@ def load_inputs(step_context: StepExecutionContext) -> dict[str, Any]:
                     step_context.input_metadata(name),
                     duration_ms,
                     step_context.asset_key_for_input(name),
+                    upstream.mapping_key if upstream else None,
                 )
             )
         if dagster_type is not None:
@@ -148,10 +149,12 @@ def handle_output(
     metadata: Mapping[str, MetadataValue],
     *,
     store: bool = True,
+    mapping_key: str | None = None,
 ) -> None:
     """Emit ``STEP_OUTPUT``, store the value with its IO manager, then emit the asset
-    materialization (for asset outputs) and ``HANDLED_OUTPUT``. Nothing is stored once
-    the run was canceled (``StepTerminated``)."""
+    materialization (for asset outputs) and ``HANDLED_OUTPUT``; ``mapping_key`` names the
+    item of a dynamic output. Nothing is stored once the run was canceled
+    (``StepTerminated``)."""
     plan_context = step_context.plan_context
     run = plan_context.run
     if run.status in _CANCELED:
@@ -164,7 +167,11 @@ def handle_output(
     output_name = step_output.name
     emit = plan_context.emit
     asset_key = step_output.asset_key
-    emit(event_factory.step_output(run_id, job_name, step_key, output_name, dict(metadata)))
+    emit(
+        event_factory.step_output(
+            run_id, job_name, step_key, output_name, dict(metadata), mapping_key
+        )
+    )
     added: dict[str, MetadataValue] = {}
     extra_events: list[Any] = []
     duration_ms = 0.0
@@ -172,7 +179,7 @@ def handle_output(
     manager_key = step_output.io_manager_key
     if stored:
         manager = plan_context.resources[manager_key]
-        output_context = step_context.for_output(step_output, metadata)
+        output_context = step_context.for_output(step_output, metadata, mapping_key)
         started = time.perf_counter()
         try:
             result = manager.handle_output(output_context, value)
@@ -215,6 +222,7 @@ def handle_output(
                 added,
                 duration_ms,
                 asset_key,
+                mapping_key,
             )
         )
 

@@ -15,14 +15,14 @@ _CLAUSE = re.compile(r"^(\*|\+*)([^*+]+)(\*|\+*)$")
 
 
 def _edges(job: JobDefinition) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    from trellis.defs.flat_graph import NodeOutput
+    from trellis.defs.flat_graph import CollectedFrom, MappedFrom, NodeOutput
 
     up: dict[str, set[str]] = {n.handle: set(n.after) for n in job.flat_nodes}
     down: dict[str, set[str]] = {n.handle: set() for n in job.flat_nodes}
     for node in job.flat_nodes:
         for source in node.inputs.values():
             for src in source if isinstance(source, list) else [source]:
-                if isinstance(src, NodeOutput):
+                if isinstance(src, (NodeOutput, MappedFrom, CollectedFrom)):
                     up[node.handle].add(src.handle)
         for u in up[node.handle]:
             down[u].add(node.handle)

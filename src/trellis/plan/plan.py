@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidDefinitionError
-from trellis.defs.flat_graph import FlatNode, FromAsset, FromGraphInput, NodeOutput
+from trellis.defs.dynamic_scope import parse_step_key
+from trellis.defs.flat_graph import (
+    CollectedFrom,
+    FlatNode,
+    FromAsset,
+    FromGraphInput,
+    MappedFrom,
+    NodeOutput,
+)
 from trellis.defs.ins_outs import Nothing
 from trellis.plan.op_selection import parse_op_selection
 from trellis.plan.run_config import ResolvedRunConfig, resolve_run_config
 from trellis.plan.steps import (
     ExecutionStep,
+    FromCollectedOutputs,
     FromInputManager,
     FromLoadableAsset,
+    FromMappedOutput,
     FromMultipleStepOutputs,
     FromStepOutput,
     FromValue,
@@ -27,6 +37,19 @@ from trellis.plan.steps import (
 if TYPE_CHECKING:
     from trellis.core.asset_key import AssetKey
     from trellis.defs.job import JobDefinition
+    from trellis.plan.dynamic_plan import DynamicPlan
+
+
+class _PlanSteps(dict[str, ExecutionStep]):
+    """The steps of a plan with dynamic outputs: a step mapped over one (``node[k]``) that
+    is looked up before the orchestrator's resolution reached this process (a worker)
+    is made from its template on first use."""
+
+    dynamic: DynamicPlan
+    plan: ExecutionPlan
+
+    def __missing__(self, key: str) -> ExecutionStep:
+        return self.dynamic.materialize(self.plan, key)
 
 
 class ExecutionPlan:
@@ -41,9 +64,17 @@ class ExecutionPlan:
         resource_keys_to_init: frozenset[str],
         step_keys_to_execute: list[str] | None = None,
         known_output_run_ids: Mapping[str, str] | None = None,
+        dynamic: DynamicPlan | None = None,
     ) -> None:
         self.job = job
-        self.steps: dict[str, ExecutionStep] = {s.key: s for s in steps}
+        # Steps mapped over dynamic outputs are added as the run resolves them.
+        self.dynamic = dynamic
+        if dynamic is None:
+            self.steps: dict[str, ExecutionStep] = {s.key: s for s in steps}
+        else:
+            lazy = _PlanSteps((s.key, s) for s in steps)
+            lazy.dynamic, lazy.plan = dynamic, self
+            self.steps = lazy
         self.run_config = run_config
         self.resource_keys_to_init = resource_keys_to_init
         # Re-execution runs a subset; the other steps' outputs come from earlier runs.
@@ -58,8 +89,12 @@ class ExecutionPlan:
 
     @property
     def step_keys(self) -> list[str]:
-        """Step keys in plan order."""
-        return list(self.steps)
+        """Step keys in plan order (a mapped step next to the other steps of its node, in
+        the order they were made)."""
+        if self.dynamic is None:
+            return list(self.steps)
+        position, steps = self.dynamic.position, self.steps
+        return sorted(steps, key=lambda key: position[steps[key].handle])
 
     def get_step(self, key: str) -> ExecutionStep:
         """One step by key."""
@@ -102,13 +137,16 @@ def build_execution_plan(
     input_values: Mapping[str, Any] | None = None,
     step_keys_to_execute: Iterable[str] | None = None,
     known_output_run_ids: Mapping[str, str] | None = None,
+    known_dynamic_keys: Mapping[tuple[str, str], Sequence[str]] | None = None,
 ) -> ExecutionPlan:
     """Validate the run config once and build the plan for ``job``.
 
     ``op_selection`` restricts the steps (Dagster's syntax: ``"*op"``, ``"op+"``, ...);
     inputs whose upstream is left out must then get a value from config or a default.
     ``step_keys_to_execute`` (re-execution) runs only those steps; every other step's
-    outputs are read from the run named in ``known_output_run_ids``.
+    outputs are read from the run named in ``known_output_run_ids``; the mapping keys an
+    earlier run's dynamic outputs yielded (``known_dynamic_keys``: by step key and output
+    name) make the mapped steps up front, so that only some of them need to run again.
     """
     if op_selection:
         selected_handles = parse_op_selection(job, list(op_selection))
@@ -117,28 +155,73 @@ def build_execution_plan(
         nodes = list(job.flat_nodes)
         selected_handles = {n.handle for n in nodes}
     job.check_resources()
+    dynamic = job.has_dynamic_outputs
+    if dynamic and op_selection:
+        _check_mapped_selection(nodes, selected_handles)
     to_execute = nodes
+    keys_to_execute: list[str] | None = None
     if step_keys_to_execute is not None:
         wanted = list(step_keys_to_execute)
-        unknown = [k for k in wanted if k not in selected_handles]
+        # A step mapped over a dynamic output (node[k], re-execution) names its node.
+        handles = [parse_step_key(k)[0] for k in wanted] if dynamic else wanted
+        unknown = [k for k, h in zip(wanted, handles, strict=True) if h not in selected_handles]
         if unknown:
             raise InvalidDefinitionError(
                 f"Steps {unknown} are not steps of job '{job.name}'; steps: "
                 f"{[n.handle for n in nodes]}."
             )
-        to_execute = [n for n in nodes if n.handle in set(wanted)]
+        to_execute = [n for n in nodes if n.handle in set(handles)]
+        if dynamic:
+            keys_to_execute = wanted
     resource_keys = resource_keys_to_init(job, to_execute)
     resolved = resolve_run_config(job, run_config, to_execute, resource_keys)
     values = dict(input_values or {})
     steps = [_build_step(job, node, selected_handles, resolved, values) for node in nodes]
-    return ExecutionPlan(
+    if not dynamic:
+        return ExecutionPlan(
+            job,
+            steps,
+            resolved,
+            resource_keys,
+            step_keys_to_execute=[n.handle for n in to_execute],
+            known_output_run_ids=known_output_run_ids,
+        )
+    from trellis.plan.dynamic_plan import DynamicPlan
+
+    static = [s for s in steps if not s.node.mapped_over]
+    templates = [s for s in steps if s.node.mapped_over]
+    dynamic_plan = DynamicPlan(nodes, templates)
+    for step in steps:
+        if step.node.mapped_over:
+            step.key = dynamic_plan.template_key(step.handle)
+        dynamic_plan.add_collector(step)
+    if keys_to_execute is None:
+        keys_to_execute = [s.key for s in static if s.node in to_execute]
+    plan = ExecutionPlan(
         job,
-        steps,
+        static,
         resolved,
         resource_keys,
-        step_keys_to_execute=[n.handle for n in to_execute],
+        step_keys_to_execute=keys_to_execute,
         known_output_run_ids=known_output_run_ids,
+        dynamic=dynamic_plan,
     )
+    if known_dynamic_keys:
+        dynamic_plan.preresolve(plan, known_dynamic_keys)
+    return plan
+
+
+def _check_mapped_selection(nodes: list[FlatNode], selected: set[str]) -> None:
+    """Refuse a selection with an op mapped over a dynamic output but not the op that
+    yields it: nothing would make its steps."""
+    for node in nodes:
+        outer = [d for d in node.mapped_over if d.handle not in selected]
+        if outer:
+            raise InvalidDefinitionError(
+                f"Op '{node.handle}' runs once per item of the dynamic output "
+                f"'{outer[0].output_name}' of '{outer[0].handle}', which the op selection "
+                f"leaves out; select it too (e.g. '*{node.handle.rsplit('.', 1)[-1]}')."
+            )
 
 
 def _build_step(
@@ -178,6 +261,15 @@ def _build_step(
             # An op input that reads an asset: loaded by its input manager (or io_manager).
             manager_key = manager_key or "io_manager"
             source = FromLoadableAsset(in_def.asset_key, manager_key)
+        elif type(flat) is MappedFrom and flat.handle in selected:
+            source = FromMappedOutput(StepOutputHandle(flat.handle, flat.output_name))
+            upstream.add(flat.handle)
+            manager_key = manager_key or _io_manager_key(job, flat)
+        elif type(flat) is CollectedFrom and flat.handle in selected:
+            dynamic = _collected_dynamic(job, flat)
+            source = FromCollectedOutputs(StepOutputHandle(flat.handle, flat.output_name), dynamic)
+            upstream.add(dynamic.step_key)
+            manager_key = manager_key or _io_manager_key(job, flat)
         if source is None and in_def.input_manager_key is not None:
             source = FromInputManager(in_def.input_manager_key)
         if source is None:
@@ -186,10 +278,16 @@ def _build_step(
     assets_def = node.assets_def
     handle = node.handle
     if assets_def is None:
+        if op_def.asks_for_asset_context:
+            raise InvalidDefinitionError(
+                f"Op '{handle}' annotates its context parameter with AssetExecutionContext, "
+                "which only ops inside a graph-backed asset receive; annotate it "
+                "OpExecutionContext, or leave it unannotated."
+            )
         outputs = [StepOutput(handle, n, d, None) for n, d in op_def.outs.items()]
     else:
-        asset_keys = assets_def.keys_by_output_name
-        selected_keys = assets_def.selected_keys
+        asset_keys = node.asset_keys_by_output or {}
+        selected_keys: frozenset[AssetKey | None] = assets_def.selected_keys
         outputs = [
             StepOutput(handle, out_name, out_def, asset_keys.get(out_name))
             for out_name, out_def in op_def.outs.items()
@@ -220,8 +318,18 @@ def _check_same_partitions(job: JobDefinition, node: FlatNode, upstream: AssetKe
     )
 
 
-def _io_manager_key(job: JobDefinition, source: NodeOutput) -> str:
+def _io_manager_key(job: JobDefinition, source: NodeOutput | MappedFrom | CollectedFrom) -> str:
     return job.nodes_by_handle[source.handle].op_def.outs[source.output_name].io_manager_key
+
+
+def _collected_dynamic(job: JobDefinition, source: CollectedFrom) -> StepOutputHandle:
+    """The dynamic output whose items a ``.collect()`` ranges over: the collected output
+    itself, or the innermost one its node is mapped over."""
+    node = job.nodes_by_handle[source.handle]
+    if node.op_def.is_dynamic_output(source.output_name):
+        return StepOutputHandle(source.handle, source.output_name)
+    innermost = node.mapped_over[-1]
+    return StepOutputHandle(innermost.handle, innermost.output_name)
 
 
 def _unconnected_source(

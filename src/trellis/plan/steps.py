@@ -58,8 +58,32 @@ class FromInputManager(NamedTuple):
     manager_key: str
 
 
+class FromMappedOutput(NamedTuple):
+    """In a template step (one per item of a dynamic output): one item of the dynamic
+    output ``handle`` (its step's handle and output name). A concrete step reads it as
+    ``FromStepOutput`` of that handle with the item's mapping key."""
+
+    handle: StepOutputHandle
+
+
+class FromCollectedOutputs(NamedTuple):
+    """Every item of ``handle`` (a dynamic output, or the output of a node mapped over
+    one) as a list, in the order the items were yielded; ``dynamic`` is the dynamic output
+    whose mapping keys it ranges over. Bound to ``FromMultipleStepOutputs`` once that
+    output's step has run (``plan/dynamic_plan.py``)."""
+
+    handle: StepOutputHandle
+    dynamic: StepOutputHandle
+
+
 StepInputSource = (
-    FromStepOutput | FromMultipleStepOutputs | FromLoadableAsset | FromInputManager | FromValue
+    FromStepOutput
+    | FromMultipleStepOutputs
+    | FromLoadableAsset
+    | FromInputManager
+    | FromValue
+    | FromMappedOutput
+    | FromCollectedOutputs
 )
 
 
@@ -106,7 +130,11 @@ class StepOutput:
 
 class ExecutionStep:
     """One unit of work in a plan: an op (or asset op) at its handle, with its inputs
-    wired and its outputs declared."""
+    wired and its outputs declared.
+
+    A node mapped over a dynamic output has a *template* step (key ``handle[?]``) and,
+    once the output's items are known, one concrete step per item: key ``handle[k]``,
+    ``mapping_keys`` the item's key at each level (``plan/dynamic_plan.py``)."""
 
     __slots__ = (
         "assets_def",
@@ -116,6 +144,7 @@ class ExecutionStep:
         "inputs",
         "key",
         "kind",
+        "mapping_keys",
         "node",
         "op_def",
         "outputs",
@@ -132,9 +161,12 @@ class ExecutionStep:
         upstream_step_keys: frozenset[str],
         retry_policy: Any,
         hook_defs: tuple[Any, ...] = (),
+        key: str | None = None,
+        mapping_keys: tuple[str, ...] = (),
     ) -> None:
         self.node = node
-        self.key = node.handle
+        self.key = key or node.handle
+        self.mapping_keys = mapping_keys
         self.handle = node.handle
         self.op_def: OpDefinition = node.op_def
         self.assets_def: AssetsDefinition | None = node.assets_def
@@ -151,6 +183,12 @@ class ExecutionStep:
         self.check_keys: frozenset[AssetCheckKey] = (
             checks.selected_check_keys if checks is not None else _NO_CHECKS
         )
+
+    @property
+    def mapping_key(self) -> str | None:
+        """The mapping key of a step run per item of a dynamic output (``a`` for
+        ``op[a]``; ``a,b`` for an op mapped inside a mapped op), else None."""
+        return ",".join(self.mapping_keys) if self.mapping_keys else None
 
     @property
     def outputs_by_name(self) -> dict[str, StepOutput]:

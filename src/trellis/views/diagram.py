@@ -28,8 +28,10 @@ from trellis.defs.ins_outs import Nothing
 from trellis.plan.plan import build_execution_plan
 from trellis.plan.steps import (
     ExecutionStep,
+    FromCollectedOutputs,
     FromInputManager,
     FromLoadableAsset,
+    FromMappedOutput,
     FromMultipleStepOutputs,
     FromStepOutput,
     FromValue,
@@ -131,22 +133,32 @@ class JobDiagram:
 def context_type_for(step: ExecutionStep) -> str:
     """The context class a step's function receives (the rule of
     ``trellis.execution.step.user_context_type_name``, decided from the plan step)."""
-    if step.assets_def is not None and step.op_def.spec.context_annotation != "OpExecutionContext":
-        return "AssetExecutionContext"
+    if step.assets_def is not None:
+        annotation = step.op_def.spec.context_annotation
+        if annotation == "AssetExecutionContext" or (
+            annotation != "OpExecutionContext" and not step.node.in_graph_asset
+        ):
+            return "AssetExecutionContext"
     if step.kind == "asset_check":
         return "AssetCheckExecutionContext"
     return "OpExecutionContext"
 
 
-def _diagram_input(step_input: Any) -> DiagramInput:
+def _diagram_input(step_input: Any, shown: Any) -> DiagramInput:
     src = step_input.source
     loaded = step_input.in_def.dagster_type is not Nothing
     manager = step_input.manager_key
     if isinstance(src, FromStepOutput):
-        ups = [(src.handle.step_key, src.handle.output_name)]
+        ups = [(shown(src.handle.step_key), src.handle.output_name)]
+        return DiagramInput(step_input.name, "step_output", manager, ups, loaded=loaded)
+    if isinstance(src, FromMappedOutput):  # one item of a dynamic output per mapped step
+        ups = [(shown(src.handle.step_key), f"{src.handle.output_name}[k]")]
+        return DiagramInput(step_input.name, "step_output", manager, ups, loaded=loaded)
+    if isinstance(src, FromCollectedOutputs):  # .collect(): every item, as a list
+        ups = [(shown(src.handle.step_key), f"{src.handle.output_name}[*]")]
         return DiagramInput(step_input.name, "step_output", manager, ups, loaded=loaded)
     if isinstance(src, FromMultipleStepOutputs):
-        ups = [(h.step_key, h.output_name) for h in src.handles]
+        ups = [(shown(h.step_key), h.output_name) for h in src.handles]
         return DiagramInput(step_input.name, "step_output", manager, ups, loaded=loaded)
     if isinstance(src, FromLoadableAsset):
         return DiagramInput(
@@ -175,8 +187,23 @@ def build_diagram(job: Any, run_config: Any = None, **plan_kwargs: Any) -> JobDi
     plan = build_execution_plan(job, run_config, **plan_kwargs)
     steps: list[DiagramStep] = []
     edges: list[DiagramEdge] = []
-    for step in plan.steps.values():
-        inputs = [_diagram_input(i) for i in step.inputs]
+    planned = list(plan.steps.values())
+    dynamic = plan.dynamic
+
+    def shown(key: str) -> str:
+        return key
+
+    if dynamic is not None:  # a node mapped over a dynamic output: its template, node[?]
+        planned = sorted(
+            [*planned, *dynamic.templates.values()], key=lambda s: dynamic.position[s.handle]
+        )
+
+        def shown(key: str) -> str:
+            return dynamic.template_key(key) if key in dynamic.templates else key
+
+    keys = {step.key for step in planned}
+    for step in planned:
+        inputs = [_diagram_input(i, shown) for i in step.inputs]
         outputs = [
             DiagramOutput(
                 o.name,
@@ -198,7 +225,7 @@ def build_diagram(job: Any, run_config: Any = None, **plan_kwargs: Any) -> JobDi
                 inputs=inputs,
                 outputs=outputs,
                 resources=sorted(job.resource_keys_for_node(step.node)),
-                upstream=sorted(k for k in step.upstream_step_keys if k in plan.steps),
+                upstream=sorted(shown(k) for k in step.upstream_step_keys if shown(k) in keys),
             )
         )
     _layers(steps)

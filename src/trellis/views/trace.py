@@ -73,6 +73,7 @@ from trellis.core.event_payloads import (
 )
 from trellis.core.events import ErrorInfo, Event, EventType
 from trellis.core.run import EXECUTOR_TAG
+from trellis.defs.dynamic_scope import parse_step_key
 
 ERROR_KINDS = frozenset(
     {"step_failure", "retry", "resource_failure", "teardown_failure", "engine_error", "hook_error"}
@@ -305,6 +306,10 @@ class _Builder:
                     attempts=0,
                 )
             )
+            handle, mapping_keys = parse_step_key(key)
+            if mapping_keys:  # one step of a node mapped over a dynamic output
+                step.attrs["node_handle"] = handle
+                step.attrs["mapping_key"] = ",".join(mapping_keys)
             self.steps[key] = step
         return step
 
@@ -351,6 +356,9 @@ class _Builder:
             assert isinstance(data, LoadedInputData)
             upstream = data.upstream_step_key
             source = f" from {upstream}.{data.upstream_output_name}" if upstream else ""
+            item = data.upstream_mapping_key
+            if item is not None:  # one item of a dynamic output
+                source += f"[{item}]"
             manager = data.manager_key
             attempt.add(
                 self.node(
@@ -361,6 +369,7 @@ class _Builder:
                     manager_key=manager,
                     upstream_step_key=upstream,
                     upstream_output_name=data.upstream_output_name,
+                    upstream_mapping_key=item,
                     asset_key=event.asset_key,
                     metadata=data.metadata or {},
                     duration_ms=data.duration_ms,
@@ -373,28 +382,34 @@ class _Builder:
         compute = self.compute_node(key, attempt, event)
         if et is EventType.STEP_OUTPUT:
             assert isinstance(data, StepOutputData)
-            name = data.output_name
+            name = _output_label(data.output_name, data.mapping_key)
             handled = compute.add(
                 self.node(
                     "handle_output",
                     f"OutputContext {name} → handle_output",
                     event,
-                    output_name=name,
+                    output_name=data.output_name,
                     metadata=data.metadata or {},
                 )
             )
+            if data.mapping_key is not None:
+                handled.attrs["mapping_key"] = data.mapping_key
             self.output[key] = handled
         elif et is EventType.HANDLED_OUTPUT:
             assert isinstance(data, HandledOutputData)
-            name = data.output_name
+            name = _output_label(data.output_name, data.mapping_key)
             out = self.output.get(key)
-            if out is None or out.attrs.get("output_name") != name:
+            if (
+                out is None
+                or out.attrs.get("output_name") != data.output_name
+                or out.attrs.get("mapping_key") != data.mapping_key
+            ):
                 out = compute.add(
                     self.node(
                         "handle_output",
                         f"OutputContext {name} → handle_output",
                         event,
-                        output_name=name,
+                        output_name=data.output_name,
                     )
                 )
             manager = data.manager_key
@@ -448,11 +463,13 @@ class _Builder:
         compute = self.compute.get(key)
         if compute is None:
             context_type = attempt.attrs.get("context_type", "context")
-            op_name = key.rsplit(".", 1)[-1]
+            handle, mapping_keys = parse_step_key(key)
+            op_name = handle.rsplit(".", 1)[-1]
+            item = f" for mapping key {','.join(mapping_keys)}" if mapping_keys else ""
             compute = attempt.add(
                 self.node(
                     "compute",
-                    f"{context_type} → compute {op_name}()",
+                    f"{context_type} → compute {op_name}(){item}",
                     event,
                     context_type=context_type,
                     op_name=op_name,
@@ -622,7 +639,8 @@ def _keep_step(node: TraceNode, step: str) -> TraceNode:
     for child in node.children:
         if child.kind == "step":
             key = child.attrs.get("step_key", "")
-            if key == step or key.rsplit(".", 1)[-1] == step:
+            handle = parse_step_key(key)[0]  # a mapped step (op[k]) is kept for its op
+            if step in (key, handle) or step in (key.rsplit(".", 1)[-1], handle.rsplit(".", 1)[-1]):
                 children.append(child)
         elif child.kind == "orchestration":
             children.append(_keep_step(child, step))
@@ -642,6 +660,12 @@ def _cut(node: TraceNode, depth: int) -> TraceNode:
     if depth <= 0:
         return _copy(node, [])
     return _copy(node, [_cut(c, depth - 1) for c in node.children])
+
+
+def _output_label(output_name: str, mapping_key: str | None) -> str:
+    """An output as the trace names it: ``result``, or ``result[k]`` for an item of a
+    dynamic output."""
+    return output_name if mapping_key is None else f"{output_name}[{mapping_key}]"
 
 
 def filter_trace(

@@ -216,7 +216,7 @@ class DaskExecutor(Executor):
             dask_key,
             key=dask_key,
             pure=False,
-            resources=self._resources.get(step_key),
+            resources=self._step_resources(plan_context, step_key),
         )
         attempt.future.add_done_callback(lambda _: self._inbox.put(("done", dask_key)))
         now = time.monotonic()
@@ -227,6 +227,15 @@ class DaskExecutor(Executor):
             for future in self._to_release:
                 future.release()
             self._to_release.clear()
+
+    def _step_resources(
+        self, plan_context: PlanOrchestrationContext, step_key: str
+    ) -> dict[str, float] | None:
+        """The Dask resources a step asks for (a mapped step ``op[k]``: its node's tag)."""
+        found = self._resources.get(step_key)
+        if found is None and plan_context.plan.dynamic is not None and step_key.endswith("]"):
+            found = step_resources(step_key, plan_context.plan.steps[step_key].tags)
+        return found
 
     # -- waiting ---------------------------------------------------------------------------
     def wait(self, plan_context: PlanOrchestrationContext) -> list[StepOutcome]:

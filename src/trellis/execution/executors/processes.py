@@ -17,7 +17,6 @@ that step as crashed, or retries it when its ``RetryPolicy`` allows, and is repl
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import multiprocessing
 import os
@@ -118,10 +117,6 @@ class MultiprocessExecutor(Executor):
     ) -> None:
         """Hand one step attempt to an idle worker (starting one if a worker died)."""
         request = request_for(plan_context, step_key, retry_number)
-        # Only the step's own upstream outputs matter to it: keep the message small.
-        upstream = plan_context.plan.steps[step_key].upstream_step_keys
-        produced = frozenset(h for h in request.produced if h.step_key in upstream)
-        request = dataclasses.replace(request, produced=produced)
         while True:
             worker = next((w for w in self._workers if w.idle), None)
             if worker is None:

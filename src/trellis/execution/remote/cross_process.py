@@ -91,8 +91,12 @@ def check_cross_process(
     in messages (default: the job's)."""
     if executor_name is None:
         executor_name = job.executor_def.name if job.executor_def is not None else "in_process"
-    for key in plan.step_keys_to_execute:
-        for output in plan.steps[key].outputs:
+    steps = [plan.steps[key] for key in plan.step_keys_to_execute]
+    if plan.dynamic is not None:  # the steps mapped over dynamic outputs, to be made
+        steps.extend(plan.dynamic.templates.values())
+    for step in steps:
+        key = step.key
+        for output in step.outputs:
             definition = job.resource_defs.get(output.io_manager_key)
             if _is_in_memory(definition):
                 raise UnmetExecutorRequirementsError(

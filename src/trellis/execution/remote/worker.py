@@ -26,6 +26,7 @@ from trellis.execution.remote.code_pointer import CodePointer
 from trellis.execution.resources import BuiltResources, build_resource
 from trellis.execution.run_loggers import LoggerInitError, RunLoggers, build_run_loggers
 from trellis.execution.step import StepOutcome, StepStatus, execute_step
+from trellis.plan.dynamic_plan import CollectBinding
 from trellis.plan.steps import StepOutputHandle
 
 
@@ -49,6 +50,9 @@ class StepRequest:
     known_output_run_ids: dict[str, str] = field(default_factory=dict)
     produced: frozenset[StepOutputHandle] = frozenset()
     resource_overrides_key: str | None = None
+    # A step that .collect()s a dynamic output: the mapping keys it gathers, as the
+    # orchestrator bound them (a step mapped over one is made from its key alone).
+    collected: tuple[CollectBinding, ...] = ()
 
 
 @dataclass
@@ -61,6 +65,7 @@ class StepReply:
     retry_delay: float = 0.0
     error: ErrorInfo | None = None
     exception: bytes | None = None  # the user's exception, pickled when possible
+    dynamic_keys: dict[str, list[str]] | None = None  # mapping keys, per dynamic output
 
     def to_outcome(self) -> StepOutcome:
         """The ``StepOutcome`` the orchestration loop reads."""
@@ -76,6 +81,7 @@ class StepReply:
             set(self.produced),
             exception,
             self.retry_delay,
+            self.dynamic_keys,
         )
 
 
@@ -90,10 +96,11 @@ def reply_from_outcome(outcome: StepOutcome) -> StepReply:
     return StepReply(
         outcome.step_key,
         outcome.status.value,
-        sorted(outcome.produced),
+        list(outcome.produced),
         outcome.retry_delay,
         ErrorInfo.from_exception(outcome.exception) if outcome.exception else None,
         blob,
+        outcome.dynamic_keys,
     )
 
 
@@ -178,7 +185,7 @@ class _RunInWorker:
         from trellis.defs.resource import resource_init_order
 
         job = self.plan.job
-        node = job.nodes_by_handle[step_key]
+        node = self.plan.steps[step_key].node  # a mapped step (op[k]) names its node
         needed = job.resource_keys_for_node(node)
         with self.lock:
             for key in resource_init_order(job.resource_defs, needed):
@@ -225,7 +232,11 @@ class WorkerState:
                 state.context.produced_outputs = set(request.produced)
             else:
                 produced.update(request.produced)
-        step = state.plan.steps[request.step_key]
+            step = state.plan.steps[request.step_key]  # a mapped step: made from its key
+            if request.collected:  # gathers dynamic outputs: bound as the orchestrator did
+                dynamic = state.plan.dynamic
+                assert dynamic is not None
+                dynamic.apply_bindings(state.plan, request.step_key, request.collected)
         try:
             state.ensure_loggers()
         except LoggerInitError as exc:
@@ -297,6 +308,12 @@ def request_for(plan_context: PlanOrchestrationContext, step_key: str, retry: in
     plan = plan_context.plan
     instance = plan_context.instance
     ref = None if instance.is_ephemeral else instance.get_ref()
+    # Only the step's own sources matter to it: O(its inputs), whatever the run's size.
+    produced = plan_context.produced_outputs or ()
+    step = plan.steps[step_key]
+    needed = frozenset(
+        h for step_input in step.inputs for h in step_input.upstream_handles if h in produced
+    )
     return StepRequest(
         run_id=run.run_id,
         job_name=run.job_name,
@@ -312,5 +329,6 @@ def request_for(plan_context: PlanOrchestrationContext, step_key: str, retry: in
         asset_check_selection=run.asset_check_selection,
         step_keys_to_execute=plan.step_keys_to_execute,
         known_output_run_ids=dict(plan.known_output_run_ids),
-        produced=frozenset(plan_context.produced_outputs or ()),
+        produced=needed,
+        collected=plan.dynamic.bindings_of(step_key) if plan.dynamic is not None else (),
     )
