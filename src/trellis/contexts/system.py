@@ -134,6 +134,7 @@ class StepExecutionContext:
         "_log",
         "_output_metadata",
         "check_evaluations",
+        "data_versions",
         "output_capture",
         "plan_context",
         "retry_number",
@@ -157,6 +158,8 @@ class StepExecutionContext:
         self.output_capture: dict[str, tuple[Any, Mapping[str, Any]]] | None = None
         # The asset checks evaluated so far in this attempt (``execution/step_checks.py``).
         self.check_evaluations: dict[Any, Any] | None = None
+        # The data versions of the assets materialized (or set) so far in this attempt.
+        self.data_versions: dict[AssetKey, Any] | None = None
 
     # -- identity ----------------------------------------------------------------------
     @property
