@@ -174,7 +174,7 @@ def test_a_pipes_subprocess_reports_back_from_every_executor(executor, run_confi
     metadata = {name: value.value for name, value in mat.metadata.items()}
     # launched by the process that ran the step, a process of its own
     assert metadata["parent_pid"] == step_pid and metadata["external_pid"] != step_pid
-    assert metadata["rows"] == 7 and metadata["dagster/data_version"] == "rows-7"
+    assert metadata["rows"] == 7 and mat.tags["dagster/data_version"] == "rows-7"
     assert mat.metadata["dashboard"].type_name == "url"
     context = metadata["context"]
     assert context["run_id"] == result.run_id and context["job_name"] == "pipes_job"

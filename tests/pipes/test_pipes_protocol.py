@@ -281,7 +281,7 @@ def test_round_trip_through_a_session_in_this_process():
     (mat,) = result.get_asset_materialization_events()
     assert mat.asset_key == AssetKey(["raw", "orders"])
     assert mat.metadata["rows"].value == 4
-    assert mat.metadata["dagster/data_version"].value == "d1"
+    assert mat.tags["dagster/data_version"] == "d1"
     lines = [
         (e.level, e.message) for e in result.event_log if e.event_type is EventType.LOG_MESSAGE
     ]
