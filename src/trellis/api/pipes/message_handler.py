@@ -40,6 +40,13 @@ from trellis.core.data_version import DataVersion
 from trellis.core.events import ErrorInfo
 from trellis.core.metadata import MetadataValue, as_metadata_value
 from trellis.core.outputs import MaterializeResult
+from trellis.core.table_metadata import (
+    TableColumn,
+    TableColumnDep,
+    TableColumnLineage,
+    TableRecord,
+    TableSchema,
+)
 from trellis_pipes import (
     PIPES_METADATA_TYPE_INFER,
     PIPES_PROTOCOL_VERSION,
@@ -82,9 +89,9 @@ class _FrameworkError(NamedTuple):
 
 def metadata_from_pipes(entries: Any) -> dict[str, MetadataValue]:
     """Metadata as a message carries it (``{name: {"raw_value": ..., "type": ...}}``, or
-    plain values) as ``MetadataValue``s. A type Trellis has no class for yet (tables,
-    notebooks, runs, assets) is kept as JSON; a value that does not fit its type is
-    kept as the value it is."""
+    plain values) as ``MetadataValue``s: tables, table schemas, column lineage, assets,
+    runs, jobs and notebooks become their structured values. A type Trellis has no class
+    for, or a value that does not fit its type, is kept as it was sent."""
     if not entries:
         return {}
     if not isinstance(entries, Mapping):
@@ -111,9 +118,61 @@ def _metadata_value(raw: Any, kind: Any) -> MetadataValue:
         return MetadataValue.json(raw)
     elif kind == "null":
         return MetadataValue.null()
-    elif kind != PIPES_METADATA_TYPE_INFER:  # a kind Trellis has no class for yet
+    elif kind in _STRUCTURED:
+        try:
+            return _STRUCTURED[kind](raw)
+        except (TypeError, KeyError, ValueError, AttributeError):
+            return MetadataValue.json(raw)  # not the shape the type says: kept as sent
+    elif kind != PIPES_METADATA_TYPE_INFER:  # a kind Trellis has no class for
         return MetadataValue.json(raw)
     return as_metadata_value(raw)
+
+
+def _columns(raw: Any) -> list[TableColumn]:
+    return [TableColumn(str(c["name"]), str(c.get("type", "string"))) for c in raw]
+
+
+def _table(raw: Mapping[str, Any]) -> MetadataValue:
+    records = [TableRecord(record) for record in raw["records"]]
+    schema = raw.get("schema")
+    columns = schema.get("columns", schema) if isinstance(schema, Mapping) else schema
+    return MetadataValue.table(records, TableSchema(_columns(columns)) if columns else None)
+
+
+def _lineage(raw: Mapping[str, Any]) -> MetadataValue:
+    deps = raw.get("deps_by_column", raw)
+    return MetadataValue.column_lineage(
+        TableColumnLineage(
+            {
+                str(column): [
+                    TableColumnDep(
+                        AssetKey(to_asset_key_path(d["asset_key"]))
+                        if isinstance(d["asset_key"], str)
+                        else AssetKey(d["asset_key"]),
+                        str(d["column_name"]),
+                    )
+                    for d in column_deps
+                ]
+                for column, column_deps in deps.items()
+            }
+        )
+    )
+
+
+# The structured kinds Dagster Pipes sends, from their raw JSON values (as dagster_pipes
+# writes them: a table schema is {"columns": [{"name", "type"}]}, a table {"records",
+# "schema"}, column lineage {column: [{"asset_key", "column_name"}]}, an asset its key).
+_STRUCTURED: dict[str, Any] = {
+    "table_schema": lambda raw: MetadataValue.table_schema(TableSchema(_columns(raw["columns"]))),
+    "table": _table,
+    "table_column_lineage": _lineage,
+    "asset": lambda raw: MetadataValue.asset(
+        AssetKey(to_asset_key_path(raw)) if isinstance(raw, str) else AssetKey(raw)
+    ),
+    "dagster_run": lambda raw: MetadataValue.dagster_run(str(raw)),
+    "notebook": lambda raw: MetadataValue.notebook(str(raw)),
+    "job": lambda raw: MetadataValue.job(str(raw)),
+}
 
 
 def error_info_from_pipes(exc: PipesException) -> ErrorInfo:
