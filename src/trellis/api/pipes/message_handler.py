@@ -120,7 +120,8 @@ def _metadata_value(raw: Any, kind: Any) -> MetadataValue:
         return MetadataValue.null()
     elif kind in _STRUCTURED:
         try:
-            return _STRUCTURED[kind](raw)
+            built: MetadataValue = _STRUCTURED[kind](raw)
+            return built
         except (TypeError, KeyError, ValueError, AttributeError):
             return MetadataValue.json(raw)  # not the shape the type says: kept as sent
     elif kind != PIPES_METADATA_TYPE_INFER:  # a kind Trellis has no class for
