@@ -270,7 +270,8 @@ class DbIOManager(IOManager):
             {
                 **(metadata or {}),
                 "Query": get_select_statement(table_slice),
-                **TableMetadataSet(table_name=name, relation_identifier=name),
+                **TableMetadataSet(table_name=name),
+                "dagster/relation_identifier": name,  # the key older readers look for
             }
         )
 

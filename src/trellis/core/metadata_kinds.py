@@ -315,49 +315,52 @@ def decode(type_name: str, data: Any) -> MetadataValue | None:
 
 class TableMetadataSet(Mapping[str, Any]):
     """Dagster's standard table metadata under its ``dagster/`` keys: ``column_schema``
-    (``dagster/column_schema``), ``row_count``, ``partition_row_count``, ``table_name``,
-    ``relation_identifier`` and ``column_lineage``.
+    (``dagster/column_schema``), ``column_lineage``, ``row_count``,
+    ``partition_row_count``, ``table_name`` and ``storage_kind``.
 
     A mapping of the keys that were given, so ``metadata={**TableMetadataSet(row_count=3)}``
     attaches them; ``TableMetadataSet.extract(metadata)`` reads them back from any
-    metadata dict (plain values, as they were given).
+    metadata dict (plain values, as they were given; the older key
+    ``dagster/relation_identifier`` is read as ``table_name``). Dagster keeps this class
+    out of its top-level names; Trellis exports it.
     """
 
     NAMESPACE = "dagster"
     FIELDS = (
         "column_schema",
+        "column_lineage",
         "row_count",
         "partition_row_count",
         "table_name",
-        "relation_identifier",
-        "column_lineage",
+        "storage_kind",
     )
+    LEGACY_KEYS: Mapping[str, str] = {"relation_identifier": "table_name"}
     _TYPES: Mapping[str, tuple[type, ...]] = {
         "column_schema": (TableSchema,),
+        "column_lineage": (TableColumnLineage,),
         "row_count": (int,),
         "partition_row_count": (int,),
         "table_name": (str,),
-        "relation_identifier": (str,),
-        "column_lineage": (TableColumnLineage,),
+        "storage_kind": (str,),
     }
 
     def __init__(
         self,
         *,
         column_schema: TableSchema | None = None,
+        column_lineage: TableColumnLineage | None = None,
         row_count: int | None = None,
         partition_row_count: int | None = None,
         table_name: str | None = None,
-        relation_identifier: str | None = None,
-        column_lineage: TableColumnLineage | None = None,
+        storage_kind: str | None = None,
     ) -> None:
         given = {
             "column_schema": column_schema,
+            "column_lineage": column_lineage,
             "row_count": row_count,
             "partition_row_count": partition_row_count,
             "table_name": table_name,
-            "relation_identifier": relation_identifier,
-            "column_lineage": column_lineage,
+            "storage_kind": storage_kind,
         }
         for name, value in given.items():
             types = self._TYPES[name]
@@ -378,6 +381,10 @@ class TableMetadataSet(Mapping[str, Any]):
     def extract(cls, metadata: Mapping[str, Any]) -> TableMetadataSet:
         """The table fields found in ``metadata`` (metadata values unwrapped)."""
         found: dict[str, Any] = {}
+        for legacy, name in cls.LEGACY_KEYS.items():
+            value = metadata.get(cls.namespaced(legacy))
+            if value is not None:
+                found[name] = value.value if isinstance(value, MetadataValue) else value
         for name in cls.FIELDS:
             value = metadata.get(cls.namespaced(name))
             if value is not None:
