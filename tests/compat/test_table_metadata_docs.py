@@ -1,6 +1,7 @@
 """Table metadata the way Dagster's documentation writes it: a column schema given on the
-definition and at materialization, row counts, column lineage, and a table of records. Only the import changed (``dagster`` → ``trellis``); each example
-also runs on Dagster 1.13 with the import switched back."""
+definition and at materialization, row counts, column lineage, and a table of records.
+Only the import changed (``dagster`` → ``trellis``); each example also runs on Dagster
+1.13 with the import switched back."""
 
 import trellis as dg
 
