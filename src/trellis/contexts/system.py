@@ -66,6 +66,9 @@ class PlanOrchestrationContext:
         self._scoped_resources: dict[int, ResourcesView] = {}
         self.io_cache: dict[Any, Any] = {}
         self.produced_outputs: set[StepOutputHandle] | None = None
+        # Upstream data versions handed to a worker process with its steps (a run whose
+        # instance it cannot open): (asset key, partition) -> (version, storage id).
+        self.known_data_versions: dict[Any, tuple[str, int | None]] | None = None
         self.event_loops = EventLoops()
 
     # -- identity ----------------------------------------------------------------------

@@ -82,15 +82,30 @@ def upstream_data_version(
     produced = step_context.data_versions
     if produced is not None and key in produced:  # made earlier in this step
         return produced[key], None
-    instance = step_context.plan_context.instance
+    plan_context = step_context.plan_context
+    # A worker of a run whose instance only the orchestrator holds (an in-memory one) is
+    # handed the versions with each step (``versions_for_step``).
+    known = getattr(plan_context, "known_data_versions", None)
+    if known is not None and (key, partition) in known:
+        value, storage_id = known[(key, partition)]
+        return DataVersion(value), storage_id
+    return stored_data_version(plan_context, step_context.step.assets_def, key, partition)
+
+
+def stored_data_version(
+    plan_context: Any, own: Any, key: AssetKey, partition: str | None
+) -> tuple[DataVersion, int | None]:
+    """The newest data version of ``key`` in the run's instance (of ``partition`` when
+    ``key`` shares the partitions of ``own``, the assets definition reading it)."""
+    instance = plan_context.instance
     if instance is None:
         return DEFAULT_DATA_VERSION, None
-    graph = _asset_graph(step_context)
+    plan = plan_context.plan
+    graph = getattr(plan.job, "asset_graph", None) if plan is not None else None
     is_source = None
     partition_key = None
     if graph is not None:
-        is_source = key in graph.external_specs or key in graph.observable_keys
-        own = step_context.step.assets_def
+        is_source = graph.is_external(key)
         if (
             partition is not None
             and own is not None
@@ -104,6 +119,21 @@ def upstream_data_version(
     return version or DEFAULT_DATA_VERSION, record.storage_id
 
 
-def _asset_graph(step_context: StepExecutionContext) -> Any:
-    plan = step_context.plan_context.plan
-    return getattr(plan.job, "asset_graph", None) if plan is not None else None
+def versions_for_step(
+    plan_context: Any, step: Any
+) -> dict[tuple[AssetKey, str | None], tuple[str, int | None]]:
+    """The upstream data versions a step in another process needs, read here (for a run
+    whose instance that process cannot open)."""
+    own = step.assets_def
+    if own is None or own.is_observable:
+        return {}
+    partitions = plan_context.partitions
+    partition = None
+    if own.partitions_def is not None and partitions.has_partition_key:
+        partition = partitions.start
+    deps = {d for k in own.selected_keys for d in own.deps_for(k)} - set(own.selected_keys)
+    found = {}
+    for dep in sorted(deps):
+        version, storage_id = stored_data_version(plan_context, own, dep, partition)
+        found[(dep, partition)] = (version.value, storage_id)
+    return found

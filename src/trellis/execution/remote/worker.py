@@ -22,6 +22,7 @@ from trellis.core import event_factory
 from trellis.core.events import ErrorInfo, Event
 from trellis.core.run import Run
 from trellis.core.serialization import event_to_dict
+from trellis.execution.data_versions import versions_for_step
 from trellis.execution.remote.code_pointer import CodePointer
 from trellis.execution.resources import BuiltResources, build_resource
 from trellis.execution.run_loggers import LoggerInitError, RunLoggers, build_run_loggers
@@ -49,6 +50,9 @@ class StepRequest:
     known_output_run_ids: dict[str, str] = field(default_factory=dict)
     produced: frozenset[StepOutputHandle] = frozenset()
     resource_overrides_key: str | None = None
+    # For a run whose instance the worker cannot open: the upstream data versions the
+    # step records in its provenance, read by the orchestrator.
+    data_versions: dict[Any, tuple[str, int | None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -225,6 +229,11 @@ class WorkerState:
                 state.context.produced_outputs = set(request.produced)
             else:
                 produced.update(request.produced)
+            if request.data_versions:
+                known = state.context.known_data_versions
+                if known is None:
+                    known = state.context.known_data_versions = {}
+                known.update(request.data_versions)
         step = state.plan.steps[request.step_key]
         try:
             state.ensure_loggers()
@@ -297,6 +306,7 @@ def request_for(plan_context: PlanOrchestrationContext, step_key: str, retry: in
     plan = plan_context.plan
     instance = plan_context.instance
     ref = None if instance.is_ephemeral else instance.get_ref()
+    versions = versions_for_step(plan_context, plan.steps[step_key]) if ref is None else {}
     return StepRequest(
         run_id=run.run_id,
         job_name=run.job_name,
@@ -313,4 +323,5 @@ def request_for(plan_context: PlanOrchestrationContext, step_key: str, retry: in
         step_keys_to_execute=plan.step_keys_to_execute,
         known_output_run_ids=dict(plan.known_output_run_ids),
         produced=frozenset(plan_context.produced_outputs or ()),
+        data_versions=versions,
     )
