@@ -210,7 +210,6 @@ def observe(
 
     Exits 0 when the run succeeds, 1 when it fails, 2 on bad input.
     """
-    from trellis.api.execute import execute_job_in_process
     from trellis.cli.selection import parse_selection
 
     target = target_from(python_file, module_name, attribute)
@@ -227,28 +226,18 @@ def observe(
             f"--select '{select}' selects no observable source asset"
             + (f"; these can be observed: {', '.join(known)}." if known else "; there are none.")
         )
-    run_config = load_run_config(config_files, config_json)
-    tags = {**tags_json, CODE_LOCATION_TAG: target.to_tag()}
-    job = defs.get_implicit_global_asset_job_def()
-    console = make_console()
-    with open_instance() as instance:
-
-        def start(on_event: Any) -> Any:
-            return execute_job_in_process(
-                job,
-                run_config=run_config,
-                instance=instance,
-                raise_on_error=False,
-                tags=tags,
-                asset_selection=keys,
-                on_event=on_event,
-            )
-
-        label = f"{len(keys)} observable asset{'' if len(keys) == 1 else 's'}"
-        sources = config_sources(config_files, config_json)
-        code = run_with_progress(
-            console, start, title=label, total_steps=len(keys), config_files=sources
-        )
+    label = f"{len(keys)} observable asset{'' if len(keys) == 1 else 's'}"
+    code = _run_implicit_job(
+        defs,
+        target,
+        make_console(),
+        label,
+        len(keys),
+        config_files,
+        config_json,
+        tags_json,
+        asset_selection=keys,
+    )
     ctx.exit(code)
 
 
@@ -276,7 +265,6 @@ def check(
     failed), 2 on bad input. A check that fails without blocking is reported, and the run
     still succeeds.
     """
-    from trellis.api.execute import execute_job_in_process
     from trellis.cli.selection import parse_selection
 
     target = target_from(python_file, module_name, attribute)
@@ -298,10 +286,41 @@ def check(
         if not checks:
             raise CliError(note)
         console.print(note, style="yellow", markup=False)
+    steps = {graph.check_owner[k].node_name for k in checks}
+    label = f"{len(checks)} asset check{'' if len(checks) == 1 else 's'}"
+    code = _run_implicit_job(
+        defs,
+        target,
+        console,
+        label,
+        len(steps),
+        config_files,
+        config_json,
+        tags_json,
+        asset_selection=[],
+        asset_check_selection=checks,
+    )
+    ctx.exit(code)
+
+
+def _run_implicit_job(
+    defs: Any,
+    target: Any,
+    console: Any,
+    label: str,
+    total_steps: int,
+    config_files: tuple[str, ...],
+    config_json: str | None,
+    tags_json: dict[str, str],
+    **selection: Any,
+) -> int:
+    """Run a subset of the implicit asset job (``selection``: ``asset_selection`` and
+    ``asset_check_selection``) in this process with live progress; its exit code."""
+    from trellis.api.execute import execute_job_in_process
+
     run_config = load_run_config(config_files, config_json)
     tags = {**tags_json, CODE_LOCATION_TAG: target.to_tag()}
     job = defs.get_implicit_global_asset_job_def()
-    steps = {graph.check_owner[k].node_name for k in checks}
     with open_instance() as instance:
 
         def start(on_event: Any) -> Any:
@@ -311,17 +330,15 @@ def check(
                 instance=instance,
                 raise_on_error=False,
                 tags=tags,
-                asset_selection=[],
-                asset_check_selection=checks,
                 on_event=on_event,
+                **selection,
             )
 
-        label = f"{len(checks)} asset check{'' if len(checks) == 1 else 's'}"
         sources = config_sources(config_files, config_json)
-        code = run_with_progress(
-            console, start, title=label, total_steps=len(steps), config_files=sources
+        code: int = run_with_progress(
+            console, start, title=label, total_steps=total_steps, config_files=sources
         )
-    ctx.exit(code)
+    return code
 
 
 def _runs_alone(owner: Any) -> bool:

@@ -157,12 +157,13 @@ def compute_logical_data_version(
     code_version: str, input_data_versions: Mapping[AssetKey, DataVersion]
 ) -> DataVersion:
     """The data version Trellis derives for a materialization that gave none: the SHA-256
-    of the code version followed by the input data versions in the order of their keys
-    (as Dagster derives it, so both agree on the same inputs). ``UNKNOWN`` if an input's
-    version is unknown."""
+    of the code version followed by the input data versions in the order of their keys'
+    ``repr`` (``AssetKey(['a', 'b'])``, Dagster's ``str`` of a key: both derive the same
+    version from the same inputs). ``UNKNOWN`` if an input's version is unknown. The
+    engine computes the same on strings (``trellis.execution.data_versions``)."""
     if UNKNOWN_DATA_VERSION in input_data_versions.values():
         return UNKNOWN_DATA_VERSION
-    ordered = [input_data_versions[k].value for k in sorted(input_data_versions, key=str)]
+    ordered = [input_data_versions[k].value for k in sorted(input_data_versions, key=repr)]
     digest = sha256("".join((code_version, *ordered)).encode("utf8"))
     return DataVersion(digest.hexdigest())
 

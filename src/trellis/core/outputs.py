@@ -58,6 +58,23 @@ def _tags(tags: Mapping[str, str] | None, owner: str) -> dict[str, str] | None:
     return dict(tags)
 
 
+def _set_result_fields(
+    result: Any,
+    asset_key: CoercibleToAssetKey | None,
+    metadata: Mapping[str, Any] | None,
+    check_results: Sequence[Any] | None,
+    data_version: DataVersion | None,
+    tags: Mapping[str, str] | None,
+) -> None:
+    """The fields a ``MaterializeResult`` and an ``ObserveResult`` share, checked."""
+    owner = type(result).__name__
+    result.asset_key = AssetKey.from_coercible(asset_key) if asset_key is not None else None
+    result.metadata = normalize_metadata(metadata)
+    result.check_results = list(check_results or ())
+    result.data_version = None if data_version is None else coerce_data_version(data_version, owner)
+    result.tags = _tags(tags, owner)
+
+
 def _same_fields(a: Any, b: Any) -> bool:
     """Value equality of two objects of one ``__slots__`` class, field by field."""
     return type(a) is type(b) and all(getattr(a, f) == getattr(b, f) for f in a.__slots__)
@@ -72,6 +89,11 @@ class MaterializeResult:
     materialization's tags."""
 
     __slots__ = ("asset_key", "check_results", "data_version", "metadata", "tags", "value")
+    asset_key: AssetKey | None
+    metadata: dict[str, MetadataValue]
+    check_results: list[Any]
+    data_version: DataVersion | None
+    tags: dict[str, str] | None
 
     def __init__(
         self,
@@ -83,13 +105,7 @@ class MaterializeResult:
         tags: Mapping[str, str] | None = None,
         value: Any = None,
     ) -> None:
-        self.asset_key = AssetKey.from_coercible(asset_key) if asset_key is not None else None
-        self.metadata = normalize_metadata(metadata)
-        self.check_results = list(check_results or ())
-        self.data_version = (
-            None if data_version is None else coerce_data_version(data_version, "MaterializeResult")
-        )
-        self.tags = _tags(tags, "MaterializeResult")
+        _set_result_fields(self, asset_key, metadata, check_results, data_version, tags)
         self.value = value
 
     def check_result_named(self, check_name: str) -> Any:
@@ -205,6 +221,11 @@ class ObserveResult:
     ``data_version``, ``metadata`` and ``tags``."""
 
     __slots__ = ("asset_key", "check_results", "data_version", "metadata", "tags")
+    asset_key: AssetKey | None
+    metadata: dict[str, MetadataValue]
+    check_results: list[Any]
+    data_version: DataVersion | None
+    tags: dict[str, str] | None
 
     def __init__(
         self,
@@ -215,13 +236,7 @@ class ObserveResult:
         data_version: DataVersion | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> None:
-        self.asset_key = AssetKey.from_coercible(asset_key) if asset_key is not None else None
-        self.metadata = normalize_metadata(metadata)
-        self.check_results = list(check_results or ())
-        self.data_version = (
-            None if data_version is None else coerce_data_version(data_version, "ObserveResult")
-        )
-        self.tags = _tags(tags, "ObserveResult")
+        _set_result_fields(self, asset_key, metadata, check_results, data_version, tags)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ObserveResult):

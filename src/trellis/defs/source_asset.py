@@ -15,10 +15,10 @@ from trellis.defs.asset_spec import IO_MANAGER_KEY_METADATA, AssetSpec
 class SourceAsset(AssetSpec):
     """An asset read (through its IO manager) but not materialized by this code.
 
-    Deprecated in Dagster in favour of ``AssetSpec``: ``SourceAsset(key, io_manager_key=k)``
-    is ``AssetSpec(key).with_io_manager_key(k)``, and that is what this builds (with a
-    ``DeprecationWarning``). An observable source asset is ``@observable_source_asset``
-(``observe_fn=`` here is refused with that advice).
+        Deprecated in Dagster in favour of ``AssetSpec``: ``SourceAsset(key, io_manager_key=k)``
+        is ``AssetSpec(key).with_io_manager_key(k)``, and that is what this builds (with a
+        ``DeprecationWarning``). An observable source asset is ``@observable_source_asset``
+    (``observe_fn=`` here is refused with that advice).
     """
 
     def __init__(

@@ -11,21 +11,26 @@ not stored yet (``StepExecutionContext.data_versions``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
 from trellis.core import event_factory
 from trellis.core.data_version import (
+    CODE_VERSION_TAG,
+    DATA_VERSION_IS_USER_PROVIDED_TAG,
+    DATA_VERSION_TAG,
     DEFAULT_DATA_VERSION,
+    INPUT_DATA_VERSION_TAG_PREFIX,
+    INPUT_EVENT_POINTER_TAG_PREFIX,
+    NULL_EVENT_POINTER,
+    UNKNOWN_DATA_VERSION,
     DataVersion,
-    compute_logical_data_version,
-    data_version_of_tags,
-    data_version_tags,
-    event_tags,
     observation_tags,
 )
 from trellis.core.events import Event
 from trellis.core.metadata import MetadataValue
 from trellis.core.outputs import AssetMaterialization, AssetObservation
+from trellis.defs.asset_spec import is_observation_spec
 
 if TYPE_CHECKING:
     from trellis.contexts.system import StepExecutionContext
@@ -46,60 +51,78 @@ def asset_event(
     step = step_context.step
     assets_def = step.assets_def
     assert assets_def is not None
-    if assets_def.is_observable:
+    spec = assets_def.specs_by_key[asset_key]
+    if is_observation_spec(spec):
         own_tags = observation_tags(data_version) if data_version is not None else {}
         observation = AssetObservation(
             asset_key, None, None, partition, {**own_tags, **(tags or {})}
         )
         observation.metadata = metadata
         return event_factory.asset_observation(run.run_id, run.job_name, step.key, observation)
-    code_version = assets_def.specs_by_key[asset_key].code_version or run.run_id
-    inputs = {
-        dep: upstream_data_version(step_context, dep, partition)
-        for dep in sorted(assets_def.deps_for(asset_key))
-        if dep != asset_key
-    }
+    code_version = spec.code_version or run.run_id
+    # The tags are built from plain strings: this runs once per asset output.
+    all_tags = {CODE_VERSION_TAG: code_version}
+    hashed = [code_version]
+    unknown = False
+    deps = assets_def.deps_for(asset_key)
+    deps.discard(asset_key)
+    for dep in sorted(deps, key=repr) if len(deps) > 1 else deps:  # Dagster's order
+        version, storage_id = upstream_data_version(step_context, dep, partition)
+        name = dep.to_user_string()
+        all_tags[f"{INPUT_DATA_VERSION_TAG_PREFIX}/{name}"] = version
+        all_tags[f"{INPUT_EVENT_POINTER_TAG_PREFIX}/{name}"] = (
+            NULL_EVENT_POINTER if storage_id is None else str(storage_id)
+        )
+        hashed.append(version)
+        unknown = unknown or version == UNKNOWN_DATA_VERSION.value
     set_versions = step_context.data_versions
     given = data_version or (set_versions.get(asset_key) if set_versions else None)
-    version = given or compute_logical_data_version(
-        code_version, {k: v for k, (v, _) in inputs.items()}
-    )
-    all_tags = data_version_tags(version, code_version, inputs, given is not None)
+    if given is not None:
+        version = given.value
+        all_tags[DATA_VERSION_TAG] = version
+        all_tags[DATA_VERSION_IS_USER_PROVIDED_TAG] = "true"
+    else:  # compute_logical_data_version, on the strings
+        version = (
+            UNKNOWN_DATA_VERSION.value
+            if unknown
+            else sha256("".join(hashed).encode("utf8")).hexdigest()
+        )
+        all_tags[DATA_VERSION_TAG] = version
     if tags:
         all_tags.update(tags)
     if set_versions is None:
         set_versions = step_context.data_versions = {}
-    set_versions[asset_key] = version
+    set_versions[asset_key] = given or DataVersion._make((version,))  # a str: no check
     materialization = AssetMaterialization.of_output(asset_key, metadata, partition, all_tags)
     return event_factory.asset_materialization(run.run_id, run.job_name, step.key, materialization)
 
 
 def upstream_data_version(
     step_context: StepExecutionContext, key: AssetKey, partition: str | None
-) -> tuple[DataVersion, int | None]:
+) -> tuple[str, int | None]:
     """The data version of upstream asset ``key`` as this step sees it, and the storage
     id of the event that recorded it (None when no event did)."""
     produced = step_context.data_versions
     if produced is not None and key in produced:  # made earlier in this step
-        return produced[key], None
+        return produced[key].value, None
     plan_context = step_context.plan_context
     # A worker of a run whose instance only the orchestrator holds (an in-memory one) is
     # handed the versions with each step (``versions_for_step``).
     known = getattr(plan_context, "known_data_versions", None)
     if known is not None and (key, partition) in known:
-        value, storage_id = known[(key, partition)]
-        return DataVersion(value), storage_id
+        return known[(key, partition)]
     return stored_data_version(plan_context, step_context.step.assets_def, key, partition)
 
 
 def stored_data_version(
     plan_context: Any, own: Any, key: AssetKey, partition: str | None
-) -> tuple[DataVersion, int | None]:
+) -> tuple[str, int | None]:
     """The newest data version of ``key`` in the run's instance (of ``partition`` when
-    ``key`` shares the partitions of ``own``, the assets definition reading it)."""
+    ``key`` shares the partitions of ``own``, the assets definition reading it), and the
+    storage id of its event."""
     instance = plan_context.instance
     if instance is None:
-        return DEFAULT_DATA_VERSION, None
+        return DEFAULT_DATA_VERSION.value, None
     plan = plan_context.plan
     graph = getattr(plan.job, "asset_graph", None) if plan is not None else None
     is_source = None
@@ -114,9 +137,12 @@ def stored_data_version(
             partition_key = partition
     record = instance.get_latest_data_version_record(key, is_source, partition_key)
     if record is None:
-        return DEFAULT_DATA_VERSION, None
-    version = data_version_of_tags(event_tags(record.event))
-    return version or DEFAULT_DATA_VERSION, record.storage_id
+        return DEFAULT_DATA_VERSION.value, None
+    data = record.event.data
+    recorded = getattr(data, "materialization", None) or getattr(data, "observation", None)
+    found = recorded.tags if recorded is not None else None
+    version = found.get(DATA_VERSION_TAG) if found else None
+    return version or DEFAULT_DATA_VERSION.value, record.storage_id
 
 
 def versions_for_step(
@@ -134,6 +160,5 @@ def versions_for_step(
     deps = {d for k in own.selected_keys for d in own.deps_for(k)} - set(own.selected_keys)
     found = {}
     for dep in sorted(deps):
-        version, storage_id = stored_data_version(plan_context, own, dep, partition)
-        found[(dep, partition)] = (version.value, storage_id)
+        found[(dep, partition)] = stored_data_version(plan_context, own, dep, partition)
     return found
