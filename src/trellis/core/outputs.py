@@ -35,7 +35,7 @@ class Output:
         self.data_version = (
             None if data_version is None else coerce_data_version(data_version, "Output")
         )
-        self.tags = _tags(tags, "Output")
+        self.tags = None if tags is None else _tags(tags, "Output")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Output):

@@ -101,7 +101,10 @@ class AssetsDefinition:
     def is_observable(self) -> bool:
         """Whether this is an observable source asset: its function observes the asset
         (``ASSET_OBSERVATION`` with a data version) instead of materializing it."""
-        return any(is_observation_spec(spec) for spec in self.specs_by_key.values())
+        for spec in self.specs_by_key.values():
+            if spec.metadata and is_observation_spec(spec):
+                return True
+        return False
 
     @property
     def dependency_keys(self) -> set[AssetKey]:

@@ -106,7 +106,8 @@ def build_asset_job(
         for input_name, up in assets_def.keys_by_input_name.items():
             # An observed source asset's step records a version, not a value: its
             # consumers load it through its IO manager, after the observation.
-            if up in handle_of_key and up not in own and up not in graph.observable_keys:
+            observed = bool(graph.observable_keys) and up in graph.observable_keys
+            if up in handle_of_key and up not in own and not observed:
                 inputs[input_name] = NodeOutput(*handle_of_key[up])
             else:
                 inputs[input_name] = FromAsset(up)
@@ -118,11 +119,15 @@ def build_asset_job(
                     for d in assets_def.specs_by_key[k].deps
                     if d in handle_of_key and d not in own
                 }
-                | {
-                    handle_of_key[up][0]
-                    for up in assets_def.keys_by_input_name.values()
-                    if up in graph.observable_keys and up in handle_of_key
-                }
+                | (
+                    {
+                        handle_of_key[up][0]
+                        for up in assets_def.keys_by_input_name.values()
+                        if up in graph.observable_keys and up in handle_of_key
+                    }
+                    if graph.observable_keys
+                    else set()
+                )
             )
         )
         nodes.append(

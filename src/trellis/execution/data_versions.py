@@ -52,7 +52,7 @@ def asset_event(
     assets_def = step.assets_def
     assert assets_def is not None
     spec = assets_def.specs_by_key[asset_key]
-    if is_observation_spec(spec):
+    if spec.metadata and is_observation_spec(spec):
         own_tags = observation_tags(data_version) if data_version is not None else {}
         observation = AssetObservation(
             asset_key, None, None, partition, {**own_tags, **(tags or {})}
@@ -64,10 +64,40 @@ def asset_event(
     all_tags = {CODE_VERSION_TAG: code_version}
     hashed = [code_version]
     unknown = False
-    deps = assets_def.deps_for(asset_key)
-    deps.discard(asset_key)
-    for dep in sorted(deps, key=repr) if len(deps) > 1 else deps:  # Dagster's order
-        version, storage_id = upstream_data_version(step_context, dep, partition)
+    # Its upstream assets (``deps_for``), without building a set for the common single one.
+    deps = list(assets_def.keys_by_input_name.values())
+    if spec.deps:
+        deps = list({*deps, *spec.deps})
+    if len(deps) > 1:
+        deps = sorted((d for d in set(deps) if d != asset_key), key=repr)  # Dagster's order
+    elif deps and deps[0].parts == asset_key.parts:
+        deps = []
+    plan_context = step_context.plan_context
+    # The common case, read straight from storage: an in-process step, no partition, an
+    # upstream asset materialized here (this loop runs once per upstream asset per output).
+    fast = (
+        partition is None
+        and step_context.data_versions is None
+        and getattr(plan_context, "known_data_versions", None) is None
+        and plan_context.instance is not None
+    )
+    if fast:
+        plan = plan_context.plan
+        graph = getattr(plan.job, "asset_graph", None) if plan is not None else None
+        fast = graph is not None and not graph.external_specs and not graph.observable_keys
+        latest = plan_context.instance.storage.get_latest_materialization_record
+    for dep in deps:
+        if fast:
+            record = latest(dep)
+            if record is None:
+                version, storage_id = DEFAULT_DATA_VERSION.value, None
+            else:
+                recorded = record.event.data.materialization
+                found = recorded.tags if recorded is not None else None
+                version = (found and found.get(DATA_VERSION_TAG)) or DEFAULT_DATA_VERSION.value
+                storage_id = record.storage_id
+        else:
+            version, storage_id = upstream_data_version(step_context, dep, partition)
         name = dep.to_user_string()
         all_tags[f"{INPUT_DATA_VERSION_TAG_PREFIX}/{name}"] = version
         all_tags[f"{INPUT_EVENT_POINTER_TAG_PREFIX}/{name}"] = (
@@ -90,9 +120,10 @@ def asset_event(
         all_tags[DATA_VERSION_TAG] = version
     if tags:
         all_tags.update(tags)
-    if set_versions is None:
-        set_versions = step_context.data_versions = {}
-    set_versions[asset_key] = given or DataVersion._make((version,))  # a str: no check
+    if len(step.outputs) > 1:  # a later asset of this step may read this one
+        if set_versions is None:
+            set_versions = step_context.data_versions = {}
+        set_versions[asset_key] = given or DataVersion._make((version,))  # a str: no check
     materialization = AssetMaterialization.of_output(asset_key, metadata, partition, all_tags)
     return event_factory.asset_materialization(run.run_id, run.job_name, step.key, materialization)
 
@@ -128,14 +159,21 @@ def stored_data_version(
     is_source = None
     partition_key = None
     if graph is not None:
-        is_source = graph.is_external(key)
+        # (An empty dict still hashes the key: look only where there is something.)
+        is_source = bool(
+            (graph.external_specs and key in graph.external_specs)
+            or (graph.observable_keys and key in graph.observable_keys)
+        )
         if (
             partition is not None
             and own is not None
             and graph.partitions_def_for(key) == own.partitions_def
         ):
             partition_key = partition
-    record = instance.get_latest_data_version_record(key, is_source, partition_key)
+    if is_source is False and partition_key is None:  # the common case, straight to storage
+        record = instance.storage.get_latest_materialization_record(key)
+    else:
+        record = instance.get_latest_data_version_record(key, is_source, partition_key)
     if record is None:
         return DEFAULT_DATA_VERSION.value, None
     data = record.event.data
