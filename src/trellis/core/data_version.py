@@ -102,16 +102,6 @@ def coerce_data_version(value: Any, where: str) -> DataVersion:
     raise TypeError(f"{where}: a data version must be a DataVersion or a str, got {value!r}")
 
 
-def input_data_version_tag(key: AssetKey) -> str:
-    """The tag that records the data version of upstream ``key``."""
-    return f"{INPUT_DATA_VERSION_TAG_PREFIX}/{key.to_user_string()}"
-
-
-def input_event_pointer_tag(key: AssetKey) -> str:
-    """The tag that records the storage id of the event of upstream ``key``."""
-    return f"{INPUT_EVENT_POINTER_TAG_PREFIX}/{key.to_user_string()}"
-
-
 def _key_of_tag(tag: str) -> AssetKey:
     # Everything after the second slash is the asset key.
     return AssetKey.from_user_string(tag.split("/", 2)[-1])
@@ -166,26 +156,6 @@ def compute_logical_data_version(
     ordered = [input_data_versions[k].value for k in sorted(input_data_versions, key=repr)]
     digest = sha256("".join((code_version, *ordered)).encode("utf8"))
     return DataVersion(digest.hexdigest())
-
-
-def data_version_tags(
-    data_version: DataVersion,
-    code_version: str,
-    inputs: Mapping[AssetKey, tuple[DataVersion, int | None]],
-    user_provided: bool,
-) -> dict[str, str]:
-    """The tags of a materialization: code version, each input's data version and event
-    pointer, the data version (and whether the user gave it)."""
-    tags = {CODE_VERSION_TAG: code_version}
-    for key, (version, storage_id) in inputs.items():
-        tags[input_data_version_tag(key)] = version.value
-        tags[input_event_pointer_tag(key)] = (
-            str(storage_id) if storage_id is not None else NULL_EVENT_POINTER
-        )
-    tags[DATA_VERSION_TAG] = data_version.value
-    if user_provided:
-        tags[DATA_VERSION_IS_USER_PROVIDED_TAG] = "true"
-    return tags
 
 
 def observation_tags(data_version: DataVersion) -> dict[str, str]:
