@@ -172,7 +172,11 @@ _STRUCTURED: dict[str, Any] = {
     ),
     "dagster_run": lambda raw: MetadataValue.dagster_run(str(raw)),
     "notebook": lambda raw: MetadataValue.notebook(str(raw)),
-    "job": lambda raw: MetadataValue.job(str(raw)),
+    "job": lambda raw: (
+        MetadataValue.job(str(raw["job_name"]), raw.get("location_name"))
+        if isinstance(raw, Mapping)
+        else MetadataValue.job(str(raw))
+    ),
 }
 
 
