@@ -113,6 +113,11 @@ if TYPE_CHECKING:
         AssetOrCheckKey,
     )
     from trellis.core.asset_key import AssetKey
+    from trellis.core.data_version import (
+        DataProvenance,
+        DataVersion,
+        DataVersionsByPartition,
+    )
     from trellis.core.deprecation import (
         BetaWarning,
         ConfigArgumentWarning,
@@ -211,15 +216,35 @@ if TYPE_CHECKING:
         TimestampMetadataValue,
         UrlMetadataValue,
     )
+    from trellis.core.metadata_kinds import (
+        DagsterAssetMetadataValue,
+        DagsterJobMetadataValue,
+        DagsterRunMetadataValue,
+        NotebookMetadataValue,
+        TableColumnLineageMetadataValue,
+        TableMetadataSet,
+        TableMetadataValue,
+        TableSchemaMetadataValue,
+    )
     from trellis.core.outputs import (
         AssetMaterialization,
         AssetObservation,
         MaterializeResult,
+        ObserveResult,
         Output,
     )
     from trellis.core.run import Run, RunStatus
     from trellis.core.run import Run as DagsterRun
     from trellis.core.run import RunStatus as DagsterRunStatus
+    from trellis.core.table_metadata import (
+        TableColumn,
+        TableColumnConstraints,
+        TableColumnDep,
+        TableColumnLineage,
+        TableConstraints,
+        TableRecord,
+        TableSchema,
+    )
     from trellis.defs.asset import AssetsDefinition, asset, map_asset_specs, multi_asset
     from trellis.defs.asset_check_spec import AssetCheckSpec
     from trellis.defs.asset_checks_definition import (
@@ -288,6 +313,9 @@ if TYPE_CHECKING:
         load_definitions_from_package_name,
     )
     from trellis.defs.logger import LoggerDefinition, logger
+    from trellis.defs.observable_source_asset import (
+        observable_source_asset,
+    )
     from trellis.defs.op import OpDefinition, op
     from trellis.defs.partitions import (
         PartitionKeyRange,
@@ -356,6 +384,7 @@ __all__ = [
     "ConfigurableIOManager",
     "ConfigurableIOManagerFactory",
     "ConfigurableResource",
+    "DagsterAssetMetadataValue",
     "DagsterError",
     "DagsterEvent",
     "DagsterEventType",
@@ -368,9 +397,11 @@ __all__ = [
     "DagsterInvalidInvocationError",
     "DagsterInvalidSubsetError",
     "DagsterInvariantViolationError",
+    "DagsterJobMetadataValue",
     "DagsterLogManager",
     "DagsterResourceFunctionError",
     "DagsterRun",
+    "DagsterRunMetadataValue",
     "DagsterRunNotFoundError",
     "DagsterRunStatus",
     "DagsterStepOutputNotFoundError",
@@ -381,6 +412,9 @@ __all__ = [
     "DagsterUnmetExecutorRequirementsError",
     "DagsterUserCodeExecutionError",
     "DailyPartitionsDefinition",
+    "DataProvenance",
+    "DataVersion",
+    "DataVersionsByPartition",
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
     "Definitions",
@@ -437,8 +471,10 @@ __all__ = [
     "MetadataValue",
     "MonthlyPartitionsDefinition",
     "Noneable",
+    "NotebookMetadataValue",
     "Nothing",
     "NullMetadataValue",
+    "ObserveResult",
     "OpDefinition",
     "OpExecutionContext",
     "Out",
@@ -493,6 +529,17 @@ __all__ = [
     "String",
     "StringSource",
     "SupersessionWarning",
+    "TableColumn",
+    "TableColumnConstraints",
+    "TableColumnDep",
+    "TableColumnLineage",
+    "TableColumnLineageMetadataValue",
+    "TableConstraints",
+    "TableMetadataSet",
+    "TableMetadataValue",
+    "TableRecord",
+    "TableSchema",
+    "TableSchemaMetadataValue",
     "TextMetadataValue",
     "TimeWindow",
     "TimeWindowPartitionsDefinition",
@@ -566,6 +613,7 @@ __all__ = [
     "multi_or_in_process_executor",
     "multiprocess_executor",
     "multithread_executor",
+    "observable_source_asset",
     "op",
     "open_pipes_session",
     "resource",

@@ -14,10 +14,12 @@ from __future__ import annotations
 PLANNED_GROUPS: dict[str, str] = {
     "asset check factories": "asset check factories (freshness, metadata bounds and column "
     "schema change checks) arrive in a later release (@asset_check and @multi_asset_check work)",
-    "data versions": "data versions and observable source assets arrive in a later release",
-    "metadata kinds": "table, code-reference and other rich metadata values arrive in a later "
-    "release (plain values, MetadataValue.text/int/float/bool/json/md/path/url/timestamp/null "
-    "work)",
+    "data versions": "multi_observable_source_asset arrives in a later release "
+    "(@observable_source_asset, DataVersion and ObserveResult work)",
+    "metadata kinds": "code-reference, pool and Python-artifact metadata values arrive in a "
+    "later release (plain values, table, table schema, column lineage, asset, job, run, "
+    "notebook and the MetadataValue.text/int/float/bool/json/md/path/url/timestamp/null "
+    "values work)",
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
     "injectors and readers work)",
@@ -60,11 +62,6 @@ PLANNED: dict[str, str] = {
     ),
     **dict.fromkeys(
         [
-            "DataProvenance",
-            "DataVersion",
-            "DataVersionsByPartition",
-            "ObserveResult",
-            "observable_source_asset",
             "multi_observable_source_asset",
         ],
         "data versions",
@@ -73,24 +70,10 @@ PLANNED: dict[str, str] = {
         [
             "AnchorBasedFilePathMapping",
             "CodeReferencesMetadataValue",
-            "DagsterAssetMetadataValue",
-            "DagsterJobMetadataValue",
-            "DagsterRunMetadataValue",
             "FilePathMapping",
             "LocalFileCodeReference",
-            "NotebookMetadataValue",
             "PoolMetadataValue",
             "PythonArtifactMetadataValue",
-            "TableColumn",
-            "TableColumnConstraints",
-            "TableColumnDep",
-            "TableColumnLineage",
-            "TableColumnLineageMetadataValue",
-            "TableConstraints",
-            "TableMetadataValue",
-            "TableRecord",
-            "TableSchema",
-            "TableSchemaMetadataValue",
             "UrlCodeReference",
             "link_code_references_to_git",
             "with_source_code_references",

@@ -38,6 +38,7 @@ from trellis import (
     IOManager,
     IOManagerDefinition,
     OutputContext,
+    TableMetadataSet,
     TimeWindow,
     TimeWindowPartitionsDefinition,
     io_manager,
@@ -264,13 +265,13 @@ class DbIOManager(IOManager):
                 connection.rollback()
                 raise
             connection.commit()
+        name = ".".join((table_slice.database or "", table_slice.schema, table_slice.table))
         context.add_output_metadata(
             {
                 **(metadata or {}),
                 "Query": get_select_statement(table_slice),
-                "trellis/table_name": ".".join(
-                    (table_slice.database or "", table_slice.schema, table_slice.table)
-                ),
+                **TableMetadataSet(table_name=name),
+                "dagster/relation_identifier": name,  # the key older readers look for
             }
         )
 

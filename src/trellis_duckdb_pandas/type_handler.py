@@ -11,7 +11,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from trellis import InputContext, MetadataValue, OutputContext
+from trellis import (
+    InputContext,
+    MetadataValue,
+    OutputContext,
+    TableColumn,
+    TableMetadataSet,
+    TableSchema,
+)
 from trellis_duckdb import (
     DbTypeHandler,
     DuckDBIOManager,
@@ -21,11 +28,9 @@ from trellis_duckdb import (
 from trellis_duckdb.io_manager import get_select_statement, qualified_table_name
 
 
-def dataframe_columns(obj: pd.DataFrame) -> MetadataValue:
-    """The DataFrame's columns and their dtypes, as a ``table_schema`` metadata value
-    (``{"columns": [{"name": ..., "type": ...}, ...]}``)."""
-    columns = [{"name": str(name), "type": str(dtype)} for name, dtype in obj.dtypes.items()]
-    return MetadataValue({"columns": columns}, "table_schema")
+def dataframe_schema(obj: pd.DataFrame) -> TableSchema:
+    """The DataFrame's columns and their dtypes as a ``TableSchema``."""
+    return TableSchema([TableColumn(str(name), str(dtype)) for name, dtype in obj.dtypes.items()])
 
 
 class DuckDBPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
@@ -60,12 +65,18 @@ class DuckDBPandasTypeHandler(DbTypeHandler[pd.DataFrame]):
         finally:
             connection.unregister(view)
         # A write of partitions counts that slice's rows, not the whole table's.
-        count_key = (
-            "trellis/partition_row_count"
+        rows = int(obj.shape[0])
+        schema = dataframe_schema(obj)
+        counted = (
+            TableMetadataSet(partition_row_count=rows)
             if table_slice.partition_dimensions
-            else "trellis/row_count"
+            else TableMetadataSet(row_count=rows)
         )
-        return {count_key: int(obj.shape[0]), "dataframe_columns": dataframe_columns(obj)}
+        return {
+            **counted,
+            **TableMetadataSet(column_schema=schema),
+            "dataframe_columns": MetadataValue.table_schema(schema),
+        }
 
     def load_input(
         self, context: InputContext, table_slice: TableSlice, connection: duckdb.DuckDBPyConnection

@@ -98,7 +98,7 @@ def test_asset_dep_and_source_asset():
         AssetDep("upstream", partition_mapping=object())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        with pytest.raises(DagsterInvalidDefinitionError, match="observe_fn"):
+        with pytest.raises(DagsterInvalidDefinitionError, match=r"observe_fn.*@observable_source"):
             SourceAsset("x", observe_fn=lambda context: None)
 
 

@@ -15,6 +15,10 @@ from trellis import (
     EventType,
     In,
     Out,
+    TableColumn,
+    TableMetadataSet,
+    TableSchema,
+    TableSchemaMetadataValue,
     asset,
     job,
     materialize,
@@ -84,17 +88,18 @@ def test_output_metadata_has_row_count_columns_query_and_table(tmp_path):
         [orders], resources={"io_manager": DuckDBPandasIOManager(database=str(database))}
     )
     metadata = _materialization(result, "sales__orders")
-    assert metadata["trellis/row_count"] == 3
-    assert metadata["dataframe_columns"] == {
-        "columns": [
-            {"name": "region", "type": str(ORDERS.dtypes["region"])},
-            {"name": "amount", "type": "float64"},
-        ]
-    }
+    assert metadata["dagster/row_count"] == 3
+    expected = TableSchema(
+        [TableColumn("region", str(ORDERS.dtypes["region"])), TableColumn("amount", "float64")]
+    )
+    assert metadata["dagster/column_schema"] == expected
+    assert metadata["dataframe_columns"] == expected
     assert metadata["Query"] == 'SELECT * FROM "db"."sales"."orders"'
-    assert metadata["trellis/table_name"] == "db.sales.orders"
+    assert metadata["dagster/table_name"] == "db.sales.orders"
+    assert metadata["dagster/relation_identifier"] == "db.sales.orders"
     (mat,) = result.asset_materializations_for_node("sales__orders")
-    assert mat.metadata["dataframe_columns"].type_name == "table_schema"
+    assert isinstance(mat.metadata["dagster/column_schema"], TableSchemaMetadataValue)
+    assert TableMetadataSet.extract(mat.metadata).row_count == 3
 
 
 def test_schema_and_table_naming(tmp_path):

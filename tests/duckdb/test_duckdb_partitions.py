@@ -70,7 +70,13 @@ def test_static_partitions_write_rewrite_and_read(tmp_path):
     rows = _read(database, "SELECT color, v, count(*) FROM public.paint GROUP BY ALL ORDER BY ALL")
     assert rows == [("blue", 1, 2), ("red", 2, 2)]  # red replaced, blue kept
     (mat,) = result.asset_materializations_for_node("paint")
-    assert mat.metadata["trellis/partition_row_count"].value == 2
+    assert mat.metadata["dagster/partition_row_count"].value == 2
+    assert "dagster/row_count" not in mat.metadata  # the slice's rows, not the table's
+    assert [c.name for c in mat.metadata["dagster/column_schema"].schema.columns] == [
+        "color",
+        "coat",
+        "v",
+    ]
     assert mat.metadata["Query"].value == (
         'SELECT * FROM "db"."public"."paint" WHERE\ncolor in (\'red\')'
     )

@@ -22,6 +22,7 @@ from trellis import (
     AssetExecutionContext,
     AssetIn,
     AssetOut,
+    DataVersion,
     Definitions,
     DynamicOut,
     DynamicOutput,
@@ -44,6 +45,7 @@ from trellis import (
     logger,
     mem_io_manager,
     multiprocess_executor,
+    observable_source_asset,
     op,
     resource,
     success_hook,
@@ -298,6 +300,29 @@ def faulty_total(faulty_readings: list[int]) -> int:
 
 checks_job = define_asset_job("checks_job", selection=[readings, readings_total, readings_count])
 blocked_job = define_asset_job("blocked_job", selection=[faulty_readings, faulty_total])
+
+
+# -- data versions -----------------------------------------------------------------------------
+@observable_source_asset
+def weather_feed():
+    return DataVersion("feed-7")
+
+
+@asset(code_version="v1", deps=[weather_feed])
+def forecast() -> int:
+    return 7
+
+
+@asset(code_version="v1")
+def forecast_report(forecast: int) -> Output:
+    return Output(forecast * 2, data_version=DataVersion(f"report-{forecast * 2}"))
+
+
+# The observation runs first in the same run; its consumers record what it observed.
+versions_job = define_asset_job("versions_job", selection=[weather_feed, forecast, forecast_report])
+versions_defs = Definitions(
+    assets=[weather_feed, forecast, forecast_report], jobs=[versions_job], resources=RESOURCES
+)
 
 checks_defs = Definitions(
     assets=[readings, readings_total, readings_count, faulty_readings, faulty_total],

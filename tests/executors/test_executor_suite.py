@@ -29,7 +29,9 @@ from executor_helpers import (
 )
 
 from trellis import (
+    AssetKey,
     AssetSelection,
+    DataVersion,
     EventType,
     Instance,
     InvalidConfigError,
@@ -39,6 +41,7 @@ from trellis import (
     op,
 )
 from trellis.api.execute import execute_job_in_process
+from trellis.core.data_version import compute_logical_data_version
 from trellis.core.errors import StepWorkerCrashedError
 from trellis.execution.executors.dask import DaskExecutor
 from trellis.execution.executors.registry import create_executor
@@ -272,7 +275,7 @@ def test_a_pipes_subprocess_reports_back_from_every_executor(executor, run_confi
     metadata = {name: value.value for name, value in mat.metadata.items()}
     # launched by the process that ran the step, a process of its own
     assert metadata["parent_pid"] == step_pid and metadata["external_pid"] != step_pid
-    assert metadata["rows"] == 7 and metadata["dagster/data_version"] == "rows-7"
+    assert metadata["rows"] == 7 and mat.tags["dagster/data_version"] == "rows-7"
     assert mat.metadata["dashboard"].type_name == "url"
     context = metadata["context"]
     assert context["run_id"] == result.run_id and context["job_name"] == "pipes_job"
@@ -339,6 +342,10 @@ def test_canceling_a_run_interrupts_its_pipes_subprocess(executor, run_config_fo
     # it marks the interrupt before it unwinds and exits: give the exit itself a moment
     while not _stopped(started) and time.monotonic() < deadline + 5:
         time.sleep(0.05)
+    # It wrote its mark on SIGINT and is ending: on a loaded machine that takes a moment.
+    deadline = time.monotonic() + 10
+    while not _stopped(started) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _stopped(started)
 
 
@@ -365,6 +372,36 @@ CHECK_SEQUENCES = {
 """Every event of each step of ``checks_job``: the asset checks in steps of their own
 (after their assets) and in the asset's step, whatever runs the steps."""
 STEP_EVENTS_WITH_CHECKS = STEP_EVENTS | {CHECK}
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_observations_and_data_versions_are_the_same_on_every_executor(executor, run_config_for):
+    result = _run(suite_jobs.versions_defs.get_job_def("versions_job"), run_config_for(executor))
+    assert result.success
+    (observed,) = events_of(result, EventType.ASSET_OBSERVATION)
+    assert observed.tags["dagster/data_version"] == "feed-7"
+    tags = {e.asset_key.to_user_string(): e.tags for e in result.get_asset_materialization_events()}
+    assert set(tags) == {"forecast", "forecast_report"}
+    # The step in another process read the observation the run had just stored.
+    assert tags["forecast"]["dagster/input_data_version/weather_feed"] == "feed-7"
+    assert tags["forecast"]["dagster/input_event_pointer/weather_feed"] != "NULL"
+    expected = compute_logical_data_version("v1", {AssetKey("weather_feed"): DataVersion("feed-7")})
+    assert tags["forecast"]["dagster/data_version"] == expected.value
+    report = tags["forecast_report"]
+    assert report["dagster/input_data_version/forecast"] == expected.value
+    assert report["dagster/data_version"] == "report-14"
+    assert report["dagster/data_version_is_user_provided"] == "true"
+
+
+def test_a_worker_reads_upstream_versions_from_a_persistent_instance(run_config_for, tmp_path):
+    with Instance.from_config(tmp_path / "home", {}) as instance:
+        job_def = suite_jobs.versions_defs.get_job_def("versions_job")
+        result = _run(job_def, run_config_for("multiprocess"), instance=instance)
+        assert result.success
+        observed = instance.get_latest_observation_record("weather_feed")
+        stored = instance.get_latest_materialization_event(AssetKey("forecast")).tags
+        pointer = stored["dagster/input_event_pointer/weather_feed"]
+        assert pointer == str(observed.storage_id)
 
 
 def _evaluations(result) -> dict[str, tuple[bool, str]]:

@@ -19,10 +19,16 @@ from trellis import (
     AssetKey,
     EventType,
     MaterializeResult,
+    MetadataValue,
     PipesEnvContextInjector,
     PipesMessageReader,
     PipesTempFileContextInjector,
     PipesTempFileMessageReader,
+    TableColumn,
+    TableColumnDep,
+    TableColumnLineage,
+    TableRecord,
+    TableSchema,
     asset,
     materialize,
     open_pipes_session,
@@ -281,7 +287,7 @@ def test_round_trip_through_a_session_in_this_process():
     (mat,) = result.get_asset_materialization_events()
     assert mat.asset_key == AssetKey(["raw", "orders"])
     assert mat.metadata["rows"].value == 4
-    assert mat.metadata["dagster/data_version"].value == "d1"
+    assert mat.tags["dagster/data_version"] == "d1"
     lines = [
         (e.level, e.message) for e in result.event_log if e.event_type is EventType.LOG_MESSAGE
     ]
@@ -347,7 +353,23 @@ def test_every_message_method_becomes_what_it_says(capfd):
                         "bool": {"raw_value": True, "type": "bool"},
                         "null": {"raw_value": None, "type": "null"},
                         "when": {"raw_value": 1700000000.5, "type": "timestamp"},
-                        "schema": {"raw_value": {"columns": []}, "type": "table_schema"},
+                        "schema": {
+                            "raw_value": {"columns": [{"name": "id", "type": "int"}]},
+                            "type": "table_schema",
+                        },
+                        "rows": {
+                            "raw_value": {
+                                "records": [{"id": 1}],
+                                "schema": [{"name": "id", "type": "int"}],
+                            },
+                            "type": "table",
+                        },
+                        "lineage": {
+                            "raw_value": {"id": [{"asset_key": "raw/ids", "column_name": "n"}]},
+                            "type": "table_column_lineage",
+                        },
+                        "up": {"raw_value": "raw/ids", "type": "asset"},
+                        "broken_schema": {"raw_value": {"cols": 1}, "type": "table_schema"},
                         "bad_int": {"raw_value": "seven", "type": "int"},
                         "plain": 5,
                     },
@@ -373,7 +395,19 @@ def test_every_message_method_becomes_what_it_says(capfd):
         "bool": ("bool", True),
         "null": ("null", None),
         "when": ("timestamp", 1700000000.5),
-        "schema": ("json", {"columns": []}),  # no table schema class in Trellis yet
+        "schema": ("table_schema", TableSchema([TableColumn("id", "int")])),
+        "rows": (
+            "table",
+            MetadataValue.table(
+                [TableRecord({"id": 1})], TableSchema([TableColumn("id", "int")])
+            ).value,
+        ),
+        "lineage": (
+            "table_column_lineage",
+            TableColumnLineage({"id": [TableColumnDep(AssetKey(["raw", "ids"]), "n")]}),
+        ),
+        "up": ("asset", AssetKey(["raw", "ids"])),
+        "broken_schema": ("json", {"cols": 1}),  # not a schema's shape: kept as sent
         "bad_int": ("text", "seven"),  # kept as what it is
         "plain": ("int", 5),
     }

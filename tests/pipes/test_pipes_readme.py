@@ -23,6 +23,7 @@ def test_readme_example_runs(tmp_path, monkeypatch):
     assert result.success
     (mat,) = result.get_asset_materialization_events()
     assert mat.metadata["rows"].value == 42
-    assert mat.metadata["dagster/data_version"].value == "2024-06-01"
+    assert mat.tags["dagster/data_version"] == "2024-06-01"
+    assert mat.tags["dagster/data_version_is_user_provided"] == "true"
     messages = [e.message for e in result.event_log if e.event_type is EventType.LOG_MESSAGE]
     assert "loading orders for north" in messages

@@ -72,7 +72,8 @@ def test_reports_are_stored_and_read_back(instance):
     latest = instance.get_latest_materialization_event(AssetKey("orders"))
     assert latest is not None and latest.run_id == result.run_id
     assert latest.metadata["rows"].value == 9
-    assert latest.metadata["dagster/data_version"].value == "rows-9"
+    assert latest.tags["dagster/data_version"] == "rows-9"
+    assert "dagster/data_version" not in latest.metadata
     assert latest.metadata["dashboard"].type_name == "url"
     assert latest.metadata["context"].value["asset_keys"] == ["orders"]
 

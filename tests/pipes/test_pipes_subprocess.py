@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 from trellis import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetOut,
@@ -29,6 +33,7 @@ from trellis import (
     PipesTempFileMessageReader,
     RetryPolicy,
     asset,
+    asset_check,
     build_asset_context,
     job,
     materialize,
@@ -78,7 +83,8 @@ def test_an_asset_materializes_through_an_external_script(capfd):
     assert metadata["rows"].value == 12 and metadata["rows"].type_name == "int"
     assert metadata["dashboard"].type_name == "url"
     assert metadata["ratio"].type_name == "float"
-    assert metadata["dagster/data_version"].value == "rows-12"
+    assert mat.tags["dagster/data_version"] == "rows-12"
+    assert mat.tags["dagster/code_version"] == "v3"
     context = metadata["context"].value
     assert context["run_id"] == result.run_id
     assert context["job_name"] == "__ephemeral_asset_job__"
@@ -98,25 +104,61 @@ def test_an_asset_materializes_through_an_external_script(capfd):
     assert "a line on stdout" in capfd.readouterr().out  # its stdout is let through
 
 
-def test_a_multi_asset_reports_each_asset_and_checks_are_recorded_as_warnings():
-    @multi_asset(outs={"first": AssetOut(), "second": AssetOut()})
+def test_a_multi_asset_reports_each_asset_and_its_check_result():
+    @multi_asset(
+        outs={"first": AssetOut(), "second": AssetOut()},
+        check_specs=[AssetCheckSpec("no_negative_amounts", asset="first")],
+    )
     def pair(context: AssetExecutionContext, pipes: PipesSubprocessClient):
         invocation = pipes.run(command=script("several.py"), context=context)
         with pytest.raises(PipesExecutionError, match="several assets"):
             invocation.get_materialize_result()
-        with pytest.raises(PipesExecutionError, match=r"no asset checks yet.*no_negative_amounts"):
-            invocation.get_asset_check_result()
+        check = invocation.get_asset_check_result()
+        assert isinstance(check, AssetCheckResult) and check.passed is False
         yield from invocation.get_results()
 
     result = materialize([pair], resources={"pipes": PipesSubprocessClient()})
-    assert result.success
+    assert result.success  # the failed check is not blocking
     by_key = {e.asset_key.to_user_string(): e for e in result.get_asset_materialization_events()}
     assert set(by_key) == {"first", "second"}
     assert by_key["first"].metadata["part"].value == 1
     assert by_key["second"].metadata == {}
-    (warning,) = [m for level, m in logs(result, "pair") if level == logging.WARNING]
-    assert "asset check 'no_negative_amounts' of asset 'first' failed" in warning
-    assert '"bad": 1' in warning and "no asset checks yet" in warning
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.asset_key == AssetKey("first")
+    assert evaluation.check_name == "no_negative_amounts" and evaluation.passed is False
+    assert evaluation.severity is AssetCheckSeverity.ERROR
+    assert evaluation.metadata["bad"].value == 1
+
+
+def test_a_check_the_step_does_not_evaluate_fails_the_step_naming_it():
+    @multi_asset(outs={"first": AssetOut(), "second": AssetOut()})
+    def pair(context: AssetExecutionContext, pipes: PipesSubprocessClient):
+        yield from pipes.run(command=script("several.py"), context=context).get_results()
+
+    result = materialize([pair], resources={"pipes": PipesSubprocessClient()}, raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type is EventType.STEP_FAILURE]
+    assert "asset check 'first:no_negative_amounts'" in failure.message
+    assert "(it evaluates no check)" in failure.message
+
+
+def test_an_asset_check_runs_an_external_script_and_returns_its_result():
+    @asset
+    def orders() -> int:
+        return 3
+
+    @asset_check(asset=orders, blocking=True)
+    def orders_checked(context: AssetCheckExecutionContext, pipes: PipesSubprocessClient):
+        return pipes.run(
+            command=script("check.py"), context=context.op_execution_context
+        ).get_asset_check_result()
+
+    result = materialize([orders, orders_checked], resources={"pipes": PipesSubprocessClient()})
+    assert result.success
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.check_name == "orders_checked" and evaluation.passed is True
+    assert evaluation.severity is AssetCheckSeverity.WARN
+    assert evaluation.metadata["checked_by_pid"].type_name == "int"
 
 
 def test_implicit_materializations_cover_assets_the_process_did_not_report():

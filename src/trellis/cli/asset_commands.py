@@ -1,4 +1,4 @@
-"""``trellis asset list | materialize | check | diagram | wipe | automation``."""
+"""``trellis asset list | materialize | observe | check | diagram | wipe | automation``."""
 
 from __future__ import annotations
 
@@ -51,6 +51,12 @@ Examples:
   trellis asset check --select '*'
 """
 
+OBSERVE_EXAMPLES = """\\b
+Examples:
+  trellis asset observe -f definitions.py --select raw_orders
+  trellis asset observe --select '*'     # every observable source asset
+"""
+
 DIAGRAM_EXAMPLES = """\\b
 Examples:
   trellis asset diagram -f definitions.py --select '*'
@@ -86,22 +92,32 @@ def _asset_rows(defs: Any) -> list[tuple[str, str, str, str, str]]:
 @asset_group.command("list", epilog=LIST_EXAMPLES)
 @code_options
 def list_assets(python_file: str | None, module_name: str | None, attribute: str | None) -> None:
-    """Every asset: key, group, kinds, upstream dependencies, and the op that makes it;
-    with asset checks, the status of each check from its latest evaluation in the
-    instance (passed, failed, warned, or never run)."""
+    """Every asset: key, group, kinds, upstream dependencies, the op that makes it, and
+    its status from the events in the instance: never materialized, fresh, or stale
+    (with the cause: a new code version, an upstream's new data version, a stale
+    upstream), its data version; external assets are observed or never observed. With
+    asset checks, the status of each check from its latest evaluation (passed, failed,
+    warned, or never run)."""
+    from trellis.cli.asset_status import status_columns
+
     defs = definitions_from(python_file, module_name, attribute)
+    graph = defs.asset_graph
+    keys = sorted(graph.all_keys)
     rows: list[tuple[Any, ...]] = list(_asset_rows(defs))
     columns: tuple[str, ...] = ("KEY", "GROUP", "KINDS", "DEPS", "OP")
-    if defs.asset_graph.check_specs:
-        from trellis.cli.check_display import check_status_by_asset, checks_cell
+    with open_instance() as instance:
+        statuses = status_columns(graph, instance)
+        rows = [(*row, *statuses[key]) for row, key in zip(rows, keys, strict=True)]
+        columns = (*columns, "STATUS", "DATA VERSION", "CAUSE")
+        if graph.check_specs:
+            from trellis.cli.check_display import check_status_by_asset, checks_cell
 
-        with open_instance() as instance:
-            statuses = check_status_by_asset(defs.asset_graph, instance)
-        keys = sorted(defs.asset_graph.all_keys)
-        rows = [
-            (*row, checks_cell(statuses.get(key, []))) for row, key in zip(rows, keys, strict=True)
-        ]
-        columns = (*columns, "CHECKS")
+            by_asset = check_status_by_asset(graph, instance)
+            rows = [
+                (*row, checks_cell(by_asset.get(key, [])))
+                for row, key in zip(rows, keys, strict=True)
+            ]
+            columns = (*columns, "CHECKS")
     title = f"{len(rows)} asset{'' if len(rows) == 1 else 's'}"
     make_console().print(simple_table(title, columns, rows))
 
@@ -172,6 +188,59 @@ def materialize(
     ctx.exit(code)
 
 
+@asset_group.command("observe", epilog=OBSERVE_EXAMPLES)
+@code_options
+@click.option("--select", "select", required=True, help=SELECT_HELP)
+@config_option
+@tags_option
+@click.pass_context
+def observe(
+    ctx: click.Context,
+    python_file: str | None,
+    module_name: str | None,
+    attribute: str | None,
+    select: str,
+    config_files: tuple[str, ...],
+    config_json: str | None,
+    tags_json: dict[str, str],
+) -> None:
+    """Observe the selected observable source assets: run their observe functions and
+    record each data version (an ASSET_OBSERVATION event). Assets downstream of one
+    whose version changed become stale in `trellis asset list`.
+
+    Exits 0 when the run succeeds, 1 when it fails, 2 on bad input.
+    """
+    from trellis.cli.selection import parse_selection
+
+    target = target_from(python_file, module_name, attribute)
+    defs = load_definitions(target)
+    graph = defs.asset_graph
+    if select.strip() == "*":  # every observable source asset
+        keys = sorted(graph.observable_keys)
+    else:
+        chosen = parse_selection(select, graph, code_location_names(target))
+        keys = sorted(chosen.resolve(graph) & graph.observable_keys)
+    if not keys:
+        known = sorted(k.to_user_string() for k in graph.observable_keys)
+        raise CliError(
+            f"--select '{select}' selects no observable source asset"
+            + (f"; these can be observed: {', '.join(known)}." if known else "; there are none.")
+        )
+    label = f"{len(keys)} observable asset{'' if len(keys) == 1 else 's'}"
+    code = _run_implicit_job(
+        defs,
+        target,
+        make_console(),
+        label,
+        len(keys),
+        config_files,
+        config_json,
+        tags_json,
+        asset_selection=keys,
+    )
+    ctx.exit(code)
+
+
 @asset_group.command("check", epilog=CHECK_EXAMPLES)
 @code_options
 @click.option("--select", "select", required=True, help=SELECT_HELP)
@@ -196,7 +265,6 @@ def check(
     failed), 2 on bad input. A check that fails without blocking is reported, and the run
     still succeeds.
     """
-    from trellis.api.execute import execute_job_in_process
     from trellis.cli.selection import parse_selection
 
     target = target_from(python_file, module_name, attribute)
@@ -218,10 +286,41 @@ def check(
         if not checks:
             raise CliError(note)
         console.print(note, style="yellow", markup=False)
+    steps = {graph.check_owner[k].node_name for k in checks}
+    label = f"{len(checks)} asset check{'' if len(checks) == 1 else 's'}"
+    code = _run_implicit_job(
+        defs,
+        target,
+        console,
+        label,
+        len(steps),
+        config_files,
+        config_json,
+        tags_json,
+        asset_selection=[],
+        asset_check_selection=checks,
+    )
+    ctx.exit(code)
+
+
+def _run_implicit_job(
+    defs: Any,
+    target: Any,
+    console: Any,
+    label: str,
+    total_steps: int,
+    config_files: tuple[str, ...],
+    config_json: str | None,
+    tags_json: dict[str, str],
+    **selection: Any,
+) -> int:
+    """Run a subset of the implicit asset job (``selection``: ``asset_selection`` and
+    ``asset_check_selection``) in this process with live progress; its exit code."""
+    from trellis.api.execute import execute_job_in_process
+
     run_config = load_run_config(config_files, config_json)
     tags = {**tags_json, CODE_LOCATION_TAG: target.to_tag()}
     job = defs.get_implicit_global_asset_job_def()
-    steps = {graph.check_owner[k].node_name for k in checks}
     with open_instance() as instance:
 
         def start(on_event: Any) -> Any:
@@ -231,17 +330,15 @@ def check(
                 instance=instance,
                 raise_on_error=False,
                 tags=tags,
-                asset_selection=[],
-                asset_check_selection=checks,
                 on_event=on_event,
+                **selection,
             )
 
-        label = f"{len(checks)} asset check{'' if len(checks) == 1 else 's'}"
         sources = config_sources(config_files, config_json)
-        code = run_with_progress(
-            console, start, title=label, total_steps=len(steps), config_files=sources
+        code: int = run_with_progress(
+            console, start, title=label, total_steps=total_steps, config_files=sources
         )
-    ctx.exit(code)
+    return code
 
 
 def _runs_alone(owner: Any) -> bool:

@@ -15,9 +15,14 @@ from trellis.cli.step_summary import (
     HookRun,
     MappedNodeSummary,
     StepSummary,
-    materialization_events,
     metadata_text,
 )
+from trellis.core.data_version import (
+    CODE_VERSION_TAG,
+    DATA_VERSION_IS_USER_PROVIDED_TAG,
+    DATA_VERSION_TAG,
+)
+from trellis.core.events import EventType
 
 STATUS_STYLES = {
     "SUCCESS": "green",
@@ -166,12 +171,18 @@ def mapped_table(nodes: Sequence[MappedNodeSummary]) -> Table:
     return table
 
 
-def materializations_table(events: Iterable[Any]) -> Table:
-    """One row per materialization: asset, partition, step, metadata."""
-    table = Table(title="Materializations", title_justify="left")
-    for name in ("ASSET", "PARTITION", "STEP", "METADATA"):
+def materializations_table(
+    events: Iterable[Any], title: str = "Materializations", observations: bool = False
+) -> Table:
+    """One row per materialization (or, with ``observations``, per observation): asset,
+    partition, step, data version (and code version), metadata."""
+    table = Table(title=title, title_justify="left")
+    for name in ("ASSET", "PARTITION", "STEP", "DATA VERSION", "METADATA"):
         table.add_column(name)
-    for event in materialization_events(events):
+    wanted = EventType.ASSET_OBSERVATION if observations else EventType.ASSET_MATERIALIZATION
+    for event in events:
+        if event.event_type is not wanted:
+            continue
         table.add_row(
             *map(
                 cell,
@@ -179,11 +190,24 @@ def materializations_table(events: Iterable[Any]) -> Table:
                     event.asset_key.to_user_string() if event.asset_key is not None else "?",
                     event.partition or "-",
                     event.step_key or "-",
+                    version_text(event.tags),
                     metadata_text(event.metadata) or "-",
                 ),
             )
         )
     return table
+
+
+def version_text(tags: Mapping[str, str]) -> str:
+    """An asset event's data version (shortened) and code version, for a table cell."""
+    version = tags.get(DATA_VERSION_TAG)
+    if version is None:
+        return "-"
+    shown = version if len(version) <= 12 else version[:12] + "…"
+    if tags.get(DATA_VERSION_IS_USER_PROVIDED_TAG) == "true":
+        shown += " (given)"
+    code = tags.get(CODE_VERSION_TAG)
+    return f"{shown}, code {code}" if code is not None else shown
 
 
 def fields_table(fields: Mapping[str, Any]) -> Table:

@@ -31,6 +31,7 @@ from trellis.cli.options import (
     target_from,
 )
 from trellis.cli.step_summary import hook_runs, run_errors, summarize_mapped, summarize_steps
+from trellis.core.events import EventType
 from trellis.core.run import RunStatus
 
 _STATUS_CHOICE = click.Choice([s.value for s in RunStatus], case_sensitive=False)
@@ -83,6 +84,8 @@ def show_run(run_id: str) -> None:
     if mapped:  # nodes run once per item of a dynamic output
         console.print(mapped_table(mapped))
     console.print(materializations_table(events))
+    if any(e.event_type is EventType.ASSET_OBSERVATION for e in events):
+        console.print(materializations_table(events, "Observations", observations=True))
     hooks = hook_runs(events)
     if hooks:
         console.print(hooks_table(hooks))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trellis.core.events import Event, EventType
+from trellis.core.metadata import metadata_display
 from trellis.defs.dynamic_scope import parse_step_key
 
 
@@ -172,7 +173,7 @@ def materialization_events(events: Iterable[Event]) -> list[Event]:
 
 def metadata_text(metadata: dict[str, Any], limit: int = 6) -> str:
     """``key=value`` pairs of an event's metadata, on one line."""
-    items = [f"{k}={getattr(v, 'value', v)}" for k, v in list(metadata.items())[:limit]]
+    items = [f"{k}={metadata_display(v)}" for k, v in list(metadata.items())[:limit]]
     if len(metadata) > limit:
         items.append("...")
     return ", ".join(items)

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
+from trellis.core.data_version import DataProvenance, DataVersion, coerce_data_version
 from trellis.core.errors import InvariantViolationError
 from trellis.core.outputs import AssetMaterialization, AssetObservation
 
@@ -258,6 +259,31 @@ class _ComputeContextMembers:
     def output_for_asset_key(self, asset_key: CoercibleToAssetKey) -> str:
         """The output that makes ``asset_key``."""
         return self._step_context.output_name_for_asset_key(AssetKey.from_coercible(asset_key))
+
+    # -- data versions -------------------------------------------------------------------
+    def get_asset_provenance(self, asset_key: CoercibleToAssetKey) -> DataProvenance | None:
+        """The data provenance of the newest materialization of ``asset_key`` stored in the
+        instance (code version, the data versions of the inputs it used); None if it was
+        never materialized or its materialization recorded none."""
+        instance = self._step_context.plan_context.instance
+        if instance is None:
+            return None
+        record = instance.get_latest_data_version_record(AssetKey.from_coercible(asset_key))
+        return DataProvenance.from_tags(record.event.tags) if record is not None else None
+
+    def set_data_version(self, asset_key: CoercibleToAssetKey, data_version: DataVersion) -> None:
+        """Give the data version of an asset this step materializes, before its output is
+        yielded (as ``Output(data_version=...)`` does)."""
+        key = AssetKey.from_coercible(asset_key)
+        if key not in self.selected_asset_keys:
+            raise InvariantViolationError(
+                f"set_data_version: step '{self._step_context.step.key}' does not materialize "
+                f"asset '{key.to_user_string()}'."
+            )
+        versions = self._step_context.data_versions
+        if versions is None:
+            versions = self._step_context.data_versions = {}
+        versions[key] = coerce_data_version(data_version, "set_data_version")
 
 
 class OpExecutionContext(_ComputeContextMembers):

@@ -66,6 +66,9 @@ class PlanOrchestrationContext:
         self._scoped_resources: dict[int, ResourcesView] = {}
         self.io_cache: dict[Any, Any] = {}
         self.produced_outputs: set[StepOutputHandle] | None = None
+        # Upstream data versions handed to a worker process with its steps (a run whose
+        # instance it cannot open): (asset key, partition) -> (version, storage id).
+        self.known_data_versions: dict[Any, tuple[str, int | None]] | None = None
         self.event_loops = EventLoops()
 
     # -- identity ----------------------------------------------------------------------
@@ -134,6 +137,7 @@ class StepExecutionContext:
         "_log",
         "_output_metadata",
         "check_evaluations",
+        "data_versions",
         "dynamic_keys",
         "output_capture",
         "plan_context",
@@ -160,6 +164,8 @@ class StepExecutionContext:
         self.check_evaluations: dict[Any, Any] | None = None
         # A step with dynamic outputs: each one's mapping keys so far, in the order yielded.
         self.dynamic_keys: dict[str, list[str]] | None = None
+        # The data versions of the assets materialized (or set) so far in this attempt.
+        self.data_versions: dict[AssetKey, Any] | None = None
 
     # -- identity ----------------------------------------------------------------------
     @property

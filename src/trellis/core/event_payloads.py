@@ -115,6 +115,11 @@ class AssetObservationData(NamedTuple):
     observation: AssetObservation | None = None
 
     @property
+    def asset_observation(self) -> AssetObservation | None:
+        """The observation (Dagster's name for the field)."""
+        return self.observation
+
+    @property
     def metadata(self) -> Metadata:
         """The observation's metadata."""
         return self.observation.metadata if self.observation else _NO_METADATA

@@ -234,6 +234,23 @@ class Event:
         return getattr(self.data, "materialization", None)
 
     @property
+    def asset_materialization(self) -> Any:
+        """The ``AssetMaterialization`` of a materialization event (Dagster's name)."""
+        return getattr(self.data, "materialization", None)
+
+    @property
+    def asset_observation(self) -> Any:
+        """The ``AssetObservation`` of an observation event."""
+        return getattr(self.data, "observation", None)
+
+    @property
+    def tags(self) -> Any:
+        """The tags of an asset materialization or observation (its data version and
+        provenance, ``dagster/data_version`` ...); empty for other events."""
+        recorded = self.asset_materialization or self.asset_observation
+        return (recorded.tags if recorded is not None else None) or {}
+
+    @property
     def metadata(self) -> Any:
         """The event's metadata (materializations, observations, outputs, handled outputs,
         failures); empty for the others."""

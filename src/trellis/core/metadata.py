@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 
@@ -25,7 +26,11 @@ class MetadataValue:
         """The value as the class Dagster names for its type (``IntMetadataValue`` for
         ``"int"``, ...), or a plain ``MetadataValue`` for another type name."""
         cls = _CLASSES.get(type_name)
-        return cls(value) if cls is not None else MetadataValue(value, type_name)
+        if cls is not None:
+            return cls(value)
+        from trellis.core.metadata_kinds import decode
+
+        return decode(type_name, value) or MetadataValue(value, type_name)
 
     @staticmethod
     def text(value: str) -> MetadataValue:
@@ -68,9 +73,67 @@ class MetadataValue:
         return UrlMetadataValue(value)
 
     @staticmethod
-    def timestamp(value: builtins.float) -> MetadataValue:
-        """A POSIX timestamp in seconds."""
+    def timestamp(value: builtins.float | datetime) -> MetadataValue:
+        """A point in time: a POSIX timestamp in seconds, or a timezone-aware datetime."""
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError(
+                    f"MetadataValue.timestamp needs a timezone-aware datetime, got {value!r}"
+                )
+            return TimestampMetadataValue(value.timestamp())
         return TimestampMetadataValue(float(value))
+
+    @staticmethod
+    def table(records: Sequence[Any], schema: Any = None) -> MetadataValue:
+        """Rows of a table (``TableRecord``s) with its ``TableSchema`` (inferred from the
+        first row when not given)."""
+        from trellis.core.metadata_kinds import TableMetadataValue
+
+        return TableMetadataValue(records, schema)
+
+    @staticmethod
+    def table_schema(schema: Any) -> MetadataValue:
+        """A table's columns (a ``TableSchema``), as ``dagster/column_schema`` holds."""
+        from trellis.core.metadata_kinds import TableSchemaMetadataValue
+
+        return TableSchemaMetadataValue(schema)
+
+    @staticmethod
+    def column_lineage(lineage: Any) -> MetadataValue:
+        """Which upstream columns each column comes from (a ``TableColumnLineage``)."""
+        from trellis.core.metadata_kinds import TableColumnLineageMetadataValue
+
+        return TableColumnLineageMetadataValue(lineage)
+
+    @staticmethod
+    def asset(asset_key: Any) -> MetadataValue:
+        """A reference to an asset, by key."""
+        from trellis.core.metadata_kinds import DagsterAssetMetadataValue
+
+        return DagsterAssetMetadataValue(asset_key)
+
+    @staticmethod
+    def job(
+        job_name: str, location_name: str | None = None, *, repository_name: str | None = None
+    ) -> MetadataValue:
+        """A reference to a job, by name (and code location)."""
+        from trellis.core.metadata_kinds import DagsterJobMetadataValue
+
+        return DagsterJobMetadataValue(job_name, location_name, repository_name)
+
+    @staticmethod
+    def dagster_run(run_id: str) -> MetadataValue:
+        """A reference to a run, by id."""
+        from trellis.core.metadata_kinds import DagsterRunMetadataValue
+
+        return DagsterRunMetadataValue(run_id)
+
+    @staticmethod
+    def notebook(path: Any) -> MetadataValue:
+        """The path of a notebook."""
+        from trellis.core.metadata_kinds import NotebookMetadataValue
+
+        return NotebookMetadataValue(path)
 
     @staticmethod
     def null() -> MetadataValue:
@@ -207,9 +270,16 @@ def as_metadata_value(value: Any) -> MetadataValue:
         return value
     type_name = _TYPE_NAMES.get(type(value))
     if type_name is None:
-        # Paths and other objects are shown by their string form.
         if hasattr(value, "__fspath__"):
             return PathMetadataValue(str(value))
+        if isinstance(value, datetime):
+            return MetadataValue.timestamp(value)
+        from trellis.core.metadata_kinds import WRAPPERS
+
+        wrap = WRAPPERS.get(type(value))
+        if wrap is not None:  # a TableSchema, a TableColumnLineage or an AssetKey
+            return wrap(value)
+        # Other objects are shown by their string form.
         return TextMetadataValue(str(value))
     return _CLASSES[type_name](value)
 
@@ -224,6 +294,16 @@ def normalize_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Metadata
             raise TypeError(f"Metadata keys must be strings, got {key!r}")
         out[key] = as_metadata_value(value)
     return out
+
+
+def metadata_display(value: Any) -> str:
+    """One line of text for a metadata value, as the CLI shows it (a table schema as its
+    columns, a table as its size and columns, a reference as what it names)."""
+    if isinstance(value, MetadataValue):
+        if type(value).__str__ is not object.__str__:
+            return str(value)
+        return str(value.value)
+    return str(value)
 
 
 def metadata_to_raw(metadata: Mapping[str, MetadataValue]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trellis.core import metadata_kinds
 from trellis.core.asset_checks import (
     AssetCheckEvaluation,
     AssetCheckEvaluationTargetMaterializationData,
@@ -50,7 +51,9 @@ def _to_jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, MetadataValue):
-        return {_TAG: "mv", "type": value.type_name, "value": to_jsonable(value.value)}
+        structured, encoded = metadata_kinds.encode(value)
+        stored = encoded if structured else to_jsonable(value.value)
+        return {_TAG: "mv", "type": value.type_name, "value": stored}
     if isinstance(value, ErrorInfo):
         return {
             _TAG: "error",
@@ -68,6 +71,7 @@ def _to_jsonable(value: Any) -> Any:
             "description": value.description,
             "metadata": to_jsonable(value.metadata),
             "partition": value.partition,
+            "tags": value.tags,
         }
     if isinstance(value, AssetCheckEvaluation):
         target = value.target_materialization_data
@@ -103,6 +107,9 @@ def from_jsonable(value: Any) -> Any:
     if tag is None:
         return {k: from_jsonable(v) for k, v in value.items()}
     if tag == "mv":
+        kind = metadata_kinds.decode(value["type"], value["value"])
+        if kind is not None:
+            return kind
         return MetadataValue.of_type(from_jsonable(value["value"]), value["type"])
     if tag == "error":
         cause = value.get("cause")
@@ -121,6 +128,7 @@ def from_jsonable(value: Any) -> Any:
             value.get("description"),
             from_jsonable(value.get("metadata") or {}),
             value.get("partition"),
+            value.get("tags"),
         )
     if tag == "check":
         target = value.get("target")

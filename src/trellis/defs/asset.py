@@ -12,7 +12,12 @@ from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.deprecation import warn_deprecated
 from trellis.core.errors import InvalidDefinitionError, InvalidSubsetError
-from trellis.defs.asset_spec import AssetSpec, check_automation_condition, coerce_dep_keys
+from trellis.defs.asset_spec import (
+    AssetSpec,
+    check_automation_condition,
+    coerce_dep_keys,
+    is_observation_spec,
+)
 from trellis.defs.graph import GraphDefinition
 from trellis.defs.hook import HookDefinition, coerce_hooks
 from trellis.defs.ins_outs import AssetIn, AssetOut, In, Out
@@ -99,6 +104,15 @@ class AssetsDefinition:
                 f"'{self.node_name}' makes {len(self.keys)} assets; use .keys instead of .key."
             )
         return next(iter(self.keys_by_output_name.values()))
+
+    @property
+    def is_observable(self) -> bool:
+        """Whether this is an observable source asset: its function observes the asset
+        (``ASSET_OBSERVATION`` with a data version) instead of materializing it."""
+        for spec in self.specs_by_key.values():
+            if spec.metadata and is_observation_spec(spec):
+                return True
+        return False
 
     @property
     def dependency_keys(self) -> set[AssetKey]:

@@ -73,12 +73,16 @@ class AssetGraph:
         self.external_specs: dict[AssetKey, AssetSpec] = {}
         self.producer: dict[AssetKey, AssetsDefinition] = {}
         self.upstream: dict[AssetKey, set[AssetKey]] = {}
+        # Keys of observable source assets: executable (observed), not materializable.
+        self.observable_keys: set[AssetKey] = set()
 
         by_node_name: dict[str, AssetsDefinition] = {}
         has_checks = False
         for assets_def in self.assets_defs:
             if assets_def.check_specs_by_key:
                 has_checks = True
+            if assets_def.is_observable:
+                self.observable_keys.update(assets_def.keys_by_output_name.values())
             other = by_node_name.setdefault(assets_def.node_name, assets_def)
             if other is not assets_def:
                 raise DuplicateKeyError(
@@ -170,8 +174,21 @@ class AssetGraph:
 
     @property
     def materializable_keys(self) -> set[AssetKey]:
-        """Keys that some definition here can materialize."""
+        """Keys that some definition here can materialize (observable source assets are
+        observed, not materialized: ``observable_keys``)."""
+        if self.observable_keys:
+            return set(self.producer) - self.observable_keys
         return set(self.producer)
+
+    @property
+    def executable_keys(self) -> set[AssetKey]:
+        """Keys some definition here runs: materializable and observable assets."""
+        return set(self.producer)
+
+    def is_external(self, key: AssetKey) -> bool:
+        """Whether ``key`` is not materialized here (an ``AssetSpec`` or an observable
+        source asset)."""
+        return key in self.external_specs or key in self.observable_keys
 
     def group_of(self, key: AssetKey) -> str:
         """The group of an asset (``default`` when none was given)."""

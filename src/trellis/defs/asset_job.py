@@ -56,7 +56,7 @@ def build_asset_job(
     run of a subset picks the one of its assets, see ``subset_asset_job``).
     """
     selected = set(selected_keys)
-    unknown = selected - graph.materializable_keys
+    unknown = selected - graph.executable_keys
     if unknown:
         names = sorted(k.to_user_string() for k in unknown)
         raise InvalidDefinitionError(
@@ -112,7 +112,10 @@ def build_asset_job(
         inputs: dict[str, FlatSource] = {}
         own = assets_def.output_names_by_key  # keyed by the asset keys it makes
         for input_name, up in assets_def.keys_by_input_name.items():
-            if up in handle_of_key and up not in own:
+            # An observed source asset's step records a version, not a value: its
+            # consumers load it through its IO manager, after the observation.
+            observed = bool(graph.observable_keys) and up in graph.observable_keys
+            if up in handle_of_key and up not in own and not observed:
                 inputs[input_name] = NodeOutput(*handle_of_key[up])
             else:
                 inputs[input_name] = FromAsset(up)
@@ -124,6 +127,15 @@ def build_asset_job(
                     for d in assets_def.specs_by_key[k].deps
                     if d in handle_of_key and d not in own
                 }
+                | (
+                    {
+                        handle_of_key[up][0]
+                        for up in assets_def.keys_by_input_name.values()
+                        if up in graph.observable_keys and up in handle_of_key
+                    }
+                    if graph.observable_keys
+                    else set()
+                )
             )
         )
         if assets_def.is_graph_backed:

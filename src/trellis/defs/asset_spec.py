@@ -9,6 +9,15 @@ from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InvalidDefinitionError
 
 IO_MANAGER_KEY_METADATA = "trellis/io_manager_key"
+# Dagster's system metadata that marks an asset observed, not materialized, by its function
+# (an observable source asset).
+ASSET_EXECUTION_TYPE_METADATA = "dagster/asset_execution_type"
+OBSERVATION = "OBSERVATION"
+
+
+def is_observation_spec(spec: Any) -> bool:
+    """Whether ``spec`` is the spec of an observable source asset."""
+    return bool(spec.metadata) and spec.metadata.get(ASSET_EXECUTION_TYPE_METADATA) == OBSERVATION
 
 
 def is_automation_condition(value: Any) -> bool:

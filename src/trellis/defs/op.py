@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, overload
 from trellis.config.detect import is_config_class
 from trellis.core.deprecation import warn_deprecated
 from trellis.core.errors import InvalidConfigDefinitionError, InvalidDefinitionError
-from trellis.core.outputs import MaterializeResult
+from trellis.core.outputs import MaterializeResult, Output
 from trellis.defs.composition import current_composition, record_invocation
 from trellis.defs.ins_outs import NO_VALUE, In, Nothing, Out
 from trellis.defs.node import NodeDefinition
@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 
 def _is_result_wrapper(annotation: Any) -> bool:
     """Whether a return annotation names what the function returns (a
-    ``MaterializeResult``) rather than the type of its output's value."""
+    ``MaterializeResult``, a bare ``Output``) rather than the type of its output's value."""
     if isinstance(annotation, str):
-        return annotation.rsplit(".", 1)[-1] == "MaterializeResult"
-    return annotation is MaterializeResult
+        return annotation.rsplit(".", 1)[-1] in ("MaterializeResult", "Output")
+    return annotation is MaterializeResult or annotation is Output
 
 
 def normalize_op_config_schema(config_schema: Any, owner: str) -> tuple[Any, type[Config] | None]:

@@ -15,9 +15,10 @@ from trellis.defs.asset_spec import IO_MANAGER_KEY_METADATA, AssetSpec
 class SourceAsset(AssetSpec):
     """An asset read (through its IO manager) but not materialized by this code.
 
-    Deprecated in Dagster in favour of ``AssetSpec``: ``SourceAsset(key, io_manager_key=k)``
-    is ``AssetSpec(key).with_io_manager_key(k)``, and that is what this builds (with a
-    ``DeprecationWarning``). ``observe_fn`` (observable source assets) is not supported yet.
+        Deprecated in Dagster in favour of ``AssetSpec``: ``SourceAsset(key, io_manager_key=k)``
+        is ``AssetSpec(key).with_io_manager_key(k)``, and that is what this builds (with a
+        ``DeprecationWarning``). An observable source asset is ``@observable_source_asset``
+    (``observe_fn=`` here is refused with that advice).
     """
 
     def __init__(
@@ -40,8 +41,8 @@ class SourceAsset(AssetSpec):
         owner = f"SourceAsset({key!r})"
         if observe_fn is not None:
             raise InvalidDefinitionError(
-                f"{owner}: observe_fn (observable source assets) arrives in a later release "
-                "of Trellis."
+                f"{owner}: observe_fn is not taken here; declare an observable source asset "
+                "with @observable_source_asset on the observe function instead."
             )
         if io_manager_def is not None or resource_defs:
             raise InvalidDefinitionError(

@@ -103,7 +103,13 @@ def _coerce_yielded(op_def: OpDefinition, item: Any) -> UserEvent:
 
 
 def _keyed_results(items: list[Any] | tuple[Any, ...]) -> bool:
-    return all(isinstance(i, MaterializeResult) and i.asset_key is not None for i in items)
+    """Whether ``items`` are results that name what they answer (Pipes' ``get_results()``:
+    materializations of named assets, asset check results)."""
+    return all(
+        (isinstance(i, MaterializeResult) and i.asset_key is not None)
+        or isinstance(i, AssetCheckResult)
+        for i in items
+    )
 
 
 def returned_events(op_def: OpDefinition, result: Any) -> list[UserEvent]:

@@ -229,6 +229,7 @@ def _handle_user_event(
     check_results = None  # those of a MaterializeResult, recorded after its materialization
     if isinstance(item, Output):
         name, value, metadata = item.output_name, item.value, item.metadata
+        version, tags = item.data_version, item.tags
     elif isinstance(item, MaterializeResult):
         check_results = item.check_results
         if item.asset_key is not None and step.assets_def is not None:
@@ -241,6 +242,7 @@ def _handle_user_event(
                 )
             name = names[0]
         value, metadata, store = item.value, item.metadata, item.value is not None
+        version, tags = item.data_version, item.tags
     elif isinstance(item, AssetCheckResult):
         record_check_result(step_context, item)
         return
@@ -275,7 +277,9 @@ def _handle_user_event(
     step_context.seen_outputs.add(name)
     if added:
         metadata = {**added, **metadata}
-    handle_output(step_context, step_output, value, metadata, store=store)
+    handle_output(
+        step_context, step_output, value, metadata, store=store, data_version=version, tags=tags
+    )
     capture = step_context.output_capture
     if capture is not None:  # the step has hooks: they read its outputs
         capture[name] = (value, metadata)

@@ -21,6 +21,7 @@ from trellis.core.outputs import AssetMaterialization, AssetObservation
 from trellis.core.run import RunStatus
 from trellis.defs.ins_outs import Nothing
 from trellis.defs.signature import runtime_checkable_type
+from trellis.execution.data_versions import asset_event
 from trellis.plan.steps import (
     FromInputManager,
     FromLoadableAsset,
@@ -150,10 +151,13 @@ def handle_output(
     *,
     store: bool = True,
     mapping_key: str | None = None,
+    data_version: Any = None,
+    tags: Mapping[str, str] | None = None,
 ) -> None:
     """Emit ``STEP_OUTPUT``, store the value with its IO manager, then emit the asset
-    materialization (for asset outputs) and ``HANDLED_OUTPUT``; ``mapping_key`` names the
-    item of a dynamic output. Nothing is stored once the run was canceled
+    materialization (for asset outputs, with its ``data_version`` and ``tags``:
+    ``data_versions.asset_event``) and ``HANDLED_OUTPUT``; ``mapping_key`` names the item
+    of a dynamic output. Nothing is stored once the run was canceled
     (``StepTerminated``)."""
     plan_context = step_context.plan_context
     run = plan_context.run
@@ -207,8 +211,7 @@ def handle_output(
             partitions = step_context.partitions
             partition = partitions.start if partitions.has_partition_key else None
         merged = {**metadata, **added} if added else dict(metadata)
-        materialization = AssetMaterialization.of_output(asset_key, merged, partition)
-        emit(event_factory.asset_materialization(run_id, job_name, step_key, materialization))
+        emit(asset_event(step_context, asset_key, merged, partition, data_version, tags))
     for user_event in extra_events:
         emit_user_event(step_context, user_event)
     if stored:

@@ -336,6 +336,47 @@ class Instance:
         unpartitioned materialization)."""
         return self.storage.get_latest_materializations_by_partition(AssetKey.from_coercible(key))
 
+    def get_observation_records(
+        self, key: CoercibleToAssetKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """Observations of an asset (``ASSET_OBSERVATION`` events), newest first; pass the
+        last ``storage_id`` seen as ``before_cursor`` for the next page."""
+        return self.storage.get_observation_records(
+            AssetKey.from_coercible(key), limit, before_cursor
+        )
+
+    def get_latest_observation_record(self, key: CoercibleToAssetKey) -> EventRecord | None:
+        """The newest observation of an asset with its storage id, or None."""
+        records = self.get_observation_records(key, limit=1)
+        return records[0] if records else None
+
+    def get_latest_data_version_record(
+        self,
+        key: CoercibleToAssetKey,
+        is_source: bool | None = None,
+        partition_key: str | None = None,
+    ) -> EventRecord | None:
+        """The newest event that recorded the data version of an asset (of one partition
+        when ``partition_key`` is given): its newest materialization, or for an external
+        (source) asset, its newest materialization or observation, whichever is newer.
+        ``is_source=None`` treats the asset as a source when it was never materialized."""
+        asset_key = AssetKey.from_coercible(key)
+        storage = self.storage
+        if partition_key is None:
+            materialization = storage.get_latest_materialization_record(asset_key)
+        else:
+            by_partition = storage.get_latest_materializations_by_partition(asset_key)
+            materialization = by_partition.get(partition_key)
+        if is_source is False or (is_source is None and materialization is not None):
+            return materialization
+        if partition_key is None:
+            found = storage.get_observation_records(asset_key, limit=1)
+            observation = found[0] if found else None
+        else:
+            observation = storage.get_latest_observations_by_partition(asset_key).get(partition_key)
+        candidates = [r for r in (materialization, observation) if r is not None]
+        return max(candidates, key=lambda r: r.storage_id) if candidates else None
+
     def get_asset_keys(self) -> list[AssetKey]:
         """Every asset key that has been materialized or observed, sorted."""
         return self.storage.get_asset_keys()

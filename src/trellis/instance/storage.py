@@ -178,6 +178,16 @@ class InstanceStorage(ABC):
         """The newest materialization of each partition of an asset (None: unpartitioned)."""
 
     @abstractmethod
+    def get_observation_records(
+        self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """Observations of an asset, newest first, below ``before_cursor`` if given."""
+
+    @abstractmethod
+    def get_latest_observations_by_partition(self, key: AssetKey) -> dict[str | None, EventRecord]:
+        """The newest observation of each partition of an asset (None: unpartitioned)."""
+
+    @abstractmethod
     def get_latest_materialization_record(self, key: AssetKey) -> EventRecord | None:
         """The newest materialization of an asset, if any."""
 
@@ -268,6 +278,7 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
         # per event is made only when one is asked for (most never are).
         self._logs: dict[str, _RunLog] = {}
         self._materializations: dict[AssetKey, list[EventRecord]] = {}
+        self._observations: dict[AssetKey, list[EventRecord]] = {}
         self._asset_keys: set[AssetKey] = set()
         self._ids = itertools.count(1)
         self._heartbeats: dict[str, float] = {}
@@ -326,12 +337,13 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
                 self._heartbeats.pop(run_id, None)
             gone = set(run_ids)
             self._checks.forget_runs(gone)
-            for key, records in list(self._materializations.items()):
-                kept = [r for r in records if r.run_id not in gone]
-                if kept:
-                    self._materializations[key] = kept
-                else:
-                    del self._materializations[key]
+            for index in (self._materializations, self._observations):
+                for key, records in list(index.items()):
+                    kept = [r for r in records if r.run_id not in gone]
+                    if kept:
+                        index[key] = kept
+                    else:
+                        del index[key]
             self._asset_keys = {
                 event.asset_key  # type: ignore[misc]
                 for log in self._logs.values()
@@ -398,6 +410,10 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
                     records.append(EventRecord(storage_id, event))
                 elif event.event_type is observation:
                     self._asset_keys.add(key)
+                    seen = self._observations.get(key)
+                    if seen is None:
+                        seen = self._observations[key] = []
+                    seen.append(EventRecord(storage_id, event))
                 elif event.event_type is check:
                     self._checks.add(EventRecord(storage_id, event))
             if run is not None and not self._keeps_stored(run):
@@ -443,8 +459,23 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
         self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None
     ) -> list[EventRecord]:
         """Materializations of an asset, newest first."""
+        return self._newest_first(self._materializations, key, limit, before_cursor)
+
+    def get_observation_records(
+        self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """Observations of an asset, newest first."""
+        return self._newest_first(self._observations, key, limit, before_cursor)
+
+    def _newest_first(
+        self,
+        index: dict[AssetKey, list[EventRecord]],
+        key: AssetKey,
+        limit: int | None,
+        before_cursor: int | None,
+    ) -> list[EventRecord]:
         with self._lock:
-            records = list(reversed(self._materializations.get(key, ())))
+            records = list(reversed(index.get(key, ())))
         if before_cursor is not None:
             records = [r for r in records if r.storage_id < before_cursor]
         return records[:limit] if limit is not None else records
@@ -453,9 +484,18 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
         self, key: AssetKey
     ) -> dict[str | None, EventRecord]:
         """The newest materialization of each partition of an asset."""
+        return self._latest_by_partition(self._materializations, key)
+
+    def get_latest_observations_by_partition(self, key: AssetKey) -> dict[str | None, EventRecord]:
+        """The newest observation of each partition of an asset."""
+        return self._latest_by_partition(self._observations, key)
+
+    def _latest_by_partition(
+        self, index: dict[AssetKey, list[EventRecord]], key: AssetKey
+    ) -> dict[str | None, EventRecord]:
         latest: dict[str | None, EventRecord] = {}
         with self._lock:
-            for record in self._materializations.get(key, ()):
+            for record in index.get(key, ()):
                 latest[record.event.partition] = record
         return latest
 
@@ -477,6 +517,7 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
             for key in keys:
                 self._asset_keys.discard(key)
                 self._materializations.pop(key, None)
+                self._observations.pop(key, None)
             self._checks.forget_assets(set(keys))
         return wiped
 

@@ -14,7 +14,8 @@
        │     │  │            OpExecutionContext> → compute <op>
        │     │  ├─ log       context.log lines, in place
        │     │  ├─ handle_output  OutputContext <output> → handle_output (manager, asset, ...)
-       │     │  │  └─ materialization
+       │     │  │  └─ materialization / observation (data version; attrs: tags with
+       │     │  │                   the code version and the input data versions)
        │     │  ├─ materialization / observation (logged by user code)
        │     │  └─ check_evaluation  ASSET_CHECK_EVALUATION <asset:check> passed | failed
        │     │                  (severity, blocking, metadata, the materialization checked)
@@ -42,7 +43,8 @@ JSON schema (``format="json"``): one object per node, nested::
       "pid": int|null,           # process of the event(s) the node comes from
       "thread": int|null,        # thread ident of those events
       "attrs": {str: any},       # kind-specific details: step_key, manager_key, asset_key,
-                                 # metadata, error (the traceback text), status, ...
+                                 # metadata, tags (of materializations and observations),
+                                 # error (the traceback text), status, ...
       "children": [node, ...]
     }
 
@@ -58,6 +60,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from trellis.core import metadata_kinds
+from trellis.core.data_version import DATA_VERSION_TAG
 from trellis.core.event_payloads import (
     HandledOutputData,
     HookCompletedData,
@@ -147,6 +151,9 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, ErrorInfo):
         return value.to_string()
+    structured, encoded = metadata_kinds.encode(value)
+    if structured:  # a table, schema, lineage or reference: its stored JSON form
+        return encoded
     inner = getattr(value, "value", None)
     if inner is not None and inner is not value:
         return _jsonable(inner)
@@ -428,14 +435,20 @@ class _Builder:
             asset = event.asset_key.to_user_string() if event.asset_key else "?"
             out = self.output.get(key)
             parent = out if out is not None else compute
+            tags = event.tags
+            version = tags.get(DATA_VERSION_TAG)
+            label = f"{et.value} {asset}" + (f" [{event.partition}]" if event.partition else "")
+            if version is not None:
+                label += f" data version {version[:12]}"
             parent.add(
                 self.node(
                     kind,
-                    f"{et.value} {asset}" + (f" [{event.partition}]" if event.partition else ""),
+                    label,
                     event,
                     asset_key=event.asset_key,
                     partition=event.partition,
                     metadata=event.metadata,
+                    tags=dict(tags),
                 )
             )
         elif et is EventType.LOG_MESSAGE:

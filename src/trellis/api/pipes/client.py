@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from trellis.api.pipes.errors import PipesExecutionError
-from trellis.api.pipes.session import PipesExecutionResult, PipesSession
+from trellis.api.pipes.session import PipesSession
+from trellis.core.asset_checks import AssetCheckResult
 from trellis.core.metadata import MetadataValue, normalize_metadata
 from trellis.core.outputs import MaterializeResult
 from trellis.defs.signature import TreatAsResourceParam
@@ -56,9 +57,10 @@ class PipesClientCompletedInvocation:
         )
 
     def get_materialize_result(self, *, implicit_materialization: bool = True) -> MaterializeResult:
-        """The one materialization of a single-asset step (an error when the process
-        reported none, with ``implicit_materialization=False``, or several)."""
-        results: list[PipesExecutionResult] = [
+        """The one materialization of a single-asset step, carrying the asset check results
+        the process reported (an error when it reported no materialization, with
+        ``implicit_materialization=False``, or several)."""
+        results = [
             r
             for r in self.get_results(implicit_materializations=implicit_materialization)
             if isinstance(r, MaterializeResult)
@@ -74,22 +76,34 @@ class PipesClientCompletedInvocation:
                 f"The external process materialized several assets {keys}: return "
                 "get_results() (or yield from it) instead of get_materialize_result()."
             )
-        return results[0]
+        result = results[0]
+        checks = [r for r in self._session.message_handler.check_results]
+        if not checks:
+            return result
+        return MaterializeResult(  # the reported checks ride with the materialization
+            asset_key=result.asset_key,
+            metadata=result.metadata,
+            check_results=[*result.check_results, *checks],
+            data_version=result.data_version,
+            tags=result.tags,
+            value=result.value,
+        )
 
-    def get_asset_check_result(self) -> Any:
-        """Dagster returns the one asset check result the process reported. Trellis has
-        no asset checks yet, so this raises, naming what the process reported (each
-        report is also a WARNING line of the run's log)."""
-        reports = self._session.message_handler.check_reports
-        named = ", ".join(
-            f"{r.check_name} on {r.asset_key.to_user_string()}: "
-            + ("passed" if r.passed else "failed")
-            for r in reports
-        )
-        raise PipesExecutionError(
-            "Trellis has no asset checks yet, so a Pipes invocation has no asset check result"
-            + (f" (the external process reported {named})." if reports else ".")
-        )
+    def get_asset_check_result(self) -> AssetCheckResult:
+        """The one asset check result the process reported (``report_asset_check``): return
+        it from an ``@asset_check``. An error when it reported none or several."""
+        results = [
+            r for r in self._session.get_reported_results() if isinstance(r, AssetCheckResult)
+        ]
+        if len(results) != 1:
+            named = ", ".join(str(r.check_name) for r in results)
+            raise PipesExecutionError(
+                "The external process reported no asset check result."
+                if not results
+                else f"The external process reported several asset check results ({named}): "
+                "return get_results() instead of get_asset_check_result()."
+            )
+        return results[0]
 
     def get_custom_messages(self) -> Sequence[Any]:
         """The payloads the process sent with ``report_custom_message``, in order."""

@@ -51,7 +51,7 @@ def build_context_data(context: Any, extras: Mapping[str, Any] | None) -> PipesC
         keys = sorted(context.selected_asset_keys)
         asset_keys = [escaped_key(key) for key in keys]
         code_versions = {escaped_key(k): assets_def.specs_by_key[k].code_version for k in keys}
-        provenance = dict.fromkeys(asset_keys)  # Trellis records no data provenance yet
+        provenance = {escaped_key(k): _provenance(context, k) for k in keys}
     partitions = step_context.partitions
     key_range: PipesPartitionKeyRange | None = None
     window = None
@@ -71,6 +71,21 @@ def build_context_data(context: Any, extras: Mapping[str, Any] | None) -> PipesC
         "job_name": None if job_name == DIRECT_JOB_NAME else job_name,
         "retry_number": step_context.retry_number,
         "extras": check_extras(extras),
+    }
+
+
+def _provenance(context: Any, key: Any) -> Any:
+    """The data provenance of the asset's newest materialization, as Pipes sends it (code
+    version, input data versions by key, whether the version was given), or None."""
+    found = context.get_asset_provenance(key)
+    if found is None:
+        return None
+    return {
+        "code_version": found.code_version,
+        "input_data_versions": {
+            escaped_key(k): v.value for k, v in sorted(found.input_data_versions.items())
+        },
+        "is_user_provided": found.is_user_provided,
     }
 
 

@@ -10,10 +10,11 @@ when results are asked for and when the session closes.
 
 - ``log`` becomes a ``LOG_MESSAGE`` at the level the process gave;
 - ``report_asset_materialization`` becomes a ``MaterializeResult`` (its metadata typed as
-  the message says; the data version, which Trellis does not model yet, under the
-  ``dagster/data_version`` metadata key), returned by ``get_results`` for the step to
-  return; a report about an asset the step does not make is an error;
-- ``report_asset_check`` is recorded as a WARNING log line (Trellis has no asset checks);
+  the message says, its ``data_version`` the one reported), returned by ``get_results``
+  for the step to return; a report about an asset the step does not make is an error;
+- ``report_asset_check`` becomes an ``AssetCheckResult`` (``get_results``,
+  ``get_asset_check_result``), recorded by the step as an ``ASSET_CHECK_EVALUATION``; a
+  report of a check the step does not evaluate is an error;
 - ``closed`` with an exception becomes an ``ENGINE_EVENT`` carrying the external
   traceback; ``report_custom_message`` payloads are kept for ``get_custom_messages``;
 - ``log_external_stream`` text goes to this process's stdout or stderr;
@@ -33,10 +34,19 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from trellis.core import event_factory
+from trellis.core.asset_checks import AssetCheckKey, AssetCheckResult
 from trellis.core.asset_key import AssetKey
+from trellis.core.data_version import DataVersion
 from trellis.core.events import ErrorInfo
 from trellis.core.metadata import MetadataValue, as_metadata_value
 from trellis.core.outputs import MaterializeResult
+from trellis.core.table_metadata import (
+    TableColumn,
+    TableColumnDep,
+    TableColumnLineage,
+    TableRecord,
+    TableSchema,
+)
 from trellis_pipes import (
     PIPES_METADATA_TYPE_INFER,
     PIPES_PROTOCOL_VERSION,
@@ -50,9 +60,6 @@ from trellis_pipes import (
 if TYPE_CHECKING:
     from trellis.api.pipes.readers import PipesMessageReader
 
-DATA_VERSION_METADATA_KEY = "dagster/data_version"
-"""Where a reported data version is kept on the materialization's metadata."""
-
 _RAW_TYPES: dict[str, tuple[type, ...]] = {
     "text": (str,),
     "url": (str,),
@@ -64,16 +71,6 @@ _RAW_TYPES: dict[str, tuple[type, ...]] = {
     "timestamp": (int, float),
 }
 """The raw values each metadata type accepts (``json`` takes any JSON value)."""
-
-
-class CheckReport(NamedTuple):
-    """An asset check result the external process reported."""
-
-    asset_key: AssetKey
-    check_name: str
-    passed: bool
-    severity: str
-    metadata: dict[str, MetadataValue]
 
 
 class _Unreadable(NamedTuple):
@@ -92,9 +89,9 @@ class _FrameworkError(NamedTuple):
 
 def metadata_from_pipes(entries: Any) -> dict[str, MetadataValue]:
     """Metadata as a message carries it (``{name: {"raw_value": ..., "type": ...}}``, or
-    plain values) as ``MetadataValue``s. A type Trellis has no class for yet (tables,
-    notebooks, runs, assets) is kept as JSON; a value that does not fit its type is
-    kept as the value it is."""
+    plain values) as ``MetadataValue``s: tables, table schemas, column lineage, assets,
+    runs, jobs and notebooks become their structured values. A type Trellis has no class
+    for, or a value that does not fit its type, is kept as it was sent."""
     if not entries:
         return {}
     if not isinstance(entries, Mapping):
@@ -121,9 +118,66 @@ def _metadata_value(raw: Any, kind: Any) -> MetadataValue:
         return MetadataValue.json(raw)
     elif kind == "null":
         return MetadataValue.null()
-    elif kind != PIPES_METADATA_TYPE_INFER:  # a kind Trellis has no class for yet
+    elif kind in _STRUCTURED:
+        try:
+            built: MetadataValue = _STRUCTURED[kind](raw)
+            return built
+        except (TypeError, KeyError, ValueError, AttributeError):
+            return MetadataValue.json(raw)  # not the shape the type says: kept as sent
+    elif kind != PIPES_METADATA_TYPE_INFER:  # a kind Trellis has no class for
         return MetadataValue.json(raw)
     return as_metadata_value(raw)
+
+
+def _columns(raw: Any) -> list[TableColumn]:
+    return [TableColumn(str(c["name"]), str(c.get("type", "string"))) for c in raw]
+
+
+def _table(raw: Mapping[str, Any]) -> MetadataValue:
+    records = [TableRecord(record) for record in raw["records"]]
+    schema = raw.get("schema")
+    columns = schema.get("columns", schema) if isinstance(schema, Mapping) else schema
+    return MetadataValue.table(records, TableSchema(_columns(columns)) if columns else None)
+
+
+def _lineage(raw: Mapping[str, Any]) -> MetadataValue:
+    deps = raw.get("deps_by_column", raw)
+    return MetadataValue.column_lineage(
+        TableColumnLineage(
+            {
+                str(column): [
+                    TableColumnDep(
+                        AssetKey(to_asset_key_path(d["asset_key"]))
+                        if isinstance(d["asset_key"], str)
+                        else AssetKey(d["asset_key"]),
+                        str(d["column_name"]),
+                    )
+                    for d in column_deps
+                ]
+                for column, column_deps in deps.items()
+            }
+        )
+    )
+
+
+# The structured kinds Dagster Pipes sends, from their raw JSON values (as dagster_pipes
+# writes them: a table schema is {"columns": [{"name", "type"}]}, a table {"records",
+# "schema"}, column lineage {column: [{"asset_key", "column_name"}]}, an asset its key).
+_STRUCTURED: dict[str, Any] = {
+    "table_schema": lambda raw: MetadataValue.table_schema(TableSchema(_columns(raw["columns"]))),
+    "table": _table,
+    "table_column_lineage": _lineage,
+    "asset": lambda raw: MetadataValue.asset(
+        AssetKey(to_asset_key_path(raw)) if isinstance(raw, str) else AssetKey(raw)
+    ),
+    "dagster_run": lambda raw: MetadataValue.dagster_run(str(raw)),
+    "notebook": lambda raw: MetadataValue.notebook(str(raw)),
+    "job": lambda raw: (
+        MetadataValue.job(str(raw["job_name"]), raw.get("location_name"))
+        if isinstance(raw, Mapping)
+        else MetadataValue.job(str(raw))
+    ),
+}
 
 
 def error_info_from_pipes(exc: PipesException) -> ErrorInfo:
@@ -155,8 +209,9 @@ class PipesMessageHandler:
         self._pending: deque[Any] = deque()
         assets_def = self._step_context.step.assets_def
         self._step_assets = frozenset(context.selected_asset_keys) if assets_def else frozenset()
+        self._step_checks = frozenset(self._step_context.step.check_keys)
         self.results: list[MaterializeResult] = []
-        self.check_reports: list[CheckReport] = []
+        self.check_results: list[AssetCheckResult] = []
         self.custom_messages: list[Any] = []
         self.problems: list[str] = []  # reports the step cannot accept: errors at the end
         self.opened_count = 0
@@ -319,30 +374,49 @@ class PipesMessageHandler:
             )
             return
         metadata = metadata_from_pipes(params.get("metadata"))
-        data_version = params.get("data_version")
-        if data_version is not None:
-            metadata[DATA_VERSION_METADATA_KEY] = MetadataValue.text(str(data_version))
-        self.results.append(MaterializeResult(asset_key=key, metadata=metadata))
+        version = params.get("data_version")
+        if version is not None and not isinstance(version, str):
+            raise TypeError(f"data_version must be a string, got {version!r:.100}")
+        self.results.append(
+            MaterializeResult(
+                asset_key=key,
+                metadata=metadata,
+                data_version=DataVersion(version) if version is not None else None,
+            )
+        )
 
     def _on_report_asset_check(self, params: Mapping[str, Any]) -> None:
-        key = self._reported_key(params, "an asset check")
-        if key is None:
+        raw = params.get("asset_key")
+        name = params.get("check_name")
+        if not isinstance(raw, str) or not raw or not isinstance(name, str) or not name:
+            raise TypeError("an asset check report needs 'asset_key' and 'check_name' strings")
+        check_key = AssetCheckKey(AssetKey(to_asset_key_path(raw)), name)
+        if check_key not in self._step_checks:
+            step = self._step_context.step.key
+            mine = sorted(k.to_user_string() for k in self._step_checks)
+            self.problems.append(
+                f"The external process reported asset check '{check_key.to_user_string()}', "
+                f"which step '{step}' does not evaluate "
+                + (f"(its checks: {', '.join(mine)})." if mine else "(it evaluates no check).")
+            )
             return
-        report = CheckReport(
-            key,
-            str(params.get("check_name")),
-            bool(params.get("passed")),
-            str(params.get("severity") or "ERROR"),
-            metadata_from_pipes(params.get("metadata")),
-        )
-        self.check_reports.append(report)
-        outcome = "passed" if report.passed else "failed"
-        details = {k: v.value for k, v in report.metadata.items()}
-        self._context.log.warning(
-            f"[pipes] asset check '{report.check_name}' of asset '{key.to_user_string()}' "
-            f"{outcome} (severity {report.severity}"
-            + (f", metadata {json.dumps(details, default=str)}" if details else "")
-            + "). Trellis has no asset checks yet: this log line is its only record."
+        reported = {(r.asset_key, r.check_name) for r in self.check_results}
+        if (check_key.asset_key, name) in reported:
+            self.problems.append(
+                f"The external process reported asset check '{check_key.to_user_string()}' twice."
+            )
+            return
+        passed = params.get("passed")
+        if not isinstance(passed, bool):
+            raise TypeError(f"'passed' must be true or false, got {passed!r:.100}")
+        self.check_results.append(
+            AssetCheckResult(
+                passed=passed,
+                asset_key=check_key.asset_key,
+                check_name=name,
+                metadata=metadata_from_pipes(params.get("metadata")),
+                severity=str(params.get("severity") or "ERROR"),
+            )
         )
 
     def _engine_event(self, message: str, level: int, error: ErrorInfo | None = None) -> None:

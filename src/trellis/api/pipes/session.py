@@ -30,6 +30,7 @@ from trellis.api.pipes.context_data import build_context_data
 from trellis.api.pipes.errors import PipesExecutionError
 from trellis.api.pipes.message_handler import PipesMessageHandler
 from trellis.api.pipes.readers import PipesContextInjector, PipesMessageReader
+from trellis.core.asset_checks import AssetCheckResult
 from trellis.core.metadata import MetadataValue, normalize_metadata
 from trellis.core.outputs import MaterializeResult
 from trellis_pipes import (
@@ -40,9 +41,8 @@ from trellis_pipes import (
     encode_param,
 )
 
-PipesExecutionResult = MaterializeResult
-"""What a Pipes session's results are: materializations (Dagster's union also holds asset
-check results, which Trellis does not have yet)."""
+PipesExecutionResult = MaterializeResult | AssetCheckResult
+"""What a Pipes session's results are: materializations and asset check results."""
 
 
 class PipesLaunchedData(TypedDict):
@@ -108,22 +108,26 @@ class PipesSession:
         """What the process reported, as results for the step to return or yield: one
         ``MaterializeResult`` per reported materialization, plus (with
         ``implicit_materializations``) a bare one for each asset of the step it did not
-        report. ``metadata`` is added to each."""
+        report, then one ``AssetCheckResult`` per reported check. ``metadata`` is added
+        to each materialization."""
         self.process_messages()
         raise_problems(self.message_handler)
         extra = normalize_metadata(metadata)
-        results = [_with_metadata(r, extra) for r in self.message_handler.results]
+        results: list[PipesExecutionResult] = [
+            _with_metadata(r, extra) for r in self.message_handler.results
+        ]
         if implicit_materializations:
-            reported = {r.asset_key for r in results}
+            reported = {r.asset_key for r in self.message_handler.results}
             for key in sorted(self.context.selected_asset_keys):
                 if key not in reported:
                     results.append(MaterializeResult(asset_key=key, metadata=extra))
+        results.extend(self.message_handler.check_results)
         return tuple(results)
 
     def get_reported_results(self) -> Sequence[PipesExecutionResult]:
-        """Only what the process reported itself."""
+        """Only what the process reported itself (materializations, then checks)."""
         self.process_messages()
-        return list(self.message_handler.results)
+        return [*self.message_handler.results, *self.message_handler.check_results]
 
     def get_custom_messages(self) -> Sequence[Any]:
         """The payloads the process sent with ``report_custom_message``, in order."""
@@ -144,7 +148,12 @@ def _with_metadata(
     if not metadata:
         return result
     return MaterializeResult(
-        asset_key=result.asset_key, metadata={**result.metadata, **metadata}, value=result.value
+        asset_key=result.asset_key,
+        metadata={**result.metadata, **metadata},
+        check_results=result.check_results,
+        data_version=result.data_version,
+        tags=result.tags,
+        value=result.value,
     )
 
 

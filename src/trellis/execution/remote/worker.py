@@ -22,6 +22,7 @@ from trellis.core import event_factory
 from trellis.core.events import ErrorInfo, Event
 from trellis.core.run import Run
 from trellis.core.serialization import event_to_dict
+from trellis.execution.data_versions import versions_for_step
 from trellis.execution.remote.code_pointer import CodePointer
 from trellis.execution.resources import BuiltResources, build_resource
 from trellis.execution.run_loggers import LoggerInitError, RunLoggers, build_run_loggers
@@ -53,6 +54,9 @@ class StepRequest:
     # A step that .collect()s a dynamic output: the mapping keys it gathers, as the
     # orchestrator bound them (a step mapped over one is made from its key alone).
     collected: tuple[CollectBinding, ...] = ()
+    # For a run whose instance the worker cannot open: the upstream data versions the
+    # step records in its provenance, read by the orchestrator.
+    data_versions: dict[Any, tuple[str, int | None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -232,6 +236,11 @@ class WorkerState:
                 state.context.produced_outputs = set(request.produced)
             else:
                 produced.update(request.produced)
+            if request.data_versions:
+                known = state.context.known_data_versions
+                if known is None:
+                    known = state.context.known_data_versions = {}
+                known.update(request.data_versions)
             step = state.plan.steps[request.step_key]  # a mapped step: made from its key
             if request.collected:  # gathers dynamic outputs: bound as the orchestrator did
                 dynamic = state.plan.dynamic
@@ -314,6 +323,7 @@ def request_for(plan_context: PlanOrchestrationContext, step_key: str, retry: in
     needed = frozenset(
         h for step_input in step.inputs for h in step_input.upstream_handles if h in produced
     )
+    versions = versions_for_step(plan_context, step) if ref is None else {}
     return StepRequest(
         run_id=run.run_id,
         job_name=run.job_name,
@@ -331,4 +341,5 @@ def request_for(plan_context: PlanOrchestrationContext, step_key: str, retry: in
         known_output_run_ids=dict(plan.known_output_run_ids),
         produced=needed,
         collected=plan.dynamic.bindings_of(step_key) if plan.dynamic is not None else (),
+        data_versions=versions,
     )

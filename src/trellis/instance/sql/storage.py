@@ -395,9 +395,20 @@ class SqlStorage(SqlAutomationRecords, InstanceStorage):
         self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None
     ) -> list[EventRecord]:
         """Materializations of an asset, newest first."""
+        return self._asset_event_records(key, _MATERIALIZATION, limit, before_cursor)
+
+    def get_observation_records(
+        self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """Observations of an asset, newest first."""
+        return self._asset_event_records(key, _OBSERVATION, limit, before_cursor)
+
+    def _asset_event_records(
+        self, key: AssetKey, event_type: str, limit: int | None, before_cursor: int | None
+    ) -> list[EventRecord]:
         stmt = (
             sa.select(ev.c.id, ev.c.body)
-            .where(ev.c.asset_key == asset_key_to_db(key), ev.c.event_type == _MATERIALIZATION)
+            .where(ev.c.asset_key == asset_key_to_db(key), ev.c.event_type == event_type)
             .order_by(ev.c.id.desc())
         )
         if before_cursor is not None:
@@ -410,9 +421,16 @@ class SqlStorage(SqlAutomationRecords, InstanceStorage):
         self, key: AssetKey
     ) -> dict[str | None, EventRecord]:
         """The newest materialization of each partition of an asset."""
+        return self._latest_by_partition(key, _MATERIALIZATION)
+
+    def get_latest_observations_by_partition(self, key: AssetKey) -> dict[str | None, EventRecord]:
+        """The newest observation of each partition of an asset."""
+        return self._latest_by_partition(key, _OBSERVATION)
+
+    def _latest_by_partition(self, key: AssetKey, event_type: str) -> dict[str | None, EventRecord]:
         newest = (
             sa.select(sa.func.max(ev.c.id))
-            .where(ev.c.asset_key == asset_key_to_db(key), ev.c.event_type == _MATERIALIZATION)
+            .where(ev.c.asset_key == asset_key_to_db(key), ev.c.event_type == event_type)
             .group_by(ev.c.partition)
         )
         stmt = sa.select(ev.c.id, ev.c.body).where(ev.c.id.in_(newest)).order_by(ev.c.id)

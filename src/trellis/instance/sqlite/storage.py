@@ -514,8 +514,19 @@ class SqliteStorage(SqliteAutomationRecords, InstanceStorage):
         self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None
     ) -> list[EventRecord]:
         """Materializations of an asset, newest first."""
+        return self._asset_event_records(key, _MATERIALIZATION_VALUE, limit, before_cursor)
+
+    def get_observation_records(
+        self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None
+    ) -> list[EventRecord]:
+        """Observations of an asset, newest first."""
+        return self._asset_event_records(key, _OBSERVATION.value, limit, before_cursor)
+
+    def _asset_event_records(
+        self, key: AssetKey, event_type: str, limit: int | None, before_cursor: int | None
+    ) -> list[EventRecord]:
         sql = "SELECT id, body FROM event_logs WHERE asset_key = ? AND event_type = ?"
-        params: list[Any] = [asset_key_to_db(key), _MATERIALIZATION_VALUE]
+        params: list[Any] = [asset_key_to_db(key), event_type]
         if before_cursor is not None:
             sql += " AND id < ?"
             params.append(before_cursor)
@@ -529,7 +540,14 @@ class SqliteStorage(SqliteAutomationRecords, InstanceStorage):
         self, key: AssetKey
     ) -> dict[str | None, EventRecord]:
         """The newest materialization of each partition of an asset."""
-        params = (asset_key_to_db(key), _MATERIALIZATION_VALUE)
+        return self._latest_by_partition(key, _MATERIALIZATION_VALUE)
+
+    def get_latest_observations_by_partition(self, key: AssetKey) -> dict[str | None, EventRecord]:
+        """The newest observation of each partition of an asset."""
+        return self._latest_by_partition(key, _OBSERVATION.value)
+
+    def _latest_by_partition(self, key: AssetKey, event_type: str) -> dict[str | None, EventRecord]:
+        params = (asset_key_to_db(key), event_type)
         rows = self.db.read(lambda conn: conn.execute(_LATEST_BY_PARTITION, params).fetchall())
         return {r.event.partition: r for r in _records(rows)}
 
