@@ -28,6 +28,7 @@ from trellis import (
     DynamicOutput,
     Field,
     FilesystemIOManager,
+    Instance,
     MaterializeResult,
     OpExecutionContext,
     Out,
@@ -226,10 +227,21 @@ def piped_crash(context: AssetExecutionContext, pipes: PipesSubprocessClient) ->
     ).get_materialize_result()
 
 
+def _cancel_once_started(instance: Instance, run_id: str, marks: Path) -> None:
+    deadline = time.monotonic() + 20
+    while not any(marks.glob("started-*")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    instance.request_cancel(run_id)
+
+
 @asset(required_resource_keys={"io_manager_dir"})
 def piped_slow(context: AssetExecutionContext, pipes: PipesSubprocessClient) -> MaterializeResult:
-    """Asks for its run's cancellation, then runs an external script that waits 30 s."""
-    assert context.instance.request_cancel(context.run_id)
+    """Runs an external script that waits 30 s, and asks for the run's cancellation once
+    that script has started (not before: it could be interrupted while starting up)."""
+    marks = Path(context.resources.io_manager_dir)
+    threading.Thread(
+        target=_cancel_once_started, args=(context.instance, context.run_id, marks), daemon=True
+    ).start()
     return pipes.run(
         command=[sys.executable, str(EXTERNAL / "slow.py")],
         context=context,
