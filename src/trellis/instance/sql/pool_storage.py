@@ -15,30 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from trellis.instance.pools import PoolSlot, SlotClaim, decide_claim
-from trellis.instance.sql.database import Database
+from trellis.instance.sql.database import Database, upsert
 from trellis.instance.sql.schema import concurrency_limits as limits_t
 from trellis.instance.sql.schema import concurrency_slots as slots_t
 from trellis.instance.sql.schema import runs as runs_t
 from trellis.instance.storage import FINISHED_STATUSES
 
 _FINISHED = [status.value for status in FINISHED_STATUSES]
-
-
-def _upsert_limit(kind: str) -> Any:
-    """INSERT ... ON CONFLICT (pool) DO UPDATE, in the dialect."""
-    insert: Any
-    if kind == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
-    stmt = insert(limits_t)
-    return stmt.on_conflict_do_update(
-        index_elements=[limits_t.c.pool],
-        set_={
-            "slot_limit": stmt.excluded.slot_limit,
-            "update_timestamp": stmt.excluded.update_timestamp,
-        },
-    )
 
 
 def _slot(row: Any) -> PoolSlot:
@@ -53,7 +36,7 @@ class SqlPools:
     def set_pool_limit(self, pool: str, limit: int) -> None:
         """Set the limit of a pool."""
         row = {"pool": pool, "slot_limit": limit, "update_timestamp": time.time()}
-        stmt = _upsert_limit(self.db.kind)
+        stmt = upsert(self.db.kind, limits_t, ["pool"], ["slot_limit", "update_timestamp"])
         self.db.write(lambda conn: conn.execute(stmt, [row]))
 
     def delete_pool_limit(self, pool: str) -> bool:
