@@ -185,6 +185,7 @@ EXPECTED_PUBLIC_NAMES = [
     "PipesTempFileContextInjector",
     "PipesTempFileMessageReader",
     "PlanOrchestrationContext",
+    "PoolMetadataValue",
     "PreviewWarning",
     "ResourceDefinition",
     "ResourceDependency",

@@ -18,8 +18,8 @@ PLANNED_GROUPS: dict[str, str] = {
     "dynamic outputs": "dynamic outputs arrive in a later release",
     "data versions": "data versions and observable source assets arrive in a later release",
     "metadata kinds": "table, code-reference and other rich metadata values arrive in a later "
-    "release (plain values, MetadataValue.text/int/float/bool/json/md/path/url/timestamp/null "
-    "work)",
+    "release (plain values, MetadataValue.text/int/float/bool/json/md/path/url/timestamp/pool/"
+    "null work)",
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
     "injectors and readers work)",
@@ -83,7 +83,6 @@ PLANNED: dict[str, str] = {
             "FilePathMapping",
             "LocalFileCodeReference",
             "NotebookMetadataValue",
-            "PoolMetadataValue",
             "PythonArtifactMetadataValue",
             "TableColumn",
             "TableColumnConstraints",

@@ -201,3 +201,18 @@ def test_a_retried_step_gives_its_slot_back_between_attempts():
     assert result.success
     assert held_during_attempt == [1, 1]
     assert instance.get_concurrency_limit("db").in_use == 0
+
+
+def test_pool_metadata_is_stored_and_read_back_as_a_pool(tmp_path):
+    from trellis import MaterializeResult, MetadataValue, PoolMetadataValue, materialize
+
+    @asset(pool="warehouse")
+    def loaded() -> MaterializeResult:
+        return MaterializeResult(metadata={"pool": MetadataValue.pool("warehouse")})
+
+    with Instance.from_config(tmp_path / "home", {}) as instance:
+        assert materialize([loaded], instance=instance).success
+        event = instance.get_latest_materialization_event(loaded.key)
+    value = event.data.metadata["pool"]
+    assert isinstance(value, PoolMetadataValue)
+    assert (value.value, value.type_name) == ("warehouse", "pool")

@@ -73,6 +73,11 @@ class MetadataValue:
         return TimestampMetadataValue(float(value))
 
     @staticmethod
+    def pool(value: str) -> MetadataValue:
+        """The name of a concurrency pool (``@op(pool=...)``)."""
+        return PoolMetadataValue(str(value))
+
+    @staticmethod
     def null() -> MetadataValue:
         """No value."""
         return NullMetadataValue(None)
@@ -166,6 +171,13 @@ class TimestampMetadataValue(_TypedMetadataValue):
     TYPE_NAME = "timestamp"
 
 
+class PoolMetadataValue(_TypedMetadataValue):
+    """The name of a concurrency pool (``MetadataValue.pool``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "pool"
+
+
 class NullMetadataValue(_TypedMetadataValue):
     """No value (``MetadataValue.null``)."""
 
@@ -183,6 +195,7 @@ _CLASSES: dict[str, type[_TypedMetadataValue]] = {
         JsonMetadataValue,
         MarkdownMetadataValue,
         PathMetadataValue,
+        PoolMetadataValue,
         UrlMetadataValue,
         TimestampMetadataValue,
         NullMetadataValue,
