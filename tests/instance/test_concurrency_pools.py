@@ -86,6 +86,7 @@ def test_slots_of_a_run_that_ended_go_back_to_the_pool(any_instance):
     assert any_instance.claim_concurrency_slot("db", "run-a", "step").granted
     assert not any_instance.claim_concurrency_slot("db", "run-b", "step").granted
     any_instance.handle_new_events([event(finished, EventType.RUN_FAILURE)], finished)
+    assert any_instance.get_concurrency_limit("db").in_use == 0  # free, though not dropped yet
     assert any_instance.claim_concurrency_slot("db", "run-b", "step").granted
     assert [s.run_id for s in any_instance.get_concurrency_limit("db").slots] == ["run-b"]
 

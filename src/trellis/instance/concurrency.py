@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trellis.instance.pools import PoolLimit, SlotClaim, check_limit, check_pool_name
+from trellis.instance.pools import PoolLimit, PoolSlot, SlotClaim, check_limit, check_pool_name
 
 if TYPE_CHECKING:
     from trellis.instance.config import InstanceSettings
@@ -46,12 +46,23 @@ class InstanceConcurrencyMixin:
         it had one."""
         return self.storage.delete_pool_limit(check_pool_name(pool))
 
+    def _held_slots(self, pool: str | None = None) -> list[PoolSlot]:
+        """The slots in use, without those of runs that have ended or are gone (a claim
+        drops them; until one does, they are free all the same)."""
+        self._maybe_check_dead_runs()
+        slots = self.storage.get_pool_slots(pool)
+        live: dict[str, bool] = {}
+        for run_id in {slot.run_id for slot in slots}:
+            run = self.storage.get_run(run_id)
+            live[run_id] = run is not None and not run.status.is_finished
+        return [slot for slot in slots if live[slot.run_id]]
+
     def get_concurrency_limit(self, pool: str) -> PoolLimit:
         """The limit of ``pool`` (its own, else the default; None: unlimited) and the
         slots its steps hold now."""
         check_pool_name(pool)
         limits = self.storage.get_pool_limits()
-        slots = tuple(self.storage.get_pool_slots(pool))
+        slots = tuple(self._held_slots(pool))
         if pool in limits:
             return PoolLimit(pool, limits[pool], False, slots)
         return PoolLimit(pool, self.default_pool_limit, True, slots)
@@ -59,7 +70,7 @@ class InstanceConcurrencyMixin:
     def get_concurrency_limits(self) -> list[PoolLimit]:
         """Every pool with a limit set or a slot in use, by name."""
         limits = self.storage.get_pool_limits()
-        slots = self.storage.get_pool_slots()
+        slots = self._held_slots()
         names = sorted({*limits, *(slot.pool for slot in slots)})
         return [
             PoolLimit(

@@ -424,7 +424,8 @@ class Instance(InstanceConcurrencyMixin):
             self._apply_run_events([event], run)
             if self.storage.store_events([event], run, only_if_status=LIVE_STATUSES, wait=wait):
                 marked.append(run.run_id)
-                self._free_slots_of_dead_run(run.run_id)
+                if wait:  # a reader does not wait for the lock (a claim frees them too)
+                    self._free_slots_of_dead_run(run.run_id)
         return marked
 
     def _free_slots_of_dead_run(self, run_id: str) -> None:
