@@ -209,3 +209,14 @@ def test_without_retry_on_step_failure_only_a_dead_run_is_retried(jobs, tmp_path
         assert dead.status is RunStatus.FAILURE
         assert instance.get_run(made[0]).status is RunStatus.SUCCESS
         assert _count(jobs, "crashing") == 2
+
+
+def test_bad_run_retries_settings_name_their_path(tmp_path):
+    from trellis.core.errors import InvalidConfigError
+
+    with pytest.raises(InvalidConfigError) as info:
+        Instance.from_config(tmp_path / "home", {"run_retries": {"max_retries": -1}})
+    assert "root:run_retries:max_retries must be 0 or more, got -1" in str(info.value)
+    with pytest.raises(InvalidConfigError) as info:
+        Instance.from_config(tmp_path / "home", {"run_retries": {"enabled": "sometimes"}})
+    assert "root:run_retries:enabled" in str(info.value)
