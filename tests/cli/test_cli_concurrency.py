@@ -18,12 +18,20 @@ def test_set_get_list_and_delete_a_pool_limit(invoke, home):
         assert instance.get_concurrency_limit("warehouse").limit == 2
         instance.add_run(_run("run-1"))
         assert instance.claim_concurrency_slot("warehouse", "run-1", "load").granted
+        assert instance.claim_concurrency_slot("warehouse", "run-1", "save").granted
+        assert not instance.claim_concurrency_slot("warehouse", "run-1", "index").granted
 
     got = invoke("instance", "concurrency", "get", "warehouse")
     assert got.exit_code == 0, got.output
     row = next(line for line in got.stdout.splitlines() if "warehouse" in line and "│" in line)
-    assert [c.strip() for c in row.strip("│ ").split("│")] == ["warehouse", "2", "1", "1"]
-    assert "run-1" in got.stdout and "load" in got.stdout  # the slot in use
+    # pool, limit, in use, free, waiting
+    assert [c.strip() for c in row.strip("│ ").split("│")] == ["warehouse", "2", "2", "0", "1"]
+    steps = {
+        line.split("│")[2].strip(): line.split("│")[3].strip()
+        for line in got.stdout.splitlines()
+        if "run-1" in line
+    }
+    assert steps == {"load": "holds a slot", "save": "holds a slot", "index": "waiting"}
 
     listed = invoke("instance", "concurrency", "list")
     assert listed.exit_code == 0
@@ -46,7 +54,7 @@ def test_the_default_limit_of_trellis_yaml_is_shown(invoke, home):
     assert got.exit_code == 0, got.output
     assert "3 (default)" in got.stdout
     listed = invoke("instance", "concurrency", "list")
-    assert "No concurrency pool has a limit or a slot in use." in listed.stdout
+    assert "No concurrency pool has a limit, a slot in use or a step waiting." in listed.stdout
     assert "Pools without a limit of their own: 3" in listed.stdout
 
 

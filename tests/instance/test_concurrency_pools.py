@@ -1,7 +1,8 @@
 """Concurrency pools in the instance, on every back end: limits set, read, listed and
 removed; slot claims that respect the limit (or the default limit of ``trellis.yaml``),
-hold per run and step, and come back when a step frees them or its run ends; bad names
-and limits refused with a message that names them."""
+hold per run and step, and come back when a step frees them or its run ends; waiting
+steps served first come, first served (while they keep asking); bad names and limits
+refused with a message that names them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from instance_helpers import event, make_run
 
 from trellis.core.errors import InstanceError, InvalidConfigError
 from trellis.core.events import EventType
+from trellis.instance import pools
 from trellis.instance.instance import Instance
 
 
@@ -140,3 +142,50 @@ def test_limits_and_slots_survive_reopening_the_instance(instance, tmp_path):
         assert not reopened.claim_concurrency_slot("db", "run-b", "step").granted
     finally:
         reopened.dispose()
+
+
+def test_a_free_slot_goes_to_the_step_that_waited_longest(any_instance):
+    for run_id in ("run-a", "run-b", "run-c"):
+        _started(any_instance, run_id)
+    any_instance.set_concurrency_limit("db", 1)
+    assert any_instance.claim_concurrency_slot("db", "run-a", "first").granted
+    refused = any_instance.claim_concurrency_slot("db", "run-b", "waits")
+    assert (refused.granted, refused.ahead) == (False, 0)
+    any_instance.free_concurrency_slots("run-a", "first")
+    # run-a asks for its next step at once: run-b's step waited first, so it is refused
+    behind = any_instance.claim_concurrency_slot("db", "run-a", "second")
+    assert (behind.granted, behind.in_use, behind.ahead) == (False, 0, 1)
+    third = any_instance.claim_concurrency_slot("db", "run-c", "late")
+    assert (third.granted, third.ahead) == (False, 2)
+    found = any_instance.get_concurrency_limit("db")
+    assert [(w.run_id, w.step_key) for w in found.waiting] == [
+        ("run-b", "waits"),
+        ("run-a", "second"),
+        ("run-c", "late"),
+    ]
+    assert any_instance.claim_concurrency_slot("db", "run-b", "waits").granted
+    any_instance.free_concurrency_slots("run-b")
+    assert not any_instance.claim_concurrency_slot("db", "run-c", "late").granted
+    assert any_instance.claim_concurrency_slot("db", "run-a", "second").granted
+    assert [w.step_key for w in any_instance.get_concurrency_limit("db").waiting] == ["late"]
+    # a run that ends leaves the line
+    any_instance.free_concurrency_slots("run-c")
+    assert any_instance.get_concurrency_limit("db").waiting == ()
+
+
+def test_a_waiting_step_that_stopped_asking_does_not_hold_the_line(any_instance, monkeypatch):
+    for run_id in ("run-a", "run-b"):
+        _started(any_instance, run_id)
+    any_instance.set_concurrency_limit("db", 1)
+    assert any_instance.claim_concurrency_slot("db", "run-a", "holder").granted
+    assert not any_instance.claim_concurrency_slot("db", "run-a", "busy").granted
+    any_instance.free_concurrency_slots("run-a", "holder")
+    # run-a's waiting step asked just now: it is in line before run-b's
+    assert not any_instance.claim_concurrency_slot("db", "run-b", "next").granted
+    monkeypatch.setattr(pools, "WAITER_TTL", 0.0)  # both have been silent "too long"
+    assert any_instance.claim_concurrency_slot("db", "run-b", "next").granted
+    # when run-a asks again, it is first in line again
+    monkeypatch.setattr(pools, "WAITER_TTL", 5.0)
+    any_instance.free_concurrency_slots("run-b", "next")
+    assert not any_instance.claim_concurrency_slot("db", "run-b", "after").granted
+    assert any_instance.claim_concurrency_slot("db", "run-a", "busy").granted

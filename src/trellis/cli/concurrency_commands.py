@@ -21,20 +21,23 @@ def _limit_text(pool: Any) -> str:
 
 def _pools_table(pools: list[Any]) -> Table:
     table = Table(title="Concurrency pools", title_justify="left")
-    for name in ("POOL", "LIMIT", "IN USE", "FREE"):
+    for name in ("POOL", "LIMIT", "IN USE", "FREE", "WAITING"):
         table.add_column(name, justify="left" if name == "POOL" else "right")
     for pool in pools:
         free = "-" if pool.free is None else pool.free
-        table.add_row(*map(cell, (pool.pool, _limit_text(pool), pool.in_use, free)))
+        row = (pool.pool, _limit_text(pool), pool.in_use, free, len(pool.waiting))
+        table.add_row(*map(cell, row))
     return table
 
 
 def _slots_table(pool: Any) -> Table:
-    table = Table(title=f"Slots in use in pool '{pool.pool}'", title_justify="left")
-    for name in ("RUN", "STEP", "SINCE"):
+    table = Table(title=f"Steps of pool '{pool.pool}'", title_justify="left")
+    for name in ("RUN", "STEP", "STATE", "SINCE"):
         table.add_column(name)
-    for slot in pool.slots:
-        table.add_row(*map(cell, (slot.run_id, slot.step_key, format_time(slot.claimed_at))))
+    for rows, state in ((pool.slots, "holds a slot"), (pool.waiting, "waiting")):
+        for row in rows:
+            since = format_time(row.claimed_at)
+            table.add_row(*map(cell, (row.run_id, row.step_key, state, since)))
     return table
 
 
@@ -57,18 +60,19 @@ def set_limit(pool: str, limit: int) -> None:
 @concurrency_group.command("get", epilog=examples("trellis instance concurrency get database"))
 @click.argument("pool")
 def get_limit(pool: str) -> None:
-    """POOL's limit (its own or the default of trellis.yaml) and the slots in use."""
+    """POOL's limit (its own or the default of trellis.yaml), the slots in use and the
+    steps waiting, longest first."""
     with open_instance() as instance:
         found = instance.get_concurrency_limit(pool)
     console = make_console()
     console.print(_pools_table([found]))
-    if found.slots:
+    if found.slots or found.waiting:
         console.print(_slots_table(found))
 
 
 @concurrency_group.command("list", epilog=examples("trellis instance concurrency list"))
 def list_limits() -> None:
-    """Every pool with a limit set or a slot in use."""
+    """Every pool with a limit set, a slot in use or a step waiting."""
     with open_instance() as instance:
         pools = instance.get_concurrency_limits()
         default = instance.default_pool_limit
@@ -76,7 +80,7 @@ def list_limits() -> None:
     if pools:
         console.print(_pools_table(pools))
     else:
-        console.print("No concurrency pool has a limit or a slot in use.")
+        console.print("No concurrency pool has a limit, a slot in use or a step waiting.")
     where = "unlimited" if default is None else str(default)
     console.print(
         f"Pools without a limit of their own: {where} (concurrency: pools: "

@@ -78,11 +78,12 @@ class PoolGate:
         self._refused.add(pool)
         if key not in self.waiting:
             self.waiting[key] = time.monotonic()
-            usage = (
-                "its limit is 0"
-                if claim.limit == 0
-                else f"{claim.in_use} of {claim.limit} slots in use"
-            )
+            if claim.limit == 0:
+                usage = "its limit is 0"
+            else:
+                usage = f"{claim.in_use} of {claim.limit} slots in use"
+                if claim.ahead:
+                    usage += f", {claim.ahead} step(s) waiting ahead"
             self._context.emit(
                 event_factory.engine_event(
                     run.run_id,
@@ -103,8 +104,9 @@ class PoolGate:
             self._instance.free_concurrency_slots(self._run_id, key)
 
     def release_all(self) -> None:
-        """The run is over: give back every slot it still holds."""
-        self.waiting.clear()
-        if self.held:
+        """The run is over: give back every slot it still holds, and leave the lines it
+        waits in."""
+        if self.held or self.waiting:
             self.held.clear()
+            self.waiting.clear()
             self._instance.free_concurrency_slots(self._run_id)

@@ -46,47 +46,51 @@ class InstanceConcurrencyMixin:
         it had one."""
         return self.storage.delete_pool_limit(check_pool_name(pool))
 
-    def _held_slots(self, pool: str | None = None) -> list[PoolSlot]:
-        """The slots in use, without those of runs that have ended or are gone (a claim
-        drops them; until one does, they are free all the same)."""
-        self._maybe_check_dead_runs()
-        slots = self.storage.get_pool_slots(pool)
+    def _live(self, rows: list[PoolSlot]) -> list[PoolSlot]:
+        """``rows`` without those of runs that have ended or are gone (a claim drops them;
+        until one does, they count for nothing all the same)."""
         live: dict[str, bool] = {}
-        for run_id in {slot.run_id for slot in slots}:
+        for run_id in {row.run_id for row in rows}:
             run = self.storage.get_run(run_id)
             live[run_id] = run is not None and not run.status.is_finished
-        return [slot for slot in slots if live[slot.run_id]]
+        return [row for row in rows if live[row.run_id]]
 
     def get_concurrency_limit(self, pool: str) -> PoolLimit:
-        """The limit of ``pool`` (its own, else the default; None: unlimited) and the
-        slots its steps hold now."""
+        """The limit of ``pool`` (its own, else the default; None: unlimited), the slots
+        its steps hold now and the steps waiting for one."""
         check_pool_name(pool)
+        self._maybe_check_dead_runs()
         limits = self.storage.get_pool_limits()
-        slots = tuple(self._held_slots(pool))
+        slots = tuple(self._live(self.storage.get_pool_slots(pool)))
+        waiting = tuple(self._live(self.storage.get_pool_waiters(pool)))
         if pool in limits:
-            return PoolLimit(pool, limits[pool], False, slots)
-        return PoolLimit(pool, self.default_pool_limit, True, slots)
+            return PoolLimit(pool, limits[pool], False, slots, waiting)
+        return PoolLimit(pool, self.default_pool_limit, True, slots, waiting)
 
     def get_concurrency_limits(self) -> list[PoolLimit]:
-        """Every pool with a limit set or a slot in use, by name."""
+        """Every pool with a limit set, a slot in use or a step waiting, by name."""
+        self._maybe_check_dead_runs()
         limits = self.storage.get_pool_limits()
-        slots = self._held_slots()
-        names = sorted({*limits, *(slot.pool for slot in slots)})
+        slots = self._live(self.storage.get_pool_slots())
+        waiting = self._live(self.storage.get_pool_waiters())
+        names = sorted({*limits, *(row.pool for row in (*slots, *waiting))})
         return [
             PoolLimit(
                 name,
                 limits.get(name, self.default_pool_limit),
                 name not in limits,
                 tuple(slot for slot in slots if slot.pool == name),
+                tuple(waiter for waiter in waiting if waiter.pool == name),
             )
             for name in names
         ]
 
     def claim_concurrency_slot(self, pool: str, run_id: str, step_key: str) -> SlotClaim:
-        """Take a slot of ``pool`` for a step of a run if the pool has one free (the engine
-        calls this before launching the step). Slots of runs that have ended are freed
-        first; a refused claim looks for dead runs (at most once a second), so that the
-        slots of a killed run come back."""
+        """Take a slot of ``pool`` for a step of a run if the pool has one free and no step
+        that waited longer (and still asks) is in line for it (the engine calls this
+        before launching the step, and again while it waits). Slots of runs that have
+        ended are freed first; a refused claim looks for dead runs (at most once a
+        second), so that the slots of a killed run come back."""
         claim = self.storage.claim_pool_slot(pool, run_id, step_key, self.default_pool_limit)
         if not claim.granted:
             self._maybe_check_dead_runs()

@@ -239,18 +239,24 @@ class InstanceStorage(ABC):
     def claim_pool_slot(
         self, pool: str, run_id: str, step_key: str, default_limit: int | None
     ) -> SlotClaim:
-        """Atomically (across processes): drop the pool's slots whose run has ended or is
-        gone, then take a slot for the run's step if fewer than the pool's limit (else
-        ``default_limit``; None: unlimited) are in use. A step that holds a slot of the
-        pool keeps it (granted again)."""
+        """Atomically (across processes): drop the pool's slots and waiters whose run has
+        ended or is gone, then take a slot for the run's step if the pool's limit (else
+        ``default_limit``; None: unlimited) leaves more free slots than steps waiting
+        ahead of it; else record that the step waits (from now, if it did not yet). A
+        step that holds a slot of the pool keeps it (granted again)."""
 
     @abstractmethod
     def free_pool_slots(self, run_id: str, step_key: str | None = None) -> int:
-        """Free the slot of one step of a run, or every slot of the run; how many."""
+        """Free the slot of one step of a run, or every slot of the run, and forget that
+        they waited; how many slots were freed."""
 
     @abstractmethod
     def get_pool_slots(self, pool: str | None = None) -> list[PoolSlot]:
         """The slots in use (of one pool, when given), oldest claim first."""
+
+    @abstractmethod
+    def get_pool_waiters(self, pool: str | None = None) -> list[PoolSlot]:
+        """The steps waiting for a slot (of one pool, when given), longest first."""
 
     # -- administration ----------------------------------------------------------------
     @abstractmethod

@@ -1,5 +1,6 @@
-"""Concurrency pool limits and slots through SQLAlchemy (tables ``concurrency_limits``
-and ``concurrency_slots``), for ``SqlStorage`` (PostgreSQL, or SQLite).
+"""Concurrency pool limits, slots and waiters through SQLAlchemy (tables
+``concurrency_limits``, ``concurrency_slots`` and ``concurrency_waiters``), for
+``SqlStorage`` (PostgreSQL, or SQLite).
 
 A claim is one transaction. On PostgreSQL it first takes a transaction-scoped advisory
 lock on the pool's name, so claims of one pool are serialized across every connection
@@ -14,18 +15,27 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from trellis.instance.pools import PoolSlot, SlotClaim, decide_claim
+from trellis.instance.pools import PoolSlot, SlotClaim, decide_claim, slot_row, waiting_ahead
 from trellis.instance.sql.database import Database, upsert
 from trellis.instance.sql.schema import concurrency_limits as limits_t
 from trellis.instance.sql.schema import concurrency_slots as slots_t
+from trellis.instance.sql.schema import concurrency_waiters as waiters_t
 from trellis.instance.sql.schema import runs as runs_t
 from trellis.instance.storage import FINISHED_STATUSES
 
 _FINISHED = [status.value for status in FINISHED_STATUSES]
 
 
-def _slot(row: Any) -> PoolSlot:
-    return PoolSlot(row[0], row[1], row[2], row[3])
+def _of_step(table: sa.Table, run_id: str, step_key: str | None) -> Any:
+    """The rows of one step of a run (every step's, when ``step_key`` is None)."""
+    where = table.c.run_id == run_id
+    return where if step_key is None else sa.and_(where, table.c.step_key == step_key)
+
+
+def _purge(table: sa.Table, pool: str) -> Any:
+    """DELETE the pool's rows whose run has ended or is gone."""
+    live = sa.exists().where(runs_t.c.run_id == table.c.run_id, runs_t.c.status.not_in(_FINISHED))
+    return sa.delete(table).where(table.c.pool == pool, ~live)
 
 
 class SqlPools:
@@ -53,22 +63,24 @@ class SqlPools:
     def claim_pool_slot(
         self, pool: str, run_id: str, step_key: str, default_limit: int | None
     ) -> SlotClaim:
-        """Take a slot of ``pool`` for the step if one is free (a step already holding
-        one keeps it), in one transaction serialized with the pool's other claims. A
-        claim retried after a lost connection finds the slot it took, if it had
-        committed."""
-        s = slots_t.c
-        this_step = sa.and_(s.run_id == run_id, s.step_key == step_key)
-        live = sa.exists().where(runs_t.c.run_id == s.run_id, runs_t.c.status.not_in(_FINISHED))
+        """Take a slot of ``pool`` for the step if one is free and no step waits ahead of
+        it (a step already holding one keeps it), else note that it waits; one
+        transaction serialized with the pool's other claims. A claim retried after a lost
+        connection finds the slot it took, if it had committed."""
+        s, w = slots_t.c, waiters_t.c
 
         def txn(conn: sa.Connection) -> SlotClaim:
             if self.db.kind == "postgres":
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(pool))))
-            held = conn.execute(sa.select(s.pool).where(this_step)).first()
-            conn.execute(sa.delete(slots_t).where(s.pool == pool, ~live))
+            held = conn.execute(
+                sa.select(s.pool).where(_of_step(slots_t, run_id, step_key))
+            ).first()
+            conn.execute(_purge(slots_t, pool))
+            conn.execute(_purge(waiters_t, pool))
             limit = conn.execute(
                 sa.select(limits_t.c.slot_limit).where(limits_t.c.pool == pool)
             ).scalar()
+            limit = int(limit) if limit is not None else None
             in_use = int(
                 conn.execute(
                     sa.select(sa.func.count()).select_from(slots_t).where(s.pool == pool)
@@ -76,32 +88,55 @@ class SqlPools:
             )
             if held is not None and held[0] == pool:
                 return SlotClaim(True, limit if limit is not None else default_limit, in_use)
-            claim = decide_claim(int(limit) if limit is not None else None, default_limit, in_use)
+            now = time.time()
+            waiters = [
+                (row[0], row[1], row[2])
+                for row in conn.execute(
+                    sa.select(w.run_id, w.step_key, w.seen)
+                    .where(w.pool == pool)
+                    .order_by(w.since, w.run_id, w.step_key)
+                ).all()
+            ]
+            ahead, waiting = waiting_ahead(waiters, run_id, step_key, now)
+            claim = decide_claim(limit, default_limit, in_use, ahead)
+            step = {"run_id": run_id, "step_key": step_key, "pool": pool}
+            this_waiter = _of_step(waiters_t, run_id, step_key)
             if claim.granted:
-                if held is not None:  # the step moved to another pool: one slot per step
-                    conn.execute(sa.delete(slots_t).where(this_step))
-                conn.execute(
-                    sa.insert(slots_t).values(
-                        run_id=run_id, step_key=step_key, pool=pool, claim_timestamp=time.time()
-                    )
-                )
+                conn.execute(sa.delete(slots_t).where(_of_step(slots_t, run_id, step_key)))
+                conn.execute(sa.delete(waiters_t).where(this_waiter))
+                conn.execute(sa.insert(slots_t).values(**step, claim_timestamp=now))
+            elif waiting:
+                conn.execute(sa.update(waiters_t).where(this_waiter).values(seen=now))
+            else:  # it may have waited for another pool
+                conn.execute(sa.delete(waiters_t).where(this_waiter))
+                conn.execute(sa.insert(waiters_t).values(**step, since=now, seen=now))
             return claim
 
         return self.db.write(txn)
 
     def free_pool_slots(self, run_id: str, step_key: str | None = None) -> int:
-        """Free the slot of one step of a run, or every slot of the run; how many."""
-        stmt = sa.delete(slots_t).where(slots_t.c.run_id == run_id)
-        if step_key is not None:
-            stmt = stmt.where(slots_t.c.step_key == step_key)
-        return int(self.db.write(lambda conn: conn.execute(stmt).rowcount))
+        """Free the slot of one step of a run, or every slot of the run, and forget that
+        they waited; how many slots were freed."""
+
+        def txn(conn: sa.Connection) -> int:
+            conn.execute(sa.delete(waiters_t).where(_of_step(waiters_t, run_id, step_key)))
+            return int(
+                conn.execute(sa.delete(slots_t).where(_of_step(slots_t, run_id, step_key))).rowcount
+            )
+
+        return self.db.write(txn)
+
+    def _rows(self, table: sa.Table, since: sa.Column, pool: str | None) -> list[PoolSlot]:
+        c = table.c
+        stmt = sa.select(c.pool, c.run_id, c.step_key, since).order_by(since, c.run_id, c.step_key)
+        if pool is not None:
+            stmt = stmt.where(c.pool == pool)
+        return [slot_row(*row) for row in self.db.read(lambda conn: conn.execute(stmt).all())]
 
     def get_pool_slots(self, pool: str | None = None) -> list[PoolSlot]:
         """The slots in use (of one pool, when given), oldest claim first."""
-        s = slots_t.c
-        stmt = sa.select(s.pool, s.run_id, s.step_key, s.claim_timestamp).order_by(
-            s.claim_timestamp, s.run_id, s.step_key
-        )
-        if pool is not None:
-            stmt = stmt.where(s.pool == pool)
-        return [_slot(row) for row in self.db.read(lambda conn: conn.execute(stmt).all())]
+        return self._rows(slots_t, slots_t.c.claim_timestamp, pool)
+
+    def get_pool_waiters(self, pool: str | None = None) -> list[PoolSlot]:
+        """The steps waiting for a slot (of one pool, when given), longest first."""
+        return self._rows(waiters_t, waiters_t.c.since, pool)

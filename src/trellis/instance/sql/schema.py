@@ -22,6 +22,8 @@ all three); change them together, with a new revision.
   concurrency set`` (pools without a row take the default limit of ``trellis.yaml``).
 - ``concurrency_slots``: the slots steps hold, one row per run and step, with its pool
   (``trellis.instance.pools``).
+- ``concurrency_waiters``: the steps waiting for a slot, one row per run and step, with
+  its pool, since when (served first come, first served) and when it last asked.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = [
     "asset_keys",
     "concurrency_limits",
     "concurrency_slots",
+    "concurrency_waiters",
     "event_logs",
     "metadata",
     "run_tags",
@@ -160,6 +163,17 @@ concurrency_slots = sa.Table(
     sa.Column("pool", sa.String(255), nullable=False),
     sa.Column("claim_timestamp", Timestamp, nullable=False),
     sa.Index("idx_concurrency_slots_pool", "pool", "claim_timestamp"),
+)
+
+concurrency_waiters = sa.Table(
+    "concurrency_waiters",
+    metadata,
+    sa.Column("run_id", sa.String(255), primary_key=True),
+    sa.Column("step_key", sa.Text, primary_key=True),
+    sa.Column("pool", sa.String(255), nullable=False),
+    sa.Column("since", Timestamp, nullable=False),
+    sa.Column("seen", Timestamp, nullable=False),
+    sa.Index("idx_concurrency_waiters_pool", "pool", "since"),
 )
 
 TRELLIS_TABLES = frozenset(metadata.tables)

@@ -30,6 +30,7 @@ TRELLIS_TABLES = frozenset(
         "asset_keys",
         "concurrency_limits",
         "concurrency_slots",
+        "concurrency_waiters",
         "event_logs",
         "run_tags",
         "runs",
@@ -80,6 +81,15 @@ CREATE_STATEMENTS: tuple[str, ...] = (
     PRIMARY KEY (run_id, step_key)
 )""",
     "CREATE INDEX idx_concurrency_slots_pool ON concurrency_slots (pool, claim_timestamp)",
+    """CREATE TABLE concurrency_waiters (
+    run_id VARCHAR(255) NOT NULL,
+    step_key TEXT NOT NULL,
+    pool VARCHAR(255) NOT NULL,
+    since FLOAT NOT NULL,
+    seen FLOAT NOT NULL,
+    PRIMARY KEY (run_id, step_key)
+)""",
+    "CREATE INDEX idx_concurrency_waiters_pool ON concurrency_waiters (pool, since)",
     """CREATE TABLE event_logs (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     run_id VARCHAR(255) NOT NULL,

@@ -1,4 +1,4 @@
-"""Concurrency pools: the limit of each pool and the slots steps hold.
+"""Concurrency pools: the limit of each pool, the slots steps hold, the steps waiting.
 
 Revision ID: 0007
 Revises: 0005
@@ -19,8 +19,8 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
-    """Create ``concurrency_limits`` and ``concurrency_slots`` (empty: no pool had a limit
-    before this revision)."""
+    """Create ``concurrency_limits``, ``concurrency_slots`` and ``concurrency_waiters``
+    (empty: no pool had a limit before this revision)."""
     op.create_table(
         "concurrency_limits",
         sa.Column("pool", sa.String(255), primary_key=True),
@@ -35,10 +35,21 @@ def upgrade() -> None:
         sa.Column("claim_timestamp", sa.Float(precision=53), nullable=False),
     )
     op.create_index("idx_concurrency_slots_pool", "concurrency_slots", ["pool", "claim_timestamp"])
+    op.create_table(
+        "concurrency_waiters",
+        sa.Column("run_id", sa.String(255), primary_key=True),
+        sa.Column("step_key", sa.Text, primary_key=True),
+        sa.Column("pool", sa.String(255), nullable=False),
+        sa.Column("since", sa.Float(precision=53), nullable=False),
+        sa.Column("seen", sa.Float(precision=53), nullable=False),
+    )
+    op.create_index("idx_concurrency_waiters_pool", "concurrency_waiters", ["pool", "since"])
 
 
 def downgrade() -> None:
     """Drop the pool tables."""
+    op.drop_index("idx_concurrency_waiters_pool", table_name="concurrency_waiters")
+    op.drop_table("concurrency_waiters")
     op.drop_index("idx_concurrency_slots_pool", table_name="concurrency_slots")
     op.drop_table("concurrency_slots")
     op.drop_table("concurrency_limits")
