@@ -195,6 +195,7 @@ EXPECTED_PUBLIC_NAMES = [
     "PipesTempFileContextInjector",
     "PipesTempFileMessageReader",
     "PlanOrchestrationContext",
+    "PoolMetadataValue",
     "PreviewWarning",
     "ResourceDefinition",
     "ResourceDependency",

@@ -16,9 +16,9 @@ PLANNED_GROUPS: dict[str, str] = {
     "schema change checks) arrive in a later release (@asset_check and @multi_asset_check work)",
     "data versions": "multi_observable_source_asset arrives in a later release "
     "(@observable_source_asset, DataVersion and ObserveResult work)",
-    "metadata kinds": "code-reference, pool and Python-artifact metadata values arrive in a "
+    "metadata kinds": "code-reference and Python-artifact metadata values arrive in a "
     "later release (plain values, table, table schema, column lineage, asset, job, run, "
-    "notebook and the MetadataValue.text/int/float/bool/json/md/path/url/timestamp/null "
+    "notebook, pool and the MetadataValue.text/int/float/bool/json/md/path/url/timestamp/null "
     "values work)",
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
@@ -72,7 +72,6 @@ PLANNED: dict[str, str] = {
             "CodeReferencesMetadataValue",
             "FilePathMapping",
             "LocalFileCodeReference",
-            "PoolMetadataValue",
             "PythonArtifactMetadataValue",
             "UrlCodeReference",
             "link_code_references_to_git",

@@ -160,6 +160,7 @@ EXPORTS: dict[str, str] = {
     "PipesTempFileContextInjector": "trellis.api.pipes.readers",
     "PipesTempFileMessageReader": "trellis.api.pipes.readers",
     "PlanOrchestrationContext": "trellis.contexts.system",
+    "PoolMetadataValue": "trellis.core.metadata",
     "PreviewWarning": "trellis.core.deprecation",
     "ResourceDefinition": "trellis.defs.resource",
     "ResourceDependency": "trellis.defs.configurable_resource",

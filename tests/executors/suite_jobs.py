@@ -565,6 +565,33 @@ def tag_limited():
         query()
 
 
+# -- concurrency pools ----------------------------------------------------------------------------
+def _pooled_query(index: int):
+    # the first by pool=, the others by Dagster's older op tag: both name the pool
+    kwargs = (
+        {"pool": "warehouse"} if index == 0 else {"tags": {"dagster/concurrency_key": "warehouse"}}
+    )
+
+    @op(name=f"pooled_query_{index}", required_resource_keys={"io_manager_dir"}, **kwargs)
+    def query(context) -> None:
+        start = time.time()
+        time.sleep(0.3)
+        (_dir(context) / f"span-{index}").write_text(f"{start} {time.time()}")
+
+    return query
+
+
+_POOLED_QUERIES = [_pooled_query(i) for i in range(3)]
+
+
+@job(resource_defs=RESOURCES)
+def pool_limited():
+    """Three independent ops of the concurrency pool ``warehouse``; each leaves
+    ``span-<i>`` with its start and end times."""
+    for query in _POOLED_QUERIES:
+        query()
+
+
 # -- hooks and loggers: where the step ran ------------------------------------------------------
 @success_hook(required_resource_keys={"io_manager_dir", "tracked"})
 def mark_success(context):

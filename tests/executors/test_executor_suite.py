@@ -346,6 +346,10 @@ def test_canceling_a_run_interrupts_its_pipes_subprocess(executor, run_config_fo
     deadline = time.monotonic() + 10
     while not _stopped(started) and time.monotonic() < deadline:
         time.sleep(0.05)
+    # it leaves its mark, then exits: give the exit a moment on a loaded machine
+    deadline = time.monotonic() + 5
+    while not _stopped(started) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _stopped(started)
 
 
@@ -753,6 +757,29 @@ def test_tag_concurrency_limits_keep_tagged_steps_apart(executor, run_config_for
     spans.sort()
     for (_, end), (next_start, _) in itertools.pairwise(spans):
         assert next_start >= end
+
+
+# -- concurrency pools -------------------------------------------------------------------------
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_steps_of_a_pool_wait_for_a_slot_on_every_executor(executor, run_config_for, tmp_path):
+    instance = Instance.ephemeral()
+    instance.set_concurrency_limit("warehouse", 1)
+    slots = {"max_concurrent": 3} if executor in WITH_TAG_LIMITS else {}
+    result = _run(suite_jobs.pool_limited, run_config_for(executor, **slots), instance=instance)
+    assert result.success
+    spans = sorted(
+        tuple(map(float, (tmp_path / f"span-{i}").read_text().split())) for i in range(3)
+    )
+    for (_, end), (next_start, _) in itertools.pairwise(spans):
+        assert next_start >= end
+    waiting = [
+        e
+        for e in events_of(result, EventType.ENGINE_EVENT)
+        if "is waiting for a slot in concurrency pool 'warehouse'" in e.message
+    ]
+    if executor != "in_process":  # one step at a time: never more than one ready to start
+        assert waiting and all(e.data.pool == "warehouse" for e in waiting)
+    assert instance.get_concurrency_limit("warehouse").in_use == 0
 
 
 # -- refused before any step runs --------------------------------------------------------------

@@ -115,23 +115,24 @@ def runs_table(runs: Sequence[Any]) -> Table:
 
 
 def steps_table(steps: Sequence[StepSummary]) -> Table:
-    """One row per step: key, status, attempts, duration, materializations."""
+    """One row per step: key, status, attempts, duration, materializations, and, when a
+    step waited for a slot of a concurrency pool, the pool and how long."""
     table = Table(title="Steps", title_justify="left")
-    for name in ("STEP", "STATUS", "ATTEMPTS", "DURATION", "MATERIALIZATIONS"):
+    pooled = any(step.pool is not None for step in steps)
+    names = ("STEP", "STATUS", "ATTEMPTS", "DURATION", "MATERIALIZATIONS")
+    for name in (*names, "POOL") if pooled else names:
         table.add_column(name, justify="right" if name in ("ATTEMPTS", "DURATION") else "left")
     for step in steps:
-        table.add_row(
-            *map(
-                cell,
-                (
-                    step.step_key,
-                    status_text(step.status),
-                    step.attempts,
-                    format_duration(step.duration_seconds),
-                    ", ".join(step.materializations) or "-",
-                ),
-            )
-        )
+        row = [
+            step.step_key,
+            status_text(step.status),
+            step.attempts,
+            format_duration(step.duration_seconds),
+            ", ".join(step.materializations) or "-",
+        ]
+        if pooled:
+            row.append(step.pool_text)
+        table.add_row(*map(cell, row))
     return table
 
 

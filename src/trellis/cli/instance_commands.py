@@ -1,9 +1,11 @@
-"""``trellis instance info`` and ``trellis instance migrate``."""
+"""``trellis instance info``, ``trellis instance migrate`` and ``trellis instance
+concurrency`` (``concurrency_commands.py``)."""
 
 from __future__ import annotations
 
 import click
 
+from trellis.cli.concurrency_commands import concurrency_group
 from trellis.cli.display import fields_table, make_console
 from trellis.cli.help_text import examples
 from trellis.cli.instance_access import open_instance
@@ -36,3 +38,6 @@ def migrate() -> None:
         click.echo(f"Upgraded the schema from {before or 'empty'} to {after}.")
     else:
         click.echo(f"The schema is up to date (revision {after}).")
+
+
+instance_group.add_command(concurrency_group)

@@ -23,6 +23,18 @@ class StepSummary:
     duration_ms: float | None = None
     materializations: list[str] = field(default_factory=list)
     error: str | None = None
+    pool: str | None = None  # the concurrency pool it waited for a slot of
+    pool_wait: float = 0.0  # seconds it waited for slots, over its attempts
+    _waiting_since: float | None = None
+
+    @property
+    def pool_text(self) -> str:
+        """The pool and how long the step waited for a slot of it ("-": no wait)."""
+        if self.pool is None:
+            return "-"
+        if self._waiting_since is not None and self.status == "WAITING":
+            return f"{self.pool} (waiting)"
+        return f"{self.pool} (waited {self.pool_wait:.2f}s)"
 
     @property
     def duration_seconds(self) -> float | None:
@@ -44,6 +56,18 @@ def _root_message(error: Any) -> str:
     while getattr(error, "cause", None) is not None:
         error = error.cause
     return str(error.message)
+
+
+def _note_pool_wait(step: StepSummary, event: Event) -> None:
+    """A step began waiting for a slot of a concurrency pool, or got one."""
+    step.pool = event.data.pool  # type: ignore[union-attr]
+    if event.data.waiting:  # type: ignore[union-attr]
+        step._waiting_since = event.timestamp
+        if step.status in ("NOT_STARTED", "UP_FOR_RETRY"):
+            step.status = "WAITING"
+    elif step._waiting_since is not None:
+        step.pool_wait += max(0.0, event.timestamp - step._waiting_since)
+        step._waiting_since = None
 
 
 def summarize_steps(events: Iterable[Event], run_finished: bool = False) -> list[StepSummary]:
@@ -75,9 +99,11 @@ def summarize_steps(events: Iterable[Event], run_finished: bool = False) -> list
             step.status = "SKIPPED"
         elif kind is EventType.ASSET_MATERIALIZATION:
             step.materializations.append(_asset_label(event))
+        elif kind is EventType.ENGINE_EVENT and getattr(event.data, "pool", None):
+            _note_pool_wait(step, event)
     if run_finished:
         for step in steps.values():
-            if step.status in ("RUNNING", "UP_FOR_RETRY"):
+            if step.status in ("RUNNING", "UP_FOR_RETRY", "WAITING"):
                 step.status = "INTERRUPTED"
     return list(steps.values())
 

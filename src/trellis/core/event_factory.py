@@ -102,9 +102,12 @@ def engine_event(
     level: int = _DEBUG,
     error: ErrorInfo | None = None,
     step_key: str | None = None,
+    pool: str | None = None,
+    waiting: bool = False,
 ) -> Event:
     """``ENGINE_EVENT``: a notice from the engine (a worker killed at shutdown, a
-    framework error, ...)."""
+    framework error, a step waiting for a slot of concurrency ``pool`` or getting one,
+    ...)."""
     return Event(
         EventType.ENGINE_EVENT,
         run_id,
@@ -112,7 +115,7 @@ def engine_event(
         step_key=step_key,
         message=message,
         level=level,
-        data=EngineEventData(error),
+        data=EngineEventData(error, pool, waiting),
     )
 
 

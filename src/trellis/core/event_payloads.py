@@ -37,9 +37,12 @@ class RunFailureData(NamedTuple):
 
 
 class EngineEventData(NamedTuple):
-    """``ENGINE_EVENT``: a notice from the engine; ``error`` when it reports one."""
+    """``ENGINE_EVENT``: a notice from the engine; ``error`` when it reports one; ``pool``
+    when a step waits for (``waiting``) or got a slot of that concurrency pool."""
 
     error: ErrorInfo | None = None
+    pool: str | None = None
+    waiting: bool = False
 
 
 class ResourceInitStartedData(NamedTuple):

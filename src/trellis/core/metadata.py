@@ -136,6 +136,11 @@ class MetadataValue:
         return NotebookMetadataValue(path)
 
     @staticmethod
+    def pool(value: str) -> MetadataValue:
+        """The name of a concurrency pool (``@op(pool=...)``)."""
+        return PoolMetadataValue(str(value))
+
+    @staticmethod
     def null() -> MetadataValue:
         """No value."""
         return NullMetadataValue(None)
@@ -229,6 +234,13 @@ class TimestampMetadataValue(_TypedMetadataValue):
     TYPE_NAME = "timestamp"
 
 
+class PoolMetadataValue(_TypedMetadataValue):
+    """The name of a concurrency pool (``MetadataValue.pool``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "pool"
+
+
 class NullMetadataValue(_TypedMetadataValue):
     """No value (``MetadataValue.null``)."""
 
@@ -246,6 +258,7 @@ _CLASSES: dict[str, type[_TypedMetadataValue]] = {
         JsonMetadataValue,
         MarkdownMetadataValue,
         PathMetadataValue,
+        PoolMetadataValue,
         UrlMetadataValue,
         TimestampMetadataValue,
         NullMetadataValue,

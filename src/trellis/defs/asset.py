@@ -499,6 +499,7 @@ def asset(
     automation_condition: Any = None,
     hooks: Any = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
+    pool: str | None = None,
 ) -> AssetDecorator: ...
 
 
@@ -529,6 +530,7 @@ def asset(
     automation_condition: Any = None,
     hooks: Any = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
+    pool: str | None = None,
 ) -> AssetsDefinition | AssetDecorator:
     """Define an asset from the function that computes it: ``@asset`` or
     ``@asset(key_prefix=..., group_name=..., ...)``.
@@ -541,6 +543,8 @@ def asset(
     run after the asset's step in every job that materializes it. ``check_specs=`` declares asset
     checks the function evaluates itself: it yields (or returns in
     ``MaterializeResult(check_results=...)``) one ``AssetCheckResult`` for each.
+    ``pool=`` names the concurrency pool whose limit its step shares with every run of
+    the instance.
     """
     kinds, deps = _deprecated_asset_args("@asset", kinds, deps, compute_kind, non_argument_deps)
 
@@ -574,6 +578,7 @@ def asset(
             retry_policy=retry_policy,
             code_version=code_version,
             kind="asset",
+            pool=pool,
         )
         spec = AssetSpec(
             asset_key,
@@ -620,11 +625,12 @@ def multi_asset(
     non_argument_deps: Iterable[CoercibleToAssetKey] | None = None,
     hooks: Any = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
+    pool: str | None = None,
 ) -> AssetDecorator:
     """Define several assets made by one function: ``@multi_asset(outs={"a": AssetOut(),
     "b": AssetOut()})``; the function yields ``Output(value, "a")`` per asset (or returns
     a tuple in ``outs`` order). ``compute_kind=`` and ``non_argument_deps=`` are accepted
-    with a ``DeprecationWarning``, as on ``@asset``."""
+    with a ``DeprecationWarning``, as on ``@asset``; ``pool=`` as on ``@asset``."""
     shared_kinds, deps = _deprecated_asset_args(
         "@multi_asset", None, deps, compute_kind, non_argument_deps
     )
@@ -692,6 +698,7 @@ def multi_asset(
             description=description,
             retry_policy=retry_policy,
             kind="asset",
+            pool=pool,
         )
         return AssetsDefinition(
             op_def,

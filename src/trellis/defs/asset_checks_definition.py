@@ -238,6 +238,7 @@ def asset_check(
     metadata: Mapping[str, Any] | None = None,
     automation_condition: Any = None,
     partitions_def: Any = None,
+    pool: str | None = None,
 ) -> Callable[[Callable[..., Any]], AssetChecksDefinition]:
     """Define a check of ``asset`` from the function that evaluates it:
     ``@asset_check(asset=orders)`` over ``def orders_has_rows(orders): return
@@ -247,7 +248,7 @@ def asset_check(
     receives the asset's value (whatever its name); without one the check only runs after
     the asset. ``blocking=True``: when it fails (severity ``ERROR``) the assets
     downstream of ``asset`` are skipped. The check is named after the function unless
-    ``name`` is given."""
+    ``name`` is given. ``pool=`` names the concurrency pool its step takes a slot of."""
 
     def decorate(fn: Callable[..., Any]) -> AssetChecksDefinition:
         check_name = name or fn.__name__
@@ -302,6 +303,7 @@ def asset_check(
             description=description,
             retry_policy=retry_policy,
             kind=CHECK_KIND,
+            pool=pool,
         )
         return AssetChecksDefinition(
             op_def, {spec.key: spec}, keys_by_input, resource_defs=resource_defs
@@ -323,6 +325,7 @@ def multi_asset_check(
     retry_policy: RetryPolicy | None = None,
     config_schema: Any = None,
     ins: Mapping[str, AssetIn | Any] | None = None,
+    pool: str | None = None,
 ) -> Callable[[Callable[..., Any]], AssetChecksDefinition]:
     """Define several checks evaluated by one function, which yields an
     ``AssetCheckResult`` (with ``asset_key``/``check_name``) for each of ``specs``.
@@ -330,7 +333,7 @@ def multi_asset_check(
     Its parameters read assets: those in ``ins`` as declared there, the others the asset
     (checked or in a spec's ``additional_deps``) whose key's last part is the parameter's
     name. ``can_subset=True`` lets a selection run some of its checks (the function reads
-    ``context.selected_asset_check_keys``)."""
+    ``context.selected_asset_check_keys``). ``pool=`` as on ``@asset_check``."""
 
     def decorate(fn: Callable[..., Any]) -> AssetChecksDefinition:
         op_name = name or fn.__name__
@@ -388,6 +391,7 @@ def multi_asset_check(
             description=description,
             retry_policy=retry_policy,
             kind=CHECK_KIND,
+            pool=pool,
         )
         return AssetChecksDefinition(
             op_def, by_key, keys_by_input, can_subset=can_subset, resource_defs=resource_defs

@@ -42,6 +42,28 @@ def normalize_op_config_schema(config_schema: Any, owner: str) -> tuple[Any, typ
         raise InvalidConfigDefinitionError(f"Bad config_schema on {owner}: {exc}") from None
 
 
+# Dagster's op tag naming a concurrency pool, from before ``pool=`` existed; honoured.
+CONCURRENCY_KEY_TAG = "dagster/concurrency_key"
+
+
+def resolve_pool(pool: str | None, tags: Mapping[str, Any] | None, owner: str) -> str | None:
+    """The concurrency pool of an op: ``pool=``, else its ``dagster/concurrency_key`` tag;
+    both, naming different pools, is an error."""
+    tagged = (tags or {}).get(CONCURRENCY_KEY_TAG)
+    for value, where in ((pool, "pool="), (tagged, f"the tag '{CONCURRENCY_KEY_TAG}'")):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise InvalidDefinitionError(
+                f"{owner}: {where} must name a concurrency pool (a non-empty string), "
+                f"got {value!r}."
+            )
+    if pool is not None and tagged is not None and pool != tagged:
+        raise InvalidDefinitionError(
+            f"{owner} sets pool='{pool}' and the tag '{CONCURRENCY_KEY_TAG}': '{tagged}'; "
+            "they name the same thing, pass one (pool= is the current name)."
+        )
+    return pool if pool is not None else tagged
+
+
 class OpDefinition(NodeDefinition):
     """An op: a function the engine calls with a context, its inputs, config and
     resources, and whose return value becomes its outputs.
@@ -64,6 +86,7 @@ class OpDefinition(NodeDefinition):
         code_version: str | None = None,
         *,
         kind: str = "op",
+        pool: str | None = None,
     ) -> None:
         self.compute_fn = compute_fn
         self.name = name or compute_fn.__name__
@@ -71,6 +94,8 @@ class OpDefinition(NodeDefinition):
         owner = f"{kind} '{self.name}'"
         self.description = description if description is not None else inspect.getdoc(compute_fn)
         self.tags = dict(tags or {})
+        # The concurrency pool its steps take a slot of (across the runs of an instance).
+        self.pool = resolve_pool(pool, self.tags, owner)
         self.retry_policy = retry_policy
         self.code_version = code_version
         self.required_resource_keys = frozenset(required_resource_keys or ())
@@ -196,6 +221,7 @@ def op(
     retry_policy: RetryPolicy | None = None,
     code_version: str | None = None,
     version: str | None = None,
+    pool: str | None = None,
 ) -> Callable[[Callable[..., Any]], OpDefinition]: ...
 
 
@@ -212,6 +238,7 @@ def op(
     retry_policy: RetryPolicy | None = None,
     code_version: str | None = None,
     version: str | None = None,
+    pool: str | None = None,
 ) -> OpDefinition | Callable[[Callable[..., Any]], OpDefinition]:
     """Turn a function into an op: ``@op`` or ``@op(name=..., ins=..., out=..., ...)``.
 
@@ -219,7 +246,8 @@ def op(
     the ``OpExecutionContext``; a parameter typed with a ``Config`` class receives config;
     parameters typed with a ``ConfigurableResource`` receive that resource; the rest are
     inputs. ``version=`` (deprecated in Dagster) is taken as ``code_version=`` with a
-    ``DeprecationWarning``.
+    ``DeprecationWarning``. ``pool=`` names the concurrency pool whose limit its steps
+    share with every run of the instance (``trellis instance concurrency set``).
     """
     if version is not None:
         warn_deprecated("@op(version=...)", "code_version=...")
@@ -239,6 +267,7 @@ def op(
             description=description,
             retry_policy=retry_policy,
             code_version=code_version,
+            pool=pool,
         )
 
     if fn is not None:

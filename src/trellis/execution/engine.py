@@ -17,6 +17,7 @@ from trellis.core import event_factory
 from trellis.core.asset_checks import AssetCheckFailedError
 from trellis.core.errors import StepTerminated
 from trellis.execution.dynamic_resolution import abandoned_steps, register_resolution
+from trellis.execution.pools import POOL_POLL_SECONDS, PoolGate, plan_uses_pools
 from trellis.execution.step import StepOutcome, StepStatus
 from trellis.plan.steps import FromMultipleStepOutputs, StepOutputHandle
 
@@ -80,21 +81,34 @@ class ActiveExecution:
         """Whether every step has finished (succeeded, failed or skipped)."""
         return len(self.succeeded) + len(self.failed) + len(self.skipped) == len(self.plan.steps)
 
-    def take_ready(self, limit: int, tag_limits: list[dict] | None = None) -> list[tuple[str, int]]:
+    def take_ready(
+        self,
+        limit: int,
+        tag_limits: list[dict] | None = None,
+        pools: PoolGate | None = None,
+    ) -> list[tuple[str, int]]:
         """Up to ``limit`` ready steps (with their attempt numbers), in plan order, within
-        the tag concurrency limits."""
+        the tag concurrency limits and, for steps of a concurrency pool, holding a slot
+        of it (``pools``)."""
         now = time.monotonic()
         while self.retry_at and self.retry_at[0][0] <= now:
             _, index, key = heapq.heappop(self.retry_at)
             heapq.heappush(self.ready, (index, key))
         taken: list[tuple[str, int]] = []
         held: list[tuple[int, str]] = []
+        if pools is not None:
+            pools.new_turn()
         while self.ready and len(taken) < limit:
             item = heapq.heappop(self.ready)
             key = item[1]
             if tag_limits and self._over_tag_limit(key, tag_limits):
                 held.append(item)
                 continue
+            if pools is not None:
+                pool = self.plan.steps[key].pool
+                if pool is not None and not pools.admit(key, pool):
+                    held.append(item)
+                    continue
             self.running.add(key)
             taken.append((key, self.attempts.get(key, 0)))
         for item in held:
@@ -328,6 +342,7 @@ def run_plan(
     active = ActiveExecution(plan_context.plan)
     plan_context.produced_outputs = active.produced  # the same set, updated in place
     tag_limits = list(getattr(executor, "tag_concurrency_limits", None) or [])
+    pools = PoolGate(plan_context) if plan_uses_pools(plan_context.plan) else None
     finished = 0
     try:
         executor.start(plan_context)
@@ -337,15 +352,19 @@ def run_plan(
             if cancellation is not None and cancellation.requested:
                 _cancel(plan_context, executor, active, cancellation)
                 break
-            for key, attempt in active.take_ready(executor.free_slots(), tag_limits):
+            for key, attempt in active.take_ready(executor.free_slots(), tag_limits, pools):
                 executor.launch(plan_context, key, attempt)
             if not active.running:
                 delay = active.seconds_until_retry()
+                if active.ready:  # steps waiting for a slot of a concurrency pool
+                    delay = POOL_POLL_SECONDS if delay is None else min(delay, POOL_POLL_SECONDS)
                 if delay is None:  # pragma: no cover - guarded by the plan's acyclicity
                     raise RuntimeError("No step can run; the plan is stuck.")
                 time.sleep(min(delay, 0.5))
                 continue
             for outcome in executor.wait(plan_context):
+                if pools is not None:
+                    pools.release(outcome.step_key)
                 _settle(plan_context, active, active.finish(outcome))
                 finished += 1
                 if finished % YOUNG_COLLECTION_EVERY == 0 and not gc.isenabled():
@@ -353,6 +372,8 @@ def run_plan(
         if stop_on_failure and active.first_failure is not None and not active.canceled:
             while active.running:
                 for outcome in executor.wait(plan_context):
+                    if pools is not None:
+                        pools.release(outcome.step_key)
                     active.finish(outcome)
             for key in active.abandon_pending():
                 _emit_skip(plan_context, key, "the run stopped after a failure")
@@ -366,5 +387,9 @@ def run_plan(
             active.interrupted = isinstance(exc, KeyboardInterrupt)
         _cancel(plan_context, executor, active, cancellation)
     finally:
-        executor.stop(plan_context)
+        try:
+            executor.stop(plan_context)
+        finally:
+            if pools is not None:
+                pools.release_all()
     return active

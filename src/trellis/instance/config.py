@@ -20,6 +20,13 @@
       heartbeat_interval: 5         # seconds between a run's heartbeats
       heartbeat_timeout: 60         # a run silent for longer is dead (see liveness.py)
     permissions: private            # or umask (see below)
+    concurrency:
+      pools:
+        default_limit: 1            # pools without a limit of their own (unset: unlimited)
+    run_retries:                    # run-level retries (trellis.api.run_retries)
+      enabled: true
+      max_retries: 3                # for runs without a dagster/max_retries tag
+      retry_on_asset_or_op_failure: true   # false: retry only runs whose process died
 
 ``permissions: private`` (the default) creates the home, the SQLite database (with its
 ``-wal`` and ``-shm``) and the filesystem IO manager's directories and files readable by
@@ -38,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from trellis.config.types import (
+    Bool,
     Enum,
     EnumValue,
     Field,
@@ -119,11 +127,41 @@ def instance_config_schema() -> Shape:
             EnumValue(UMASK, description="as the process's umask says"),
         ],
     )
+    pools = Shape(
+        {
+            "default_limit": Field(
+                IntSource,
+                is_required=False,
+                description="The limit of concurrency pools that have none of their own "
+                "(unset: unlimited).",
+            )
+        }
+    )
+    run_retries = Shape(
+        {
+            "enabled": Field(Bool, default_value=False),
+            "max_retries": Field(
+                IntSource,
+                default_value=0,
+                description="Retries of a failed run without a dagster/max_retries tag.",
+            ),
+            "retry_on_asset_or_op_failure": Field(
+                Bool,
+                default_value=True,
+                description="Retry runs that failed because a step failed (false: only "
+                "runs whose process died).",
+            ),
+        }
+    )
     return Shape(
         {
             "storage": Field(storage, default_value={"sqlite": {}}),
             "run_monitoring": Field(monitoring, is_required=False),
             "permissions": Field(permissions, default_value=PRIVATE),
+            "concurrency": Field(
+                Shape({"pools": Field(pools, is_required=False)}), is_required=False
+            ),
+            "run_retries": Field(run_retries, is_required=False),
         }
     )
 
@@ -143,14 +181,28 @@ class StorageSpec:
 
 
 @dataclass(frozen=True)
+class RunRetrySettings:
+    """``run_retries`` of ``trellis.yaml``: whether failed runs are retried at all, how
+    many times by default, and whether a step's failure is reason enough (else only a
+    run whose process died is retried)."""
+
+    enabled: bool = False
+    max_retries: int = 0
+    retry_on_asset_or_op_failure: bool = True
+
+
+@dataclass(frozen=True)
 class InstanceSettings:
     """Everything ``trellis.yaml`` says: where data lives (``storage``), how often a run
-    writes its heartbeat and when a silent run is dead, and whether files are private."""
+    writes its heartbeat and when a silent run is dead, whether files are private, the
+    default limit of concurrency pools and the run retry policy."""
 
     storage: StorageSpec
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
     heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
     private: bool = True
+    pool_default_limit: int | None = None
+    run_retries: RunRetrySettings = field(default_factory=RunRetrySettings)
 
 
 def _postgres_errors(raw: Any) -> list[ConfigError]:
@@ -215,6 +267,7 @@ def _duration_errors(value: dict[str, Any]) -> list[ConfigError]:
                     f"{message}, got {seconds:g}.",
                 )
             )
+    errors.extend(_count_errors(value))
     if errors:
         return errors
     interval, timeout, retry = durations.values()
@@ -240,6 +293,28 @@ def _duration_errors(value: dict[str, Any]) -> list[ConfigError]:
     return errors
 
 
+def _count_errors(value: dict[str, Any]) -> list[ConfigError]:
+    """Counts that cannot be negative: the default pool limit and the retries."""
+    counts = {
+        ("concurrency", "pools", "default_limit"): (
+            (value.get("concurrency") or {}).get("pools") or {}
+        ).get("default_limit"),
+        ("run_retries", "max_retries"): (value.get("run_retries") or {}).get("max_retries"),
+    }
+    errors = []
+    for path, count in counts.items():
+        if count is not None and count < 0:
+            where = ":".join(("root", *path))
+            errors.append(
+                ConfigError(
+                    ("root", *path),
+                    ConfigErrorReason.RUNTIME_TYPE_MISMATCH,
+                    f"{path[-1]} at path {where} must be 0 or more, got {count}.",
+                )
+            )
+    return errors
+
+
 def resolve_settings(home: Path, config: Any, source: str | None = None) -> InstanceSettings:
     """Validate an instance config (every error at once) and say what it sets.
 
@@ -256,11 +331,19 @@ def resolve_settings(home: Path, config: Any, source: str | None = None) -> Inst
     value = result.value
     private = value.get("permissions", PRIVATE) == PRIVATE
     monitoring = value.get("run_monitoring") or {}
+    pools = (value.get("concurrency") or {}).get("pools") or {}
+    retries = value.get("run_retries") or {}
     return InstanceSettings(
         _storage_spec(home, value["storage"], private),
         heartbeat_interval=float(monitoring.get("heartbeat_interval", DEFAULT_HEARTBEAT_INTERVAL)),
         heartbeat_timeout=float(monitoring.get("heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT)),
         private=private,
+        pool_default_limit=pools.get("default_limit"),
+        run_retries=RunRetrySettings(
+            enabled=bool(retries.get("enabled", False)),
+            max_retries=int(retries.get("max_retries", 0)),
+            retry_on_asset_or_op_failure=bool(retries.get("retry_on_asset_or_op_failure", True)),
+        ),
     )
 
 

@@ -27,6 +27,7 @@ from trellis.core.errors import InstanceError, StorageUnavailableError
 from trellis.core.events import Event, EventType
 from trellis.core.run import HOST_TAG, PID_NAMESPACE_TAG, PID_TAG, Run, RunStatus
 from trellis.instance.automation_records import AutomationEvaluationRecord
+from trellis.instance.concurrency import InstanceConcurrencyMixin
 from trellis.instance.config import (
     UMASK,
     InstanceSettings,
@@ -69,9 +70,10 @@ def _statuses(
     return tuple(RunStatus(s) for s in items)
 
 
-class Instance:
-    """One object over the instance's storage (runs, event logs, the asset index) and its
-    home directory, where the filesystem IO manager keeps outputs (``storage/``).
+class Instance(InstanceConcurrencyMixin):
+    """One object over the instance's storage (runs, event logs, the asset index, the
+    concurrency pools) and its home directory, where the filesystem IO manager keeps
+    outputs (``storage/``).
 
     Use ``Instance.get()`` for the durable instance of ``$TRELLIS_HOME`` and
     ``Instance.ephemeral()`` for an in-memory one.
@@ -463,7 +465,17 @@ class Instance:
             self._apply_run_events([event], run)
             if self.storage.store_events([event], run, only_if_status=LIVE_STATUSES, wait=wait):
                 marked.append(run.run_id)
+                if wait:  # a reader does not wait for the lock (a claim frees them too)
+                    self._free_slots_of_dead_run(run.run_id)
         return marked
+
+    def _free_slots_of_dead_run(self, run_id: str) -> None:
+        """The concurrency slots of a run just marked dead go back to their pools (a claim
+        would drop them too; this frees them for ``trellis instance concurrency``)."""
+        try:
+            self.storage.free_pool_slots(run_id)
+        except InstanceError as exc:
+            log.debug("Slots of dead run %s not freed yet: %s", run_id, exc)
 
     def request_cancel(self, run_id: str) -> bool:
         """Ask a running run to stop (``trellis run cancel``): a ``RUN_CANCELING`` event,

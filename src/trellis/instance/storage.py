@@ -24,6 +24,7 @@ from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
 from trellis.instance.automation_records import AutomationEvaluationRecord, AutomationRecordsMixin
 from trellis.instance.check_index import InMemoryCheckIndex
+from trellis.instance.pools import InMemoryPoolsMixin, PoolSlot, SlotClaim
 
 RUN_STATUS_BY_EVENT = {
     EventType.RUN_START: RunStatus.STARTED,
@@ -231,6 +232,42 @@ class InstanceStorage(ABC):
     def get_max_automation_evaluation_id(self) -> int | None:
         """The highest evaluation id stored (None: no record)."""
 
+    # -- concurrency pools ---------------------------------------------------------------
+    @abstractmethod
+    def set_pool_limit(self, pool: str, limit: int) -> None:
+        """Set the limit of a pool (replacing the one it had)."""
+
+    @abstractmethod
+    def delete_pool_limit(self, pool: str) -> bool:
+        """Forget a pool's limit (it takes the default again); whether it had one."""
+
+    @abstractmethod
+    def get_pool_limits(self) -> dict[str, int]:
+        """Every pool with a limit set, and its limit, by name."""
+
+    @abstractmethod
+    def claim_pool_slot(
+        self, pool: str, run_id: str, step_key: str, default_limit: int | None
+    ) -> SlotClaim:
+        """Atomically (across processes): drop the pool's slots and waiters whose run has
+        ended or is gone, then take a slot for the run's step if the pool's limit (else
+        ``default_limit``; None: unlimited) leaves more free slots than steps waiting
+        ahead of it; else record that the step waits (from now, if it did not yet). A
+        step that holds a slot of the pool keeps it (granted again)."""
+
+    @abstractmethod
+    def free_pool_slots(self, run_id: str, step_key: str | None = None) -> int:
+        """Free the slot of one step of a run, or every slot of the run, and forget that
+        they waited; how many slots were freed."""
+
+    @abstractmethod
+    def get_pool_slots(self, pool: str | None = None) -> list[PoolSlot]:
+        """The slots in use (of one pool, when given), oldest claim first."""
+
+    @abstractmethod
+    def get_pool_waiters(self, pool: str | None = None) -> list[PoolSlot]:
+        """The steps waiting for a slot (of one pool, when given), longest first."""
+
     # -- administration ----------------------------------------------------------------
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -262,7 +299,7 @@ class _RunLog:
         self.events: list[Event] = []
 
 
-class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
+class InMemoryStorage(AutomationRecordsMixin, InMemoryPoolsMixin, InstanceStorage):
     """Runs, events and the asset index in dicts, for ephemeral instances and tests.
 
     Runs are kept by reference (the engine's ``Run`` object is the stored one).
@@ -284,6 +321,11 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
         self._heartbeats: dict[str, float] = {}
         self._automation_init()
         self._checks = InMemoryCheckIndex()
+        self._pools_init(self._is_live)
+
+    def _is_live(self, run_id: str) -> bool:
+        run = self._runs.get(run_id)
+        return run is not None and not run.status.is_finished
 
     # -- runs --------------------------------------------------------------------------
     def add_run(self, run: Run) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.asset_key import AssetKey
+from trellis.defs.op import CONCURRENCY_KEY_TAG
 
 if TYPE_CHECKING:
     from trellis.defs.asset import AssetsDefinition
@@ -148,6 +149,7 @@ class ExecutionStep:
         "node",
         "op_def",
         "outputs",
+        "pool",
         "retry_policy",
         "tags",
         "upstream_step_keys",
@@ -175,6 +177,9 @@ class ExecutionStep:
         self.outputs = outputs
         self.upstream_step_keys = upstream_step_keys
         self.tags = node.tags
+        # The concurrency pool the step takes a slot of before it runs: its op's, else
+        # a ``dagster/concurrency_key`` tag given where the op is used in a graph.
+        self.pool: str | None = node.op_def.pool or node.tags.get(CONCURRENCY_KEY_TAG)
         self.retry_policy = retry_policy
         self.hook_defs = hook_defs  # run after the step ends (``execution/hooks.py``)
         # The asset checks this step evaluates: those selected of an @asset_check's

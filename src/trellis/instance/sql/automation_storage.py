@@ -5,33 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 
 from trellis.core.asset_key import AssetKey
 from trellis.instance.automation_records import AutomationEvaluationRecord
-from trellis.instance.sql.database import Database
+from trellis.instance.sql.database import Database, upsert
 from trellis.instance.sql.schema import asset_automation_evaluations as evaluations
 from trellis.instance.sql.schema import asset_key_to_db
-
-
-def _upsert(kind: str) -> Any:
-    """INSERT ... ON CONFLICT (asset_key, evaluation_id) DO UPDATE, in the dialect."""
-    insert: Any
-    if kind == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
-    stmt = insert(evaluations)
-    return stmt.on_conflict_do_update(
-        index_elements=[evaluations.c.asset_key, evaluations.c.evaluation_id],
-        set_={
-            "timestamp": stmt.excluded.timestamp,
-            "num_requested": stmt.excluded.num_requested,
-            "tree": stmt.excluded.tree,
-        },
-    )
 
 
 class SqlAutomationRecords:
@@ -53,7 +34,12 @@ class SqlAutomationRecords:
             }
             for r in records
         ]
-        stmt = _upsert(self.db.kind)
+        stmt = upsert(
+            self.db.kind,
+            evaluations,
+            ["asset_key", "evaluation_id"],
+            ["timestamp", "num_requested", "tree"],
+        )
         self.db.write(lambda conn: conn.execute(stmt, rows))
 
     def get_automation_evaluations(

@@ -141,6 +141,21 @@ class Outage:
             self._delay = 0.05
 
 
+def upsert(kind: str, table: sa.Table, keys: list[str], updated: list[str]) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE SET updated = excluded.updated`` into
+    ``table``, in the dialect ``kind`` (``sqlite`` or ``postgres``)."""
+    insert: Any
+    if kind == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={name: stmt.excluded[name] for name in updated},
+    )
+
+
 def postgres_url(spec: StorageSpec) -> sa.URL:
     """The SQLAlchemy URL (psycopg 3 driver) for a PostgreSQL storage spec."""
     if spec.url:

@@ -18,6 +18,12 @@ all three); change them together, with a new revision.
 - ``asset_check_evaluations``: the asset check index, one row per
   ``ASSET_CHECK_EVALUATION`` event (``event_id``), by asset and check name, with its
   outcome (``status``: ``SUCCEEDED`` or ``FAILED``; ``severity``).
+- ``concurrency_limits``: the limit of each concurrency pool set with ``trellis instance
+  concurrency set`` (pools without a row take the default limit of ``trellis.yaml``).
+- ``concurrency_slots``: the slots steps hold, one row per run and step, with its pool
+  (``trellis.instance.pools``).
+- ``concurrency_waiters``: the steps waiting for a slot, one row per run and step, with
+  its pool, since when (served first come, first served) and when it last asked.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ __all__ = [
     "asset_key_from_db",
     "asset_key_to_db",
     "asset_keys",
+    "concurrency_limits",
+    "concurrency_slots",
+    "concurrency_waiters",
     "event_logs",
     "metadata",
     "run_tags",
@@ -135,6 +144,36 @@ asset_check_evaluations = sa.Table(
     sa.Column("partition", sa.Text),
     sa.Index("idx_check_evaluations_key", "asset_key", "check_name", "event_id"),
     sa.Index("idx_check_evaluations_run", "run_id"),
+)
+
+
+concurrency_limits = sa.Table(
+    "concurrency_limits",
+    metadata,
+    sa.Column("pool", sa.String(255), primary_key=True),
+    sa.Column("slot_limit", sa.Integer, nullable=False),
+    sa.Column("update_timestamp", Timestamp, nullable=False),
+)
+
+concurrency_slots = sa.Table(
+    "concurrency_slots",
+    metadata,
+    sa.Column("run_id", sa.String(255), primary_key=True),
+    sa.Column("step_key", sa.Text, primary_key=True),
+    sa.Column("pool", sa.String(255), nullable=False),
+    sa.Column("claim_timestamp", Timestamp, nullable=False),
+    sa.Index("idx_concurrency_slots_pool", "pool", "claim_timestamp"),
+)
+
+concurrency_waiters = sa.Table(
+    "concurrency_waiters",
+    metadata,
+    sa.Column("run_id", sa.String(255), primary_key=True),
+    sa.Column("step_key", sa.Text, primary_key=True),
+    sa.Column("pool", sa.String(255), nullable=False),
+    sa.Column("since", Timestamp, nullable=False),
+    sa.Column("seen", Timestamp, nullable=False),
+    sa.Index("idx_concurrency_waiters_pool", "pool", "since"),
 )
 
 TRELLIS_TABLES = frozenset(metadata.tables)

@@ -127,6 +127,33 @@ def create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+# Descriptors this process keeps open to read database headers, by path; never closed.
+# On POSIX, closing *any* descriptor of a file drops every lock the process holds on it,
+# SQLite's included: a header read through open() and close() while a connection of this
+# process was open let another process take the database for unused, checkpoint and
+# delete the WAL under it, and this process's next commits were lost (seen with four
+# processes opening a new home at once).
+_head_fds: dict[str, int] = {}
+_replaced_fds: list[int] = []  # of files since replaced at their path: kept open too
+_head_fds_guard = threading.Lock()
+
+
+def read_head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of the file at ``path``, read without ever closing a
+    descriptor of it (see ``_head_fds``); ``OSError`` if it cannot be read."""
+    key = str(path)
+    with _head_fds_guard:
+        fd = _head_fds.get(key)
+        if fd is not None:
+            on_disk, held = os.stat(key), os.fstat(fd)
+            if (on_disk.st_dev, on_disk.st_ino) != (held.st_dev, held.st_ino):
+                _replaced_fds.append(fd)  # another file now: a new descriptor
+                fd = None
+        if fd is None:
+            fd = _head_fds[key] = os.open(key, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        return os.pread(fd, size, 0)
+
+
 def check_sqlite_file(path: Path) -> None:
     """Refuse, without touching it, a path that is not an SQLite database file; create
     the directory it lives in."""
@@ -134,8 +161,7 @@ def check_sqlite_file(path: Path) -> None:
         raise InstanceError(f"The SQLite database path {path} is a directory, not a file.")
     if path.exists() and path.stat().st_size > 0:
         try:
-            with path.open("rb") as fh:
-                head = fh.read(len(SQLITE_MAGIC))
+            head = read_head(path, len(SQLITE_MAGIC))
         except OSError as exc:
             raise InstanceError(f"Cannot read the database file {path}: {exc}") from exc
         if head != SQLITE_MAGIC:
@@ -413,8 +439,7 @@ class SqliteDatabase:
 
     def _header_says_wal(self) -> bool:
         try:
-            with open(self.where, "rb") as fh:
-                header = fh.read(max(_WAL_HEADER_BYTES) + 1)
+            header = read_head(self.path, max(_WAL_HEADER_BYTES) + 1)
         except OSError:
             return False
         return len(header) > max(_WAL_HEADER_BYTES) and all(

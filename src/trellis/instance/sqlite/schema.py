@@ -19,7 +19,7 @@ from trellis.core.errors import InstanceError
 # The newest migration revision; the statements below create its tables. Opening a
 # database at this revision needs neither SQLAlchemy nor Alembic (a test keeps it equal
 # to the migrations' head).
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0007"
 
 VERSION_TABLE = "alembic_version"
 MIGRATE_COMMAND = "trellis instance migrate"
@@ -28,6 +28,9 @@ TRELLIS_TABLES = frozenset(
         "asset_automation_evaluations",
         "asset_check_evaluations",
         "asset_keys",
+        "concurrency_limits",
+        "concurrency_slots",
+        "concurrency_waiters",
         "event_logs",
         "run_tags",
         "runs",
@@ -64,6 +67,29 @@ CREATE_STATEMENTS: tuple[str, ...] = (
     last_timestamp FLOAT,
     PRIMARY KEY (asset_key)
 )""",
+    """CREATE TABLE concurrency_limits (
+    pool VARCHAR(255) NOT NULL,
+    slot_limit INTEGER NOT NULL,
+    update_timestamp FLOAT NOT NULL,
+    PRIMARY KEY (pool)
+)""",
+    """CREATE TABLE concurrency_slots (
+    run_id VARCHAR(255) NOT NULL,
+    step_key TEXT NOT NULL,
+    pool VARCHAR(255) NOT NULL,
+    claim_timestamp FLOAT NOT NULL,
+    PRIMARY KEY (run_id, step_key)
+)""",
+    "CREATE INDEX idx_concurrency_slots_pool ON concurrency_slots (pool, claim_timestamp)",
+    """CREATE TABLE concurrency_waiters (
+    run_id VARCHAR(255) NOT NULL,
+    step_key TEXT NOT NULL,
+    pool VARCHAR(255) NOT NULL,
+    since FLOAT NOT NULL,
+    seen FLOAT NOT NULL,
+    PRIMARY KEY (run_id, step_key)
+)""",
+    "CREATE INDEX idx_concurrency_waiters_pool ON concurrency_waiters (pool, since)",
     """CREATE TABLE event_logs (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     run_id VARCHAR(255) NOT NULL,
