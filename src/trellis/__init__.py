@@ -231,6 +231,7 @@ if TYPE_CHECKING:
     from trellis.defs.asset_selection import AssetSelection
     from trellis.defs.asset_spec import AssetDep, AssetSpec
     from trellis.defs.automation_sensor import AutomationConditionSensorDefinition
+    from trellis.defs.backfill_policy import BackfillPolicy
     from trellis.defs.bound_resources import with_resources
     from trellis.defs.builtin_io_managers import (
         FilesystemIOManager,
@@ -288,7 +289,22 @@ if TYPE_CHECKING:
         load_definitions_from_package_name,
     )
     from trellis.defs.logger import LoggerDefinition, logger
+    from trellis.defs.multi_partition_mapping import (
+        DimensionPartitionMapping,
+        MultiPartitionMapping,
+        MultiToSingleDimensionPartitionMapping,
+    )
+    from trellis.defs.multi_partitions import MultiPartitionKey, MultiPartitionsDefinition
     from trellis.defs.op import OpDefinition, op
+    from trellis.defs.partition_mapping import (
+        AllPartitionMapping,
+        IdentityPartitionMapping,
+        LastPartitionMapping,
+        PartitionMapping,
+        SpecificPartitionsPartitionMapping,
+        StaticPartitionMapping,
+        TimeWindowPartitionMapping,
+    )
     from trellis.defs.partitions import (
         PartitionKeyRange,
         PartitionsDefinition,
@@ -321,6 +337,7 @@ if TYPE_CHECKING:
     from trellis.plan.steps import ExecutionStep, StepOutputHandle
 
 __all__ = [
+    "AllPartitionMapping",
     "Any",
     "Array",
     "AssetCheckEvaluation",
@@ -345,6 +362,7 @@ __all__ = [
     "AutomationConditionSensorDefinition",
     "AutomationContext",
     "AutomationResult",
+    "BackfillPolicy",
     "Backoff",
     "BetaWarning",
     "Bool",
@@ -384,6 +402,7 @@ __all__ = [
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
     "Definitions",
+    "DimensionPartitionMapping",
     "DuplicateKeyError",
     "DynamicOut",
     "DynamicOutput",
@@ -411,6 +430,7 @@ __all__ = [
     "HourlyPartitionsDefinition",
     "IOManager",
     "IOManagerDefinition",
+    "IdentityPartitionMapping",
     "In",
     "InMemoryIOManager",
     "InitLoggerContext",
@@ -430,12 +450,17 @@ __all__ = [
     "JobDefinition",
     "JsonLogFormatter",
     "JsonMetadataValue",
+    "LastPartitionMapping",
     "LoggerDefinition",
     "Map",
     "MarkdownMetadataValue",
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
+    "MultiPartitionKey",
+    "MultiPartitionMapping",
+    "MultiPartitionsDefinition",
+    "MultiToSingleDimensionPartitionMapping",
     "Noneable",
     "Nothing",
     "NullMetadataValue",
@@ -445,6 +470,7 @@ __all__ = [
     "Output",
     "OutputContext",
     "PartitionKeyRange",
+    "PartitionMapping",
     "PartitionsDefinition",
     "PathMetadataValue",
     "PendingNodeInvocation",
@@ -487,6 +513,8 @@ __all__ = [
     "Shape",
     "SkipReason",
     "SourceAsset",
+    "SpecificPartitionsPartitionMapping",
+    "StaticPartitionMapping",
     "StaticPartitionsDefinition",
     "StepExecutionContext",
     "StepOutputHandle",
@@ -495,6 +523,7 @@ __all__ = [
     "SupersessionWarning",
     "TextMetadataValue",
     "TimeWindow",
+    "TimeWindowPartitionMapping",
     "TimeWindowPartitionsDefinition",
     "TimestampMetadataValue",
     "TrellisError",

@@ -91,6 +91,11 @@ class PartitionsDefinition(ABC):
             return
         raise UnknownPartitionError(self._invalid_key_message(partition_key, current_time))
 
+    def _key_object(self, partition_key: str) -> str:
+        """The object a context hands out for ``partition_key`` (a ``MultiPartitionKey``
+        for multi-dimensional partitions; the string itself otherwise)."""
+        return partition_key
+
     def _invalid_key_reason(self, partition_key: str, current_time: datetime | None) -> str | None:
         """A subclass's explanation of why a key is not valid, or None."""
         return None
