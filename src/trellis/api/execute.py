@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from trellis.api.partition_range import check_partition_range
 from trellis.api.result import ExecuteInProcessResult
 from trellis.config.run_config import config_dict_from_value
 from trellis.core.asset_checks import AssetCheckKey
@@ -180,6 +181,7 @@ def execute_job_in_process(
         HOST_TAG: this_host(),
         EXECUTOR_TAG: executor_def.name if executor_def is not None else "in_process",
     }
+    check_partition_range(job, run_tags)
     plan = build_execution_plan(
         job,
         run_config,
