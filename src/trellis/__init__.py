@@ -258,6 +258,11 @@ if TYPE_CHECKING:
     from trellis.defs.definitions import Definitions
     from trellis.defs.defs_folder import load_defs, load_from_defs_folder
     from trellis.defs.dynamic import DynamicOut
+    from trellis.defs.dynamic_partitions import (
+        AddDynamicPartitionsRequest,
+        DeleteDynamicPartitionsRequest,
+        DynamicPartitionsDefinition,
+    )
     from trellis.defs.executor import (
         ExecutorDefinition,
         dask_executor,
@@ -337,6 +342,7 @@ if TYPE_CHECKING:
     from trellis.plan.steps import ExecutionStep, StepOutputHandle
 
 __all__ = [
+    "AddDynamicPartitionsRequest",
     "AllPartitionMapping",
     "Any",
     "Array",
@@ -402,10 +408,12 @@ __all__ = [
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
     "Definitions",
+    "DeleteDynamicPartitionsRequest",
     "DimensionPartitionMapping",
     "DuplicateKeyError",
     "DynamicOut",
     "DynamicOutput",
+    "DynamicPartitionsDefinition",
     "Enum",
     "EnumValue",
     "EnvVar",

@@ -27,8 +27,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "in a later release",
     "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
     "later release (AutomationCondition works)",
-    "dynamic partitions": "dynamic partitions arrive in a later release (static, "
-    "time-window and multi-dimensional partitions work)",
     "partitioned config": "partitioned config for op jobs arrives in a later release",
     "config mappings": "config mappings arrive in a later release",
     "explicit graphs": "building a GraphDefinition from explicit dependencies arrives in a "
@@ -155,14 +153,6 @@ PLANNED: dict[str, str] = {
             "apply_freshness_policy",
         ],
         "automation",
-    ),
-    **dict.fromkeys(
-        [
-            "AddDynamicPartitionsRequest",
-            "DeleteDynamicPartitionsRequest",
-            "DynamicPartitionsDefinition",
-        ],
-        "dynamic partitions",
     ),
     **dict.fromkeys(
         [

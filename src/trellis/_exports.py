@@ -7,6 +7,7 @@ step). Keep sorted by name."""
 from __future__ import annotations
 
 EXPORTS: dict[str, str] = {
+    "AddDynamicPartitionsRequest": "trellis.defs.dynamic_partitions",
     "AllPartitionMapping": "trellis.defs.partition_mapping",
     "Any": "trellis.config.types",
     "Array": "trellis.config.types",
@@ -72,10 +73,12 @@ EXPORTS: dict[str, str] = {
     "DefaultScheduleStatus": "trellis.defs.schedule",
     "DefaultSensorStatus": "trellis.defs.sensor",
     "Definitions": "trellis.defs.definitions",
+    "DeleteDynamicPartitionsRequest": "trellis.defs.dynamic_partitions",
     "DimensionPartitionMapping": "trellis.defs.multi_partition_mapping",
     "DuplicateKeyError": "trellis.core.errors",
     "DynamicOut": "trellis.defs.dynamic",
     "DynamicOutput": "trellis.core.dynamic_output",
+    "DynamicPartitionsDefinition": "trellis.defs.dynamic_partitions",
     "Enum": "trellis.config.types",
     "EnumValue": "trellis.config.types",
     "EnvVar": "trellis.config.env_var",

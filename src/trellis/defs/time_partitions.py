@@ -324,6 +324,20 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             (existing if first <= n <= last else missing).append(self._key_at(n))
         return existing, missing
 
+    def partition_ordinal(self, partition_key: str) -> int | None:
+        """The window's tick ordinal (None when ``partition_key`` names no window)."""
+        return self._ordinal_of(partition_key) if isinstance(partition_key, str) else None
+
+    def partition_key_at(self, ordinal: int) -> str:
+        """The key of window ``ordinal``."""
+        return self._key_at(ordinal)
+
+    def ordinal_bounds(self, current_time: datetime | None = None) -> tuple[int, int] | None:
+        """The ordinals of the first and the last window at ``current_time`` (None when
+        there is no window yet)."""
+        first, last = self._ticks[1], self._last(current_time)
+        return (first, last) if last >= first else None
+
     def window_of_ordinals(self, lo: int, hi: int) -> TimeWindow:
         """The time from the start of window ``lo`` to the end of window ``hi``."""
         at = self._ticks[0].at

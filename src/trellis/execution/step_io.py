@@ -202,13 +202,17 @@ def handle_output(
             extra_events.extend(output_context.consume_events())
     if asset_key is not None:
         assets_def = step_context.step.assets_def
-        partition = None
+        keys: list[str | None] = [None]
         if assets_def is not None and assets_def.partitions_def is not None:
             partitions = step_context.partitions
-            partition = partitions.start if partitions.has_partition_key else None
+            if partitions.has_partition_key:
+                keys = [partitions.start]
+            elif partitions.has_partitions:  # a range run: one materialization a partition
+                keys = list(partitions.partition_keys)
         merged = {**metadata, **added} if added else dict(metadata)
-        materialization = AssetMaterialization.of_output(asset_key, merged, partition)
-        emit(event_factory.asset_materialization(run_id, job_name, step_key, materialization))
+        for partition in keys:
+            materialization = AssetMaterialization.of_output(asset_key, merged, partition)
+            emit(event_factory.asset_materialization(run_id, job_name, step_key, materialization))
     for user_event in extra_events:
         emit_user_event(step_context, user_event)
     if stored:

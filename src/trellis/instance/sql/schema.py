@@ -18,6 +18,11 @@ all three); change them together, with a new revision.
 - ``asset_check_evaluations``: the asset check index, one row per
   ``ASSET_CHECK_EVALUATION`` event (``event_id``), by asset and check name, with its
   outcome (``status``: ``SUCCEEDED`` or ``FAILED``; ``severity``).
+- ``asset_partition_status``: the partition status index, one row per run of
+  consecutive partitions (by ordinal) of one asset that were last ``MATERIALIZED`` or
+  last ``FAILED`` (``instance/partition_status.py``).
+- ``dynamic_partitions``: the keys of each ``DynamicPartitionsDefinition``, one row per
+  definition name and key, in the order added (``id``).
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ __all__ = [
     "asset_key_from_db",
     "asset_key_to_db",
     "asset_keys",
+    "asset_partition_status",
+    "dynamic_partitions",
     "event_logs",
     "metadata",
     "run_tags",
@@ -135,6 +142,26 @@ asset_check_evaluations = sa.Table(
     sa.Column("partition", sa.Text),
     sa.Index("idx_check_evaluations_key", "asset_key", "check_name", "event_id"),
     sa.Index("idx_check_evaluations_run", "run_id"),
+)
+
+asset_partition_status = sa.Table(
+    "asset_partition_status",
+    metadata,
+    sa.Column("asset_key", sa.String(512), primary_key=True),
+    sa.Column("first_ordinal", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("last_ordinal", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(31), nullable=False),
+)
+
+dynamic_partitions = sa.Table(
+    "dynamic_partitions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("partitions_def_name", sa.String(255), nullable=False),
+    sa.Column("partition", sa.String(255), nullable=False),
+    sa.Column("create_timestamp", Timestamp, nullable=False),
+    sa.UniqueConstraint("partitions_def_name", "partition", name="uq_dynamic_partitions"),
+    sqlite_autoincrement=True,
 )
 
 TRELLIS_TABLES = frozenset(metadata.tables)
