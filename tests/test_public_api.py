@@ -61,6 +61,7 @@ EXPECTED_PUBLIC_NAMES = [
     "AssetObservation",
     "AssetOrCheckKey",
     "AssetOut",
+    "AssetPartitionStatus",
     "AssetSelection",
     "AssetSpec",
     "AssetsDefinition",

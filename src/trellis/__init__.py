@@ -338,6 +338,7 @@ if TYPE_CHECKING:
     from trellis.instance.for_test import instance_for_test
     from trellis.instance.instance import Instance
     from trellis.instance.instance import Instance as DagsterInstance
+    from trellis.instance.partition_status import AssetPartitionStatus
     from trellis.plan.plan import ExecutionPlan
     from trellis.plan.steps import ExecutionStep, StepOutputHandle
 
@@ -361,6 +362,7 @@ __all__ = [
     "AssetObservation",
     "AssetOrCheckKey",
     "AssetOut",
+    "AssetPartitionStatus",
     "AssetSelection",
     "AssetSpec",
     "AssetsDefinition",

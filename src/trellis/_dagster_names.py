@@ -128,7 +128,6 @@ PLANNED: dict[str, str] = {
     ),
     **dict.fromkeys(
         [
-            "AssetPartitionStatus",
             "AssetRecordsFilter",
             "AssetValueLoader",
             "EventLogEntry",

@@ -26,6 +26,7 @@ EXPORTS: dict[str, str] = {
     "AssetObservation": "trellis.core.outputs",
     "AssetOrCheckKey": "trellis.core.asset_checks",
     "AssetOut": "trellis.defs.ins_outs",
+    "AssetPartitionStatus": "trellis.instance.partition_status",
     "AssetSelection": "trellis.defs.asset_selection",
     "AssetSpec": "trellis.defs.asset_spec",
     "AssetsDefinition": "trellis.defs.asset",

@@ -5,6 +5,7 @@ partitions, a wipe clears it, and ``trellis asset partitions`` prints it."""
 import pytest
 
 from trellis import (
+    AssetPartitionStatus,
     BackfillPolicy,
     DailyPartitionsDefinition,
     Definitions,
@@ -70,6 +71,13 @@ def test_runs_keep_the_status_as_ranges(any_instance):
     ]
     stored = instance.get_partition_status_ranges([sales.key])[sales.key]
     assert len(stored) == 2  # merged runs, not one row per partition
+    first = partition_status(instance, GRAPH, [sales.key])[sales.key][0]
+    assert first.status is AssetPartitionStatus.MATERIALIZED
+    assert (first.first_key, first.last_key, first.num_partitions) == (
+        "2024-01-01",
+        "2024-01-05",
+        5,
+    )
     instance.wipe_assets([sales.key])
     assert status(instance) == ["2024-01-01…2024-01-20 missing"]
 

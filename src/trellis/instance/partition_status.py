@@ -15,9 +15,22 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
+from enum import StrEnum
 from typing import NamedTuple
 
-MATERIALIZED, FAILED = "MATERIALIZED", "FAILED"
+
+class AssetPartitionStatus(StrEnum):
+    """What a partition of an asset is: MATERIALIZED (its latest attempt succeeded),
+    FAILED (its latest attempt failed), IN_PROGRESS (a run in progress materializes it)
+    or MISSING (none of these)."""
+
+    MISSING = "MISSING"
+    MATERIALIZED = "MATERIALIZED"
+    FAILED = "FAILED"
+    IN_PROGRESS = "IN_PROGRESS"
+
+
+MATERIALIZED, FAILED = AssetPartitionStatus.MATERIALIZED, AssetPartitionStatus.FAILED
 
 
 class StatusUpdate(NamedTuple):

@@ -13,9 +13,14 @@ from trellis.contexts.partitions import RunPartitions
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvariantViolationError
 from trellis.core.run import RunStatus
-from trellis.instance.partition_status import StatusRange, StatusUpdate, apply_update
+from trellis.instance.partition_status import (
+    AssetPartitionStatus,
+    StatusRange,
+    StatusUpdate,
+    apply_update,
+)
 
-IN_PROGRESS, MISSING = "IN_PROGRESS", "MISSING"
+IN_PROGRESS, MISSING = AssetPartitionStatus.IN_PROGRESS, AssetPartitionStatus.MISSING
 _LIVE = [RunStatus.QUEUED, RunStatus.NOT_STARTED, RunStatus.STARTING, RunStatus.STARTED]
 
 
@@ -121,7 +126,11 @@ def _with_missing(
             continue
         if first > at:
             out.append(PartitionStatusRange(key_at(at), key_at(first - 1), first - at, MISSING))
-        out.append(PartitionStatusRange(key_at(first), key_at(last), last - first + 1, r.status))
+        out.append(
+            PartitionStatusRange(
+                key_at(first), key_at(last), last - first + 1, AssetPartitionStatus(r.status)
+            )
+        )
         at = last + 1
     if at <= hi:
         out.append(PartitionStatusRange(key_at(at), key_at(hi), hi - at + 1, MISSING))
