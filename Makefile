@@ -41,6 +41,7 @@ typecheck: $(STAMP)
 # bench/.venv-dagster (created by the runner on first use).
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --trellis-only
+	$(BIN)/python bench/partition_status.py
 
 bench-compare: $(STAMP)
 	$(BIN)/python bench/run.py

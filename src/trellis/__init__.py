@@ -257,6 +257,7 @@ if TYPE_CHECKING:
     from trellis.defs.asset_selection import AssetSelection
     from trellis.defs.asset_spec import AssetDep, AssetSpec
     from trellis.defs.automation_sensor import AutomationConditionSensorDefinition
+    from trellis.defs.backfill_policy import BackfillPolicy
     from trellis.defs.bound_resources import with_resources
     from trellis.defs.builtin_io_managers import (
         FilesystemIOManager,
@@ -283,6 +284,11 @@ if TYPE_CHECKING:
     from trellis.defs.definitions import Definitions
     from trellis.defs.defs_folder import load_defs, load_from_defs_folder
     from trellis.defs.dynamic import DynamicOut
+    from trellis.defs.dynamic_partitions import (
+        AddDynamicPartitionsRequest,
+        DeleteDynamicPartitionsRequest,
+        DynamicPartitionsDefinition,
+    )
     from trellis.defs.executor import (
         ExecutorDefinition,
         dask_executor,
@@ -314,10 +320,25 @@ if TYPE_CHECKING:
         load_definitions_from_package_name,
     )
     from trellis.defs.logger import LoggerDefinition, logger
+    from trellis.defs.multi_partition_mapping import (
+        DimensionPartitionMapping,
+        MultiPartitionMapping,
+        MultiToSingleDimensionPartitionMapping,
+    )
+    from trellis.defs.multi_partitions import MultiPartitionKey, MultiPartitionsDefinition
     from trellis.defs.observable_source_asset import (
         observable_source_asset,
     )
     from trellis.defs.op import OpDefinition, op
+    from trellis.defs.partition_mapping import (
+        AllPartitionMapping,
+        IdentityPartitionMapping,
+        LastPartitionMapping,
+        PartitionMapping,
+        SpecificPartitionsPartitionMapping,
+        StaticPartitionMapping,
+        TimeWindowPartitionMapping,
+    )
     from trellis.defs.partitions import (
         PartitionKeyRange,
         PartitionsDefinition,
@@ -346,10 +367,13 @@ if TYPE_CHECKING:
     from trellis.instance.for_test import instance_for_test
     from trellis.instance.instance import Instance
     from trellis.instance.instance import Instance as DagsterInstance
+    from trellis.instance.partition_status import AssetPartitionStatus
     from trellis.plan.plan import ExecutionPlan
     from trellis.plan.steps import ExecutionStep, StepOutputHandle
 
 __all__ = [
+    "AddDynamicPartitionsRequest",
+    "AllPartitionMapping",
     "Any",
     "Array",
     "AssetCheckEvaluation",
@@ -367,6 +391,7 @@ __all__ = [
     "AssetObservation",
     "AssetOrCheckKey",
     "AssetOut",
+    "AssetPartitionStatus",
     "AssetSelection",
     "AssetSpec",
     "AssetsDefinition",
@@ -374,6 +399,7 @@ __all__ = [
     "AutomationConditionSensorDefinition",
     "AutomationContext",
     "AutomationResult",
+    "BackfillPolicy",
     "Backoff",
     "BetaWarning",
     "Bool",
@@ -419,9 +445,12 @@ __all__ = [
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
     "Definitions",
+    "DeleteDynamicPartitionsRequest",
+    "DimensionPartitionMapping",
     "DuplicateKeyError",
     "DynamicOut",
     "DynamicOutput",
+    "DynamicPartitionsDefinition",
     "Enum",
     "EnumValue",
     "EnvVar",
@@ -446,6 +475,7 @@ __all__ = [
     "HourlyPartitionsDefinition",
     "IOManager",
     "IOManagerDefinition",
+    "IdentityPartitionMapping",
     "In",
     "InMemoryIOManager",
     "InitLoggerContext",
@@ -465,12 +495,17 @@ __all__ = [
     "JobDefinition",
     "JsonLogFormatter",
     "JsonMetadataValue",
+    "LastPartitionMapping",
     "LoggerDefinition",
     "Map",
     "MarkdownMetadataValue",
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
+    "MultiPartitionKey",
+    "MultiPartitionMapping",
+    "MultiPartitionsDefinition",
+    "MultiToSingleDimensionPartitionMapping",
     "Noneable",
     "NotebookMetadataValue",
     "Nothing",
@@ -482,6 +517,7 @@ __all__ = [
     "Output",
     "OutputContext",
     "PartitionKeyRange",
+    "PartitionMapping",
     "PartitionsDefinition",
     "PathMetadataValue",
     "PendingNodeInvocation",
@@ -525,6 +561,8 @@ __all__ = [
     "Shape",
     "SkipReason",
     "SourceAsset",
+    "SpecificPartitionsPartitionMapping",
+    "StaticPartitionMapping",
     "StaticPartitionsDefinition",
     "StepExecutionContext",
     "StepOutputHandle",
@@ -544,6 +582,7 @@ __all__ = [
     "TableSchemaMetadataValue",
     "TextMetadataValue",
     "TimeWindow",
+    "TimeWindowPartitionMapping",
     "TimeWindowPartitionsDefinition",
     "TimestampMetadataValue",
     "TrellisError",

@@ -29,11 +29,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "in a later release",
     "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
     "later release (AutomationCondition works)",
-    "partition mappings": "partition mappings arrive in a later release (an asset reads "
-    "the same partition of its upstream, or all of it)",
-    "multi and dynamic partitions": "multi-dimensional and dynamic partitions arrive in a "
-    "later release",
-    "backfills": "backfill policies arrive in a later release",
     "partitioned config": "partitioned config for op jobs arrives in a later release",
     "config mappings": "config mappings arrive in a later release",
     "explicit graphs": "building a GraphDefinition from explicit dependencies arrives in a "
@@ -115,7 +110,6 @@ PLANNED: dict[str, str] = {
     ),
     **dict.fromkeys(
         [
-            "AssetPartitionStatus",
             "AssetRecordsFilter",
             "AssetValueLoader",
             "EventLogEntry",
@@ -141,32 +135,6 @@ PLANNED: dict[str, str] = {
         ],
         "automation",
     ),
-    **dict.fromkeys(
-        [
-            "AllPartitionMapping",
-            "DimensionPartitionMapping",
-            "IdentityPartitionMapping",
-            "LastPartitionMapping",
-            "MultiPartitionMapping",
-            "MultiToSingleDimensionPartitionMapping",
-            "PartitionMapping",
-            "SpecificPartitionsPartitionMapping",
-            "StaticPartitionMapping",
-            "TimeWindowPartitionMapping",
-        ],
-        "partition mappings",
-    ),
-    **dict.fromkeys(
-        [
-            "AddDynamicPartitionsRequest",
-            "DeleteDynamicPartitionsRequest",
-            "DynamicPartitionsDefinition",
-            "MultiPartitionKey",
-            "MultiPartitionsDefinition",
-        ],
-        "multi and dynamic partitions",
-    ),
-    "BackfillPolicy": "backfills",
     **dict.fromkeys(
         [
             "Partition",

@@ -254,18 +254,27 @@ def test_fs_asset_key_parts_never_escape_the_base_dir(tmp_path, key):
 
 def test_fs_partition_keys_never_escape_the_base_dir(tmp_path):
     base = tmp_path / "base"
-    parts = StaticPartitionsDefinition(["..", "a/b", "fine"])
+    keys = ["..", ".", "a/b", "..\\x", "50%", "fine", "x" * 300]
+    parts = StaticPartitionsDefinition(keys)
 
     @asset(partitions_def=parts)
     def by_part(context):
         return context.partition_key
 
+    @asset(partitions_def=parts)
+    def reader(context, by_part):
+        return by_part
+
     storage = {"io_manager": FilesystemIOManager(base_dir=base)}
-    for bad in ("..", "a/b"):
-        with pytest.raises(InvariantViolationError, match="storage directory"):
-            materialize([by_part], partition_key=bad, resources=storage)
-    assert materialize([by_part], partition_key="fine", resources=storage).success
-    assert _files(tmp_path) == ["base/by_part/fine"]
+    for key in keys:
+        assert materialize([by_part], partition_key=key, resources=storage).success
+    files = _files(tmp_path)
+    assert len(files) == len(keys)  # one file each: no two keys share a name
+    assert all(f.startswith("base/by_part/") and f.count("/") == 2 for f in files)
+    assert "base/by_part/fine" in files
+    for key in keys:  # each reads back its own value
+        result = materialize([by_part, reader], partition_key=key, resources=storage)
+        assert result.output_for_node("reader") == key
 
 
 def test_fs_run_id_never_escapes_the_base_dir(tmp_path):

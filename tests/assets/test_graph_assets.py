@@ -343,7 +343,7 @@ def test_definition_errors_name_the_problem():
         def missing_one(numbers):
             return {"a": total(numbers)}
 
-    with pytest.raises(InvalidDefinitionError, match="not supported"):
+    with pytest.raises(InvalidDefinitionError, match="must be a BackfillPolicy"):
 
         @graph_asset(backfill_policy=object())
         def with_policy(numbers):

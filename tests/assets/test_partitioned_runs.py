@@ -368,33 +368,41 @@ def test_partition_range_run_from_tags():
     assert stored["asset_partition_keys"] == ["2024-01-01", "2024-01-02", "2024-01-03"]
 
 
-def test_an_asset_outside_the_run_with_other_partitions_is_refused_not_misread(tmp_path):
-    """A monthly asset over a daily one, run alone for '2024-01-01', used to receive the
-    single daily value stored under the same key string; without partition mappings it is
-    an error that names both assets and both definitions, before anything runs."""
+def test_a_monthly_asset_over_a_daily_one_reads_the_days_of_its_month(tmp_path):
+    """Issue 15's bug: a monthly asset over a daily one, run alone for '2024-01-01', used
+    to receive the single daily value stored under the same key string. Through the
+    default time-window mapping it reads every day of January, as a dict; with a day
+    missing it fails naming that day's file instead of reading something else."""
     from trellis import MonthlyPartitionsDefinition
 
     monthly = MonthlyPartitionsDefinition(start_date="2024-01-01")
     io = FilesystemIOManager(base_dir=str(tmp_path))
 
     @asset(partitions_def=DAILY)
-    def daily_sales() -> int:
-        return 1
+    def daily_sales(context) -> int:
+        return int(context.partition_key[-2:])
 
     @asset(partitions_def=monthly)
-    def monthly_sales(daily_sales: int) -> int:
-        return daily_sales * 31
+    def monthly_sales(daily_sales: dict) -> int:
+        return sum(daily_sales.values())
 
-    first = materialize([daily_sales], partition_key="2024-01-01", resources={"io_manager": io})
-    assert first.success
-    with pytest.raises(Exception) as info:
+    assert materialize(
+        [daily_sales], partition_key="2024-01-01", resources={"io_manager": io}
+    ).success
+    with pytest.raises(Exception, match="daily_sales/2024-01-02"):
         materialize(
             [daily_sales, monthly_sales],
             selection=[monthly_sales],
             partition_key="2024-01-01",
             resources={"io_manager": io},
         )
-    message = str(info.value)
-    assert "monthly_sales" in message and "daily_sales" in message
-    assert "MonthlyPartitionsDefinition" in message and "DailyPartitionsDefinition" in message
-    assert "partition mapping" in message
+    for day in range(2, 32):
+        key = f"2024-01-{day:02d}"
+        assert materialize([daily_sales], partition_key=key, resources={"io_manager": io}).success
+    result = materialize(
+        [daily_sales, monthly_sales],
+        selection=[monthly_sales],
+        partition_key="2024-01-01",
+        resources={"io_manager": io},
+    )
+    assert result.output_for_node("monthly_sales") == sum(range(1, 32))

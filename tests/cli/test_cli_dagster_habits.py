@@ -73,10 +73,11 @@ def test_partition_range_runs_the_range_as_one_run(invoke, range_defs, instance)
     [run] = instance.get_runs()
     assert run.tags["trellis/asset_partition_range_start"] == "2024-01-02"
     assert run.tags["trellis/asset_partition_range_end"] == "2024-01-05"
-    [materialization] = [
+    materializations = [
         e for e in instance.all_logs(run.run_id) if e.event_type.value == "ASSET_MATERIALIZATION"
-    ]
-    assert materialization.data.metadata["days"].value == 4
+    ]  # one per partition of the range, as in Dagster
+    assert [e.partition for e in materializations] == [f"2024-01-0{d}" for d in range(2, 6)]
+    assert all(e.data.metadata["days"].value == 4 for e in materializations)
 
 
 def test_partition_range_on_job_execute(invoke, range_defs):

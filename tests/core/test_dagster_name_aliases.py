@@ -94,7 +94,7 @@ def test_asset_dep_and_source_asset():
         return 1
 
     assert downstream.specs[0].deps == [AssetKey("upstream"), AssetKey(["raw", "events"])]
-    with pytest.raises(DagsterInvalidDefinitionError, match="partition mappings arrive"):
+    with pytest.raises(DagsterInvalidDefinitionError, match="needs a PartitionMapping"):
         AssetDep("upstream", partition_mapping=object())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

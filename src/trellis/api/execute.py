@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from trellis.api.partition_range import check_partition_range
 from trellis.api.result import ExecuteInProcessResult
 from trellis.config.run_config import config_dict_from_value
 from trellis.core.asset_checks import AssetCheckKey
@@ -31,6 +32,7 @@ from trellis.defs.asset_selection import coerce_selection
 from trellis.defs.asset_spec import AssetSpec
 from trellis.defs.bound_resources import combine_resources, resources_bound_to
 from trellis.defs.builtin_io_managers import fs_io_manager, mem_io_manager
+from trellis.defs.dynamic_partitions import using_dynamic_partitions_store
 from trellis.defs.job import JobDefinition
 from trellis.defs.resource import coerce_resources
 from trellis.execution.executors.registry import create_executor
@@ -169,61 +171,63 @@ def execute_job_in_process(
     executor_def, executor_cfg = executor_for_run(job, raw_config)
     crosses = executor_def is not None and executor_def.name in CROSS_PROCESS
     instance = instance or Instance.ephemeral()
-    if default_io_manager is None:
-        default_io_manager = default_io_manager_for(instance, cross_process=crosses)
-    job = _job_for_run(job, resources, default_io_manager)
-    run_tags = {
-        **job.tags,
-        **(tags or {}),
-        **_partition_tags(job, partition_key),
-        PID_TAG: str(os.getpid()),
-        HOST_TAG: this_host(),
-        EXECUTOR_TAG: executor_def.name if executor_def is not None else "in_process",
-    }
-    plan = build_execution_plan(
-        job,
-        run_config,
-        op_selection=op_selection,
-        input_values=input_values,
-        step_keys_to_execute=step_keys_to_execute,
-        known_output_run_ids=known_output_run_ids,
-        known_dynamic_keys=known_dynamic_keys,
-    )
-    grace_seconds = term_grace_seconds()  # a bad $TRELLIS_TERM_GRACE_SECONDS: before the run
-    run = instance.add_run(
-        Run(
-            run_id=run_id or new_run_id(),
-            job_name=job.name,
-            run_config=plan.run_config.raw,
-            tags=run_tags,
-            op_selection=list(op_selection) if op_selection else None,
-            asset_selection=selected_keys,
-            step_keys_to_execute=list(step_keys_to_execute) if step_keys_to_execute else None,
-            parent_run_id=parent_run_id,
-            root_run_id=root_run_id,
-            asset_check_selection=selected_checks,
+    with using_dynamic_partitions_store(instance):  # what dynamic partitions read
+        if default_io_manager is None:
+            default_io_manager = default_io_manager_for(instance, cross_process=crosses)
+        job = _job_for_run(job, resources, default_io_manager)
+        run_tags = {
+            **job.tags,
+            **(tags or {}),
+            **_partition_tags(job, partition_key),
+            PID_TAG: str(os.getpid()),
+            HOST_TAG: this_host(),
+            EXECUTOR_TAG: executor_def.name if executor_def is not None else "in_process",
+        }
+        check_partition_range(job, run_tags)
+        plan = build_execution_plan(
+            job,
+            run_config,
+            op_selection=op_selection,
+            input_values=input_values,
+            step_keys_to_execute=step_keys_to_execute,
+            known_output_run_ids=known_output_run_ids,
+            known_dynamic_keys=known_dynamic_keys,
         )
-    )
-    executor = create_executor(executor_def, executor_cfg)
-    pointer = None
-    if executor.crosses_processes:
-        pointer = check_cross_process(
-            original_job, job, plan, resources, executor_def.name if executor_def else None
+        grace_seconds = term_grace_seconds()  # a bad $TRELLIS_TERM_GRACE_SECONDS: before the run
+        run = instance.add_run(
+            Run(
+                run_id=run_id or new_run_id(),
+                job_name=job.name,
+                run_config=plan.run_config.raw,
+                tags=run_tags,
+                op_selection=list(op_selection) if op_selection else None,
+                asset_selection=selected_keys,
+                step_keys_to_execute=list(step_keys_to_execute) if step_keys_to_execute else None,
+                parent_run_id=parent_run_id,
+                root_run_id=root_run_id,
+                asset_check_selection=selected_checks,
+            )
         )
-    outcome = execute_run(
-        plan,
-        run,
-        instance,
-        executor=executor,
-        console=_console(plan),
-        raise_on_error=raise_on_error,
-        on_event=on_event,
-        code_pointer=pointer,
-        grace_seconds=grace_seconds,
-    )
-    if raise_on_error and not outcome.success and outcome.exception is not None:
-        raise outcome.exception
-    return ExecuteInProcessResult(outcome)
+        executor = create_executor(executor_def, executor_cfg)
+        pointer = None
+        if executor.crosses_processes:
+            pointer = check_cross_process(
+                original_job, job, plan, resources, executor_def.name if executor_def else None
+            )
+        outcome = execute_run(
+            plan,
+            run,
+            instance,
+            executor=executor,
+            console=_console(plan),
+            raise_on_error=raise_on_error,
+            on_event=on_event,
+            code_pointer=pointer,
+            grace_seconds=grace_seconds,
+        )
+        if raise_on_error and not outcome.success and outcome.exception is not None:
+            raise outcome.exception
+        return ExecuteInProcessResult(outcome)
 
 
 def _split_assets(

@@ -177,10 +177,11 @@ def _io_parts(
     resources: Mapping[str, Any] | None,
     partition_key: str | None,
     asset_partition_key_range: Any,
+    asset_partitions_def: Any = None,
 ) -> tuple[ResourcesView, RunPartitions, BuiltResources]:
     built = _build(resources)
     tags = _partition_tags(partition_key, asset_partition_key_range)
-    return ResourcesView(built.values), RunPartitions(tags), built
+    return ResourcesView(built.values), RunPartitions(tags, asset_partitions_def), built
 
 
 def _close_with(context: _C, built: BuiltResources) -> _C:
@@ -212,7 +213,9 @@ def build_output_context(
     metadata: Mapping[str, Any] | None = None,
 ) -> OutputContext:
     """An ``OutputContext`` for testing an IO manager's ``handle_output``."""
-    view, partitions, built = _io_parts(resources, partition_key, asset_partition_key_range)
+    view, partitions, built = _io_parts(
+        resources, partition_key, asset_partition_key_range, asset_partitions_def
+    )
     context = OutputContext(
         step_key=step_key,
         name=name or "result",
@@ -250,7 +253,9 @@ def build_input_context(
     metadata: Mapping[str, Any] | None = None,
 ) -> InputContext:
     """An ``InputContext`` for testing an IO manager's ``load_input``."""
-    view, partitions, built = _io_parts(resources, partition_key, asset_partition_key_range)
+    view, partitions, built = _io_parts(
+        resources, partition_key, asset_partition_key_range, asset_partitions_def
+    )
     context = InputContext(
         name=name or "input",
         upstream_output=upstream_output,

@@ -92,8 +92,10 @@ class AutomationGraphView:
 
     # -- mapping between assets ---------------------------------------------------------
     def map_subset(self, subset: AssetSubset, to_key: AssetKey) -> AssetSubset:
-        """``subset`` seen from ``to_key``: the same partition keys when both are
-        partitioned, every partition (or nothing) when either side is not."""
+        """``subset`` seen from ``to_key``: through the partition mapping of the
+        dependency between them (the same partition keys when both share a definition and
+        no mapping is given), every partition (or nothing) when either side is not
+        partitioned."""
         if subset.key == to_key:
             return subset
         target = self.space(to_key)
@@ -101,7 +103,35 @@ class AutomationGraphView:
             return AssetSubset(to_key, not subset.is_empty)
         if not subset.is_partitioned:
             return AssetSubset(to_key, target.all if not subset.is_empty else frozenset())
-        return AssetSubset(to_key, subset.partition_keys & target.all)
+        mapped = self._mapped(subset, to_key)
+        keys = subset.partition_keys if mapped is None else frozenset(mapped)
+        return AssetSubset(to_key, keys & target.all)
+
+    def _mapped(self, subset: AssetSubset, to_key: AssetKey) -> list[str] | None:
+        """The partition keys of ``to_key`` that ``subset`` maps to through a partition
+        mapping, or None when the keys are the same."""
+        graph = self.asset_graph
+        if subset.key in graph.upstream.get(to_key, ()):
+            up, down = subset.key, to_key
+        elif to_key in graph.upstream.get(subset.key, ()):
+            up, down = to_key, subset.key
+        else:
+            return None
+        producer = graph.producer.get(down)
+        up_def, down_def = self.partitions_def(up), self.partitions_def(down)
+        if producer is None or up_def is None or down_def is None:
+            return None
+        given = producer.partition_mapping_for(up)
+        if given is None and up_def == down_def:
+            return None
+        from trellis.defs.partition_deps import mapping_for
+
+        mapping = mapping_for(producer, up, up_def)
+        keys = sorted(subset.partition_keys)
+        if up == subset.key:
+            return mapping.downstream_partition_keys(keys, up_def, down_def, self.evaluation_time)
+        found = mapping.upstream_partition_keys(keys, down_def, up_def, self.evaluation_time)
+        return found.keys
 
     # -- what the state says ------------------------------------------------------------
     def is_materializable(self, key: AssetKey) -> bool:

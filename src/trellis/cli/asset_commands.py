@@ -375,7 +375,8 @@ def diagram(
     emit_diagram(job, load_run_config(config_files, config_json), fmt, output)
 
 
-def _parse_key(text: str) -> Any:
+def parse_key(text: str) -> Any:
+    """An asset key given on the command line: 'a/b', or a JSON list of parts."""
     import json
 
     from trellis.core.asset_key import AssetKey
@@ -411,7 +412,7 @@ def wipe(keys: tuple[str, ...], wipe_all: bool, yes: bool) -> None:
         else:
             from trellis.cli.suggest import did_you_mean
 
-            targets = [_parse_key(k) for k in keys]
+            targets = [parse_key(k) for k in keys]
             unknown = [t for t in targets if t not in known]
             if unknown:
                 names = [k.to_user_string() for k in known]
@@ -469,7 +470,7 @@ def automation(key: str, history: int, as_json: bool) -> None:
 
     from trellis.views.automation_tree import render_evaluation
 
-    asset_key = _parse_key(key)
+    asset_key = parse_key(key)
     with open_instance() as instance:
         records = instance.get_automation_evaluations(asset_key, limit=history)
     if not records:

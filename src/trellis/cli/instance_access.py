@@ -13,7 +13,8 @@ MIN_PREFIX = 4
 
 @contextmanager
 def open_instance() -> Iterator[Any]:
-    """``Instance.get()`` for the duration of a command, disposed afterwards. A home or
+    """``Instance.get()`` for the duration of a command (what dynamic partitions
+    definitions read their keys from), disposed afterwards. A home or
     database that cannot be used is a ``CliError`` (exit 2) with the instance's message."""
     from trellis.core.errors import TrellisError
     from trellis.instance.instance import Instance
@@ -24,8 +25,11 @@ def open_instance() -> Iterator[Any]:
         raise CliError(str(exc)) from exc
     except PermissionError as exc:
         raise CliError(f"Cannot open the Trellis home: {exc}") from exc
+    from trellis.defs.dynamic_partitions import using_dynamic_partitions_store
+
     try:
-        yield instance
+        with using_dynamic_partitions_store(instance):  # dynamic partitions read it
+            yield instance
     finally:
         dispose = getattr(instance, "dispose", None)
         if dispose is not None:

@@ -13,6 +13,7 @@ from trellis.cli.dotenv_file import load_env_file
 from trellis.cli.errors import CliError
 from trellis.cli.instance_commands import instance_group
 from trellis.cli.job_commands import job_group
+from trellis.cli.partition_commands import partitions_group
 from trellis.cli.run_commands import run_group
 from trellis.core.errors import TrellisError
 
@@ -51,6 +52,7 @@ cli.add_command(job_group)
 cli.add_command(defs_group)
 cli.add_command(run_group)
 cli.add_command(instance_group)
+cli.add_command(partitions_group)
 
 
 def main(argv: list[str] | None = None) -> None:

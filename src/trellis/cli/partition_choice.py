@@ -35,7 +35,27 @@ def choose_partitions(
     partitions_def: Any, what: str, partition_key: str | None, partition_range: str | None
 ) -> PartitionChoice:
     """Check ``--partition`` / ``--partition-range`` against ``partitions_def`` (None when
-    ``what``, e.g. "job 'x'", is not partitioned)."""
+    ``what``, e.g. "job 'x'", is not partitioned). Dynamic partitions are checked against
+    the keys in the instance."""
+    if _reads_instance(partitions_def):
+        from trellis.cli.instance_access import open_instance
+
+        with open_instance():
+            return _choose(partitions_def, what, partition_key, partition_range)
+    return _choose(partitions_def, what, partition_key, partition_range)
+
+
+def _reads_instance(partitions_def: Any) -> bool:
+    from trellis.defs.dynamic_partitions import DynamicPartitionsDefinition
+
+    dims = getattr(partitions_def, "partitions_defs", None)
+    parts = [d.partitions_def for d in dims] if dims else [partitions_def]
+    return any(isinstance(p, DynamicPartitionsDefinition) for p in parts)
+
+
+def _choose(
+    partitions_def: Any, what: str, partition_key: str | None, partition_range: str | None
+) -> PartitionChoice:
     from trellis.core.run import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
     from trellis.defs.partitions import PartitionKeyRange
 

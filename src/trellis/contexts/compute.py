@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from trellis.contexts.asset_partitions import AssetPartitionMembers
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.data_version import DataProvenance, DataVersion, coerce_data_version
 from trellis.core.errors import InvariantViolationError
@@ -56,8 +57,9 @@ class NodeInfo:
         return f"<Node {self.handle}>"
 
 
-class _ComputeContextMembers:
-    """What both user contexts offer, forwarded to the step context."""
+class _ComputeContextMembers(AssetPartitionMembers):
+    """What both user contexts offer, forwarded to the step context (the per-input and
+    per-output partitions: ``AssetPartitionMembers``)."""
 
     __slots__ = ("_step_context",)
 

@@ -117,6 +117,9 @@ class DirectStepContext(StepExecutionContext):
         from trellis.plan.steps import ExecutionStep, StepOutput
 
         node = FlatNode(op_def.name, op_def, {}, assets_def=assets_def, checks_def=checks_def)
+        partitions = self._direct.partitions
+        if partitions.partitions_def is None and assets_def is not None:
+            partitions.partitions_def = assets_def.partitions_def  # the asset's, when not given
         keys = assets_def.keys_by_output_name if assets_def else {}
         outputs = [StepOutput(op_def.name, n, o, keys.get(n)) for n, o in op_def.outs.items()]
         mapping_keys = (self.mapping_key,) if self.mapping_key else ()

@@ -575,6 +575,9 @@ def input_context_for_step(
             assets_def.partitions_def if assets_def else None,
             partitions,
         )
+    mapped = mapped_input_partitions(step_context, upstream.asset_key)
+    if mapped is not None:
+        upstream._asset_partitions = mapped
     return input_context_for_upstream(
         step_input.name,
         upstream,
@@ -584,3 +587,30 @@ def input_context_for_step(
         step_context.instance,
         step_context,
     )
+
+
+def mapped_input_partitions(
+    step_context: StepExecutionContext, upstream_key: AssetKey | None
+) -> RunPartitions | None:
+    """The partitions of ``upstream_key`` that the running step's asset reads, through
+    its partition mapping; None when they are simply the run's (the same partitions
+    definition and no mapping given: the common case, decided without mapping anything)."""
+    assets_def = step_context.step.assets_def
+    graph = step_context.plan.job.asset_graph
+    if assets_def is None or graph is None or upstream_key is None:
+        return None
+    if upstream_key not in graph.upstream:
+        return None
+    upstream_def = graph.partitions_def_for(upstream_key)
+    if upstream_def is None:
+        return None  # read whole
+    own = assets_def.partitions_def
+    given = assets_def.partition_mapping_for(upstream_key)
+    if given is None and own == upstream_def and upstream_key not in assets_def.keys:
+        return None
+    from trellis.defs.partition_deps import upstream_keys_for
+
+    partitions = step_context.partitions
+    down_keys = partitions.partition_keys if own is not None and partitions.has_partitions else None
+    keys = upstream_keys_for(assets_def, upstream_key, upstream_def, down_keys)
+    return RunPartitions.of_keys(keys, upstream_def)

@@ -70,6 +70,12 @@ class TickContext:
         return self._instance
 
     @property
+    def instance_if_any(self) -> Any:
+        """The instance, or None when the context was built without one (what the tick
+        applies a sensor's dynamic partition requests to)."""
+        return self._instance
+
+    @property
     def resources(self) -> ResourcesView:
         """The initialised resources, read as attributes: ``context.resources.api``."""
         return self._resources

@@ -18,6 +18,7 @@ from trellis.defs.asset_spec import (
     coerce_dep_keys,
     is_observation_spec,
 )
+from trellis.defs.backfill_policy import BackfillPolicy
 from trellis.defs.graph import GraphDefinition
 from trellis.defs.hook import HookDefinition, coerce_hooks
 from trellis.defs.ins_outs import AssetIn, AssetOut, In, Out
@@ -42,7 +43,9 @@ class AssetsDefinition:
     ``hook_defs`` the hooks that run after its step (``@asset(hooks=...)``, ``with_hooks``);
     ``check_specs_by_key`` the asset checks its function evaluates (``check_specs=``),
     of which ``selected_check_keys`` run; ``internal_asset_deps`` (by output name) narrows
-    the upstream assets of each asset.
+    the upstream assets of each asset; ``partition_mappings`` (by upstream key) says which
+    upstream partitions an input reads (``partition_mapping_for``); ``backfill_policy``
+    how a range of partitions is split into runs.
     """
 
     def __init__(
@@ -60,12 +63,22 @@ class AssetsDefinition:
         check_specs_by_key: Mapping[AssetCheckKey, AssetCheckSpec] | None = None,
         selected_check_keys: Iterable[AssetCheckKey] | None = None,
         internal_asset_deps: Mapping[str, set[AssetKey]] | None = None,
+        partition_mappings: Mapping[AssetKey, Any] | None = None,
+        backfill_policy: Any = None,
     ) -> None:
         self.node_def: OpDefinition | GraphDefinition = op
         self.node_name = op.name  # the name of the node (the op's step, the graph's prefix)
         # Whether a graph of ops (not one op) materializes these assets.
         self.is_graph_backed = not isinstance(op, OpDefinition)
         self.internal_asset_deps = dict(internal_asset_deps or {})
+        # By upstream key: the mappings of inputs (``AssetIn(partition_mapping=)``).
+        self.partition_mappings: dict[AssetKey, Any] = dict(partition_mappings or {})
+        if backfill_policy is not None and not isinstance(backfill_policy, BackfillPolicy):
+            raise InvalidDefinitionError(
+                f"'{op.name}': backfill_policy must be a BackfillPolicy (BackfillPolicy."
+                f"single_run() or BackfillPolicy.multi_run(n)), got {backfill_policy!r}."
+            )
+        self.backfill_policy = backfill_policy
         self.keys_by_output_name = dict(keys_by_output_name)
         self.keys_by_input_name = dict(keys_by_input_name)
         self.specs_by_key = dict(specs_by_key)
@@ -131,6 +144,17 @@ class AssetsDefinition:
                 deps = set(internal)
         deps.update(self.specs_by_key[key].deps)
         return deps
+
+    def partition_mapping_for(self, upstream_key: AssetKey) -> Any:
+        """The partition mapping given for ``upstream_key`` (by an ``AssetIn`` or an
+        ``AssetDep``), or None when it gets the default one."""
+        mapping = self.partition_mappings.get(upstream_key)
+        if mapping is None:
+            for spec in self.specs_by_key.values():
+                mapping = spec.partition_mappings.get(upstream_key)
+                if mapping is not None:
+                    break
+        return mapping
 
     # -- the node ----------------------------------------------------------------------
     @property
@@ -275,6 +299,8 @@ class AssetsDefinition:
             "check_specs_by_key": self.check_specs_by_key,
             "selected_check_keys": self.selected_check_keys,
             "internal_asset_deps": self.internal_asset_deps,
+            "partition_mappings": self.partition_mappings,
+            "backfill_policy": self.backfill_policy,
         }
         values.update(changes)
         return AssetsDefinition(**values)
@@ -305,7 +331,7 @@ class AssetsDefinition:
         keys_by_output = {name: new(key) for name, key in self.keys_by_output_name.items()}
         specs: dict[AssetKey, AssetSpec] = {}
         for key, spec in self.specs_by_key.items():
-            changes: dict[str, Any] = {"key": new(key), "deps": [new(d) for d in spec.deps]}
+            changes: dict[str, Any] = {"key": new(key), "deps": spec.dep_objects(new)}
             if group_name is not None:
                 changes["group_name"] = group_name
             specs[new(key)] = spec.replace_attributes(**changes)
@@ -349,6 +375,8 @@ class AssetsDefinition:
             internal_asset_deps={
                 name: {new(k) for k in deps} for name, deps in self.internal_asset_deps.items()
             },
+            partition_mappings={new(k): m for k, m in self.partition_mappings.items()},
+            backfill_policy=self.backfill_policy,
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -439,8 +467,9 @@ def _prefix_list(key_prefix: str | Sequence[str] | None) -> list[str]:
 
 def _asset_ins(
     fn: Callable[..., Any], ins: Mapping[str, AssetIn] | None, owner: str
-) -> tuple[dict[str, AssetKey], dict[str, In]]:
-    """Upstream keys and ``In``s for an asset function's data parameters."""
+) -> tuple[dict[str, AssetKey], dict[str, In], dict[AssetKey, Any]]:
+    """Upstream keys, ``In``s and partition mappings (by upstream key) for an asset
+    function's data parameters."""
     spec = analyse_function(fn, owner)
     ins = dict(ins or {})
     unknown = [name for name in ins if name not in spec.input_params]
@@ -450,6 +479,7 @@ def _asset_ins(
         )
     keys: dict[str, AssetKey] = {}
     op_ins: dict[str, In] = {}
+    mappings: dict[AssetKey, Any] = {}
     params = {**spec.input_params, **dict.fromkeys(unknown)}
     for name, param in params.items():
         asset_in = ins.get(name) or AssetIn()
@@ -458,6 +488,8 @@ def _asset_ins(
         else:
             key = AssetKey([*(asset_in.key_prefix or []), name])
         keys[name] = key
+        if asset_in.partition_mapping is not None:
+            mappings[key] = asset_in.partition_mapping
         op_ins[name] = In(
             dagster_type=asset_in.dagster_type,
             metadata=asset_in.metadata,
@@ -466,7 +498,7 @@ def _asset_ins(
         )
         if param is not None and param.default is not inspect.Parameter.empty:
             op_ins[name].default_value = param.default
-    return keys, op_ins
+    return keys, op_ins, mappings
 
 
 @overload
@@ -500,6 +532,7 @@ def asset(
     hooks: Any = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
     pool: str | None = None,
+    backfill_policy: BackfillPolicy | None = None,
 ) -> AssetDecorator: ...
 
 
@@ -531,6 +564,7 @@ def asset(
     hooks: Any = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
     pool: str | None = None,
+    backfill_policy: BackfillPolicy | None = None,
 ) -> AssetsDefinition | AssetDecorator:
     """Define an asset from the function that computes it: ``@asset`` or
     ``@asset(key_prefix=..., group_name=..., ...)``.
@@ -545,6 +579,8 @@ def asset(
     ``MaterializeResult(check_results=...)``) one ``AssetCheckResult`` for each.
     ``pool=`` names the concurrency pool whose limit its step shares with every run of
     the instance.
+    ``backfill_policy=`` (``BackfillPolicy.single_run()``) lets one run materialize a
+    range of partitions.
     """
     kinds, deps = _deprecated_asset_args("@asset", kinds, deps, compute_kind, non_argument_deps)
 
@@ -559,7 +595,7 @@ def asset(
             else AssetKey([*_prefix_list(key_prefix), name or fn.__name__])
         )
         owner = f"asset '{asset_key.to_user_string()}'"
-        input_keys, op_ins = _asset_ins(fn, ins, owner)
+        input_keys, op_ins, mappings = _asset_ins(fn, ins, owner)
         out = Out(
             dagster_type=dagster_type,
             io_manager_key=io_manager_key,
@@ -582,7 +618,7 @@ def asset(
         )
         spec = AssetSpec(
             asset_key,
-            deps=coerce_dep_keys(deps),
+            deps=list(deps or ()),
             description=op_def.description,
             metadata=metadata,
             group_name=group_name,
@@ -601,6 +637,8 @@ def asset(
             partitions_def=partitions_def,
             hook_defs=hooks,
             check_specs_by_key=_check_specs(check_specs, [asset_key], owner),
+            partition_mappings=mappings,
+            backfill_policy=backfill_policy,
         )
 
     return decorate(compute_fn) if compute_fn is not None else decorate
@@ -626,6 +664,7 @@ def multi_asset(
     hooks: Any = None,
     check_specs: Sequence[AssetCheckSpec] | None = None,
     pool: str | None = None,
+    backfill_policy: BackfillPolicy | None = None,
 ) -> AssetDecorator:
     """Define several assets made by one function: ``@multi_asset(outs={"a": AssetOut(),
     "b": AssetOut()})``; the function yields ``Output(value, "a")`` per asset (or returns
@@ -640,8 +679,9 @@ def multi_asset(
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
         op_name = name or fn.__name__
         owner = f"multi_asset '{op_name}'"
-        input_keys, op_ins = _asset_ins(fn, ins, owner)
-        shared_deps = coerce_dep_keys(deps)
+        input_keys, op_ins, mappings = _asset_ins(fn, ins, owner)
+        shared_deps = list(deps or ())
+        coerce_dep_keys(shared_deps)  # refuses what cannot be a dependency, here
         keys_by_output: dict[str, AssetKey] = {}
         op_outs: dict[str, Out] = {}
         asset_specs: dict[AssetKey, AssetSpec] = {}
@@ -681,7 +721,7 @@ def multi_asset(
                     code_version=spec.code_version,
                 )
                 asset_specs[spec.key] = spec.replace_attributes(
-                    deps=[*spec.deps, *shared_deps],
+                    deps=[*spec.dep_objects(), *shared_deps],
                     group_name=spec.group_name or group_name,
                     kinds=spec.kinds or shared_kinds,
                 )
@@ -709,6 +749,8 @@ def multi_asset(
             can_subset=can_subset,
             hook_defs=hooks,
             check_specs_by_key=_check_specs(check_specs, keys_by_output.values(), owner),
+            partition_mappings=mappings,
+            backfill_policy=backfill_policy,
         )
 
     return decorate

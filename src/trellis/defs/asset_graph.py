@@ -58,6 +58,10 @@ class AssetGraph:
             for up in ups:
                 downstream[up].add(key)
         self.toposorted_keys = self._toposort()
+        if any(a.partitions_def is not None or a.partition_mappings for a in self.assets_defs):
+            from trellis.defs.partition_deps import check_partition_mappings
+
+            check_partition_mappings(self)
         self.checks_defs = list(checks_defs)
         self.check_specs: dict[AssetCheckKey, AssetCheckSpec] = {}
         self.check_owner: dict[AssetCheckKey, Any] = {}

@@ -52,6 +52,15 @@ def coerce_dep_keys(deps: Iterable[Any] | None) -> list[AssetKey]:
     return keys
 
 
+def dep_partition_mappings(deps: Iterable[Any] | None) -> dict[AssetKey, Any]:
+    """The partition mappings given in ``deps`` (``AssetDep(..., partition_mapping=)``)."""
+    return {
+        d.asset_key: d.partition_mapping
+        for d in deps or ()
+        if isinstance(d, AssetDep) and d.partition_mapping is not None
+    }
+
+
 class AssetSpec:
     """An asset's key and properties: for assets that this code does not materialize
     (upstream, external), and for the outputs of a ``@multi_asset``.
@@ -77,7 +86,10 @@ class AssetSpec:
         automation_condition: Any = None,
     ) -> None:
         self.key = AssetKey.from_coercible(key)
+        deps = list(deps or ())
         self.deps = coerce_dep_keys(deps)
+        # The partition mappings of the deps given as ``AssetDep(..., partition_mapping=)``.
+        self.partition_mappings: dict[AssetKey, Any] = dep_partition_mappings(deps)
         self.description = description
         self.metadata = dict(metadata or {})
         self.group_name = group_name
@@ -90,6 +102,16 @@ class AssetSpec:
         self.automation_condition = check_automation_condition(
             automation_condition, f"AssetSpec('{self.key.to_user_string()}')"
         )
+
+    def dep_objects(self, rename: Any = None) -> list[Any]:
+        """The deps as given: keys, or ``AssetDep``s for those with a partition mapping
+        (each key passed through ``rename`` first, when given)."""
+        new = rename or (lambda key: key)
+        mappings = self.partition_mappings
+        return [
+            AssetDep(new(k), partition_mapping=mappings[k]) if k in mappings else new(k)
+            for k in self.deps
+        ]
 
     @property
     def io_manager_key(self) -> str:
@@ -106,7 +128,7 @@ class AssetSpec:
     def replace_attributes(self, **changes: Any) -> AssetSpec:
         """A copy with some attributes replaced."""
         values = {
-            "deps": self.deps,
+            "deps": self.dep_objects(),
             "description": self.description,
             "metadata": self.metadata,
             "group_name": self.group_name,
@@ -128,17 +150,17 @@ class AssetSpec:
 
 class AssetDep:
     """A dependency of an asset on another, given in ``deps=[AssetDep("upstream")]``: the
-    upstream asset as a key, a key string, an ``AssetSpec`` or an asset definition.
-
-    ``partition_mapping`` is not supported yet (partition mappings arrive in a later
-    release): an asset reads the same partition of its upstream, or all of it."""
+    upstream asset as a key, a key string, an ``AssetSpec`` or an asset definition, and
+    optionally the ``partition_mapping`` that says which upstream partitions each
+    partition depends on (by default the one ``default_partition_mapping`` infers)."""
 
     def __init__(self, asset: Any, *, partition_mapping: Any = None) -> None:
-        if partition_mapping is not None:
+        if partition_mapping is not None and not hasattr(
+            partition_mapping, "upstream_partition_keys"
+        ):
             raise InvalidDefinitionError(
-                f"AssetDep({asset!r}, partition_mapping=...): partition mappings arrive in a "
-                "later release of Trellis; an asset reads the same partition of its upstream "
-                "(or all of it, when it is not partitioned)."
+                f"AssetDep({asset!r}, partition_mapping=...) needs a PartitionMapping "
+                f"(such as TimeWindowPartitionMapping()), got {partition_mapping!r}."
             )
         is_definition = hasattr(asset, "keys") and hasattr(asset, "node_def")  # an AssetsDefinition
         if isinstance(asset, AssetSpec) or is_definition:
@@ -146,12 +168,14 @@ class AssetDep:
         else:
             key = AssetKey.from_coercible(asset)
         self.asset_key: AssetKey = key
-        self.partition_mapping = None
+        self.partition_mapping = partition_mapping
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AssetDep):
             return NotImplemented
-        return self.asset_key == other.asset_key
+        return (
+            self.asset_key == other.asset_key and self.partition_mapping == other.partition_mapping
+        )
 
     def __hash__(self) -> int:
         return hash(("AssetDep", self.asset_key))

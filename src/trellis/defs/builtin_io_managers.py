@@ -14,14 +14,45 @@ from trellis.defs.output_files import OutputFileWriter
 
 
 def partition_of(context: Any) -> str | None:
-    """The partition an IO context's value is stored under: the run's single partition,
-    except for an unpartitioned asset, which is stored whole (None)."""
+    """The partition an IO context's value is stored under: the asset's single
+    partition (an op output: the run's), or None for an unpartitioned asset, which is
+    stored whole, and for several partitions at once (see ``asset_partition_keys_of``)."""
+    if context.asset_key is not None:
+        keys = asset_partition_keys_of(context)
+        return keys[0] if keys is not None and len(keys) == 1 else None
     if not context.has_partition_key:
-        return None
-    if context.asset_key is not None and not context.has_asset_partitions:
         return None
     partition_key: str | None = context.partition_key
     return partition_key
+
+
+def asset_partition_keys_of(context: Any) -> list[str] | None:
+    """The asset partitions an IO context is about (several for a range run or a
+    partition mapping, possibly none), or None when the asset is not partitioned."""
+    if context.asset_key is None or not context.has_asset_partitions:
+        return None
+    keys: list[str] = context.asset_partition_keys
+    return keys
+
+
+_SAFE_IN_NAMES = " !#$&'()+,-.:;=@[]^_`{}~|"
+
+
+def partition_file_name(partition_key: str) -> str:
+    """A file name for ``partition_key`` that stays one name in one directory whatever the
+    key holds: characters that are not safe in a file name are percent-encoded (and so is
+    ``%``, so that two keys never share a name); a very long key is shortened with a
+    digest."""
+    from urllib.parse import quote  # lazily: only partitioned outputs need it
+
+    name = quote(partition_key, safe=_SAFE_IN_NAMES)
+    if name in ("", ".", ".."):
+        name = "%" + name.replace(".", "2E") if name else "%00empty"
+    if len(name.encode()) > 200:
+        import hashlib
+
+        name = name[:100] + "-" + hashlib.sha256(partition_key.encode()).hexdigest()[:32]
+    return name
 
 
 def output_identifier(context: Any) -> tuple[Any, ...]:
@@ -104,39 +135,75 @@ class PickledObjectFilesystemIOManager(IOManager):
         # base_dir; no filesystem round trip (resolve) is needed per output.
         return os.path.join(self._base, *parts)
 
-    def _file_for(self, context: Any) -> str:
+    def _base_parts(self, context: Any) -> tuple[list[str], str]:
         if context.asset_key is not None:
-            parts = list(context.asset_key.parts)
-            what = f"asset {context.asset_key.to_user_string()}"
-        else:
-            parts = [context.run_id, context.step_key, context.name]
-            if context.mapping_key:
-                parts.append(context.mapping_key)
-            what = f"output {context.step_key}.{context.name}"
-        partition = partition_of(context)
-        if partition is not None:
-            parts.append(partition)
-        return self._safe_join(parts, what)
+            return list(context.asset_key.parts), f"asset {context.asset_key.to_user_string()}"
+        parts = [context.run_id, context.step_key, context.name]
+        if context.mapping_key:
+            parts.append(context.mapping_key)
+        return parts, f"output {context.step_key}.{context.name}"
+
+    def _file_for(self, context: Any, partition: str | None = None) -> str:
+        parts, what = self._base_parts(context)
+        base = self._safe_join(parts, what)
+        partition = partition if partition is not None else partition_of(context)
+        if partition is None:
+            return base
+        return os.path.join(base, partition_file_name(partition))
 
     def path_for(self, context: Any) -> Path:
-        """Where the output that ``context`` describes lives."""
+        """Where the output that ``context`` describes lives (one partition's file)."""
         return Path(self._file_for(context))
 
     def handle_output(self, context: Any, obj: Any) -> None:
         """Pickle ``obj`` to its path: written whole to a temporary file, then renamed
-        (a failed write leaves nothing behind; see ``output_files``)."""
+        (a failed write leaves nothing behind; see ``output_files``). An asset output
+        covering several partitions (a range run) must be a dict of partition key ->
+        value: one file per partition."""
+        keys = asset_partition_keys_of(context)
+        if keys is not None and len(keys) != 1:
+            self._handle_partitions(context, keys, obj)
+            return
         path = self._file_for(context)
-        self._writer.write(path, lambda f: pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL))
+        self._write(path, obj)
         context.add_output_metadata({"path": MetadataValue.path(path)})
 
+    def _write(self, path: str, obj: Any) -> None:
+        self._writer.write(path, lambda f: pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _handle_partitions(self, context: Any, keys: list[str], obj: Any) -> None:
+        name = context.asset_key.to_user_string()
+        if not isinstance(obj, dict) or set(obj) != set(keys):
+            got = sorted(obj)[:5] if isinstance(obj, dict) else type(obj).__name__
+            raise InvariantViolationError(
+                f"Asset '{name}' covers {len(keys)} partitions in this run "
+                f"({keys[0] if keys else ''}...{keys[-1] if keys else ''}), so the filesystem IO "
+                "manager stores one file per partition: return a dict of partition key -> "
+                f"value with exactly those keys (got {got})."
+            )
+        for key in keys:
+            self._write(self._file_for(context, key), obj[key])
+        context.add_output_metadata(
+            {"path": MetadataValue.path(os.path.dirname(self._file_for(context, keys[0])))}
+        )
+
     def load_input(self, context: Any) -> Any:
-        """Unpickle the upstream output."""
+        """Unpickle the upstream output. An upstream asset read through several
+        partitions gives a dict of partition key -> value; through none (the first
+        partition of a self-dependent asset), None."""
         upstream = context.upstream_output
         if upstream is None:
             raise InvariantViolationError(
                 f"Cannot load input '{context.name}': it has no upstream output."
             )
-        path = self._file_for(upstream)
+        keys = asset_partition_keys_of(upstream)
+        if keys is not None and len(keys) != 1:
+            if not keys:
+                return None
+            return {key: self._read(upstream, self._file_for(upstream, key)) for key in keys}
+        return self._read(upstream, self._file_for(upstream))
+
+    def _read(self, upstream: Any, path: str) -> Any:
         try:
             with open(path, "rb") as f:
                 return pickle.load(f)

@@ -142,10 +142,9 @@ def graph_asset(
             owner,
             hooks=hooks,
             automation_condition=automation_condition,
-            backfill_policy=backfill_policy,
             check_specs=check_specs,
         )
-        input_keys, _ = _asset_ins(fn, ins, owner)
+        input_keys, _, mappings = _asset_ins(fn, ins, owner)
         graph_def = build_graph(fn, name=name or asset_key.to_python_identifier())
         graph_def = _graph_config(graph_def, config, owner)
         if len(graph_def.output_names) != 1:
@@ -172,6 +171,8 @@ def graph_asset(
             specs_by_key={asset_key: spec},
             partitions_def=partitions_def,
             resource_defs=resource_defs,
+            partition_mappings=mappings,
+            backfill_policy=backfill_policy,
         )
 
     return decorate(compose_fn) if compose_fn is not None else decorate
@@ -199,8 +200,8 @@ def graph_multi_asset(
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
         node_name = name or fn.__name__
         owner = f"graph_multi_asset '{node_name}'"
-        _unsupported(owner, hooks=hooks, backfill_policy=backfill_policy, check_specs=check_specs)
-        input_keys, _ = _asset_ins(fn, ins, owner)
+        _unsupported(owner, hooks=hooks, check_specs=check_specs)
+        input_keys, _, mappings = _asset_ins(fn, ins, owner)
         graph_def = build_graph(fn, name=node_name, out=dict(outs))
         graph_def = _graph_config(graph_def, config, owner)
         missing = [n for n in outs if n not in graph_def.output_mappings]
@@ -225,6 +226,8 @@ def graph_multi_asset(
             partitions_def=partitions_def,
             can_subset=can_subset,
             resource_defs=resource_defs,
+            partition_mappings=mappings,
+            backfill_policy=backfill_policy,
         )
 
     return decorate

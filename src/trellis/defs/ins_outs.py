@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
+from trellis.core.errors import InvalidDefinitionError
 
 
 class _NoValue:
@@ -95,9 +96,17 @@ class Out:
 
 
 class AssetIn:
-    """Declares an asset input: which upstream asset it reads, and how."""
+    """Declares an asset input: which upstream asset it reads, and how
+    (``partition_mapping``: which of its partitions each partition reads)."""
 
-    __slots__ = ("dagster_type", "input_manager_key", "key", "key_prefix", "metadata")
+    __slots__ = (
+        "dagster_type",
+        "input_manager_key",
+        "key",
+        "key_prefix",
+        "metadata",
+        "partition_mapping",
+    )
 
     def __init__(
         self,
@@ -106,7 +115,16 @@ class AssetIn:
         key_prefix: str | Sequence[str] | None = None,
         input_manager_key: str | None = None,
         dagster_type: Any = None,
+        partition_mapping: Any = None,
     ) -> None:
+        if partition_mapping is not None and not hasattr(
+            partition_mapping, "upstream_partition_keys"
+        ):
+            raise InvalidDefinitionError(
+                f"AssetIn(partition_mapping=...) needs a PartitionMapping (such as "
+                f"TimeWindowPartitionMapping()), got {partition_mapping!r}."
+            )
+        self.partition_mapping = partition_mapping
         self.key = AssetKey.from_coercible(key) if key is not None else None
         self.metadata = dict(metadata or {})
         self.key_prefix = [key_prefix] if isinstance(key_prefix, str) else key_prefix

@@ -91,6 +91,26 @@ class PartitionsDefinition(ABC):
             return
         raise UnknownPartitionError(self._invalid_key_message(partition_key, current_time))
 
+    # -- the partition status index (``trellis.instance.partition_status``) ---------------
+    def partition_ordinal(self, partition_key: str) -> int | None:
+        """The position the status index files ``partition_key`` under, or None when this
+        definition's keys are not indexed (their positions could move)."""
+        return None
+
+    def partition_key_at(self, ordinal: int) -> str:
+        """The key at position ``ordinal`` (the inverse of ``partition_ordinal``)."""
+        raise InvariantViolationError(f"{self!r} does not number its partitions.")
+
+    def ordinal_bounds(self, current_time: datetime | None = None) -> tuple[int, int] | None:
+        """The positions of the first and last partition at ``current_time`` (None when
+        the keys are not indexed)."""
+        return None
+
+    def _key_object(self, partition_key: str) -> str:
+        """The object a context hands out for ``partition_key`` (a ``MultiPartitionKey``
+        for multi-dimensional partitions; the string itself otherwise)."""
+        return partition_key
+
     def _invalid_key_reason(self, partition_key: str, current_time: datetime | None) -> str | None:
         """A subclass's explanation of why a key is not valid, or None."""
         return None
@@ -186,6 +206,18 @@ class StaticPartitionsDefinition(PartitionsDefinition):
     def get_num_partitions(self, current_time: datetime | None = None) -> int:
         """How many keys there are."""
         return len(self._keys)
+
+    def partition_ordinal(self, partition_key: str) -> int | None:
+        """The key's position in the list."""
+        return self._index.get(partition_key)
+
+    def partition_key_at(self, ordinal: int) -> str:
+        """The key at ``ordinal`` in the list."""
+        return self._keys[ordinal]
+
+    def ordinal_bounds(self, current_time: datetime | None = None) -> tuple[int, int] | None:
+        """``(0, number of keys - 1)``."""
+        return (0, len(self._keys) - 1) if self._keys else None
 
     def get_partition_keys_in_range(
         self, partition_key_range: PartitionKeyRange, current_time: datetime | None = None

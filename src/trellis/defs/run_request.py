@@ -126,15 +126,18 @@ class SkipReason:
 
 class SensorResult:
     """Everything one sensor tick produced: run requests *or* a skip reason, plus the
-    cursor to keep for the next tick (instead of ``context.update_cursor``)."""
+    cursor to keep for the next tick (instead of ``context.update_cursor``), and the
+    dynamic partitions to add or delete (``AddDynamicPartitionsRequest``,
+    ``DeleteDynamicPartitionsRequest``), applied before the tick's runs are launched."""
 
-    __slots__ = ("cursor", "run_requests", "skip_reason")
+    __slots__ = ("cursor", "dynamic_partitions_requests", "run_requests", "skip_reason")
 
     def __init__(
         self,
         run_requests: Sequence[RunRequest] | None = None,
         skip_reason: SkipReason | str | None = None,
         cursor: str | None = None,
+        dynamic_partitions_requests: Sequence[Any] | None = None,
     ) -> None:
         requests = list(run_requests or [])
         for request in requests:
@@ -155,6 +158,22 @@ class SensorResult:
             )
         self.run_requests = requests
         self.skip_reason = skip_reason
+        from trellis.defs.dynamic_partitions import (
+            AddDynamicPartitionsRequest,
+            DeleteDynamicPartitionsRequest,
+        )
+
+        partition_requests = list(dynamic_partitions_requests or [])
+        for request in partition_requests:
+            if not isinstance(
+                request, (AddDynamicPartitionsRequest, DeleteDynamicPartitionsRequest)
+            ):
+                raise InvalidInvocationError(
+                    "SensorResult: dynamic_partitions_requests must hold "
+                    "AddDynamicPartitionsRequest or DeleteDynamicPartitionsRequest objects, "
+                    f"got {request!r}."
+                )
+        self.dynamic_partitions_requests = partition_requests
         self.cursor = _check_opt_str("SensorResult", "cursor", cursor)
 
     def __eq__(self, other: object) -> bool:

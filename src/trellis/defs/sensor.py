@@ -52,6 +52,7 @@ class SensorEvaluationResult:
     skip_message: str | None = None
     cursor: str | None = None
     cursor_updated: bool = False
+    dynamic_partitions_requests: list[Any] = field(default_factory=list)
 
 
 class SensorDefinition(InstigatorDefinition):
@@ -161,6 +162,16 @@ class SensorDefinition(InstigatorDefinition):
                     "SensorResult(cursor=...); set the cursor one way only."
                 )
             cursor, context_updated = sensor_result.cursor, True
+        partition_requests = (
+            sensor_result.dynamic_partitions_requests if sensor_result is not None else []
+        )
+        if partition_requests:
+            # Applied before the tick's runs launch, so that they may name the new keys.
+            instance = getattr(context, "instance_if_any", None)
+            if instance is not None:
+                from trellis.defs.dynamic_partitions import apply_dynamic_partitions_requests
+
+                apply_dynamic_partitions_requests(instance, partition_requests)
         requests = [self._resolve_job(request, owner) for request in requests]
         if skip is not None:
             message = skip.skip_message
@@ -168,7 +179,9 @@ class SensorDefinition(InstigatorDefinition):
             message = f"{owner} returned no run requests."
         else:
             message = None
-        return SensorEvaluationResult(requests, message, cursor, context_updated)
+        return SensorEvaluationResult(
+            requests, message, cursor, context_updated, list(partition_requests)
+        )
 
     def _resolve_job(self, request: RunRequest, owner: str) -> RunRequest:
         names = self._job_names

@@ -303,6 +303,54 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         ticks = self._ticks[0]
         return TimeWindow(ticks.at(n), ticks.at(n + 1))
 
+    def ordinals_overlapping(self, start: datetime, end: datetime) -> tuple[int, int]:
+        """The first and last ordinals of the windows that overlap ``[start, end)``
+        (whether or not they exist; the last is below the first when none does)."""
+        ticks = self._ticks[0]
+        lo, hi = ticks.floor(start), ticks.floor(end)
+        if ticks.at(hi).timestamp() >= end.timestamp():
+            hi -= 1
+        return lo, hi
+
+    def keys_for_ordinals(
+        self, lo: int, hi: int, current_time: datetime | None = None
+    ) -> tuple[list[str], list[str]]:
+        """The keys of windows ``lo`` to ``hi``: those that exist at ``current_time``, and
+        those that lie before the first window or after the last one."""
+        first, last = self._ticks[1], self._last(current_time)
+        existing: list[str] = []
+        missing: list[str] = []
+        for n in range(lo, hi + 1):
+            (existing if first <= n <= last else missing).append(self._key_at(n))
+        return existing, missing
+
+    def partition_ordinal(self, partition_key: str) -> int | None:
+        """The window's tick ordinal (None when ``partition_key`` names no window)."""
+        return self._ordinal_of(partition_key) if isinstance(partition_key, str) else None
+
+    def partition_key_at(self, ordinal: int) -> str:
+        """The key of window ``ordinal``."""
+        return self._key_at(ordinal)
+
+    def ordinal_bounds(self, current_time: datetime | None = None) -> tuple[int, int] | None:
+        """The ordinals of the first and the last window at ``current_time`` (None when
+        there is no window yet)."""
+        first, last = self._ticks[1], self._last(current_time)
+        return (first, last) if last >= first else None
+
+    def window_of_ordinals(self, lo: int, hi: int) -> TimeWindow:
+        """The time from the start of window ``lo`` to the end of window ``hi``."""
+        at = self._ticks[0].at
+        return TimeWindow(at(lo), at(hi + 1))
+
+    def ordinal_of(self, partition_key: str) -> int:
+        """The ordinal of the window ``partition_key`` names (raises when it names none)."""
+        n = self._ordinal_of(partition_key) if isinstance(partition_key, str) else None
+        if n is None:
+            self.time_window_for_partition_key(partition_key)  # raises, naming the key
+            raise AssertionError  # unreachable
+        return n
+
     def get_first_partition_window(self, current_time: datetime | None = None) -> TimeWindow | None:
         """The first window, or None when no window exists at ``current_time``."""
         ticks, first = self._ticks

@@ -74,6 +74,7 @@ class RunEventStream:
         "instance",
         "loggers",
         "run",
+        "status_tracker",
     )
 
     def __init__(
@@ -93,6 +94,9 @@ class RunEventStream:
         self._lock = threading.Lock()  # steps on threads emit concurrently
         self._ended: set[str] = set()  # steps terminated: their later events are dropped
         self.loggers: Any = None
+        # Works out the partition status updates of each stored batch (None: no
+        # partitioned asset in the run's job).
+        self.status_tracker: Any = None
         persistent = not getattr(instance, "is_ephemeral", False)
         self._flush_now = flush_now_types(persistent, one_step_at_a_time)
 
@@ -176,7 +180,12 @@ class RunEventStream:
         if len(events) > flushed:
             self._flushed = len(events)
             try:
-                self.instance.handle_new_events(events[flushed:], self.run)
+                batch = events[flushed:]
+                tracker = self.status_tracker
+                if tracker is None:
+                    self.instance.handle_new_events(batch, self.run)
+                else:
+                    self.instance.handle_new_events(batch, self.run, tracker.updates(batch))
             except BaseException:
                 self._flushed = flushed  # not stored: the next flush tries again
                 raise

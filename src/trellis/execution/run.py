@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from trellis.contexts.log_manager import LogManager
+from trellis.contexts.partitions import RunPartitions
 from trellis.contexts.system import PlanOrchestrationContext
 from trellis.core import event_factory
 from trellis.core.errors import (
@@ -30,6 +31,7 @@ from trellis.execution.cancellation import Cancellation, shield
 from trellis.execution.engine import ActiveExecution, run_plan
 from trellis.execution.event_stream import RunEventStream
 from trellis.execution.executors.base import Executor, InProcessExecutor
+from trellis.execution.partition_status_tracker import PartitionStatusTracker
 from trellis.execution.resources import BuiltResources, init_resources
 from trellis.execution.run_loggers import LoggerInitError, build_run_loggers
 from trellis.execution.run_monitor import RunMonitor
@@ -110,6 +112,7 @@ def execute_run(
     executor = executor or InProcessExecutor()
     sequential = isinstance(executor, InProcessExecutor)
     stream = RunEventStream(run, instance, console, on_event, one_step_at_a_time=sequential)
+    stream.status_tracker = PartitionStatusTracker.for_run(plan, RunPartitions(run.tags))
     grace = term_grace_seconds() if grace_seconds is None else grace_seconds
     cancellation = Cancellation(run, stream, grace)
     monitor = RunMonitor(cancellation, _cancel_poller(instance, run))

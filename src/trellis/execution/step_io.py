@@ -206,12 +206,16 @@ def handle_output(
             extra_events.extend(output_context.consume_events())
     if asset_key is not None:
         assets_def = step_context.step.assets_def
-        partition = None
+        keys: list[str | None] = [None]
         if assets_def is not None and assets_def.partitions_def is not None:
             partitions = step_context.partitions
-            partition = partitions.start if partitions.has_partition_key else None
+            if partitions.has_partition_key:
+                keys = [partitions.start]
+            elif partitions.has_partitions:  # a range run: one materialization a partition
+                keys = list(partitions.partition_keys)
         merged = {**metadata, **added} if added else dict(metadata)
-        emit(asset_event(step_context, asset_key, merged, partition, data_version, tags))
+        for partition in keys:
+            emit(asset_event(step_context, asset_key, merged, partition, data_version, tags))
     for user_event in extra_events:
         emit_user_event(step_context, user_event)
     if stored:

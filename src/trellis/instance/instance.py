@@ -23,7 +23,7 @@ from typing import Any
 from trellis.core import event_factory
 from trellis.core.asset_checks import AssetCheckEvaluation, AssetCheckKey
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
-from trellis.core.errors import InstanceError, StorageUnavailableError
+from trellis.core.errors import InstanceError, InvalidInvocationError, StorageUnavailableError
 from trellis.core.events import Event, EventType
 from trellis.core.run import HOST_TAG, PID_NAMESPACE_TAG, PID_TAG, Run, RunStatus
 from trellis.instance.automation_records import AutomationEvaluationRecord
@@ -40,6 +40,7 @@ from trellis.instance.config import (
 from trellis.instance.heartbeat import Heartbeat
 from trellis.instance.liveness import end_of_dead_run, judge_run, this_host, this_pid_namespace
 from trellis.instance.ref import InstanceRef
+from trellis.instance.sqlite.schema import asset_key_to_db
 from trellis.instance.storage import (
     IN_PROGRESS_STATUSES,
     LIVE_STATUSES,
@@ -98,7 +99,8 @@ class Instance(InstanceConcurrencyMixin):
         self._heartbeat: Heartbeat | None = None
         # Events a failed write could not store, per run: the next write of the run
         # stores them first, in order.
-        self._unstored: dict[str, list[Event]] = {}
+        # A run's events (and their partition status updates) not stored yet.
+        self._unstored: dict[str, tuple[list[Event], list[Any]]] = {}
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -259,7 +261,9 @@ class Instance(InstanceConcurrencyMixin):
                         run.tags[PID_NAMESPACE_TAG] = namespace
         return changed
 
-    def handle_new_events(self, events: Sequence[Event], run: Run) -> None:
+    def handle_new_events(
+        self, events: Sequence[Event], run: Run, status_updates: Sequence[Any] = ()
+    ) -> None:
         """Store a batch of a run's events, in order and at once (one transaction), and the
         run's new status and times when the batch holds run-level events.
 
@@ -273,12 +277,15 @@ class Instance(InstanceConcurrencyMixin):
         changed = self._apply_run_events(events, run)
         pending = self._unstored.pop(run.run_id, None)
         if pending:
-            events = [*pending, *events]
+            events = [*pending[0], *events]
+            status_updates = [*pending[1], *status_updates]
             changed = True  # the run's row may be behind too
         try:
-            self.storage.store_events(events, run if changed else None)
+            self.storage.store_events(
+                events, run if changed else None, status_updates=status_updates
+            )
         except StorageUnavailableError as exc:
-            self._unstored[run.run_id] = list(events)
+            self._unstored[run.run_id] = (list(events), list(status_updates))
             raise StorageUnavailableError(
                 f"Could not record {len(events)} event(s) of run {run.run_id}: {exc}"
             ) from exc
@@ -414,6 +421,58 @@ class Instance(InstanceConcurrencyMixin):
         """The highest automation evaluation id recorded (None: none)."""
         return self.storage.get_max_automation_evaluation_id()
 
+    # -- partition status ----------------------------------------------------------------
+    def get_partition_status_ranges(
+        self, asset_keys: Iterable[CoercibleToAssetKey]
+    ) -> dict[AssetKey, list[Any]]:
+        """The partition status index of each asset: runs of partitions (by the ordinal
+        their partitions definition gives them) last ``MATERIALIZED`` or last ``FAILED``.
+        ``trellis.views.partition_status.partition_status`` turns them into key ranges,
+        with the partitions in progress and missing."""
+        keys = [AssetKey.from_coercible(k) for k in asset_keys]
+        stored = {asset_key_to_db(k): k for k in keys}
+        found = self.storage.get_partition_status_ranges(list(stored))
+        return {stored[k]: v for k, v in found.items()}
+
+    # -- dynamic partitions --------------------------------------------------------------
+    def add_dynamic_partitions(
+        self, partitions_def_name: str, partition_keys: Sequence[str]
+    ) -> None:
+        """Add keys to the ``DynamicPartitionsDefinition`` named ``partitions_def_name``
+        (keys already there stay where they are). Each key must be a non-empty string
+        without ``...`` or control characters."""
+        from trellis.defs.dynamic_partitions import bad_dynamic_key_reason
+
+        _check_dynamic_name(partitions_def_name)
+        if isinstance(partition_keys, str):
+            raise InvalidInvocationError(
+                f"add_dynamic_partitions('{partitions_def_name}', ...) takes a list of keys, "
+                f"got the string {partition_keys!r}; write [{partition_keys!r}]."
+            )
+        keys = list(partition_keys)
+        for key in keys:
+            reason = bad_dynamic_key_reason(key)
+            if reason:
+                raise InvalidInvocationError(
+                    f"Cannot add dynamic partition {key!r} to '{partitions_def_name}': it {reason}."
+                )
+        self.storage.add_dynamic_partitions(partitions_def_name, keys)
+
+    def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
+        """Delete one key of a dynamic partitions definition (nothing happens when it is
+        not stored; the runs and events of that partition are kept)."""
+        _check_dynamic_name(partitions_def_name)
+        self.storage.delete_dynamic_partition(partitions_def_name, partition_key)
+
+    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
+        """Whether ``partition_key`` is a key of the dynamic partitions definition."""
+        return self.storage.has_dynamic_partition(partitions_def_name, partition_key)
+
+    def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
+        """The keys of the dynamic partitions definition, in the order they were added
+        (none for a name nothing was added under)."""
+        return self.storage.get_dynamic_partitions(partitions_def_name)
+
     # -- asset checks ------------------------------------------------------------------
     def get_asset_check_evaluation_records(
         self, key: AssetCheckKey, limit: int | None = None, before_cursor: int | None = None
@@ -541,3 +600,10 @@ class Instance(InstanceConcurrencyMixin):
     def __repr__(self) -> str:
         kind = "ephemeral" if self.is_ephemeral else f"{self.storage.backend} {self._root_dir}"
         return f"<Instance {kind}>"
+
+
+def _check_dynamic_name(name: object) -> None:
+    if not isinstance(name, str) or not name:
+        raise InvalidInvocationError(
+            f"A dynamic partitions definition's name must be a non-empty string, got {name!r}."
+        )

@@ -24,7 +24,10 @@ from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
 from trellis.instance.automation_records import AutomationEvaluationRecord, AutomationRecordsMixin
 from trellis.instance.check_index import InMemoryCheckIndex
+from trellis.instance.dynamic_partitions import DynamicPartitionsMixin
+from trellis.instance.partition_status import InMemoryPartitionStatus, StatusRange, StatusUpdate
 from trellis.instance.pools import InMemoryPoolsMixin, PoolSlot, SlotClaim
+from trellis.instance.sqlite.schema import asset_key_to_db
 
 RUN_STATUS_BY_EVENT = {
     EventType.RUN_START: RunStatus.STARTED,
@@ -138,10 +141,12 @@ class InstanceStorage(ABC):
         run: Run | None = None,
         only_if_status: Sequence[RunStatus] | None = None,
         wait: bool = True,
+        status_updates: Sequence[StatusUpdate] = (),
     ) -> bool:
-        """Append ``events`` in order and, with ``run``, store the run's new state, all at
-        once. With ``only_if_status`` nothing is written unless the stored run's status is
-        one of those (returns False then). A run stored as finished keeps its status:
+        """Append ``events`` in order and, with ``run``, store the run's new state, and
+        apply the partition ``status_updates`` the events make, all at once. With
+        ``only_if_status`` nothing is written unless the stored run's status is one of
+        those (returns False then). A run stored as finished keeps its status:
         events that arrive after its end are stored, its row is left as it is. With
         ``wait=False`` a back end that would wait for another writer raises
         ``InstanceError`` at once instead (a best-effort write from a reader)."""
@@ -268,6 +273,31 @@ class InstanceStorage(ABC):
     def get_pool_waiters(self, pool: str | None = None) -> list[PoolSlot]:
         """The steps waiting for a slot (of one pool, when given), longest first."""
 
+    # -- partition status --------------------------------------------------------------
+    @abstractmethod
+    def get_partition_status_ranges(
+        self, asset_keys: Sequence[str]
+    ) -> dict[str, list[StatusRange]]:
+        """The partition status index of each asset (stored keys), ranges by first
+        ordinal."""
+
+    # -- dynamic partitions --------------------------------------------------------------
+    @abstractmethod
+    def add_dynamic_partitions(self, partitions_def_name: str, keys: Sequence[str]) -> None:
+        """Add keys to a dynamic partitions definition (stored ones stay where they are)."""
+
+    @abstractmethod
+    def delete_dynamic_partition(self, partitions_def_name: str, key: str) -> None:
+        """Delete one key (nothing happens when it is not stored)."""
+
+    @abstractmethod
+    def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
+        """The keys of a dynamic partitions definition, in the order added."""
+
+    @abstractmethod
+    def has_dynamic_partition(self, partitions_def_name: str, key: str) -> bool:
+        """Whether ``key`` is stored under ``partitions_def_name``."""
+
     # -- administration ----------------------------------------------------------------
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -299,7 +329,9 @@ class _RunLog:
         self.events: list[Event] = []
 
 
-class InMemoryStorage(AutomationRecordsMixin, InMemoryPoolsMixin, InstanceStorage):
+class InMemoryStorage(
+    AutomationRecordsMixin, InMemoryPoolsMixin, DynamicPartitionsMixin, InstanceStorage
+):
     """Runs, events and the asset index in dicts, for ephemeral instances and tests.
 
     Runs are kept by reference (the engine's ``Run`` object is the stored one).
@@ -320,12 +352,20 @@ class InMemoryStorage(AutomationRecordsMixin, InMemoryPoolsMixin, InstanceStorag
         self._ids = itertools.count(1)
         self._heartbeats: dict[str, float] = {}
         self._automation_init()
+        self._dynamic_init()
+        self._status = InMemoryPartitionStatus()
         self._checks = InMemoryCheckIndex()
         self._pools_init(self._is_live)
 
     def _is_live(self, run_id: str) -> bool:
         run = self._runs.get(run_id)
         return run is not None and not run.status.is_finished
+
+    def get_partition_status_ranges(
+        self, asset_keys: Sequence[str]
+    ) -> dict[str, list[StatusRange]]:
+        """The partition status index of each asset."""
+        return self._status.ranges(asset_keys)
 
     # -- runs --------------------------------------------------------------------------
     def add_run(self, run: Run) -> None:
@@ -419,9 +459,12 @@ class InMemoryStorage(AutomationRecordsMixin, InMemoryPoolsMixin, InstanceStorag
         run: Run | None = None,
         only_if_status: Sequence[RunStatus] | None = None,
         wait: bool = True,
+        status_updates: Sequence[StatusUpdate] = (),
     ) -> bool:
         """Append events in order; the run is kept by reference."""
         with self._lock:
+            if status_updates:
+                self._status.apply(status_updates)
             # Runs are shared by reference here, so the status was already changed by the
             # caller: only a missing run can fail the condition.
             if only_if_status is not None and run is not None and run.run_id not in self._runs:
@@ -561,6 +604,7 @@ class InMemoryStorage(AutomationRecordsMixin, InMemoryPoolsMixin, InstanceStorag
                 self._materializations.pop(key, None)
                 self._observations.pop(key, None)
             self._checks.forget_assets(set(keys))
+            self._status.forget_assets({asset_key_to_db(k) for k in keys})
         return wiped
 
     def get_asset_check_evaluation_records(

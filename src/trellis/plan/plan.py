@@ -251,7 +251,6 @@ def _build_step(
             upstream.update(s.handle for s in kept)
             manager_key = manager_key or _io_manager_key(job, kept[0])
         elif isinstance(flat, FromAsset):
-            _check_same_partitions(job, node, flat.asset_key)
             io_key = job.asset_graph.io_manager_key_for(flat.asset_key)
             source = FromLoadableAsset(flat.asset_key, io_key)
             manager_key = manager_key or io_key
@@ -296,26 +295,6 @@ def _build_step(
     retry_policy = node.retry_policy or op_def.retry_policy or job.op_retry_policy
     hooks = job.hooks_for_node(node) if node.hook_defs or job.hook_defs else ()
     return ExecutionStep(node, inputs, outputs, frozenset(upstream), retry_policy, hooks)
-
-
-def _check_same_partitions(job: JobDefinition, node: FlatNode, upstream: AssetKey) -> None:
-    """Refuse to read a partitioned asset outside the run from a partitioned asset with
-    another partitions definition: without a partition mapping, the run's partition key
-    would name a partition of the wrong definition (a month's key read as a day's)."""
-    assets_def = node.assets_def
-    if assets_def is None or job.asset_graph is None:
-        return
-    upstream_def = job.asset_graph.partitions_def_for(upstream)
-    own_def = assets_def.partitions_def
-    if upstream_def is None or own_def is None or upstream_def == own_def:
-        return  # an unpartitioned asset reads every partition of its upstream
-    names = ", ".join(k.to_user_string() for k in assets_def.keys)
-    raise InvalidDefinitionError(
-        f"Asset '{names}' ({own_def!r}) reads asset '{upstream.to_user_string()}' "
-        f"({upstream_def!r}), which is partitioned differently. Reading across partitions "
-        "definitions needs a partition mapping, which Trellis does not support yet; give "
-        "both assets the same partitions definition, or materialize them together."
-    )
 
 
 def _io_manager_key(job: JobDefinition, source: NodeOutput | MappedFrom | CollectedFrom) -> str:

@@ -266,7 +266,10 @@ class WorkerState:
                 f"Step '{step.key}' failed: a resource could not be built: {exc}",
                 "USER_CODE_ERROR",
             )
-        outcome = execute_step(state.context.for_step(step, request.retry_number))
+        from trellis.defs.dynamic_partitions import using_dynamic_partitions_store
+
+        with using_dynamic_partitions_store(state.instance):
+            outcome = execute_step(state.context.for_step(step, request.retry_number))
         return reply_from_outcome(outcome)
 
     def finish_run(self, run_id: str, where: str) -> list[dict[str, Any]]:

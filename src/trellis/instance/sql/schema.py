@@ -24,6 +24,11 @@ all three); change them together, with a new revision.
   (``trellis.instance.pools``).
 - ``concurrency_waiters``: the steps waiting for a slot, one row per run and step, with
   its pool, since when (served first come, first served) and when it last asked.
+- ``asset_partition_status``: the partition status index, one row per run of
+  consecutive partitions (by ordinal) of one asset that were last ``MATERIALIZED`` or
+  last ``FAILED`` (``instance/partition_status.py``).
+- ``dynamic_partitions``: the keys of each ``DynamicPartitionsDefinition``, one row per
+  definition name and key, in the order added (``id``).
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ __all__ = [
     "concurrency_limits",
     "concurrency_slots",
     "concurrency_waiters",
+    "asset_partition_status",
+    "dynamic_partitions",
     "event_logs",
     "metadata",
     "run_tags",
@@ -174,6 +181,26 @@ concurrency_waiters = sa.Table(
     sa.Column("since", Timestamp, nullable=False),
     sa.Column("seen", Timestamp, nullable=False),
     sa.Index("idx_concurrency_waiters_pool", "pool", "since"),
+)
+
+asset_partition_status = sa.Table(
+    "asset_partition_status",
+    metadata,
+    sa.Column("asset_key", sa.String(512), primary_key=True),
+    sa.Column("first_ordinal", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("last_ordinal", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(31), nullable=False),
+)
+
+dynamic_partitions = sa.Table(
+    "dynamic_partitions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("partitions_def_name", sa.String(255), nullable=False),
+    sa.Column("partition", sa.String(255), nullable=False),
+    sa.Column("create_timestamp", Timestamp, nullable=False),
+    sa.UniqueConstraint("partitions_def_name", "partition", name="uq_dynamic_partitions"),
+    sqlite_autoincrement=True,
 )
 
 TRELLIS_TABLES = frozenset(metadata.tables)

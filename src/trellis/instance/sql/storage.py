@@ -27,9 +27,11 @@ from trellis.core.run import Run, RunStatus
 from trellis.core.serialization import event_from_dict, event_to_dict, run_from_dict, run_to_dict
 from trellis.instance.check_index import CHECK_EVALUATION, CheckRow, check_row
 from trellis.instance.config import StorageSpec
+from trellis.instance.partition_status import StatusRange, StatusUpdate
 from trellis.instance.sql import migrate as migrations
 from trellis.instance.sql.automation_storage import SqlAutomationRecords
 from trellis.instance.sql.database import NOT_COMMITTED, Database
+from trellis.instance.sql.dynamic_storage import SqlDynamicPartitions
 from trellis.instance.sql.pool_storage import SqlPools
 from trellis.instance.sql.schema import (
     SCHEMA_REVISION,
@@ -38,9 +40,11 @@ from trellis.instance.sql.schema import (
     asset_key_to_db,
     asset_keys,
 )
+from trellis.instance.sql.schema import asset_partition_status as status_t
 from trellis.instance.sql.schema import event_logs as ev
 from trellis.instance.sql.schema import run_tags as tags_t
 from trellis.instance.sql.schema import runs as runs_t
+from trellis.instance.sql.status_queries import apply_status_updates, status_ranges
 from trellis.instance.storage import FINISHED_STATUSES, EventRecord, InstanceStorage, RunsFilter
 
 _MATERIALIZATION = EventType.ASSET_MATERIALIZATION.value
@@ -85,7 +89,7 @@ def _record(row: Any) -> EventRecord:
     return EventRecord(int(row[0]), event_from_dict(json.loads(row[1])))
 
 
-class SqlStorage(SqlAutomationRecords, SqlPools, InstanceStorage):
+class SqlStorage(SqlAutomationRecords, SqlPools, SqlDynamicPartitions, InstanceStorage):
     """Instance storage in one SQL database (SQLite file or PostgreSQL schema).
 
     Opening it checks the schema: a new database is created, an older revision is
@@ -287,9 +291,10 @@ class SqlStorage(SqlAutomationRecords, SqlPools, InstanceStorage):
         run: Run | None = None,
         only_if_status: Sequence[RunStatus] | None = None,
         wait: bool = True,
+        status_updates: Sequence[StatusUpdate] = (),
     ) -> bool:
         """Insert a batch of events in order (one multi-row INSERT), update the asset
-        index and the run, in one transaction."""
+        index, the partition status index and the run, in one transaction."""
         rows = [_event_row(e) for e in events]
         has_assets = any(
             r["asset_key"] is not None and r["event_type"] in (_MATERIALIZATION, _OBSERVATION)
@@ -303,6 +308,8 @@ class SqlStorage(SqlAutomationRecords, SqlPools, InstanceStorage):
         def txn(conn: sa.Connection) -> bool:
             if run is not None and not self._update_run(conn, run, only_if) and only_if:
                 return False
+            if status_updates:
+                apply_status_updates(conn, status_updates)
             if not rows:
                 return True
             conn.execute(self._insert_events, rows)
@@ -454,6 +461,12 @@ class SqlStorage(SqlAutomationRecords, SqlPools, InstanceStorage):
         keys = self.db.read(lambda conn: conn.execute(stmt).scalars().all())
         return sorted(asset_key_from_db(k) for k in keys)
 
+    def get_partition_status_ranges(
+        self, asset_keys: Sequence[str]
+    ) -> dict[str, list[StatusRange]]:
+        """The partition status index of each asset (one query)."""
+        return self.db.read(lambda conn: status_ranges(conn, asset_keys))
+
     def wipe_assets(self, keys: Sequence[AssetKey]) -> list[AssetKey]:
         """Drop ``keys`` from the asset index and unlink their events from it."""
 
@@ -463,6 +476,7 @@ class SqlStorage(SqlAutomationRecords, SqlPools, InstanceStorage):
                 stored = asset_key_to_db(key)
                 conn.execute(sa.update(ev).where(ev.c.asset_key == stored).values(asset_key=None))
                 conn.execute(sa.delete(checks_t).where(checks_t.c.asset_key == stored))
+                conn.execute(sa.delete(status_t).where(status_t.c.asset_key == stored))
                 gone = conn.execute(sa.delete(asset_keys).where(asset_keys.c.asset_key == stored))
                 if gone.rowcount:
                     wiped.append(key)

@@ -19,7 +19,7 @@ from trellis.core.errors import InstanceError
 # The newest migration revision; the statements below create its tables. Opening a
 # database at this revision needs neither SQLAlchemy nor Alembic (a test keeps it equal
 # to the migrations' head).
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0009"
 
 VERSION_TABLE = "alembic_version"
 MIGRATE_COMMAND = "trellis instance migrate"
@@ -28,9 +28,11 @@ TRELLIS_TABLES = frozenset(
         "asset_automation_evaluations",
         "asset_check_evaluations",
         "asset_keys",
+        "asset_partition_status",
         "concurrency_limits",
         "concurrency_slots",
         "concurrency_waiters",
+        "dynamic_partitions",
         "event_logs",
         "run_tags",
         "runs",
@@ -90,6 +92,20 @@ CREATE_STATEMENTS: tuple[str, ...] = (
     PRIMARY KEY (run_id, step_key)
 )""",
     "CREATE INDEX idx_concurrency_waiters_pool ON concurrency_waiters (pool, since)",
+    """CREATE TABLE asset_partition_status (
+    asset_key VARCHAR(512) NOT NULL,
+    first_ordinal BIGINT NOT NULL,
+    last_ordinal BIGINT NOT NULL,
+    status VARCHAR(31) NOT NULL,
+    PRIMARY KEY (asset_key, first_ordinal)
+)""",
+    """CREATE TABLE dynamic_partitions (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    partitions_def_name VARCHAR(255) NOT NULL,
+    partition VARCHAR(255) NOT NULL,
+    create_timestamp FLOAT NOT NULL,
+    CONSTRAINT uq_dynamic_partitions UNIQUE (partitions_def_name, partition)
+)""",
     """CREATE TABLE event_logs (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     run_id VARCHAR(255) NOT NULL,

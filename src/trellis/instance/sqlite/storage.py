@@ -36,13 +36,15 @@ from trellis.core.run import Run, RunStatus
 from trellis.core.serialization import event_from_dict, event_to_dict, run_from_dict, run_to_dict
 from trellis.instance.check_index import CheckRow, check_row
 from trellis.instance.config import StorageSpec
-from trellis.instance.sqlite import check_queries
+from trellis.instance.partition_status import StatusRange, StatusUpdate
+from trellis.instance.sqlite import check_queries, status_queries
 from trellis.instance.sqlite.automation_storage import SqliteAutomationRecords
 from trellis.instance.sqlite.connection import (
     SqliteDatabase,
     check_sqlite_file,
     create_private_file,
 )
+from trellis.instance.sqlite.dynamic_storage import SqliteDynamicPartitions
 from trellis.instance.sqlite.pool_storage import SqlitePools
 from trellis.instance.sqlite.schema import (
     CREATE_STATEMENTS,
@@ -176,7 +178,7 @@ def _version(conn: sqlite3.Connection) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
-class SqliteStorage(SqliteAutomationRecords, SqlitePools, InstanceStorage):
+class SqliteStorage(SqliteAutomationRecords, SqlitePools, SqliteDynamicPartitions, InstanceStorage):
     """Instance storage in one SQLite file, through ``sqlite3``.
 
     Opening it checks the schema: a new database is created, an older revision is
@@ -406,9 +408,10 @@ class SqliteStorage(SqliteAutomationRecords, SqlitePools, InstanceStorage):
         run: Run | None = None,
         only_if_status: Sequence[RunStatus] | None = None,
         wait: bool = True,
+        status_updates: Sequence[StatusUpdate] = (),
     ) -> bool:
         """Insert a batch of events in order (one multi-row INSERT), update the asset
-        index and the run, in one transaction."""
+        index, the partition status index and the run, in one transaction."""
         params: list[Any] = []
         add = params.extend
         latest: dict[str, tuple[str, str, str, float]] = {}
@@ -451,6 +454,8 @@ class SqliteStorage(SqliteAutomationRecords, SqlitePools, InstanceStorage):
         def txn(conn: sqlite3.Connection) -> bool:
             if run is not None and not self._update_run(conn, run, only_if) and only_if:
                 return False
+            if status_updates:
+                status_queries.apply(conn, status_updates)
             if not count:
                 return True
             if count <= max_rows:
@@ -470,6 +475,12 @@ class SqliteStorage(SqliteAutomationRecords, SqlitePools, InstanceStorage):
             return True
 
         return self.db.write(txn, wait=wait)
+
+    def get_partition_status_ranges(
+        self, asset_keys: Sequence[str]
+    ) -> dict[str, list[StatusRange]]:
+        """The partition status index of each asset (one query)."""
+        return self.db.read(lambda conn: status_queries.ranges(conn, asset_keys))
 
     # -- liveness ----------------------------------------------------------------------
     def record_heartbeat(self, run_ids: Sequence[str], timestamp: float) -> None:
@@ -574,6 +585,7 @@ class SqliteStorage(SqliteAutomationRecords, SqlitePools, InstanceStorage):
                 unlink = "UPDATE event_logs SET asset_key = NULL WHERE asset_key = ?"
                 conn.execute(unlink, (stored,))
                 conn.execute(check_queries.DELETE_ASSET, (stored,))
+                conn.execute(status_queries.DELETE_ASSET, (stored,))
                 if conn.execute("DELETE FROM asset_keys WHERE asset_key = ?", (stored,)).rowcount:
                     wiped.append(key)
             return wiped

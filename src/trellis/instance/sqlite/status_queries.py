@@ -1,0 +1,54 @@
+"""The partition status index in SQLite (table ``asset_partition_status``): constant SQL
+text, applied inside the transaction that stores the events (``SqliteStorage``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from trellis.instance.partition_status import StatusRange, StatusUpdate, apply_updates
+
+_BEFORE = (
+    "SELECT first_ordinal, last_ordinal, status FROM asset_partition_status "
+    "WHERE asset_key = ? AND first_ordinal < ? ORDER BY first_ordinal DESC LIMIT 1"
+)
+_WITHIN = (
+    "SELECT first_ordinal, last_ordinal, status FROM asset_partition_status "
+    "WHERE asset_key = ? AND first_ordinal BETWEEN ? AND ?"
+)
+_DELETE = "DELETE FROM asset_partition_status WHERE asset_key = ? AND first_ordinal = ?"
+_INSERT = (
+    "INSERT INTO asset_partition_status (asset_key, first_ordinal, last_ordinal, status) "
+    "VALUES (?, ?, ?, ?)"
+)
+DELETE_ASSET = "DELETE FROM asset_partition_status WHERE asset_key = ?"
+
+
+def apply(conn: sqlite3.Connection, updates: Sequence[StatusUpdate]) -> None:
+    """Apply status updates in the open transaction."""
+
+    def neighbours(update: StatusUpdate) -> list[StatusRange]:
+        rows = conn.execute(_BEFORE, (update.asset_key, update.first)).fetchall()
+        rows += conn.execute(_WITHIN, (update.asset_key, update.first, update.last + 1)).fetchall()
+        return [StatusRange(*row) for row in rows]
+
+    def replace(asset_key: str, deleted: list[StatusRange], inserted: list[StatusRange]) -> None:
+        conn.executemany(_DELETE, [(asset_key, r.first) for r in deleted])
+        conn.executemany(_INSERT, [(asset_key, *r) for r in inserted])
+
+    apply_updates(updates, neighbours, replace)
+
+
+def ranges(conn: sqlite3.Connection, asset_keys: Sequence[str]) -> dict[str, list[StatusRange]]:
+    """The stored ranges of each asset, by first ordinal (batches of 500 keys a query)."""
+    found: dict[str, list[StatusRange]] = {key: [] for key in asset_keys}
+    keys = list(asset_keys)
+    for i in range(0, len(keys), 500):
+        part = keys[i : i + 500]
+        sql = (
+            "SELECT asset_key, first_ordinal, last_ordinal, status FROM asset_partition_status "
+            f"WHERE asset_key IN ({','.join('?' * len(part))}) ORDER BY asset_key, first_ordinal"
+        )
+        for key, first, last, status in conn.execute(sql, part):
+            found[key].append(StatusRange(first, last, status))
+    return found
