@@ -24,8 +24,18 @@ from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
 from trellis.instance.automation_records import AutomationEvaluationRecord, AutomationRecordsMixin
 from trellis.instance.check_index import InMemoryCheckIndex
+from trellis.instance.daemon_records import (
+    DaemonHeartbeat,
+    DaemonLease,
+    DaemonRecordsMixin,
+    InstigatorState,
+    InstigatorTick,
+    TickStatus,
+)
 
 RUN_STATUS_BY_EVENT = {
+    EventType.RUN_ENQUEUED: RunStatus.QUEUED,
+    EventType.RUN_STARTING: RunStatus.STARTING,
     EventType.RUN_START: RunStatus.STARTED,
     EventType.RUN_SUCCESS: RunStatus.SUCCESS,
     EventType.RUN_FAILURE: RunStatus.FAILURE,
@@ -221,6 +231,76 @@ class InstanceStorage(ABC):
     def get_max_automation_evaluation_id(self) -> int | None:
         """The highest evaluation id stored (None: no record)."""
 
+    # -- the daemon: instigator state, ticks, run keys, heartbeats, lease ------------------
+    @abstractmethod
+    def get_instigator_state(self, name: str) -> InstigatorState | None:
+        """The stored state of the schedule or sensor ``name`` (None: never stored)."""
+
+    @abstractmethod
+    def get_instigator_states(self) -> list[InstigatorState]:
+        """Every stored instigator state, by name."""
+
+    @abstractmethod
+    def set_instigator_state(self, state: InstigatorState) -> None:
+        """Store ``state``, replacing the stored state of that name."""
+
+    @abstractmethod
+    def create_tick(self, tick: InstigatorTick) -> InstigatorTick:
+        """Store a new tick; returned with its ``tick_id`` (increasing)."""
+
+    @abstractmethod
+    def update_tick(self, tick: InstigatorTick, state: InstigatorState | None = None) -> None:
+        """Store a stored tick's new status, end and body, and ``state`` with it, in one
+        transaction (a tick's outcome and its instigator's new cursor land together)."""
+
+    @abstractmethod
+    def get_ticks(
+        self,
+        name: str,
+        limit: int | None = None,
+        statuses: Sequence[TickStatus] | None = None,
+        before_id: int | None = None,
+    ) -> list[InstigatorTick]:
+        """The ticks of the instigator ``name``, newest first; of ``statuses`` only, and
+        below ``before_id``, when given."""
+
+    @abstractmethod
+    def delete_ticks_before(
+        self, cutoff: float, statuses: Sequence[TickStatus] | None = None
+    ) -> int:
+        """Delete the ticks whose time is before ``cutoff`` (of ``statuses`` only, when
+        given); how many were deleted (tick retention)."""
+
+    @abstractmethod
+    def add_run_key(self, name: str, run_key: str, run_id: str, timestamp: float) -> str:
+        """Record that the instigator ``name`` launches ``run_key`` as ``run_id`` unless
+        that key is already recorded for it; returns the run id stored for the key (the
+        earlier one when there was one: the de-duplication of run keys)."""
+
+    @abstractmethod
+    def get_run_keys(self, name: str, run_keys: Sequence[str]) -> dict[str, str]:
+        """The run id recorded for each of ``run_keys`` the instigator has launched."""
+
+    @abstractmethod
+    def record_daemon_heartbeat(self, heartbeat: DaemonHeartbeat) -> None:
+        """Store a daemon loop's latest heartbeat, replacing its previous one."""
+
+    @abstractmethod
+    def get_daemon_heartbeats(self) -> list[DaemonHeartbeat]:
+        """The latest heartbeat of every daemon loop, by loop name."""
+
+    @abstractmethod
+    def acquire_daemon_lease(
+        self, name: str, owner: str, now: float, duration: float
+    ) -> tuple[bool, DaemonLease]:
+        """Atomically take (or renew) the lease ``name`` for ``owner`` until ``now +
+        duration`` when it is free, expired or already ``owner``'s. Returns whether
+        ``owner`` holds it now, and the lease as stored."""
+
+    @abstractmethod
+    def release_daemon_lease(self, name: str, owner: str) -> None:
+        """Give up the lease ``name`` if ``owner`` holds it."""
+
     # -- administration ----------------------------------------------------------------
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -252,7 +332,7 @@ class _RunLog:
         self.events: list[Event] = []
 
 
-class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
+class InMemoryStorage(AutomationRecordsMixin, DaemonRecordsMixin, InstanceStorage):
     """Runs, events and the asset index in dicts, for ephemeral instances and tests.
 
     Runs are kept by reference (the engine's ``Run`` object is the stored one).
@@ -272,6 +352,7 @@ class InMemoryStorage(AutomationRecordsMixin, InstanceStorage):
         self._ids = itertools.count(1)
         self._heartbeats: dict[str, float] = {}
         self._automation_init()
+        self._daemon_init()
         self._checks = InMemoryCheckIndex()
 
     # -- runs --------------------------------------------------------------------------

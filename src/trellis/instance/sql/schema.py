@@ -18,6 +18,13 @@ all three); change them together, with a new revision.
 - ``asset_check_evaluations``: the asset check index, one row per
   ``ASSET_CHECK_EVALUATION`` event (``event_id``), by asset and check name, with its
   outcome (``status``: ``SUCCEEDED`` or ``FAILED``; ``severity``).
+- ``instigators``: the state of each schedule and sensor (on or off, its cursor).
+- ``instigator_ticks``: every tick of every schedule and sensor (``body``: run ids, run
+  keys, skip reason, error, cursor as JSON; ``trellis.instance.daemon_records``).
+- ``instigator_run_keys``: the run keys each instigator has launched, with their run
+  (a key is launched once).
+- ``daemon_heartbeats``: the latest heartbeat of each daemon loop.
+- ``daemon_leases``: who runs the daemon on this instance, until when.
 """
 
 from __future__ import annotations
@@ -40,7 +47,12 @@ __all__ = [
     "asset_key_from_db",
     "asset_key_to_db",
     "asset_keys",
+    "daemon_heartbeats",
+    "daemon_leases",
     "event_logs",
+    "instigator_run_keys",
+    "instigator_ticks",
+    "instigators",
     "metadata",
     "run_tags",
     "runs",
@@ -135,6 +147,59 @@ asset_check_evaluations = sa.Table(
     sa.Column("partition", sa.Text),
     sa.Index("idx_check_evaluations_key", "asset_key", "check_name", "event_id"),
     sa.Index("idx_check_evaluations_run", "run_id"),
+)
+
+instigators = sa.Table(
+    "instigators",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("instigator_type", sa.String(63), nullable=False),
+    sa.Column("status", sa.String(63), nullable=False),
+    sa.Column("cursor", sa.Text),
+    sa.Column("start_timestamp", Timestamp),
+    sa.Column("update_timestamp", Timestamp, nullable=False),
+)
+
+instigator_ticks = sa.Table(
+    "instigator_ticks",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("instigator_name", sa.String(255), nullable=False),
+    sa.Column("instigator_type", sa.String(63), nullable=False),
+    sa.Column("status", sa.String(63), nullable=False),
+    sa.Column("timestamp", Timestamp, nullable=False),
+    sa.Column("end_timestamp", Timestamp),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Index("idx_ticks_name", "instigator_name", "id"),
+    sa.Index("idx_ticks_timestamp", "timestamp"),
+    sqlite_autoincrement=True,
+)
+
+instigator_run_keys = sa.Table(
+    "instigator_run_keys",
+    metadata,
+    sa.Column("instigator_name", sa.String(255), primary_key=True),
+    sa.Column("run_key", sa.String(512), primary_key=True),
+    sa.Column("run_id", sa.String(255), nullable=False),
+    sa.Column("timestamp", Timestamp, nullable=False),
+)
+
+daemon_heartbeats = sa.Table(
+    "daemon_heartbeats",
+    metadata,
+    sa.Column("daemon_type", sa.String(63), primary_key=True),
+    sa.Column("daemon_id", sa.String(255), nullable=False),
+    sa.Column("timestamp", Timestamp, nullable=False),
+    sa.Column("info", sa.Text, nullable=False),
+)
+
+daemon_leases = sa.Table(
+    "daemon_leases",
+    metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("expires", Timestamp, nullable=False),
+    sa.Column("acquired", Timestamp, nullable=False),
 )
 
 TRELLIS_TABLES = frozenset(metadata.tables)

@@ -29,6 +29,7 @@ from trellis.instance.check_index import CHECK_EVALUATION, CheckRow, check_row
 from trellis.instance.config import StorageSpec
 from trellis.instance.sql import migrate as migrations
 from trellis.instance.sql.automation_storage import SqlAutomationRecords
+from trellis.instance.sql.daemon_storage import SqlDaemonRecords
 from trellis.instance.sql.database import NOT_COMMITTED, Database
 from trellis.instance.sql.schema import (
     SCHEMA_REVISION,
@@ -84,7 +85,7 @@ def _record(row: Any) -> EventRecord:
     return EventRecord(int(row[0]), event_from_dict(json.loads(row[1])))
 
 
-class SqlStorage(SqlAutomationRecords, InstanceStorage):
+class SqlStorage(SqlAutomationRecords, SqlDaemonRecords, InstanceStorage):
     """Instance storage in one SQL database (SQLite file or PostgreSQL schema).
 
     Opening it checks the schema: a new database is created, an older revision is

@@ -43,6 +43,7 @@ from trellis.instance.sqlite.connection import (
     check_sqlite_file,
     create_private_file,
 )
+from trellis.instance.sqlite.daemon_storage import SqliteDaemonRecords
 from trellis.instance.sqlite.schema import (
     CREATE_STATEMENTS,
     SCHEMA_REVISION,
@@ -175,7 +176,7 @@ def _version(conn: sqlite3.Connection) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
-class SqliteStorage(SqliteAutomationRecords, InstanceStorage):
+class SqliteStorage(SqliteAutomationRecords, SqliteDaemonRecords, InstanceStorage):
     """Instance storage in one SQLite file, through ``sqlite3``.
 
     Opening it checks the schema: a new database is created, an older revision is
