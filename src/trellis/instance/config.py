@@ -20,6 +20,7 @@
       heartbeat_interval: 5         # seconds between a run's heartbeats
       heartbeat_timeout: 60         # a run silent for longer is dead (see liveness.py)
     permissions: private            # or umask (see below)
+    run_queue: ...                  # the daemon's sections: see daemon_config.py
 
 ``permissions: private`` (the default) creates the home, the SQLite database (with its
 ``-wal`` and ``-shm``) and the filesystem IO manager's directories and files readable by
@@ -49,6 +50,7 @@ from trellis.config.types import (
 )
 from trellis.config.validate import ConfigError, ConfigErrorReason, process_config
 from trellis.core.errors import InstanceError, InvalidConfigError
+from trellis.instance.daemon_config import DaemonSettings, daemon_config_fields, daemon_settings
 
 TRELLIS_HOME_ENV = "TRELLIS_HOME"
 DEFAULT_HOME = ".trellis"
@@ -124,6 +126,7 @@ def instance_config_schema() -> Shape:
             "storage": Field(storage, default_value={"sqlite": {}}),
             "run_monitoring": Field(monitoring, is_required=False),
             "permissions": Field(permissions, default_value=PRIVATE),
+            **daemon_config_fields(),
         }
     )
 
@@ -145,12 +148,14 @@ class StorageSpec:
 @dataclass(frozen=True)
 class InstanceSettings:
     """Everything ``trellis.yaml`` says: where data lives (``storage``), how often a run
-    writes its heartbeat and when a silent run is dead, and whether files are private."""
+    writes its heartbeat and when a silent run is dead, whether files are private, and
+    the daemon's settings (``daemon``: the run queue, schedules, sensors, retention)."""
 
     storage: StorageSpec
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
     heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
     private: bool = True
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
 
 
 def _postgres_errors(raw: Any) -> list[ConfigError]:
@@ -249,8 +254,11 @@ def resolve_settings(home: Path, config: Any, source: str | None = None) -> Inst
     raw = {} if config is None else config
     result = process_config(instance_config_schema(), raw)
     errors = list(result.errors) + _postgres_errors(raw)
+    daemon = DaemonSettings()
     if not errors:
         errors = _duration_errors(result.value)
+        daemon, daemon_errors = daemon_settings(result.value)
+        errors += daemon_errors
     if errors:
         raise InvalidConfigError(header, errors, raw)
     value = result.value
@@ -261,6 +269,7 @@ def resolve_settings(home: Path, config: Any, source: str | None = None) -> Inst
         heartbeat_interval=float(monitoring.get("heartbeat_interval", DEFAULT_HEARTBEAT_INTERVAL)),
         heartbeat_timeout=float(monitoring.get("heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT)),
         private=private,
+        daemon=daemon,
     )
 
 

@@ -230,14 +230,20 @@ class DaemonRecordsMixin:
         return ticks[:limit] if limit is not None else ticks
 
     def delete_ticks_before(
-        self, cutoff: float, statuses: Sequence[TickStatus] | None = None
+        self,
+        cutoff: float,
+        statuses: Sequence[TickStatus] | None = None,
+        instigator_type: InstigatorType | None = None,
     ) -> int:
-        """Delete the ticks older than ``cutoff`` (of ``statuses``); how many."""
+        """Delete the ticks older than ``cutoff`` (of ``statuses``, of
+        ``instigator_type``); how many."""
         with self._daemon_lock:
             doomed = [
                 tick_id
                 for tick_id, t in self._ticks.items()
-                if t.timestamp < cutoff and (statuses is None or t.status in statuses)
+                if t.timestamp < cutoff
+                and (statuses is None or t.status in statuses)
+                and (instigator_type is None or t.instigator_type is instigator_type)
             ]
             for tick_id in doomed:
                 del self._ticks[tick_id]

@@ -104,12 +104,18 @@ class InstigationMixin:
         """The ticks of a schedule or sensor, newest first (``trellis schedule logs``)."""
         return self.storage.get_ticks(name, limit, statuses, before_id)
 
-    def prune_ticks(self, older_than_seconds: float, now: float | None = None) -> int:
+    def prune_ticks(
+        self,
+        older_than_seconds: float,
+        now: float | None = None,
+        instigator_type: InstigatorType | None = None,
+    ) -> int:
         """Tick retention: delete the finished ticks older than ``older_than_seconds``
-        (a tick still STARTED is kept: a restarted daemon resumes it); how many."""
+        (of schedules or of sensors only, with ``instigator_type``; a tick still STARTED
+        is kept: a restarted daemon resumes it); how many."""
         now = time.time() if now is None else now
         finished = (TickStatus.SUCCESS, TickStatus.SKIPPED, TickStatus.FAILURE)
-        return self.storage.delete_ticks_before(now - older_than_seconds, finished)
+        return self.storage.delete_ticks_before(now - older_than_seconds, finished, instigator_type)
 
     # -- run keys ----------------------------------------------------------------------
     def add_run_key(self, name: str, run_key: str, run_id: str, timestamp: float) -> str:

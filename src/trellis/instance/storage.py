@@ -30,6 +30,7 @@ from trellis.instance.daemon_records import (
     DaemonRecordsMixin,
     InstigatorState,
     InstigatorTick,
+    InstigatorType,
     TickStatus,
 )
 
@@ -266,10 +267,13 @@ class InstanceStorage(ABC):
 
     @abstractmethod
     def delete_ticks_before(
-        self, cutoff: float, statuses: Sequence[TickStatus] | None = None
+        self,
+        cutoff: float,
+        statuses: Sequence[TickStatus] | None = None,
+        instigator_type: InstigatorType | None = None,
     ) -> int:
-        """Delete the ticks whose time is before ``cutoff`` (of ``statuses`` only, when
-        given); how many were deleted (tick retention)."""
+        """Delete the ticks whose time is before ``cutoff`` (of ``statuses`` and of
+        ``instigator_type`` only, when given); how many were deleted (tick retention)."""
 
     @abstractmethod
     def add_run_key(self, name: str, run_key: str, run_id: str, timestamp: float) -> str:

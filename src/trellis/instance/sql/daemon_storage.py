@@ -16,6 +16,7 @@ from trellis.instance.daemon_records import (
     DaemonLease,
     InstigatorState,
     InstigatorTick,
+    InstigatorType,
     TickStatus,
     heartbeat_info,
     tick_body,
@@ -150,12 +151,17 @@ class SqlDaemonRecords:
         return [tick_from_row(*row) for row in self.db.read(lambda conn: conn.execute(stmt).all())]
 
     def delete_ticks_before(
-        self, cutoff: float, statuses: Sequence[TickStatus] | None = None
+        self,
+        cutoff: float,
+        statuses: Sequence[TickStatus] | None = None,
+        instigator_type: InstigatorType | None = None,
     ) -> int:
         """Delete the ticks older than ``cutoff``."""
         stmt = sa.delete(ticks_t).where(ticks_t.c.timestamp < cutoff)
         if statuses is not None:
             stmt = stmt.where(ticks_t.c.status.in_([s.value for s in statuses]))
+        if instigator_type is not None:
+            stmt = stmt.where(ticks_t.c.instigator_type == instigator_type.value)
         return int(self.db.write(lambda conn: conn.execute(stmt).rowcount))
 
     # -- run keys --------------------------------------------------------------------------

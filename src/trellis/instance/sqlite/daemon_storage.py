@@ -161,7 +161,10 @@ class SqliteDaemonRecords:
         return [tick_from_row(*row) for row in rows]
 
     def delete_ticks_before(
-        self, cutoff: float, statuses: Sequence[TickStatus] | None = None
+        self,
+        cutoff: float,
+        statuses: Sequence[TickStatus] | None = None,
+        instigator_type: InstigatorType | None = None,
     ) -> int:
         """Delete the ticks older than ``cutoff``."""
         sql = "DELETE FROM instigator_ticks WHERE timestamp < ?"
@@ -169,6 +172,9 @@ class SqliteDaemonRecords:
         if statuses is not None:
             sql += f" AND status IN ({_marks(len(statuses))})"
             params.extend(s.value for s in statuses)
+        if instigator_type is not None:
+            sql += " AND instigator_type = ?"
+            params.append(instigator_type.value)
         return int(self.db.write(lambda conn: conn.execute(sql, params).rowcount))
 
     # -- run keys --------------------------------------------------------------------------

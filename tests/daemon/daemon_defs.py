@@ -1,0 +1,101 @@
+"""Definitions the daemon tests run: a job, schedules (one taking a resource, one in a
+DST zone), sensors (cursor, run keys, skips, errors, a slow one) and an asset with an
+automation condition. Files written by the ops go to $DAEMON_TEST_OUT when set."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from trellis import (
+    AutomationCondition,
+    ConfigurableResource,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    Definitions,
+    RunRequest,
+    SensorResult,
+    SkipReason,
+    asset,
+    job,
+    op,
+    schedule,
+    sensor,
+)
+
+
+@op
+def record(context) -> None:
+    out = os.environ.get("DAEMON_TEST_OUT")
+    if out:
+        Path(out, context.run_id).write_text(str(os.getpid()))
+
+
+@job
+def work():
+    record()
+
+
+class Greeting(ConfigurableResource):
+    word: str = "hello"
+
+
+@schedule("0 * * * *", job=work, default_status=DefaultScheduleStatus.RUNNING)
+def hourly(context):
+    return RunRequest(tags={"when": context.scheduled_execution_time.isoformat()})
+
+
+@schedule("30 2 * * *", job=work, execution_timezone="America/New_York")
+def nightly_new_york(context):
+    return RunRequest(tags={"when": context.scheduled_execution_time.isoformat()})
+
+
+@schedule("0 9 * * *", job=work, execution_timezone="Europe/Paris")
+def paris_morning(context, greeting: Greeting):
+    return RunRequest(tags={"greeting": greeting.word})
+
+
+@sensor(job=work, minimum_interval_seconds=30)
+def counter(context):
+    n = int(context.cursor or "0") + 1
+    if n % 3 == 0:
+        return SensorResult(skip_reason=SkipReason(f"skip {n}"), cursor=str(n))
+    return SensorResult([RunRequest(run_key=f"n{n}")], cursor=str(n))
+
+
+@sensor(job=work, minimum_interval_seconds=30)
+def same_key(context):
+    return RunRequest(run_key="always-the-same")
+
+
+@sensor(job=work, minimum_interval_seconds=30)
+def broken(context):
+    raise ValueError("the sensor's own bug")
+
+
+@sensor(job=work, minimum_interval_seconds=30)
+def slow(context):
+    time.sleep(float(os.environ.get("DAEMON_TEST_SLOW", "0")))
+    return RunRequest()
+
+
+@sensor(job=work, minimum_interval_seconds=1, default_status=DefaultSensorStatus.RUNNING)
+def every_second(context):
+    if os.environ.get("DAEMON_TEST_EVERY_SECOND") == "run":
+        return RunRequest(run_key=str(context.cursor))
+    return SkipReason("idle")
+
+
+@asset(automation_condition=AutomationCondition.missing() & ~AutomationCondition.in_progress())
+def eager_asset() -> int:
+    return 1
+
+
+defs = Definitions(
+    assets=[eager_asset],
+    jobs=[work],
+    schedules=[hourly, nightly_new_york, paris_morning],
+    sensors=[counter, same_key, broken, slow, every_second],
+    resources={"greeting": Greeting(word="bonjour")},
+)
