@@ -29,7 +29,8 @@ from trellis import (
 def record(context) -> None:
     out = os.environ.get("DAEMON_TEST_OUT")
     if out:
-        Path(out, context.run_id).write_text(str(os.getpid()))
+        # One file per execution: a run executed twice leaves two.
+        Path(out, f"{context.run_id}.{os.getpid()}").write_text(str(os.getpid()))
 
 
 @job

@@ -77,10 +77,9 @@ def daemon_group(
         signal.signal(signal.SIGINT, stop)
 
         def waiting(lease: Any) -> None:
-            console.print(
+            click.echo(  # one line, never wrapped: scripts and logs read it
                 f"Another daemon ({lease.owner}) holds this instance until "
                 f"{format_time(lease.expires)}; waiting for it to stop.",
-                style="yellow",
             )
 
         console.print(

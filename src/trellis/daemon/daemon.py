@@ -3,7 +3,9 @@ against one instance (``trellis daemon -f defs.py``).
 
 - **One daemon per instance.** It holds a lease in the instance (``daemon_leases``),
   renewed every third of its length; a second daemon finds it held, says so and waits
-  until the lease is released or expires (the first daemon stopped or died).
+  until the lease is released or expires (the first daemon stopped or died); a holder
+  whose process is certainly dead (same host and PID namespace, pid gone) is taken over
+  at once.
 - **Loops, each with its own interval**, run one after the other on one thread: the
   daemon asks each loop when it is next due and sleeps exactly until the earliest, on a
   ``threading.Event`` that ``wake()`` sets (a sensor ticking every second ticks every
@@ -45,12 +47,36 @@ RETENTION_INTERVAL = 3600.0
 _MAX_SLEEP = 60.0
 
 
+def _namespace_digest() -> str:
+    """A short digest of this process's PID namespace and boot ("-" where unknown)."""
+    import hashlib
+
+    from trellis.instance.liveness import this_pid_namespace
+
+    namespace = this_pid_namespace()
+    return hashlib.sha1(namespace.encode()).hexdigest()[:8] if namespace else "-"
+
+
 def new_daemon_id() -> str:
-    """An id for this daemon process: host, pid and a random part."""
+    """An id for this daemon process: host, pid, PID namespace digest, a random part."""
     from trellis.core.run import new_run_id
     from trellis.instance.liveness import this_host
 
-    return f"{this_host()}:{os.getpid()}:{new_run_id()[:8]}"
+    return f"{this_host()}:{os.getpid()}:{_namespace_digest()}:{new_run_id()[:6]}"
+
+
+def holder_is_dead(owner: str) -> bool:
+    """Whether the daemon ``owner`` (an id from ``new_daemon_id``) is certainly dead: it
+    ran on this host, in this PID namespace, and its pid is gone."""
+    from trellis.instance.liveness import process_is_alive, this_host
+
+    parts = owner.split(":")
+    if len(parts) != 4 or not parts[1].isdigit():
+        return False
+    host, pid, digest, _ = parts
+    if host != this_host() or digest == "-" or digest != _namespace_digest():
+        return False
+    return not process_is_alive(int(pid))
 
 
 class TrellisDaemon:
@@ -124,6 +150,15 @@ class TrellisDaemon:
             ok, lease = self.try_lease()
             if ok:
                 return True
+            if holder_is_dead(lease.owner):
+                # Its process is gone: take over as if the lease had expired (atomic: a
+                # lease renewed or taken by another daemon meanwhile expires later).
+                ok, _ = self.try_lease(lease.expires)
+                if ok:
+                    log.info("Took over the lease of the dead daemon %s.", lease.owner)
+                    self.try_lease()
+                    return True
+                continue
             if not told and on_waiting is not None:
                 on_waiting(lease)
                 told = True
