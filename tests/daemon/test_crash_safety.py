@@ -20,8 +20,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from daemon_helpers import DEFS_FILE, HERE
 
-from conftest import DEFS_FILE, HERE
 from trellis.core.run import Run, RunStatus, new_run_id
 from trellis.instance.daemon_records import InstigatorStatus, InstigatorType, TickStatus
 from trellis.instance.instance import Instance

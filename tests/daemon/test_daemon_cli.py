@@ -8,8 +8,8 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from daemon_helpers import DEFS_FILE
 
-from conftest import DEFS_FILE
 from trellis.cli.main import cli
 from trellis.core.run import RunStatus
 from trellis.instance.instance import Instance

@@ -5,8 +5,8 @@ again; and the run_queue section of trellis.yaml."""
 from __future__ import annotations
 
 import pytest
+from daemon_helpers import RecordingLauncher
 
-from conftest import RecordingLauncher
 from trellis.core.errors import InvalidConfigError
 from trellis.core.run import Run, RunStatus
 from trellis.daemon.queue_loop import RunQueueLoop

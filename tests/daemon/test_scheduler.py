@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from conftest import T0, Harness
+from daemon_helpers import T0, Harness
+
 from trellis.core.run import RunStatus
 from trellis.daemon.scheduler import ticks_between
 from trellis.instance.daemon_config import DaemonSettings

@@ -5,8 +5,8 @@ sensors go on, default status, automation sensors through the AutomationLoop."""
 from __future__ import annotations
 
 import pytest
+from daemon_helpers import T0
 
-from conftest import T0
 from trellis.core.run import RunStatus
 from trellis.instance.daemon_records import InstigatorStatus, InstigatorType, TickStatus
 
