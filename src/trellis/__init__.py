@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         build_op_context,
         build_output_context,
         build_resources,
+        build_run_status_sensor_context,
         build_schedule_context,
         build_sensor_context,
     )
@@ -101,6 +102,7 @@ if TYPE_CHECKING:
     from trellis.contexts.init_resource import InitResourceContext
     from trellis.contexts.io import InputContext, OutputContext
     from trellis.contexts.log_manager import LogManager as DagsterLogManager
+    from trellis.contexts.run_status_sensor import RunFailureSensorContext, RunStatusSensorContext
     from trellis.contexts.schedule import ScheduleEvaluationContext
     from trellis.contexts.sensor import SensorEvaluationContext
     from trellis.contexts.system import PlanOrchestrationContext, StepExecutionContext
@@ -228,6 +230,7 @@ if TYPE_CHECKING:
     )
     from trellis.defs.asset_job import define_asset_job
     from trellis.defs.asset_selection import AssetSelection
+    from trellis.defs.asset_sensor import AssetSensorDefinition, asset_sensor
     from trellis.defs.asset_spec import AssetDep, AssetSpec
     from trellis.defs.automation_sensor import AutomationConditionSensorDefinition
     from trellis.defs.bound_resources import with_resources
@@ -299,6 +302,11 @@ if TYPE_CHECKING:
         SensorReturnTypesUnion,
         SkipReason,
     )
+    from trellis.defs.run_status_sensor import (
+        RunStatusSensorDefinition,
+        run_failure_sensor,
+        run_status_sensor,
+    )
     from trellis.defs.schedule import DefaultScheduleStatus, ScheduleDefinition, schedule
     from trellis.defs.sensor import DefaultSensorStatus, SensorDefinition, sensor
     from trellis.defs.source_asset import SourceAsset
@@ -336,6 +344,7 @@ __all__ = [
     "AssetOrCheckKey",
     "AssetOut",
     "AssetSelection",
+    "AssetSensorDefinition",
     "AssetSpec",
     "AssetsDefinition",
     "AutomationCondition",
@@ -469,8 +478,11 @@ __all__ = [
     "RetryRequested",
     "Run",
     "RunConfig",
+    "RunFailureSensorContext",
     "RunRequest",
     "RunStatus",
+    "RunStatusSensorContext",
+    "RunStatusSensorDefinition",
     "ScalarUnion",
     "ScheduleDefinition",
     "ScheduleEvaluationContext",
@@ -500,6 +512,7 @@ __all__ = [
     "WeeklyPartitionsDefinition",
     "asset",
     "asset_check",
+    "asset_sensor",
     "build_asset_check_context",
     "build_asset_context",
     "build_hook_context",
@@ -509,6 +522,7 @@ __all__ = [
     "build_op_context",
     "build_output_context",
     "build_resources",
+    "build_run_status_sensor_context",
     "build_schedule_context",
     "build_sensor_context",
     "colored_console_logger",
@@ -562,6 +576,8 @@ __all__ = [
     "op",
     "open_pipes_session",
     "resource",
+    "run_failure_sensor",
+    "run_status_sensor",
     "schedule",
     "sensor",
     "success_hook",

@@ -15,11 +15,15 @@ from trellis import (
     DefaultSensorStatus,
     Definitions,
     RunRequest,
+    RunStatus,
     SensorResult,
     SkipReason,
     asset,
+    asset_sensor,
     job,
     op,
+    run_failure_sensor,
+    run_status_sensor,
     schedule,
     sensor,
 )
@@ -93,10 +97,47 @@ def eager_asset() -> int:
     return 1
 
 
+@op
+def explode() -> None:
+    raise RuntimeError("boom")
+
+
+@job
+def fragile():
+    explode()
+
+
+@run_failure_sensor(monitored_jobs=[fragile], request_job=work)
+def on_fragile_failure(context):
+    return RunRequest(
+        run_key=context.dagster_run.run_id,
+        tags={"failed_run": context.dagster_run.run_id, "why": context.failure_event.message},
+    )
+
+
+@run_status_sensor(RunStatus.SUCCESS, monitored_jobs=[work])
+def on_work_success(context):
+    return SkipReason(f"saw {context.dagster_run.run_id}")
+
+
+@asset_sensor(asset_key="eager_asset", job=work)
+def eager_asset_updated(context, asset_event):
+    return RunRequest(run_key=str(asset_event.run_id), tags={"from": asset_event.run_id})
+
+
 defs = Definitions(
     assets=[eager_asset],
-    jobs=[work],
+    jobs=[work, fragile],
     schedules=[hourly, nightly_new_york, paris_morning],
-    sensors=[counter, same_key, broken, slow, every_second],
+    sensors=[
+        counter,
+        same_key,
+        broken,
+        slow,
+        every_second,
+        on_fragile_failure,
+        on_work_success,
+        eager_asset_updated,
+    ],
     resources={"greeting": Greeting(word="bonjour")},
 )

@@ -319,3 +319,31 @@ def build_resources(
         yield ResourcesView(built.values, owner="build_resources")
     finally:
         built.close()
+
+
+def build_run_status_sensor_context(
+    sensor_name: str,
+    dagster_event: Any,
+    dagster_instance: Any,
+    dagster_run: Any,
+    context: Any = None,
+    resources: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
+    repository_def: Any = None,
+) -> Any:
+    """A ``RunStatusSensorContext`` for calling a run status (or run failure) sensor in a
+    test: ``my_sensor(build_run_status_sensor_context("my_sensor", event, instance,
+    run))``; a run failure sensor gets it as a ``RunFailureSensorContext``."""
+    from trellis.contexts.run_status_sensor import RunStatusSensorContext
+
+    built = _build(resources, instance=dagster_instance)
+    made = RunStatusSensorContext(
+        sensor_name,
+        dagster_run,
+        dagster_event,
+        dagster_instance,
+        built.values,
+        partition_key=partition_key,
+        repository_def=repository_def,
+    )
+    return made
