@@ -171,12 +171,18 @@ def _run_latencies(instance, origin_of) -> dict[str, object]:  # type: ignore[no
     started: list[float] = []
     for run in instance.get_runs(statuses=["SUCCESS"]):
         origin = origin_of(run)
-        if origin is None or run.start_time is None:
+        if origin is None:
             continue
-        taken.append(run.start_time - origin)
-        start = instance.all_logs(run.run_id, of_type=EventType.RUN_START)
-        if start:
-            started.append(start[0].timestamp - origin)
+        events = instance.all_logs(
+            run.run_id, of_type={EventType.ENGINE_EVENT, EventType.RUN_START}
+        )
+        for event in events:
+            if event.event_type is EventType.ENGINE_EVENT and event.message.startswith(
+                "Run process"
+            ):
+                taken.append(event.timestamp - origin)  # the run's process took the run
+            elif event.event_type is EventType.RUN_START:
+                started.append(event.timestamp - origin)
     return {"to_run_process": _summary(taken), "to_run_start_event": _summary(started)}
 
 

@@ -98,3 +98,40 @@ def test_launch_queues_and_daemon_once_runs_them_in_their_own_processes(home, tm
 
 def test_daemon_status_before_any_daemon(home):
     assert "No daemon has run on this instance" in _cli("daemon", "status")
+
+
+def test_the_subprocess_launcher_hands_runs_to_its_spare_worker(home, tmp_path):
+    from trellis.core.run import Run, new_run_id
+    from trellis.daemon.code_location import pointer_tag
+    from trellis.daemon.launcher import SubprocessRunLauncher
+    from trellis.execution.remote.code_pointer import CodePointer
+
+    tag = pointer_tag(CodePointer(file=DEFS_FILE, attribute="defs"))
+    launcher = SubprocessRunLauncher()
+    with Instance.get() as instance:
+        launcher.prepare(instance)  # a spare, started ahead
+        spare = launcher._spare
+        assert spare is not None and spare.proc.poll() is None
+        ids = []
+        for _ in range(2):
+            run = instance.submit_run(
+                Run(new_run_id(), "work", tags={"trellis/code_location": tag})
+            )
+            instance.claim_queued_run(run.run_id)
+            launcher.launch_run(run, instance)
+            ids.append(run.run_id)
+        assert launcher._running[ids[0]][0] is spare.proc  # the first went to the spare
+        _wait_for_runs([RunStatus.SUCCESS], 2)
+        deadline = time.monotonic() + 30
+        ended = []
+        while len(ended) < 2 and time.monotonic() < deadline:
+            ended += launcher.poll()
+            time.sleep(0.05)
+        assert sorted(e.run_id for e in ended) == sorted(ids)
+        assert all(e.exit_code == 0 for e in ended)
+        logs = home / "logs" / "runs"
+        assert {f"{i}.log" for i in ids} <= {p.name for p in logs.iterdir()}
+        leftover = launcher._spare
+        launcher.dispose()  # the spare is told to exit; its log goes
+        assert leftover.proc.wait(timeout=30) == 0
+        assert not [p for p in logs.iterdir() if p.name.startswith("standby-")]

@@ -135,3 +135,29 @@ def test_an_unfinished_tick_is_resumed_without_launching_twice(harness, monkeypa
     assert ticks[0].run_ids == (made[0].run_id,)
     assert len(harness.runs_of("trellis/sensor_name", "counter")) == 1
     assert harness.instance.get_instigator_state("counter").cursor == "1"
+
+
+def test_the_daemon_prunes_finished_ticks_past_their_retention(tmp_path):
+    from daemon_helpers import Harness
+
+    from trellis.instance.daemon_config import DaemonSettings
+    from trellis.instance.instance import Instance
+
+    instance = Instance.from_config(tmp_path / "home", {})
+    settings = DaemonSettings(
+        max_concurrent_runs=-1,
+        sensor_tick_retention_seconds=3600,
+        schedule_tick_retention_seconds=None,  # kept forever
+    )
+    h = Harness(instance, settings)
+    _start(h, "counter")
+    for second in range(0, 3601, 30):
+        h.at(second)
+    before = len(instance.get_ticks("counter"))
+    hourly_before = len(instance.get_ticks("hourly"))
+    assert before == 121 and hourly_before == 1
+    h.at(2 * 3600 + 1)  # the hourly pruning is due: ticks before 3601 s go
+    kept = instance.get_ticks("counter")
+    assert min(t.timestamp for t in kept) - T0 >= 3601
+    assert len(instance.get_ticks("hourly")) == 2  # schedules: no retention set
+    instance.dispose()

@@ -66,7 +66,7 @@ def daemon_group(
             try:
                 daemon.run_once()
             finally:
-                instance.release_daemon_lease(daemon.daemon_id)
+                daemon.close()
             _print_round(console, instance, location)
             return
 

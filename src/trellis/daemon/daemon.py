@@ -245,8 +245,13 @@ class TrellisDaemon:
                 if wait > 0 and not self._queue_now:
                     self._wake.wait(wait)
         finally:
-            for loop in self.loops:
-                loop.close()
-            if self.holds_lease:
-                self.instance.release_daemon_lease(self.daemon_id)
-                self.holds_lease = False
+            self.close()
+
+    def close(self) -> None:
+        """Close the loops (the launcher's spare worker exits; launched runs go on) and
+        give the lease up."""
+        for loop in self.loops:
+            loop.close()
+        if self.holds_lease:
+            self.instance.release_daemon_lease(self.daemon_id)
+            self.holds_lease = False

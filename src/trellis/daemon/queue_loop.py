@@ -92,6 +92,7 @@ class RunQueueLoop(DaemonLoop):
     def recover(self) -> list[str]:
         """Launch again the runs a previous daemon left STARTING (see the module
         docstring); their ids."""
+        self.launcher.prepare(self.instance)
         stuck = self.instance.get_runs(statuses=[RunStatus.STARTING])
         for run in stuck:
             log.info("Launching run %s again: a previous daemon left it STARTING.", run.run_id)

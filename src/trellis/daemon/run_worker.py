@@ -1,5 +1,7 @@
 """The process a run launcher starts for one queued run:
-``python -m trellis.daemon.run_worker RUN_ID`` with ``TRELLIS_INSTANCE_REF`` set.
+``python -m trellis.daemon.run_worker RUN_ID`` with ``TRELLIS_INSTANCE_REF`` set; or
+started ahead with ``--standby``: it opens the instance and imports the execution
+machinery, then waits for the run id on its stdin (it exits when stdin closes first).
 
 It loads the code the run names (its ``trellis/code_location`` tag), takes the run
 (``begin_launched_run``: STARTING -> STARTED; if another process launched for the same
@@ -19,7 +21,7 @@ from typing import Any
 from trellis.core import event_factory
 from trellis.core.run import CODE_LOCATION_TAG, PARTITION_TAG, RunStatus
 from trellis.daemon.code_location import pointer_from_tag
-from trellis.daemon.launcher import INSTANCE_REF_ENV
+from trellis.daemon.launcher import INSTANCE_REF_ENV, STANDBY_ARG
 from trellis.daemon.user_code import error_text
 
 
@@ -80,15 +82,28 @@ def execute_launched_run(instance: Any, run_id: str) -> int:
     return 0
 
 
+def _standby_run_id() -> str | None:
+    """In standby: import what a run needs, then wait for the run id on stdin (None: the
+    launcher went away without sending one)."""
+    import trellis.api.execute  # noqa: F401 - imported now, before a run is waiting
+
+    line = sys.stdin.readline().strip()
+    return line or None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The entry point: ``python -m trellis.daemon.run_worker RUN_ID``."""
+    """The entry point: ``python -m trellis.daemon.run_worker RUN_ID``, or
+    ``--standby`` (the launcher's warm spare: the run id comes on stdin)."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m trellis.daemon.run_worker RUN_ID", file=sys.stderr)
+        print(f"usage: python -m trellis.daemon.run_worker RUN_ID | {STANDBY_ARG}", file=sys.stderr)
         return 2
     instance = _instance_from_env()
     try:
-        return execute_launched_run(instance, args[0])
+        run_id = _standby_run_id() if args[0] == STANDBY_ARG else args[0]
+        if run_id is None:
+            return 0
+        return execute_launched_run(instance, run_id)
     finally:
         instance.dispose()
 
