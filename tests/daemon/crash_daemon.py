@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from trellis.daemon import sensor_loop
+from trellis.daemon import ticks
 from trellis.daemon.code_location import CodeLocation
 from trellis.daemon.daemon import TrellisDaemon
 from trellis.daemon.launcher import SubprocessRunLauncher
@@ -30,7 +30,7 @@ def _pause(paused: str) -> None:
 def main() -> None:
     mode, defs_file, paused = sys.argv[1:4]
     if mode == "after-runs-created":
-        sensor_loop.finish_tick = lambda *args, **kwargs: _pause(paused)
+        ticks.finish_tick = lambda *args, **kwargs: _pause(paused)
     elif mode == "mid-launch":
         launches = []
         real = SubprocessRunLauncher.launch_run

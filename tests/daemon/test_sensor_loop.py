@@ -122,7 +122,7 @@ def test_an_unfinished_tick_is_resumed_without_launching_twice(harness, monkeypa
         raise KeyboardInterrupt  # the process dies before the tick is recorded
 
     with monkeypatch.context() as patched:
-        patched.setattr("trellis.daemon.sensor_loop.finish_tick", die)
+        patched.setattr("trellis.daemon.ticks.finish_tick", die)
         with pytest.raises(KeyboardInterrupt):
             loop.tick(sensor, state, T0)
     made = harness.runs_of("trellis/sensor_name", "counter")

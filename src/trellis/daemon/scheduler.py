@@ -23,11 +23,11 @@ from trellis.daemon.sensor_loop import resources_for
 from trellis.daemon.ticks import (
     RunCreator,
     TickOutcome,
-    finish_tick,
+    complete_tick,
     instigator_state,
     start_tick,
 )
-from trellis.daemon.user_code import call_with_timeout, error_text
+from trellis.daemon.user_code import call_with_timeout
 from trellis.defs.cron import make_ticks
 from trellis.instance.daemon_config import DaemonSettings
 from trellis.instance.daemon_records import (
@@ -89,6 +89,8 @@ class SchedulerLoop(DaemonLoop):
         self.on_runs = on_runs
         self.creator = RunCreator(instance, location)
         self._next_tick: dict[str, float] = {}
+        # Per schedule: the (cursor, start time) this loop last left and its next tick.
+        self._known: dict[str, tuple[tuple[str | None, float | None], float]] = {}
         self.ticks = 0
 
     def next_due(self, now: float) -> float:
@@ -112,9 +114,14 @@ class SchedulerLoop(DaemonLoop):
 
     def _run_schedule(self, schedule: Any, state: InstigatorState, now: float) -> float:
         """Handle the due ticks of one schedule; the time of its next tick."""
-        latest = self.instance.get_ticks(schedule.name, limit=1)
-        if latest and latest[0].status is TickStatus.STARTED:
-            state = self._tick(schedule, state, latest[0].timestamp, now)  # a crash's tick
+        known = self._known.get(schedule.name)
+        if known is not None and known[0] == (state.cursor, state.start_timestamp):
+            if now < known[1]:
+                return known[1]  # nothing due; the state is as this loop left it
+        else:  # first look in this process (or the state changed): a crash's tick first
+            latest = self.instance.get_ticks(schedule.name, limit=1)
+            if latest and latest[0].status is TickStatus.STARTED:
+                state = self._tick(schedule, state, latest[0].timestamp, now)
         if state.cursor is not None:
             after = float(state.cursor)
         else:
@@ -125,6 +132,7 @@ class SchedulerLoop(DaemonLoop):
         )
         for scheduled in due:
             state = self._tick(schedule, state, scheduled, now)
+        self._known[schedule.name] = ((state.cursor, state.start_timestamp), following)
         return following
 
     def _tick(
@@ -136,20 +144,17 @@ class SchedulerLoop(DaemonLoop):
         )
         self.ticks += 1
         outcome = self._evaluate(schedule, tick)
-        run_ids: list[str] = []
-        keys: list[str] = []
-        skipped: list[str] = []
-        if outcome.error is None and outcome.requests:
-            try:
-                run_ids, keys, skipped = self.creator.create_runs(
-                    schedule, InstigatorType.SCHEDULE, tick, outcome.requests
-                )
-            except Exception as exc:
-                outcome = TickOutcome(error=error_text(exc), cursor=outcome.cursor)
-        finish_tick(self.instance, tick, state, outcome, run_ids, keys, skipped, now)
-        if outcome.error is not None:
-            log.warning("Schedule '%s' failed:\n%s", schedule.name, outcome.error)
-        if run_ids and self.on_runs is not None:
+        done = complete_tick(
+            self.instance,
+            self.creator,
+            schedule,
+            InstigatorType.SCHEDULE,
+            tick,
+            state,
+            outcome,
+            now,
+        )
+        if done.run_ids and self.on_runs is not None:
             self.on_runs()
         return state.with_changes(cursor=outcome.cursor)
 

@@ -16,11 +16,11 @@ from trellis.daemon.loop import DaemonLoop
 from trellis.daemon.ticks import (
     RunCreator,
     TickOutcome,
-    finish_tick,
+    complete_tick,
     instigator_state,
     start_tick,
 )
-from trellis.daemon.user_code import call_with_timeout, error_text
+from trellis.daemon.user_code import call_with_timeout
 from trellis.defs.automation_sensor import AutomationConditionSensorDefinition
 from trellis.instance.daemon_config import DaemonSettings
 from trellis.instance.daemon_records import (
@@ -118,20 +118,10 @@ class SensorLoop(DaemonLoop):
             outcome = self._evaluate_automation(sensor, state, tick)
         else:
             outcome = self._evaluate(sensor, state, tick)
-        run_ids: list[str] = []
-        keys: list[str] = []
-        skipped: list[str] = []
-        if outcome.error is None and outcome.requests:
-            try:
-                run_ids, keys, skipped = self.creator.create_runs(
-                    sensor, InstigatorType.SENSOR, tick, outcome.requests
-                )
-            except Exception as exc:
-                outcome = TickOutcome(error=error_text(exc))
-        done = finish_tick(self.instance, tick, state, outcome, run_ids, keys, skipped, now)
-        if outcome.error is not None:
-            log.warning("Sensor '%s' failed:\n%s", sensor.name, outcome.error)
-        if run_ids and self.on_runs is not None:
+        done = complete_tick(
+            self.instance, self.creator, sensor, InstigatorType.SENSOR, tick, state, outcome, now
+        )
+        if done.run_ids and self.on_runs is not None:
             self.on_runs()
         return done
 

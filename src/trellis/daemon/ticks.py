@@ -230,3 +230,33 @@ def finish_tick(
     )
     instance.update_tick(done, state.with_changes(cursor=outcome.cursor, update_timestamp=now))
     return done
+
+
+def complete_tick(
+    instance: Any,
+    creator: RunCreator,
+    definition: Any,
+    kind: InstigatorType,
+    tick: InstigatorTick,
+    state: InstigatorState,
+    outcome: TickOutcome,
+    now: float,
+) -> InstigatorTick:
+    """Queue the runs of an evaluated tick (once per run key) and store its outcome; a
+    failure to create the runs (a job the location lacks) fails the tick instead."""
+    run_ids: list[str] = []
+    keys: list[str] = []
+    skipped: list[str] = []
+    if outcome.error is None and outcome.requests:
+        try:
+            run_ids, keys, skipped = creator.create_runs(definition, kind, tick, outcome.requests)
+        except Exception as exc:
+            from trellis.daemon.user_code import error_text
+
+            # A schedule moves past the tick; a sensor keeps its cursor (tried again).
+            moved = outcome.cursor if kind is InstigatorType.SCHEDULE else None
+            outcome = TickOutcome(error=error_text(exc), cursor=moved)
+    done = finish_tick(instance, tick, state, outcome, run_ids, keys, skipped, now)
+    if done.error is not None:
+        log.warning("%s '%s' failed:\n%s", kind.value.title(), definition.name, done.error)
+    return done

@@ -199,6 +199,29 @@ def _read_cursor(text: str) -> tuple[float, list[str]]:
         ) from None
 
 
+def _from_decorator(
+    fn: Callable[..., Any],
+    run_status: RunStatus,
+    failure: bool,
+    name: str | None,
+    monitored_jobs: Sequence[Any] | None,
+    job_selection: Sequence[Any] | None,
+    monitor_all: bool | None,
+    **rest: Any,
+) -> RunStatusSensorDefinition:
+    """The definition a decorator builds (``job_selection`` and
+    ``monitor_all_repositories`` are Dagster's older spellings)."""
+    return RunStatusSensorDefinition(
+        name=name or fn.__name__,
+        run_status=run_status,
+        run_status_sensor_fn=fn,
+        monitored_jobs=monitored_jobs if monitored_jobs is not None else job_selection,
+        monitor_all_code_locations=monitor_all,
+        _failure=failure,
+        **rest,
+    )
+
+
 def run_status_sensor(
     run_status: RunStatus,
     name: str | None = None,
@@ -218,25 +241,20 @@ def run_status_sensor(
     """Turn a function into a sensor called once per run that reached ``run_status``
     (of ``monitored_jobs`` only, when given); it may return ``RunRequest``s for
     ``request_job`` / ``request_jobs``, a ``SkipReason`` or None."""
-
-    def decorate(fn: Callable[..., Any]) -> RunStatusSensorDefinition:
-        return RunStatusSensorDefinition(
-            name=name or fn.__name__,
-            run_status=run_status,
-            run_status_sensor_fn=fn,
-            minimum_interval_seconds=minimum_interval_seconds,
-            description=description,
-            monitored_jobs=monitored_jobs if monitored_jobs is not None else job_selection,
-            monitor_all_code_locations=monitor_all_code_locations or monitor_all_repositories,
-            default_status=default_status,
-            request_job=request_job,
-            request_jobs=request_jobs,
-            tags=tags,
-            metadata=metadata,
-            required_resource_keys=required_resource_keys,
-        )
-
-    return decorate
+    rest = {
+        "minimum_interval_seconds": minimum_interval_seconds,
+        "description": description,
+        "default_status": default_status,
+        "request_job": request_job,
+        "request_jobs": request_jobs,
+        "tags": tags,
+        "metadata": metadata,
+        "required_resource_keys": required_resource_keys,
+    }
+    monitor_all = monitor_all_code_locations or monitor_all_repositories
+    return lambda fn: _from_decorator(
+        fn, run_status, False, name, monitored_jobs, job_selection, monitor_all, **rest
+    )
 
 
 def run_failure_sensor(
@@ -257,25 +275,22 @@ def run_failure_sensor(
     """Turn a function into a sensor called once per failed run, with a
     ``RunFailureSensorContext``; usable bare (``@run_failure_sensor``) or with
     arguments."""
+    rest = {
+        "minimum_interval_seconds": minimum_interval_seconds,
+        "description": description,
+        "default_status": default_status,
+        "request_job": request_job,
+        "request_jobs": request_jobs,
+        "tags": tags,
+        "metadata": metadata,
+        "required_resource_keys": required_resource_keys,
+    }
+    monitor_all = monitor_all_code_locations or monitor_all_repositories
+    given = name if isinstance(name, str) else None
 
     def decorate(fn: Callable[..., Any]) -> RunStatusSensorDefinition:
-        return RunStatusSensorDefinition(
-            name=(name if isinstance(name, str) else None) or fn.__name__,
-            run_status=RunStatus.FAILURE,
-            run_status_sensor_fn=fn,
-            minimum_interval_seconds=minimum_interval_seconds,
-            description=description,
-            monitored_jobs=monitored_jobs if monitored_jobs is not None else job_selection,
-            monitor_all_code_locations=monitor_all_code_locations or monitor_all_repositories,
-            default_status=default_status,
-            request_job=request_job,
-            request_jobs=request_jobs,
-            tags=tags,
-            metadata=metadata,
-            required_resource_keys=required_resource_keys,
-            _failure=True,
+        return _from_decorator(
+            fn, RunStatus.FAILURE, True, given, monitored_jobs, job_selection, monitor_all, **rest
         )
 
-    if callable(name):  # bare @run_failure_sensor
-        return decorate(name)
-    return decorate
+    return decorate(name) if callable(name) else decorate
