@@ -135,3 +135,13 @@ def test_the_subprocess_launcher_hands_runs_to_its_spare_worker(home, tmp_path):
         launcher.dispose()  # the spare is told to exit; its log goes
         assert leftover.proc.wait(timeout=30) == 0
         assert not [p for p in logs.iterdir() if p.name.startswith("standby-")]
+
+
+def test_daemon_once_refuses_while_another_daemon_holds_the_instance(home):
+    with Instance.get() as instance:
+        ok, _ = instance.acquire_daemon_lease("elsewhere:4242:-:abc", 300)
+        assert ok
+    out = _cli("daemon", "-f", DEFS_FILE, "--once", code=2)
+    assert "Another daemon (elsewhere:4242:-:abc) runs on this instance" in out
+    with Instance.get() as instance:
+        assert instance.get_ticks("every_second") == []  # it ran nothing

@@ -1,6 +1,6 @@
 """``trellis daemon -f defs.py [--once]`` runs the schedules, sensors, declarative
 automation and the run queue of a code location; ``trellis daemon status`` shows the
-heartbeat of each loop and who holds the daemon lease."""
+heartbeat of each loop (which daemon process, how long ago, what it last said)."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def _print_round(console: Any, instance: Any, location: Any) -> None:
 
 @daemon_group.command("status", epilog=examples("trellis daemon status"))
 def status() -> None:
-    """The heartbeat of each daemon loop, and the daemon holding the instance."""
+    """The heartbeat of each daemon loop: RUNNING when it beat in the last 30 s."""
     now = time.time()
     with open_instance() as instance:
         beats = instance.get_daemon_heartbeats()
