@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         build_asset_context,
         build_init_resource_context,
         build_input_context,
+        build_multi_asset_sensor_context,
         build_op_context,
         build_output_context,
         build_resources,
@@ -102,6 +103,7 @@ if TYPE_CHECKING:
     from trellis.contexts.init_resource import InitResourceContext
     from trellis.contexts.io import InputContext, OutputContext
     from trellis.contexts.log_manager import LogManager as DagsterLogManager
+    from trellis.contexts.multi_asset_sensor import MultiAssetSensorEvaluationContext
     from trellis.contexts.run_status_sensor import RunFailureSensorContext, RunStatusSensorContext
     from trellis.contexts.schedule import ScheduleEvaluationContext
     from trellis.contexts.sensor import SensorEvaluationContext
@@ -288,6 +290,7 @@ if TYPE_CHECKING:
         load_definitions_from_package_name,
     )
     from trellis.defs.logger import LoggerDefinition, logger
+    from trellis.defs.multi_asset_sensor import MultiAssetSensorDefinition, multi_asset_sensor
     from trellis.defs.op import OpDefinition, op
     from trellis.defs.partitions import (
         PartitionKeyRange,
@@ -440,6 +443,8 @@ __all__ = [
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
+    "MultiAssetSensorDefinition",
+    "MultiAssetSensorEvaluationContext",
     "Noneable",
     "Nothing",
     "NullMetadataValue",
@@ -519,6 +524,7 @@ __all__ = [
     "build_init_logger_context",
     "build_init_resource_context",
     "build_input_context",
+    "build_multi_asset_sensor_context",
     "build_op_context",
     "build_output_context",
     "build_resources",
@@ -570,6 +576,7 @@ __all__ = [
     "mem_io_manager",
     "multi_asset",
     "multi_asset_check",
+    "multi_asset_sensor",
     "multi_or_in_process_executor",
     "multiprocess_executor",
     "multithread_executor",

@@ -21,6 +21,7 @@ from trellis import (
     asset,
     asset_sensor,
     job,
+    multi_asset_sensor,
     op,
     run_failure_sensor,
     run_status_sensor,
@@ -125,8 +126,22 @@ def eager_asset_updated(context, asset_event):
     return RunRequest(run_key=str(asset_event.run_id), tags={"from": asset_event.run_id})
 
 
+@asset
+def other_asset() -> int:
+    return 2
+
+
+@multi_asset_sensor(monitored_assets=["eager_asset", "other_asset"], job=work)
+def both_updated(context):
+    latest = context.latest_materialization_records_by_key()
+    if not all(latest.values()):
+        return SkipReason("waiting for both assets")
+    context.advance_all_cursors()
+    return RunRequest(tags={"runs": ",".join(sorted(r.run_id for r in latest.values()))})
+
+
 defs = Definitions(
-    assets=[eager_asset],
+    assets=[eager_asset, other_asset],
     jobs=[work, fragile],
     schedules=[hourly, nightly_new_york, paris_morning],
     sensors=[
@@ -138,6 +153,7 @@ defs = Definitions(
         on_fragile_failure,
         on_work_success,
         eager_asset_updated,
+        both_updated,
     ],
     resources={"greeting": Greeting(word="bonjour")},
 )

@@ -1,13 +1,16 @@
 """Run status sensors (``@run_status_sensor``, ``@run_failure_sensor`` with
-``monitored_jobs`` and ``request_job``) and ``@asset_sensor``, ticked by the daemon's
-sensors loop: each reports what happened since its previous tick, once."""
+``monitored_jobs`` and ``request_job``), ``@asset_sensor`` and ``@multi_asset_sensor``,
+ticked by the daemon's sensors loop: each reports what happened since its previous
+tick, once."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from daemon_helpers import T0
 
-from trellis import build_run_status_sensor_context, materialize
+from trellis import SkipReason, build_run_status_sensor_context, materialize
 from trellis.core.events import EventType
 from trellis.instance.daemon_records import InstigatorStatus, InstigatorType, TickStatus
 
@@ -101,3 +104,46 @@ def test_a_bad_run_status_is_a_definition_error():
         @run_status_sensor("FINISHED")
         def nope(context):
             return None
+
+
+def test_a_multi_asset_sensor_keeps_a_cursor_per_asset(harness):
+    _start(harness, "both_updated")
+    defs = harness.location.definitions
+    eager, other = defs.get_assets_def("eager_asset"), defs.get_assets_def("other_asset")
+    harness.at(0)
+    assert harness.instance.get_ticks("both_updated")[0].skip_reason == "waiting for both assets"
+    first = materialize([eager], instance=harness.instance).run_id
+    harness.at(30)
+    assert harness.instance.get_ticks("both_updated")[0].skip_reason == "waiting for both assets"
+    second = materialize([other], instance=harness.instance).run_id
+    harness.at(60)
+    tick = harness.instance.get_ticks("both_updated")[0]
+    assert tick.status is TickStatus.SUCCESS
+    run = harness.instance.get_run(tick.run_ids[0])
+    assert run.tags["runs"] == ",".join(sorted([first, second]))
+    assert set(json.loads(tick.cursor)) == {"eager_asset", "other_asset"}
+    harness.at(90)  # both cursors advanced: nothing new
+    assert harness.instance.get_ticks("both_updated")[0].status is TickStatus.SKIPPED
+    materialize([eager], instance=harness.instance)
+    harness.at(120)  # only one asset moved on
+    assert harness.instance.get_ticks("both_updated")[0].skip_reason == "waiting for both assets"
+
+
+def test_a_multi_asset_sensor_called_directly(harness):
+    from trellis import build_multi_asset_sensor_context
+    from trellis.core.errors import InvalidInvocationError
+
+    defs = harness.location.definitions
+    materialize([defs.get_assets_def("eager_asset")], instance=harness.instance)
+    context = build_multi_asset_sensor_context(
+        monitored_assets=["eager_asset", "other_asset"], instance=harness.instance
+    )
+    sensor = defs.get_sensor_def("both_updated")
+    assert sensor(context) == SkipReason("waiting for both assets")
+    records = context.materialization_records_for_key("eager_asset")
+    assert len(records) == 1
+    context.advance_cursor({"eager_asset": records[0]})
+    assert json.loads(context.cursor) == {"eager_asset": records[0].storage_id}
+    assert context.materialization_records_for_key("eager_asset") == []
+    with pytest.raises(InvalidInvocationError, match="not monitored by this sensor"):
+        context.materialization_records_for_key("unknown")

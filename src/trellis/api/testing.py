@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -347,3 +347,34 @@ def build_run_status_sensor_context(
         repository_def=repository_def,
     )
     return made
+
+
+def build_multi_asset_sensor_context(
+    monitored_assets: Sequence[Any],
+    repository_def: Any = None,
+    instance: Any = None,
+    cursor: str | None = None,
+    resources: Mapping[str, Any] | None = None,
+    definitions: Any = None,
+    sensor_name: str | None = None,
+) -> Any:
+    """A ``MultiAssetSensorEvaluationContext`` for calling a multi-asset sensor in a test
+    (``monitored_assets``: asset keys, or an ``AssetSelection`` resolved against
+    ``definitions`` / ``repository_def``)."""
+    from trellis.contexts.multi_asset_sensor import MultiAssetSensorEvaluationContext
+    from trellis.defs.asset_selection import AssetSelection
+
+    repository = repository_def or definitions
+    keys: Any = monitored_assets
+    if isinstance(monitored_assets, AssetSelection):
+        keys = sorted(monitored_assets.resolve(repository.asset_graph))
+    built = _build(resources, instance=instance)
+    context = MultiAssetSensorEvaluationContext(
+        keys,
+        instance=instance,
+        cursor=cursor,
+        repository_def=repository,
+        sensor_name=sensor_name,
+        resources=built.values,
+    )
+    return _close_with(context, built)
