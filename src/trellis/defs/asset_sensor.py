@@ -17,7 +17,7 @@ from typing import Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import SensorExecutionError
-from trellis.defs.run_request import SensorResult, SkipReason, normalize_result
+from trellis.defs.run_request import SkipReason, call_user_fn, result_with_cursor
 from trellis.defs.sensor import DefaultSensorStatus, SensorDefinition
 
 
@@ -78,25 +78,11 @@ class AssetSensorDefinition(SensorDefinition):
             what = self._asset_key.to_user_string()
             return SkipReason(f"No new materialization of '{what}'.")
         owner = f"sensor '{self.name}'"
-        try:
-            result = self._asset_fn(context, record.event)
-            if hasattr(result, "__next__"):
-                result = list(result)
-        except SensorExecutionError:
-            raise
-        except Exception as exc:
-            raise SensorExecutionError(
-                f"Error in the evaluation function of {owner}: {type(exc).__name__}: {exc}",
-                user_exception=exc,
-            ) from exc
-        requests, skip, sensor_result = normalize_result(
-            result, owner, allow_sensor_result=True, legacy_tags=None
+        event = record.event
+        result = call_user_fn(
+            lambda ctx: self._asset_fn(ctx, event), True, context, SensorExecutionError, owner
         )
-        if sensor_result is not None and sensor_result.cursor is not None:
-            return sensor_result
-        return SensorResult(
-            requests, skip_reason=None if requests else skip, cursor=str(record.storage_id)
-        )
+        return result_with_cursor(result, owner, str(record.storage_id))
 
 
 def asset_sensor(

@@ -14,7 +14,7 @@ from typing import Any
 
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidDefinitionError, SensorExecutionError
-from trellis.defs.run_request import SensorResult, call_user_fn, normalize_result
+from trellis.defs.run_request import call_user_fn, result_with_cursor
 from trellis.defs.sensor import DefaultSensorStatus, SensorDefinition
 
 
@@ -119,13 +119,7 @@ class MultiAssetSensorDefinition(SensorDefinition):
         result = call_user_fn(
             self._multi_fn, self._multi_takes_context, multi, SensorExecutionError, owner
         )
-        requests, skip, sensor_result = normalize_result(
-            result, owner, allow_sensor_result=True, legacy_tags=None
-        )
-        if sensor_result is not None and sensor_result.cursor is not None:
-            return sensor_result
-        cursor = multi.cursor if multi.cursor_updated else None
-        return SensorResult(requests, skip_reason=None if requests else skip, cursor=cursor)
+        return result_with_cursor(result, owner, multi.cursor if multi.cursor_updated else None)
 
 
 def multi_asset_sensor(
