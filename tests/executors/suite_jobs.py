@@ -186,8 +186,19 @@ def piped_crash(context: AssetExecutionContext, pipes: PipesSubprocessClient) ->
 
 @asset(required_resource_keys={"io_manager_dir"})
 def piped_slow(context: AssetExecutionContext, pipes: PipesSubprocessClient) -> MaterializeResult:
-    """Asks for its run's cancellation, then runs an external script that waits 30 s."""
-    assert context.instance.request_cancel(context.run_id)
+    """Runs an external script that waits 30 s, and asks for its run's cancellation once
+    the script has started (asking before it starts raced the script's start against the
+    orchestrator's next look for cancellations)."""
+    marks = Path(context.resources.io_manager_dir)
+    instance, run_id = context.instance, context.run_id
+
+    def cancel_once_started() -> None:
+        deadline = time.monotonic() + 20
+        while not any(marks.glob("started-*")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        instance.request_cancel(run_id)
+
+    threading.Thread(target=cancel_once_started, daemon=True).start()
     return pipes.run(
         command=[sys.executable, str(EXTERNAL / "slow.py")],
         context=context,
