@@ -19,6 +19,7 @@ LAYERS = [
     "views",
     "execution",
     "api",
+    "daemon",
     "cli",
 ]
 MAX_MODULE_LINES = 800

@@ -51,9 +51,11 @@ if TYPE_CHECKING:
         build_asset_context,
         build_init_resource_context,
         build_input_context,
+        build_multi_asset_sensor_context,
         build_op_context,
         build_output_context,
         build_resources,
+        build_run_status_sensor_context,
         build_schedule_context,
         build_sensor_context,
     )
@@ -101,6 +103,8 @@ if TYPE_CHECKING:
     from trellis.contexts.init_resource import InitResourceContext
     from trellis.contexts.io import InputContext, OutputContext
     from trellis.contexts.log_manager import LogManager as DagsterLogManager
+    from trellis.contexts.multi_asset_sensor import MultiAssetSensorEvaluationContext
+    from trellis.contexts.run_status_sensor import RunFailureSensorContext, RunStatusSensorContext
     from trellis.contexts.schedule import ScheduleEvaluationContext
     from trellis.contexts.sensor import SensorEvaluationContext
     from trellis.contexts.system import PlanOrchestrationContext, StepExecutionContext
@@ -255,6 +259,7 @@ if TYPE_CHECKING:
     )
     from trellis.defs.asset_job import define_asset_job
     from trellis.defs.asset_selection import AssetSelection
+    from trellis.defs.asset_sensor import AssetSensorDefinition, asset_sensor
     from trellis.defs.asset_spec import AssetDep, AssetSpec
     from trellis.defs.automation_sensor import AutomationConditionSensorDefinition
     from trellis.defs.backfill_policy import BackfillPolicy
@@ -320,6 +325,7 @@ if TYPE_CHECKING:
         load_definitions_from_package_name,
     )
     from trellis.defs.logger import LoggerDefinition, logger
+    from trellis.defs.multi_asset_sensor import MultiAssetSensorDefinition, multi_asset_sensor
     from trellis.defs.multi_partition_mapping import (
         DimensionPartitionMapping,
         MultiPartitionMapping,
@@ -351,6 +357,11 @@ if TYPE_CHECKING:
         SensorResult,
         SensorReturnTypesUnion,
         SkipReason,
+    )
+    from trellis.defs.run_status_sensor import (
+        RunStatusSensorDefinition,
+        run_failure_sensor,
+        run_status_sensor,
     )
     from trellis.defs.schedule import DefaultScheduleStatus, ScheduleDefinition, schedule
     from trellis.defs.sensor import DefaultSensorStatus, SensorDefinition, sensor
@@ -393,6 +404,7 @@ __all__ = [
     "AssetOut",
     "AssetPartitionStatus",
     "AssetSelection",
+    "AssetSensorDefinition",
     "AssetSpec",
     "AssetsDefinition",
     "AutomationCondition",
@@ -502,6 +514,8 @@ __all__ = [
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
+    "MultiAssetSensorDefinition",
+    "MultiAssetSensorEvaluationContext",
     "MultiPartitionKey",
     "MultiPartitionMapping",
     "MultiPartitionsDefinition",
@@ -548,8 +562,11 @@ __all__ = [
     "RetryRequested",
     "Run",
     "RunConfig",
+    "RunFailureSensorContext",
     "RunRequest",
     "RunStatus",
+    "RunStatusSensorContext",
+    "RunStatusSensorDefinition",
     "ScalarUnion",
     "ScheduleDefinition",
     "ScheduleEvaluationContext",
@@ -593,15 +610,18 @@ __all__ = [
     "WeeklyPartitionsDefinition",
     "asset",
     "asset_check",
+    "asset_sensor",
     "build_asset_check_context",
     "build_asset_context",
     "build_hook_context",
     "build_init_logger_context",
     "build_init_resource_context",
     "build_input_context",
+    "build_multi_asset_sensor_context",
     "build_op_context",
     "build_output_context",
     "build_resources",
+    "build_run_status_sensor_context",
     "build_schedule_context",
     "build_sensor_context",
     "colored_console_logger",
@@ -651,6 +671,7 @@ __all__ = [
     "mem_io_manager",
     "multi_asset",
     "multi_asset_check",
+    "multi_asset_sensor",
     "multi_or_in_process_executor",
     "multiprocess_executor",
     "multithread_executor",
@@ -658,6 +679,8 @@ __all__ = [
     "op",
     "open_pipes_session",
     "resource",
+    "run_failure_sensor",
+    "run_status_sensor",
     "schedule",
     "sensor",
     "success_hook",

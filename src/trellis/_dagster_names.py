@@ -23,8 +23,9 @@ PLANNED_GROUPS: dict[str, str] = {
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
     "injectors and readers work)",
-    "instigation runtime": "running schedules and sensors (the daemon, run-status and asset "
-    "sensors, run queues) arrives in a later release",
+    "instigation runtime": "the partitioned-job schedule builder, the run-coordinator and "
+    "launcher classes and code-location selectors arrive in a later release (the daemon "
+    "runs schedules and every kind of sensor: trellis daemon)",
     "instance queries": "querying the instance's event log with records and filters arrives "
     "in a later release",
     "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
@@ -84,27 +85,15 @@ PLANNED: dict[str, str] = {
     ),
     **dict.fromkeys(
         [
-            "AssetSensorDefinition",
             "CodeLocationSelector",
             "DefaultRunLauncher",
             "JobSelector",
             "MAX_RUNTIME_SECONDS_TAG",
-            "MultiAssetSensorDefinition",
-            "MultiAssetSensorEvaluationContext",
             "QueuedRunCoordinator",
             "RepositorySelector",
-            "RunFailureSensorContext",
-            "RunStatusSensorContext",
-            "RunStatusSensorDefinition",
             "SubmitRunContext",
-            "asset_sensor",
-            "build_multi_asset_sensor_context",
-            "build_run_status_sensor_context",
             "build_schedule_from_partitioned_job",
             "make_email_on_run_failure_sensor",
-            "multi_asset_sensor",
-            "run_failure_sensor",
-            "run_status_sensor",
         ],
         "instigation runtime",
     ),

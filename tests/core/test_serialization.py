@@ -153,6 +153,8 @@ def _one_event_of_each_type() -> list[Event]:
             r, j, "s", "retry", error=error, seconds_to_wait=1.5, retry_number=1, crashed=True
         ),
         f.step_skipped(r, j, "s", "upstream failed"),
+        f.run_enqueued(r, j),
+        f.run_starting(r, j, "Launching the run in a subprocess."),
         f.log_message(r, j, "s", "hello ✓", 20),
         f.hook_completed(r, j, "s", "notify", 0.75),
         f.hook_skipped(r, j, "s", "notify", "the step failed"),

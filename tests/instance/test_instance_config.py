@@ -128,7 +128,7 @@ def test_bad_yaml_reports_every_error_with_its_path_and_names_the_file(home, mon
             port: "not a number"
             db: trellis
             pasword: typo
-        retention: 30
+        unknown_section: 30
         """,
     )
     with pytest.raises(InvalidConfigError) as info:
@@ -144,7 +144,7 @@ def test_bad_yaml_reports_every_error_with_its_path_and_names_the_file(home, mon
         "root:storage:postgres:host",
         "root:storage:postgres:port",
     ], text
-    assert "NOT_SET_ANYWHERE" in text and "pasword" in text and "retention" in text
+    assert "NOT_SET_ANYWHERE" in text and "pasword" in text and "unknown_section" in text
     assert "'user'" in text  # neither url nor user given
     assert not (home / "trellis.db").exists()
 

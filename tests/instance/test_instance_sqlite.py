@@ -104,7 +104,12 @@ def test_stored_ddl_creates_the_schema_sqlalchemy_compiles(tmp_path):
     stored = _structure(_build(tmp_path / "stored.db", CREATE_STATEMENTS))
     assert stored == compiled
     assert set(stored["tables"]) == TRELLIS_TABLES
-    assert stored["autoincrement"] == ["dynamic_partitions", "event_logs", "runs"]
+    assert stored["autoincrement"] == [
+        "dynamic_partitions",
+        "event_logs",
+        "instigator_ticks",
+        "runs",
+    ]
     assert "idx_events_run_id" in stored["tables"]["event_logs"]["indexes"]
 
 

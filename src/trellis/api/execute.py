@@ -133,6 +133,7 @@ def execute_job_in_process(
     parent_run_id: str | None = None,
     root_run_id: str | None = None,
     asset_check_selection: Iterable[AssetCheckKey] | None = None,
+    queued_run: Run | None = None,
 ) -> ExecuteInProcessResult:
     """Validate config, build the plan, run every step in this process, return the result.
 
@@ -145,7 +146,9 @@ def execute_job_in_process(
     pickle IO manager under the instance's storage directory; on an ephemeral one, op
     jobs keep them in memory. ``asset_selection`` selects the checks of its assets too
     (as Dagster does; ``AssetSelection.checks_for_assets`` selects checks alone);
-    ``asset_check_selection`` names the checks instead.
+    ``asset_check_selection`` names the checks instead. ``queued_run``: execute that
+    stored run (the run queue's, already taken by this process with
+    ``instance.begin_launched_run``) instead of recording a new one.
     """
     if op_selection and asset_selection is not None:
         raise InvalidInvocationError("Pass op_selection or asset_selection, not both.")
@@ -194,20 +197,30 @@ def execute_job_in_process(
             known_dynamic_keys=known_dynamic_keys,
         )
         grace_seconds = term_grace_seconds()  # a bad $TRELLIS_TERM_GRACE_SECONDS: before the run
-        run = instance.add_run(
-            Run(
-                run_id=run_id or new_run_id(),
-                job_name=job.name,
-                run_config=plan.run_config.raw,
-                tags=run_tags,
-                op_selection=list(op_selection) if op_selection else None,
-                asset_selection=selected_keys,
-                step_keys_to_execute=list(step_keys_to_execute) if step_keys_to_execute else None,
-                parent_run_id=parent_run_id,
-                root_run_id=root_run_id,
-                asset_check_selection=selected_checks,
+        if queued_run is not None:
+            run = queued_run
+            run.run_config = plan.run_config.raw
+            run.tags = {**run.tags, **run_tags}
+            run.asset_selection = selected_keys
+            run.asset_check_selection = selected_checks
+            instance.update_run(run)
+        else:
+            run = instance.add_run(
+                Run(
+                    run_id=run_id or new_run_id(),
+                    job_name=job.name,
+                    run_config=plan.run_config.raw,
+                    tags=run_tags,
+                    op_selection=list(op_selection) if op_selection else None,
+                    asset_selection=selected_keys,
+                    step_keys_to_execute=(
+                        list(step_keys_to_execute) if step_keys_to_execute else None
+                    ),
+                    parent_run_id=parent_run_id,
+                    root_run_id=root_run_id,
+                    asset_check_selection=selected_checks,
+                )
             )
-        )
         executor = create_executor(executor_def, executor_cfg)
         pointer = None
         if executor.crosses_processes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -329,3 +329,62 @@ def build_resources(
         yield ResourcesView(built.values, owner="build_resources")
     finally:
         built.close()
+
+
+def build_run_status_sensor_context(
+    sensor_name: str,
+    dagster_event: Any,
+    dagster_instance: Any,
+    dagster_run: Any,
+    context: Any = None,
+    resources: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
+    repository_def: Any = None,
+) -> Any:
+    """A ``RunStatusSensorContext`` for calling a run status (or run failure) sensor in a
+    test: ``my_sensor(build_run_status_sensor_context("my_sensor", event, instance,
+    run))``; a run failure sensor gets it as a ``RunFailureSensorContext``."""
+    from trellis.contexts.run_status_sensor import RunStatusSensorContext
+
+    built = _build(resources, instance=dagster_instance)
+    made = RunStatusSensorContext(
+        sensor_name,
+        dagster_run,
+        dagster_event,
+        dagster_instance,
+        built.values,
+        partition_key=partition_key,
+        repository_def=repository_def,
+    )
+    return made
+
+
+def build_multi_asset_sensor_context(
+    monitored_assets: Sequence[Any],
+    repository_def: Any = None,
+    instance: Any = None,
+    cursor: str | None = None,
+    resources: Mapping[str, Any] | None = None,
+    definitions: Any = None,
+    sensor_name: str | None = None,
+) -> Any:
+    """A ``MultiAssetSensorEvaluationContext`` for calling a multi-asset sensor in a test
+    (``monitored_assets``: asset keys, or an ``AssetSelection`` resolved against
+    ``definitions`` / ``repository_def``)."""
+    from trellis.contexts.multi_asset_sensor import MultiAssetSensorEvaluationContext
+    from trellis.defs.asset_selection import AssetSelection
+
+    repository = repository_def or definitions
+    keys: Any = monitored_assets
+    if isinstance(monitored_assets, AssetSelection):
+        keys = sorted(monitored_assets.resolve(repository.asset_graph))
+    built = _build(resources, instance=instance)
+    context = MultiAssetSensorEvaluationContext(
+        keys,
+        instance=instance,
+        cursor=cursor,
+        repository_def=repository,
+        sensor_name=sensor_name,
+        resources=built.values,
+    )
+    return _close_with(context, built)

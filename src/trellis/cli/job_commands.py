@@ -9,8 +9,9 @@ import click
 from trellis.cli.config_files import load_run_config
 from trellis.cli.display import make_console, simple_table
 from trellis.cli.errors import CliError
+from trellis.cli.help_text import examples
 from trellis.cli.instance_access import open_instance
-from trellis.cli.launch import config_sources, run_with_progress
+from trellis.cli.launch import config_error, config_sources, run_with_progress
 from trellis.cli.loader import load_definitions
 from trellis.cli.options import (
     code_options,
@@ -109,6 +110,25 @@ def list_jobs(python_file: str | None, module_name: str | None, attribute: str |
     make_console().print(simple_table(title, columns, rows))
 
 
+def _job_run(
+    code: tuple[str | None, str | None, str | None],
+    job_name: str | None,
+    config_files: tuple[str, ...],
+    config_json: str | None,
+    tags_json: dict[str, str],
+    partition: tuple[str | None, str | None],
+) -> tuple[Any, Any, dict[str, Any] | None, dict[str, str]]:
+    """What ``job execute`` and ``run launch`` read from their options: the job, the
+    partitions chosen, the run config and the run's tags (the code location's among
+    them)."""
+    target = target_from(*code)
+    job = find_job(load_definitions(target), job_name)
+    partitions = choose_partitions(job.partitions_def, f"Job '{job.name}'", *partition)
+    run_config = load_run_config(config_files, config_json)
+    tags = {**tags_json, **partitions.tags, CODE_LOCATION_TAG: target.to_tag()}
+    return job, partitions, run_config, tags
+
+
 @job_group.command("execute", epilog=EXECUTE_EXAMPLES)
 @code_options
 @click.option("-j", "--job", "job_name", help="The job to run (optional when there is one).")
@@ -134,14 +154,14 @@ def execute(
     """
     from trellis.api.execute import execute_job_in_process
 
-    target = target_from(python_file, module_name, attribute)
-    defs = load_definitions(target)
-    job = find_job(defs, job_name)
-    partitions = choose_partitions(
-        job.partitions_def, f"Job '{job.name}'", partition_key, partition_range
+    job, partitions, run_config, tags = _job_run(
+        (python_file, module_name, attribute),
+        job_name,
+        config_files,
+        config_json,
+        tags_json,
+        (partition_key, partition_range),
     )
-    run_config = load_run_config(config_files, config_json)
-    tags = {**tags_json, **partitions.tags, CODE_LOCATION_TAG: target.to_tag()}
     console = make_console()
     with open_instance() as instance:
 
@@ -232,3 +252,52 @@ def diagram(
     defs = definitions_from(python_file, module_name, attribute)
     job = find_job(defs, job_name)
     emit_diagram(job, load_run_config(config_files, config_json), fmt, output)
+
+
+@click.command(
+    "launch",
+    epilog=examples(
+        "trellis run launch -f defs.py -j daily_job",
+        'trellis run launch -f defs.py -j daily_job -c prod.yaml --tags \'{"team": "bi"}\'',
+    ),
+)
+@code_options
+@click.option("-j", "--job", "job_name", help="The job to run (optional when there is one).")
+@config_option
+@tags_option
+@partition_option
+def launch(
+    python_file: str | None,
+    module_name: str | None,
+    attribute: str | None,
+    job_name: str | None,
+    config_files: tuple[str, ...],
+    config_json: str | None,
+    tags_json: dict[str, str],
+    partition_key: str | None,
+    partition_range: str | None,
+) -> None:
+    """Put a run of a job in the run queue (status QUEUED); the daemon starts it within
+    the queue's limits. The run config is checked now."""
+    from trellis.core.errors import InvalidConfigError
+    from trellis.core.run import Run, new_run_id
+    from trellis.plan.plan import build_execution_plan
+
+    job, _, run_config, tags = _job_run(
+        (python_file, module_name, attribute),
+        job_name,
+        config_files,
+        config_json,
+        tags_json,
+        (partition_key, partition_range),
+    )
+    try:
+        build_execution_plan(job, run_config)
+    except InvalidConfigError as exc:
+        raise config_error(exc, config_sources(config_files, config_json)) from exc
+    with open_instance() as instance:
+        run = instance.submit_run(Run(new_run_id(), job.name, run_config=run_config, tags=tags))
+    make_console().print(
+        f"Queued run {run.run_id} of '{job.name}'. The daemon (trellis daemon) starts it; "
+        f"see: trellis run list --status queued"
+    )

@@ -8,11 +8,13 @@ from typing import Any
 import click
 
 from trellis.cli.asset_commands import asset_group
+from trellis.cli.daemon_commands import daemon_group
 from trellis.cli.defs_commands import defs_group
 from trellis.cli.dotenv_file import load_env_file
 from trellis.cli.errors import CliError
 from trellis.cli.instance_commands import instance_group
-from trellis.cli.job_commands import job_group
+from trellis.cli.instigator_commands import schedule_group, sensor_group
+from trellis.cli.job_commands import job_group, launch
 from trellis.cli.partition_commands import partitions_group
 from trellis.cli.run_commands import run_group
 from trellis.core.errors import TrellisError
@@ -53,6 +55,10 @@ cli.add_command(defs_group)
 cli.add_command(run_group)
 cli.add_command(instance_group)
 cli.add_command(partitions_group)
+cli.add_command(daemon_group)
+cli.add_command(schedule_group)
+cli.add_command(sensor_group)
+run_group.add_command(launch)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -55,6 +55,18 @@ _DEBUG, _INFO, _WARNING, _ERROR = logging.DEBUG, logging.INFO, logging.WARNING, 
 # -- the run ----------------------------------------------------------------------------
 
 
+def run_enqueued(run_id: str, job_name: str) -> Event:
+    """``RUN_ENQUEUED``: the run was submitted to the run queue (status QUEUED)."""
+    message = f"Run for '{job_name}' entered the run queue."
+    return Event(EventType.RUN_ENQUEUED, run_id, job_name, message=message, level=_INFO)
+
+
+def run_starting(run_id: str, job_name: str, message: str) -> Event:
+    """``RUN_STARTING``: the run queue took the run and hands it to a run launcher
+    (status STARTING)."""
+    return Event(EventType.RUN_STARTING, run_id, job_name, message=message, level=_INFO)
+
+
 def run_start(run_id: str, job_name: str) -> Event:
     """``RUN_START``: the run began executing."""
     message = f"Started execution of run for '{job_name}'."

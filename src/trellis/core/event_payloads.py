@@ -284,6 +284,8 @@ EventPayload = (
 )
 
 PAYLOAD_TYPES: dict[EventType, type[EventPayload]] = {
+    EventType.RUN_ENQUEUED: NoData,
+    EventType.RUN_STARTING: NoData,
     EventType.RUN_START: NoData,
     EventType.RUN_SUCCESS: NoData,
     EventType.RUN_FAILURE: RunFailureData,

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 class EventType(StrEnum):
     """The kinds of events a run emits, in Dagster's vocabulary."""
 
+    RUN_ENQUEUED = "RUN_ENQUEUED"
+    RUN_STARTING = "RUN_STARTING"
     RUN_START = "RUN_START"
     RUN_SUCCESS = "RUN_SUCCESS"
     RUN_FAILURE = "RUN_FAILURE"
@@ -115,7 +117,8 @@ class ErrorInfo:
 
 
 class NoData(NamedTuple):
-    """The payload of events that carry nothing beyond their message (``RUN_START``,
+    """The payload of events that carry nothing beyond their message (``RUN_ENQUEUED``,
+    ``RUN_STARTING``, ``RUN_START``,
     ``RUN_SUCCESS``, ``RUN_CANCELING``, ``RUN_CANCELED``, ``LOG_MESSAGE``); the other
     payloads are in ``trellis.core.event_payloads``."""
 

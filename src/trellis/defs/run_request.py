@@ -309,6 +309,17 @@ def normalize_result(
     return requests, (skips[0] if skips else None), None
 
 
+def result_with_cursor(result: Any, owner: str, cursor: str | None) -> SensorResult:
+    """What a sensor function returned, as a ``SensorResult`` carrying ``cursor`` (the
+    cursor its wrapper computed), unless it returned a ``SensorResult`` with its own."""
+    requests, skip, sensor_result = normalize_result(
+        result, owner, allow_sensor_result=True, legacy_tags=None
+    )
+    if sensor_result is not None and sensor_result.cursor is not None:
+        return sensor_result
+    return SensorResult(requests, skip_reason=None if requests else skip, cursor=cursor)
+
+
 SensorReturnTypesUnion = RunRequest | SkipReason | SensorResult | list[RunRequest] | None
 """What a sensor's function may return (for annotations): a ``RunRequest``, a list of
 them, a ``SkipReason``, a ``SensorResult`` or None (it may also yield requests)."""

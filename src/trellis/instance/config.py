@@ -27,6 +27,7 @@
       enabled: true
       max_retries: 3                # for runs without a dagster/max_retries tag
       retry_on_asset_or_op_failure: true   # false: retry only runs whose process died
+    run_queue: ...                  # the daemon's sections: see daemon_config.py
 
 ``permissions: private`` (the default) creates the home, the SQLite database (with its
 ``-wal`` and ``-shm``) and the filesystem IO manager's directories and files readable by
@@ -57,6 +58,7 @@ from trellis.config.types import (
 )
 from trellis.config.validate import ConfigError, ConfigErrorReason, process_config
 from trellis.core.errors import InstanceError, InvalidConfigError
+from trellis.instance.daemon_config import DaemonSettings, daemon_config_fields, daemon_settings
 
 TRELLIS_HOME_ENV = "TRELLIS_HOME"
 DEFAULT_HOME = ".trellis"
@@ -162,6 +164,7 @@ def instance_config_schema() -> Shape:
                 Shape({"pools": Field(pools, is_required=False)}), is_required=False
             ),
             "run_retries": Field(run_retries, is_required=False),
+            **daemon_config_fields(),
         }
     )
 
@@ -195,7 +198,8 @@ class RunRetrySettings:
 class InstanceSettings:
     """Everything ``trellis.yaml`` says: where data lives (``storage``), how often a run
     writes its heartbeat and when a silent run is dead, whether files are private, the
-    default limit of concurrency pools and the run retry policy."""
+    default limit of concurrency pools, the run retry policy, and the daemon's settings
+    (``daemon``: the run queue, schedules, sensors, retention)."""
 
     storage: StorageSpec
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
@@ -203,6 +207,7 @@ class InstanceSettings:
     private: bool = True
     pool_default_limit: int | None = None
     run_retries: RunRetrySettings = field(default_factory=RunRetrySettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
 
 
 def _postgres_errors(raw: Any) -> list[ConfigError]:
@@ -324,8 +329,11 @@ def resolve_settings(home: Path, config: Any, source: str | None = None) -> Inst
     raw = {} if config is None else config
     result = process_config(instance_config_schema(), raw)
     errors = list(result.errors) + _postgres_errors(raw)
+    daemon = DaemonSettings()
     if not errors:
         errors = _duration_errors(result.value)
+        daemon, daemon_errors = daemon_settings(result.value)
+        errors += daemon_errors
     if errors:
         raise InvalidConfigError(header, errors, raw)
     value = result.value
@@ -344,6 +352,7 @@ def resolve_settings(home: Path, config: Any, source: str | None = None) -> Inst
             max_retries=int(retries.get("max_retries", 0)),
             retry_on_asset_or_op_failure=bool(retries.get("retry_on_asset_or_op_failure", True)),
         ),
+        daemon=daemon,
     )
 
 

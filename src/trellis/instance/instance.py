@@ -38,8 +38,10 @@ from trellis.instance.config import (
     resolve_settings,
 )
 from trellis.instance.heartbeat import Heartbeat
+from trellis.instance.instigation import InstigationMixin
 from trellis.instance.liveness import end_of_dead_run, judge_run, this_host, this_pid_namespace
 from trellis.instance.ref import InstanceRef
+from trellis.instance.run_queue import RunQueueMixin
 from trellis.instance.sqlite.schema import asset_key_to_db
 from trellis.instance.storage import (
     IN_PROGRESS_STATUSES,
@@ -71,10 +73,10 @@ def _statuses(
     return tuple(RunStatus(s) for s in items)
 
 
-class Instance(InstanceConcurrencyMixin):
+class Instance(InstanceConcurrencyMixin, InstigationMixin, RunQueueMixin):
     """One object over the instance's storage (runs, event logs, the asset index, the
-    concurrency pools) and its home directory, where the filesystem IO manager keeps
-    outputs (``storage/``).
+    concurrency pools, the run queue, the daemon's records) and its home directory, where
+    the filesystem IO manager keeps outputs (``storage/``).
 
     Use ``Instance.get()`` for the durable instance of ``$TRELLIS_HOME`` and
     ``Instance.ephemeral()`` for an in-memory one.
@@ -251,7 +253,7 @@ class Instance(InstanceConcurrencyMixin):
             run.status = status
             if status.is_finished:
                 run.end_time = event.timestamp
-            elif status is not RunStatus.CANCELING:
+            elif status is RunStatus.STARTED:
                 run.start_time = event.timestamp
                 if not self.is_ephemeral:
                     run.tags[PID_TAG] = str(event.pid)

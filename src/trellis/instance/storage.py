@@ -24,12 +24,23 @@ from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
 from trellis.instance.automation_records import AutomationEvaluationRecord, AutomationRecordsMixin
 from trellis.instance.check_index import InMemoryCheckIndex
+from trellis.instance.daemon_records import (
+    DaemonHeartbeat,
+    DaemonLease,
+    DaemonRecordsMixin,
+    InstigatorState,
+    InstigatorTick,
+    InstigatorType,
+    TickStatus,
+)
 from trellis.instance.dynamic_partitions import DynamicPartitionsMixin
 from trellis.instance.partition_status import InMemoryPartitionStatus, StatusRange, StatusUpdate
 from trellis.instance.pools import InMemoryPoolsMixin, PoolSlot, SlotClaim
 from trellis.instance.sqlite.schema import asset_key_to_db
 
 RUN_STATUS_BY_EVENT = {
+    EventType.RUN_ENQUEUED: RunStatus.QUEUED,
+    EventType.RUN_STARTING: RunStatus.STARTING,
     EventType.RUN_START: RunStatus.STARTED,
     EventType.RUN_SUCCESS: RunStatus.SUCCESS,
     EventType.RUN_FAILURE: RunStatus.FAILURE,
@@ -298,6 +309,79 @@ class InstanceStorage(ABC):
     def has_dynamic_partition(self, partitions_def_name: str, key: str) -> bool:
         """Whether ``key`` is stored under ``partitions_def_name``."""
 
+    # -- the daemon: instigator state, ticks, run keys, heartbeats, lease ------------------
+    @abstractmethod
+    def get_instigator_state(self, name: str) -> InstigatorState | None:
+        """The stored state of the schedule or sensor ``name`` (None: never stored)."""
+
+    @abstractmethod
+    def get_instigator_states(self) -> list[InstigatorState]:
+        """Every stored instigator state, by name."""
+
+    @abstractmethod
+    def set_instigator_state(self, state: InstigatorState) -> None:
+        """Store ``state``, replacing the stored state of that name."""
+
+    @abstractmethod
+    def create_tick(self, tick: InstigatorTick) -> InstigatorTick:
+        """Store a new tick; returned with its ``tick_id`` (increasing)."""
+
+    @abstractmethod
+    def update_tick(self, tick: InstigatorTick, state: InstigatorState | None = None) -> None:
+        """Store a stored tick's new status, end and body, and ``state`` with it, in one
+        transaction (a tick's outcome and its instigator's new cursor land together)."""
+
+    @abstractmethod
+    def get_ticks(
+        self,
+        name: str,
+        limit: int | None = None,
+        statuses: Sequence[TickStatus] | None = None,
+        before_id: int | None = None,
+    ) -> list[InstigatorTick]:
+        """The ticks of the instigator ``name``, newest first; of ``statuses`` only, and
+        below ``before_id``, when given."""
+
+    @abstractmethod
+    def delete_ticks_before(
+        self,
+        cutoff: float,
+        statuses: Sequence[TickStatus] | None = None,
+        instigator_type: InstigatorType | None = None,
+    ) -> int:
+        """Delete the ticks whose time is before ``cutoff`` (of ``statuses`` and of
+        ``instigator_type`` only, when given); how many were deleted (tick retention)."""
+
+    @abstractmethod
+    def add_run_key(self, name: str, run_key: str, run_id: str, timestamp: float) -> str:
+        """Record that the instigator ``name`` launches ``run_key`` as ``run_id`` unless
+        that key is already recorded for it; returns the run id stored for the key (the
+        earlier one when there was one: the de-duplication of run keys)."""
+
+    @abstractmethod
+    def get_run_keys(self, name: str, run_keys: Sequence[str]) -> dict[str, str]:
+        """The run id recorded for each of ``run_keys`` the instigator has launched."""
+
+    @abstractmethod
+    def record_daemon_heartbeat(self, heartbeat: DaemonHeartbeat) -> None:
+        """Store a daemon loop's latest heartbeat, replacing its previous one."""
+
+    @abstractmethod
+    def get_daemon_heartbeats(self) -> list[DaemonHeartbeat]:
+        """The latest heartbeat of every daemon loop, by loop name."""
+
+    @abstractmethod
+    def acquire_daemon_lease(
+        self, name: str, owner: str, now: float, duration: float
+    ) -> tuple[bool, DaemonLease]:
+        """Atomically take (or renew) the lease ``name`` for ``owner`` until ``now +
+        duration`` when it is free, expired or already ``owner``'s. Returns whether
+        ``owner`` holds it now, and the lease as stored."""
+
+    @abstractmethod
+    def release_daemon_lease(self, name: str, owner: str) -> None:
+        """Give up the lease ``name`` if ``owner`` holds it."""
+
     # -- administration ----------------------------------------------------------------
     @abstractmethod
     def describe(self) -> dict[str, Any]:
@@ -330,7 +414,11 @@ class _RunLog:
 
 
 class InMemoryStorage(
-    AutomationRecordsMixin, InMemoryPoolsMixin, DynamicPartitionsMixin, InstanceStorage
+    AutomationRecordsMixin,
+    InMemoryPoolsMixin,
+    DynamicPartitionsMixin,
+    DaemonRecordsMixin,
+    InstanceStorage,
 ):
     """Runs, events and the asset index in dicts, for ephemeral instances and tests.
 
@@ -354,6 +442,7 @@ class InMemoryStorage(
         self._automation_init()
         self._dynamic_init()
         self._status = InMemoryPartitionStatus()
+        self._daemon_init()
         self._checks = InMemoryCheckIndex()
         self._pools_init(self._is_live)
 

@@ -29,6 +29,13 @@ all three); change them together, with a new revision.
   last ``FAILED`` (``instance/partition_status.py``).
 - ``dynamic_partitions``: the keys of each ``DynamicPartitionsDefinition``, one row per
   definition name and key, in the order added (``id``).
+- ``instigators``: the state of each schedule and sensor (on or off, its cursor).
+- ``instigator_ticks``: every tick of every schedule and sensor (``body``: run ids, run
+  keys, skip reason, error, cursor as JSON; ``trellis.instance.daemon_records``).
+- ``instigator_run_keys``: the run keys each instigator has launched, with their run
+  (a key is launched once).
+- ``daemon_heartbeats``: the latest heartbeat of each daemon loop.
+- ``daemon_leases``: who runs the daemon on this instance, until when.
 """
 
 from __future__ import annotations
@@ -56,7 +63,12 @@ __all__ = [
     "concurrency_waiters",
     "asset_partition_status",
     "dynamic_partitions",
+    "daemon_heartbeats",
+    "daemon_leases",
     "event_logs",
+    "instigator_run_keys",
+    "instigator_ticks",
+    "instigators",
     "metadata",
     "run_tags",
     "runs",
@@ -201,6 +213,59 @@ dynamic_partitions = sa.Table(
     sa.Column("create_timestamp", Timestamp, nullable=False),
     sa.UniqueConstraint("partitions_def_name", "partition", name="uq_dynamic_partitions"),
     sqlite_autoincrement=True,
+)
+
+instigators = sa.Table(
+    "instigators",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("instigator_type", sa.String(63), nullable=False),
+    sa.Column("status", sa.String(63), nullable=False),
+    sa.Column("cursor", sa.Text),
+    sa.Column("start_timestamp", Timestamp),
+    sa.Column("update_timestamp", Timestamp, nullable=False),
+)
+
+instigator_ticks = sa.Table(
+    "instigator_ticks",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("instigator_name", sa.String(255), nullable=False),
+    sa.Column("instigator_type", sa.String(63), nullable=False),
+    sa.Column("status", sa.String(63), nullable=False),
+    sa.Column("timestamp", Timestamp, nullable=False),
+    sa.Column("end_timestamp", Timestamp),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Index("idx_ticks_name", "instigator_name", "id"),
+    sa.Index("idx_ticks_timestamp", "timestamp"),
+    sqlite_autoincrement=True,
+)
+
+instigator_run_keys = sa.Table(
+    "instigator_run_keys",
+    metadata,
+    sa.Column("instigator_name", sa.String(255), primary_key=True),
+    sa.Column("run_key", sa.String(512), primary_key=True),
+    sa.Column("run_id", sa.String(255), nullable=False),
+    sa.Column("timestamp", Timestamp, nullable=False),
+)
+
+daemon_heartbeats = sa.Table(
+    "daemon_heartbeats",
+    metadata,
+    sa.Column("daemon_type", sa.String(63), primary_key=True),
+    sa.Column("daemon_id", sa.String(255), nullable=False),
+    sa.Column("timestamp", Timestamp, nullable=False),
+    sa.Column("info", sa.Text, nullable=False),
+)
+
+daemon_leases = sa.Table(
+    "daemon_leases",
+    metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("expires", Timestamp, nullable=False),
+    sa.Column("acquired", Timestamp, nullable=False),
 )
 
 TRELLIS_TABLES = frozenset(metadata.tables)

@@ -30,6 +30,7 @@ from trellis.instance.config import StorageSpec
 from trellis.instance.partition_status import StatusRange, StatusUpdate
 from trellis.instance.sql import migrate as migrations
 from trellis.instance.sql.automation_storage import SqlAutomationRecords
+from trellis.instance.sql.daemon_storage import SqlDaemonRecords
 from trellis.instance.sql.database import NOT_COMMITTED, Database
 from trellis.instance.sql.dynamic_storage import SqlDynamicPartitions
 from trellis.instance.sql.pool_storage import SqlPools
@@ -89,7 +90,9 @@ def _record(row: Any) -> EventRecord:
     return EventRecord(int(row[0]), event_from_dict(json.loads(row[1])))
 
 
-class SqlStorage(SqlAutomationRecords, SqlPools, SqlDynamicPartitions, InstanceStorage):
+class SqlStorage(
+    SqlAutomationRecords, SqlPools, SqlDynamicPartitions, SqlDaemonRecords, InstanceStorage
+):
     """Instance storage in one SQL database (SQLite file or PostgreSQL schema).
 
     Opening it checks the schema: a new database is created, an older revision is

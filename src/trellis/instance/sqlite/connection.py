@@ -154,12 +154,30 @@ def read_head(path: Path, size: int) -> bytes:
         return os.pread(fd, size, 0)
 
 
+def _open_in_this_process(path: Path) -> bool:
+    """Whether an ``SqliteDatabase`` of this process has ``path`` open."""
+    where = str(path)
+    return any(db.where == where and db.holds_connections for db in list(_open_databases))
+
+
+def _file_says_wal(path: Path) -> bool:
+    """Whether the database file's header says WAL mode (file format versions 2)."""
+    try:
+        header = read_head(path, max(_WAL_HEADER_BYTES) + 1)  # never closes a descriptor
+    except OSError:
+        return False
+    return len(header) > max(_WAL_HEADER_BYTES) and all(header[i] == 2 for i in _WAL_HEADER_BYTES)
+
+
 def check_sqlite_file(path: Path) -> None:
     """Refuse, without touching it, a path that is not an SQLite database file; create
     the directory it lives in."""
     if path.is_dir():
         raise InstanceError(f"The SQLite database path {path} is a directory, not a file.")
-    if path.exists() and path.stat().st_size > 0:
+    # Opening and closing the file here would drop every POSIX lock this process holds
+    # on it (close() releases them all, whichever descriptor took them): a database that
+    # this process already has open is known to be SQLite, and is not read again.
+    if path.exists() and path.stat().st_size > 0 and not _open_in_this_process(path):
         try:
             head = read_head(path, len(SQLITE_MAGIC))
         except OSError as exc:
@@ -263,7 +281,19 @@ class SqliteDatabase:
         self._generation = 0
         self._trace: Callable[[str], None] | None = None
         self._wal_ready = False
+        self._in_use = 0  # connections checked out of the pool right now
+        # Whether the file is in WAL mode, read from its header now, before this object
+        # connects: opening and closing the file later would drop the POSIX locks of its
+        # connections (close() releases all of a process's locks on a file), and another
+        # process would checkpoint and delete the WAL under them. A file another database
+        # of this process holds open was put in WAL mode when that one opened it.
+        self._wal_at_open = _open_in_this_process(path) or _file_says_wal(path)
         _open_databases.add(self)
+
+    @property
+    def holds_connections(self) -> bool:
+        """Whether this process has connections to the file open (idle or in use)."""
+        return bool(self._pool) or self._in_use > 0
 
     # -- connections -------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -286,11 +316,14 @@ class SqliteDatabase:
     def _checkout(self) -> tuple[sqlite3.Connection, int]:
         generation = self._generation
         try:
-            return self._pool.pop(), generation
+            conn = self._pool.pop()
         except IndexError:
-            return self._connect(), generation
+            conn = self._connect()
+        self._in_use += 1
+        return conn, generation
 
     def _checkin(self, conn: sqlite3.Connection, generation: int) -> None:
+        self._in_use = max(0, self._in_use - 1)
         if generation == self._generation and not conn.in_transaction:
             self._pool.append(conn)
         else:  # disposed (or broken) meanwhile
@@ -303,6 +336,7 @@ class SqliteDatabase:
         """In a forked child: forget the parent's connections and take fresh locks."""
         self._generation += 1
         inherited, self._pool = self._pool, []
+        self._in_use = 0
         self._lock = write_lock_for(self.where)
         for conn in inherited:  # idle ones: closing them changes nothing the parent sees
             try:
@@ -438,13 +472,7 @@ class SqliteDatabase:
         self._wal_ready = True
 
     def _header_says_wal(self) -> bool:
-        try:
-            header = read_head(self.path, max(_WAL_HEADER_BYTES) + 1)
-        except OSError:
-            return False
-        return len(header) > max(_WAL_HEADER_BYTES) and all(
-            header[i] == 2 for i in _WAL_HEADER_BYTES
-        )
+        return self._wal_at_open
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         """``attempt()``, again after a backoff while the file is locked by another

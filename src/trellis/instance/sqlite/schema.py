@@ -33,7 +33,12 @@ TRELLIS_TABLES = frozenset(
         "concurrency_slots",
         "concurrency_waiters",
         "dynamic_partitions",
+        "daemon_heartbeats",
+        "daemon_leases",
         "event_logs",
+        "instigator_run_keys",
+        "instigator_ticks",
+        "instigators",
         "run_tags",
         "runs",
     }
@@ -106,6 +111,20 @@ CREATE_STATEMENTS: tuple[str, ...] = (
     create_timestamp FLOAT NOT NULL,
     CONSTRAINT uq_dynamic_partitions UNIQUE (partitions_def_name, partition)
 )""",
+    """CREATE TABLE daemon_heartbeats (
+    daemon_type VARCHAR(63) NOT NULL,
+    daemon_id VARCHAR(255) NOT NULL,
+    timestamp FLOAT NOT NULL,
+    info TEXT NOT NULL,
+    PRIMARY KEY (daemon_type)
+)""",
+    """CREATE TABLE daemon_leases (
+    name VARCHAR(63) NOT NULL,
+    owner VARCHAR(255) NOT NULL,
+    expires FLOAT NOT NULL,
+    acquired FLOAT NOT NULL,
+    PRIMARY KEY (name)
+)""",
     """CREATE TABLE event_logs (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     run_id VARCHAR(255) NOT NULL,
@@ -118,6 +137,33 @@ CREATE_STATEMENTS: tuple[str, ...] = (
 )""",
     "CREATE INDEX idx_events_asset ON event_logs (asset_key, event_type, id)",
     "CREATE INDEX idx_events_run_id ON event_logs (run_id, id)",
+    """CREATE TABLE instigator_run_keys (
+    instigator_name VARCHAR(255) NOT NULL,
+    run_key VARCHAR(512) NOT NULL,
+    run_id VARCHAR(255) NOT NULL,
+    timestamp FLOAT NOT NULL,
+    PRIMARY KEY (instigator_name, run_key)
+)""",
+    """CREATE TABLE instigator_ticks (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    instigator_name VARCHAR(255) NOT NULL,
+    instigator_type VARCHAR(63) NOT NULL,
+    status VARCHAR(63) NOT NULL,
+    timestamp FLOAT NOT NULL,
+    end_timestamp FLOAT,
+    body TEXT NOT NULL
+)""",
+    "CREATE INDEX idx_ticks_name ON instigator_ticks (instigator_name, id)",
+    "CREATE INDEX idx_ticks_timestamp ON instigator_ticks (timestamp)",
+    """CREATE TABLE instigators (
+    name VARCHAR(255) NOT NULL,
+    instigator_type VARCHAR(63) NOT NULL,
+    status VARCHAR(63) NOT NULL,
+    cursor TEXT,
+    start_timestamp FLOAT,
+    update_timestamp FLOAT NOT NULL,
+    PRIMARY KEY (name)
+)""",
     """CREATE TABLE run_tags (
     id INTEGER NOT NULL,
     run_id VARCHAR(255) NOT NULL,

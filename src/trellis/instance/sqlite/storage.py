@@ -44,6 +44,7 @@ from trellis.instance.sqlite.connection import (
     check_sqlite_file,
     create_private_file,
 )
+from trellis.instance.sqlite.daemon_storage import SqliteDaemonRecords
 from trellis.instance.sqlite.dynamic_storage import SqliteDynamicPartitions
 from trellis.instance.sqlite.pool_storage import SqlitePools
 from trellis.instance.sqlite.schema import (
@@ -178,7 +179,13 @@ def _version(conn: sqlite3.Connection) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
-class SqliteStorage(SqliteAutomationRecords, SqlitePools, SqliteDynamicPartitions, InstanceStorage):
+class SqliteStorage(
+    SqliteAutomationRecords,
+    SqlitePools,
+    SqliteDynamicPartitions,
+    SqliteDaemonRecords,
+    InstanceStorage,
+):
     """Instance storage in one SQLite file, through ``sqlite3``.
 
     Opening it checks the schema: a new database is created, an older revision is

@@ -1,0 +1,121 @@
+"""``@asset_sensor`` and ``AssetSensorDefinition``: a sensor whose function is called
+with the newest materialization of one asset, when there is one it has not seen.
+
+Its evaluation function is Trellis's: at each tick it reads the asset's latest
+materialization through ``context.instance``; when its storage id is above the cursor
+it calls the user's function with ``(context, asset_event)`` (``asset_event``: the
+``ASSET_MATERIALIZATION`` event, with ``run_id``, ``asset_key``, ``partition``,
+``timestamp`` and the materialization's metadata in ``data``) and stores the storage id
+as the cursor. Like Dagster's, it reports the newest materialization only: two that
+happen between ticks call the function once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
+from trellis.core.errors import SensorExecutionError
+from trellis.defs.run_request import SkipReason, call_user_fn, result_with_cursor
+from trellis.defs.sensor import DefaultSensorStatus, SensorDefinition
+
+
+class AssetSensorDefinition(SensorDefinition):
+    """Calls ``asset_materialization_fn(context, asset_event)`` for each new newest
+    materialization of ``asset_key`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        asset_key: CoercibleToAssetKey,
+        job_name: str | None = None,
+        asset_materialization_fn: Callable[..., Any] | None = None,
+        minimum_interval_seconds: int | None = None,
+        description: str | None = None,
+        job: Any = None,
+        jobs: Sequence[Any] | None = None,
+        default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
+        required_resource_keys: Iterable[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._asset_key = AssetKey.from_coercible(asset_key)
+        if asset_materialization_fn is None:
+            from trellis.core.errors import InvalidDefinitionError
+
+            raise InvalidDefinitionError(
+                f"AssetSensorDefinition '{name}' needs an asset_materialization_fn."
+            )
+        self._asset_fn = asset_materialization_fn
+        super().__init__(
+            name,
+            evaluation_fn=self._evaluate,
+            job_name=job_name,
+            minimum_interval_seconds=minimum_interval_seconds,
+            description=description,
+            job=job,
+            jobs=jobs,
+            default_status=default_status,
+            required_resource_keys=required_resource_keys,
+            tags=tags,
+            metadata=metadata,
+        )
+
+    @property
+    def asset_key(self) -> AssetKey:
+        """The asset whose materializations the sensor watches."""
+        return self._asset_key
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the user's function directly (tests): ``my_sensor(context, event)``."""
+        return self._asset_fn(*args, **kwargs)
+
+    def _evaluate(self, context: Any) -> Any:
+        record = context.instance.get_latest_materialization_record(self._asset_key)
+        seen = int(context.cursor) if context.cursor and context.cursor.isdigit() else None
+        if record is None or (seen is not None and record.storage_id <= seen):
+            what = self._asset_key.to_user_string()
+            return SkipReason(f"No new materialization of '{what}'.")
+        owner = f"sensor '{self.name}'"
+        event = record.event
+        result = call_user_fn(
+            lambda ctx: self._asset_fn(ctx, event), True, context, SensorExecutionError, owner
+        )
+        return result_with_cursor(result, owner, str(record.storage_id))
+
+
+def asset_sensor(
+    asset_key: CoercibleToAssetKey,
+    *,
+    job_name: str | None = None,
+    name: str | None = None,
+    minimum_interval_seconds: int | None = None,
+    description: str | None = None,
+    job: Any = None,
+    jobs: Sequence[Any] | None = None,
+    default_status: DefaultSensorStatus = DefaultSensorStatus.STOPPED,
+    required_resource_keys: Iterable[str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Callable[[Callable[..., Any]], AssetSensorDefinition]:
+    """Turn ``fn(context, asset_event)`` into a sensor called with each new newest
+    materialization of ``asset_key``; it returns what a sensor returns."""
+
+    def decorate(fn: Callable[..., Any]) -> AssetSensorDefinition:
+        return AssetSensorDefinition(
+            name=name or fn.__name__,
+            asset_key=asset_key,
+            job_name=job_name,
+            asset_materialization_fn=fn,
+            minimum_interval_seconds=minimum_interval_seconds,
+            description=description,
+            job=job,
+            jobs=jobs,
+            default_status=default_status,
+            required_resource_keys=required_resource_keys,
+            tags=tags,
+            metadata=metadata,
+        )
+
+    return decorate

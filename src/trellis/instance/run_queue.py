@@ -1,0 +1,136 @@
+"""``RunQueueMixin``: runs that wait in the instance for the daemon's run queue.
+
+A run enters the queue with ``submit_run`` (status QUEUED, a ``RUN_ENQUEUED`` event).
+The queue takes it with ``claim_queued_run`` (QUEUED -> STARTING, a ``RUN_STARTING``
+event), a conditional write, so across processes exactly one claimer gets it. The
+process that a launcher starts for the run then takes it with ``begin_launched_run``
+(STARTING -> STARTED, conditional again): if a run is launched twice (a daemon killed
+after the launch restarts and launches its STARTING runs again), one process runs it and
+the other finds it taken and exits. A run therefore never goes back to QUEUED, and
+never runs twice.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from trellis.core import event_factory
+from trellis.core.run import HOST_TAG, PID_NAMESPACE_TAG, PID_TAG, Run, RunStatus
+from trellis.instance.liveness import this_host, this_pid_namespace
+from trellis.instance.storage import RunsFilter
+
+if TYPE_CHECKING:
+    from trellis.core.events import Event
+    from trellis.instance.storage import InstanceStorage
+
+PRIORITY_TAG = "trellis/priority"
+"""A run tag: the queue starts runs of higher priority (an integer, default 0) first."""
+DAGSTER_PRIORITY_TAG = "dagster/priority"  # Dagster's name for it, honoured as well
+
+_claim_lock = threading.Lock()  # in-memory storage shares run objects: claims take turns
+
+
+def run_priority(run: Run) -> int:
+    """A queued run's priority from its ``trellis/priority`` (or ``dagster/priority``)
+    tag; 0 when absent or not an integer."""
+    text = run.tags.get(PRIORITY_TAG, run.tags.get(DAGSTER_PRIORITY_TAG, "0"))
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
+class RunQueueMixin:
+    """Submitting, listing and claiming queued runs."""
+
+    storage: InstanceStorage
+    is_ephemeral: bool
+
+    def submit_run(self, run: Run) -> Run:
+        """Put a new run in the run queue: stored with status QUEUED and a
+        ``RUN_ENQUEUED`` event; the daemon's ``run_queue`` loop starts it."""
+        run.status = RunStatus.QUEUED
+        self.storage.add_run(run)
+        event = event_factory.run_enqueued(run.run_id, run.job_name)
+        self.storage.store_events([event], run)
+        return run
+
+    def get_queued_runs(self, limit: int | None = None) -> list[Run]:
+        """The runs waiting in the queue, in the order the queue starts them: higher
+        priority first, then oldest first."""
+        runs = self.storage.get_runs(RunsFilter(statuses=(RunStatus.QUEUED,)))
+        runs.sort(key=lambda r: (-run_priority(r), r.create_time))
+        return runs[:limit] if limit is not None else runs
+
+    def _transition(
+        self, run_id: str, expected: RunStatus, change: Any, event: Event
+    ) -> Run | None:
+        """Move the stored run ``run_id`` out of ``expected`` (``change(run)`` sets the new
+        state) with ``event``, only if it is still in ``expected``: the changed run, or
+        None when another process got there first."""
+        with _claim_lock:
+            run = self.storage.get_run(run_id)
+            if run is None or run.status is not expected:
+                return None
+            if self.is_ephemeral:  # shared by reference: change a copy, then swap it in
+                from trellis.core.serialization import run_from_dict, run_to_dict
+
+                run = run_from_dict(run_to_dict(run))
+            change(run)
+            stored = self.storage.store_events([event], run, only_if_status=(expected,))
+            return run if stored else None
+
+    def claim_queued_run(self, run_id: str, message: str = "") -> Run | None:
+        """Take a queued run for launching (QUEUED -> STARTING with a ``RUN_STARTING``
+        event): the run, or None when it is no longer queued (another daemon, or a
+        cancellation, took it first). Atomic across processes."""
+
+        def change(run: Run) -> None:
+            run.status = RunStatus.STARTING
+
+        stored = self.storage.get_run(run_id)
+        job_name = stored.job_name if stored is not None else ""
+        text = message or "The run queue took the run and is launching it."
+        event = event_factory.run_starting(run_id, job_name, text)
+        return self._transition(run_id, RunStatus.QUEUED, change, event)
+
+    def begin_launched_run(self, run_id: str) -> Run | None:
+        """Called in the process a run launcher started: take the STARTING run for this
+        process (STARTING -> STARTED, with this process's pid and host, so dead-run
+        detection watches it). None when it is not STARTING any more (another process
+        launched for the same run took it first): do not run it."""
+        stored = self.storage.get_run(run_id)
+        if stored is None:
+            return None
+        pid = os.getpid()
+
+        def change(run: Run) -> None:
+            run.status = RunStatus.STARTED
+            run.start_time = time.time()
+            run.tags[PID_TAG] = str(pid)
+            run.tags[HOST_TAG] = this_host()
+            namespace = this_pid_namespace()
+            if namespace is not None:
+                run.tags[PID_NAMESPACE_TAG] = namespace
+
+        event = event_factory.engine_event(
+            run_id, stored.job_name, f"Run process {pid} started for the launched run."
+        )
+        return self._transition(run_id, RunStatus.STARTING, change, event)
+
+    def fail_unlaunched_run(self, run_id: str, message: str) -> bool:
+        """End a run that its launcher could not start (still STARTING or QUEUED) as
+        FAILURE with ``message``; whether it was ended (False: it had started)."""
+        stored = self.storage.get_run(run_id)
+        if stored is None or stored.status not in (RunStatus.STARTING, RunStatus.QUEUED):
+            return False
+
+        def change(run: Run) -> None:
+            run.status = RunStatus.FAILURE
+            run.end_time = time.time()
+
+        event = event_factory.run_failure(run_id, stored.job_name, message)
+        return self._transition(run_id, stored.status, change, event) is not None

@@ -1,0 +1,22 @@
+"""The daemon tests' ``harness``: a daemon over ``daemon_defs.py`` on an in-memory,
+SQLite or PostgreSQL instance (``daemon_helpers.Harness``)."""
+
+from __future__ import annotations
+
+import pytest
+from daemon_helpers import Harness
+
+from trellis.instance.instance import Instance
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def harness(request, tmp_path):
+    if request.param == "memory":
+        instance = Instance.ephemeral()
+    elif request.param == "sqlite":
+        instance = Instance.from_config(tmp_path / "home", {})
+    else:
+        url = request.getfixturevalue("pg_url")
+        instance = Instance.from_config(tmp_path / "home", {"storage": {"postgres": {"url": url}}})
+    yield Harness(instance)
+    instance.dispose()

@@ -1,0 +1,51 @@
+"""A real daemon process for the crash tests, stopped on purpose at the worst moment:
+``python crash_daemon.py MODE DEFS_FILE PAUSED_FILE``. It runs ``TrellisDaemon`` on
+``$TRELLIS_HOME`` with the default subprocess launcher; at the moment MODE names it
+writes PAUSED_FILE and sleeps, for the test to SIGKILL it there.
+
+- ``after-runs-created``: a tick's runs are queued, its outcome not recorded yet.
+- ``mid-launch``: the queue has launched two runs and claimed a third (STARTING), not
+  launched yet.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from trellis.daemon import ticks
+from trellis.daemon.code_location import CodeLocation
+from trellis.daemon.daemon import TrellisDaemon
+from trellis.daemon.launcher import SubprocessRunLauncher
+from trellis.execution.remote.code_pointer import CodePointer
+from trellis.instance.instance import Instance
+
+
+def _pause(paused: str) -> None:
+    Path(paused).write_text("paused")
+    time.sleep(600)
+
+
+def main() -> None:
+    mode, defs_file, paused = sys.argv[1:4]
+    if mode == "after-runs-created":
+        ticks.finish_tick = lambda *args, **kwargs: _pause(paused)
+    elif mode == "mid-launch":
+        launches = []
+        real = SubprocessRunLauncher.launch_run
+
+        def launch(self, run, instance):
+            launches.append(run.run_id)
+            if len(launches) == 3:
+                _pause(paused)
+            real(self, run, instance)
+
+        SubprocessRunLauncher.launch_run = launch
+    instance = Instance.get()
+    location = CodeLocation.load(CodePointer(file=defs_file, attribute="defs"))
+    TrellisDaemon(instance, location).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Helpers of the daemon tests: a daemon over ``daemon_defs.py`` with a clock the test
+moves and a launcher that only records what it was asked to launch (the runs stay
+STARTING); the path of the definitions file."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from trellis.daemon.clock import ManualClock
+from trellis.daemon.code_location import CodeLocation
+from trellis.daemon.daemon import TrellisDaemon
+from trellis.daemon.launcher import RunLauncher
+from trellis.execution.remote.code_pointer import CodePointer
+from trellis.instance.daemon_config import DaemonSettings
+from trellis.instance.instance import Instance
+
+HERE = Path(__file__).resolve().parent
+DEFS_FILE = str(HERE / "daemon_defs.py")
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+T0 = datetime(2024, 3, 1, 0, 0, tzinfo=UTC).timestamp()
+
+
+class RecordingLauncher(RunLauncher):
+    """Records the runs it is asked to launch and starts nothing."""
+
+    def __init__(self) -> None:
+        self.launched: list[str] = []
+
+    def launch_run(self, run, instance) -> None:
+        self.launched.append(run.run_id)
+
+
+class Harness:
+    """An instance, the test definitions, a manual clock and a daemon over them."""
+
+    def __init__(self, instance: Instance, settings: DaemonSettings | None = None) -> None:
+        self.instance = instance
+        self.location = CodeLocation.load(CodePointer(file=DEFS_FILE, attribute="defs"))
+        self.clock = ManualClock(T0)
+        self.launcher = RecordingLauncher()
+        self.daemon = TrellisDaemon(
+            instance,
+            self.location,
+            clock=self.clock,
+            launcher=self.launcher,
+            settings=settings or DaemonSettings(max_concurrent_runs=-1),
+        )
+
+    def at(self, seconds: float) -> None:
+        """Move the clock to ``T0 + seconds`` and run what is due."""
+        self.clock.set(T0 + seconds)
+        self.daemon.step()
+
+    def runs_of(self, tag: str, value: str):
+        return self.instance.get_runs(tags={tag: value})
