@@ -20,6 +20,7 @@ LAYERS = [
     "execution",
     "api",
     "cli",
+    "web",
 ]
 MAX_MODULE_LINES = 800
 

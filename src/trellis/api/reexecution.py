@@ -102,8 +102,9 @@ def reexecute_run(
     tags: Mapping[str, str] | None = None,
     raise_on_error: bool = False,
     on_event: Callable[[Event], None] | None = None,
+    run_id: str | None = None,
 ) -> ExecuteInProcessResult:
-    """Run ``parent_run_id`` again as a new run of ``job``.
+    """Run ``parent_run_id`` again as a new run of ``job`` (with id ``run_id`` when given).
 
     ``from_failure`` runs only the steps that did not succeed in the parent (a parent
     that succeeded is an error); ``step_selection`` runs the named steps. The parent's
@@ -187,6 +188,7 @@ def reexecute_run(
         known_dynamic_keys={k: v for k, v in known_dynamic.items() if k[0] in known},
         parent_run_id=parent.run_id,
         root_run_id=root,
+        run_id=run_id,
     )
 
 

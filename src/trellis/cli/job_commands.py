@@ -17,6 +17,7 @@ from trellis.cli.options import (
     config_option,
     definitions_from,
     partition_option,
+    run_id_option,
     tags_option,
     target_from,
 )
@@ -115,6 +116,7 @@ def list_jobs(python_file: str | None, module_name: str | None, attribute: str |
 @config_option
 @tags_option
 @partition_option
+@run_id_option
 @click.pass_context
 def execute(
     ctx: click.Context,
@@ -127,6 +129,7 @@ def execute(
     tags_json: dict[str, str],
     partition_key: str | None,
     partition_range: str | None,
+    run_id: str | None,
 ) -> None:
     """Run a job in this process, with live progress and a summary table.
 
@@ -154,6 +157,7 @@ def execute(
                 raise_on_error=False,
                 tags=tags,
                 on_event=on_event,
+                run_id=run_id,
             )
 
         code = run_with_progress(

@@ -9,6 +9,7 @@ import click
 
 from trellis.cli.asset_commands import asset_group
 from trellis.cli.defs_commands import defs_group
+from trellis.cli.dev_command import dev
 from trellis.cli.dotenv_file import load_env_file
 from trellis.cli.errors import CliError
 from trellis.cli.instance_commands import instance_group
@@ -51,6 +52,7 @@ cli.add_command(job_group)
 cli.add_command(defs_group)
 cli.add_command(run_group)
 cli.add_command(instance_group)
+cli.add_command(dev)
 
 
 def main(argv: list[str] | None = None) -> None:
