@@ -153,6 +153,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
+    detail = getattr(exc, "detail", None)
+    if detail and detail != "Not Found":  # raised by an endpoint: its own message
+        return JSONResponse({"error": detail}, 404)
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": f"No API route {request.url.path[:200]}."}, 404)
     return JSONResponse({"error": "Not found."}, 404)
