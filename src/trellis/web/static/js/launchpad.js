@@ -61,7 +61,7 @@ export async function renderLaunchpad(root) {
   let timer = null;
   const later = () => { clearTimeout(timer); timer = setTimeout(validate, 300); };
   for (const el of [config, tags, partition, selection]) el.addEventListener("input", later);
-  mode.addEventListener("change", () => { sync(); scaffold(); });
+  mode.addEventListener("change", () => { config.value = ""; showErrors(null); sync(); scaffold(); });
   job.addEventListener("change", scaffold);
   selection.addEventListener("change", scaffold);
   scaffoldButton.addEventListener("click", scaffold);

@@ -120,11 +120,11 @@ export async function renderRun(root, runId) {
     }
     clear(ganttBox).append(h("h2", {}, "Steps"), h("p", { class: "muted" }, "Click a bar to select its step for re-execution."), svg);
     const current = stepFilter.value;
-    clear(stepFilter).append(h("option", { value: "" }, "Step: all"), steps.map((st) => h("option", { value: st.key }, st.key)));
+    clear(stepFilter).append(h("option", { value: "" }, "Step: all"), ...steps.map((st) => h("option", { value: st.key }, st.key)));
     stepFilter.value = current;
     const types = [...new Set(events.map((e) => e.type))].sort();
     const currentType = typeFilter.value;
-    clear(typeFilter).append(h("option", { value: "" }, "Type: all"), types.map((t) => h("option", { value: t }, t)));
+    clear(typeFilter).append(h("option", { value: "" }, "Type: all"), ...types.map((t) => h("option", { value: t }, t)));
     typeFilter.value = currentType;
   }
 
