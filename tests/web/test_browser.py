@@ -182,3 +182,7 @@ def test_markup_in_metadata_logs_and_errors_never_runs(page, server, tmp_path):
     page.select_option("#catalog-group", "marts")
     assert page.locator("#catalog tbody tr").count() == 2
     _shot(page, tmp_path, "catalog")
+    page.goto(server + "/")
+    page.wait_for_selector("g.node.status-failed[data-key='broken']")
+    assert page.locator("g.node.status-materialized[data-key='numbers']").count() == 1
+    _shot(page, tmp_path, "asset-graph-statuses")

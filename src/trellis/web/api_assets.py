@@ -85,7 +85,7 @@ def select_assets(request: Request) -> Response:
     try:
         selection = parse_selection(text, defs.asset_graph, code_location_names(target))
     except CliError as exc:
-        raise bad_request(str(exc.message).replace("--select", "the selection")) from None
+        raise bad_request(str(exc.message).replace("--select", "selection")) from None
     keys = selection.resolve(defs.asset_graph)
     return JSONResponse({"keys": sorted(k.to_user_string() for k in keys)})
 
@@ -135,7 +135,7 @@ def scaffold(request: Request) -> Response:
         try:
             job, _keys = selected_asset_job(defs, selection, ui_state(request).workspace.target)
         except CliError as exc:
-            raise bad_request(str(exc.message).replace("--select", "the selection")) from None
+            raise bad_request(str(exc.message).replace("--select", "selection")) from None
     return JSONResponse({"yaml": scaffold_yaml(job), "partitioned": job.partitions_def is not None})
 
 

@@ -162,6 +162,8 @@ export async function renderGraph(root) {
         message.append(`${keys.length} selected`);
         materialize.disabled = keys.length === 0;
       } catch (err) {
+        selected = null;
+        for (const g of nodes.values()) g.classList.remove("dim", "lit");
         message.append(h("span", { class: "error" }, err.message));
       }
     }, 250);

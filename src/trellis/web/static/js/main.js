@@ -22,7 +22,8 @@ async function refreshWorkspace() {
     const ws = await get("/api/workspace");
     showBanner(ws.error);
     const status = document.getElementById("workspace-status");
-    clear(status).append(`${ws.target} · ${ws.asset_count} assets · ${ws.jobs.length} jobs`);
+    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    clear(status).append(`${ws.target} · ${plural(ws.asset_count, "asset")} · ${plural(ws.jobs.length, "job")}`);
   } catch (err) {
     showBanner(String(err.message || err));
   }
