@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from ui_helpers import SOURCE
 
 
@@ -39,4 +38,3 @@ def ui(defs_file: Path):
         yield client, state
     state.launcher.wait_all()
     instance.dispose()
-

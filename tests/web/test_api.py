@@ -90,7 +90,7 @@ def test_invalid_launches_are_refused_with_paths(ui):
     client, state = ui
     response = client.post(
         "/api/launch/validate",
-        json={"job": "numbers_job", "config_yaml": "ops:\n  scaled:\n    config:\n      factor: x\n"},
+        json={"job": "numbers_job", "config_yaml": "ops: {scaled: {config: {factor: x}}}"},
     )
     assert response.status_code == 422
     (error,) = response.json()["errors"]

@@ -133,7 +133,9 @@ def test_launch_from_launchpad_watch_it_finish_then_gantt_and_trace(page, server
     assert "StepExecutionContext scaled" in page.inner_text("#trace")
     assert "team" in page.inner_text("#run-tags")
     page.select_option("#log-step", "scaled")
-    steps = page.eval_on_selector_all("#log-body tr td:nth-child(3)", "c => c.map(x => x.textContent)")
+    steps = page.eval_on_selector_all(
+        "#log-body tr td:nth-child(3)", "cells => cells.map(c => c.textContent)"
+    )
     assert steps and set(steps) == {"scaled"}
     _shot(page, tmp_path, "run", full_page=True)
     page.click("a[href='/runs']")

@@ -19,7 +19,9 @@ from trellis import materialize
 STATIC = Path(__file__).resolve().parents[2] / "src" / "trellis" / "web" / "static"
 # The SVG namespace is a name, not a resource: the one URL-shaped string allowed.
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
-EXTERNAL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}|@import|url\(\s*['\"]?(?:https?:)?//", re.I)
+EXTERNAL = re.compile(
+    r"(?:https?:)?//[\w.-]+\.[a-z]{2,}|@import|url\(\s*['\"]?(?:https?:)?//", re.I
+)
 
 
 def test_import_trellis_does_not_import_the_web_stack():

@@ -3,7 +3,7 @@ test's own) and waiting for a run."""
 
 import time
 
-SOURCE = '''
+SOURCE = """
 import time
 
 from trellis import AssetExecutionContext, Config, Definitions, asset, define_asset_job
@@ -43,7 +43,7 @@ def slow() -> int:
 
 numbers_job = define_asset_job("numbers_job", selection=["numbers", "scaled", "total"])
 defs = Definitions(assets=[numbers, scaled, total, broken, slow], jobs=[numbers_job])
-'''
+"""
 
 
 def wait_for_run(instance, run_id: str, timeout: float = 30.0):
