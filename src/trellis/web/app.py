@@ -199,7 +199,7 @@ def create_app(state: UiState, *, watch: bool = True) -> Starlette:
     return app
 
 
-def build_state(workspace: Workspace, instance: Any, hub_interval: float = 0.1) -> UiState:
+def build_state(workspace: Workspace, instance: Any, hub_interval: float = 0.05) -> UiState:
     """The shared state for a loaded workspace and an open instance."""
     log_dir = Path(instance.root_directory) / "ui_launches"
     launcher = Launcher(workspace.target, log_dir)

@@ -48,7 +48,7 @@ class Subscriber:
 class Hub:
     """Watches the instance every ``interval`` seconds and publishes the changes."""
 
-    def __init__(self, instance: Any, launcher: Any = None, interval: float = 0.1) -> None:
+    def __init__(self, instance: Any, launcher: Any = None, interval: float = 0.05) -> None:
         self.instance = instance
         self.launcher = launcher
         self.interval = interval
