@@ -43,7 +43,8 @@ N = {n}
 LAYER = {layer}
 assets = []
 for i in range(N):
-    ups = [f"a{{j:04d}}" for j in (i - LAYER, i - LAYER + 1) if j >= 0 and j // LAYER == i // LAYER - 1]
+    above = i // LAYER - 1
+    ups = [f"a{{j:04d}}" for j in (i - LAYER, i - LAYER + 1) if j >= 0 and j // LAYER == above]
 
     def body() -> None:
         return None

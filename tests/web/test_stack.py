@@ -152,3 +152,20 @@ def test_launch_children_leave_their_output_in_the_instance_folder(ui):
     state.launcher.wait_all()
     log = Path(state.instance.root_directory) / "ui_launches" / f"{run_id}.log"
     assert "SUCCESS" in log.read_text()
+
+
+def test_children_load_the_code_the_way_the_server_did(tmp_path):
+    from trellis.cli.code_target import CodeTarget
+    from trellis.web.launcher import code_arguments
+
+    file = tmp_path / "defs.py"
+    assert code_arguments(CodeTarget(file=file, attribute="defs")) == [
+        "-f",
+        str(file.resolve()),
+        "-a",
+        "defs",
+    ]
+    assert code_arguments(CodeTarget(module="my_project.defs")) == ["-m", "my_project.defs"]
+    # Read from pyproject.toml: the child, in the same folder, reads it again.
+    from_pyproject = CodeTarget(module="my_project", source="pyproject.toml [tool.trellis]")
+    assert code_arguments(from_pyproject) == []

@@ -28,7 +28,8 @@ from trellis.web.serialize import event_json, run_json
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REEXECUTE_MODES = ("all", "from_failure", "selected")
-START_TIMEOUT = 30.0  # how long a launch waits for its child to record the run
+START_TIMEOUT = 30.0
+NOT_YET_STARTED = (RunStatus.QUEUED, RunStatus.NOT_STARTED)  # how long a launch waits for its child to record the run
 
 
 async def started(request: Request, launch: Any) -> Response:
@@ -204,9 +205,17 @@ async def reexecute(request: Request) -> Response:
 
 
 async def cancel(request: Request) -> Response:
-    """Ask a running run to stop (``trellis run cancel``); 409 when it has ended."""
+    """Ask a running run to stop (``trellis run cancel``); 409 when it has ended. A run
+    recorded but not started yet (its process is still starting) is canceled once it
+    has started, waited for up to ``START_TIMEOUT``."""
     run = _run(request)
-    if not ui_state(request).instance.request_cancel(run.run_id):
+    instance = ui_state(request).instance
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT
+    while run.status in NOT_YET_STARTED and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+        run = await run_in_threadpool(instance.get_run, run.run_id)
+    if not await run_in_threadpool(instance.request_cancel, run.run_id):
         raise bad_request(
             f"Run {run.run_id} is {run.status}; only a running run can be canceled.", 409
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trellis.cli.check_display import check_status_by_asset
 from trellis.core.asset_key import AssetKey
 from trellis.core.run import RunStatus
 from trellis.views.layout import layered_positions
@@ -92,15 +93,10 @@ def assets_json(defs: Any, instance: Any) -> list[dict[str, Any]]:
     order = list(graph.toposorted_keys)
     groups = {key: graph.group_of(key) for key in order}
     positions = layered_positions(order, graph.upstream, groups)
-    check_keys = sorted(graph.check_specs)
-    latest_checks = instance.get_latest_asset_check_evaluations(check_keys) if check_keys else {}
-    checks_by_asset: dict[AssetKey, list[dict[str, str]]] = {}
-    for check in check_keys:
-        evaluation = latest_checks.get(check)
-        status = evaluation.status if evaluation is not None else "never"
-        checks_by_asset.setdefault(check.asset_key, []).append(
-            {"name": check.name, "status": status}
-        )
+    checks_by_asset = {
+        key: [{"name": name, "status": status} for name, status in pairs]
+        for key, pairs in check_status_by_asset(graph, instance).items()
+    }
     running, failed = _runs_by_asset(instance, defs)
     out = []
     for key in order:

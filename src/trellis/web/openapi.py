@@ -37,25 +37,22 @@ def _p(name: str, description: str) -> dict[str, Any]:
     }
 
 
+def _json_body(properties: dict[str, Any]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
 _RUN = _p("run_id", "The run's id.")
-_LAUNCH_BODY = {
-    "required": True,
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "job": {"type": "string", "description": "A job name (or give selection)."},
-                    "selection": {"type": "string", "description": "An asset selection."},
-                    "config_yaml": {"type": "string", "description": "Run config as YAML."},
-                    "run_config": {"type": "object", "description": "Run config as JSON."},
-                    "tags": {"type": "object", "additionalProperties": {"type": "string"}},
-                    "partition": {"type": "string"},
-                },
-            }
-        }
-    },
-}
+_LAUNCH_BODY = _json_body(
+    {
+        "job": {"type": "string", "description": "A job name (or give selection)."},
+        "selection": {"type": "string", "description": "An asset selection."},
+        "config_yaml": {"type": "string", "description": "Run config as YAML."},
+        "run_config": {"type": "object", "description": "Run config as JSON."},
+        "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+        "partition": {"type": "string"},
+    }
+)
 
 
 def _get(summary: str, params: list[Any] | None = None, **codes: Any) -> dict[str, Any]:
@@ -133,20 +130,12 @@ PATHS: dict[str, Any] = {
     "/api/runs/{run_id}/reexecute": _post(
         "Re-execute a finished run in a new process: mode all, from_failure or selected.",
         [_RUN],
-        {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "mode": {"enum": ["all", "from_failure", "selected"]},
-                            "steps": {"type": "array", "items": {"type": "string"}},
-                        },
-                    }
-                }
-            },
-        },
+        _json_body(
+            {
+                "mode": {"enum": ["all", "from_failure", "selected"]},
+                "steps": {"type": "array", "items": {"type": "string"}},
+            }
+        ),
         **{"201": {"description": "Started: {run_id}."}, "404": _NOT_FOUND, "409": _CONFLICT},
     ),
     "/api/runs/{run_id}/cancel": _post(
