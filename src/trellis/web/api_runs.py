@@ -28,8 +28,8 @@ from trellis.web.serialize import event_json, run_json
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REEXECUTE_MODES = ("all", "from_failure", "selected")
-START_TIMEOUT = 30.0
-NOT_YET_STARTED = (RunStatus.QUEUED, RunStatus.NOT_STARTED)  # how long a launch waits for its child to record the run
+START_TIMEOUT = 30.0  # how long a launch waits for its child to record the run
+NOT_YET_STARTED = (RunStatus.QUEUED, RunStatus.NOT_STARTED)
 
 
 async def started(request: Request, launch: Any) -> Response:
