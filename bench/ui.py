@@ -15,7 +15,10 @@ Figures (medians over the repeats, one JSON line each, then a table):
 - ``run_listed``: a run created (its ``create_time``) → its row is in an open runs list;
 - ``run_finished``: a run finished (its ``end_time``) → its open run page shows SUCCESS;
 - ``materialize_10``: on the launchpad, click Launch for 10 trivial assets → the run
-  page shows SUCCESS.
+  page shows SUCCESS;
+- ``run_page_10000``: a fresh browser context opens the page of a run with 10,000 log
+  events → its Gantt chart and first log rows are drawn (``..._all_rows``: the last
+  event's row is in the log too).
 """
 
 from __future__ import annotations
@@ -57,7 +60,13 @@ def pause() -> None:
     time.sleep(1.0)
 
 
-defs = Definitions(assets=[*assets, pause])
+@asset(group_name="timed")
+def chatty(context) -> None:
+    for i in range(10_000):
+        context.log.info(f"line {{i}}")
+
+
+defs = Definitions(assets=[*assets, pause, chatty])
 """
 
 
@@ -177,7 +186,7 @@ def main() -> None:
                     page.goto(server.url + "/")
                     page.wait_for_selector("g.node[data-key='a0999']", state="attached")
                     record("graph_1000", time.perf_counter() - started)
-                    assert page.locator("g.node").count() == 1001
+                    assert page.locator("g.node").count() == 1002
                     context.close()
                 page = browser.new_page()
                 for _ in range(repeat):
@@ -207,6 +216,20 @@ def main() -> None:
                     page.click("#launch-button")
                     page.wait_for_selector("#run-header .badge.status-success", timeout=30000)
                     record("materialize_10", time.perf_counter() - started)
+                run_id = _post(server.url + "/api/launch", {"selection": "chatty"})["run_id"]
+                _wait_run(server, run_id)
+                for _ in range(repeat):
+                    context = browser.new_context(viewport={"width": 1280, "height": 800})
+                    page = context.new_page()
+                    started = time.perf_counter()
+                    page.goto(f"{server.url}/runs/{run_id}")
+                    page.wait_for_selector("#log-body tr")
+                    page.wait_for_selector("#gantt rect.bar-success")
+                    record("run_page_10000", time.perf_counter() - started)
+                    last_row = "#log-body tr[data-type='RUN_SUCCESS']"
+                    page.wait_for_selector(last_row, state="attached")
+                    record("run_page_10000_all_rows", time.perf_counter() - started)
+                    context.close()
                 browser.close()
         finally:
             server.stop()

@@ -48,15 +48,24 @@ function gantt(events, run) {
   return { svg, steps };
 }
 
+// Children of a closed node are built when it is first opened: a run of 10,000 events
+// has a trace of as many nodes.
 function traceNode(node, depth) {
   const timing = node.duration_ms === null ? "" : ` ${node.duration_ms.toFixed(1)} ms`;
   const summary = h("summary", { class: node.kind.includes("fail") || node.kind === "error" ? "error" : "" },
     h("span", { class: "trace-kind" }, node.kind), " ", node.label,
     h("span", { class: "muted" }, ` +${node.start_offset_ms.toFixed(1)} ms${timing}`));
   const attrs = Object.entries(node.attrs || {}).filter(([, v]) => v !== null && v !== "");
-  return h("details", { class: "trace-node", open: depth < 2 }, summary,
-    attrs.length ? h("div", { class: "trace-attrs" }, attrs.map(([k, v]) => h("div", {}, `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`))) : null,
-    node.children.map((c) => traceNode(c, depth + 1)));
+  const details = h("details", { class: "trace-node", open: depth < 2 }, summary,
+    attrs.length ? h("div", { class: "trace-attrs" }, attrs.map(([k, v]) => h("div", {}, `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`))) : null);
+  let built = false;
+  const build = () => {
+    if (built) return;
+    built = true;
+    details.append(...node.children.map((c) => traceNode(c, depth + 1)));
+  };
+  if (depth < 2) build(); else details.addEventListener("toggle", build);
+  return details;
 }
 
 export async function renderRun(root, runId) {
@@ -141,11 +150,34 @@ export async function renderRun(root, runId) {
       h("td", {}, e.type), h("td", {}, e.step_key || ""), h("td", {}, e.level),
       h("td", { class: "message" }, e.message, err && err.stack ? h("pre", {}, `${err.cls_name}: ${err.message}\n${err.stack.join("")}`) : null));
   }
+  // The log is built in chunks, so that the first rows paint at once and the page
+  // stays responsive for runs of many thousands of events; rows of live events go
+  // through the same loop while it runs.
+  const CHUNK = 300;
+  let generation = 0;
+  let rendered = 0;
+  let rendering = false;
   function renderLog() {
     clear(logBody);
-    const rows = [];
-    for (const e of events) if (visible(e)) rows.push(logRow(e));
-    logBody.append(...rows);
+    generation += 1;
+    rendered = 0;
+    rendering = true;
+    const mine = generation;
+    const step = () => {
+      if (mine !== generation) return;
+      const rows = [];
+      const stop = Math.min(events.length, rendered + CHUNK);
+      for (; rendered < stop; rendered++) if (visible(events[rendered])) rows.push(logRow(events[rendered]));
+      logBody.append(...rows);
+      if (rendered < events.length) setTimeout(step, 0);
+      else rendering = false;
+    };
+    step();
+  }
+  function appendLive(e) {
+    if (rendering) return;
+    if (visible(e)) logBody.append(logRow(e));
+    rendered += 1;
   }
   async function renderTrace() {
     try {
@@ -176,7 +208,7 @@ export async function renderRun(root, runId) {
     if (msg.run_id !== run.run_id) return;
     const fresh = msg.events.filter((e) => !seen.has(e.storage_id));
     if (!fresh.length) return;
-    for (const e of fresh) { seen.add(e.storage_id); events.push(e); if (visible(e)) logBody.append(logRow(e)); }
+    for (const e of fresh) { seen.add(e.storage_id); events.push(e); appendLive(e); }
     renderGantt();
   });
   function onRun(latest) {
@@ -192,6 +224,6 @@ export async function renderRun(root, runId) {
     get(`/api/runs/${encodeURIComponent(runId)}/events`, { after }),
   ]);
   const fresh = missed.events.filter((e) => !seen.has(e.storage_id));
-  for (const e of fresh) { seen.add(e.storage_id); events.push(e); if (visible(e)) logBody.append(logRow(e)); }
+  for (const e of fresh) { seen.add(e.storage_id); events.push(e); appendLive(e); }
   if (latest.status !== run.status || fresh.length) onRun(latest);
 }
