@@ -60,6 +60,11 @@ def test_launch_a_job_then_assets_runs_and_events_show_it(ui):
     assert len(typed) == 6 and {e["type"] for e in typed} == {"STEP_START", "STEP_SUCCESS"}
     after = client.get(f"/api/runs/{run_id}/events", params={"after": ids[-2]}).json()
     assert [e["storage_id"] for e in after["events"]] == [ids[-1]]
+    first = client.get(f"/api/runs/{run_id}/events", params={"limit": 2}).json()["events"]
+    assert [e["storage_id"] for e in first] == ids[:2]
+    page = client.get(f"/api/runs/{run_id}/events", params={"step": "total", "limit": 1})
+    (only,) = page.json()["events"]
+    assert only["step_key"] == "total" and only["type"] == "STEP_START"
     trace = client.get(f"/api/runs/{run_id}/trace").json()
     assert trace["kind"] == "run"
     steps = [n["label"] for n in _walk(trace) if n["kind"] == "step"]

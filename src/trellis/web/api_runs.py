@@ -119,24 +119,27 @@ def get_run(request: Request) -> Response:
 
 def run_events(request: Request) -> Response:
     """A run's events, oldest first: ``after`` (a storage id), ``step`` (a step key),
-    ``level`` (at least this level), ``type`` (repeatable event types)."""
+    ``level`` (at least this level), ``type`` (repeatable event types), ``limit`` (at
+    most this many, the oldest that match)."""
     run = _run(request)
     after = int_param(request, "after", -1, -1, 2**62)
     step = text_param(request, "step", 300)
     level_names = choice_params(request, "level", LEVELS)
     min_level = logging.getLevelName(level_names[0]) if level_names else 0
     types = choice_params(request, "type", [t.value for t in EventType])
+    limit = int_param(request, "limit", 0, 0, 1_000_000) or None
+    filtered = step is not None or min_level > 0
     records = ui_state(request).instance.storage.get_records(
         run.run_id,
         after,
-        None,
+        None if filtered else limit,
         {EventType(t) for t in types} if types else None,
     )
     events = [
         event_json(r.storage_id, r.event)
         for r in records
         if (step is None or r.event.step_key == step) and r.event.level >= min_level
-    ]
+    ][:limit]
     return JSONResponse({"run_id": run.run_id, "events": events})
 
 

@@ -118,6 +118,7 @@ PATHS: dict[str, Any] = {
             _q("step", "Only this step key."),
             _q("level", "At least this level (DEBUG, INFO, WARNING, ERROR, CRITICAL)."),
             _q("type", "An event type (repeatable).", repeat=True),
+            _q("limit", "At most this many (the oldest that match).", "integer"),
         ],
         **{"404": _NOT_FOUND},
     ),

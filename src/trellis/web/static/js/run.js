@@ -68,11 +68,22 @@ function traceNode(node, depth) {
   return details;
 }
 
+const STEP_TYPES = ["STEP_START", "STEP_RESTARTED", "STEP_SUCCESS", "STEP_FAILURE", "STEP_UP_FOR_RETRY", "STEP_SKIPPED"];
+const FIRST_PAGE = 1000;
+const PAGE = 5000;
+
 export async function renderRun(root, runId) {
-  let run = await get(`/api/runs/${encodeURIComponent(runId)}`);
-  const { events } = await get(`/api/runs/${encodeURIComponent(runId)}/events`);
+  // The first page of the log and the step events (for the Gantt chart) come first; a
+  // long run's other events load in the background while the page is already drawn.
+  const eventsPath = `/api/runs/${encodeURIComponent(runId)}/events`;
+  let [run, { events }, { events: stepEvents }, ws] = await Promise.all([
+    get(`/api/runs/${encodeURIComponent(runId)}`),
+    get(eventsPath, { limit: FIRST_PAGE }),
+    get(eventsPath, { type: STEP_TYPES }),
+    get("/api/workspace"),
+  ]);
+  let complete = events.length < FIRST_PAGE;
   const seen = new Set(events.map((e) => e.storage_id));
-  const ws = await get("/api/workspace");
 
   const header = h("div", { id: "run-header" });
   const actions = h("div", { class: "toolbar", id: "run-actions" });
@@ -118,7 +129,7 @@ export async function renderRun(root, runId) {
   }
 
   function renderGantt() {
-    const { svg, steps } = gantt(events, run);
+    const { svg, steps } = gantt(complete ? events : stepEvents, run);
     for (const rect of svg.querySelectorAll("rect.bar")) {
       rect.addEventListener("click", () => {
         const key = rect.dataset.step;
@@ -151,33 +162,39 @@ export async function renderRun(root, runId) {
       h("td", { class: "message" }, e.message, err && err.stack ? h("pre", {}, `${err.cls_name}: ${err.message}\n${err.stack.join("")}`) : null));
   }
   // The log is built in chunks, so that the first rows paint at once and the page
-  // stays responsive for runs of many thousands of events; rows of live events go
-  // through the same loop while it runs.
+  // stays responsive for runs of many thousands of events; events that arrive later
+  // (pages loading in the background, live ones) go through the same loop.
   const CHUNK = 300;
   let generation = 0;
   let rendered = 0;
   let rendering = false;
-  function renderLog() {
-    clear(logBody);
-    generation += 1;
-    rendered = 0;
+  function pump() {
+    if (rendering) return;
     rendering = true;
     const mine = generation;
-    const step = () => {
+    const tick = () => {
       if (mine !== generation) return;
       const rows = [];
       const stop = Math.min(events.length, rendered + CHUNK);
       for (; rendered < stop; rendered++) if (visible(events[rendered])) rows.push(logRow(events[rendered]));
       logBody.append(...rows);
-      if (rendered < events.length) setTimeout(step, 0);
+      if (rendered < events.length) setTimeout(tick, 0);
       else rendering = false;
     };
-    step();
+    tick();
   }
-  function appendLive(e) {
-    if (rendering) return;
-    if (visible(e)) logBody.append(logRow(e));
-    rendered += 1;
+  function renderLog() {
+    clear(logBody);
+    generation += 1;
+    rendered = 0;
+    rendering = false;
+    pump();
+  }
+  function add(fresh) {
+    if (!fresh.length) return;
+    const late = events.length && fresh[0].storage_id < events[events.length - 1].storage_id;
+    for (const e of fresh) { seen.add(e.storage_id); events.push(e); }
+    if (late) { events.sort((a, b) => a.storage_id - b.storage_id); renderLog(); } else pump();
   }
   async function renderTrace() {
     try {
@@ -206,9 +223,11 @@ export async function renderRun(root, runId) {
 
   subscribe("events", (msg) => {
     if (msg.run_id !== run.run_id) return;
+    for (const e of msg.events) if (STEP_TYPES.includes(e.type)) stepEvents.push(e);
+    if (!complete) return;  // the background pages will bring them, in order
     const fresh = msg.events.filter((e) => !seen.has(e.storage_id));
     if (!fresh.length) return;
-    for (const e of fresh) { seen.add(e.storage_id); events.push(e); appendLive(e); }
+    add(fresh);
     renderGantt();
   });
   function onRun(latest) {
@@ -217,13 +236,21 @@ export async function renderRun(root, runId) {
     if (["SUCCESS", "FAILURE", "CANCELED"].includes(run.status)) renderTrace();
   }
   subscribe("run", (msg) => { if (msg.run.run_id === run.run_id) onRun(msg.run); });
-  // What happened while this page loaded, before its listeners were in place.
-  const after = Math.max(-1, ...events.map((e) => e.storage_id));
+  // The rest of the log, page by page; then what happened while the page loaded,
+  // before its listeners were in place (live events from then on are in order).
+  const last = () => (events.length ? events[events.length - 1].storage_id : -1);
+  const paged = !complete;
+  while (!complete) {
+    const page = await get(eventsPath, { after: last(), limit: PAGE });
+    add(page.events.filter((e) => !seen.has(e.storage_id)));
+    complete = page.events.length < PAGE;
+  }
   const [latest, missed] = await Promise.all([
     get(`/api/runs/${encodeURIComponent(runId)}`),
-    get(`/api/runs/${encodeURIComponent(runId)}/events`, { after }),
+    get(eventsPath, { after: last() }),
   ]);
   const fresh = missed.events.filter((e) => !seen.has(e.storage_id));
-  for (const e of fresh) { seen.add(e.storage_id); events.push(e); appendLive(e); }
+  add(fresh);
   if (latest.status !== run.status || fresh.length) onRun(latest);
+  else if (paged) renderGantt();
 }
