@@ -41,14 +41,7 @@ def metadata_entries(metadata: Any) -> list[dict[str, Any]]:
     """A metadata mapping as ``[{label, type, value}]`` in its own order."""
     if not metadata:
         return []
-    entries = []
-    for label, raw in dict(metadata).items():
-        value = plain(to_jsonable(raw))
-        if isinstance(value, dict) and set(value) == {"type", "value"}:
-            entries.append({"label": str(label), "type": value["type"], "value": value["value"]})
-        else:
-            entries.append({"label": str(label), "type": "json", "value": value})
-    return entries
+    return _entries_from_plain({str(k): plain(to_jsonable(v)) for k, v in dict(metadata).items()})
 
 
 def run_json(run: Run) -> dict[str, Any]:
