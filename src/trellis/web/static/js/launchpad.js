@@ -48,11 +48,18 @@ export async function renderLaunchpad(root) {
     try { await post("/api/launch/validate", request()); showErrors(null); return true; }
     catch (err) { showErrors(err); return false; }
   }
+  // Each scaffold request has a number: an answer that comes back after the user picked
+  // something else is dropped.
+  let asked = 0;
   async function scaffold() {
+    const mine = ++asked;
     const q = mode.value === "job" ? { job: job.value } : { selection: selection.value };
     if (!q.job && !q.selection) return;
-    try { config.value = (await get("/api/scaffold", q)).yaml; showErrors(null); validate(); }
-    catch (err) { showErrors(err); }
+    try {
+      const { yaml } = await get("/api/scaffold", q);
+      if (mine !== asked) return;
+      config.value = yaml; showErrors(null); validate();
+    } catch (err) { if (mine === asked) showErrors(err); }
   }
   function sync() {
     job.hidden = mode.value !== "job";
