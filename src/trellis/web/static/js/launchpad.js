@@ -44,9 +44,11 @@ export async function renderLaunchpad(root) {
         h("li", {}, h("code", { class: "config-path" }, e.path), " ", e.message))));
     }
   }
+  let checked = 0;
   async function validate() {
-    try { await post("/api/launch/validate", request()); showErrors(null); return true; }
-    catch (err) { showErrors(err); return false; }
+    const mine = ++checked;  // only the answer to the latest check is shown
+    try { await post("/api/launch/validate", request()); if (mine === checked) showErrors(null); }
+    catch (err) { if (mine === checked) showErrors(err); }
   }
   // Each scaffold request has a number: an answer that comes back after the user picked
   // something else is dropped.
