@@ -115,6 +115,7 @@ def test_asset_graph_draws_every_asset_and_searches(page, server, tmp_path):
 
 def test_launch_from_launchpad_watch_it_finish_then_gantt_and_trace(page, server, tmp_path):
     page.goto(server + "/launchpad?job=numbers_job")
+    page.wait_for_selector("#launch-config")
     page.wait_for_function("document.querySelector('#launch-config').value.includes('factor: 2')")
     page.fill("#launch-config", "ops:\n  scaled:\n    config:\n      factor: lots\n")
     page.wait_for_selector(".config-errors .config-path")
