@@ -135,7 +135,7 @@ def test_dev_reloads_definitions_when_the_file_changes(defs_file):
             "defs = Definitions(assets=[numbers, scaled, total, broken, slow, extra])\n"
         )
         defs_file.write_text(defs_file.read_text() + added)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         while b'"asset_count":6' not in _get(f"http://127.0.0.1:{port}/api/workspace"):
             assert time.monotonic() < deadline, "the definitions were not reloaded"
             time.sleep(0.1)
