@@ -21,6 +21,7 @@ LAYERS = [
     "api",
     "daemon",
     "cli",
+    "web",
 ]
 MAX_MODULE_LINES = 800
 

@@ -54,6 +54,7 @@ def test_quickstart_runs_end_to_end(tmp_path):
     assert shown.returncode == 0, shown.stderr
     assert "sales_job" in shown.stdout
     assert [_snapshot(d) for d in untouched] == before  # the default places stay as they were
+    _check_ui_command(out, tmp_path, env)
     # context.log lines reach the console, tagged with their step.
     assert "shipped_orders - kept 9 of 12 orders" in proc.stderr
 
@@ -69,3 +70,42 @@ def test_quickstart_runs_end_to_end(tmp_path):
     assert listed.returncode == 0, listed.stderr
     assert "sales_job" in listed.stdout and "report_job" in listed.stdout
     assert listed.stdout.count("SUCCESS") == 2
+
+
+def _check_ui_command(out: str, cwd, env) -> None:
+    """The closing line names the one command that opens the web UI; it serves the
+    example's jobs as printed (here on a free port instead of 3000)."""
+    import socket
+    import time
+    import urllib.request
+
+    found = re.search(r"Open the web UI .* with `(.+)`, then http://127.0.0.1:3000/", out)
+    assert found is not None, out
+    command = shlex.split(found.group(1))
+    assert command[1] == "dev" and command[2] == "-f"
+    if not os.path.isabs(command[0]):
+        command[0] = str(cwd / command[0])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [*command, "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/workspace") as r:
+                    body = r.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "trellis dev did not start"
+                time.sleep(0.05)
+        assert '"sales_job"' in body and '"error":null' in body
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

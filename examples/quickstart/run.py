@@ -51,6 +51,16 @@ def trellis_command() -> str:
         return str(script)
 
 
+def definitions_path() -> str:
+    """This example's definitions file, relative to the working directory when it is
+    below it."""
+    path = Path(__file__).parent / "definitions.py"
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def main() -> int:
     """Run both jobs; exit non-zero when one fails."""
     sys.stdout.reconfigure(line_buffering=True)  # keep prints in order with the log lines
@@ -63,6 +73,10 @@ def main() -> int:
         print("\n" + report.output_for_node("format_report"))
         home = instance.root_directory
         print(f"\nBoth runs are stored in {home}: try `{trellis_command()} run list`.")
+        print(
+            f"Open the web UI (asset graph, runs, launchpad) with `{trellis_command()} dev "
+            f"-f {definitions_path()}`, then http://127.0.0.1:3000/"
+        )
     return 0 if sales.success and report.success else 1
 
 

@@ -18,6 +18,7 @@ from trellis.cli.options import (
     config_option,
     definitions_from,
     partition_option,
+    run_id_option,
     tags_option,
     target_from,
 )
@@ -128,6 +129,7 @@ def list_assets(python_file: str | None, module_name: str | None, attribute: str
 @config_option
 @partition_option
 @tags_option
+@run_id_option
 @click.pass_context
 def materialize(
     ctx: click.Context,
@@ -140,6 +142,7 @@ def materialize(
     partition_key: str | None,
     partition_range: str | None,
     tags_json: dict[str, str],
+    run_id: str | None,
 ) -> None:
     """Materialize the selected assets in this process, with live progress.
 
@@ -178,6 +181,7 @@ def materialize(
                 tags=tags,
                 asset_selection=sorted(keys),
                 on_event=on_event,
+                run_id=run_id,
             )
 
         label = f"{len(keys)} asset{'' if len(keys) == 1 else 's'}"

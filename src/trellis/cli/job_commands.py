@@ -18,6 +18,7 @@ from trellis.cli.options import (
     config_option,
     definitions_from,
     partition_option,
+    run_id_option,
     tags_option,
     target_from,
 )
@@ -135,6 +136,7 @@ def _job_run(
 @config_option
 @tags_option
 @partition_option
+@run_id_option
 @click.pass_context
 def execute(
     ctx: click.Context,
@@ -147,6 +149,7 @@ def execute(
     tags_json: dict[str, str],
     partition_key: str | None,
     partition_range: str | None,
+    run_id: str | None,
 ) -> None:
     """Run a job in this process, with live progress and a summary table.
 
@@ -174,6 +177,7 @@ def execute(
                 raise_on_error=False,
                 tags=tags,
                 on_event=on_event,
+                run_id=run_id,
             )
 
         code = run_with_progress(

@@ -10,6 +10,7 @@ import click
 from trellis.cli.asset_commands import asset_group
 from trellis.cli.daemon_commands import daemon_group
 from trellis.cli.defs_commands import defs_group
+from trellis.cli.dev_command import dev
 from trellis.cli.dotenv_file import load_env_file
 from trellis.cli.errors import CliError
 from trellis.cli.instance_commands import instance_group
@@ -59,6 +60,7 @@ cli.add_command(daemon_group)
 cli.add_command(schedule_group)
 cli.add_command(sensor_group)
 run_group.add_command(launch)
+cli.add_command(dev)
 
 
 def main(argv: list[str] | None = None) -> None:

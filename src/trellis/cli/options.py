@@ -67,6 +67,28 @@ def config_option(fn: F) -> F:
     )(fn)
 
 
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def run_id_option(fn: F, dest: str = "run_id") -> F:
+    """``--run-id ID`` (hidden): the id the new run gets, chosen by the caller; the web
+    UI launches runs in a subprocess and knows their id before they start."""
+    return click.option(
+        "--run-id", dest, hidden=True, callback=_check_run_id, help="The new run's id."
+    )(fn)
+
+
+def new_run_id_option(fn: F) -> F:
+    """``--run-id`` for a command whose ``run_id`` argument names another run."""
+    return run_id_option(fn, "new_run_id")
+
+
+def _check_run_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not _RUN_ID.match(value):
+        raise click.BadParameter(f"'{value}' is not a valid run id (letters, digits, _ . -).")
+    return value
+
+
 def tags_option(fn: F) -> F:
     """``--tags JSON``: run tags as a JSON object."""
     return click.option(

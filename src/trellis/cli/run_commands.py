@@ -26,6 +26,7 @@ from trellis.cli.launch import config_sources, run_with_progress
 from trellis.cli.options import (
     code_options,
     config_option,
+    new_run_id_option,
     parse_age,
     tags_option,
     target_from,
@@ -195,6 +196,7 @@ def _reexecution_target(
 @click.option("--step", "steps", multiple=True, help="A step key to run again (repeatable).")
 @config_option
 @tags_option
+@new_run_id_option
 @click.pass_context
 def reexecute(
     ctx: click.Context,
@@ -207,6 +209,7 @@ def reexecute(
     config_files: tuple[str, ...],
     config_json: str | None,
     tags_json: dict[str, str],
+    new_run_id: str | None,
 ) -> None:
     """Run a recorded run again as a new run that records its parent: all of it, only what
     failed (--from-failure), or the chosen steps (--step).
@@ -239,6 +242,7 @@ def reexecute(
                 tags=tags_json or None,
                 raise_on_error=False,
                 on_event=on_event,
+                run_id=new_run_id,
             )
 
         title = f"re-execute {parent.run_id[:8]}"

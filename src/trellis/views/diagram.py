@@ -37,6 +37,7 @@ from trellis.plan.steps import (
     FromValue,
 )
 from trellis.views.diagram_svg import render_svg
+from trellis.views.layout import longest_path_layers
 
 FORMATS = ("flowchart", "sequence", "svg")
 
@@ -175,10 +176,10 @@ def _diagram_input(step_input: Any, shown: Any) -> DiagramInput:
 
 
 def _layers(steps: list[DiagramStep]) -> None:
-    layer: dict[str, int] = {}
-    for step in steps:  # plan order is topological
-        ups = [layer[u] for u in step.upstream if u in layer]
-        layer[step.key] = step.layer = (max(ups) + 1) if ups else 0
+    # Plan order is topological.
+    layers = longest_path_layers([s.key for s in steps], {s.key: s.upstream for s in steps})
+    for step in steps:
+        step.layer = layers[step.key]
 
 
 def build_diagram(job: Any, run_config: Any = None, **plan_kwargs: Any) -> JobDiagram:

@@ -1,0 +1,40 @@
+"""Fixtures of the web UI tests: a definitions file, a private instance home, and the
+application served in-process (Starlette's TestClient; its lifespan starts the hub)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ui_helpers import SOURCE
+
+
+@pytest.fixture
+def defs_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test definitions in a file; the instance home in the test's folder."""
+    monkeypatch.setenv("TRELLIS_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "ui_defs.py"
+    path.write_text(SOURCE)
+    return path
+
+
+@pytest.fixture
+def ui(defs_file: Path):
+    """``(client, state)``: the application over ``defs_file``, its hub running."""
+    from starlette.testclient import TestClient
+
+    from trellis.cli.code_target import CodeTarget
+    from trellis.instance.instance import Instance
+    from trellis.web.app import build_state, create_app
+    from trellis.web.workspace import Workspace
+
+    workspace = Workspace(CodeTarget(file=defs_file))
+    workspace.load()
+    instance = Instance.get()
+    state = build_state(workspace, instance, hub_interval=0.05)
+    app = create_app(state, watch=False)
+    with TestClient(app, base_url="http://127.0.0.1:3000") as client:
+        yield client, state
+    state.launcher.wait_all()
+    instance.dispose()

@@ -1,0 +1,192 @@
+"""End to end in a real browser: Debian's chromium, driven by Playwright, against a real
+``trellis dev`` process. Open the asset graph, launch a run from the launchpad (after an
+inline config error), watch it finish live, open its Gantt chart and trace, see it in the
+runs list, and check that markup in metadata, logs and errors never runs.
+
+Screenshots go to the test's folder (checked non-empty); with ``TRELLIS_SCREENSHOTS`` set
+to a folder they are written there too (how ``docs/screenshots/`` is made)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from ui_helpers import SOURCE
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless chromium for the whole session."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A ``trellis dev`` process over the test definitions, its home of its own."""
+    folder = tmp_path_factory.mktemp("ui_e2e")
+    (folder / "ui_defs.py").write_text(SOURCE)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "TRELLIS_HOME": str(folder / "home")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "trellis", "dev", "-f", "ui_defs.py", "--port", str(port)],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/workspace", timeout=2).close()
+            break
+        except OSError:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "trellis dev did not start"
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh page; any script error on it fails the test. The server's Content
+    Security Policy is bypassed: Playwright's waits evaluate strings, and the markup
+    tests then check the pages' own escaping, without the policy's second line."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def _shot(page, tmp_path: Path, name: str, full_page: bool = False) -> None:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, f"{name}.png is empty"
+    target = os.environ.get("TRELLIS_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / f"{name}.png")
+
+
+def test_asset_graph_draws_every_asset_and_searches(page, server, tmp_path):
+    page.goto(server + "/")
+    page.wait_for_selector("g.node")
+    keys = page.eval_on_selector_all("g.node", "nodes => nodes.map(n => n.dataset.key)")
+    assert sorted(keys) == ["broken", "numbers", "scaled", "slow", "total"]
+    assert page.locator(".group-label").all_text_contents().count("marts") == 2  # two columns
+    page.fill("#graph-search", "key:numbers+")
+    page.wait_for_function("document.querySelectorAll('g.node.lit').length === 3")
+    assert sorted(
+        page.eval_on_selector_all("g.node.dim", "nodes => nodes.map(n => n.dataset.key)")
+    ) == ["broken", "slow"]
+    page.fill("#graph-search", "key:(")
+    page.wait_for_selector("#graph-message .error")
+    _shot(page, tmp_path, "asset-graph")
+    page.fill("#graph-search", "")
+    page.click("g.node[data-key='total']")
+    page.wait_for_selector("h1 .key")
+    assert page.inner_text("h1 .key") == "total"
+
+
+def test_launch_from_launchpad_watch_it_finish_then_gantt_and_trace(page, server, tmp_path):
+    page.goto(server + "/launchpad?job=numbers_job")
+    page.wait_for_selector("#launch-config")
+    page.wait_for_function("document.querySelector('#launch-config').value.includes('factor: 2')")
+    page.fill("#launch-config", "ops:\n  scaled:\n    config:\n      factor: lots\n")
+    page.wait_for_selector(".config-errors .config-path")
+    assert page.inner_text(".config-errors .config-path") == "root:ops:scaled:config:factor"
+    _shot(page, tmp_path, "launchpad")
+    page.fill("#launch-config", "ops:\n  scaled:\n    config:\n      factor: 3\n")
+    page.fill("#launch-tags", "team=ui")
+    page.wait_for_function("!document.querySelector('.config-errors')")
+    page.click("#launch-button")
+    page.wait_for_url("**/runs/*")
+    # The page was open while the run went on: the end arrives pushed, not reloaded.
+    page.wait_for_selector("#run-header .badge.status-success", timeout=20000)
+    assert page.locator("#gantt rect.bar-success").count() == 3
+    assert page.locator("#log-body tr[data-type='RUN_SUCCESS']").count() == 1
+    page.wait_for_selector("#trace details.trace-node")
+    assert "StepExecutionContext scaled" in page.inner_text("#trace")
+    assert "team" in page.inner_text("#run-tags")
+    page.select_option("#log-step", "scaled")
+    steps = page.eval_on_selector_all(
+        "#log-body tr td:nth-child(3)", "cells => cells.map(c => c.textContent)"
+    )
+    assert steps and set(steps) == {"scaled"}
+    _shot(page, tmp_path, "run", full_page=True)
+    page.click("a[href='/runs']")
+    page.wait_for_selector("tr.run-row")
+    assert page.locator("tr.run-row .status-success").count() >= 1
+    _shot(page, tmp_path, "runs")
+
+
+def test_runs_list_shows_new_runs_pushed(page, server, browser):
+    page.goto(server + "/runs")
+    page.wait_for_selector("#runs")
+    before = page.locator("tr.run-row").count()
+    other = browser.new_page()
+    other.goto(server + "/launchpad")
+    other.select_option("#launch-mode", "selection")
+    other.fill("#launch-selection", "numbers")
+    other.press("#launch-selection", "Tab")  # the selection's scaffold: no config
+    other.click("#launch-button")
+    other.wait_for_url("**/runs/*")
+    run_id = other.url.rsplit("/", 1)[1]
+    other.close()
+    # Pushed (bench/ui.py measures how fast); the timeout only bounds a loaded machine.
+    page.wait_for_selector(f"tr[data-run-id='{run_id}']", timeout=15000)
+    assert page.locator("tr.run-row").count() == before + 1
+
+
+def test_markup_in_metadata_logs_and_errors_never_runs(page, server, tmp_path):
+    page.goto(server + "/launchpad")
+    page.select_option("#launch-mode", "selection")
+    page.fill("#launch-selection", "numbers or broken")
+    page.press("#launch-selection", "Tab")
+    page.click("#launch-button")
+    page.wait_for_selector("#run-header .badge.status-failure", timeout=20000)
+    page.select_option("#log-level", "INFO")
+    log = page.inner_text("#event-log")
+    assert "<script>window.__xss = 1</script>" in log  # shown as text
+    page.select_option("#log-level", "DEBUG")
+    assert "boom <script>window.__xss = 3</script>" in page.inner_text("#event-log")
+    page.goto(server + "/assets/numbers")
+    page.wait_for_selector("#materializations dd")
+    assert "<img src=x onerror=window.__xss=2>" in page.inner_text("#materializations")
+    _shot(page, tmp_path, "asset", full_page=True)
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#materializations img").count() == 0
+    page.goto(server + "/assets")
+    page.wait_for_selector("#catalog tbody tr")
+    page.select_option("#catalog-group", "marts")
+    assert page.locator("#catalog tbody tr").count() == 2
+    _shot(page, tmp_path, "catalog")
+    page.goto(server + "/")
+    page.wait_for_selector("g.node.status-failed[data-key='broken']")
+    assert page.locator("g.node.status-materialized[data-key='numbers']").count() == 1
+    _shot(page, tmp_path, "asset-graph-statuses")

@@ -1,0 +1,57 @@
+"""What the web UI tests share: the definitions they load (written to a file of each
+test's own) and waiting for a run."""
+
+import time
+
+SOURCE = """
+import time
+
+from trellis import AssetExecutionContext, Config, Definitions, asset, define_asset_job
+
+
+class Scale(Config):
+    factor: int = 2
+
+
+@asset(group_name="raw", kinds={"csv"}, owners=["data@example.com"], description="Some numbers.")
+def numbers(context: AssetExecutionContext) -> list:
+    context.log.info("<script>window.__xss = 1</script> loaded <b>bold</b>")
+    context.add_output_metadata({"note": "<img src=x onerror=window.__xss=2>", "rows": 3})
+    return [1, 2, 3]
+
+
+@asset(group_name="marts")
+def scaled(config: Scale, numbers: list) -> list:
+    return [n * config.factor for n in numbers]
+
+
+@asset(group_name="marts")
+def total(scaled: list) -> int:
+    return sum(scaled)
+
+
+@asset(group_name="other")
+def broken() -> None:
+    raise ValueError("boom <script>window.__xss = 3</script>")
+
+
+@asset(group_name="other")
+def slow() -> int:
+    time.sleep(30)
+    return 1
+
+
+numbers_job = define_asset_job("numbers_job", selection=["numbers", "scaled", "total"])
+defs = Definitions(assets=[numbers, scaled, total, broken, slow], jobs=[numbers_job])
+"""
+
+
+def wait_for_run(instance, run_id: str, timeout: float = 30.0):
+    """The run once it has finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = instance.get_run(run_id)
+        if run is not None and run.is_finished:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} did not finish in {timeout} s")
