@@ -1,6 +1,6 @@
 """Definitions the backfill tests run: a daily asset over five years (1,826 partitions)
 with ``BackfillPolicy.multi_run(30)``, a downstream weekly asset, a self-dependent daily
-asset, and an asset that fails on the partitions listed in $BACKFILL_FAIL_KEYS. Every
+asset, an unpartitioned one, and an asset that fails on the partitions listed in $BACKFILL_FAIL_KEYS. Every
 partition each asset computes is appended to $DAEMON_TEST_OUT/<asset>.log when set."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from trellis import (
     BackfillPolicy,
     DailyPartitionsDefinition,
     Definitions,
+    FilesystemIOManager,
     TimeWindowPartitionMapping,
     WeeklyPartitionsDefinition,
     asset,
@@ -59,4 +60,14 @@ def running(context, running) -> int:
     return (running or 0) + 1
 
 
-defs = Definitions(assets=[history, raw, weekly, running], executor=in_process_executor)
+@asset
+def summary() -> int:
+    return 0
+
+
+_storage = os.path.join(os.environ.get("DAEMON_TEST_OUT", "."), "storage")
+defs = Definitions(
+    assets=[history, raw, weekly, running, summary],
+    executor=in_process_executor,
+    resources={"io_manager": FilesystemIOManager(base_dir=_storage)},
+)

@@ -100,7 +100,9 @@ def plan_backfill(
         for name in chunk.asset_keys:
             asset_key = AssetKey.from_user_string(name)
             assets_def = graph.producer[asset_key]
-            for up in sorted(graph.upstream.get(asset_key, ())):
+            ups = set(graph.upstream.get(asset_key, ()))
+            ups |= {k for k in assets_def.keys_by_input_name.values() if k == asset_key}
+            for up in sorted(ups):  # a self-dependent asset reads itself
                 if up not in targets:
                     continue
                 up_def = graph.producer[up].partitions_def
@@ -149,6 +151,30 @@ def _keys_of(
     return list(pdef.get_partition_keys())
 
 
+def _within(pdef: Any, root_def: Any, root_keys: list[str], name: str) -> list[str]:
+    """The keys of ``pdef`` (another time-window definition than the root's) whose
+    windows lie inside the span of ``root_keys``' windows; non-time definitions take
+    the root's keys, which must exist in them."""
+    if not (hasattr(pdef, "time_window_for_partition_key") and hasattr(root_def, "fmt")):
+        for key in root_keys:
+            pdef.validate_partition_key(key)
+        return root_keys
+    windows = [root_def.time_window_for_partition_key(k) for k in root_keys]
+    lo, hi = min(w.start for w in windows), max(w.end for w in windows)
+    keys = []
+    for key in pdef.get_partition_keys():
+        window = pdef.time_window_for_partition_key(key)
+        if lo <= window.start and window.end <= hi:
+            keys.append(key)
+    if not keys:
+        raise InvalidInvocationError(
+            f"No partition of asset '{name}' ({pdef!r}) lies within {root_keys[0]}..."
+            f"{root_keys[-1]}, the partitions asked of the most upstream selected assets: "
+            "widen the range, or backfill it on its own."
+        )
+    return keys
+
+
 def launch_backfill(
     instance: Any,
     definitions: Any,
@@ -177,12 +203,20 @@ def launch_backfill(
         )
     graph = definitions.asset_graph
     asset_keys = _selected_keys(graph, selection)
-    targets = {
-        key: _keys_of(
-            graph.producer[key].partitions_def, partition_keys, partition_range, all_partitions
-        )
-        for key in asset_keys
-    }
+    # The keys (or range) are those of the most upstream selected asset's partitions;
+    # assets with another time-window definition take the partitions inside that span.
+    order = {key: i for i, key in enumerate(graph.toposorted_keys)}
+    root_def = graph.producer[min(asset_keys, key=order.__getitem__)].partitions_def
+    root_keys = _keys_of(root_def, partition_keys, partition_range, all_partitions)
+    targets: dict[AssetKey, list[str]] = {}
+    for key in asset_keys:
+        pdef = graph.producer[key].partitions_def
+        if pdef == root_def:
+            targets[key] = root_keys
+        elif all_partitions:
+            targets[key] = list(pdef.get_partition_keys())
+        else:
+            targets[key] = _within(pdef, root_def, root_keys, key.to_user_string())
     return _store(instance, graph, targets, dict(tags or {}), None)
 
 
