@@ -1,7 +1,8 @@
 """Definitions the backfill tests run: a daily asset over five years (1,826 partitions)
-with ``BackfillPolicy.multi_run(30)``, a downstream weekly asset, a self-dependent daily
-asset, an unpartitioned one, and an asset that fails on the partitions listed in $BACKFILL_FAIL_KEYS. Every
-partition each asset computes is appended to $DAEMON_TEST_OUT/<asset>.log when set."""
+with ``BackfillPolicy.multi_run(30)``, a daily asset that fails on the partitions listed
+in $BACKFILL_FAIL_KEYS, a weekly asset downstream of it, a self-dependent daily asset and
+an unpartitioned one. Every partition each asset computes is appended to
+$DAEMON_TEST_OUT/<asset>.log when set."""
 
 from __future__ import annotations
 

@@ -205,7 +205,7 @@ def test_cancel_stops_launching_and_cancels_queued_runs(instance):
 
 def test_bad_input_is_refused_before_anything_is_stored(instance):
     bf = Backfills(instance, RecordingLauncher())
-    with pytest.raises(InvariantViolationError, match="'2024-01-055'.*Did you mean '2024-01-05'"):
+    with pytest.raises(InvariantViolationError, match=r"'2024-01-055'.*Did you mean '2024-01-05'"):
         bf.launch(["raw"], partition_keys=["2024-01-02", "2024-01-055"])
     with pytest.raises(InvalidInvocationError, match="summary has no partitions_def"):
         bf.launch(["raw", "summary"], all_partitions=True)
