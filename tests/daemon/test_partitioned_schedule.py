@@ -75,7 +75,7 @@ def test_jobs_it_cannot_follow_are_refused():
     def plain() -> None:
         work()
 
-    with pytest.raises(InvalidDefinitionError, match="job 'plain'.*has no partitions_def"):
+    with pytest.raises(InvalidDefinitionError, match=r"job 'plain'.*has no partitions_def"):
         build_schedule_from_partitioned_job(plain)
     with pytest.raises(InvalidDefinitionError, match="cron_schedule is for static partitions"):
         build_schedule_from_partitioned_job(events_job, cron_schedule="0 1 * * *")
