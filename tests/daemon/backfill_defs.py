@@ -1,8 +1,8 @@
 """Definitions the backfill tests run: a daily asset over five years (1,826 partitions)
 with ``BackfillPolicy.multi_run(30)``, a daily asset that fails on the partitions listed
-in $BACKFILL_FAIL_KEYS, a weekly asset downstream of it, a self-dependent daily asset and
-an unpartitioned one. Every partition each asset computes is appended to
-$DAEMON_TEST_OUT/<asset>.log when set."""
+in $BACKFILL_FAIL_KEYS, a weekly asset downstream of it (named to sort before it), a
+self-dependent daily asset and an unpartitioned one. Every partition each asset computes
+is appended to $DAEMON_TEST_OUT/<asset>.log when set."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def raw(context) -> int:
 
 
 @asset(partitions_def=weeks)
-def weekly(context, raw) -> int:
-    _note("weekly", [context.partition_key])
+def by_week(context, raw) -> int:
+    _note("by_week", [context.partition_key])
     return sum(raw.values())
 
 
@@ -68,7 +68,7 @@ def summary() -> int:
 
 _storage = os.path.join(os.environ.get("DAEMON_TEST_OUT", "."), "storage")
 defs = Definitions(
-    assets=[history, raw, weekly, running, summary],
+    assets=[history, raw, by_week, running, summary],
     executor=in_process_executor,
     resources={"io_manager": FilesystemIOManager(base_dir=_storage)},
 )

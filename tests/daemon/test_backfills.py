@@ -100,28 +100,31 @@ def _log(tmp_path: Path, name: str) -> list[str]:
 
 def test_a_weekly_partition_waits_for_the_days_it_reads(instance, tmp_path):
     bf = Backfills(instance, InlineLauncher())
-    record = bf.launch(["raw", "weekly"], partition_range=("2024-01-01", "2024-01-14"))
+    record = bf.launch(["raw", "by_week"], partition_range=("2024-01-01", "2024-01-14"))
     by_asset = {c.asset_keys[0]: [] for c in record.chunks}
     for chunk in record.chunks:
         by_asset[chunk.asset_keys[0]].append(chunk)
     assert len(by_asset["raw"]) == 14  # no policy: a run per partition, as in Dagster
+    # The plan lists a run after those it waits for (by_week sorts before raw by name).
+    assert all(i < n for n, chunk in enumerate(record.chunks) for i in chunk.after)
+    assert record.chunks[0].asset_keys == ["raw"]
     done = bf.until_finished(record.backfill_id)
     assert done.status is BackfillStatus.COMPLETED
     runs = bf.runs(record.backfill_id)
     assert {r.status for r in runs} == {RunStatus.SUCCESS}
     position = {r.tags[PARTITION_TAG] + "/" + r.asset_selection[0]: i for i, r in enumerate(runs)}
-    weekly = [r for r in runs if r.asset_selection == ["weekly"]]
+    weekly = [r for r in runs if r.asset_selection == ["by_week"]]
     assert weekly
     for run in weekly:
         chunk = next(
             c
             for c in record.chunks
-            if c.asset_keys == ["weekly"] and c.partition_keys == [run.tags[PARTITION_TAG]]
+            if c.asset_keys == ["by_week"] and c.partition_keys == [run.tags[PARTITION_TAG]]
         )
         days = [k for i in chunk.after for k in record.chunks[i].partition_keys]
         assert len(days) == 7  # the seven days of its week, all in the backfill
         assert all(
-            position[f"{d}/raw"] < position[f"{run.tags[PARTITION_TAG]}/weekly"] for d in days
+            position[f"{d}/raw"] < position[f"{run.tags[PARTITION_TAG]}/by_week"] for d in days
         )
         assert all(
             r.end_time <= run.create_time
@@ -149,7 +152,7 @@ def test_a_failure_blocks_what_reads_it_and_retry_runs_only_what_is_left(
 ):
     monkeypatch.setenv("BACKFILL_FAIL_KEYS", "2024-01-10")
     bf = Backfills(instance, InlineLauncher())
-    record = bf.launch(["raw", "weekly"], partition_range=("2024-01-01", "2024-01-21"))
+    record = bf.launch(["raw", "by_week"], partition_range=("2024-01-01", "2024-01-21"))
     done = bf.until_finished(record.backfill_id)
     assert done.status is BackfillStatus.FAILED
     assert done.counts["failed"] == 1
@@ -158,9 +161,9 @@ def test_a_failure_blocks_what_reads_it_and_retry_runs_only_what_is_left(
     weeks_run = [
         r.tags[PARTITION_TAG]
         for r in bf.runs(record.backfill_id)
-        if r.asset_selection == ["weekly"]
+        if r.asset_selection == ["by_week"]
     ]
-    week_chunks = [c for c in record.chunks if c.asset_keys == ["weekly"]]
+    week_chunks = [c for c in record.chunks if c.asset_keys == ["by_week"]]
     left = [c.partition_keys[0] for c in week_chunks if c.partition_keys[0] not in weeks_run]
     assert len(left) == 1
 

@@ -70,16 +70,33 @@ def plan_backfill(
     docstring."""
     from trellis.defs.partition_deps import upstream_keys_for
 
-    groups: dict[tuple[int, tuple[str, ...]], list[AssetKey]] = {}
-    defs_by_id: dict[int, Any] = {}
-    for key in sorted(targets):
+    # Assets join a group of the same partitions definition and keys, in topological
+    # order, unless they read an asset of a group made after it (its runs would wait
+    # for that group, which waits for this one).
+    groups: dict[int, tuple[Any, list[str], list[AssetKey]]] = {}
+    group_of: dict[AssetKey, int] = {}
+    ordered = [k for k in graph.toposorted_keys if k in targets]
+    for key in ordered:
         pdef = graph.producer[key].partitions_def
-        defs_by_id[id(pdef)] = pdef
-        groups.setdefault((id(pdef), tuple(targets[key])), []).append(key)
+        keys = list(targets[key])
+        read = [group_of[u] for u in graph.upstream.get(key, ()) if u in group_of]
+        latest = max(read, default=-1)
+        joined = next(
+            (
+                gid
+                for gid in range(len(groups) - 1, latest - 1, -1)
+                if gid >= 0 and groups[gid][0] == pdef and groups[gid][1] == keys
+            ),
+            None,
+        )
+        if joined is None:
+            joined = len(groups)
+            groups[joined] = (pdef, keys, [])
+        groups[joined][2].append(key)
+        group_of[key] = joined
     chunks: list[BackfillChunk] = []
     caps: list[int | None] = []
-    for (def_id, keys), asset_keys in groups.items():
-        pdef = defs_by_id[def_id]
+    for pdef, keys, asset_keys in groups.values():
         order = {k: i for i, k in enumerate(pdef.get_partition_keys())}
         cap = _group_cap([graph.producer[k] for k in asset_keys])
         caps.append(cap)
@@ -113,7 +130,44 @@ def plan_backfill(
                         after.add(found)
         chunk.after = sorted(after)
     numbered = [c for c in caps if c is not None]
-    return chunks, (min(numbered) if numbered else None)
+    return _in_dependency_order(chunks), (min(numbered) if numbered else None)
+
+
+def _in_dependency_order(chunks: list[BackfillChunk]) -> list[BackfillChunk]:
+    """``chunks`` renumbered so that every run comes after the runs it waits for, else in
+    their order (the daemon launches in index order: a self-dependent asset's oldest
+    partitions first); runs that wait for each other in a circle are refused."""
+    import heapq
+
+    waiting = [len(set(c.after)) for c in chunks]
+    unblocks: dict[int, list[int]] = {}
+    for index, chunk in enumerate(chunks):
+        for before in set(chunk.after):
+            unblocks.setdefault(before, []).append(index)
+    ready = [i for i, n in enumerate(waiting) if n == 0]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        index = heapq.heappop(ready)
+        order.append(index)
+        for after in unblocks.get(index, ()):
+            waiting[after] -= 1
+            if waiting[after] == 0:
+                heapq.heappush(ready, after)
+    if len(order) < len(chunks):
+        placed = set(order)
+        names = sorted({n for i, c in enumerate(chunks) if i not in placed for n in c.asset_keys})
+        raise InvalidInvocationError(
+            f"The backfill's runs of {', '.join(names)} would wait for each other (their "
+            "partition mappings read partitions in both directions); backfill them apart."
+        )
+    new_index = {old: new for new, old in enumerate(order)}
+    result = []
+    for old in order:
+        chunk = chunks[old]
+        chunk.after = sorted(new_index[i] for i in chunk.after)
+        result.append(chunk)
+    return result
 
 
 def _selected_keys(graph: Any, selection: Any) -> list[AssetKey]:
