@@ -103,7 +103,7 @@ def plan_backfill(
         ranged = not hasattr(pdef, "partition_dimension_names")
         names = [k.to_user_string() for k in asset_keys]
         for run in _contiguous(sorted(set(keys), key=order.__getitem__), order):
-            size = len(run) if cap is None or not ranged else cap
+            size = (cap or len(run)) if ranged else 1  # multi-dimensional: key by key
             for i in range(0, len(run), size):
                 part = run[i : i + size]
                 chunks.append(BackfillChunk(names, part, [], len(part) > 1))
