@@ -99,7 +99,7 @@ class BackfillLoop(DaemonLoop):
         if record.status is BackfillStatus.REQUESTED:
             for index, state in enumerate(states):
                 if state == "ready":
-                    run = self._launch(record, index)
+                    run = self.launch_chunk(record, index)
                     runs[run.run_id] = run
                     launched += 1
             states = self._states(record, runs)
@@ -127,7 +127,7 @@ class BackfillLoop(DaemonLoop):
                 states.append("waiting")
         return states
 
-    def _launch(self, record: BackfillRecord, index: int) -> Run:
+    def launch_chunk(self, record: BackfillRecord, index: int) -> Run:
         """Create and queue the run of chunk ``index``, once (see the module docstring)."""
         fresh = new_run_id()
         owner = run_key_owner(record.backfill_id)
