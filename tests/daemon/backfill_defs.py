@@ -14,10 +14,10 @@ from trellis import (
     BackfillPolicy,
     DailyPartitionsDefinition,
     Definitions,
-    FilesystemIOManager,
     TimeWindowPartitionMapping,
     WeeklyPartitionsDefinition,
     asset,
+    custom_path_fs_io_manager,
     in_process_executor,
 )
 
@@ -66,9 +66,12 @@ def summary() -> int:
     return 0
 
 
-_storage = os.path.join(os.environ.get("DAEMON_TEST_OUT", "."), "storage")
 defs = Definitions(
     assets=[history, raw, by_week, running, summary],
     executor=in_process_executor,
-    resources={"io_manager": FilesystemIOManager(base_dir=_storage)},
+    # The outputs go to $DAEMON_TEST_OUT, read when a run starts (the module may stay
+    # imported from one test to the next).
+    resources={
+        "io_manager": custom_path_fs_io_manager.configured({"base_dir": {"env": "DAEMON_TEST_OUT"}})
+    },
 )
