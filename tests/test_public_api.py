@@ -282,6 +282,7 @@ EXPECTED_PUBLIC_NAMES = [
     "build_resources",
     "build_run_status_sensor_context",
     "build_schedule_context",
+    "build_schedule_from_partitioned_job",
     "build_sensor_context",
     "colored_console_logger",
     "components",

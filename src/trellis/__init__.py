@@ -345,6 +345,7 @@ if TYPE_CHECKING:
         StaticPartitionMapping,
         TimeWindowPartitionMapping,
     )
+    from trellis.defs.partitioned_schedule import build_schedule_from_partitioned_job
     from trellis.defs.partitions import (
         PartitionKeyRange,
         PartitionsDefinition,
@@ -623,6 +624,7 @@ __all__ = [
     "build_resources",
     "build_run_status_sensor_context",
     "build_schedule_context",
+    "build_schedule_from_partitioned_job",
     "build_sensor_context",
     "colored_console_logger",
     "components",

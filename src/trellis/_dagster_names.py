@@ -23,9 +23,9 @@ PLANNED_GROUPS: dict[str, str] = {
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
     "injectors and readers work)",
-    "instigation runtime": "the partitioned-job schedule builder, the run-coordinator and "
-    "launcher classes and code-location selectors arrive in a later release (the daemon "
-    "runs schedules and every kind of sensor: trellis daemon)",
+    "instigation runtime": "the run-coordinator and launcher classes and code-location "
+    "selectors arrive in a later release (the daemon runs schedules and every kind of "
+    "sensor: trellis daemon; build_schedule_from_partitioned_job works)",
     "instance queries": "querying the instance's event log with records and filters arrives "
     "in a later release",
     "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
@@ -92,7 +92,6 @@ PLANNED: dict[str, str] = {
             "QueuedRunCoordinator",
             "RepositorySelector",
             "SubmitRunContext",
-            "build_schedule_from_partitioned_job",
             "make_email_on_run_failure_sensor",
         ],
         "instigation runtime",

@@ -247,6 +247,7 @@ EXPORTS: dict[str, str] = {
     "build_resources": "trellis.api.testing",
     "build_run_status_sensor_context": "trellis.api.testing",
     "build_schedule_context": "trellis.api.testing",
+    "build_schedule_from_partitioned_job": "trellis.defs.partitioned_schedule",
     "build_sensor_context": "trellis.api.testing",
     "colored_console_logger": "trellis.defs.builtin_loggers",
     "components": "trellis",

@@ -6,6 +6,8 @@ writes PAUSED_FILE and sleeps, for the test to SIGKILL it there.
 - ``after-runs-created``: a tick's runs are queued, its outcome not recorded yet.
 - ``mid-launch``: the queue has launched two runs and claimed a third (STARTING), not
   launched yet.
+- ``backfill-mid-launch``: the backfill loop has queued 20 runs of a backfill, its
+  cursor (the stored record) not updated yet.
 """
 
 from __future__ import annotations
@@ -42,6 +44,22 @@ def main() -> None:
             real(self, run, instance)
 
         SubprocessRunLauncher.launch_run = launch
+    elif mode == "backfill-mid-launch":
+        from trellis.instance.backfills import BACKFILL_TAG
+        from trellis.instance.run_queue import RunQueueMixin
+
+        submitted = []
+        real_submit = RunQueueMixin.submit_run
+
+        def submit(self, run):
+            result = real_submit(self, run)
+            if BACKFILL_TAG in run.tags:
+                submitted.append(run.run_id)
+                if len(submitted) == 20:
+                    _pause(paused)
+            return result
+
+        RunQueueMixin.submit_run = submit
     instance = Instance.get()
     location = CodeLocation.load(CodePointer(file=defs_file, attribute="defs"))
     TrellisDaemon(instance, location).run()

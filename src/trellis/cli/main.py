@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from trellis.cli.asset_commands import asset_group
+from trellis.cli.backfill_commands import backfill_group
 from trellis.cli.daemon_commands import daemon_group
 from trellis.cli.defs_commands import defs_group
 from trellis.cli.dev_command import dev
@@ -54,6 +55,7 @@ cli.add_command(asset_group)
 cli.add_command(job_group)
 cli.add_command(defs_group)
 cli.add_command(run_group)
+cli.add_command(backfill_group)
 cli.add_command(instance_group)
 cli.add_command(partitions_group)
 cli.add_command(daemon_group)

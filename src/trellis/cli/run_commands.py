@@ -46,11 +46,14 @@ def run_group() -> None:
 @run_group.command(
     "list",
     epilog=examples(
-        "trellis run list", "trellis run list --status FAILURE --job sales_job --limit 10"
+        "trellis run list",
+        "trellis run list --status FAILURE --job sales_job --limit 10",
+        "trellis run list --tag dagster/backfill=qwertyui",
     ),
 )
 @click.option("--status", "statuses", multiple=True, type=_STATUS_CHOICE, help="Repeatable.")
 @click.option("--job", "job_name", help="Only runs of this job.")
+@click.option("--tag", "tag_pairs", multiple=True, help="Only runs with tag KEY=VALUE; repeatable.")
 @click.option(
     "--limit",
     default=25,
@@ -58,11 +61,21 @@ def run_group() -> None:
     type=click.IntRange(min=0),
     help="At most this many runs, newest first (0: all).",
 )
-def list_runs(statuses: tuple[str, ...], job_name: str | None, limit: int) -> None:
+def list_runs(
+    statuses: tuple[str, ...], job_name: str | None, tag_pairs: tuple[str, ...], limit: int
+) -> None:
     """Recorded runs, newest first."""
     status_filter = [RunStatus(s.upper()) for s in statuses] or None
+    tags: dict[str, str] = {}
+    for pair in tag_pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"'{pair}' is not KEY=VALUE.", param_hint="'--tag'")
+        tags[key] = value
     with open_instance() as instance:
-        runs = instance.get_runs(statuses=status_filter, job_name=job_name, limit=limit or None)
+        runs = instance.get_runs(
+            statuses=status_filter, job_name=job_name, tags=tags or None, limit=limit or None
+        )
     make_console().print(runs_table(runs))
 
 

@@ -1,4 +1,4 @@
-"""``TrellisDaemon``: the process that runs the scheduler, sensors and run queue loops
+"""``TrellisDaemon``: the process that runs the scheduler, sensors, backfill and run queue loops
 against one instance (``trellis daemon -f defs.py``).
 
 - **One daemon per instance.** It holds a lease in the instance (``daemon_leases``),
@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from trellis.daemon.backfill_loop import BackfillLoop
 from trellis.daemon.clock import Clock, SystemClock
 from trellis.daemon.code_location import CodeLocation
 from trellis.daemon.launcher import RunLauncher, SubprocessRunLauncher
@@ -81,7 +82,8 @@ def holder_is_dead(owner: str) -> bool:
 
 class TrellisDaemon:
     """Runs the daemon loops of one code location against one instance (see the module
-    docstring). ``loops`` replaces the default three (scheduler, sensors, run_queue)."""
+    docstring). ``loops`` replaces the default four (scheduler, sensors, backfill,
+    run_queue)."""
 
     def __init__(
         self,
@@ -109,6 +111,7 @@ class TrellisDaemon:
             loops = [
                 SchedulerLoop(instance, location, self.settings, on_runs=self.wake),
                 SensorLoop(instance, location, self.settings, on_runs=self.wake),
+                BackfillLoop(instance, location, on_runs=self.wake),
                 self.queue,
             ]
         self.loops = loops

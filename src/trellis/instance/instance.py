@@ -27,6 +27,7 @@ from trellis.core.errors import InstanceError, InvalidInvocationError, StorageUn
 from trellis.core.events import Event, EventType
 from trellis.core.run import HOST_TAG, PID_NAMESPACE_TAG, PID_TAG, Run, RunStatus
 from trellis.instance.automation_records import AutomationEvaluationRecord
+from trellis.instance.backfills import InstanceBackfillsMixin
 from trellis.instance.concurrency import InstanceConcurrencyMixin
 from trellis.instance.config import (
     UMASK,
@@ -73,7 +74,7 @@ def _statuses(
     return tuple(RunStatus(s) for s in items)
 
 
-class Instance(InstanceConcurrencyMixin, InstigationMixin, RunQueueMixin):
+class Instance(InstanceConcurrencyMixin, InstigationMixin, RunQueueMixin, InstanceBackfillsMixin):
     """One object over the instance's storage (runs, event logs, the asset index, the
     concurrency pools, the run queue, the daemon's records) and its home directory, where
     the filesystem IO manager keeps outputs (``storage/``).

@@ -134,3 +134,18 @@ class RunQueueMixin:
 
         event = event_factory.run_failure(run_id, stored.job_name, message)
         return self._transition(run_id, stored.status, change, event) is not None
+
+    def cancel_queued_run(self, run_id: str, message: str = "") -> bool:
+        """End a run still waiting in the queue as CANCELED (QUEUED -> CANCELED with a
+        ``RUN_CANCELED`` event); whether it was (False: it had left the queue)."""
+        stored = self.storage.get_run(run_id)
+        if stored is None:
+            return False
+
+        def change(run: Run) -> None:
+            run.status = RunStatus.CANCELED
+            run.end_time = time.time()
+
+        text = message or "The run was canceled before it left the queue."
+        event = event_factory.run_canceled(run_id, stored.job_name, text)
+        return self._transition(run_id, RunStatus.QUEUED, change, event) is not None

@@ -23,6 +23,7 @@ from trellis.core.asset_key import AssetKey
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
 from trellis.instance.automation_records import AutomationEvaluationRecord, AutomationRecordsMixin
+from trellis.instance.backfills import BackfillRecord, BackfillStatus, InMemoryBackfillsMixin
 from trellis.instance.check_index import InMemoryCheckIndex
 from trellis.instance.daemon_records import (
     DaemonHeartbeat,
@@ -292,6 +293,25 @@ class InstanceStorage(ABC):
         """The partition status index of each asset (stored keys), ranges by first
         ordinal."""
 
+    # -- backfills -----------------------------------------------------------------------
+    @abstractmethod
+    def add_backfill(self, record: BackfillRecord) -> None:
+        """Store a new backfill record (its id must be new)."""
+
+    @abstractmethod
+    def update_backfill(self, record: BackfillRecord) -> None:
+        """Replace the stored backfill record of the same id."""
+
+    @abstractmethod
+    def get_backfill(self, backfill_id: str) -> BackfillRecord | None:
+        """The backfill record ``backfill_id``, or None."""
+
+    @abstractmethod
+    def get_backfills(
+        self, statuses: Sequence[BackfillStatus] | None = None, limit: int | None = None
+    ) -> list[BackfillRecord]:
+        """Backfill records (of the given statuses), newest first."""
+
     # -- dynamic partitions --------------------------------------------------------------
     @abstractmethod
     def add_dynamic_partitions(self, partitions_def_name: str, keys: Sequence[str]) -> None:
@@ -417,6 +437,7 @@ class InMemoryStorage(
     AutomationRecordsMixin,
     InMemoryPoolsMixin,
     DynamicPartitionsMixin,
+    InMemoryBackfillsMixin,
     DaemonRecordsMixin,
     InstanceStorage,
 ):
@@ -441,6 +462,7 @@ class InMemoryStorage(
         self._heartbeats: dict[str, float] = {}
         self._automation_init()
         self._dynamic_init()
+        self._backfills_init()
         self._status = InMemoryPartitionStatus()
         self._daemon_init()
         self._checks = InMemoryCheckIndex()

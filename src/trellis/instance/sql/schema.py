@@ -27,6 +27,8 @@ all three); change them together, with a new revision.
 - ``asset_partition_status``: the partition status index, one row per run of
   consecutive partitions (by ordinal) of one asset that were last ``MATERIALIZED`` or
   last ``FAILED`` (``instance/partition_status.py``).
+- ``backfills``: one row per backfill, its status and timestamps in columns, the rest
+  (assets, partitions, plan, runs launched, counts) as JSON (``instance/backfills.py``).
 - ``dynamic_partitions``: the keys of each ``DynamicPartitionsDefinition``, one row per
   definition name and key, in the order added (``id``).
 - ``instigators``: the state of each schedule and sensor (on or off, its cursor).
@@ -62,6 +64,7 @@ __all__ = [
     "concurrency_slots",
     "concurrency_waiters",
     "asset_partition_status",
+    "backfills",
     "dynamic_partitions",
     "daemon_heartbeats",
     "daemon_leases",
@@ -202,6 +205,17 @@ asset_partition_status = sa.Table(
     sa.Column("first_ordinal", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("last_ordinal", sa.BigInteger, nullable=False),
     sa.Column("status", sa.String(31), nullable=False),
+)
+
+backfills = sa.Table(
+    "backfills",
+    metadata,
+    sa.Column("backfill_id", sa.String(255), primary_key=True),
+    sa.Column("status", sa.String(63), nullable=False),
+    sa.Column("create_timestamp", Timestamp, nullable=False),
+    sa.Column("update_timestamp", Timestamp, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Index("idx_backfills_status", "status", "create_timestamp"),
 )
 
 dynamic_partitions = sa.Table(

@@ -30,6 +30,7 @@ from trellis.instance.config import StorageSpec
 from trellis.instance.partition_status import StatusRange, StatusUpdate
 from trellis.instance.sql import migrate as migrations
 from trellis.instance.sql.automation_storage import SqlAutomationRecords
+from trellis.instance.sql.backfill_storage import SqlBackfills
 from trellis.instance.sql.daemon_storage import SqlDaemonRecords
 from trellis.instance.sql.database import NOT_COMMITTED, Database
 from trellis.instance.sql.dynamic_storage import SqlDynamicPartitions
@@ -91,7 +92,12 @@ def _record(row: Any) -> EventRecord:
 
 
 class SqlStorage(
-    SqlAutomationRecords, SqlPools, SqlDynamicPartitions, SqlDaemonRecords, InstanceStorage
+    SqlAutomationRecords,
+    SqlPools,
+    SqlDynamicPartitions,
+    SqlBackfills,
+    SqlDaemonRecords,
+    InstanceStorage,
 ):
     """Instance storage in one SQL database (SQLite file or PostgreSQL schema).
 

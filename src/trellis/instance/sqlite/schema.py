@@ -19,7 +19,7 @@ from trellis.core.errors import InstanceError
 # The newest migration revision; the statements below create its tables. Opening a
 # database at this revision needs neither SQLAlchemy nor Alembic (a test keeps it equal
 # to the migrations' head).
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 
 VERSION_TABLE = "alembic_version"
 MIGRATE_COMMAND = "trellis instance migrate"
@@ -29,6 +29,7 @@ TRELLIS_TABLES = frozenset(
         "asset_check_evaluations",
         "asset_keys",
         "asset_partition_status",
+        "backfills",
         "concurrency_limits",
         "concurrency_slots",
         "concurrency_waiters",
@@ -104,6 +105,15 @@ CREATE_STATEMENTS: tuple[str, ...] = (
     status VARCHAR(31) NOT NULL,
     PRIMARY KEY (asset_key, first_ordinal)
 )""",
+    """CREATE TABLE backfills (
+    backfill_id VARCHAR(255) NOT NULL,
+    status VARCHAR(63) NOT NULL,
+    create_timestamp FLOAT NOT NULL,
+    update_timestamp FLOAT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (backfill_id)
+)""",
+    "CREATE INDEX idx_backfills_status ON backfills (status, create_timestamp)",
     """CREATE TABLE dynamic_partitions (
     id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     partitions_def_name VARCHAR(255) NOT NULL,

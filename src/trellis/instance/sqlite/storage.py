@@ -39,6 +39,7 @@ from trellis.instance.config import StorageSpec
 from trellis.instance.partition_status import StatusRange, StatusUpdate
 from trellis.instance.sqlite import check_queries, status_queries
 from trellis.instance.sqlite.automation_storage import SqliteAutomationRecords
+from trellis.instance.sqlite.backfill_storage import SqliteBackfills
 from trellis.instance.sqlite.connection import (
     SqliteDatabase,
     check_sqlite_file,
@@ -183,6 +184,7 @@ class SqliteStorage(
     SqliteAutomationRecords,
     SqlitePools,
     SqliteDynamicPartitions,
+    SqliteBackfills,
     SqliteDaemonRecords,
     InstanceStorage,
 ):
