@@ -9,6 +9,8 @@ processes on a SQLite instance:
 - a run whose process is SIGKILLed while the daemon runs is failed with the reason, and
   the run queue and the concurrency pool it held let the next run start.
 
+Both with the default launcher and with the forked one (``--launcher fork``).
+
 The test reads runs through the storage directly: an ``Instance`` read would itself end
 the dead run and hide whether the daemon did.
 """
@@ -59,9 +61,12 @@ def env(tmp_path, monkeypatch):
     return {"home": home, "out": out}
 
 
-def _daemon() -> subprocess.Popen:
+LAUNCHERS = pytest.mark.parametrize("launcher", ["subprocess", "fork"])
+
+
+def _daemon(launcher: str = "subprocess") -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "trellis", "daemon", "-f", RETRY_DEFS],
+        [sys.executable, "-m", "trellis", "daemon", "-f", RETRY_DEFS, "--launcher", launcher],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -117,10 +122,11 @@ def _retries_beat(daemon_id: str | None = None):
     return beat
 
 
-def test_a_failed_run_is_retried_through_the_queue_once_across_restarts(env):
+@LAUNCHERS
+def test_a_failed_run_is_retried_through_the_queue_once_across_restarts(env, launcher):
     failed_id = _submit("flaky")
     retry_id = retry_run_id(failed_id)
-    daemon = _daemon()
+    daemon = _daemon(launcher)
     try:
         retry = _wait(
             lambda: (r := _stored(retry_id)) is not None and r.status.is_finished and r,
@@ -180,14 +186,15 @@ def _run_pids() -> list[int]:
     return [int(r.tags[PID_TAG]) for r in _all_runs() if r.tags.get(PID_TAG, "").isdigit()]
 
 
-def test_a_run_whose_process_is_killed_is_failed_and_frees_its_slots(env):
+@LAUNCHERS
+def test_a_run_whose_process_is_killed_is_failed_and_frees_its_slots(env, launcher):
     config = yaml.safe_load((env["home"] / "trellis.yaml").read_text())
     config["run_queue"]["max_concurrent_runs"] = 2
     (env["home"] / "trellis.yaml").write_text(yaml.safe_dump(config))
     with Instance.get() as instance:
         instance.set_concurrency_limit("sleepers", 1)
     ids = [_submit("sleepy") for _ in range(3)]
-    daemon = _daemon()
+    daemon = _daemon(launcher)
     try:
         # the first two runs start (max_concurrent_runs: 2); one gets the pool's slot
         holder = _wait(

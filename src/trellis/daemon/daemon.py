@@ -108,7 +108,9 @@ class TrellisDaemon:
         self.heartbeat_interval = heartbeat_interval
         self.queue: RunQueueLoop | None = None
         if loops is None:
-            self.queue = RunQueueLoop(instance, self.settings, launcher or SubprocessRunLauncher())
+            launcher = launcher or SubprocessRunLauncher()
+            launcher.on_exit = self.wake  # a run's process ended: its place is free
+            self.queue = RunQueueLoop(instance, self.settings, launcher)
             loops = [
                 SchedulerLoop(instance, location, self.settings, on_runs=self.wake),
                 SensorLoop(instance, location, self.settings, on_runs=self.wake),
