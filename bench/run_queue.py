@@ -21,7 +21,8 @@ Workloads (one JSON line each; both by default):
 
 ``--launcher`` picks ``trellis daemon --launcher`` (the subprocess launcher with its
 spare worker, or the forked one). ``--dequeue-interval`` sets
-``run_queue: dequeue_interval_seconds`` (default 0.5, as in ``trellis.yaml``): a run submitted by another process waits for the queue's next look.
+``run_queue: dequeue_interval_seconds`` (default 0.5, as in ``trellis.yaml``): a run
+submitted by another process waits for the queue's next look.
 """
 
 from __future__ import annotations
