@@ -126,10 +126,24 @@ def _print_round(console: Any, instance: Any, location: Any) -> None:
 
 @daemon_group.command("status", epilog=examples("trellis daemon status"))
 def status() -> None:
-    """The heartbeat of each daemon loop: RUNNING when it beat in the last 30 s."""
+    """Who holds the daemon lease, and the heartbeat of each daemon loop: RUNNING when
+    it beat in the last 30 s."""
     now = time.time()
     with open_instance() as instance:
         beats = instance.get_daemon_heartbeats()
+        lease = instance.get_daemon_lease()
+    console = make_console()
+    if lease is None:
+        console.print("Daemon lease: free (no daemon holds this instance).")
+    elif lease.expires <= now:
+        console.print(
+            f"Daemon lease: expired {format_time(lease.expires)} (last held by {lease.owner})."
+        )
+    else:
+        console.print(
+            f"Daemon lease: held by {lease.owner} since {format_time(lease.acquired)}, "
+            f"until {format_time(lease.expires)} unless renewed."
+        )
     rows = []
     for beat in beats:
         age = now - beat.timestamp
@@ -140,7 +154,6 @@ def status() -> None:
         rows.append(
             (beat.daemon_type, status_text(state), f"{age:.0f} s ago", beat.daemon_id, info)
         )
-    console = make_console()
     if not rows:
         console.print("No daemon has run on this instance (start one: trellis daemon -f defs.py).")
         return
