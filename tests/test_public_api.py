@@ -113,6 +113,7 @@ EXPECTED_PUBLIC_NAMES = [
     "DataProvenance",
     "DataVersion",
     "DataVersionsByPartition",
+    "DefaultRunLauncher",
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
     "Definitions",

@@ -250,6 +250,7 @@ if TYPE_CHECKING:
         TableRecord,
         TableSchema,
     )
+    from trellis.daemon.launcher import SubprocessRunLauncher as DefaultRunLauncher
     from trellis.defs.asset import AssetsDefinition, asset, map_asset_specs, multi_asset
     from trellis.defs.asset_check_spec import AssetCheckSpec
     from trellis.defs.asset_checks_definition import (
@@ -455,6 +456,7 @@ __all__ = [
     "DataProvenance",
     "DataVersion",
     "DataVersionsByPartition",
+    "DefaultRunLauncher",
     "DefaultScheduleStatus",
     "DefaultSensorStatus",
     "Definitions",

@@ -86,7 +86,6 @@ PLANNED: dict[str, str] = {
     **dict.fromkeys(
         [
             "CodeLocationSelector",
-            "DefaultRunLauncher",
             "JobSelector",
             "MAX_RUNTIME_SECONDS_TAG",
             "QueuedRunCoordinator",

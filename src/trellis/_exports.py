@@ -67,6 +67,7 @@ EXPORTS: dict[str, str] = {
     "DagsterRunMetadataValue": "trellis.core.metadata_kinds",
     "DagsterRunNotFoundError": "trellis.core.errors:RunNotFoundError",
     "DagsterRunStatus": "trellis.core.run:RunStatus",
+    "DefaultRunLauncher": "trellis.daemon.launcher:SubprocessRunLauncher",
     "DagsterStepOutputNotFoundError": "trellis.core.errors:StepOutputNotFoundError",
     "DagsterSubprocessError": "trellis.core.errors:StepWorkerCrashedError",
     "DagsterTypeCheckDidNotPass": "trellis.core.errors:TypeCheckError",

@@ -35,9 +35,13 @@ class RecordingLauncher(RunLauncher):
 
 
 class Harness:
-    """An instance, the test definitions, a manual clock and a daemon over them."""
+    """An instance, the test definitions, a manual clock and a daemon over them (without
+    its run-monitoring loop unless ``monitoring``: it would fail the runs the recording
+    launcher leaves STARTING once the clock passes the start timeout)."""
 
-    def __init__(self, instance: Instance, settings: DaemonSettings | None = None) -> None:
+    def __init__(
+        self, instance: Instance, settings: DaemonSettings | None = None, monitoring: bool = False
+    ) -> None:
         self.instance = instance
         self.location = CodeLocation.load(CodePointer(file=DEFS_FILE, attribute="defs"))
         self.clock = ManualClock(T0)
@@ -49,6 +53,8 @@ class Harness:
             launcher=self.launcher,
             settings=settings or DaemonSettings(max_concurrent_runs=-1),
         )
+        if not monitoring:  # the recording launcher never starts a run: they stay STARTING
+            self.daemon.loops = [x for x in self.daemon.loops if x.name != "run_monitoring"]
 
     def at(self, seconds: float) -> None:
         """Move the clock to ``T0 + seconds`` and run what is due."""

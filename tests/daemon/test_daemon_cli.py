@@ -91,9 +91,10 @@ def test_launch_queues_and_daemon_once_runs_them_in_their_own_processes(home, tm
     logs = _cli("sensor", "logs", "broken")
     assert "ValueError: the sensor's own bug" in logs and "Traceback" in logs
     status = _cli("daemon", "status")
-    for loop in ("scheduler", "sensors", "run_queue"):
+    for loop in ("scheduler", "sensors", "run_queue", "run_retries", "run_monitoring"):
         assert loop in status
     assert "RUNNING" in status
+    assert "Daemon lease: free" in status  # --once gave it up
 
 
 def test_daemon_status_before_any_daemon(home):
@@ -145,3 +146,8 @@ def test_daemon_once_refuses_while_another_daemon_holds_the_instance(home):
     assert "Another daemon (elsewhere:4242:-:abc) runs on this instance" in out
     with Instance.get() as instance:
         assert instance.get_ticks("every_second") == []  # it ran nothing
+    status = _cli("daemon", "status")
+    assert "Daemon lease: held by elsewhere:4242:-:abc since" in status.replace("\n", " ")
+    with Instance.get() as instance:
+        instance.release_daemon_lease("elsewhere:4242:-:abc")
+        assert instance.get_daemon_lease() is None

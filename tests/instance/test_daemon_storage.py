@@ -109,7 +109,9 @@ def test_daemon_heartbeats_keep_the_latest_per_loop(any_instance):
 
 
 def test_the_daemon_lease_has_one_holder_until_it_expires(any_instance):
+    assert any_instance.get_daemon_lease() is None
     ok, lease = any_instance.acquire_daemon_lease("a", 30, now=100.0)
+    assert any_instance.get_daemon_lease() == lease
     assert ok and (lease.owner, lease.expires, lease.acquired) == ("a", 130.0, 100.0)
     ok, lease = any_instance.acquire_daemon_lease("b", 30, now=110.0)
     assert not ok and lease.owner == "a"
@@ -117,9 +119,11 @@ def test_the_daemon_lease_has_one_holder_until_it_expires(any_instance):
     assert ok and (lease.expires, lease.acquired) == (150.0, 100.0)
     ok, lease = any_instance.acquire_daemon_lease("b", 30, now=151.0)  # expired: taken over
     assert ok and (lease.owner, lease.acquired) == ("b", 151.0)
+    assert any_instance.get_daemon_lease() == lease
     any_instance.release_daemon_lease("a")  # not a's any more: nothing happens
     assert not any_instance.acquire_daemon_lease("a", 30, now=152.0)[0]
     any_instance.release_daemon_lease("b")
+    assert any_instance.get_daemon_lease() is None
     assert any_instance.acquire_daemon_lease("a", 30, now=153.0)[0]
 
 

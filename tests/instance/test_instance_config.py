@@ -274,15 +274,21 @@ def test_monitoring_retry_and_permissions_settings(tmp_path):
 
     defaults = resolve_settings(tmp_path, {})
     assert (defaults.heartbeat_interval, defaults.heartbeat_timeout) == (5.0, 60.0)
+    assert defaults.start_timeout == 180.0
     assert defaults.private and defaults.storage.private
     config = {
         "storage": {"postgres": {"url": "postgresql://u@h/db", "retry_timeout": 10}},
-        "run_monitoring": {"heartbeat_interval": 2, "heartbeat_timeout": 30},
+        "run_monitoring": {
+            "heartbeat_interval": 2,
+            "heartbeat_timeout": 30,
+            "start_timeout_seconds": 20,
+        },
         "permissions": "umask",
     }
     settings = resolve_settings(tmp_path, config)
     assert settings.storage.retry_timeout == 10.0
     assert (settings.heartbeat_interval, settings.heartbeat_timeout) == (2.0, 30.0)
+    assert settings.start_timeout == 20.0
     assert not settings.private
 
 
@@ -291,6 +297,11 @@ def test_monitoring_retry_and_permissions_settings(tmp_path):
     [
         ({"run_monitoring": {"heartbeat_timeout": 0}}, "must be a positive number of seconds"),
         ({"run_monitoring": {"heartbeat_interval": 60}}, "must be shorter than heartbeat_timeout"),
+        (
+            {"run_monitoring": {"start_timeout_seconds": -1}},
+            "start_timeout_seconds at path root:run_monitoring:start_timeout_seconds must be a "
+            "positive number of seconds, got -1",
+        ),
         (
             {
                 "storage": {"postgres": {"url": "postgresql://u@h/db", "retry_timeout": 90}},

@@ -203,6 +203,10 @@ def execute_job_in_process(
             run.tags = {**run.tags, **run_tags}
             run.asset_selection = selected_keys
             run.asset_check_selection = selected_checks
+            if step_keys_to_execute:  # a queued re-execution (a run retry)
+                run.step_keys_to_execute = list(step_keys_to_execute)
+            run.parent_run_id = parent_run_id or run.parent_run_id
+            run.root_run_id = root_run_id or run.root_run_id
             instance.update_run(run)
         else:
             run = instance.add_run(

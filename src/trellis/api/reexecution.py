@@ -112,11 +112,46 @@ def reexecute_run(
     run config, tags and op selection are reused unless given.
     """
     from trellis.api.execute import execute_job_in_process
-    from trellis.plan.plan import build_execution_plan
 
     parent = instance.get_run(parent_run_id)
     if parent is None:
         raise RunNotFoundError(f"No run with id '{parent_run_id}'.")
+    arguments = reexecution_arguments(
+        job,
+        parent,
+        instance=instance,
+        from_failure=from_failure,
+        step_selection=step_selection,
+        run_config=run_config,
+        tags=tags,
+    )
+    return execute_job_in_process(
+        job,
+        instance=instance,
+        raise_on_error=raise_on_error,
+        on_event=on_event,
+        run_id=run_id,
+        **arguments,
+    )
+
+
+def reexecution_arguments(
+    job: JobDefinition,
+    parent: Run,
+    *,
+    instance: Any,
+    from_failure: bool = False,
+    step_selection: Iterable[str] | None = None,
+    run_config: Any = None,
+    tags: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ``execute_job_in_process`` arguments that re-execute ``parent`` with ``job``
+    (see ``reexecute_run``): config, selection, tags, the steps to run and where the
+    outputs of the others come from. A queued re-execution (a run retry the daemon
+    enqueued) is planned with these in the run's own process."""
+    from trellis.plan.plan import build_execution_plan
+
+    parent_run_id = parent.run_id
     if parent.job_name != job.name:
         raise InvalidInvocationError(
             f"Run '{parent_run_id}' is a run of job '{parent.job_name}', not '{job.name}'."
@@ -174,23 +209,18 @@ def reexecute_run(
         PARENT_RUN_ID_TAG: parent.run_id,
         ROOT_RUN_ID_TAG: root,
     }
-    return execute_job_in_process(
-        job,
-        run_config=config,
-        instance=instance,
-        raise_on_error=raise_on_error,
-        op_selection=parent.op_selection,
-        asset_selection=selection,
-        asset_check_selection=checks,
-        tags=run_tags,
-        on_event=on_event,
-        step_keys_to_execute=to_execute,
-        known_output_run_ids=known,
-        known_dynamic_keys={k: v for k, v in known_dynamic.items() if k[0] in known},
-        parent_run_id=parent.run_id,
-        root_run_id=root,
-        run_id=run_id,
-    )
+    return {
+        "run_config": config,
+        "op_selection": parent.op_selection,
+        "asset_selection": selection,
+        "asset_check_selection": checks,
+        "tags": run_tags,
+        "step_keys_to_execute": to_execute,
+        "known_output_run_ids": known,
+        "known_dynamic_keys": {k: v for k, v in known_dynamic.items() if k[0] in known},
+        "parent_run_id": parent.run_id,
+        "root_run_id": root,
+    }
 
 
 def _made_again(plan: ExecutionPlan, to_execute: list[str]) -> set[str]:

@@ -20,9 +20,10 @@ Retrying is idempotent: the retry of a run has an id derived from the failed run
 a second attempt (the same call repeated, another process, a daemon restarted after a
 crash) finds it, or fails to store it, instead of creating another.
 
-``retry_failed_runs(instance, definitions)`` is what a daemon calls on each tick;
-``plan_run_retry`` and ``execute_run_retry`` are its two halves, for a caller that
-launches runs its own way.
+``retry_failed_runs(instance, definitions)`` retries in the calling process;
+``plan_run_retry`` and ``execute_run_retry`` are its two halves. The daemon's
+``run_retries`` loop uses ``plan_run_retry`` and ``enqueue_run_retry`` instead: the retry
+enters the run queue (its limits apply) and runs in a launched process.
 """
 
 from __future__ import annotations
@@ -37,7 +38,16 @@ from typing import TYPE_CHECKING
 from trellis.core import event_factory
 from trellis.core.errors import InstanceError, TrellisError
 from trellis.core.events import Event, EventType
-from trellis.core.run import Run, RunStatus
+from trellis.core.run import (
+    CODE_LOCATION_TAG,
+    HOST_TAG,
+    PARENT_RUN_ID_TAG,
+    PID_NAMESPACE_TAG,
+    PID_TAG,
+    ROOT_RUN_ID_TAG,
+    Run,
+    RunStatus,
+)
 
 if TYPE_CHECKING:
     from trellis.api.result import ExecuteInProcessResult
@@ -225,6 +235,75 @@ def execute_run_retry(
     failed.tags[AUTO_RETRY_RUN_ID_TAG] = decision.retry_run_id
     instance.update_run(failed)
     return result
+
+
+REEXECUTION_TAG = "trellis/reexecution"
+"""On a queued retry run: its process re-executes the parent run (``FROM_FAILURE`` or
+``ALL_STEPS``), planning which steps to run once it has loaded the job."""
+
+_NOT_INHERITED = (PID_TAG, HOST_TAG, PID_NAMESPACE_TAG, AUTO_RETRY_RUN_ID_TAG)
+
+
+def enqueue_run_retry(
+    instance: Instance, decision: RetryDecision, *, code_location_tag: str | None = None
+) -> Run | None:
+    """Put the retry ``decision`` describes in the run queue (status QUEUED, with the id
+    derived from the failed run, its parent and root, the failed run's config, selection
+    and tags plus ``dagster/retry_number``, ``dagster/retry_strategy`` and
+    ``trellis/reexecution``); the run queue launches it within its limits and its process
+    plans the re-execution. The failed run gets an ``ENGINE_EVENT`` naming its retry and
+    the tag ``dagster/auto_retry_run_id``. None when the retry was already stored
+    (another daemon, or this one before a restart): then only the failed run's tag is
+    completed. ``code_location_tag`` is used when the failed run has none (it ran in a
+    process that did not record where its code is)."""
+    if not decision.retry:
+        raise InstanceError(f"Run {decision.run_id} is not to be retried: {decision.reason}")
+    failed = instance.get_run(decision.run_id)
+    if failed is None:
+        raise InstanceError(f"No run with id '{decision.run_id}' to retry.")
+    tags = {k: v for k, v in failed.tags.items() if k not in _NOT_INHERITED}
+    if code_location_tag and CODE_LOCATION_TAG not in tags:
+        tags[CODE_LOCATION_TAG] = code_location_tag
+    root = failed.root_run_id or failed.run_id
+    tags.update(
+        {
+            RETRY_NUMBER_TAG: str(decision.retry_number),
+            RETRY_STRATEGY_TAG: decision.strategy.value,
+            REEXECUTION_TAG: decision.strategy.value,
+            PARENT_RUN_ID_TAG: failed.run_id,
+            ROOT_RUN_ID_TAG: root,
+        }
+    )
+    retry = Run(
+        decision.retry_run_id,
+        failed.job_name,
+        run_config=failed.run_config,
+        tags=tags,
+        op_selection=failed.op_selection,
+        asset_selection=failed.asset_selection,
+        asset_check_selection=failed.asset_check_selection,
+        parent_run_id=failed.run_id,
+        root_run_id=root,
+    )
+    made: Run | None
+    try:
+        made = instance.submit_run(retry)
+    except InstanceError:
+        if instance.get_run(decision.retry_run_id) is None:
+            raise
+        made = None  # stored first by another daemon
+    if made is not None:
+        _note(instance, failed, decision.reason)
+    mark_retried(instance, failed.run_id, decision.retry_run_id)
+    return made
+
+
+def mark_retried(instance: Instance, run_id: str, retry_id: str) -> None:
+    """Tag the failed run ``run_id`` with ``dagster/auto_retry_run_id`` (when not yet)."""
+    failed = instance.get_run(run_id)
+    if failed is not None and failed.tags.get(AUTO_RETRY_RUN_ID_TAG) != retry_id:
+        failed.tags[AUTO_RETRY_RUN_ID_TAG] = retry_id
+        instance.update_run(failed)
 
 
 def retry_failed_runs(

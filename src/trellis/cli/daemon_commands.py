@@ -21,6 +21,7 @@ STALE_AFTER_SECONDS = 30.0  # a loop silent for longer is shown as not running
 DAEMON_EXAMPLES = examples(
     "trellis daemon -f defs.py",
     "trellis daemon -f defs.py --once",
+    "trellis daemon -f defs.py --launcher fork",
     "trellis daemon status",
 )
 
@@ -35,6 +36,14 @@ def _location(python_file: str | None, module_name: str | None, attribute: str |
 @click.group("daemon", invoke_without_command=True, epilog=DAEMON_EXAMPLES)
 @code_options
 @click.option("--once", is_flag=True, help="One round of every loop, then exit.")
+@click.option(
+    "--launcher",
+    type=click.Choice(["subprocess", "fork"]),
+    default="subprocess",
+    show_default=True,
+    help="How queued runs are launched: a new Python process each (with one started "
+    "ahead), or forked from a warm process that has imported the code (POSIX).",
+)
 @click.pass_context
 def daemon_group(
     ctx: click.Context,
@@ -42,6 +51,7 @@ def daemon_group(
     module_name: str | None,
     attribute: str | None,
     once: bool,
+    launcher: str,
 ) -> None:
     """Run schedules, sensors, declarative automation and the run queue.
 
@@ -54,8 +64,13 @@ def daemon_group(
 
     location = _location(python_file, module_name, attribute)
     console = make_console()
+    run_launcher = None
+    if launcher == "fork":
+        from trellis.daemon.fork_launcher import ForkRunLauncher
+
+        run_launcher = ForkRunLauncher(location.tag)
     with open_instance() as instance:
-        daemon = TrellisDaemon(instance, location)
+        daemon = TrellisDaemon(instance, location, launcher=run_launcher)
         if once:
             ok, lease = daemon.try_lease()
             if not ok:
@@ -111,10 +126,24 @@ def _print_round(console: Any, instance: Any, location: Any) -> None:
 
 @daemon_group.command("status", epilog=examples("trellis daemon status"))
 def status() -> None:
-    """The heartbeat of each daemon loop: RUNNING when it beat in the last 30 s."""
+    """Who holds the daemon lease, and the heartbeat of each daemon loop: RUNNING when
+    it beat in the last 30 s."""
     now = time.time()
     with open_instance() as instance:
         beats = instance.get_daemon_heartbeats()
+        lease = instance.get_daemon_lease()
+    console = make_console()
+    if lease is None:
+        console.print("Daemon lease: free (no daemon holds this instance).")
+    elif lease.expires <= now:
+        console.print(
+            f"Daemon lease: expired {format_time(lease.expires)} (last held by {lease.owner})."
+        )
+    else:
+        console.print(
+            f"Daemon lease: held by {lease.owner} since {format_time(lease.acquired)}, "
+            f"until {format_time(lease.expires)} unless renewed."
+        )
     rows = []
     for beat in beats:
         age = now - beat.timestamp
@@ -125,7 +154,6 @@ def status() -> None:
         rows.append(
             (beat.daemon_type, status_text(state), f"{age:.0f} s ago", beat.daemon_id, info)
         )
-    console = make_console()
     if not rows:
         console.print("No daemon has run on this instance (start one: trellis daemon -f defs.py).")
         return

@@ -1,5 +1,5 @@
-"""``TrellisDaemon``: the process that runs the scheduler, sensors, backfill and run queue loops
-against one instance (``trellis daemon -f defs.py``).
+"""``TrellisDaemon``: the process that runs the scheduler, sensors, backfill, run queue, run
+retries and run monitoring loops against one instance (``trellis daemon -f defs.py``).
 
 - **One daemon per instance.** It holds a lease in the instance (``daemon_leases``),
   renewed every third of its length; a second daemon finds it held, says so and waits
@@ -34,6 +34,8 @@ from trellis.daemon.code_location import CodeLocation
 from trellis.daemon.launcher import RunLauncher, SubprocessRunLauncher
 from trellis.daemon.loop import DaemonLoop
 from trellis.daemon.queue_loop import RunQueueLoop
+from trellis.daemon.retry_loop import RunRetryLoop
+from trellis.daemon.run_monitor import RunMonitorLoop
 from trellis.daemon.scheduler import SchedulerLoop
 from trellis.daemon.sensor_loop import SensorLoop
 from trellis.daemon.user_code import error_text
@@ -82,8 +84,8 @@ def holder_is_dead(owner: str) -> bool:
 
 class TrellisDaemon:
     """Runs the daemon loops of one code location against one instance (see the module
-    docstring). ``loops`` replaces the default four (scheduler, sensors, backfill,
-    run_queue)."""
+    docstring). ``loops`` replaces the default six (scheduler, sensors, backfill,
+    run_queue, run_retries, run_monitoring)."""
 
     def __init__(
         self,
@@ -107,12 +109,16 @@ class TrellisDaemon:
         self.heartbeat_interval = heartbeat_interval
         self.queue: RunQueueLoop | None = None
         if loops is None:
-            self.queue = RunQueueLoop(instance, self.settings, launcher or SubprocessRunLauncher())
+            launcher = launcher or SubprocessRunLauncher()
+            launcher.on_exit = self.wake  # a run's process ended: its place is free
+            self.queue = RunQueueLoop(instance, self.settings, launcher)
             loops = [
                 SchedulerLoop(instance, location, self.settings, on_runs=self.wake),
                 SensorLoop(instance, location, self.settings, on_runs=self.wake),
                 BackfillLoop(instance, location, on_runs=self.wake),
                 self.queue,
+                RunRetryLoop(instance, location, on_runs=self.wake),
+                RunMonitorLoop(instance, on_freed=self.wake),
             ]
         self.loops = loops
         self._wake = threading.Event()

@@ -11,6 +11,9 @@ The interface is three methods, like the executor's four:
 - ``poll()``: the launches that ended since the last call (run id, exit code), so the
   queue can fail a run whose process died before starting it.
 - ``dispose()``: let go of what the launcher holds; launched runs go on.
+- ``on_exit`` (an attribute the daemon sets): a launcher that can tell when a launched
+  run's process ends calls it then (from any thread), so the queue starts the next run
+  at once instead of at its next look.
 
 ``SubprocessRunLauncher`` starts ``python -m trellis.daemon.run_worker RUN_ID`` in a new
 session (a crashing run cannot take the daemon down, and a killed daemon does not take
@@ -27,8 +30,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -50,6 +55,8 @@ class LaunchExit(NamedTuple):
 
 class RunLauncher(ABC):
     """Starts claimed runs elsewhere (see the module docstring)."""
+
+    on_exit: Callable[[], None] | None = None
 
     @abstractmethod
     def launch_run(self, run: Run, instance: Any) -> None:
@@ -175,6 +182,7 @@ class SubprocessRunLauncher(RunLauncher):
             return False
         os.replace(spare.log_file, log_file)  # the open file follows the rename
         self._running[run.run_id] = (spare.proc, spare.out, str(log_file))
+        self._watch(spare.proc)
         return True
 
     def launch_run(self, run: Run, instance: Any) -> None:
@@ -184,7 +192,20 @@ class SubprocessRunLauncher(RunLauncher):
             log_file = self._logs(instance) / f"{run.run_id}.log"
             proc, out = self._spawn(run.run_id, self._env(instance), log_file)
             self._running[run.run_id] = (proc, out, str(log_file))
+            self._watch(proc)
         self.prepare(instance)
+
+    def _watch(self, proc: subprocess.Popen[bytes]) -> None:
+        """Call ``on_exit`` when ``proc`` ends (a daemon thread waits for it)."""
+        callback = self.on_exit
+        if callback is None:
+            return
+
+        def wait() -> None:
+            proc.wait()
+            callback()
+
+        threading.Thread(target=wait, name=f"run-exit-{proc.pid}", daemon=True).start()
 
     def poll(self) -> list[LaunchExit]:
         """Reap the processes that ended."""

@@ -6,9 +6,10 @@ machinery, then waits for the run id on its stdin (it exits when stdin closes fi
 It loads the code the run names (its ``trellis/code_location`` tag), takes the run
 (``begin_launched_run``: STARTING -> STARTED; if another process launched for the same
 run took it first, it exits without running anything), and executes it with the run's
-config, tags, partition and asset selection. Code that cannot be loaded fails the run
-with the error, so no run stays STARTING. Exit code 0 whether the run succeeded or
-failed (the run records that); 1 when the run could not be started.
+config, tags, partition and asset selection (a queued re-execution, such as a run
+retry the daemon enqueued, is planned here against its parent run). Code that cannot be
+loaded fails the run with the error, so no run stays STARTING. Exit code 0 whether the
+run succeeded or failed (the run records that); 1 when the run could not be started.
 """
 
 from __future__ import annotations
@@ -64,13 +65,11 @@ def execute_launched_run(instance: Any, run_id: str) -> int:
     try:
         execute_job_in_process(
             job,
-            run_config=taken.run_config,
             instance=instance,
             partition_key=taken.tags.get(PARTITION_TAG),
             raise_on_error=False,
-            tags=taken.tags,
-            asset_selection=taken.asset_selection,
             queued_run=taken,
+            **_run_arguments(instance, job, taken),
         )
     except Exception as exc:  # before the run began (its config, its selection): end it
         message = f"Run {run_id} could not start: {error_text(exc)}"
@@ -80,6 +79,34 @@ def execute_launched_run(instance: Any, run_id: str) -> int:
         print(message, file=sys.stderr)
         return 1
     return 0
+
+
+def _run_arguments(instance: Any, job: Any, run: Any) -> dict[str, Any]:
+    """What to execute for the queued ``run``: its config, tags and selection; for a
+    queued re-execution (a run retry, ``trellis/reexecution``), the plan that re-executes
+    its parent (only the steps that did not succeed, for ``FROM_FAILURE``)."""
+    from trellis.api.run_retries import REEXECUTION_TAG, RetryStrategy
+
+    strategy = run.tags.get(REEXECUTION_TAG)
+    if strategy is None or not run.parent_run_id:
+        return {
+            "run_config": run.run_config,
+            "tags": run.tags,
+            "asset_selection": run.asset_selection,
+        }
+    from trellis.api.reexecution import reexecution_arguments
+
+    parent = instance.get_run(run.parent_run_id)
+    if parent is None:
+        raise ValueError(f"its parent run {run.parent_run_id} does not exist any more")
+    return reexecution_arguments(
+        job,
+        parent,
+        instance=instance,
+        from_failure=strategy == RetryStrategy.FROM_FAILURE.value,
+        run_config=run.run_config,
+        tags=run.tags,
+    )
 
 
 def _standby_run_id() -> str | None:

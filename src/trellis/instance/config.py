@@ -19,6 +19,7 @@
     run_monitoring:
       heartbeat_interval: 5         # seconds between a run's heartbeats
       heartbeat_timeout: 60         # a run silent for longer is dead (see liveness.py)
+      start_timeout_seconds: 180    # the daemon fails a run STARTING for longer
     permissions: private            # or umask (see below)
     concurrency:
       pools:
@@ -68,6 +69,7 @@ DEFAULT_CONNECT_TIMEOUT = 5
 DEFAULT_RETRY_TIMEOUT = 30.0
 DEFAULT_HEARTBEAT_INTERVAL = 5.0
 DEFAULT_HEARTBEAT_TIMEOUT = 60.0
+DEFAULT_START_TIMEOUT = 180.0
 PRIVATE = "private"
 UMASK = "umask"
 
@@ -119,6 +121,12 @@ def instance_config_schema() -> Shape:
                 default_value=DEFAULT_HEARTBEAT_TIMEOUT,
                 description="A run whose last heartbeat is older than this is dead, when its "
                 "process cannot be checked directly (another host or PID namespace).",
+            ),
+            "start_timeout_seconds": Field(
+                Float,
+                default_value=DEFAULT_START_TIMEOUT,
+                description="The daemon fails a launched run whose process has not taken "
+                "it (still STARTING) after this many seconds.",
             ),
         }
     )
@@ -197,13 +205,15 @@ class RunRetrySettings:
 @dataclass(frozen=True)
 class InstanceSettings:
     """Everything ``trellis.yaml`` says: where data lives (``storage``), how often a run
-    writes its heartbeat and when a silent run is dead, whether files are private, the
+    writes its heartbeat and when a silent run is dead, how long a launched run may stay
+    STARTING, whether files are private, the
     default limit of concurrency pools, the run retry policy, and the daemon's settings
     (``daemon``: the run queue, schedules, sensors, retention)."""
 
     storage: StorageSpec
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
     heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
+    start_timeout: float = DEFAULT_START_TIMEOUT
     private: bool = True
     pool_default_limit: int | None = None
     run_retries: RunRetrySettings = field(default_factory=RunRetrySettings)
@@ -259,6 +269,9 @@ def _duration_errors(value: dict[str, Any]) -> list[ConfigError]:
             "heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT
         ),
         ("storage", "postgres", "retry_timeout"): pg.get("retry_timeout", DEFAULT_RETRY_TIMEOUT),
+        ("run_monitoring", "start_timeout_seconds"): monitoring.get(
+            "start_timeout_seconds", DEFAULT_START_TIMEOUT
+        ),
     }
     errors = []
     for path, seconds in durations.items():
@@ -275,7 +288,7 @@ def _duration_errors(value: dict[str, Any]) -> list[ConfigError]:
     errors.extend(_count_errors(value))
     if errors:
         return errors
-    interval, timeout, retry = durations.values()
+    interval, timeout, retry, _ = durations.values()
     if interval >= timeout:
         errors.append(
             ConfigError(
@@ -345,6 +358,7 @@ def resolve_settings(home: Path, config: Any, source: str | None = None) -> Inst
         _storage_spec(home, value["storage"], private),
         heartbeat_interval=float(monitoring.get("heartbeat_interval", DEFAULT_HEARTBEAT_INTERVAL)),
         heartbeat_timeout=float(monitoring.get("heartbeat_timeout", DEFAULT_HEARTBEAT_TIMEOUT)),
+        start_timeout=float(monitoring.get("start_timeout_seconds", DEFAULT_START_TIMEOUT)),
         private=private,
         pool_default_limit=pools.get("default_limit"),
         run_retries=RunRetrySettings(

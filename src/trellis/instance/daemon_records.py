@@ -286,6 +286,11 @@ class DaemonRecordsMixin:
                 return True, self._leases[name]
             return False, current
 
+    def get_daemon_lease(self, name: str) -> DaemonLease | None:
+        """The lease as stored, or None."""
+        with self._daemon_lock:
+            return self._leases.get(name)
+
     def release_daemon_lease(self, name: str, owner: str) -> None:
         """Give the lease up if ``owner`` holds it."""
         with self._daemon_lock:

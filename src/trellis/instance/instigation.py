@@ -144,6 +144,11 @@ class InstigationMixin:
         now = time.time() if now is None else now
         return self.storage.acquire_daemon_lease(DAEMON_LEASE, owner, now, duration)
 
+    def get_daemon_lease(self) -> DaemonLease | None:
+        """The instance's daemon lease as stored (``trellis daemon status``): its holder,
+        when it expires, since when it is held; None when no daemon holds it."""
+        return self.storage.get_daemon_lease(DAEMON_LEASE)
+
     def release_daemon_lease(self, owner: str) -> None:
         """Give up the daemon lease (a daemon that stops cleanly)."""
         self.storage.release_daemon_lease(DAEMON_LEASE, owner)

@@ -402,6 +402,11 @@ class InstanceStorage(ABC):
     def release_daemon_lease(self, name: str, owner: str) -> None:
         """Give up the lease ``name`` if ``owner`` holds it."""
 
+    @abstractmethod
+    def get_daemon_lease(self, name: str) -> DaemonLease | None:
+        """The lease ``name`` as stored (it may have expired), or None when nobody took
+        it or it was given up."""
+
     # -- administration ----------------------------------------------------------------
     @abstractmethod
     def describe(self) -> dict[str, Any]:

@@ -252,6 +252,13 @@ class SqlDaemonRecords:
 
         return self.db.write(txn)
 
+    def get_daemon_lease(self, name: str) -> DaemonLease | None:
+        """The lease as stored, or None."""
+        c = leases_t.c
+        select = sa.select(c.owner, c.expires, c.acquired).where(c.name == name)
+        row = self.db.read(lambda conn: conn.execute(select).first())
+        return None if row is None else DaemonLease(row[0], row[1], row[2])
+
     def release_daemon_lease(self, name: str, owner: str) -> None:
         """Give the lease up if ``owner`` holds it."""
         stmt = sa.delete(leases_t).where(leases_t.c.name == name, leases_t.c.owner == owner)

@@ -244,6 +244,11 @@ class SqliteDaemonRecords:
 
         return self.db.write(txn)
 
+    def get_daemon_lease(self, name: str) -> DaemonLease | None:
+        """The lease as stored, or None."""
+        row = self.db.read(lambda conn: conn.execute(_GET_LEASE, (name,)).fetchone())
+        return None if row is None else DaemonLease(row[0], row[1], row[2])
+
     def release_daemon_lease(self, name: str, owner: str) -> None:
         """Give the lease up if ``owner`` holds it."""
         sql = "DELETE FROM daemon_leases WHERE name = ? AND owner = ?"
