@@ -56,6 +56,7 @@ class UiState:
     instance: Any
     launcher: Launcher
     hub: Hub
+    daemon: Any = None  # a ``DevDaemon`` under ``trellis dev``; None in tests
 
 
 class OriginCheck:
@@ -168,6 +169,8 @@ def create_app(state: UiState, *, watch: bool = True) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.hub.start()
+        if state.daemon is not None:
+            state.daemon.start()
         if watch:
             state.workspace.start_watching()
         try:
@@ -175,6 +178,8 @@ def create_app(state: UiState, *, watch: bool = True) -> Starlette:
         finally:
             state.hub.stop()
             state.workspace.stop()
+            if state.daemon is not None:
+                state.daemon.stop()
 
     routes = [
         *api_assets.ROUTES,
