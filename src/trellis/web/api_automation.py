@@ -163,7 +163,7 @@ def _instigator(request: Request) -> tuple[InstigatorType, Any]:
 
 async def ticks(request: Request) -> Response:
     """A schedule's or sensor's ticks, newest first (``before`` pages on)."""
-    kind, definition = _instigator(request)
+    _kind, definition = _instigator(request)
     limit = int_param(request, "limit", 50, 1, 500)
     before = int_param(request, "before", 0, 0, 2**62) or None
     instance = ui_state(request).instance

@@ -176,8 +176,10 @@ PATHS: dict[str, Any] = {
         "Turn a schedule or sensor on or off.",
         [_p("name", "The schedule or sensor.")],
         _json_body({"running": {"type": "boolean"}}),
-        **{"200": {"description": "The schedule or sensor, as in /api/automation."}},
-        **{"404": _NOT_FOUND},
+        **{
+            "200": {"description": "The schedule or sensor, as in /api/automation."},
+            "404": _NOT_FOUND,
+        },
     ),
     "/api/stream": _get(
         "Server-sent events: run (a run appeared or changed), events (new events of a "
