@@ -190,3 +190,28 @@ def test_markup_in_metadata_logs_and_errors_never_runs(page, server, tmp_path):
     page.wait_for_selector("g.node.status-failed[data-key='broken']")
     assert page.locator("g.node.status-materialized[data-key='numbers']").count() == 1
     _shot(page, tmp_path, "asset-graph-statuses")
+
+
+def test_toggle_a_sensor_then_the_daemon_ticks_it(page, server, tmp_path):
+    page.goto(server + "/automation")
+    toggle = page.locator("input[data-toggle='numbers_sensor']")
+    toggle.wait_for()
+    assert not toggle.is_checked()
+    card = "section[data-instigator='numbers_sensor']"
+    assert page.inner_text(f"{card} .badge") == "STOPPED"
+    toggle.click()
+    page.wait_for_selector(f"{card} .badge.status-running")
+    assert page.locator("input[data-toggle='numbers_sensor']").is_checked()
+    # The daemon of `trellis dev` ticks the started sensor; its skip reason is text.
+    deadline = time.monotonic() + 15
+    while page.locator(f"{card} tr.tick").count() == 0:
+        assert time.monotonic() < deadline, "the daemon did not tick the sensor"
+        time.sleep(0.3)
+        page.reload()
+        page.wait_for_selector(card)
+    assert "no new files <script>window.__xss = 4</script>" in page.inner_text(f"{card} tr.tick")
+    assert page.evaluate("window.__xss") is None
+    assert page.inner_text("#daemon-state") == "The daemon runs in this process."
+    _shot(page, tmp_path, "automation", full_page=True)
+    page.locator("input[data-toggle='numbers_sensor']").click()
+    page.wait_for_selector(f"{card} .badge.status-stopped")
