@@ -215,3 +215,22 @@ def test_toggle_a_sensor_then_the_daemon_ticks_it(page, server, tmp_path):
     _shot(page, tmp_path, "automation", full_page=True)
     page.locator("input[data-toggle='numbers_sensor']").click()
     page.wait_for_selector(f"{card} .badge.status-stopped")
+
+
+def test_overview_shows_the_days_runs_and_what_fails(page, server, tmp_path):
+    page.goto(server + "/overview")
+    page.wait_for_selector("#timeline rect.run-bar")
+    bars = page.eval_on_selector_all(
+        "#timeline rect.run-bar", "bars => bars.map(b => b.dataset.runId)"
+    )
+    assert len(bars) >= 3  # the runs the tests above launched
+    assert page.locator("#timeline rect.run-failure").count() >= 1
+    assert "broken" in page.inner_text("#failing-assets")
+    assert page.locator("#failing-jobs li").count() >= 1
+    _shot(page, tmp_path, "overview", full_page=True)
+    page.click(f"#timeline rect[data-run-id='{bars[0]}']")
+    page.wait_for_url(f"**/runs/{bars[0]}")
+    page.goto(server + "/assets")
+    page.wait_for_selector("#catalog tbody tr")
+    assert page.inner_text("#catalog tr[data-key='numbers'] td.freshness") == "fresh"
+    assert page.inner_text("#catalog tr[data-key='slow'] td.freshness") == "never materialized"

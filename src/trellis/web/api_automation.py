@@ -36,7 +36,7 @@ def tick_json(tick: InstigatorTick) -> dict[str, Any]:
     }
 
 
-def _instigators(defs: Any) -> list[tuple[InstigatorType, Any]]:
+def instigators(defs: Any) -> list[tuple[InstigatorType, Any]]:
     from trellis.daemon.code_location import CodeLocation
 
     location = CodeLocation(defs)
@@ -124,7 +124,7 @@ def _pools(instance: Any) -> list[dict[str, Any]]:
 
 
 def _overview(defs: Any, instance: Any, daemon: Any) -> dict[str, Any]:
-    items = [instigator_json(instance, k, d) for k, d in _instigators(defs)]
+    items = [instigator_json(instance, k, d) for k, d in instigators(defs)]
     beats = instance.get_daemon_heartbeats()
     return {
         "schedules": [i for i in items if i["kind"] == "schedule"],
@@ -155,7 +155,7 @@ def _instigator(request: Request) -> tuple[InstigatorType, Any]:
     name = request.path_params["name"]
     if not NAME.match(name):
         raise bad_request(f"'{name[:80]}' is not a schedule or sensor name.")
-    for kind, definition in _instigators(definitions(request)):
+    for kind, definition in instigators(definitions(request)):
         if definition.name == name:
             return kind, definition
     raise bad_request(f"No schedule or sensor named '{name}'.", 404)

@@ -27,7 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from trellis.web import api_assets, api_automation, api_runs
+from trellis.web import api_assets, api_automation, api_overview, api_runs
 from trellis.web.hub import Hub
 from trellis.web.launcher import Launcher
 from trellis.web.openapi import openapi_document
@@ -194,6 +194,7 @@ def create_app(state: UiState, *, watch: bool = True) -> Starlette:
         *api_assets.ROUTES,
         *api_runs.ROUTES,
         *api_automation.ROUTES,
+        *api_overview.ROUTES,
         Route("/api/stream", stream),
         Route("/api/openapi.json", openapi),
         Mount("/static", app=StaticFiles(directory=static_dir()), name="static"),

@@ -181,6 +181,12 @@ PATHS: dict[str, Any] = {
             "404": _NOT_FOUND,
         },
     ),
+    "/api/overview": _get(
+        "The last hours: runs (oldest first, for a timeline), failing (assets whose latest "
+        "run failed or checks fail, jobs whose latest run failed, schedules and sensors "
+        "whose latest tick failed), stale assets with their causes, counts.",
+        [_q("hours", "The span (1-336, default 24).", "integer")],
+    ),
     "/api/stream": _get(
         "Server-sent events: run (a run appeared or changed), events (new events of a "
         "live run), launch_failed, workspace (definitions reloaded).",
