@@ -147,7 +147,7 @@ def test_launch_from_launchpad_watch_it_finish_then_gantt_and_trace(page, server
 
 def test_runs_list_shows_new_runs_pushed(page, server, browser):
     page.goto(server + "/runs")
-    page.wait_for_selector("#runs")
+    page.wait_for_selector("#runs-body[data-loaded]")  # the first page of runs is in
     before = page.locator("tr.run-row").count()
     other = browser.new_page()
     other.goto(server + "/launchpad")
