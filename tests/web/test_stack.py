@@ -229,3 +229,30 @@ def test_dev_without_daemon_leaves_sensors_alone(defs_file):
         process.terminate()
         process.communicate(timeout=10)
         instance.dispose()
+
+
+def _children(pid: int) -> list[str]:
+    found: list[str] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += (task / "children").read_text().split()
+    return found
+
+
+def test_dev_is_one_process_with_the_daemon_in_it(defs_file):
+    """The daemon's loops run, yet no spare worker or other child waits beside the UI."""
+    from trellis.instance.instance import Instance
+
+    process, port = _start_dev(defs_file)
+    instance = Instance.get()
+    try:
+        _get(f"http://127.0.0.1:{port}/api/workspace")
+        deadline = time.monotonic() + 15
+        while {b.daemon_type for b in instance.get_daemon_heartbeats()} < {"run_queue"}:
+            assert time.monotonic() < deadline, "the daemon's loops did not run"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert _children(process.pid) == []
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+        instance.dispose()

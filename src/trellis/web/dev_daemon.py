@@ -5,7 +5,8 @@ A thread, not a child process: the definitions are already loaded here (a child 
 import the user's code a second time and hold a second interpreter's memory), and a
 reload swaps the definitions the loops read (``CodeLocation.definitions``) at once. The
 loops never execute runs in this process: the run queue launches each run as its own
-process, and user code of sensors and schedules runs under the daemon's timeout. The
+process (without the warm spare worker ``trellis daemon`` keeps: one process is the
+point), and user code of sensors and schedules runs under the daemon's timeout. The
 daemon holds the instance's lease like ``trellis daemon``: if one already runs on this
 instance, this thread waits for it (and says so) rather than ticking twice.
 """
@@ -25,10 +26,14 @@ class DevDaemon:
     def __init__(self, instance: Any, workspace: Any) -> None:
         from trellis.daemon.code_location import CodeLocation
         from trellis.daemon.daemon import TrellisDaemon
+        from trellis.daemon.launcher import SubprocessRunLauncher
 
         definitions = workspace.definitions
         self.location = CodeLocation(definitions, getattr(definitions, "code_pointer", None))
-        self.daemon = TrellisDaemon(instance, self.location)
+        # No warm spare worker: it would be a second interpreter waiting all the time
+        # beside the UI; a queued run starts a fresh process, as UI launches do.
+        launcher = SubprocessRunLauncher(standby=False)
+        self.daemon = TrellisDaemon(instance, self.location, launcher=launcher)
         self.waiting_for: str | None = None
         self._thread: threading.Thread | None = None
         workspace.on_reload(self._reloaded)
