@@ -37,6 +37,7 @@ def tick_json(tick: InstigatorTick) -> dict[str, Any]:
 
 
 def instigators(defs: Any) -> list[tuple[InstigatorType, Any]]:
+    """The schedules, then the sensors (automation sensors among them), with their kind."""
     from trellis.daemon.code_location import CodeLocation
 
     location = CodeLocation(defs)
