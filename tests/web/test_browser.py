@@ -147,7 +147,7 @@ def test_launch_from_launchpad_watch_it_finish_then_gantt_and_trace(page, server
 
 def test_runs_list_shows_new_runs_pushed(page, server, browser):
     page.goto(server + "/runs")
-    page.wait_for_selector("#runs")
+    page.wait_for_selector("#runs-body[data-loaded]")  # the first page of runs is in
     before = page.locator("tr.run-row").count()
     other = browser.new_page()
     other.goto(server + "/launchpad")
@@ -190,3 +190,47 @@ def test_markup_in_metadata_logs_and_errors_never_runs(page, server, tmp_path):
     page.wait_for_selector("g.node.status-failed[data-key='broken']")
     assert page.locator("g.node.status-materialized[data-key='numbers']").count() == 1
     _shot(page, tmp_path, "asset-graph-statuses")
+
+
+def test_toggle_a_sensor_then_the_daemon_ticks_it(page, server, tmp_path):
+    page.goto(server + "/automation")
+    toggle = page.locator("input[data-toggle='numbers_sensor']")
+    toggle.wait_for()
+    assert not toggle.is_checked()
+    card = "section[data-instigator='numbers_sensor']"
+    assert page.inner_text(f"{card} .badge") == "STOPPED"
+    toggle.click()
+    page.wait_for_selector(f"{card} .badge.status-running")
+    assert page.locator("input[data-toggle='numbers_sensor']").is_checked()
+    # The daemon of `trellis dev` ticks the started sensor; its skip reason is text.
+    deadline = time.monotonic() + 45  # bounds a loaded machine only
+    while page.locator(f"{card} tr.tick").count() == 0:
+        assert time.monotonic() < deadline, "the daemon did not tick the sensor"
+        time.sleep(0.3)
+        page.reload()
+        page.wait_for_selector(card)
+    assert "no new files <script>window.__xss = 4</script>" in page.inner_text(f"{card} tr.tick")
+    assert page.evaluate("window.__xss") is None
+    assert page.inner_text("#daemon-state") == "The daemon runs in this process."
+    _shot(page, tmp_path, "automation", full_page=True)
+    page.locator("input[data-toggle='numbers_sensor']").click()
+    page.wait_for_selector(f"{card} .badge.status-stopped")
+
+
+def test_overview_shows_the_days_runs_and_what_fails(page, server, tmp_path):
+    page.goto(server + "/overview")
+    page.wait_for_selector("#timeline rect.run-bar")
+    bars = page.eval_on_selector_all(
+        "#timeline rect.run-bar", "bars => bars.map(b => b.dataset.runId)"
+    )
+    assert len(bars) >= 3  # the runs the tests above launched
+    assert page.locator("#timeline rect.run-failure").count() >= 1
+    assert "broken" in page.inner_text("#failing-assets")
+    assert page.locator("#failing-jobs li").count() >= 1
+    _shot(page, tmp_path, "overview", full_page=True)
+    page.click(f"#timeline rect[data-run-id='{bars[0]}']")
+    page.wait_for_url(f"**/runs/{bars[0]}")
+    page.goto(server + "/assets")
+    page.wait_for_selector("#catalog tbody tr")
+    assert page.inner_text("#catalog tr[data-key='numbers'] td.freshness") == "fresh"
+    assert page.inner_text("#catalog tr[data-key='slow'] td.freshness") == "never materialized"

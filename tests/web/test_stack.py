@@ -169,3 +169,90 @@ def test_children_load_the_code_the_way_the_server_did(tmp_path):
     # Read from pyproject.toml: the child, in the same folder, reads it again.
     from_pyproject = CodeTarget(module="my_project", source="pyproject.toml [tool.trellis]")
     assert code_arguments(from_pyproject) == []
+
+
+DEV_SENSOR_SOURCE = """
+from trellis import DefaultSensorStatus, Definitions, RunRequest, asset, define_asset_job, sensor
+
+
+@asset
+def pinged() -> int:
+    return 1
+
+
+ping_job = define_asset_job("ping_job", selection=["pinged"])
+
+
+@sensor(job=ping_job, minimum_interval_seconds=1, default_status=DefaultSensorStatus.RUNNING)
+def ping_sensor(context):
+    yield RunRequest(run_key="once")
+
+
+defs = Definitions(assets=[pinged], jobs=[ping_job], sensors=[ping_sensor])
+"""
+
+
+def test_dev_runs_the_daemon_so_sensors_fire(defs_file):
+    from trellis.instance.instance import Instance
+
+    defs_file.write_text(DEV_SENSOR_SOURCE)
+    process, port = _start_dev(defs_file)
+    instance = Instance.get()
+    try:
+        _get(f"http://127.0.0.1:{port}/api/workspace")
+        deadline = time.monotonic() + 30
+        runs: list = []
+        while not any(r.is_finished for r in runs):
+            assert time.monotonic() < deadline, "the sensor's run did not finish"
+            time.sleep(0.1)
+            runs = instance.get_runs()
+        assert [r.job_name for r in runs] == ["ping_job"]
+        assert runs[0].status.value == "SUCCESS"
+        assert runs[0].tags["trellis/sensor_name"] == "ping_sensor"
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+        instance.dispose()
+
+
+def test_dev_without_daemon_leaves_sensors_alone(defs_file):
+    from trellis.instance.instance import Instance
+
+    defs_file.write_text(DEV_SENSOR_SOURCE)
+    process, port = _start_dev(defs_file, "--no-daemon")
+    instance = Instance.get()
+    try:
+        _get(f"http://127.0.0.1:{port}/api/workspace")
+        time.sleep(2.5)
+        assert instance.get_runs() == []
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+        instance.dispose()
+
+
+def _children(pid: int) -> list[str]:
+    found: list[str] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += (task / "children").read_text().split()
+    return found
+
+
+def test_dev_is_one_process_with_the_daemon_in_it(defs_file):
+    """The daemon's loops run, yet no spare worker or other child waits beside the UI."""
+    from trellis.instance.instance import Instance
+
+    process, port = _start_dev(defs_file)
+    instance = Instance.get()
+    try:
+        _get(f"http://127.0.0.1:{port}/api/workspace")
+        deadline = time.monotonic() + 15
+        while {b.daemon_type for b in instance.get_daemon_heartbeats()} < {"run_queue"}:
+            assert time.monotonic() < deadline, "the daemon's loops did not run"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        assert _children(process.pid) == []
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+        instance.dispose()

@@ -6,7 +6,18 @@ import time
 SOURCE = """
 import time
 
-from trellis import AssetExecutionContext, Config, Definitions, asset, define_asset_job
+from trellis import (
+    AssetExecutionContext,
+    AutomationCondition,
+    Config,
+    Definitions,
+    RunRequest,
+    SkipReason,
+    asset,
+    define_asset_job,
+    schedule,
+    sensor,
+)
 
 
 class Scale(Config):
@@ -25,7 +36,7 @@ def scaled(config: Scale, numbers: list) -> list:
     return [n * config.factor for n in numbers]
 
 
-@asset(group_name="marts")
+@asset(group_name="marts", automation_condition=AutomationCondition.eager())
 def total(scaled: list) -> int:
     return sum(scaled)
 
@@ -42,7 +53,24 @@ def slow() -> int:
 
 
 numbers_job = define_asset_job("numbers_job", selection=["numbers", "scaled", "total"])
-defs = Definitions(assets=[numbers, scaled, total, broken, slow], jobs=[numbers_job])
+
+
+@sensor(job=numbers_job, minimum_interval_seconds=30)
+def numbers_sensor(context):
+    return SkipReason("no new files <script>window.__xss = 4</script>")
+
+
+@schedule(job=numbers_job, cron_schedule="0 * * * *")
+def hourly_numbers(context):
+    return RunRequest()
+
+
+defs = Definitions(
+    assets=[numbers, scaled, total, broken, slow],
+    jobs=[numbers_job],
+    sensors=[numbers_sensor],
+    schedules=[hourly_numbers],
+)
 """
 
 

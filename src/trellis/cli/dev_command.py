@@ -27,16 +27,24 @@ LOCAL_HOST = "127.0.0.1"
     help=f"The address to listen on (default {LOCAL_HOST}: this machine only).",
 )
 @click.option("--port", "-p", default=3000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--no-daemon",
+    is_flag=True,
+    help="Do not run schedules, sensors and the run queue in this process.",
+)
 def dev(
     python_file: str | None,
     module_name: str | None,
     attribute: str | None,
     host: str | None,
     port: int,
+    no_daemon: bool,
 ) -> None:
     """Serve the web UI: the asset graph and catalog, runs with their live event log,
-    Gantt chart and trace, and a launchpad. Runs launched from the UI execute in their
-    own process. The definitions reload when their files change.
+    Gantt chart and trace, automation, and a launchpad. Runs launched from the UI execute
+    in their own process. The daemon's loops (schedules, sensors, the run queue) run in
+    this process, as under 'trellis daemon'. The definitions reload when their files
+    change.
 
     It listens on 127.0.0.1 unless --host is given; it has no authentication.
     """
@@ -51,4 +59,4 @@ def dev(
     from trellis.web.server import serve
 
     with open_instance() as instance:
-        serve(target, instance, host or LOCAL_HOST, port, echo=click.echo)
+        serve(target, instance, host or LOCAL_HOST, port, echo=click.echo, daemon=not no_daemon)

@@ -27,7 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from trellis.web import api_assets, api_runs
+from trellis.web import api_assets, api_automation, api_overview, api_runs
 from trellis.web.hub import Hub
 from trellis.web.launcher import Launcher
 from trellis.web.openapi import openapi_document
@@ -40,7 +40,16 @@ CSP = (
     "frame-ancestors 'none'; form-action 'self'"
 )
 KEEPALIVE_SECONDS = 15.0
-PAGES = ("/", "/assets", "/assets/{rest:path}", "/runs", "/runs/{rest:path}", "/launchpad")
+PAGES = (
+    "/",
+    "/overview",
+    "/assets",
+    "/assets/{rest:path}",
+    "/runs",
+    "/runs/{rest:path}",
+    "/launchpad",
+    "/automation",
+)
 
 
 def static_dir() -> Path:
@@ -56,6 +65,7 @@ class UiState:
     instance: Any
     launcher: Launcher
     hub: Hub
+    daemon: Any = None  # a ``DevDaemon`` under ``trellis dev``; None in tests
 
 
 class OriginCheck:
@@ -168,6 +178,8 @@ def create_app(state: UiState, *, watch: bool = True) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.hub.start()
+        if state.daemon is not None:
+            state.daemon.start()
         if watch:
             state.workspace.start_watching()
         try:
@@ -175,10 +187,14 @@ def create_app(state: UiState, *, watch: bool = True) -> Starlette:
         finally:
             state.hub.stop()
             state.workspace.stop()
+            if state.daemon is not None:
+                state.daemon.stop()
 
     routes = [
         *api_assets.ROUTES,
         *api_runs.ROUTES,
+        *api_automation.ROUTES,
+        *api_overview.ROUTES,
         Route("/api/stream", stream),
         Route("/api/openapi.json", openapi),
         Mount("/static", app=StaticFiles(directory=static_dir()), name="static"),

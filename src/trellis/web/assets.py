@@ -11,6 +11,7 @@ from trellis.cli.check_display import check_status_by_asset
 from trellis.core.asset_key import AssetKey
 from trellis.core.run import RunStatus
 from trellis.views.layout import layered_positions
+from trellis.web.health import partition_health, staleness_by_asset
 from trellis.web.serialize import event_json, metadata_entries, run_json
 
 RECENT_RUNS = 200  # the runs looked at for "running" and "failed" statuses
@@ -98,6 +99,8 @@ def assets_json(defs: Any, instance: Any) -> list[dict[str, Any]]:
         for key, pairs in check_status_by_asset(graph, instance).items()
     }
     running, failed = _runs_by_asset(instance, defs)
+    staleness = staleness_by_asset(instance, graph, order)
+    partitions = partition_health(instance, defs, order)
     out = []
     for key in order:
         text = key.to_user_string()
@@ -126,6 +129,8 @@ def assets_json(defs: Any, instance: Any) -> list[dict[str, Any]]:
                     [c["status"] for c in checks],
                 ),
                 "running_run_id": running[text].run_id if text in running else None,
+                "staleness": staleness[key],
+                "partition_health": partitions.get(key),
             }
         )
         out.append(item)
@@ -152,4 +157,6 @@ def asset_detail_json(defs: Any, instance: Any, key: AssetKey, limit: int) -> di
     item["status"] = asset_status(
         records[0] if records else None, running.get(text), failed.get(text), []
     )
+    item["staleness"] = staleness_by_asset(instance, graph, [key])[key]
+    item["partition_health"] = partition_health(instance, defs, [key]).get(key)
     return item

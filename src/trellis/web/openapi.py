@@ -157,6 +157,36 @@ PATHS: dict[str, Any] = {
         _LAUNCH_BODY,
         **{"200": {"description": "{ok: true}"}, "422": _INVALID},
     ),
+    "/api/automation": _get(
+        "Schedules and sensors (status, from_default, cursor, next_tick, latest ticks with "
+        "run_ids, skip_reason, error), evaluations (the latest automation evaluation of "
+        "each asset with a condition, its tree), queue (queued runs), pools (limit, "
+        "in_use, slots, waiting), daemon (its loops' heartbeats)."
+    ),
+    "/api/automation/{name}/ticks": _get(
+        "A schedule's or sensor's ticks, newest first.",
+        [
+            _p("name", "The schedule or sensor."),
+            _q("limit", "At most this many (1-500, default 50).", "integer"),
+            _q("before", "Only ticks with a smaller tick_id.", "integer"),
+        ],
+        **{"404": _NOT_FOUND},
+    ),
+    "/api/automation/{name}/status": _post(
+        "Turn a schedule or sensor on or off.",
+        [_p("name", "The schedule or sensor.")],
+        _json_body({"running": {"type": "boolean"}}),
+        **{
+            "200": {"description": "The schedule or sensor, as in /api/automation."},
+            "404": _NOT_FOUND,
+        },
+    ),
+    "/api/overview": _get(
+        "The last hours: runs (oldest first, for a timeline), failing (assets whose latest "
+        "run failed or checks fail, jobs whose latest run failed, schedules and sensors "
+        "whose latest tick failed), stale assets with their causes, counts.",
+        [_q("hours", "The span (1-336, default 24).", "integer")],
+    ),
     "/api/stream": _get(
         "Server-sent events: run (a run appeared or changed), events (new events of a "
         "live run), launch_failed, workspace (definitions reloaded).",

@@ -10,8 +10,17 @@ from trellis.web.app import build_state, create_app
 from trellis.web.workspace import Workspace
 
 
-def serve(target: CodeTarget, instance: Any, host: str, port: int, echo: Any = print) -> None:
-    """Load ``target``, then serve the UI on ``host:port`` until interrupted. A load
+def serve(
+    target: CodeTarget,
+    instance: Any,
+    host: str,
+    port: int,
+    echo: Any = print,
+    *,
+    daemon: bool = True,
+) -> None:
+    """Load ``target``, then serve the UI on ``host:port`` until interrupted, with the
+    daemon's loops on a thread (``dev_daemon.py``) unless ``daemon`` is False. A load
     that fails still serves (the pages show the error, and a fixed file reloads)."""
     import uvicorn
 
@@ -19,7 +28,12 @@ def serve(target: CodeTarget, instance: Any, host: str, port: int, echo: Any = p
     state = workspace.load()
     if state.error is not None:
         echo(f"Could not load the definitions (the UI shows why):\n{state.error}", file=sys.stderr)
-    app = create_app(build_state(workspace, instance))
+    ui_state = build_state(workspace, instance)
+    if daemon:
+        from trellis.web.dev_daemon import DevDaemon
+
+        ui_state.daemon = DevDaemon(instance, workspace)
+    app = create_app(ui_state)
     config = uvicorn.Config(
         app,
         host=host,

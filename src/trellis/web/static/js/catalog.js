@@ -2,6 +2,7 @@
 import { get, subscribe } from "./api.js";
 import { assetPath, clear, fmtTime, h, link, runPath, s, statusBadge } from "./dom.js";
 import { go } from "./nav.js";
+import { freshnessBadge, partitionBar, partitionText, sizePartitionBars, staleCauses } from "./health.js";
 
 export async function renderCatalog(root) {
   const { assets, groups } = await get("/api/assets");
@@ -13,10 +14,11 @@ export async function renderCatalog(root) {
   const kind = select("catalog-kind", "Kind", uniq((a) => a.kinds));
   const owner = select("catalog-owner", "Owner", uniq((a) => a.owners));
   const status = select("catalog-status", "Status", ["never", "materialized", "running", "failed", "check_failed"]);
+  const freshness = select("catalog-freshness", "Freshness", ["never", "fresh", "stale"]);
   const tbody = h("tbody");
   const count = h("span", { class: "muted" });
   const table = h("table", { class: "grid", id: "catalog" },
-    h("thead", {}, h("tr", {}, ["Asset", "Group", "Kinds", "Owners", "Status", "Checks", "Last materialized"].map((c) => h("th", {}, c)))),
+    h("thead", {}, h("tr", {}, ["Asset", "Group", "Kinds", "Owners", "Status", "Freshness", "Partitions", "Checks", "Last materialized"].map((c) => h("th", {}, c)))),
     tbody);
   function renderRows() {
     clear(tbody);
@@ -26,20 +28,24 @@ export async function renderCatalog(root) {
       (!group.value || a.group === group.value) &&
       (!kind.value || a.kinds.includes(kind.value)) &&
       (!owner.value || a.owners.includes(owner.value)) &&
-      (!status.value || a.status === status.value));
+      (!status.value || a.status === status.value) &&
+      (!freshness.value || a.staleness.status === freshness.value));
     for (const a of shown) {
       const m = a.latest_materialization;
-      tbody.append(h("tr", {},
+      tbody.append(h("tr", { "data-key": a.key },
         h("td", {}, link(assetPath(a.key), a.key)),
         h("td", {}, a.group), h("td", {}, a.kinds.join(", ")), h("td", {}, a.owners.join(", ")),
         h("td", {}, statusBadge(a.status)),
+        h("td", { class: "freshness" }, freshnessBadge(a.staleness)),
+        h("td", { class: "partitions" }, a.partition_health ? [partitionBar(a.partition_health), partitionText(a.partition_health)] : ""),
         h("td", {}, a.checks.map((c) => `${c.name}: ${c.status}`).join(", ")),
         h("td", {}, m ? link(runPath(m.run_id), fmtTime(m.timestamp)) : "never")));
     }
     clear(count).append(`${shown.length} of ${assets.length} assets`);
+    sizePartitionBars(tbody);
   }
-  for (const el of [text, group, kind, owner, status]) el.addEventListener("input", renderRows);
-  root.append(h("h1", {}, "Asset catalog"), h("div", { class: "toolbar" }, text, group, kind, owner, status, count), table);
+  for (const el of [text, group, kind, owner, status, freshness]) el.addEventListener("input", renderRows);
+  root.append(h("h1", {}, "Asset catalog"), h("div", { class: "toolbar" }, text, group, kind, owner, status, freshness, count), table);
   renderRows();
 }
 
@@ -94,7 +100,9 @@ export async function renderAsset(root, key) {
   materialize.addEventListener("click", () => go(`/launchpad?selection=${encodeURIComponent(`key:"${a.key}"`)}`));
   const field = (label, value) => [h("dt", {}, label), h("dd", {}, value || h("span", { class: "muted" }, "-"))];
   root.append(
-    h("h1", {}, "Asset ", h("span", { class: "key" }, a.key), " ", statusBadge(a.status)),
+    h("h1", {}, "Asset ", h("span", { class: "key" }, a.key), " ", statusBadge(a.status), " ", freshnessBadge(a.staleness)),
+    h("div", { id: "asset-health" }, staleCauses(a.staleness),
+      a.partition_health ? h("p", { id: "partition-health" }, partitionBar(a.partition_health), partitionText(a.partition_health)) : null),
     h("div", { class: "toolbar" }, materialize, a.running_run ? link(runPath(a.running_run.run_id), "running now") : null),
     h("section", {}, h("h2", {}, "Definition"), h("dl", { class: "fields" },
       field("Description", a.description), field("Group", a.group), field("Kinds", a.kinds.join(", ")),
@@ -117,6 +125,7 @@ export async function renderAsset(root, key) {
         return h("li", {}, fmtTime(e.timestamp), " ", ev.passed ? "passed" : "failed", " ", metadataList(ev.metadata));
       })))) : h("p", { class: "muted" }, "No checks.")),
   );
+  sizePartitionBars(root);
   subscribe("run", (msg) => {
     // The page is rebuilt when a run ends, to show its materialization.
     if (["SUCCESS", "FAILURE"].includes(msg.run.status)) go(location.pathname, true);

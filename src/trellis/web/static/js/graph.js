@@ -4,6 +4,7 @@
 import { get, subscribe } from "./api.js";
 import { assetPath, clear, h, s } from "./dom.js";
 import { go } from "./nav.js";
+import { partitionBarSvg } from "./health.js";
 
 const W = 200, H = 44, COL = 280, ROW = 60, PAD = 40;
 
@@ -99,8 +100,10 @@ export async function renderGraph(root) {
         s("rect", { width: W, height: H, rx: 6 }),
         s("rect", { width: 6, height: H, rx: 3, class: "status-bar" }),
         s("text", { x: 12, y: 18, class: "node-key" }, label),
-        s("text", { x: 12, y: 35, class: "node-sub" }, `${a.status.replace("_", " ")}${checks}`),
+        s("text", { x: 12, y: 35, class: "node-sub" }, `${a.status.replace("_", " ")}${stale(a)}${checks}`),
+        partitionBarSvg(a.partition_health, 10, H - 6, W - 16),
       );
+      if (a.staleness.status === "stale") g.classList.add("stale");
       g.addEventListener("click", () => { if (!moved) go(assetPath(a.key)); });
       nodes.set(a.key, g);
       nodeLayer.append(g);
@@ -179,13 +182,20 @@ export async function renderGraph(root) {
       for (const a of fresh.assets) {
         const g = nodes.get(a.key);
         if (!g) continue;
-        g.setAttribute("class", `node status-${a.status}${g.classList.contains("dim") ? " dim" : ""}${g.classList.contains("lit") ? " lit" : ""}`);
-        g.querySelector(".node-sub").textContent = a.status.replace("_", " ");
+        g.setAttribute("class", `node status-${a.status}${a.staleness.status === "stale" ? " stale" : ""}${g.classList.contains("dim") ? " dim" : ""}${g.classList.contains("lit") ? " lit" : ""}`);
+        g.querySelector(".node-sub").textContent = `${a.status.replace("_", " ")}${stale(a)}`;
+        const bar = g.querySelector(".partition-bar-svg");
+        const next = partitionBarSvg(a.partition_health, 10, H - 6, W - 16);
+        if (bar && next) bar.replaceWith(next);
       }
     }, 200);
   });
   svg.focus();
   return () => clearTimeout(pending);
+}
+
+function stale(asset) {
+  return asset.staleness.status === "stale" ? " · stale" : "";
 }
 
 function legend() {

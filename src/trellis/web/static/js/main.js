@@ -6,6 +6,8 @@ import { renderAsset, renderCatalog } from "./catalog.js";
 import { renderRuns } from "./runs.js";
 import { renderRun } from "./run.js";
 import { renderLaunchpad } from "./launchpad.js";
+import { renderAutomation } from "./automation.js";
+import { renderOverview } from "./overview.js";
 
 const app = document.getElementById("app");
 let cleanup = null;
@@ -52,6 +54,8 @@ async function route() {
     } else if (path === "/runs") cleanup = await renderRuns(app);
     else if (runId) cleanup = await renderRun(app, decodeURIComponent(runId));
     else if (path === "/launchpad") cleanup = await renderLaunchpad(app);
+    else if (path === "/automation") cleanup = await renderAutomation(app);
+    else if (path === "/overview") cleanup = await renderOverview(app);
     else app.append(h("p", {}, "No such page."));
   } catch (err) {
     app.append(h("p", { class: "error" }, String(err.message || err)));

@@ -44,6 +44,7 @@ export async function renderRuns(root) {
       for (const run of page.runs) tbody.append(runRow(run));
       cursor = page.next_cursor;
       more.hidden = !cursor;
+      tbody.dataset.loaded = "1";
     } catch (err) {
       error.append(err.message);
     }
