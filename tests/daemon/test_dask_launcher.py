@@ -4,7 +4,6 @@ instance, and end SUCCESS or FAILURE; the launcher reports their end."""
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -19,24 +18,16 @@ from trellis.core.events import EventType
 from trellis.core.run import Run, RunStatus, new_run_id
 from trellis.daemon.code_location import pointer_tag
 from trellis.daemon.dask_launcher import DaskRunLauncher
+from trellis.execution.executors.dask import start_local_cluster
 from trellis.execution.remote.code_pointer import CodePointer
 from trellis.instance.instance import Instance
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    """One ``LocalCluster`` of two worker processes for this module's tests."""
-    from distributed import LocalCluster
-
-    local = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": ":0"},
-        silence_logs=logging.CRITICAL,
-    )
+    """One ``LocalCluster`` of two worker processes for this module's tests, started as
+    the launcher and the Dask executor start theirs."""
+    local = start_local_cluster(2, 1)
     try:
         yield local
     finally:
