@@ -22,6 +22,7 @@ DAEMON_EXAMPLES = examples(
     "trellis daemon -f defs.py",
     "trellis daemon -f defs.py --once",
     "trellis daemon -f defs.py --launcher fork",
+    "trellis daemon -f defs.py --launcher dask --dask-address tcp://127.0.0.1:8786",
     "trellis daemon status",
 )
 
@@ -38,11 +39,19 @@ def _location(python_file: str | None, module_name: str | None, attribute: str |
 @click.option("--once", is_flag=True, help="One round of every loop, then exit.")
 @click.option(
     "--launcher",
-    type=click.Choice(["subprocess", "fork"]),
+    type=click.Choice(["subprocess", "fork", "dask"]),
     default="subprocess",
     show_default=True,
     help="How queued runs are launched: a new Python process each (with one started "
-    "ahead), or forked from a warm process that has imported the code (POSIX).",
+    "ahead), forked from a warm process that has imported the code (POSIX), or as a task "
+    "on a Dask cluster.",
+)
+@click.option(
+    "--dask-address",
+    default=None,
+    metavar="ADDR",
+    help="With --launcher dask: the scheduler address (tcp://host:port); without it the "
+    "daemon starts a LocalCluster.",
 )
 @click.pass_context
 def daemon_group(
@@ -52,6 +61,7 @@ def daemon_group(
     attribute: str | None,
     once: bool,
     launcher: str,
+    dask_address: str | None,
 ) -> None:
     """Run schedules, sensors, declarative automation and the run queue.
 
@@ -60,15 +70,22 @@ def daemon_group(
     """
     if ctx.invoked_subcommand is not None:
         return
+    if dask_address is not None and launcher != "dask":
+        raise click.UsageError("--dask-address is for --launcher dask.")
     from trellis.daemon.daemon import TrellisDaemon
+    from trellis.daemon.launcher import RunLauncher
 
     location = _location(python_file, module_name, attribute)
     console = make_console()
-    run_launcher = None
+    run_launcher: RunLauncher | None = None
     if launcher == "fork":
         from trellis.daemon.fork_launcher import ForkRunLauncher
 
         run_launcher = ForkRunLauncher(location.tag)
+    elif launcher == "dask":
+        from trellis.daemon.dask_launcher import DaskRunLauncher
+
+        run_launcher = DaskRunLauncher(dask_address)
     with open_instance() as instance:
         daemon = TrellisDaemon(instance, location, launcher=run_launcher)
         if once:

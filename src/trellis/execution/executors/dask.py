@@ -118,17 +118,9 @@ class DaskExecutor(Executor):
                 # Ctrl-C in a terminal signals the whole process group: the run's own
                 # workers ignore it (they inherit SIG_IGN), and are closed by ``stop``
                 # once the run's cancellation has torn their resources down.
-                with _sigint_ignored():
-                    self._cluster = distributed.LocalCluster(
-                        n_workers=options.get("n_workers", 2),
-                        threads_per_worker=options.get("threads_per_worker", 1),
-                        processes=True,
-                        host="127.0.0.1",
-                        dashboard_address=None,
-                        # No dashboard; its HTTP server (health checks) on a free port.
-                        scheduler_kwargs={"dashboard_address": ":0"},
-                        silence_logs=logging.ERROR,
-                    )
+                self._cluster = start_local_cluster(
+                    options.get("n_workers", 2), options.get("threads_per_worker", 1)
+                )
                 address = self._cluster.scheduler_address
             else:
                 address = options["address"]
@@ -481,6 +473,26 @@ class DaskExecutor(Executor):
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+def start_local_cluster(n_workers: int, threads_per_worker: int) -> Any:
+    """A ``LocalCluster`` of ``n_workers`` worker processes on 127.0.0.1 (no dashboard),
+    whose workers ignore SIGINT: a terminal's Ctrl-C, which reaches the whole process
+    group, is for the process that started them to handle (the Dask run launcher uses it
+    too)."""
+    import distributed
+
+    with _sigint_ignored():
+        return distributed.LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            # No dashboard; its HTTP server (health checks) on a free port.
+            scheduler_kwargs={"dashboard_address": ":0"},
+            silence_logs=logging.ERROR,
+        )
 
 
 @contextlib.contextmanager
