@@ -204,7 +204,10 @@ def test_toggle_a_sensor_then_the_daemon_ticks_it(page, server, tmp_path):
     assert page.locator("input[data-toggle='numbers_sensor']").is_checked()
     # The daemon of `trellis dev` ticks the started sensor; its skip reason is text.
     deadline = time.monotonic() + 45  # bounds a loaded machine only
-    while page.locator(f"{card} tr.tick").count() == 0:
+    # (a tick is listed as STARTED while it runs: wait for one that has ended)
+    while page.locator(f"{card} tr.tick").count() == 0 or "no new files" not in page.inner_text(
+        f"{card} tr.tick"
+    ):
         assert time.monotonic() < deadline, "the daemon did not tick the sensor"
         time.sleep(0.3)
         page.reload()
