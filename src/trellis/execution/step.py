@@ -51,6 +51,7 @@ from trellis.execution.dynamic_outputs import (
 from trellis.execution.hooks import run_hooks
 from trellis.execution.step_checks import finish_checks, record_check_result, record_check_results
 from trellis.execution.step_io import check_type, emit_user_event, handle_output, load_inputs
+from trellis.plan.steps import context_type_name
 
 if TYPE_CHECKING:
     from trellis.contexts.system import StepExecutionContext
@@ -97,20 +98,8 @@ class StepOutcome:
 
 
 def user_context_type_name(step_context: StepExecutionContext) -> str:
-    """The name of the context class the function receives: ``AssetExecutionContext`` for
-    assets (unless annotated ``OpExecutionContext``) and for ops inside a graph-backed asset
-    annotated with it, ``AssetCheckExecutionContext`` for asset checks,
-    ``OpExecutionContext`` for the others."""
-    step = step_context.step
-    if step.assets_def is not None:
-        annotation = step.op_def.spec.context_annotation
-        if annotation != "OpExecutionContext" and (
-            not step.node.in_graph_asset or annotation == "AssetExecutionContext"
-        ):
-            return "AssetExecutionContext"  # an op inside a graph asset: only if annotated
-    if step.kind == "asset_check":
-        return "AssetCheckExecutionContext"
-    return "OpExecutionContext"
+    """The name of the context class the function receives (``plan.steps.context_type_name``)."""
+    return context_type_name(step_context.step)
 
 
 def make_user_context(step_context: StepExecutionContext, type_name: str | None = None) -> Any:

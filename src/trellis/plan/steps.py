@@ -209,3 +209,19 @@ class ExecutionStep:
 
     def __repr__(self) -> str:
         return f"<ExecutionStep {self.key}>"
+
+
+def context_type_name(step: ExecutionStep) -> str:
+    """The name of the context class a step's function receives: ``AssetExecutionContext``
+    for assets (unless annotated ``OpExecutionContext``) and for ops inside a graph-backed
+    asset annotated with it, ``AssetCheckExecutionContext`` for asset checks,
+    ``OpExecutionContext`` for the others. The one rule for the engine and the diagram."""
+    if step.assets_def is not None:
+        annotation = step.op_def.spec.context_annotation
+        if annotation != "OpExecutionContext" and (
+            not step.node.in_graph_asset or annotation == "AssetExecutionContext"
+        ):
+            return "AssetExecutionContext"  # an op inside a graph asset: only if annotated
+    if step.kind == "asset_check":
+        return "AssetCheckExecutionContext"
+    return "OpExecutionContext"

@@ -27,7 +27,6 @@ from typing import Any
 from trellis.defs.ins_outs import Nothing
 from trellis.plan.plan import build_execution_plan
 from trellis.plan.steps import (
-    ExecutionStep,
     FromCollectedOutputs,
     FromInputManager,
     FromLoadableAsset,
@@ -35,6 +34,7 @@ from trellis.plan.steps import (
     FromMultipleStepOutputs,
     FromStepOutput,
     FromValue,
+    context_type_name,
 )
 from trellis.views.diagram_svg import render_svg
 from trellis.views.layout import longest_path_layers
@@ -131,20 +131,6 @@ class JobDiagram:
         raise KeyError(key)
 
 
-def context_type_for(step: ExecutionStep) -> str:
-    """The context class a step's function receives (the rule of
-    ``trellis.execution.step.user_context_type_name``, decided from the plan step)."""
-    if step.assets_def is not None:
-        annotation = step.op_def.spec.context_annotation
-        if annotation == "AssetExecutionContext" or (
-            annotation != "OpExecutionContext" and not step.node.in_graph_asset
-        ):
-            return "AssetExecutionContext"
-    if step.kind == "asset_check":
-        return "AssetCheckExecutionContext"
-    return "OpExecutionContext"
-
-
 def _diagram_input(step_input: Any, shown: Any) -> DiagramInput:
     src = step_input.source
     loaded = step_input.in_def.dagster_type is not Nothing
@@ -222,7 +208,7 @@ def build_diagram(job: Any, run_config: Any = None, **plan_kwargs: Any) -> JobDi
                 key=step.key,
                 kind=step.kind,
                 op_name=step.op_def.name,
-                context_type=context_type_for(step),
+                context_type=context_type_name(step),
                 inputs=inputs,
                 outputs=outputs,
                 resources=sorted(job.resource_keys_for_node(step.node)),
