@@ -169,6 +169,7 @@ EXPECTED_PUBLIC_NAMES = [
     "JsonMetadataValue",
     "LastPartitionMapping",
     "LoggerDefinition",
+    "MAX_RUNTIME_SECONDS_TAG",
     "Map",
     "MarkdownMetadataValue",
     "MaterializeResult",

@@ -238,7 +238,7 @@ if TYPE_CHECKING:
         ObserveResult,
         Output,
     )
-    from trellis.core.run import Run, RunStatus
+    from trellis.core.run import MAX_RUNTIME_SECONDS_TAG, Run, RunStatus
     from trellis.core.run import Run as DagsterRun
     from trellis.core.run import RunStatus as DagsterRunStatus
     from trellis.core.table_metadata import (
@@ -512,6 +512,7 @@ __all__ = [
     "JsonMetadataValue",
     "LastPartitionMapping",
     "LoggerDefinition",
+    "MAX_RUNTIME_SECONDS_TAG",
     "Map",
     "MarkdownMetadataValue",
     "MaterializeResult",

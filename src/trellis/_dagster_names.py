@@ -87,7 +87,6 @@ PLANNED: dict[str, str] = {
         [
             "CodeLocationSelector",
             "JobSelector",
-            "MAX_RUNTIME_SECONDS_TAG",
             "QueuedRunCoordinator",
             "RepositorySelector",
             "SubmitRunContext",

@@ -134,6 +134,7 @@ EXPORTS: dict[str, str] = {
     "JsonMetadataValue": "trellis.core.metadata",
     "LastPartitionMapping": "trellis.defs.partition_mapping",
     "LoggerDefinition": "trellis.defs.logger",
+    "MAX_RUNTIME_SECONDS_TAG": "trellis.core.run",
     "Map": "trellis.config.types",
     "MarkdownMetadataValue": "trellis.core.metadata",
     "MaterializeResult": "trellis.core.outputs",

@@ -29,6 +29,7 @@ from executor_helpers import (
 )
 
 from trellis import (
+    MAX_RUNTIME_SECONDS_TAG,
     AssetKey,
     AssetSelection,
     DataVersion,
@@ -844,3 +845,50 @@ def test_run_config_picks_the_executor_of_a_job_without_one(monkeypatch):
             {"execution": {"config": {"dask": {"cluster": {"local": {"n_workers": "two"}}}}}},
         )
     assert "root:execution:config:dask:cluster:local:n_workers" in str(info.value)
+
+
+# -- maximum runtime ---------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a_run_past_its_max_runtime_is_stopped_and_ends_failed(executor, run_config_for, tmp_path):
+    instance = Instance.from_config(tmp_path / "home", {})
+    files = tmp_path / "files"
+    config = run_config_for(executor, files)
+    config["ops"] = {"long_step": {"config": {"seconds": 30.0, "cancel": False}}}
+    began = time.monotonic()
+    result = _run(
+        suite_jobs.cancelled, config, instance=instance, tags={MAX_RUNTIME_SECONDS_TAG: "1"}
+    )
+    assert time.monotonic() - began < 15  # stopped after ~1 s, not the step's 30 s
+    # Dagster's meaning of the tag: the run is stopped and ends FAILURE (not CANCELED), so
+    # run-failure sensors and run retries see it.
+    assert result.run.status is RunStatus.FAILURE
+    stored = instance.get_run(result.run_id)
+    assert stored.status is RunStatus.FAILURE
+    last = instance.all_logs(result.run_id)[-1]
+    assert last.event_type is EventType.RUN_FAILURE
+    assert "maximum runtime of 1 s" in last.message and MAX_RUNTIME_SECONDS_TAG in last.message
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key == "long_step" and "terminated" in failure.message
+    assert not marked_pids(files, "long-finished")
+    assert not list(files.glob("never-runs-ran-*"))
+    assert tokens(files, "teardown") == tokens(files, "setup")
+
+
+def test_a_max_runtime_that_is_not_a_number_is_reported_and_the_run_goes_on(tmp_path):
+    @op
+    def quick() -> int:
+        return 1
+
+    @job(tags={MAX_RUNTIME_SECONDS_TAG: "ten minutes"})
+    def tagged():
+        quick()
+
+    result = tagged.execute_in_process(instance=Instance.from_config(tmp_path / "home", {}))
+    assert result.success
+    (warning,) = [
+        e
+        for e in result.all_events
+        if e.event_type is EventType.ENGINE_EVENT and MAX_RUNTIME_SECONDS_TAG in e.message
+    ]
+    assert "'ten minutes'" in warning.message and "positive number" in warning.message

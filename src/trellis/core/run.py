@@ -21,6 +21,27 @@ EXECUTOR_TAG = "trellis/executor"  # which executor ran the run's steps
 PARENT_RUN_ID_TAG = "trellis/parent_run_id"
 ROOT_RUN_ID_TAG = "trellis/root_run_id"
 CODE_LOCATION_TAG = "trellis/code_location"  # where the trellis command loaded the code (JSON)
+MAX_RUNTIME_SECONDS_TAG = "dagster/max_runtime"
+"""A run tag (Dagster's name and meaning): the most seconds the run may run; a run still
+running after that is stopped and ends FAILURE (``execution/run_monitor.py``)."""
+
+
+def max_runtime_seconds(tags: dict[str, str]) -> float | None:
+    """The run's ``dagster/max_runtime`` in seconds, or None when the tag is absent.
+    Raises ``ValueError`` naming the tag for a value that is not a positive number."""
+    text = tags.get(MAX_RUNTIME_SECONDS_TAG)
+    if text is None:
+        return None
+    try:
+        seconds = float(text)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(
+            f"Run tag '{MAX_RUNTIME_SECONDS_TAG}' must be a positive number of seconds, "
+            f"got {text!r}."
+        )
+    return seconds
 
 
 def new_run_id() -> str:

@@ -70,6 +70,7 @@ class Cancellation:
         self.signum: int | None = None
         self.interrupted = False  # a KeyboardInterrupt raised in the run itself
         self.forced = False
+        self.fails_run = False  # the run ends FAILURE, not CANCELED (its max runtime passed)
         self.deadline: float | None = None
         self.announced = False  # RUN_CANCELING emitted for a cancellation from a signal
         # Set by ``signals.py`` when the run owns SIGINT: wakes the main thread with it.
@@ -82,13 +83,22 @@ class Cancellation:
         self._lock = threading.Lock()
 
     # -- asking ------------------------------------------------------------------------
-    def request(self, cause: str, signum: int | None = None, *, stored: bool = False) -> bool:
+    def request(
+        self,
+        cause: str,
+        signum: int | None = None,
+        *,
+        stored: bool = False,
+        fails_run: bool = False,
+    ) -> bool:
         """Cancel the run (only attribute writes: safe in a signal handler); ``stored``:
-        the ``RUN_CANCELING`` event is in storage already (``trellis run cancel``). False
-        if the run was already canceled."""
+        the ``RUN_CANCELING`` event is in storage already (``trellis run cancel``);
+        ``fails_run``: the run is stopped the same way but ends FAILURE (its
+        ``dagster/max_runtime`` passed). False if the run was already canceled."""
         if self.requested:
             return False
         self.cause = cause
+        self.fails_run = fails_run
         self.signum = signum
         self.announced = stored
         self.requested = True

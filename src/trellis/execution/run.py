@@ -26,7 +26,7 @@ from trellis.core.errors import (
     StepTerminated,
 )
 from trellis.core.events import ErrorInfo, Event
-from trellis.core.run import Run, RunStatus
+from trellis.core.run import Run, RunStatus, max_runtime_seconds
 from trellis.execution.cancellation import Cancellation, shield
 from trellis.execution.engine import ActiveExecution, run_plan
 from trellis.execution.event_stream import RunEventStream
@@ -122,7 +122,7 @@ def execute_run(
         monitor.owns_sigterm = signals.handles_sigterm
         monitor.start()
         outcome = _execute(
-            plan, run, instance, stream, cancellation, executor, raise_on_error, code_pointer
+            plan, run, instance, stream, monitor, executor, raise_on_error, code_pointer
         )
     finally:
         _stop_watching(monitor, signals)
@@ -138,11 +138,12 @@ def _execute(
     run: Run,
     instance: Any,
     stream: RunEventStream,
-    cancellation: Cancellation,
+    monitor: RunMonitor,
     executor: Executor,
     raise_on_error: bool,
     code_pointer: Any,
 ) -> RunOutcome:
+    cancellation = monitor.cancellation
     emit = stream.emit
     log = LogManager(emit, run.run_id, run.job_name)
     logger_error: LoggerInitError | None = None
@@ -152,6 +153,7 @@ def _execute(
         logger_error = exc
     run_id, job_name = run.run_id, run.job_name
     emit(event_factory.run_start(run_id, job_name))
+    monitor.limit_runtime(_max_runtime(run, stream))
     for check_key, step_key in planned_checks(plan):
         emit(event_factory.asset_check_evaluation_planned(run_id, job_name, check_key, step_key))
     built: BuiltResources | None = None
@@ -208,7 +210,7 @@ def _execute(
             )
             plan_context.event_loops.close()
             if active.canceled:
-                canceled = True
+                canceled = not cancellation.fails_run
                 failure_message = _canceled_message(run, cancellation)
             elif active.failed:
                 failed = [k for k in plan.steps if k in active.failed]
@@ -220,7 +222,7 @@ def _execute(
         if cancellation.request(f"{type(exc).__name__} raised"):
             cancellation.interrupted = isinstance(exc, KeyboardInterrupt)
         cancellation.announce()
-        canceled = True
+        canceled = not cancellation.fails_run
         failure_message = _canceled_message(run, cancellation)
         if cancellation.forced:
             emit(
@@ -274,7 +276,26 @@ def _stop_watching(monitor: RunMonitor, signals: RunSignals) -> None:
 shield(_stop_watching)
 
 
+def _max_runtime(run: Run, stream: RunEventStream) -> float | None:
+    """The run's ``dagster/max_runtime`` in seconds; a value that is not a positive number
+    is reported on the run (a warning naming the tag) and ignored."""
+    try:
+        return max_runtime_seconds(run.tags)
+    except ValueError as exc:
+        stream.emit(
+            event_factory.engine_event(
+                run.run_id,
+                run.job_name,
+                f"{exc} The run has no maximum runtime.",
+                level=logging.WARNING,
+            )
+        )
+        return None
+
+
 def _canceled_message(run: Run, cancellation: Cancellation) -> str:
+    if cancellation.fails_run:
+        return f"Run for '{run.job_name}' was stopped: {cancellation.cause}."
     cause = cancellation.cause
     return f"Run for '{run.job_name}' was canceled" + (f" ({cause})." if cause else ".")
 

@@ -7,6 +7,10 @@ Every ``TICK`` seconds it:
   shows a running step, and a crash of this process loses at most that much;
 - asks the instance every ``POLL_SECONDS`` whether someone canceled the run
   (``trellis run cancel`` sets it CANCELING in storage), and cancels it here;
+- stops the run once it has run longer than its ``dagster/max_runtime`` tag (seconds,
+  counted from ``RUN_START``): the steps are stopped as for a
+  cancel, and the run ends FAILURE saying so (as Dagster's run monitoring does; here it
+  needs no daemon);
 - once the run is canceled, records why (``RUN_CANCELING``) and interrupts the threads
   still running its user code (``Cancellation.deliver``);
 - after SIGTERM, when the grace period is over and the run has not ended, records what
@@ -29,6 +33,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from trellis.core import event_factory
+from trellis.core.run import MAX_RUNTIME_SECONDS_TAG
 
 if TYPE_CHECKING:
     from trellis.execution.cancellation import Cancellation
@@ -67,6 +72,8 @@ class RunMonitor:
         self._watched = False
         now = time.monotonic()
         self.next_flush = self.next_poll = now + FLUSH_SECONDS
+        self.max_runtime: float | None = None  # seconds, from the run's tag
+        self.runtime_deadline: float | None = None
 
     def start(self) -> None:
         """Start watching the run."""
@@ -81,6 +88,12 @@ class RunMonitor:
 
     def close(self) -> None:
         """Nothing to release: the pipe is the process's (kept for the run's lifecycle)."""
+
+    def limit_runtime(self, seconds: float | None) -> None:
+        """Stop the run (it ends FAILURE) once it has run ``seconds`` from now (its
+        ``dagster/max_runtime`` tag; None: no limit)."""
+        self.max_runtime = seconds
+        self.runtime_deadline = None if seconds is None else time.monotonic() + seconds
 
     def on_sigterm(self) -> None:
         """SIGTERM reached the monitor's pipe: the grace period starts now."""
@@ -103,6 +116,13 @@ class RunMonitor:
                     self.next_poll = now + POLL_SECONDS
                     if self.should_cancel():
                         cancellation.request("trellis run cancel", stored=True)
+                deadline = self.runtime_deadline
+                if deadline is not None and now >= deadline and not cancellation.requested:
+                    cancellation.request(
+                        f"it ran longer than its maximum runtime of {self.max_runtime:g} s "
+                        f"(tag {MAX_RUNTIME_SECONDS_TAG})",
+                        fails_run=True,
+                    )
                 if cancellation.requested or cancellation.forced:
                     cancellation.announce()
                     cancellation.deliver(wait=TICK)
