@@ -337,6 +337,7 @@ if TYPE_CHECKING:
         observable_source_asset,
     )
     from trellis.defs.op import OpDefinition, op
+    from trellis.defs.partition_loading import partition_loading_context
     from trellis.defs.partition_mapping import (
         AllPartitionMapping,
         IdentityPartitionMapping,
@@ -345,6 +346,16 @@ if TYPE_CHECKING:
         SpecificPartitionsPartitionMapping,
         StaticPartitionMapping,
         TimeWindowPartitionMapping,
+    )
+    from trellis.defs.partitioned_config import (
+        Partition,
+        PartitionedConfig,
+        daily_partitioned_config,
+        hourly_partitioned_config,
+        monthly_partitioned_config,
+        partitioned_config,
+        static_partitioned_config,
+        weekly_partitioned_config,
     )
     from trellis.defs.partitioned_schedule import build_schedule_from_partitioned_job
     from trellis.defs.partitions import (
@@ -534,8 +545,10 @@ __all__ = [
     "Out",
     "Output",
     "OutputContext",
+    "Partition",
     "PartitionKeyRange",
     "PartitionMapping",
+    "PartitionedConfig",
     "PartitionsDefinition",
     "PathMetadataValue",
     "PendingNodeInvocation",
@@ -635,6 +648,7 @@ __all__ = [
     "config_from_pkg_resources",
     "config_from_yaml_strings",
     "custom_path_fs_io_manager",
+    "daily_partitioned_config",
     "dask_executor",
     "default_loggers",
     "default_system_loggers",
@@ -648,6 +662,7 @@ __all__ = [
     "graph",
     "graph_asset",
     "graph_multi_asset",
+    "hourly_partitioned_config",
     "in_process_executor",
     "instance_for_test",
     "io_manager",
@@ -674,6 +689,7 @@ __all__ = [
     "materialize",
     "materialize_to_memory",
     "mem_io_manager",
+    "monthly_partitioned_config",
     "multi_asset",
     "multi_asset_check",
     "multi_asset_sensor",
@@ -683,13 +699,17 @@ __all__ = [
     "observable_source_asset",
     "op",
     "open_pipes_session",
+    "partition_loading_context",
+    "partitioned_config",
     "resource",
     "run_failure_sensor",
     "run_status_sensor",
     "schedule",
     "sensor",
+    "static_partitioned_config",
     "success_hook",
     "validate_run_config",
+    "weekly_partitioned_config",
     "with_resources",
 ]
 __version__ = "0.1.0"

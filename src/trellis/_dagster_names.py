@@ -30,7 +30,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "in a later release",
     "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
     "later release (AutomationCondition works)",
-    "partitioned config": "partitioned config for op jobs arrives in a later release",
     "config mappings": "config mappings arrive in a later release",
     "explicit graphs": "building a GraphDefinition from explicit dependencies arrives in a "
     "later release (@graph and @job work)",
@@ -120,21 +119,6 @@ PLANNED: dict[str, str] = {
             "apply_freshness_policy",
         ],
         "automation",
-    ),
-    **dict.fromkeys(
-        [
-            "Partition",
-            "PartitionedConfig",
-            "daily_partitioned_config",
-            "dynamic_partitioned_config",
-            "hourly_partitioned_config",
-            "monthly_partitioned_config",
-            "partition_loading_context",
-            "partitioned_config",
-            "static_partitioned_config",
-            "weekly_partitioned_config",
-        ],
-        "partitioned config",
     ),
     **dict.fromkeys(
         ["ConfigMapping", "DagsterConfigMappingFunctionError", "config_mapping", "configured"],
@@ -288,6 +272,9 @@ OUT_OF_SCOPE: dict[str, str] = {
     "events as JSON (trellis.core.serialization)",
     "serialize_value": "Dagster's serialization of its own record types; Trellis stores "
     "events as JSON (trellis.core.serialization)",
+    "dynamic_partitioned_config": "built on partitions computed by a function "
+    "(DynamicPartitionsDefinition(partition_fn=...)), deprecated in Dagster; use "
+    "@partitioned_config(partitions_def=DynamicPartitionsDefinition(name=...))",
     "raise_execution_interrupts": "Trellis handles interrupts itself; there is no "
     "interrupt-masking context to leave",
 }

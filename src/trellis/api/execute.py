@@ -169,6 +169,7 @@ def execute_job_in_process(
         if job.asset_graph.check_specs:  # recorded for workers and re-execution
             selected_checks = sorted(k.to_user_string() for k in checks)
         job = subset_asset_job(job, keys, checks)
+    job = job.for_partition(partition_key)  # a partitioned config: the key's config
     # The executor (the job's, or the one run config picks), its config checked first.
     raw_config = deep_merge(config_dict_from_value(job.config), config_dict_from_value(run_config))
     executor_def, executor_cfg = executor_for_run(job, raw_config)

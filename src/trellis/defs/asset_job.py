@@ -198,7 +198,7 @@ def subset_asset_job(
         job.asset_graph,
         selected_keys,
         resource_defs=job.resource_defs,
-        config=job.config,
+        config=job.partitioned_config or job.config,
         tags=job.tags,
         executor_def=job.executor_def,
         partitions_def=job.partitions_def,

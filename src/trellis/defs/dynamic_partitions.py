@@ -34,6 +34,11 @@ _STORE: ContextVar[DynamicPartitionsStore | None] = ContextVar(
 )
 
 
+def current_dynamic_partitions_store() -> DynamicPartitionsStore | None:
+    """The store dynamic partitions definitions read from here, if one is set."""
+    return _STORE.get()
+
+
 @contextmanager
 def using_dynamic_partitions_store(store: Any) -> Iterator[None]:
     """Within the block, dynamic partitions definitions read their keys from ``store``."""

@@ -28,8 +28,20 @@ from trellis.defs.resource import (
 
 if TYPE_CHECKING:
     from trellis.api.result import ExecuteInProcessResult
+    from trellis.defs.partitioned_config import PartitionedConfig
     from trellis.defs.partitions import PartitionsDefinition
     from trellis.defs.retry import RetryPolicy
+
+
+def _partitions_of_config(name: str, config: PartitionedConfig[Any], given: Any) -> Any:
+    """The partitions of a job whose config is partitioned: the config's, which must be
+    the job's own ``partitions_def`` when it names one too."""
+    if given is not None and given is not config.partitions_def and given != config.partitions_def:
+        raise InvalidDefinitionError(
+            f"Job '{name}': partitions_def {given!r} is not the partitions of its "
+            f"partitioned config ({config.partitions_def!r}); give one or make them the same."
+        )
+    return config.partitions_def
 
 
 class JobDefinition:
@@ -62,6 +74,14 @@ class JobDefinition:
         self.name = name
         self.graph_def = graph_def
         self.resource_defs: dict[str, ResourceDefinition] = coerce_resources(resource_defs)
+        # A config computed per partition: the job's partitions, its config per run.
+        self.partitioned_config: PartitionedConfig[Any] | None = None
+        if config is not None and not isinstance(config, Mapping):
+            from trellis.defs.partitioned_config import PartitionedConfig
+
+            if isinstance(config, PartitionedConfig):
+                partitions_def = _partitions_of_config(name, config, partitions_def)
+                self.partitioned_config, config = config, None
         self.config = config
         self.tags = dict(tags or {})
         self.executor_def = executor_def
@@ -214,6 +234,29 @@ class JobDefinition:
         """A copy whose resources are ``resource_defs`` overlaid by the job's own."""
         copy = self._copy()
         copy.resource_defs = {**coerce_resources(resource_defs), **self.resource_defs}
+        return copy
+
+    def for_partition(self, partition_key: str | None) -> JobDefinition:
+        """The job as a run for ``partition_key`` executes it: with a partitioned config,
+        a copy whose config and tags are the config's for that key (the job's own tags
+        under them); otherwise the job itself. Raises ``InvalidInvocationError`` when the
+        config is partitioned and no key is given."""
+        partitioned = self.partitioned_config
+        if partitioned is None:
+            return self
+        if partition_key is None:
+            from trellis.core.errors import InvalidInvocationError
+
+            raise InvalidInvocationError(
+                f"Job '{self.name}' takes its run config from a partitioned config: give the "
+                "partition to run (partition_key=..., or --partition on the command line)."
+            )
+        copy = self._copy()
+        copy.config = partitioned.get_run_config_for_partition_key(partition_key)
+        copy.tags = {
+            **self.tags,
+            **partitioned.get_tags_for_partition_key(partition_key, job_name=self.name),
+        }
         return copy
 
     def _copy(self) -> JobDefinition:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from trellis.core.errors import InvalidDefinitionError, InvariantViolationError
 from trellis.defs.cron import CRON_ALIASES, Ticks, check_cron_schedule, make_ticks
+from trellis.defs.partition_loading import EFFECTIVE_TIME
 from trellis.defs.partitions import (
     PartitionKeyRange,
     PartitionsDefinition,
@@ -188,7 +189,11 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         return cache
 
     def _now(self, current_time: datetime | None) -> datetime:
-        return datetime.now(UTC) if current_time is None else _in_zone(current_time, self._tz)
+        if current_time is None:  # a partition_loading_context's time, else the clock
+            current_time = EFFECTIVE_TIME.get()
+            if current_time is None:
+                return datetime.now(UTC)
+        return _in_zone(current_time, self._tz)
 
     def _last(self, current_time: datetime | None) -> int:
         """Ordinal of the last window (less than the first ordinal when there is none)."""
