@@ -33,7 +33,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix $(LINTED)
 
 # mypy over the package with the settings in pyproject.toml ([tool.mypy]: strict on the public
-# API modules). Not yet part of `make test`: some modules are still being made clean.
+# API modules); `make test` runs it too.
 typecheck: $(STAMP)
 	$(BIN)/mypy src/trellis
 
