@@ -130,6 +130,9 @@ if TYPE_CHECKING:
     )
     from trellis.core.dynamic_output import DynamicOutput
     from trellis.core.errors import (
+        ConfigMappingFunctionError as DagsterConfigMappingFunctionError,
+    )
+    from trellis.core.errors import (
         DuplicateKeyError,
         Failure,
         InstanceError,
@@ -280,6 +283,7 @@ if TYPE_CHECKING:
         json_console_logger,
     )
     from trellis.defs.composition import PendingInvocation as PendingNodeInvocation
+    from trellis.defs.config_mapping import ConfigMapping, config_mapping
     from trellis.defs.configurable_resource import (
         ConfigurableIOManager,
         ConfigurableIOManagerFactory,
@@ -287,6 +291,7 @@ if TYPE_CHECKING:
         ResourceDependency,
         ResourceParam,
     )
+    from trellis.defs.configured import configured
     from trellis.defs.definitions import Definitions
     from trellis.defs.defs_folder import load_defs, load_from_defs_folder
     from trellis.defs.dynamic import DynamicOut
@@ -432,11 +437,13 @@ __all__ = [
     "BoolSource",
     "Config",
     "ConfigArgumentWarning",
+    "ConfigMapping",
     "ConfigSchema",
     "ConfigurableIOManager",
     "ConfigurableIOManagerFactory",
     "ConfigurableResource",
     "DagsterAssetMetadataValue",
+    "DagsterConfigMappingFunctionError",
     "DagsterError",
     "DagsterEvent",
     "DagsterEventType",
@@ -647,6 +654,8 @@ __all__ = [
     "config_from_files",
     "config_from_pkg_resources",
     "config_from_yaml_strings",
+    "config_mapping",
+    "configured",
     "custom_path_fs_io_manager",
     "daily_partitioned_config",
     "dask_executor",

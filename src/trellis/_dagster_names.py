@@ -30,7 +30,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "in a later release",
     "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
     "later release (AutomationCondition works)",
-    "config mappings": "config mappings arrive in a later release",
     "explicit graphs": "building a GraphDefinition from explicit dependencies arrives in a "
     "later release (@graph and @job work)",
     "dagster types": "custom Dagster types arrive in a later release (Python annotations "
@@ -119,10 +118,6 @@ PLANNED: dict[str, str] = {
             "apply_freshness_policy",
         ],
         "automation",
-    ),
-    **dict.fromkeys(
-        ["ConfigMapping", "DagsterConfigMappingFunctionError", "config_mapping", "configured"],
-        "config mappings",
     ),
     **dict.fromkeys(
         [

@@ -10,7 +10,6 @@ from typing import Any
 
 from trellis.api.partition_range import check_partition_range
 from trellis.api.result import ExecuteInProcessResult
-from trellis.config.run_config import config_dict_from_value
 from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.collector import collector_paused
 from trellis.core.errors import InvalidInvocationError
@@ -46,8 +45,8 @@ from trellis.execution.run_loggers import choose_loggers
 from trellis.execution.signals import term_grace_seconds
 from trellis.instance.instance import Instance
 from trellis.instance.liveness import this_host
+from trellis.plan.config_mappings import job_run_config
 from trellis.plan.plan import build_execution_plan
-from trellis.plan.run_config import deep_merge
 from trellis.views.console import ConsoleLogger
 
 EPHEMERAL_ASSET_JOB_NAME = "__ephemeral_asset_job__"
@@ -171,8 +170,8 @@ def execute_job_in_process(
         job = subset_asset_job(job, keys, checks)
     job = job.for_partition(partition_key)  # a partitioned config: the key's config
     # The executor (the job's, or the one run config picks), its config checked first.
-    raw_config = deep_merge(config_dict_from_value(job.config), config_dict_from_value(run_config))
-    executor_def, executor_cfg = executor_for_run(job, raw_config)
+    run_config = job_run_config(job, run_config)  # mapped once: the plan takes it as it is
+    executor_def, executor_cfg = executor_for_run(job, run_config.effective)
     crosses = executor_def is not None and executor_def.name in CROSS_PROCESS
     instance = instance or Instance.ephemeral()
     with using_dynamic_partitions_store(instance):  # what dynamic partitions read

@@ -8,18 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from trellis.cli.errors import CliError
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """``override`` laid over ``base``: mappings merge key by key, anything else replaces."""
-    merged = dict(base)
-    for key, value in override.items():
-        current = merged.get(key)
-        if isinstance(current, Mapping) and isinstance(value, Mapping):
-            merged[key] = deep_merge(current, value)
-        else:
-            merged[key] = value
-    return merged
+from trellis.config.run_config import deep_merge
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

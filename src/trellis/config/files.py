@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from trellis.config.run_config import deep_merge
 from trellis.core.errors import InvalidConfigError
 
 
@@ -17,16 +18,6 @@ def file_relative_path(dunderfile: str, relative_path: str) -> str:
     return os.path.join(os.path.dirname(dunderfile), relative_path)
 
 
-def _deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in update.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _merge(base: dict[str, Any], update: Any, source: str) -> dict[str, Any]:
     if update is None:
         return base
@@ -34,7 +25,7 @@ def _merge(base: dict[str, Any], update: Any, source: str) -> dict[str, Any]:
         raise InvalidConfigError(
             f"Run config in {source} must be a mapping at the top level", [f"got {update!r}"]
         )
-    return _deep_merge(base, update)
+    return deep_merge(base, update)
 
 
 def _parse(text: str, source: str) -> Any:

@@ -57,6 +57,19 @@ class RunConfig:
         return out
 
 
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base``: mappings merge key by key, recursively; anything
+    else replaces. Neither argument is changed."""
+    merged = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            merged[key] = deep_merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def config_dict_from_value(value: RunConfig | Mapping[str, Any] | None) -> dict[str, Any]:
     """Accept what users pass as ``run_config`` (None, a dict or a ``RunConfig``) and
     return a plain dict (a shallow copy; never the caller's object)."""

@@ -123,6 +123,11 @@ class UserCodeExecutionError(TrellisError):
         self.user_exception = user_exception
 
 
+class ConfigMappingFunctionError(UserCodeExecutionError):
+    """The function of a config mapping raised, or returned something other than run
+    config (Dagster's ``DagsterConfigMappingFunctionError``)."""
+
+
 class ExecutionStepExecutionError(UserCodeExecutionError):
     """The body of an op or asset raised."""
 

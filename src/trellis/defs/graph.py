@@ -92,13 +92,18 @@ class GraphDefinition(NodeDefinition):
     ) -> JobDefinition:
         """A runnable job from this graph, with its resources, default config, tags, hooks
         and loggers."""
+        from trellis.defs.config_mapping import ConfigMapping
         from trellis.defs.job import JobDefinition
 
+        if config is None:
+            config = self.config
+            if isinstance(config, ConfigMapping):  # the graph's own: maps to its ops
+                config = config.for_job_of_graph()
         return JobDefinition(
             name=name or self.name,
             graph_def=self,
             resource_defs=resource_defs,
-            config=config if config is not None else self.config,
+            config=config,
             tags=tags,
             executor_def=executor_def,
             description=description or self.description,

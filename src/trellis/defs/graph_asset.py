@@ -57,14 +57,20 @@ def _check_graph(graph_def: GraphDefinition, owner: str) -> None:
 
 
 def _graph_config(graph_def: GraphDefinition, config: Any, owner: str) -> GraphDefinition:
-    """Attach ``config=`` (the inner ops' config, ``{op: {config: ...}}``) to the graph."""
+    """Attach ``config=`` to the graph: the inner ops' config (``{op: {config: ...}}``), or
+    a ``ConfigMapping`` from the asset's own config (``ops: {asset: {config: ...}}``)."""
+    from trellis.defs.config_mapping import ConfigMapping
+
     if config is None:
+        return graph_def
+    if isinstance(config, ConfigMapping):
+        graph_def.config = config
         return graph_def
     if not isinstance(config, Mapping):
         raise InvalidDefinitionError(
             f"{owner}: config= takes the config of the graph's ops as a dict "
-            "({op_name: {'config': {...}}}); config mappings (ConfigMapping) are not "
-            "supported by Trellis yet."
+            "({op_name: {'config': {...}}}) or a ConfigMapping, got "
+            f"{type(config).__name__}."
         )
     graph_def.config = dict(config)
     return graph_def

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from trellis.config.run_config import config_dict_from_value
+from trellis.config.run_config import config_dict_from_value, deep_merge
 from trellis.core.asset_key import AssetKey
 from trellis.defs.asset import AssetsDefinition
 from trellis.defs.flat_graph import (
@@ -110,18 +110,8 @@ def with_graph_asset_config(config: Any, assets_defs: Iterable[AssetsDefinition]
     defaults: dict[str, Any] = {}
     for assets_def in assets_defs:
         node_def = assets_def.node_def
-        if isinstance(node_def, GraphDefinition) and node_def.config:
+        if isinstance(node_def, GraphDefinition) and isinstance(node_def.config, Mapping):
             defaults[assets_def.node_name] = {"ops": dict(node_def.config)}
     if not defaults:
         return config
-    return _merge({"ops": defaults}, config_dict_from_value(config))
-
-
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+    return deep_merge({"ops": defaults}, config_dict_from_value(config))

@@ -28,6 +28,7 @@ from trellis.defs.resource import (
 
 if TYPE_CHECKING:
     from trellis.api.result import ExecuteInProcessResult
+    from trellis.defs.config_mapping import ConfigMapping
     from trellis.defs.partitioned_config import PartitionedConfig
     from trellis.defs.partitions import PartitionsDefinition
     from trellis.defs.retry import RetryPolicy
@@ -76,12 +77,17 @@ class JobDefinition:
         self.resource_defs: dict[str, ResourceDefinition] = coerce_resources(resource_defs)
         # A config computed per partition: the job's partitions, its config per run.
         self.partitioned_config: PartitionedConfig[Any] | None = None
+        # A config mapping: the run config given is the mapping's, mapped to the job's.
+        self.config_mapping: ConfigMapping | None = None
         if config is not None and not isinstance(config, Mapping):
+            from trellis.defs.config_mapping import ConfigMapping
             from trellis.defs.partitioned_config import PartitionedConfig
 
             if isinstance(config, PartitionedConfig):
                 partitions_def = _partitions_of_config(name, config, partitions_def)
                 self.partitioned_config, config = config, None
+            elif isinstance(config, ConfigMapping):
+                self.config_mapping, config = config, None
         self.config = config
         self.tags = dict(tags or {})
         self.executor_def = executor_def

@@ -18,6 +18,7 @@ from trellis.defs.signature import FunctionSpec, analyse_function, type_from_ann
 
 if TYPE_CHECKING:
     from trellis.config.pythonic import Config
+    from trellis.defs.configured import ConfiguredConfig
 
 
 def _is_result_wrapper(annotation: Any) -> bool:
@@ -117,6 +118,8 @@ class OpDefinition(NodeDefinition):
             schema, config_class = spec.config_class.to_config_schema(), spec.config_class
         self.config_schema = schema
         self.config_class = config_class
+        # Set on a ``configured`` copy: how its run config becomes this op's config.
+        self.configured_config: ConfiguredConfig | None = None
         # Every resource key the body can read: declared keys plus typed parameters.
         self.resource_keys = self.required_resource_keys | frozenset(spec.resource_params)
 
@@ -192,6 +195,33 @@ class OpDefinition(NodeDefinition):
     def output_defs(self) -> list[Out]:
         """The ``Out`` of each output, in order."""
         return list(self.outs.values())
+
+    def configured(
+        self,
+        config_or_config_fn: Any,
+        name: str | None = None,
+        config_schema: Any = None,
+        description: str | None = None,
+    ) -> OpDefinition:
+        """A copy named ``name`` whose config is fixed to ``config_or_config_fn``, or, given
+        a function, computed by it from the copy's own config (``config_schema``, which the
+        run config fills): ``fn(config) -> config of this op``."""
+        from trellis.defs.configured import ConfiguredConfig
+
+        if not isinstance(name, str) or not name:
+            raise InvalidDefinitionError(
+                f"op '{self.name}'.configured(...) needs a name= for the new op (a job cannot "
+                "hold two ops of one name)."
+            )
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.name = name
+        copy.configured_config, copy.config_schema = ConfiguredConfig.of(
+            f"op '{name}'", self.config_schema, config_or_config_fn, config_schema
+        )
+        if description is not None:
+            copy.description = description
+        return copy
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if current_composition() is not None:

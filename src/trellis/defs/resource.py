@@ -22,17 +22,6 @@ def _takes_context(fn: Callable[..., Any]) -> bool:
     return bool(params)
 
 
-def _validate_fixed(schema: Any, config: Any, name: str) -> Any:
-    """The fixed config of a ``configured`` resource, validated against the original
-    schema (defaults filled, env vars read) when the resource is built."""
-    if schema is None:
-        return config
-    from trellis.config.validate import validate_config
-
-    header = f"Error in the configured config of resource '{name}'"
-    return validate_config(schema, config, header=header)
-
-
 class ResourceDefinition:
     """How to build a resource: a function of its ``InitResourceContext``, its config
     schema, and the other resources it needs.
@@ -70,23 +59,36 @@ class ResourceDefinition:
         """A readable name for messages: the function's name."""
         return getattr(self.resource_fn, "__name__", type(self).__name__)
 
-    def configured(self, config: Any, name: str | None = None) -> ResourceDefinition:
-        """A copy of this definition with its config fixed to ``config``."""
-        fixed = config
-        schema = self.config_schema
+    def configured(
+        self,
+        config_or_config_fn: Any,
+        name: str | None = None,
+        config_schema: Any = None,
+        description: str | None = None,
+    ) -> ResourceDefinition:
+        """A copy of this definition whose config is fixed to ``config_or_config_fn``, or,
+        given a function, computed by it from the copy's own config (``config_schema``,
+        which the run config then fills): ``fn(config) -> config of this resource``."""
+        from trellis.defs.configured import ConfiguredConfig
+
         label = name or self.name
+        how, schema = ConfiguredConfig.of(
+            f"resource '{label}'", self.config_schema, config_or_config_fn, config_schema
+        )
 
         def configured_fn(context: Any) -> Any:
             if not self.takes_context:
                 return self.resource_fn()
-            return self.resource_fn(context.replace_config(_validate_fixed(schema, fixed, label)))
+            return self.resource_fn(context.replace_config(how.resolve(context.resource_config)))
 
-        configured_fn.__name__ = name or self.name
+        configured_fn.__name__ = label
         copy = type(self).__new__(type(self))
         copy.__dict__.update(self.__dict__)
         copy.resource_fn = configured_fn
-        copy.config_schema = None
+        copy.config_schema = schema
         copy.takes_context = True
+        if description is not None:
+            copy.description = description
         return copy
 
     @staticmethod

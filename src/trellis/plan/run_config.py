@@ -18,23 +18,12 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from trellis.config import types as ct
-from trellis.config.run_config import config_dict_from_value
 from trellis.config.validate import validate_config
+from trellis.plan.config_mappings import apply_configured_ops, job_run_config
 
 if TYPE_CHECKING:
     from trellis.defs.flat_graph import FlatNode
     from trellis.defs.job import JobDefinition
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """``override`` laid over ``base``, recursively for nested dicts."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 class ResolvedRunConfig:
@@ -44,7 +33,7 @@ class ResolvedRunConfig:
     ``raw`` is what the user gave (stored with the run).
     """
 
-    __slots__ = ("execution", "loggers", "ops_by_handle", "raw", "resources")
+    __slots__ = ("_given_loggers", "execution", "loggers", "ops_by_handle", "raw", "resources")
 
     def __init__(
         self,
@@ -53,8 +42,11 @@ class ResolvedRunConfig:
         resources: dict[str, Any],
         execution: dict[str, Any],
         loggers: dict[str, Any],
+        given_loggers: Any = None,
     ) -> None:
         self.raw = raw
+        # The ``loggers:`` the user gave (after config mappings): None means read ``raw``.
+        self._given_loggers = given_loggers
         self.ops_by_handle = ops_by_handle
         self.resources = resources
         self.execution = execution
@@ -87,7 +79,7 @@ class ResolvedRunConfig:
     def given_loggers(self) -> Mapping[str, Any]:
         """The ``loggers:`` entries as the user gave them (their keys are the loggers the
         run uses; ``loggers`` holds them validated, with defaults)."""
-        given = self.raw.get("loggers")
+        given = self._given_loggers if self._given_loggers is not None else self.raw.get("loggers")
         return given if isinstance(given, Mapping) else {}
 
 
@@ -189,14 +181,15 @@ def resolve_run_config(
     selected_nodes: Iterable[FlatNode],
     resource_keys: Iterable[str],
 ) -> ResolvedRunConfig:
-    """Validate ``run_config`` (merged over the job's default config) against the job's
-    schema; config is required only for the selected nodes and the resources to build.
-    Raises ``InvalidConfigError`` listing every problem with its path."""
-    raw = deep_merge(config_dict_from_value(job.config), config_dict_from_value(run_config))
+    """Validate ``run_config`` (merged over the job's default config, or through its
+    config mappings: ``config_mappings.job_run_config``) against the job's schema; config
+    is required only for the selected nodes and the resources to build. Raises
+    ``InvalidConfigError`` listing every problem with its path."""
+    raw, effective = job_run_config(job, run_config)
     selected = {n.handle for n in selected_nodes}
     to_init = set(resource_keys)
     op_entries = {
-        n.handle: _op_entry(n, n.handle in selected) for n in _nodes_to_validate(job, raw)
+        n.handle: _op_entry(n, n.handle in selected) for n in _nodes_to_validate(job, effective)
     }
     resource_fields: dict[str, ct.Field] = {}
     for key, definition in job.resource_defs.items():
@@ -216,11 +209,14 @@ def resolve_run_config(
             "loggers": _loggers_field(tuple(job.loggers.items())),
         }
     )
-    processed = validate_config(schema, raw, header=f'Error in config for job "{job.name}"')
+    processed = validate_config(schema, effective, header=f'Error in config for job "{job.name}"')
+    ops_by_handle = _flatten_ops(processed.get("ops") or {})
+    apply_configured_ops(job, ops_by_handle)
     return ResolvedRunConfig(
         raw=raw,
-        ops_by_handle=_flatten_ops(processed.get("ops") or {}),
+        ops_by_handle=ops_by_handle,
         resources=dict(processed.get("resources") or {}),
         execution=dict(processed.get("execution") or {}),
         loggers=dict(processed.get("loggers") or {}),
+        given_loggers=effective.get("loggers"),
     )

@@ -32,7 +32,12 @@ def _shape_value(shape: Shape) -> dict[str, Any]:
 
 def config_scaffold(job: Any) -> dict[str, Any]:
     """The scaffold of ``job``'s run config: ``ops`` (nested by graph) and
-    ``resources`` entries for what has config."""
+    ``resources`` entries for what has config; for a job with a config mapping, the
+    mapping's own schema (that is the run config it takes)."""
+    mapping = getattr(job, "config_mapping", None)
+    if mapping is not None:
+        value = _value(mapping.config_schema) if mapping.config_schema is not None else {}
+        return value if isinstance(value, dict) else {}
     ops: dict[str, Any] = {}
     for node in job.flat_nodes:
         schema = node.op_def.config_schema
