@@ -25,6 +25,13 @@ if TYPE_CHECKING:
     # names from the same modules as _EXPORTS; tests/test_public_api.py checks that).
     from trellis import components
     from trellis.api.execute import materialize, materialize_to_memory
+    from trellis.api.execute_job import (
+        JobExecutionResult,
+        ReexecutionOptions,
+        build_reconstructable_job,
+        execute_job,
+        reconstructable,
+    )
     from trellis.api.hooks_and_loggers import build_hook_context, build_init_logger_context
     from trellis.api.pipes.client import PipesClient, PipesClientCompletedInvocation
     from trellis.api.pipes.errors import PipesExecutionError
@@ -526,6 +533,7 @@ __all__ = [
     "InvariantViolationError",
     "Jitter",
     "JobDefinition",
+    "JobExecutionResult",
     "JsonLogFormatter",
     "JsonMetadataValue",
     "LastPartitionMapping",
@@ -579,6 +587,7 @@ __all__ = [
     "PlanOrchestrationContext",
     "PoolMetadataValue",
     "PreviewWarning",
+    "ReexecutionOptions",
     "ResourceDefinition",
     "ResourceDependency",
     "ResourceParam",
@@ -644,6 +653,7 @@ __all__ = [
     "build_multi_asset_sensor_context",
     "build_op_context",
     "build_output_context",
+    "build_reconstructable_job",
     "build_resources",
     "build_run_status_sensor_context",
     "build_schedule_context",
@@ -664,6 +674,7 @@ __all__ = [
     "define_asset_job",
     "definitions",
     "evaluate_automation_conditions",
+    "execute_job",
     "failure_hook",
     "file_relative_path",
     "fs_io_manager",
@@ -710,6 +721,7 @@ __all__ = [
     "open_pipes_session",
     "partition_loading_context",
     "partitioned_config",
+    "reconstructable",
     "resource",
     "run_failure_sensor",
     "run_status_sensor",

@@ -37,8 +37,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "input managers": "@input_manager arrives in a later release (InputManager subclasses "
     "with input_manager_key work)",
     "resource adapters": "this pythonic resource adapter arrives in a later release",
-    "execute_job": "execute_job and reconstructable jobs arrive in a later release "
-    "(job.execute_in_process and the trellis CLI run jobs)",
     "project loading": "project loading (load_assets_from_modules, @definitions, "
     "load_from_defs_folder) is being added in issue 12",
 }
@@ -155,16 +153,6 @@ PLANNED: dict[str, str] = {
     **dict.fromkeys(
         ["ConfigurableLegacyIOManagerAdapter", "IAttachDifferentObjectToOpContext"],
         "resource adapters",
-    ),
-    **dict.fromkeys(
-        [
-            "JobExecutionResult",
-            "ReexecutionOptions",
-            "build_reconstructable_job",
-            "execute_job",
-            "reconstructable",
-        ],
-        "execute_job",
     ),
 }
 

@@ -41,6 +41,9 @@ def import_file(path: Path) -> ModuleType:
     return module
 
 
+_CALLED: dict[tuple[Any, ...], Any] = {}  # a pointer with ``calls`` -> what it returned
+
+
 @dataclass(frozen=True)
 class CodePointer:
     """A file (or module) and, optionally, the attribute that holds a ``Definitions``, an
@@ -54,6 +57,11 @@ class CodePointer:
     attribute: str | None = None
     working_directory: str | None = None
     defs_folder: bool = False
+    # The attribute is a function that returns the job, called with these arguments
+    # (``reconstructable`` / ``build_reconstructable_job``).
+    calls: bool = False
+    call_args: tuple[Any, ...] = ()
+    call_kwargs: tuple[tuple[str, Any], ...] = ()
 
     def load_module(self) -> ModuleType:
         """Import the module the pointer names (once per process)."""
@@ -82,7 +90,7 @@ class CodePointer:
         if self.defs_folder:
             return load_defs_package(module, stop_at_keyword_files=True)
         if self.attribute:
-            target = getattr(module, self.attribute)
+            target = self._attribute_value(module)
             if isinstance(target, JobDefinition):
                 return None
             return definitions_from_value(target, self.describe())
@@ -93,9 +101,25 @@ class CodePointer:
         ``Definitions`` (asset jobs, op jobs and the implicit asset job)."""
         defs = self.load_definitions()
         if defs is None:
-            target = getattr(self.load_module(), str(self.attribute))
-            return target
+            return self._attribute_value(self.load_module())
         return defs.get_job_def(job_name)
+
+    def _attribute_value(self, module: ModuleType) -> Any:
+        """The attribute's value; with ``calls``, what the function returns (once per
+        process for a given pointer)."""
+        try:
+            target = getattr(module, str(self.attribute))
+        except AttributeError:
+            raise InvalidInvocationError(
+                f"{self.describe()}: the module has no attribute '{self.attribute}'."
+            ) from None
+        if not self.calls:
+            return target
+        key = (self.file, self.module, self.attribute, repr(self.call_args), repr(self.call_kwargs))
+        made = _CALLED.get(key)
+        if made is None:
+            made = _CALLED[key] = target(*self.call_args, **dict(self.call_kwargs))
+        return made
 
     def describe(self) -> str:
         """How messages name the pointer."""
@@ -103,7 +127,9 @@ class CodePointer:
         return f"{where}:{self.attribute}" if self.attribute else where
 
 
-def _module_pointer(module: ModuleType, attribute: str) -> CodePointer:
+def module_pointer(module: ModuleType, attribute: str) -> CodePointer:
+    """The pointer to ``attribute`` of ``module``: by module name when it can be imported
+    again, else by its file."""
     name = module.__name__
     file = getattr(module, "__file__", None)
     importable = name != "__main__" and importlib.util.find_spec(name) is not None
@@ -142,7 +168,7 @@ def find_code_pointer(job: Any) -> CodePointer | None:
             continue
         for attribute, value in list(vars(module).items()):
             if value is job:
-                return _module_pointer(module, attribute)
+                return module_pointer(module, attribute)
             if found is None and isinstance(value, Definitions) and _holds(value, job):
-                found = _module_pointer(module, attribute)
+                found = module_pointer(module, attribute)
     return found
