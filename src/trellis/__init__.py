@@ -319,7 +319,14 @@ if TYPE_CHECKING:
     from trellis.defs.graph_asset import graph_asset, graph_multi_asset
     from trellis.defs.hook import HookDefinition, HookExecutionResult, failure_hook, success_hook
     from trellis.defs.ins_outs import AssetIn, AssetOut, In, Nothing, Out
-    from trellis.defs.io_manager import InputManager, IOManager, IOManagerDefinition, io_manager
+    from trellis.defs.io_manager import (
+        InputManager,
+        InputManagerDefinition,
+        IOManager,
+        IOManagerDefinition,
+        input_manager,
+        io_manager,
+    )
     from trellis.defs.job import JobDefinition, job
     from trellis.defs.lazy_definitions import definitions
     from trellis.defs.loading import (
@@ -522,6 +529,7 @@ __all__ = [
     "InitResourceContext",
     "InputContext",
     "InputManager",
+    "InputManagerDefinition",
     "Instance",
     "InstanceError",
     "Int",
@@ -684,6 +692,7 @@ __all__ = [
     "graph_multi_asset",
     "hourly_partitioned_config",
     "in_process_executor",
+    "input_manager",
     "instance_for_test",
     "io_manager",
     "job",

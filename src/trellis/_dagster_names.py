@@ -34,8 +34,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "later release (@graph and @job work)",
     "dagster types": "custom Dagster types arrive in a later release (Python annotations "
     "are checked with isinstance)",
-    "input managers": "@input_manager arrives in a later release (InputManager subclasses "
-    "with input_manager_key work)",
     "resource adapters": "this pythonic resource adapter arrives in a later release",
     "project loading": "project loading (load_assets_from_modules, @definitions, "
     "load_from_defs_folder) is being added in issue 12",
@@ -149,7 +147,6 @@ PLANNED: dict[str, str] = {
         ],
         "dagster types",
     ),
-    **dict.fromkeys(["InputManagerDefinition", "input_manager"], "input managers"),
     **dict.fromkeys(
         ["ConfigurableLegacyIOManagerAdapter", "IAttachDifferentObjectToOpContext"],
         "resource adapters",

@@ -137,3 +137,85 @@ def io_manager(
     if fn is not None:
         kwargs["config_schema"] = fn
     return decorate
+
+
+class InputManagerDefinition(ResourceDefinition):
+    """A resource definition whose value loads inputs (an ``InputManager``), named by
+    ``In(input_manager_key=...)`` / ``AssetIn(input_manager_key=...)``; with an optional
+    per-input config schema."""
+
+    def __init__(
+        self,
+        resource_fn: Callable[..., Any],
+        config_schema: Any = None,
+        description: str | None = None,
+        input_config_schema: Any = None,
+        required_resource_keys: Sequence[str] | set[str] | None = None,
+        version: str | None = None,
+    ) -> None:
+        super().__init__(resource_fn, config_schema, description, required_resource_keys, version)
+        self.input_config_schema = input_config_schema
+
+
+class _FunctionInputManager(InputManager):
+    """The input manager an ``@input_manager`` function makes: ``load_input`` calls the
+    function with the ``InputContext`` (or with nothing, when it takes no argument); an
+    ``InputManager`` it returns loads the value in turn."""
+
+    def __init__(self, load_fn: Callable[..., Any]) -> None:
+        self._load_fn = load_fn
+        try:
+            self._takes_context = bool(inspect.signature(load_fn).parameters)
+        except (TypeError, ValueError):
+            self._takes_context = True
+
+    def load_input(self, context: Any) -> Any:
+        """The function's value for the input ``context`` describes."""
+        value = self._load_fn(context) if self._takes_context else self._load_fn()
+        if isinstance(value, InputManager):
+            return value.load_input(context)
+        return value
+
+
+@overload
+def input_manager(config_schema: Callable[..., Any]) -> InputManagerDefinition: ...
+@overload
+def input_manager(
+    config_schema: Any = None,
+    description: str | None = None,
+    input_config_schema: Any = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    version: str | None = None,
+) -> Callable[[Callable[..., Any]], InputManagerDefinition]: ...
+
+
+def input_manager(
+    config_schema: Any = None,
+    description: str | None = None,
+    input_config_schema: Any = None,
+    required_resource_keys: set[str] | Sequence[str] | None = None,
+    version: str | None = None,
+) -> InputManagerDefinition | Callable[[Callable[..., Any]], InputManagerDefinition]:
+    """Define an input manager on a function of the ``InputContext`` that returns the
+    input's value (or an ``InputManager``): ``@input_manager`` or
+    ``@input_manager(config_schema=...)``; its config is ``context.resource_config``."""
+
+    def decorate(load_fn: Callable[..., Any]) -> InputManagerDefinition:
+        def build(_init_context: Any) -> InputManager:
+            return _FunctionInputManager(load_fn)
+
+        build.__name__ = getattr(load_fn, "__name__", "input_manager")
+        definition = InputManagerDefinition(
+            build,
+            config_schema=None if callable(config_schema) else config_schema,
+            description=description if description is not None else inspect.getdoc(load_fn),
+            input_config_schema=input_config_schema,
+            required_resource_keys=required_resource_keys,
+            version=version,
+        )
+        definition.source = load_fn
+        return definition
+
+    if callable(config_schema) and not isinstance(config_schema, (dict, type)):
+        return decorate(config_schema)
+    return decorate
