@@ -294,6 +294,7 @@ if TYPE_CHECKING:
     from trellis.defs.configurable_resource import (
         ConfigurableIOManager,
         ConfigurableIOManagerFactory,
+        ConfigurableLegacyIOManagerAdapter,
         ConfigurableResource,
         ResourceDependency,
         ResourceParam,
@@ -382,7 +383,12 @@ if TYPE_CHECKING:
         PartitionsDefinition,
         StaticPartitionsDefinition,
     )
-    from trellis.defs.resource import ResourceDefinition, make_values_resource, resource
+    from trellis.defs.resource import (
+        IAttachDifferentObjectToOpContext,
+        ResourceDefinition,
+        make_values_resource,
+        resource,
+    )
     from trellis.defs.retry import Backoff, Jitter, RetryPolicy
     from trellis.defs.run_request import (
         RunRequest,
@@ -455,6 +461,7 @@ __all__ = [
     "ConfigSchema",
     "ConfigurableIOManager",
     "ConfigurableIOManagerFactory",
+    "ConfigurableLegacyIOManagerAdapter",
     "ConfigurableResource",
     "DagsterAssetMetadataValue",
     "DagsterConfigMappingFunctionError",
@@ -520,6 +527,7 @@ __all__ = [
     "HookDefinition",
     "HookExecutionResult",
     "HourlyPartitionsDefinition",
+    "IAttachDifferentObjectToOpContext",
     "IOManager",
     "IOManagerDefinition",
     "IdentityPartitionMapping",

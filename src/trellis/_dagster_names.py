@@ -34,7 +34,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "later release (@graph and @job work)",
     "dagster types": "custom Dagster types arrive in a later release (Python annotations "
     "are checked with isinstance)",
-    "resource adapters": "this pythonic resource adapter arrives in a later release",
     "project loading": "project loading (load_assets_from_modules, @definitions, "
     "load_from_defs_folder) is being added in issue 12",
 }
@@ -146,10 +145,6 @@ PLANNED: dict[str, str] = {
             "usable_as_dagster_type",
         ],
         "dagster types",
-    ),
-    **dict.fromkeys(
-        ["ConfigurableLegacyIOManagerAdapter", "IAttachDifferentObjectToOpContext"],
-        "resource adapters",
     ),
 }
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from trellis.core.errors import UnknownResourceError
+from trellis.defs.resource import IAttachDifferentObjectToOpContext
 
 
 class ResourcesView:
@@ -24,7 +25,7 @@ class ResourcesView:
 
     def __getattr__(self, name: str) -> Any:
         try:
-            return self._values[name]
+            value = self._values[name]
         except KeyError:
             if name.startswith("__"):
                 raise AttributeError(name) from None
@@ -35,6 +36,9 @@ class ResourcesView:
                 f"required_resource_keys (or as a typed parameter). "
                 f"Available here: {available}."
             ) from None
+        if isinstance(value, IAttachDifferentObjectToOpContext):
+            return value.get_object_to_set_on_execution_context()
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("context.resources is read-only")
@@ -52,8 +56,9 @@ class ResourcesView:
         return len(self._values)
 
     def _asdict(self) -> dict[str, Any]:
-        """The resources as a plain dict (namedtuple-style, as Dagster offers)."""
-        return dict(self._values)
+        """The resources as a plain dict (namedtuple-style, as Dagster offers), each as
+        ``context.resources.<key>`` gives it."""
+        return {name: self.__getattr__(name) for name in self._values}
 
     def __repr__(self) -> str:
         return f"ResourcesView({sorted(self._values)})"

@@ -11,7 +11,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import SkipValidation
 
 from trellis.config import types as ct
-from trellis.config.pythonic import Config, _to_config_value
+from trellis.config.pythonic import Config, _to_config_value, config_to_dict
+from trellis.core.errors import InvalidDefinitionError
 from trellis.defs.io_manager import IOManager, IOManagerDefinition
 from trellis.defs.resource import ResourceDefinition
 from trellis.defs.signature import ResourceParamMarker
@@ -167,6 +168,42 @@ class ConfigurableIOManager(ConfigurableIOManagerFactory[T], IOManager):
         return self
 
 
+class ConfigurableLegacyIOManagerAdapter(ConfigurableIOManagerFactory[Any]):
+    """A pythonic (typed-field) face for an IO manager written the older way: subclass it,
+    declare the config as fields, and return the ``@io_manager`` definition from the
+    ``wrapped_io_manager`` property; the fields' values become that definition's config
+    (checked against its schema) when the run builds it."""
+
+    @property
+    def wrapped_io_manager(self) -> IOManagerDefinition:
+        """The legacy ``IOManagerDefinition`` this adapter configures."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define the wrapped_io_manager property"
+        )
+
+    def create_io_manager(self, context: Any) -> Any:
+        """Not used: ``yield_for_execution`` builds the wrapped definition."""
+        raise NotImplementedError("the wrapped IO manager is built by yield_for_execution")
+
+    def yield_for_execution(self, context: Any) -> Iterator[Any]:
+        """Build the wrapped definition with this adapter's field values as its config,
+        hand over its IO manager, and tear it down when the run ends."""
+        definition = self.wrapped_io_manager
+        if not isinstance(definition, ResourceDefinition):
+            raise InvalidDefinitionError(
+                f"{type(self).__name__}.wrapped_io_manager returned {definition!r}, not an "
+                "IO manager definition."
+            )
+        with contextlib.ExitStack() as stack:
+            yield _enter_nested(
+                definition,
+                stack,
+                context,
+                config_to_dict(self),
+                f"{type(self).__name__}'s wrapped IO manager",
+            )
+
+
 class PartialResource:
     """A pythonic resource with part of its config still to come from the run config."""
 
@@ -222,18 +259,26 @@ def _definition(
     return definition
 
 
-def _enter_nested(definition: ResourceDefinition, stack: contextlib.ExitStack, context: Any) -> Any:
+def _enter_nested(
+    definition: ResourceDefinition,
+    stack: contextlib.ExitStack,
+    context: Any,
+    given: Any = None,
+    what: str = "nested resource",
+) -> Any:
+    """Build ``definition`` inside ``stack`` (torn down with it) with config ``given``
+    (validated against its schema), for the resource that ``context`` initialises."""
     from trellis.config.validate import validate_config
     from trellis.contexts.init_resource import InitResourceContext
 
     config = (
         validate_config(
             definition.config_schema,
-            None,
-            header=f"Error in config for nested resource {definition.name}",
+            given,
+            header=f"Error in config for {what} {definition.name}",
         )
         if definition.config_schema is not None
-        else None
+        else given
     )
     inner_context = InitResourceContext(
         config, context.resources, definition, context.instance, context.run, context.log

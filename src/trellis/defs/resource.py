@@ -4,6 +4,7 @@ that the engine initialises once per run and hands to the steps that declare the
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
 
@@ -20,6 +21,16 @@ def _takes_context(fn: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return False
     return bool(params)
+
+
+class IAttachDifferentObjectToOpContext(ABC):
+    """A resource that hands ``context.resources.<key>`` another object than itself
+    (``get_object_to_set_on_execution_context()``, e.g. a client it wraps); a typed
+    parameter of an op or asset still receives the resource itself (Dagster's rule)."""
+
+    @abstractmethod
+    def get_object_to_set_on_execution_context(self) -> Any:
+        """The object ``context.resources.<key>`` gives."""
 
 
 class ResourceDefinition:
