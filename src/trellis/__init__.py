@@ -262,6 +262,12 @@ if TYPE_CHECKING:
     )
     from trellis.daemon.launcher import SubprocessRunLauncher as DefaultRunLauncher
     from trellis.defs.asset import AssetsDefinition, asset, map_asset_specs, multi_asset
+    from trellis.defs.asset_check_factories import (
+        build_column_schema_change_checks,
+        build_last_update_freshness_checks,
+        build_metadata_bounds_checks,
+        build_time_partition_freshness_checks,
+    )
     from trellis.defs.asset_check_spec import AssetCheckSpec
     from trellis.defs.asset_checks_definition import (
         AssetChecksDefinition,
@@ -662,10 +668,13 @@ __all__ = [
     "asset_sensor",
     "build_asset_check_context",
     "build_asset_context",
+    "build_column_schema_change_checks",
     "build_hook_context",
     "build_init_logger_context",
     "build_init_resource_context",
     "build_input_context",
+    "build_last_update_freshness_checks",
+    "build_metadata_bounds_checks",
     "build_multi_asset_sensor_context",
     "build_op_context",
     "build_output_context",
@@ -675,6 +684,7 @@ __all__ = [
     "build_schedule_context",
     "build_schedule_from_partitioned_job",
     "build_sensor_context",
+    "build_time_partition_freshness_checks",
     "colored_console_logger",
     "components",
     "config_from_files",
