@@ -33,8 +33,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "later release (AutomationCondition works)",
     "explicit graphs": "building a GraphDefinition from explicit dependencies arrives in a "
     "later release (@graph and @job work)",
-    "dagster types": "custom Dagster types arrive in a later release (Python annotations "
-    "are checked with isinstance)",
     "project loading": "project loading (load_assets_from_modules, @definitions, "
     "load_from_defs_folder) is being added in issue 12",
 }
@@ -121,27 +119,6 @@ PLANNED: dict[str, str] = {
             "OutputMapping",
         ],
         "explicit graphs",
-    ),
-    **dict.fromkeys(
-        [
-            "DagsterType",
-            "DagsterTypeCheckError",
-            "DagsterTypeLoader",
-            "DagsterTypeLoaderContext",
-            "Dict",
-            "List",
-            "Optional",
-            "PythonObjectDagsterType",
-            "Set",
-            "Tuple",
-            "TypeCheck",
-            "TypeCheckContext",
-            "check_dagster_type",
-            "dagster_type_loader",
-            "make_python_type_usable_as_dagster_type",
-            "usable_as_dagster_type",
-        ],
-        "dagster types",
     ),
 }
 

@@ -158,10 +158,17 @@ def type_from_annotation(annotation: Any) -> Any:
 _CHECKABLE: dict[Any, type | tuple[type, ...] | None] = {}
 
 
-def runtime_checkable_type(dagster_type: Any) -> type | tuple[type, ...] | None:
-    """The class ``isinstance`` can check a value against, or None when the annotation
-    cannot be checked at runtime (generics, strings, typing constructs); computed once
-    per annotation."""
+def forget_checkable_types() -> None:
+    """Drop what ``runtime_checkable_type`` worked out (a class was just registered as a
+    Dagster type)."""
+    _CHECKABLE.clear()
+
+
+def runtime_checkable_type(dagster_type: Any) -> Any:
+    """What a value is checked against: a class (or tuple of classes) for ``isinstance``,
+    a ``DagsterType`` (its check function; also for a class registered as one), or None
+    when the annotation cannot be checked at runtime (generics, strings, typing
+    constructs); computed once per annotation."""
     try:
         return _CHECKABLE[dagster_type]
     except KeyError:
@@ -171,12 +178,17 @@ def runtime_checkable_type(dagster_type: Any) -> type | tuple[type, ...] | None:
         return _checkable(dagster_type)
 
 
-def _checkable(dagster_type: Any) -> type | tuple[type, ...] | None:
+def _checkable(dagster_type: Any) -> Any:
     if dagster_type is None or dagster_type is typing.Any or dagster_type is type(None):
         return None
+    from trellis.defs.dagster_type import resolve_dagster_type
+
+    resolved = resolve_dagster_type(dagster_type)
+    if resolved is not None:
+        return resolved
     python_type = getattr(dagster_type, "python_type", None)  # Int, String, ... as types
     if python_type is not None and not isinstance(dagster_type, type):
-        return python_type  # type: ignore[no-any-return]
+        return python_type
     if isinstance(dagster_type, type) and typing.get_origin(dagster_type) is None:
         if dagster_type is float:
             return (float, int)

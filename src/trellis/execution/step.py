@@ -261,7 +261,7 @@ def _handle_user_event(
     if step_context.dynamic_keys is not None:
         check_not_dynamic(step_context, name)
     if store:
-        check_type(value, step_output.out_def.dagster_type, "output", name, step.key)
+        check_type(value, step_output.out_def.dagster_type, "output", name, step.key, step_context)
     added = step_context.output_metadata(name)
     step_context.seen_outputs.add(name)
     if added:

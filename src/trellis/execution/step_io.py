@@ -19,6 +19,7 @@ from trellis.core.errors import (
 from trellis.core.metadata import MetadataValue
 from trellis.core.outputs import AssetMaterialization, AssetObservation
 from trellis.core.run import RunStatus
+from trellis.defs.dagster_type import DagsterType, DagsterTypeLoaderContext, TypeCheckContext
 from trellis.defs.ins_outs import Nothing
 from trellis.defs.signature import runtime_checkable_type
 from trellis.execution.data_versions import asset_event
@@ -40,20 +41,69 @@ if TYPE_CHECKING:
     from trellis.contexts.system import StepExecutionContext
 
 
-def check_type(value: Any, dagster_type: Any, kind: str, name: str, step_key: str) -> None:
+def check_type(
+    value: Any,
+    dagster_type: Any,
+    kind: str,
+    name: str,
+    step_key: str,
+    step_context: StepExecutionContext | None = None,
+) -> None:
     """Raise ``TypeCheckError`` when ``value`` (the ``kind`` "input" or "output" ``name``
-    of step ``step_key``) is not of the declared plain-class type.
+    of step ``step_key``) is not of the declared plain-class type, or fails the check of
+    its ``DagsterType`` (``defs/dagster_type.py``).
 
     ``Nothing`` carries no value, so it is never checked."""
     if dagster_type is Nothing:
         return
     expected = runtime_checkable_type(dagster_type)
-    if expected is not None and not isinstance(value, expected):
+    if expected is None:
+        return
+    if isinstance(expected, DagsterType):
+        _dagster_type_check(expected, value, kind, name, step_key, step_context)
+    elif not isinstance(value, expected):
         type_name = getattr(dagster_type, "__name__", repr(dagster_type))
         raise TypeCheckError(
             f"Type check failed for {kind} '{name}' of step '{step_key}': expected "
             f"{type_name}, got {type(value).__name__} ({value!r:.80})."
         )
+
+
+def _dagster_type_check(
+    dagster_type: DagsterType,
+    value: Any,
+    kind: str,
+    name: str,
+    step_key: str,
+    step_context: StepExecutionContext | None,
+) -> None:
+    context = TypeCheckContext(
+        getattr(step_context, "run_id", None),
+        getattr(step_context, "log", None),
+        getattr(step_context, "resources", None),
+    )
+    verdict = dagster_type.type_check(context, value)
+    if not verdict.success:
+        why = f": {verdict.description}" if verdict.description else "."
+        raise TypeCheckError(
+            f"Type check failed for {kind} '{name}' of step '{step_key}' (Dagster type "
+            f"'{dagster_type.display_name}'){why}"
+        )
+
+
+def _construct(step_context: StepExecutionContext, loader: Any, config: Any, name: str) -> Any:
+    """An input's value from its config, by its Dagster type's loader."""
+    context = DagsterTypeLoaderContext(
+        step_context.run_id, step_context.log, step_context.resources
+    )
+    try:
+        return loader.construct_from_config_value(context, config)
+    except USER_CODE_ERRORS as exc:
+        raise ExecutionLoadInputError(
+            f"Error while loading input '{name}' of step '{step_context.step.key}' from config "
+            f"with its type's loader: {type(exc).__name__}: {exc}",
+            exc,
+        ) from exc
 
 
 def _load_one(
@@ -108,6 +158,8 @@ def load_inputs(step_context: StepExecutionContext) -> dict[str, Any]:
             continue
         if isinstance(source, FromValue):
             value = source.value
+            if source.loader is not None:
+                value = _construct(step_context, source.loader, value, name)
         else:
             started = time.perf_counter()
             if isinstance(source, FromStepOutput):
@@ -138,7 +190,7 @@ def load_inputs(step_context: StepExecutionContext) -> dict[str, Any]:
                 )
             )
         if dagster_type is not None:
-            check_type(value, dagster_type, "input", name, step.key)
+            check_type(value, dagster_type, "input", name, step.key, step_context)
         values[name] = value
     return values
 

@@ -311,6 +311,28 @@ def _collected_dynamic(job: JobDefinition, source: CollectedFrom) -> StepOutputH
     return StepOutputHandle(innermost.handle, innermost.output_name)
 
 
+def _type_loader(dagster_type: Any) -> Any:
+    """The loader of ``dagster_type`` when it is a Dagster type that has one."""
+    if dagster_type is None or dagster_type is Nothing:
+        return None
+    from trellis.defs.dagster_type import resolve_dagster_type
+
+    resolved = resolve_dagster_type(dagster_type)
+    return resolved.loader if resolved is not None else None
+
+
+def _loader_config(loader: Any, value: Any, node: FlatNode, name: str) -> Any:
+    """An input's config checked against its type loader's schema (errors name the path)."""
+    if loader.schema_type is None:
+        return value
+    from trellis.config.validate import validate_config
+
+    path = ":ops:".join(node.handle.split("."))
+    return validate_config(
+        loader.schema_type, value, header=f"Error in config for root:ops:{path}:inputs:{name}"
+    )
+
+
 def _unconnected_source(
     node: FlatNode,
     name: str,
@@ -321,6 +343,9 @@ def _unconnected_source(
     configured = resolved.op_inputs(node.handle)
     if name in configured:
         value = configured[name]
+        loader = _type_loader(in_def.dagster_type)
+        if loader is not None:
+            return FromValue(_loader_config(loader, value, node, name), "config", loader)
         if isinstance(value, Mapping) and set(value) == {"value"}:
             value = value["value"]
         return FromValue(value, "config")

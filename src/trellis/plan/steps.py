@@ -51,6 +51,9 @@ class FromValue(NamedTuple):
 
     value: Any
     origin: str  # "input_values", "config" or "default"
+    # A Dagster type's loader that turns the (validated) config value into the input's
+    # value when the step runs (``defs/dagster_type.py``).
+    loader: Any = None
 
 
 class FromInputManager(NamedTuple):
