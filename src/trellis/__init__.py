@@ -340,6 +340,14 @@ if TYPE_CHECKING:
         multiprocess_executor,
         multithread_executor,
     )
+    from trellis.defs.explicit_graph import (
+        DependencyDefinition,
+        GraphIn,
+        InputMapping,
+        MultiDependencyDefinition,
+        OutputMapping,
+    )
+    from trellis.defs.explicit_graph import NodeUse as NodeInvocation
     from trellis.defs.graph import GraphDefinition, GraphOut, graph
     from trellis.defs.graph_asset import graph_asset, graph_multi_asset
     from trellis.defs.hook import HookDefinition, HookExecutionResult, failure_hook, success_hook
@@ -528,6 +536,7 @@ __all__ = [
     "DefaultSensorStatus",
     "Definitions",
     "DeleteDynamicPartitionsRequest",
+    "DependencyDefinition",
     "Dict",
     "DimensionPartitionMapping",
     "DuplicateKeyError",
@@ -551,6 +560,7 @@ __all__ = [
     "Float",
     "FloatMetadataValue",
     "GraphDefinition",
+    "GraphIn",
     "GraphOut",
     "HookContext",
     "HookDefinition",
@@ -567,6 +577,7 @@ __all__ = [
     "InputContext",
     "InputManager",
     "InputManagerDefinition",
+    "InputMapping",
     "Instance",
     "InstanceError",
     "Int",
@@ -592,10 +603,12 @@ __all__ = [
     "MonthlyPartitionsDefinition",
     "MultiAssetSensorDefinition",
     "MultiAssetSensorEvaluationContext",
+    "MultiDependencyDefinition",
     "MultiPartitionKey",
     "MultiPartitionMapping",
     "MultiPartitionsDefinition",
     "MultiToSingleDimensionPartitionMapping",
+    "NodeInvocation",
     "Noneable",
     "NotebookMetadataValue",
     "Nothing",
@@ -607,6 +620,7 @@ __all__ = [
     "Out",
     "Output",
     "OutputContext",
+    "OutputMapping",
     "Partition",
     "PartitionKeyRange",
     "PartitionMapping",

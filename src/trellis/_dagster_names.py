@@ -31,8 +31,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "in a later release",
     "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
     "later release (AutomationCondition works)",
-    "explicit graphs": "building a GraphDefinition from explicit dependencies arrives in a "
-    "later release (@graph and @job work)",
     "project loading": "project loading (load_assets_from_modules, @definitions, "
     "load_from_defs_folder) is being added in issue 12",
 }
@@ -108,17 +106,6 @@ PLANNED: dict[str, str] = {
             "apply_freshness_policy",
         ],
         "automation",
-    ),
-    **dict.fromkeys(
-        [
-            "DependencyDefinition",
-            "GraphIn",
-            "InputMapping",
-            "MultiDependencyDefinition",
-            "NodeInvocation",
-            "OutputMapping",
-        ],
-        "explicit graphs",
     ),
 }
 

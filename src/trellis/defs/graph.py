@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from trellis.core.errors import InvalidDefinitionError
@@ -37,13 +37,31 @@ class GraphDefinition(NodeDefinition):
     def __init__(
         self,
         name: str,
-        nodes: Mapping[str, NodeInvocation],
+        nodes: Mapping[str, NodeInvocation] | None = None,
         input_names: tuple[str, ...] = (),
-        output_mappings: Mapping[str, InvokedOutput] | None = None,
+        output_mappings: Mapping[str, InvokedOutput] | Sequence[Any] | None = None,
         description: str | None = None,
         tags: Mapping[str, str] | None = None,
         config: Any = None,
+        *,
+        node_defs: Sequence[Any] | None = None,
+        dependencies: Mapping[Any, Mapping[str, Any]] | None = None,
+        input_mappings: Sequence[Any] | None = None,
     ) -> None:
+        if nodes is None:  # Dagster's explicit form: node_defs and dependencies
+            from trellis.defs.explicit_graph import build_explicit_graph
+
+            nodes, input_names, output_mappings = build_explicit_graph(
+                name,
+                node_defs or (),
+                dependencies,
+                input_mappings,
+                output_mappings,  # type: ignore[arg-type]
+            )
+        elif not isinstance(output_mappings, Mapping | None):
+            raise InvalidDefinitionError(
+                f"Graph '{name}': OutputMapping objects go with node_defs= and dependencies=."
+            )
         self.name = name
         self.nodes = dict(nodes)
         self._input_names = tuple(input_names)
@@ -51,6 +69,7 @@ class GraphDefinition(NodeDefinition):
         self.description = description
         self.tags = dict(tags or {})
         self.config = config
+        self.input_descriptions: dict[str, str | None] = {}  # @graph(ins={...: GraphIn(...)})
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -193,6 +212,7 @@ def graph(
     tags: Mapping[str, str] | None = None,
     out: GraphOut | Mapping[str, GraphOut] | None = None,
     config: Any = None,
+    ins: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], GraphDefinition]: ...
 
 
@@ -204,11 +224,25 @@ def graph(
     tags: Mapping[str, str] | None = None,
     out: GraphOut | Mapping[str, GraphOut] | None = None,
     config: Any = None,
+    ins: Mapping[str, Any] | None = None,
 ) -> GraphDefinition | Callable[[Callable[..., Any]], GraphDefinition]:
-    """Compose ops into a graph: ``@graph`` over a function that calls ops and graphs."""
+    """Compose ops into a graph: ``@graph`` over a function that calls ops and graphs
+    (``ins={"x": GraphIn(description=...)}`` describes its inputs)."""
 
     def decorate(f: Callable[..., Any]) -> GraphDefinition:
-        return build_graph(f, name=name, description=description, tags=tags, out=out, config=config)
+        built = build_graph(
+            f, name=name, description=description, tags=tags, out=out, config=config
+        )
+        unknown = sorted(set(ins or {}) - set(built.input_names))
+        if unknown:
+            raise InvalidDefinitionError(
+                f"Graph '{built.name}': ins names {unknown}, which are not parameters of "
+                f"{f.__name__} ({list(built.input_names)})."
+            )
+        built.input_descriptions = {
+            k: getattr(v, "description", None) for k, v in (ins or {}).items()
+        }
+        return built
 
     return decorate(fn) if fn is not None else decorate
 
