@@ -15,10 +15,12 @@ names for Trellis' own objects (``DagsterInstance`` is ``Instance``, ``DagsterEr
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-from trellis._exports import EXPORTS as _EXPORTS  # name -> "module" or "module:attribute"
+from trellis._exports import (
+    EXPORTS as _EXPORTS,  # noqa: F401 - name -> "module[:attr]"
+    lazy_loader as _lazy_loader,
+)
 
 if TYPE_CHECKING:
     # What type checkers and editors see: the real objects behind every lazy name (the same
@@ -138,83 +140,41 @@ if TYPE_CHECKING:
     from trellis.core.dynamic_output import DynamicOutput
     from trellis.core.errors import (
         ConfigMappingFunctionError as DagsterConfigMappingFunctionError,
-    )
-    from trellis.core.errors import (
         DuplicateKeyError,
+        ExecutionStepExecutionError as DagsterExecutionStepExecutionError,
+        ExecutionStepNotFoundError as DagsterExecutionStepNotFoundError,
         Failure,
         InstanceError,
-        InvalidConfigError,
-        InvalidDefinitionError,
-        InvalidInvocationError,
-        InvariantViolationError,
-        RetryRequested,
-        TrellisError,
-        TypeCheckError,
-        UnknownResourceError,
-        UserCodeExecutionError,
-    )
-    from trellis.core.errors import (
-        ExecutionStepExecutionError as DagsterExecutionStepExecutionError,
-    )
-    from trellis.core.errors import (
-        ExecutionStepNotFoundError as DagsterExecutionStepNotFoundError,
-    )
-    from trellis.core.errors import (
         InvalidConfigDefinitionError as DagsterInvalidConfigDefinitionError,
-    )
-    from trellis.core.errors import (
+        InvalidConfigError,
         InvalidConfigError as DagsterInvalidConfigError,
-    )
-    from trellis.core.errors import (
+        InvalidDefinitionError,
         InvalidDefinitionError as DagsterInvalidDefinitionError,
-    )
-    from trellis.core.errors import (
+        InvalidInvocationError,
         InvalidInvocationError as DagsterInvalidInvocationError,
-    )
-    from trellis.core.errors import (
         InvalidSubsetError as DagsterInvalidSubsetError,
-    )
-    from trellis.core.errors import (
+        InvariantViolationError,
         InvariantViolationError as DagsterInvariantViolationError,
-    )
-    from trellis.core.errors import (
         ResourceFunctionError as DagsterResourceFunctionError,
-    )
-    from trellis.core.errors import (
+        RetryRequested,
         RunNotFoundError as DagsterRunNotFoundError,
-    )
-    from trellis.core.errors import (
         StepOutputNotFoundError as DagsterStepOutputNotFoundError,
-    )
-    from trellis.core.errors import (
         StepWorkerCrashedError as DagsterSubprocessError,
-    )
-    from trellis.core.errors import (
+        TrellisError,
         TrellisError as DagsterError,
-    )
-    from trellis.core.errors import (
+        TypeCheckError,
         TypeCheckError as DagsterTypeCheckDidNotPass,
-    )
-    from trellis.core.errors import (
         UnknownPartitionError as DagsterUnknownPartitionError,
-    )
-    from trellis.core.errors import (
+        UnknownResourceError,
         UnknownResourceError as DagsterUnknownResourceError,
-    )
-    from trellis.core.errors import (
         UnmetExecutorRequirementsError as DagsterUnmetExecutorRequirementsError,
-    )
-    from trellis.core.errors import (
+        UserCodeExecutionError,
         UserCodeExecutionError as DagsterUserCodeExecutionError,
     )
     from trellis.core.events import (
         Event,
-        EventType,
-    )
-    from trellis.core.events import (
         Event as DagsterEvent,
-    )
-    from trellis.core.events import (
+        EventType,
         EventType as DagsterEventType,
     )
     from trellis.core.metadata import (
@@ -248,9 +208,13 @@ if TYPE_CHECKING:
         ObserveResult,
         Output,
     )
-    from trellis.core.run import MAX_RUNTIME_SECONDS_TAG, Run, RunStatus
-    from trellis.core.run import Run as DagsterRun
-    from trellis.core.run import RunStatus as DagsterRunStatus
+    from trellis.core.run import (
+        MAX_RUNTIME_SECONDS_TAG,
+        Run,
+        Run as DagsterRun,
+        RunStatus,
+        RunStatus as DagsterRunStatus,
+    )
     from trellis.core.table_metadata import (
         TableColumn,
         TableColumnConstraints,
@@ -345,9 +309,9 @@ if TYPE_CHECKING:
         GraphIn,
         InputMapping,
         MultiDependencyDefinition,
+        NodeUse as NodeInvocation,
         OutputMapping,
     )
-    from trellis.defs.explicit_graph import NodeUse as NodeInvocation
     from trellis.defs.graph import GraphDefinition, GraphOut, graph
     from trellis.defs.graph_asset import graph_asset, graph_multi_asset
     from trellis.defs.hook import HookDefinition, HookExecutionResult, failure_hook, success_hook
@@ -446,8 +410,7 @@ if TYPE_CHECKING:
     )
     from trellis.execution.executors.base import Executor
     from trellis.instance.for_test import instance_for_test
-    from trellis.instance.instance import Instance
-    from trellis.instance.instance import Instance as DagsterInstance
+    from trellis.instance.instance import Instance, Instance as DagsterInstance
     from trellis.instance.partition_status import AssetPartitionStatus
     from trellis.plan.plan import ExecutionPlan
     from trellis.plan.steps import ExecutionStep, StepOutputHandle
@@ -811,35 +774,10 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def _load(name: str) -> object:
-    """The public object ``name``, imported from its module on first use.
-
-    A public Dagster name that Trellis does not offer raises an ``ImportError`` saying
-    whether it is planned or out of scope (``trellis._dagster_names``), so that
-    ``from trellis import asset_check`` explains itself; any other unknown name is an
-    ``AttributeError`` as usual."""
-    target = _EXPORTS.get(name)
-    if target is None:
-        from trellis._dagster_names import missing_name_error
-
-        error = missing_name_error(name)
-        if error is not None:
-            raise error
-        raise AttributeError(f"module 'trellis' has no attribute {name!r}")
-    module_name, _, attribute = target.partition(":")
-    value: object
-    if module_name == __name__:  # a public subpackage (trellis.components)
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        value = getattr(importlib.import_module(module_name), attribute or name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
 if not TYPE_CHECKING:
     # Hidden from type checkers: they see the imports above, so a name that is not public is
     # an error for them rather than an Any.
-    __getattr__ = _load
+    __getattr__ = _lazy_loader(globals(), __name__)
 
 
 def __dir__() -> list[str]:

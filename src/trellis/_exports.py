@@ -2,9 +2,13 @@
 when the public name is another name for an object, as Dagster's ``DagsterInstance`` is
 ``Instance``). ``trellis/__init__.py`` loads each lazily from here; its ``if
 TYPE_CHECKING:`` imports name the same objects (``tests/test_public_api.py`` keeps them in
-step). Keep sorted by name."""
+step). Keep sorted by name. ``lazy_loader`` is the module ``__getattr__`` that loads them."""
 
 from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
 
 EXPORTS: dict[str, str] = {
     "AddDynamicPartitionsRequest": "trellis.defs.dynamic_partitions",
@@ -362,3 +366,33 @@ EXPORTS: dict[str, str] = {
     "weekly_partitioned_config": "trellis.defs.partitioned_config",
     "with_resources": "trellis.defs.bound_resources",
 }
+
+
+def lazy_loader(namespace: dict[str, Any], package: str) -> Callable[[str], object]:
+    """The module ``__getattr__`` of ``package`` (whose globals are ``namespace``): loads
+    each public name from its module on first use and keeps it in ``namespace``.
+
+    A public Dagster name that Trellis does not offer raises an ``ImportError`` saying
+    whether it is planned or out of scope (``trellis._dagster_names``), so that
+    ``from trellis import asset_check`` explains itself; any other unknown name is an
+    ``AttributeError`` as usual."""
+
+    def load(name: str) -> object:
+        target = EXPORTS.get(name)
+        if target is None:
+            from trellis._dagster_names import missing_name_error
+
+            error = missing_name_error(name)
+            if error is not None:
+                raise error
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        module_name, _, attribute = target.partition(":")
+        value: object
+        if module_name == package:  # a public subpackage (trellis.components)
+            value = importlib.import_module(f"{package}.{name}")
+        else:
+            value = getattr(importlib.import_module(module_name), attribute or name)
+        namespace[name] = value  # later lookups skip __getattr__
+        return value
+
+    return load

@@ -6,8 +6,7 @@ import pytest
 from trellis import AssetIn, AssetKey, Out, asset, graph, job, materialize_to_memory, op
 from trellis.defs.asset_graph import AssetGraph
 from trellis.defs.asset_job import build_asset_job
-from trellis.plan import plan as plan_module
-from trellis.plan import run_config as run_config_module
+from trellis.plan import plan as plan_module, run_config as run_config_module
 from trellis.plan.plan import build_execution_plan
 from trellis.plan.steps import (
     FromLoadableAsset,

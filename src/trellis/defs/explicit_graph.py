@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from trellis.core.errors import InvalidDefinitionError
+from trellis.core.topological import topological_order
 from trellis.defs.composition import (
     GraphInputRef,
     InputSource,
@@ -237,22 +238,8 @@ def _upstream_nodes(source: InputSource) -> list[str]:
 
 def _topological(owner: str, sources: Mapping[str, Mapping[str, InputSource]]) -> list[str]:
     """The nodes, each after the nodes it reads (declaration order otherwise)."""
-    ordered: list[str] = []
-    state: dict[str, int] = {}  # 1: being visited, 2: done
-
-    def visit(node: str, path: list[str]) -> None:
-        if state.get(node) == 2:
-            return
-        if state.get(node) == 1:
-            cycle = " -> ".join([*path[path.index(node) :], node])
-            raise InvalidDefinitionError(f"{owner}: dependencies form a cycle: {cycle}.")
-        state[node] = 1
-        for source in sources[node].values():
-            for upstream in _upstream_nodes(source):
-                visit(upstream, [*path, node])
-        state[node] = 2
-        ordered.append(node)
-
-    for node in sources:
-        visit(node, [])
-    return ordered
+    return topological_order(
+        list(sources),
+        lambda node, _path: [u for s in sources[node].values() for u in _upstream_nodes(s)],
+        lambda cycle: InvalidDefinitionError(f"{owner}: dependencies form a cycle: {cycle}."),
+    )

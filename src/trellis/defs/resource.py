@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, overload
 
 from trellis.core.errors import InvalidDefinitionError
+from trellis.core.topological import topological_order
 
 
 def _takes_context(fn: Callable[..., Any]) -> bool:
@@ -222,15 +223,8 @@ def resource_init_order(
 ) -> list[str]:
     """``keys`` (closed over their dependencies) in an order where each resource comes
     after the resources it needs; a cycle or unknown key is a definition error."""
-    order: list[str] = []
-    state: dict[str, int] = {}  # 1 = visiting, 2 = done
 
-    def visit(key: str, path: list[str]) -> None:
-        if state.get(key) == 2:
-            return
-        if state.get(key) == 1:
-            cycle = " -> ".join([*path[path.index(key) :], key])
-            raise InvalidDefinitionError(f"Resources depend on each other in a cycle: {cycle}.")
+    def upstream(key: str, path: list[str]) -> list[str]:
         definition = resource_defs.get(key)
         if definition is None:
             needed_by = f" (needed by resource '{path[-1]}')" if path else ""
@@ -238,23 +232,22 @@ def resource_init_order(
                 f"Resource '{key}'{needed_by} is not provided. Available resource keys: "
                 f"{sorted(resource_defs)}."
             )
-        state[key] = 1
-        for dep in sorted(definition.required_resource_keys):
-            visit(dep, [*path, key])
-        state[key] = 2
-        order.append(key)
+        return sorted(definition.required_resource_keys)
 
-    for key in sorted(keys):
-        visit(key, [])
-    return order
+    return topological_order(
+        sorted(keys),
+        upstream,
+        lambda cycle: InvalidDefinitionError(
+            f"Resources depend on each other in a cycle: {cycle}."
+        ),
+    )
 
 
 def make_values_resource(**kwargs: Any) -> ResourceDefinition:
     """A resource whose value is its config: ``make_values_resource(table=str,
     limit=Field(int, default_value=10))`` reads ``resources.<key>.config`` and hands steps
     the resulting dict. Without arguments, any config value is accepted and handed over."""
-    from trellis.config.types import Any as AnyConfig
-    from trellis.config.types import Field
+    from trellis.config.types import Any as AnyConfig, Field
 
     schema: Any = dict(kwargs) if kwargs else Field(AnyConfig, is_required=False)
     definition = ResourceDefinition(lambda ctx: ctx.resource_config, config_schema=schema)

@@ -27,8 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from trellis.config.types import Any as AnyConfig
-from trellis.config.types import Array, Field, Float, Int, Shape, StringSource
+from trellis.config.types import Any as AnyConfig, Array, Field, Float, Int, Shape, StringSource
 from trellis.config.validate import ConfigError, ConfigErrorReason
 
 DEFAULT_MAX_CONCURRENT_RUNS = 10

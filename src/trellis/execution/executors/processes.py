@@ -23,8 +23,7 @@ import os
 import signal
 import threading
 import time
-from multiprocessing.connection import Connection
-from multiprocessing.connection import wait as wait_for_ready
+from multiprocessing.connection import Connection, wait as wait_for_ready
 from typing import TYPE_CHECKING, Any
 
 from trellis.core import event_factory

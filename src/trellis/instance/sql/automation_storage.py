@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from trellis.core.asset_key import AssetKey
 from trellis.instance.automation_records import AutomationEvaluationRecord
 from trellis.instance.sql.database import Database, upsert
-from trellis.instance.sql.schema import asset_automation_evaluations as evaluations
-from trellis.instance.sql.schema import asset_key_to_db
+from trellis.instance.sql.schema import asset_automation_evaluations as evaluations, asset_key_to_db
 
 
 class SqlAutomationRecords:

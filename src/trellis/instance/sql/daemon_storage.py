@@ -23,11 +23,13 @@ from trellis.instance.daemon_records import (
     tick_from_row,
 )
 from trellis.instance.sql.database import Database
-from trellis.instance.sql.schema import daemon_heartbeats as heartbeats_t
-from trellis.instance.sql.schema import daemon_leases as leases_t
-from trellis.instance.sql.schema import instigator_run_keys as keys_t
-from trellis.instance.sql.schema import instigator_ticks as ticks_t
-from trellis.instance.sql.schema import instigators as states_t
+from trellis.instance.sql.schema import (
+    daemon_heartbeats as heartbeats_t,
+    daemon_leases as leases_t,
+    instigator_run_keys as keys_t,
+    instigator_ticks as ticks_t,
+    instigators as states_t,
+)
 from trellis.instance.sqlite.daemon_storage import state_from_row, state_values
 
 

@@ -41,8 +41,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event as sa_event
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import event as sa_event, exc as sa_exc
 
 from trellis.core.errors import InstanceError, StorageUnavailableError
 from trellis.instance.config import StorageSpec

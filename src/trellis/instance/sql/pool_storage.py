@@ -17,10 +17,12 @@ import sqlalchemy as sa
 
 from trellis.instance.pools import PoolSlot, SlotClaim, decide_claim, slot_row, waiting_ahead
 from trellis.instance.sql.database import Database, upsert
-from trellis.instance.sql.schema import concurrency_limits as limits_t
-from trellis.instance.sql.schema import concurrency_slots as slots_t
-from trellis.instance.sql.schema import concurrency_waiters as waiters_t
-from trellis.instance.sql.schema import runs as runs_t
+from trellis.instance.sql.schema import (
+    concurrency_limits as limits_t,
+    concurrency_slots as slots_t,
+    concurrency_waiters as waiters_t,
+    runs as runs_t,
+)
 from trellis.instance.storage import FINISHED_STATUSES
 
 _FINISHED = [status.value for status in FINISHED_STATUSES]

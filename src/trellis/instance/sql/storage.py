@@ -41,11 +41,11 @@ from trellis.instance.sql.schema import (
     asset_key_from_db,
     asset_key_to_db,
     asset_keys,
+    asset_partition_status as status_t,
+    event_logs as ev,
+    run_tags as tags_t,
+    runs as runs_t,
 )
-from trellis.instance.sql.schema import asset_partition_status as status_t
-from trellis.instance.sql.schema import event_logs as ev
-from trellis.instance.sql.schema import run_tags as tags_t
-from trellis.instance.sql.schema import runs as runs_t
 from trellis.instance.sql.status_queries import apply_status_updates, status_ranges
 from trellis.instance.storage import FINISHED_STATUSES, EventRecord, InstanceStorage, RunsFilter
 
