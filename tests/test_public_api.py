@@ -44,6 +44,7 @@ def test_all_matches_the_lazy_export_table():
 EXPECTED_PUBLIC_NAMES = [
     "AddDynamicPartitionsRequest",
     "AllPartitionMapping",
+    "AnchorBasedFilePathMapping",
     "Any",
     "Array",
     "AssetCheckEvaluation",
@@ -76,6 +77,7 @@ EXPECTED_PUBLIC_NAMES = [
     "Bool",
     "BoolMetadataValue",
     "BoolSource",
+    "CodeReferencesMetadataValue",
     "Config",
     "ConfigArgumentWarning",
     "ConfigMapping",
@@ -145,6 +147,7 @@ EXPECTED_PUBLIC_NAMES = [
     "ExecutorDefinition",
     "Failure",
     "Field",
+    "FilePathMapping",
     "FilesystemIOManager",
     "Float",
     "FloatMetadataValue",
@@ -183,6 +186,7 @@ EXPECTED_PUBLIC_NAMES = [
     "JsonMetadataValue",
     "LastPartitionMapping",
     "List",
+    "LocalFileCodeReference",
     "LoggerDefinition",
     "MAX_RUNTIME_SECONDS_TAG",
     "Map",
@@ -237,6 +241,7 @@ EXPECTED_PUBLIC_NAMES = [
     "PlanOrchestrationContext",
     "PoolMetadataValue",
     "PreviewWarning",
+    "PythonArtifactMetadataValue",
     "PythonObjectDagsterType",
     "ReexecutionOptions",
     "ResourceDefinition",
@@ -293,6 +298,7 @@ EXPECTED_PUBLIC_NAMES = [
     "TypeCheckContext",
     "TypeCheckError",
     "UnknownResourceError",
+    "UrlCodeReference",
     "UrlMetadataValue",
     "UserCodeExecutionError",
     "WeeklyPartitionsDefinition",
@@ -350,6 +356,7 @@ EXPECTED_PUBLIC_NAMES = [
     "io_manager",
     "job",
     "json_console_logger",
+    "link_code_references_to_git",
     "load_asset_checks_from_current_module",
     "load_asset_checks_from_modules",
     "load_asset_checks_from_package_module",
@@ -396,6 +403,7 @@ EXPECTED_PUBLIC_NAMES = [
     "validate_run_config",
     "weekly_partitioned_config",
     "with_resources",
+    "with_source_code_references",
 ]
 
 
@@ -404,18 +412,21 @@ def test_public_names_are_exactly_the_pinned_list():
 
 
 def test_type_checking_imports_match_the_lazy_export_table():
-    # Type checkers read the `if TYPE_CHECKING:` imports of trellis/__init__.py; the runtime
-    # reads _EXPORTS. Both must name the same names from the same modules.
-    tree = ast.parse(Path(trellis.__file__).read_text())
+    # Type checkers read trellis/_public_types.py (star-imported by trellis/__init__.py under
+    # `if TYPE_CHECKING:`); the runtime reads _EXPORTS. Both must name the same names from
+    # the same modules.
+    package = Path(trellis.__file__).parent
+    init = ast.parse((package / "__init__.py").read_text())
     blocks = [
         node
-        for node in tree.body
+        for node in init.body
         if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
     ]
     assert len(blocks) == 1, "expected one `if TYPE_CHECKING:` block in trellis/__init__.py"
+    assert ast.unparse(blocks[0].body[0]) == "from trellis._public_types import *"
     imported: dict[str, str] = {}
-    for node in ast.walk(blocks[0]):
-        if isinstance(node, ast.ImportFrom):
+    for node in ast.parse((package / "_public_types.py").read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
             for alias in node.names:
                 public = alias.asname or alias.name
                 assert public not in imported, f"{public} is imported twice"

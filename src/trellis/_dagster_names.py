@@ -17,10 +17,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "check factories work; run them in an asset job or with materialize)",
     "data versions": "multi_observable_source_asset arrives in a later release "
     "(@observable_source_asset, DataVersion and ObserveResult work)",
-    "metadata kinds": "code-reference and Python-artifact metadata values arrive in a "
-    "later release (plain values, table, table schema, column lineage, asset, job, run, "
-    "notebook, pool and the MetadataValue.text/int/float/bool/json/md/path/url/timestamp/null "
-    "values work)",
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
     "injectors and readers work)",
@@ -47,19 +43,6 @@ PLANNED: dict[str, str] = {
             "multi_observable_source_asset",
         ],
         "data versions",
-    ),
-    **dict.fromkeys(
-        [
-            "AnchorBasedFilePathMapping",
-            "CodeReferencesMetadataValue",
-            "FilePathMapping",
-            "LocalFileCodeReference",
-            "PythonArtifactMetadataValue",
-            "UrlCodeReference",
-            "link_code_references_to_git",
-            "with_source_code_references",
-        ],
-        "metadata kinds",
     ),
     **dict.fromkeys(
         [

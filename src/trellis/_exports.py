@@ -13,6 +13,7 @@ from typing import Any
 EXPORTS: dict[str, str] = {
     "AddDynamicPartitionsRequest": "trellis.defs.dynamic_partitions",
     "AllPartitionMapping": "trellis.defs.partition_mapping",
+    "AnchorBasedFilePathMapping": "trellis.defs.code_references",
     "Any": "trellis.config.types",
     "Array": "trellis.config.types",
     "AssetCheckEvaluation": "trellis.core.asset_checks",
@@ -45,6 +46,7 @@ EXPORTS: dict[str, str] = {
     "Bool": "trellis.config.types",
     "BoolMetadataValue": "trellis.core.metadata",
     "BoolSource": "trellis.config.types",
+    "CodeReferencesMetadataValue": "trellis.core.metadata_kinds",
     "Config": "trellis.config.pythonic",
     "ConfigArgumentWarning": "trellis.core.deprecation",
     "ConfigMapping": "trellis.defs.config_mapping",
@@ -114,6 +116,7 @@ EXPORTS: dict[str, str] = {
     "ExecutorDefinition": "trellis.defs.executor",
     "Failure": "trellis.core.errors",
     "Field": "trellis.config.types",
+    "FilePathMapping": "trellis.defs.code_references",
     "FilesystemIOManager": "trellis.defs.builtin_io_managers",
     "Float": "trellis.config.types",
     "FloatMetadataValue": "trellis.core.metadata",
@@ -152,6 +155,7 @@ EXPORTS: dict[str, str] = {
     "JsonMetadataValue": "trellis.core.metadata",
     "LastPartitionMapping": "trellis.defs.partition_mapping",
     "List": "trellis.defs.dagster_type",
+    "LocalFileCodeReference": "trellis.core.metadata_kinds",
     "LoggerDefinition": "trellis.defs.logger",
     "MAX_RUNTIME_SECONDS_TAG": "trellis.core.run",
     "Map": "trellis.config.types",
@@ -206,6 +210,7 @@ EXPORTS: dict[str, str] = {
     "PlanOrchestrationContext": "trellis.contexts.system",
     "PoolMetadataValue": "trellis.core.metadata",
     "PreviewWarning": "trellis.core.deprecation",
+    "PythonArtifactMetadataValue": "trellis.core.metadata_kinds",
     "PythonObjectDagsterType": "trellis.defs.dagster_type",
     "ReexecutionOptions": "trellis.api.execute_job",
     "ResourceDefinition": "trellis.defs.resource",
@@ -262,6 +267,7 @@ EXPORTS: dict[str, str] = {
     "TypeCheckContext": "trellis.defs.dagster_type",
     "TypeCheckError": "trellis.core.errors",
     "UnknownResourceError": "trellis.core.errors",
+    "UrlCodeReference": "trellis.core.metadata_kinds",
     "UrlMetadataValue": "trellis.core.metadata",
     "UserCodeExecutionError": "trellis.core.errors",
     "WeeklyPartitionsDefinition": "trellis.defs.time_partitions",
@@ -319,6 +325,7 @@ EXPORTS: dict[str, str] = {
     "io_manager": "trellis.defs.io_manager",
     "job": "trellis.defs.job",
     "json_console_logger": "trellis.defs.builtin_loggers",
+    "link_code_references_to_git": "trellis.defs.code_references",
     "load_asset_checks_from_current_module": "trellis.defs.loading",
     "load_asset_checks_from_modules": "trellis.defs.loading",
     "load_asset_checks_from_package_module": "trellis.defs.loading",
@@ -365,6 +372,7 @@ EXPORTS: dict[str, str] = {
     "validate_run_config": "trellis.api.validate_config",
     "weekly_partitioned_config": "trellis.defs.partitioned_config",
     "with_resources": "trellis.defs.bound_resources",
+    "with_source_code_references": "trellis.defs.code_references",
 }
 
 

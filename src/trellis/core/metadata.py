@@ -136,6 +136,13 @@ class MetadataValue:
         return NotebookMetadataValue(path)
 
     @staticmethod
+    def python_artifact(python_artifact: Any) -> MetadataValue:
+        """A reference to a Python object (a function or class) by module and name."""
+        from trellis.core.metadata_kinds import PythonArtifactMetadataValue
+
+        return PythonArtifactMetadataValue(python_artifact.__module__, python_artifact.__name__)
+
+    @staticmethod
     def pool(value: str) -> MetadataValue:
         """The name of a concurrency pool (``@op(pool=...)``)."""
         return PoolMetadataValue(str(value))

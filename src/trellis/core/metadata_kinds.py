@@ -279,6 +279,104 @@ class NotebookMetadataValue(_Structured):
         return self.path
 
 
+class LocalFileCodeReference(NamedTuple):
+    """Where an asset's code lives on disk: a file and, optionally, a line and a label."""
+
+    file_path: str
+    line_number: int | None = None
+    label: str | None = None
+
+
+class UrlCodeReference(NamedTuple):
+    """Where an asset's code lives online (a source-control URL), with a label."""
+
+    url: str
+    label: str | None = None
+
+
+CodeReference = LocalFileCodeReference | UrlCodeReference
+
+
+class CodeReferencesMetadataValue(_Structured):
+    """The places an asset's code lives (``dagster/code_references`` metadata):
+    ``LocalFileCodeReference`` and ``UrlCodeReference`` objects."""
+
+    __slots__ = ()
+    TYPE_NAME = "code_references"
+
+    def __init__(
+        self, code_references: Sequence[LocalFileCodeReference | UrlCodeReference]
+    ) -> None:
+        references = tuple(code_references)
+        for reference in references:
+            if not isinstance(reference, (LocalFileCodeReference, UrlCodeReference)):
+                raise TypeError(
+                    "CodeReferencesMetadataValue takes LocalFileCodeReference and "
+                    f"UrlCodeReference objects, got {reference!r}"
+                )
+        super().__init__(references)
+
+    @property
+    def code_references(self) -> list[CodeReference]:
+        """The references, in order."""
+        return list(self.value)
+
+    def encode(self) -> Any:
+        return [
+            {"url": r.url, "label": r.label}
+            if isinstance(r, UrlCodeReference)
+            else {"file_path": r.file_path, "line_number": r.line_number, "label": r.label}
+            for r in self.value
+        ]
+
+    @classmethod
+    def decode(cls, data: Any) -> CodeReferencesMetadataValue:
+        if isinstance(data, tuple):
+            return cls(data)
+        return cls(
+            [
+                UrlCodeReference(**item) if "url" in item else LocalFileCodeReference(**item)
+                for item in data
+            ]
+        )
+
+
+class _PythonArtifact(NamedTuple):
+    module: str
+    name: str
+
+
+class PythonArtifactMetadataValue(_Structured):
+    """A reference to a Python object by module and name
+    (``MetadataValue.python_artifact(fn)``)."""
+
+    __slots__ = ()
+    TYPE_NAME = "python_artifact"
+
+    def __init__(self, module: str, name: str) -> None:
+        super().__init__(_PythonArtifact(str(module), str(name)))
+
+    @property
+    def module(self) -> str:
+        """The module that holds the object."""
+        return self.value.module  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        """The object's name in its module."""
+        return self.value.name  # type: ignore[no-any-return]
+
+    def encode(self) -> Any:
+        return {"module": self.module, "name": self.name}
+
+    @classmethod
+    def decode(cls, data: Any) -> PythonArtifactMetadataValue:
+        return cls(data["module"], data["name"]) if isinstance(data, dict) else cls(*data)
+
+    def __str__(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
 KIND_CLASSES: Mapping[str, type[_Structured]] = {
     cls.TYPE_NAME: cls
     for cls in (
@@ -289,6 +387,8 @@ KIND_CLASSES: Mapping[str, type[_Structured]] = {
         DagsterJobMetadataValue,
         DagsterRunMetadataValue,
         NotebookMetadataValue,
+        CodeReferencesMetadataValue,
+        PythonArtifactMetadataValue,
     )
 }
 
