@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from trellis.config.run_config import RunConfig, config_dict_from_value
+from trellis.core.asset_checks import AssetCheckEvaluation
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import (
     InvalidDefinitionError,
@@ -18,6 +19,7 @@ from trellis.core.errors import (
     TrellisError,
     UserCodeExecutionError,
 )
+from trellis.core.outputs import AssetMaterialization, AssetObservation
 
 
 def _check_opt_str(owner: str, name: str, value: object) -> str | None:
@@ -126,11 +128,19 @@ class SkipReason:
 
 class SensorResult:
     """Everything one sensor tick produced: run requests *or* a skip reason, plus the
-    cursor to keep for the next tick (instead of ``context.update_cursor``), and the
+    cursor to keep for the next tick (instead of ``context.update_cursor``), the
     dynamic partitions to add or delete (``AddDynamicPartitionsRequest``,
-    ``DeleteDynamicPartitionsRequest``), applied before the tick's runs are launched."""
+    ``DeleteDynamicPartitionsRequest``), applied before the tick's runs are launched,
+    and asset events (``AssetMaterialization``, ``AssetObservation``,
+    ``AssetCheckEvaluation``) the daemon records outside any run."""
 
-    __slots__ = ("cursor", "dynamic_partitions_requests", "run_requests", "skip_reason")
+    __slots__ = (
+        "asset_events",
+        "cursor",
+        "dynamic_partitions_requests",
+        "run_requests",
+        "skip_reason",
+    )
 
     def __init__(
         self,
@@ -138,6 +148,7 @@ class SensorResult:
         skip_reason: SkipReason | str | None = None,
         cursor: str | None = None,
         dynamic_partitions_requests: Sequence[Any] | None = None,
+        asset_events: Sequence[Any] | None = None,
     ) -> None:
         requests = list(run_requests or [])
         for request in requests:
@@ -174,6 +185,7 @@ class SensorResult:
                     f"got {request!r}."
                 )
         self.dynamic_partitions_requests = partition_requests
+        self.asset_events = _checked_asset_events(asset_events)
         self.cursor = _check_opt_str("SensorResult", "cursor", cursor)
 
     def __eq__(self, other: object) -> bool:
@@ -311,13 +323,35 @@ def normalize_result(
 
 def result_with_cursor(result: Any, owner: str, cursor: str | None) -> SensorResult:
     """What a sensor function returned, as a ``SensorResult`` carrying ``cursor`` (the
-    cursor its wrapper computed), unless it returned a ``SensorResult`` with its own."""
+    cursor its wrapper computed), unless it returned a ``SensorResult`` with its own; a
+    returned ``SensorResult``'s dynamic partition requests and asset events are kept."""
     requests, skip, sensor_result = normalize_result(
         result, owner, allow_sensor_result=True, legacy_tags=None
     )
     if sensor_result is not None and sensor_result.cursor is not None:
         return sensor_result
-    return SensorResult(requests, skip_reason=None if requests else skip, cursor=cursor)
+    return SensorResult(
+        requests,
+        skip_reason=None if requests else skip,
+        cursor=cursor,
+        dynamic_partitions_requests=(
+            sensor_result.dynamic_partitions_requests if sensor_result is not None else None
+        ),
+        asset_events=sensor_result.asset_events if sensor_result is not None else None,
+    )
+
+
+def _checked_asset_events(events: Sequence[Any] | None) -> list[Any]:
+    """``SensorResult(asset_events=...)``, checked: materializations, observations and
+    asset check evaluations."""
+    checked = list(events or [])
+    for event in checked:
+        if not isinstance(event, (AssetMaterialization, AssetObservation, AssetCheckEvaluation)):
+            raise InvalidInvocationError(
+                "SensorResult: asset_events must hold AssetMaterialization, AssetObservation "
+                f"or AssetCheckEvaluation objects, got {event!r}."
+            )
+    return checked
 
 
 SensorReturnTypesUnion = RunRequest | SkipReason | SensorResult | list[RunRequest] | None
