@@ -329,5 +329,35 @@ def test_requesting_runs_without_advancing_or_setting_the_cursor_fails_the_tick(
     _feed(h, FIRST, "2024-02-27")
     with pytest.raises(InvariantViolationError, match="without advancing its cursor"):
         forgetful.evaluate_tick(build_sensor_context(instance=h.instance, definitions=_defs(h)))
-    with pytest.raises(InvariantViolationError, match=r"SensorResult\(cursor=...\)"):
+    with pytest.raises(
+        InvariantViolationError, match=r"SensorResult\(cursor=...\), but its cursor is kept"
+    ):
         meddling.evaluate_tick(build_sensor_context(instance=h.instance, definitions=_defs(h)))
+
+
+def test_an_asset_sensor_may_not_set_its_cursor_either(h):
+    from trellis import asset_sensor
+
+    @asset_sensor(FIRST, job_name="daily_summary_job")
+    def sets_its_own(context, asset_event):
+        return SensorResult([RunRequest(partition_key=asset_event.partition)], cursor="0")
+
+    _feed(h, FIRST, "2024-02-27")
+    context = build_sensor_context(instance=h.instance, definitions=_defs(h))
+    with pytest.raises(InvariantViolationError, match="its cursor is kept for it"):
+        sets_its_own.evaluate_tick(context)
+
+
+def test_run_request_for_partition_is_the_deprecated_spelling_of_a_partition_request():
+    from multi_sensor_defs import daily_summary_job
+
+    with pytest.warns(DeprecationWarning, match=r"RunRequest\(partition_key=...\)"):
+        request = daily_summary_job.run_request_for_partition("2024-02-27", run_key="k")
+    assert request == RunRequest(
+        run_key="k", job_name="daily_summary_job", partition_key="2024-02-27"
+    )
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(InvalidInvocationError, match="has no partition '2023-12-31'"),
+    ):
+        daily_summary_job.run_request_for_partition("2023-12-31")

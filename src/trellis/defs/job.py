@@ -25,6 +25,7 @@ from trellis.defs.resource import (
     coerce_resources,
     resource_init_order,
 )
+from trellis.defs.run_request import PartitionRunRequests
 
 if TYPE_CHECKING:
     from trellis.api.result import ExecuteInProcessResult
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from trellis.defs.retry import RetryPolicy
 
 
-class JobDefinition:
+class JobDefinition(PartitionRunRequests):
     """A runnable job: its nodes, resources, default run config, tags and executor.
 
     ``execute_in_process(...)`` runs it in this process and returns the result.

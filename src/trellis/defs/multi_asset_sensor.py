@@ -133,23 +133,17 @@ class MultiAssetSensorDefinition(SensorDefinition):
         result = call_user_fn(
             self._multi_fn, self._multi_takes_context, multi, SensorExecutionError, owner
         )
-        requests, _skip, sensor_result = normalize_result(
-            result, owner, allow_sensor_result=True, legacy_tags=None
-        )
-        if sensor_result is not None and sensor_result.cursor is not None:
-            raise InvariantViolationError(
-                f"{owner} returned SensorResult(cursor=...); a multi-asset sensor's cursor "
-                "is kept for it: mark what was handled with context.advance_cursor or "
-                "context.advance_all_cursors."
-            )
+        requests = normalize_result(result, owner, allow_sensor_result=True, legacy_tags=None)[0]
         if requests and not multi.cursor_updated:
             raise InvariantViolationError(
                 f"{owner} requested {len(requests)} run(s) without advancing its cursor, so "
                 "the next tick would handle the same materializations again: call "
                 "context.advance_cursor({key: record}) or context.advance_all_cursors()."
             )
+        checked = result_with_cursor(result, owner, None)  # refuses a cursor of its own
         multi.update_cursor_after_evaluation()
-        return result_with_cursor(result, owner, multi.cursor if multi.cursor_updated else None)
+        checked.cursor = multi.cursor if multi.cursor_updated else None
+        return checked
 
 
 def multi_asset_sensor(

@@ -5,7 +5,9 @@ normalises whatever it returned into a list of run requests or a skip.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -322,14 +324,19 @@ def normalize_result(
 
 
 def result_with_cursor(result: Any, owner: str, cursor: str | None) -> SensorResult:
-    """What a sensor function returned, as a ``SensorResult`` carrying ``cursor`` (the
-    cursor its wrapper computed), unless it returned a ``SensorResult`` with its own; a
-    returned ``SensorResult``'s dynamic partition requests and asset events are kept."""
+    """What the function of a sensor that keeps its own cursor (an asset or multi-asset
+    sensor) returned, as a ``SensorResult`` carrying ``cursor`` (the one its wrapper
+    computed); a returned ``SensorResult``'s dynamic partition requests and asset events
+    are kept, and one that sets a cursor is refused, as in Dagster."""
     requests, skip, sensor_result = normalize_result(
         result, owner, allow_sensor_result=True, legacy_tags=None
     )
     if sensor_result is not None and sensor_result.cursor is not None:
-        return sensor_result
+        raise InvariantViolationError(
+            f"{owner} returned SensorResult(cursor=...), but its cursor is kept for it "
+            "(an asset sensor's is the newest materialization seen; a multi-asset sensor "
+            "moves its own with context.advance_cursor or context.advance_all_cursors)."
+        )
     return SensorResult(
         requests,
         skip_reason=None if requests else skip,
@@ -357,3 +364,59 @@ def _checked_asset_events(events: Sequence[Any] | None) -> list[Any]:
 SensorReturnTypesUnion = RunRequest | SkipReason | SensorResult | list[RunRequest] | None
 """What a sensor's function may return (for annotations): a ``RunRequest``, a list of
 them, a ``SkipReason``, a ``SensorResult`` or None (it may also yield requests)."""
+
+
+class PartitionRunRequests:
+    """``run_request_for_partition`` for jobs (``JobDefinition`` and
+    ``define_asset_job``'s jobs): Dagster's deprecated way to write
+    ``RunRequest(partition_key=...)``, kept for the projects and examples that use it."""
+
+    name: str
+    partitions_def: Any
+
+    def run_request_for_partition(
+        self,
+        partition_key: str,
+        run_key: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        asset_selection: Sequence[Any] | None = None,
+        run_config: Mapping[str, Any] | None = None,
+        current_time: Any = None,
+        dynamic_partitions_store: Any = None,
+    ) -> RunRequest:
+        """A ``RunRequest`` for partition ``partition_key`` of this job (which must
+        exist). Deprecated in Dagster: write ``RunRequest(partition_key=...)``."""
+        warnings.warn(
+            "run_request_for_partition is deprecated (as in Dagster); write "
+            "RunRequest(partition_key=...) instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        owner = f"Job '{self.name}'"
+        if self.partitions_def is None:
+            raise InvalidInvocationError(
+                f"{owner} is not partitioned (or its partitions are only known once "
+                "Definitions resolves it): run_request_for_partition needs partitions_def; "
+                "write RunRequest(partition_key=...)."
+            )
+        from trellis.defs.dynamic_partitions import using_dynamic_partitions_store
+
+        scope = (
+            using_dynamic_partitions_store(dynamic_partitions_store)
+            if dynamic_partitions_store is not None
+            else contextlib.nullcontext()
+        )
+        with scope:
+            exists = self.partitions_def.has_partition_key(partition_key, current_time)
+        if not exists:
+            raise InvalidInvocationError(
+                f"{owner} has no partition {partition_key!r} (run_request_for_partition)."
+            )
+        return RunRequest(
+            run_key=run_key,
+            run_config=run_config,
+            tags=tags,
+            job_name=self.name,
+            asset_selection=asset_selection,
+            partition_key=partition_key,
+        )
