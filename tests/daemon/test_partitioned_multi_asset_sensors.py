@@ -361,3 +361,16 @@ def test_run_request_for_partition_is_the_deprecated_spelling_of_a_partition_req
         pytest.raises(InvalidInvocationError, match="has no partition '2023-12-31'"),
     ):
         daily_summary_job.run_request_for_partition("2023-12-31")
+
+
+def test_the_tick_history_reaches_the_multi_asset_context(h):
+    from trellis import SkipReason
+
+    @multi_asset_sensor(monitored_assets=[FIRST], job_name="daily_summary_job")
+    def remembers(context):
+        return SkipReason(f"{context.last_run_key} {context.last_tick_completion_time}")
+
+    context = build_sensor_context(
+        instance=h.instance, last_run_key="day-1", last_tick_completion_time=12.5
+    )
+    assert remembers.evaluate_tick(context).skip_message == "day-1 12.5"

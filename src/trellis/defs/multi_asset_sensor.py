@@ -108,7 +108,8 @@ class MultiAssetSensorDefinition(SensorDefinition):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the user's function directly (tests), with a context from
         ``build_multi_asset_sensor_context``; the records it consumed then move the
-        context's cursor (``context.cursor``), as at the end of a tick."""
+        context's cursor (``context.cursor``), as at the end of a tick. A generator
+        function's items come back as a list (drained before the cursor moves)."""
         result = self._multi_fn(*args, **kwargs)
         if isinstance(result, Iterator):
             result = list(result)
@@ -129,6 +130,9 @@ class MultiAssetSensorDefinition(SensorDefinition):
             repository_def=context.repository_def,
             sensor_name=self.name,
             resources=context.resources,
+            last_tick_completion_time=getattr(context, "last_tick_completion_time", None),
+            last_run_key=getattr(context, "last_run_key", None),
+            last_sensor_start_time=getattr(context, "last_sensor_start_time", None),
         )
         result = call_user_fn(
             self._multi_fn, self._multi_takes_context, multi, SensorExecutionError, owner
