@@ -35,15 +35,20 @@ class RecordingLauncher(RunLauncher):
 
 
 class Harness:
-    """An instance, the test definitions, a manual clock and a daemon over them (without
-    its run-monitoring loop unless ``monitoring``: it would fail the runs the recording
-    launcher leaves STARTING once the clock passes the start timeout)."""
+    """An instance, the test definitions (``defs_file``), a manual clock and a daemon
+    over them (without its run-monitoring loop unless ``monitoring``: it would fail the
+    runs the recording launcher leaves STARTING once the clock passes the start
+    timeout)."""
 
     def __init__(
-        self, instance: Instance, settings: DaemonSettings | None = None, monitoring: bool = False
+        self,
+        instance: Instance,
+        settings: DaemonSettings | None = None,
+        monitoring: bool = False,
+        defs_file: str = DEFS_FILE,
     ) -> None:
         self.instance = instance
-        self.location = CodeLocation.load(CodePointer(file=DEFS_FILE, attribute="defs"))
+        self.location = CodeLocation.load(CodePointer(file=defs_file, attribute="defs"))
         self.clock = ManualClock(T0)
         self.launcher = RecordingLauncher()
         self.daemon = TrellisDaemon(

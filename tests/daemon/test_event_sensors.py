@@ -143,6 +143,11 @@ def test_a_multi_asset_sensor_called_directly(harness):
     records = context.materialization_records_for_key("eager_asset")
     assert len(records) == 1
     context.advance_cursor({"eager_asset": records[0]})
+    # The cursor moves when the evaluation ends (the sensor calls this after its function).
+    assert context.cursor is None
+    again = context.materialization_records_for_key("eager_asset")
+    assert [r.storage_id for r in again] == [records[0].storage_id]
+    context.update_cursor_after_evaluation()
     assert json.loads(context.cursor) == {"eager_asset": records[0].storage_id}
     assert context.materialization_records_for_key("eager_asset") == []
     with pytest.raises(InvalidInvocationError, match="not monitored by this sensor"):

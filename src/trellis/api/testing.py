@@ -26,6 +26,7 @@ from trellis.contexts.resources_view import ResourcesView
 from trellis.contexts.schedule import ScheduleEvaluationContext
 from trellis.contexts.sensor import SensorEvaluationContext
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
+from trellis.core.errors import InvalidInvocationError
 from trellis.core.run import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, PARTITION_TAG
 from trellis.defs.resource import coerce_resources
 from trellis.execution.resources import BuiltResources, init_resources
@@ -360,27 +361,46 @@ def build_run_status_sensor_context(
 
 
 def build_multi_asset_sensor_context(
-    monitored_assets: Sequence[Any],
+    monitored_assets: Sequence[Any] | Any,
     repository_def: Any = None,
     instance: Any = None,
     cursor: str | None = None,
     resources: Mapping[str, Any] | None = None,
     definitions: Any = None,
     sensor_name: str | None = None,
+    cursor_from_latest_materializations: bool = False,
+    repository_name: str | None = None,
 ) -> Any:
-    """A ``MultiAssetSensorEvaluationContext`` for calling a multi-asset sensor in a test
-    (``monitored_assets``: asset keys, or an ``AssetSelection`` resolved against
-    ``definitions`` / ``repository_def``)."""
-    from trellis.contexts.multi_asset_sensor import MultiAssetSensorEvaluationContext
-    from trellis.defs.asset_selection import AssetSelection
+    """A ``MultiAssetSensorEvaluationContext`` for calling a multi-asset sensor in a test:
+    ``my_sensor(build_multi_asset_sensor_context(monitored_assets=[...],
+    instance=instance, definitions=defs))``. ``monitored_assets`` is a list of asset keys
+    or an ``AssetSelection`` (resolved against ``definitions``, which the partition-aware
+    methods also need). ``cursor_from_latest_materializations`` starts every asset's
+    cursor at its newest materialization (instead of ``cursor``). Calling the sensor with
+    the context moves ``context.cursor`` past what it consumed, as a tick would."""
+    from trellis.contexts.multi_asset_cursor import cursor_at_latest_materializations
+    from trellis.contexts.multi_asset_sensor import (
+        MultiAssetSensorEvaluationContext,
+        resolve_monitored,
+    )
 
-    repository = repository_def or definitions
-    keys: Any = monitored_assets
-    if isinstance(monitored_assets, AssetSelection):
-        keys = sorted(monitored_assets.resolve(repository.asset_graph))
+    repository = repository_def if repository_def is not None else definitions
+    if cursor_from_latest_materializations:
+        if cursor is not None:
+            raise InvalidInvocationError(
+                "build_multi_asset_sensor_context: pass cursor or "
+                "cursor_from_latest_materializations=True, not both."
+            )
+        if instance is None:
+            raise InvalidInvocationError(
+                "build_multi_asset_sensor_context: cursor_from_latest_materializations=True "
+                "reads the newest materializations from an instance; pass instance=... ."
+            )
+        keys = resolve_monitored(monitored_assets, repository)
+        cursor = cursor_at_latest_materializations(instance, keys)
     built = _build(resources, instance=instance)
     context = MultiAssetSensorEvaluationContext(
-        keys,
+        monitored_assets,
         instance=instance,
         cursor=cursor,
         repository_def=repository,

@@ -2,7 +2,8 @@
 has passed since its previous tick began. Plain sensors run their function (in a thread,
 with the evaluation timeout); automation sensors are evaluated by declarative
 automation's ``AutomationLoop`` from their stored cursor. Either way the tick's run
-requests become queued runs exactly once (``ticks.py``)."""
+requests become queued runs exactly once (``ticks.py``); the asset events of a
+``SensorResult`` are recorded in the instance outside any run."""
 
 from __future__ import annotations
 
@@ -152,6 +153,8 @@ class SensorLoop(DaemonLoop):
         if result.error is not None:
             return TickOutcome(error=result.error)
         value = result.value
+        for asset_event in value.asset_events:  # recorded before the tick's runs are made
+            self.instance.report_runless_asset_event(asset_event)
         return TickOutcome(list(value.run_requests), value.skip_message, cursor=value.cursor)
 
     def _evaluate_automation(

@@ -22,6 +22,7 @@ from trellis.defs.flat_graph import FlatNode, FlatSource, FromAsset, NodeOutput
 from trellis.defs.graph_asset_nodes import graph_asset_nodes, with_graph_asset_config
 from trellis.defs.hook import coerce_hooks
 from trellis.defs.job import JobDefinition
+from trellis.defs.run_request import PartitionRunRequests
 
 if TYPE_CHECKING:
     from trellis.defs.partitions import PartitionsDefinition
@@ -209,7 +210,7 @@ def subset_asset_job(
     )
 
 
-class UnresolvedAssetJobDefinition:
+class UnresolvedAssetJobDefinition(PartitionRunRequests):
     """A job over an asset selection, made concrete when ``Definitions`` resolves it
     against the asset graph (``define_asset_job``)."""
 

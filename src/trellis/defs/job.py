@@ -25,6 +25,7 @@ from trellis.defs.resource import (
     coerce_resources,
     resource_init_order,
 )
+from trellis.defs.run_request import PartitionRunRequests
 
 if TYPE_CHECKING:
     from trellis.api.result import ExecuteInProcessResult
@@ -45,7 +46,7 @@ def _partitions_of_config(name: str, config: PartitionedConfig[Any], given: Any)
     return config.partitions_def
 
 
-class JobDefinition:
+class JobDefinition(PartitionRunRequests):
     """A runnable job: its nodes, resources, default run config, tags and executor.
 
     ``execute_in_process(...)`` runs it in this process and returns the result.

@@ -4,17 +4,23 @@ asset (it reads each asset's new materializations and advances the cursors itsel
 
 Its evaluation function is Trellis's: it builds that context from the tick's context
 (the same instance, resources, cursor), calls the user's function, and hands the
-advanced cursor back as the tick's cursor.
+advanced cursor back as the tick's cursor. As in Dagster, the function may not set the
+cursor itself (``SensorResult(cursor=...)``), and a tick that requests runs must advance
+it (else the next tick would request them again).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from trellis.core.asset_key import AssetKey
-from trellis.core.errors import InvalidDefinitionError, SensorExecutionError
-from trellis.defs.run_request import call_user_fn, result_with_cursor
+from trellis.core.errors import (
+    InvalidDefinitionError,
+    InvariantViolationError,
+    SensorExecutionError,
+)
+from trellis.defs.run_request import call_user_fn, normalize_result, result_with_cursor
 from trellis.defs.sensor import DefaultSensorStatus, SensorDefinition
 
 
@@ -101,8 +107,17 @@ class MultiAssetSensorDefinition(SensorDefinition):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the user's function directly (tests), with a context from
-        ``build_multi_asset_sensor_context``."""
-        return self._multi_fn(*args, **kwargs)
+        ``build_multi_asset_sensor_context``; the records it consumed then move the
+        context's cursor (``context.cursor``), as at the end of a tick. A generator
+        function's items come back as a list (drained before the cursor moves)."""
+        result = self._multi_fn(*args, **kwargs)
+        if isinstance(result, Iterator):
+            result = list(result)
+        context = args[0] if args else kwargs.get("context")
+        update = getattr(context, "update_cursor_after_evaluation", None)
+        if update is not None:
+            update()
+        return result
 
     def _evaluate(self, context: Any) -> Any:
         from trellis.contexts.multi_asset_sensor import MultiAssetSensorEvaluationContext
@@ -115,11 +130,24 @@ class MultiAssetSensorDefinition(SensorDefinition):
             repository_def=context.repository_def,
             sensor_name=self.name,
             resources=context.resources,
+            last_tick_completion_time=getattr(context, "last_tick_completion_time", None),
+            last_run_key=getattr(context, "last_run_key", None),
+            last_sensor_start_time=getattr(context, "last_sensor_start_time", None),
         )
         result = call_user_fn(
             self._multi_fn, self._multi_takes_context, multi, SensorExecutionError, owner
         )
-        return result_with_cursor(result, owner, multi.cursor if multi.cursor_updated else None)
+        requests = normalize_result(result, owner, allow_sensor_result=True, legacy_tags=None)[0]
+        if requests and not multi.cursor_updated:
+            raise InvariantViolationError(
+                f"{owner} requested {len(requests)} run(s) without advancing its cursor, so "
+                "the next tick would handle the same materializations again: call "
+                "context.advance_cursor({key: record}) or context.advance_all_cursors()."
+            )
+        checked = result_with_cursor(result, owner, None)  # refuses a cursor of its own
+        multi.update_cursor_after_evaluation()
+        checked.cursor = multi.cursor if multi.cursor_updated else None
+        return checked
 
 
 def multi_asset_sensor(

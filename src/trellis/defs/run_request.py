@@ -5,11 +5,14 @@ normalises whatever it returned into a list of run requests or a skip.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from trellis.config.run_config import RunConfig, config_dict_from_value
+from trellis.core.asset_checks import AssetCheckEvaluation
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import (
     InvalidDefinitionError,
@@ -18,6 +21,7 @@ from trellis.core.errors import (
     TrellisError,
     UserCodeExecutionError,
 )
+from trellis.core.outputs import AssetMaterialization, AssetObservation
 
 
 def _check_opt_str(owner: str, name: str, value: object) -> str | None:
@@ -126,11 +130,19 @@ class SkipReason:
 
 class SensorResult:
     """Everything one sensor tick produced: run requests *or* a skip reason, plus the
-    cursor to keep for the next tick (instead of ``context.update_cursor``), and the
+    cursor to keep for the next tick (instead of ``context.update_cursor``), the
     dynamic partitions to add or delete (``AddDynamicPartitionsRequest``,
-    ``DeleteDynamicPartitionsRequest``), applied before the tick's runs are launched."""
+    ``DeleteDynamicPartitionsRequest``), applied before the tick's runs are launched,
+    and asset events (``AssetMaterialization``, ``AssetObservation``,
+    ``AssetCheckEvaluation``) the daemon records outside any run."""
 
-    __slots__ = ("cursor", "dynamic_partitions_requests", "run_requests", "skip_reason")
+    __slots__ = (
+        "asset_events",
+        "cursor",
+        "dynamic_partitions_requests",
+        "run_requests",
+        "skip_reason",
+    )
 
     def __init__(
         self,
@@ -138,6 +150,7 @@ class SensorResult:
         skip_reason: SkipReason | str | None = None,
         cursor: str | None = None,
         dynamic_partitions_requests: Sequence[Any] | None = None,
+        asset_events: Sequence[Any] | None = None,
     ) -> None:
         requests = list(run_requests or [])
         for request in requests:
@@ -174,6 +187,7 @@ class SensorResult:
                     f"got {request!r}."
                 )
         self.dynamic_partitions_requests = partition_requests
+        self.asset_events = _checked_asset_events(asset_events)
         self.cursor = _check_opt_str("SensorResult", "cursor", cursor)
 
     def __eq__(self, other: object) -> bool:
@@ -310,16 +324,99 @@ def normalize_result(
 
 
 def result_with_cursor(result: Any, owner: str, cursor: str | None) -> SensorResult:
-    """What a sensor function returned, as a ``SensorResult`` carrying ``cursor`` (the
-    cursor its wrapper computed), unless it returned a ``SensorResult`` with its own."""
+    """What the function of a sensor that keeps its own cursor (an asset or multi-asset
+    sensor) returned, as a ``SensorResult`` carrying ``cursor`` (the one its wrapper
+    computed); a returned ``SensorResult``'s dynamic partition requests and asset events
+    are kept, and one that sets a cursor is refused, as in Dagster."""
     requests, skip, sensor_result = normalize_result(
         result, owner, allow_sensor_result=True, legacy_tags=None
     )
     if sensor_result is not None and sensor_result.cursor is not None:
-        return sensor_result
-    return SensorResult(requests, skip_reason=None if requests else skip, cursor=cursor)
+        raise InvariantViolationError(
+            f"{owner} returned SensorResult(cursor=...), but its cursor is kept for it "
+            "(an asset sensor's is the newest materialization seen; a multi-asset sensor "
+            "moves its own with context.advance_cursor or context.advance_all_cursors)."
+        )
+    return SensorResult(
+        requests,
+        skip_reason=None if requests else skip,
+        cursor=cursor,
+        dynamic_partitions_requests=(
+            sensor_result.dynamic_partitions_requests if sensor_result is not None else None
+        ),
+        asset_events=sensor_result.asset_events if sensor_result is not None else None,
+    )
+
+
+def _checked_asset_events(events: Sequence[Any] | None) -> list[Any]:
+    """``SensorResult(asset_events=...)``, checked: materializations, observations and
+    asset check evaluations."""
+    checked = list(events or [])
+    for event in checked:
+        if not isinstance(event, (AssetMaterialization, AssetObservation, AssetCheckEvaluation)):
+            raise InvalidInvocationError(
+                "SensorResult: asset_events must hold AssetMaterialization, AssetObservation "
+                f"or AssetCheckEvaluation objects, got {event!r}."
+            )
+    return checked
 
 
 SensorReturnTypesUnion = RunRequest | SkipReason | SensorResult | list[RunRequest] | None
 """What a sensor's function may return (for annotations): a ``RunRequest``, a list of
 them, a ``SkipReason``, a ``SensorResult`` or None (it may also yield requests)."""
+
+
+class PartitionRunRequests:
+    """``run_request_for_partition`` for jobs (``JobDefinition`` and
+    ``define_asset_job``'s jobs): Dagster's deprecated way to write
+    ``RunRequest(partition_key=...)``, kept for the projects and examples that use it."""
+
+    name: str
+    partitions_def: Any
+
+    def run_request_for_partition(
+        self,
+        partition_key: str,
+        run_key: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        asset_selection: Sequence[Any] | None = None,
+        run_config: Mapping[str, Any] | None = None,
+        current_time: Any = None,
+        dynamic_partitions_store: Any = None,
+    ) -> RunRequest:
+        """A ``RunRequest`` for partition ``partition_key`` of this job (which must
+        exist). Deprecated in Dagster: write ``RunRequest(partition_key=...)``."""
+        warnings.warn(
+            "run_request_for_partition is deprecated (as in Dagster); write "
+            "RunRequest(partition_key=...) instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        owner = f"Job '{self.name}'"
+        if self.partitions_def is None:
+            raise InvalidInvocationError(
+                f"{owner} is not partitioned (or its partitions are only known once "
+                "Definitions resolves it): run_request_for_partition needs partitions_def; "
+                "write RunRequest(partition_key=...)."
+            )
+        from trellis.defs.dynamic_partitions import using_dynamic_partitions_store
+
+        scope = (
+            using_dynamic_partitions_store(dynamic_partitions_store)
+            if dynamic_partitions_store is not None
+            else contextlib.nullcontext()
+        )
+        with scope:
+            exists = self.partitions_def.has_partition_key(partition_key, current_time)
+        if not exists:
+            raise InvalidInvocationError(
+                f"{owner} has no partition {partition_key!r} (run_request_for_partition)."
+            )
+        return RunRequest(
+            run_key=run_key,
+            run_config=run_config,
+            tags=tags,
+            job_name=self.name,
+            asset_selection=asset_selection,
+            partition_key=partition_key,
+        )

@@ -45,14 +45,17 @@ class DefaultSensorStatus(Enum):
 
 @dataclass(frozen=True)
 class SensorEvaluationResult:
-    """What one sensor tick produced: the runs to launch or why it launched none, and the
-    cursor to keep for the next tick (``cursor_updated`` says whether the tick changed it)."""
+    """What one sensor tick produced: the runs to launch or why it launched none, the
+    cursor to keep for the next tick (``cursor_updated`` says whether the tick changed it),
+    the dynamic partition requests it applied, and the asset events for the daemon to
+    record."""
 
     run_requests: list[RunRequest] = field(default_factory=list)
     skip_message: str | None = None
     cursor: str | None = None
     cursor_updated: bool = False
     dynamic_partitions_requests: list[Any] = field(default_factory=list)
+    asset_events: list[Any] = field(default_factory=list)
 
 
 class SensorDefinition(InstigatorDefinition):
@@ -175,12 +178,19 @@ class SensorDefinition(InstigatorDefinition):
         requests = [self._resolve_job(request, owner) for request in requests]
         if skip is not None:
             message = skip.skip_message
+        elif not requests and sensor_result is not None and sensor_result.asset_events:
+            message = f"{owner} reported {len(sensor_result.asset_events)} asset event(s)."
         elif not requests:
             message = f"{owner} returned no run requests."
         else:
             message = None
         return SensorEvaluationResult(
-            requests, message, cursor, context_updated, list(partition_requests)
+            requests,
+            message,
+            cursor,
+            context_updated,
+            list(partition_requests),
+            list(sensor_result.asset_events) if sensor_result is not None else [],
         )
 
     def _resolve_job(self, request: RunRequest, owner: str) -> RunRequest:

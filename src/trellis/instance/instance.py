@@ -56,6 +56,9 @@ from trellis.instance.storage import (
 
 log = logging.getLogger("trellis.instance")
 
+RUNLESS_RUN_ID = ""  # the run id of asset events reported outside any run
+RUNLESS_JOB_NAME = ""
+
 DEAD_RUN_CHECK_INTERVAL = 1.0
 
 
@@ -388,6 +391,33 @@ class Instance(InstanceConcurrencyMixin, InstigationMixin, RunQueueMixin, Instan
             observation = storage.get_latest_observations_by_partition(asset_key).get(partition_key)
         candidates = [r for r in (materialization, observation) if r is not None]
         return max(candidates, key=lambda r: r.storage_id) if candidates else None
+
+    def report_runless_asset_event(self, asset_event: Any) -> None:
+        """Record an ``AssetMaterialization``, ``AssetObservation`` or
+        ``AssetCheckEvaluation`` that no run produced (what the daemon does with a
+        sensor's ``SensorResult(asset_events=[...])``): stored in the event log under the
+        run id ``""`` (``RUNLESS_RUN_ID``) and indexed like a run's, so asset sensors,
+        automation conditions and the asset's history see it."""
+        from trellis.core.outputs import AssetMaterialization, AssetObservation
+
+        if isinstance(asset_event, AssetMaterialization):
+            event = event_factory.asset_materialization(
+                RUNLESS_RUN_ID, RUNLESS_JOB_NAME, None, asset_event
+            )
+        elif isinstance(asset_event, AssetObservation):
+            event = event_factory.asset_observation(
+                RUNLESS_RUN_ID, RUNLESS_JOB_NAME, None, asset_event
+            )
+        elif isinstance(asset_event, AssetCheckEvaluation):
+            event = event_factory.asset_check_evaluation(
+                RUNLESS_RUN_ID, RUNLESS_JOB_NAME, None, asset_event
+            )
+        else:
+            raise InvalidInvocationError(
+                "report_runless_asset_event takes an AssetMaterialization, AssetObservation "
+                f"or AssetCheckEvaluation, got {asset_event!r}."
+            )
+        self.storage.store_events([event])
 
     def get_asset_keys(self) -> list[AssetKey]:
         """Every asset key that has been materialized or observed, sorted."""

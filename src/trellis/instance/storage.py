@@ -79,6 +79,26 @@ class EventRecord:
         """The ``AssetCheckEvaluation`` of an ``ASSET_CHECK_EVALUATION`` record."""
         return getattr(self.event.data, "evaluation", None)
 
+    @property
+    def event_log_entry(self) -> Event:
+        """The stored event (Dagster's name for it)."""
+        return self.event
+
+    @property
+    def asset_key(self) -> AssetKey | None:
+        """The asset of an asset event, else None."""
+        return self.event.asset_key
+
+    @property
+    def partition_key(self) -> str | None:
+        """The partition of an asset event, else None."""
+        return self.event.partition
+
+    @property
+    def asset_materialization(self) -> Any:
+        """The ``AssetMaterialization`` of an ``ASSET_MATERIALIZATION`` record, else None."""
+        return self.event.asset_materialization
+
 
 @dataclass(frozen=True, slots=True)
 class RunsFilter:
