@@ -6,7 +6,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from trellis.instance.partition_status import StatusRange, StatusUpdate, apply_updates
+from trellis.instance.partition_status import (
+    StatusRange,
+    StatusUpdate,
+    apply_updates,
+    rebuilt_ranges,
+)
 
 _BEFORE = (
     "SELECT first_ordinal, last_ordinal, status FROM asset_partition_status "
@@ -22,6 +27,11 @@ _INSERT = (
     "VALUES (?, ?, ?, ?)"
 )
 DELETE_ASSET = "DELETE FROM asset_partition_status WHERE asset_key = ?"
+DELETE_PENDING = "DELETE FROM asset_partition_reindex WHERE asset_key = ?"
+_OF_ASSET = (
+    "SELECT first_ordinal, last_ordinal, status FROM asset_partition_status "
+    "WHERE asset_key = ? ORDER BY first_ordinal"
+)
 
 
 def apply(conn: sqlite3.Connection, updates: Sequence[StatusUpdate]) -> None:
@@ -52,3 +62,29 @@ def ranges(conn: sqlite3.Connection, asset_keys: Sequence[str]) -> dict[str, lis
         for key, first, last, status in conn.execute(sql, part):
             found[key].append(StatusRange(first, last, status))
     return found
+
+
+def pending(conn: sqlite3.Connection, asset_keys: Sequence[str]) -> set[str]:
+    """Which of ``asset_keys`` are listed for a rebuild from their events."""
+    found: set[str] = set()
+    keys = list(asset_keys)
+    for i in range(0, len(keys), 500):
+        part = keys[i : i + 500]
+        sql = (
+            "SELECT asset_key FROM asset_partition_reindex "
+            f"WHERE asset_key IN ({','.join('?' * len(part))})"
+        )
+        found.update(row[0] for row in conn.execute(sql, part))
+    return found
+
+
+def replace(
+    conn: sqlite3.Connection, asset_key: str, rebuilt: Sequence[StatusRange], keep_newer: bool
+) -> None:
+    """Store an asset's ranges rebuilt from its events and take it off the rebuild list,
+    in the open (write) transaction."""
+    existing = [StatusRange(*row) for row in conn.execute(_OF_ASSET, (asset_key,))]
+    ranges = rebuilt_ranges(rebuilt, existing, keep_newer)
+    conn.execute(DELETE_ASSET, (asset_key,))
+    conn.executemany(_INSERT, [(asset_key, *r) for r in ranges])
+    conn.execute(DELETE_PENDING, (asset_key,))
