@@ -36,15 +36,28 @@ def weekly_summary(daily_visits):
     return sum_days(daily_visits)
 
 
-def _materialize_days(instance):
-    days = DAILY.get_partition_keys()
-    for day in days:
-        assert materialize([daily_visits], partition_key=day, instance=instance).success
+def _week_read_by(summary, instance) -> dict:
+    """What ``summary`` read for the week of 2024-01-14 (every day materialized)."""
+    result = materialize(
+        [daily_visits, summary],
+        selection=[summary.key],
+        partition_key="2024-01-14",
+        instance=instance,
+    )
+    return result.output_for_node("sum_days")
 
 
-def test_from_graph_reads_the_days_its_mapping_gives(tmp_path):
+@pytest.fixture(scope="module")
+def days_instance(tmp_path_factory):
     from trellis import instance_for_test
 
+    with instance_for_test(temp_dir=str(tmp_path_factory.mktemp("days"))) as instance:
+        for day in DAILY.get_partition_keys():
+            assert materialize([daily_visits], partition_key=day, instance=instance).success
+        yield instance
+
+
+def test_from_graph_reads_the_days_its_mapping_gives(days_instance):
     default = AssetsDefinition.from_graph(weekly_summary, partitions_def=WEEKLY)
     shifted = AssetsDefinition.from_graph(
         weekly_summary,
@@ -53,42 +66,21 @@ def test_from_graph_reads_the_days_its_mapping_gives(tmp_path):
         partition_mappings={"daily_visits": TimeWindowPartitionMapping(start_offset=-1)},
     )
     assert shifted.partition_mapping_for(daily_visits.key).start_offset == -1
-    with instance_for_test(temp_dir=str(tmp_path)) as instance:
-        _materialize_days(instance)
-        plain = materialize(
-            [daily_visits, default],
-            selection=[default.key],
-            partition_key="2024-01-14",
-            instance=instance,
-        ).output_for_node("sum_days")
-        wider = materialize(
-            [daily_visits, shifted],
-            selection=[shifted.key],
-            partition_key="2024-01-14",
-            instance=instance,
-        ).output_for_node("sum_days")
+    plain = _week_read_by(default, days_instance)
+    wider = _week_read_by(shifted, days_instance)
     week = [f"2024-01-{d}" for d in range(14, 21)]
     assert plain["days"] == week  # the default mapping: the week's own days
     assert wider["days"] == [f"2024-01-{d:02d}" for d in range(7, 14)] + week
     assert wider["total"] == sum(range(7, 21))
 
 
-def test_from_op_takes_partition_mappings_too(tmp_path):
-    from trellis import instance_for_test
-
+def test_from_op_takes_partition_mappings_too(days_instance):
     summary = AssetsDefinition.from_op(
         sum_days,
         partitions_def=WEEKLY,
         partition_mappings={"daily_visits": TimeWindowPartitionMapping(start_offset=-1)},
     )
-    with instance_for_test(temp_dir=str(tmp_path)) as instance:
-        _materialize_days(instance)
-        out = materialize(
-            [daily_visits, summary],
-            selection=[summary.key],
-            partition_key="2024-01-14",
-            instance=instance,
-        ).output_for_node("sum_days")
+    out = _week_read_by(summary, days_instance)
     assert len(out["days"]) == 14 and out["days"][0] == "2024-01-07"
 
 

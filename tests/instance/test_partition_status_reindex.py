@@ -152,7 +152,7 @@ def test_reindex_replaces_rows_numbered_under_another_definition(instance):
     assert materialize([letters_before], partition_key="a", instance=instance).success
     graph = Definitions(assets=[letters_after]).asset_graph
     status = partition_status(instance, graph, [letters_after.key])[letters_after.key]
-    assert [r.describe() for r in status][0] == "c materialized"  # position 0: stale
+    assert status[0].describe() == "c materialized"  # position 0: stale
     reindex_assets(instance, graph, [letters_after.key])
     status = partition_status(instance, graph, [letters_after.key])[letters_after.key]
     assert [r.describe() for r in status] == ["c missing", "a materialized", "b missing"]

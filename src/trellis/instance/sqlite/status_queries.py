@@ -4,7 +4,8 @@ text, applied inside the transaction that stores the events (``SqliteStorage``).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from trellis.instance.partition_status import (
     StatusRange,
@@ -49,33 +50,33 @@ def apply(conn: sqlite3.Connection, updates: Sequence[StatusUpdate]) -> None:
     apply_updates(updates, neighbours, replace)
 
 
-def ranges(conn: sqlite3.Connection, asset_keys: Sequence[str]) -> dict[str, list[StatusRange]]:
-    """The stored ranges of each asset, by first ordinal (batches of 500 keys a query)."""
-    found: dict[str, list[StatusRange]] = {key: [] for key in asset_keys}
+def _rows_of_keys(
+    conn: sqlite3.Connection, sql: str, asset_keys: Sequence[str]
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``sql`` (with ``{marks}`` where the keys go) for ``asset_keys``, in
+    batches of 500 keys a query."""
     keys = list(asset_keys)
     for i in range(0, len(keys), 500):
         part = keys[i : i + 500]
-        sql = (
-            "SELECT asset_key, first_ordinal, last_ordinal, status FROM asset_partition_status "
-            f"WHERE asset_key IN ({','.join('?' * len(part))}) ORDER BY asset_key, first_ordinal"
-        )
-        for key, first, last, status in conn.execute(sql, part):
-            found[key].append(StatusRange(first, last, status))
+        yield from conn.execute(sql.format(marks=",".join("?" * len(part))), part)
+
+
+def ranges(conn: sqlite3.Connection, asset_keys: Sequence[str]) -> dict[str, list[StatusRange]]:
+    """The stored ranges of each asset, by first ordinal."""
+    found: dict[str, list[StatusRange]] = {key: [] for key in asset_keys}
+    sql = (
+        "SELECT asset_key, first_ordinal, last_ordinal, status FROM asset_partition_status "
+        "WHERE asset_key IN ({marks}) ORDER BY asset_key, first_ordinal"
+    )
+    for key, first, last, status in _rows_of_keys(conn, sql, asset_keys):
+        found[key].append(StatusRange(first, last, status))
     return found
 
 
 def pending(conn: sqlite3.Connection, asset_keys: Sequence[str]) -> set[str]:
     """Which of ``asset_keys`` are listed for a rebuild from their events."""
-    found: set[str] = set()
-    keys = list(asset_keys)
-    for i in range(0, len(keys), 500):
-        part = keys[i : i + 500]
-        sql = (
-            "SELECT asset_key FROM asset_partition_reindex "
-            f"WHERE asset_key IN ({','.join('?' * len(part))})"
-        )
-        found.update(row[0] for row in conn.execute(sql, part))
-    return found
+    sql = "SELECT asset_key FROM asset_partition_reindex WHERE asset_key IN ({marks})"
+    return {row[0] for row in _rows_of_keys(conn, sql, asset_keys)}
 
 
 def replace(
