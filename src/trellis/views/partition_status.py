@@ -37,6 +37,7 @@ from trellis.instance.partition_status import (
 )
 
 IN_PROGRESS, MISSING = AssetPartitionStatus.IN_PROGRESS, AssetPartitionStatus.MISSING
+_STATUSES = {s.value: s for s in AssetPartitionStatus}
 _LIVE = [RunStatus.QUEUED, RunStatus.NOT_STARTED, RunStatus.STARTING, RunStatus.STARTED]
 
 
@@ -188,17 +189,22 @@ def _over_segment(
 
     at = 0
     if total:
-        lo_r = bisect.bisect_left(ranges, (ordinals[0],)) - 1
+        base = ordinals[0]
+        consecutive = isinstance(ordinals, range)  # index arithmetic, no search
+        lo_r = bisect.bisect_left(ranges, (base,)) - 1
         for r in ranges[max(lo_r, 0) :]:
             if r.first > ordinals[-1]:
                 break
-            i = bisect.bisect_left(ordinals, r.first, at)
-            j = bisect.bisect_right(ordinals, r.last, i)
+            if consecutive:
+                i, j = max(r.first - base, at), min(r.last - base + 1, total)
+            else:
+                i = bisect.bisect_left(ordinals, r.first, at)
+                j = bisect.bisect_right(ordinals, r.last, i)
             if i >= j:
                 continue
             if i > at:
                 add(at, i, MISSING)
-            add(i, j, AssetPartitionStatus(r.status))
+            add(i, j, _STATUSES[r.status])
             at = j
     if at < total:
         add(at, total, MISSING)

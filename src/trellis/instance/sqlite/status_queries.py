@@ -58,7 +58,7 @@ def _rows_of_keys(
     keys = list(asset_keys)
     for i in range(0, len(keys), 500):
         part = keys[i : i + 500]
-        yield from conn.execute(sql.format(marks=",".join("?" * len(part))), part)
+        yield from conn.execute(sql.format(marks=",".join("?" * len(part))), part).fetchall()
 
 
 def ranges(conn: sqlite3.Connection, asset_keys: Sequence[str]) -> dict[str, list[StatusRange]]:
