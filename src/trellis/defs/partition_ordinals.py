@@ -151,7 +151,7 @@ def _single_segment(pdef: PartitionsDefinition, store: Any, now: datetime | None
         rows = _dynamic_rows(pdef, store)
         if not rows:
             return None
-        ids, keys = zip(*rows, strict=True)
+        ids, keys = _columns(pdef.name, rows)
         return Segment(ids, keys.__getitem__)
     bounds = pdef.ordinal_bounds(now)
     if bounds is None:
@@ -165,12 +165,26 @@ def _single_segment(pdef: PartitionsDefinition, store: Any, now: datetime | None
     return Segment(range(lo, hi + 1), key_of)
 
 
+_COLUMNS: dict[str, tuple[Sequence[tuple[int, str]], list[int], list[str]]] = {}
+
+
+def _columns(name: str, rows: Sequence[tuple[int, str]]) -> tuple[list[int], list[str]]:
+    """The ids and keys of a dynamic definition's rows, made once per list of rows (the
+    instance hands out the same list while the keys do not change)."""
+    cached = _COLUMNS.get(name)
+    if cached is not None and cached[0] is rows:
+        return cached[1], cached[2]
+    ids, keys = [r[0] for r in rows], [r[1] for r in rows]
+    _COLUMNS[name] = (rows, ids, keys)
+    return ids, keys
+
+
 def _dynamic_rows(pdef: DynamicPartitionsDefinition, store: Any) -> list[tuple[int, str]]:
     if store is None:
         raise InvariantViolationError(
             f"{pdef!r} reads its keys from an instance, and none was given."
         )
-    return list(store.get_dynamic_partition_ordinals(pdef.name))
+    return store.get_dynamic_partition_ordinals(pdef.name)  # type: ignore[no-any-return]
 
 
 def _multi_segments(
