@@ -20,7 +20,9 @@ Workloads (one JSON line each, per back end):
 - ``dynamic_100k``: one asset over a dynamic partitions definition with 100,000 keys
   (1,000 of them deleted again, every 100th), materialized except every 1,000th key,
   which failed, and the last 10,000, which are missing: the median time of
-  ``partition_status`` (which reads the 99,000 keys with their ids).
+  ``partition_status`` (the instance keeps the keys and ids it read while their number
+  and highest id stay the same), and of adding a key and then reading the status (the
+  99,000 keys and ids read again).
 
 The index is filled through the same storage call a run's event batches make
 (``store_events`` with the status updates), in batches, not by running 100,000 runs.
@@ -181,7 +183,20 @@ def dynamic_100k(instance, repeat: int) -> dict:
     result = partition_status(instance, graph, [parsed_files.key])[parsed_files.key]
     assert sum(r.num_partitions for r in result) == 99_000, sum(r.num_partitions for r in result)
     ms = _median_ms(lambda: partition_status(instance, graph, [parsed_files.key]), repeat)
-    return {"workload": "dynamic_100k", "partitions": 99_000, "ranges": len(result), "ms": ms}
+    changes = iter(range(repeat))
+
+    def after_a_change() -> None:  # a new key: the ids are read again, not from the cache
+        instance.add_dynamic_partitions(name, [f"new-{next(changes)}.csv"])
+        partition_status(instance, graph, [parsed_files.key])
+
+    changed_ms = _median_ms(after_a_change, repeat)
+    return {
+        "workload": "dynamic_100k",
+        "partitions": 99_000,
+        "ranges": len(result),
+        "ms": ms,
+        "ms_after_a_change": changed_ms,
+    }
 
 
 def _instances(postgres_url: str | None):

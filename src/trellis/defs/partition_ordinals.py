@@ -71,7 +71,7 @@ def partition_ordinal(pdef: PartitionsDefinition, key: str, store: Any) -> int |
     an unknown dynamic key, a malformed multi key). ``store`` (an instance) holds the
     dynamic keys."""
     if isinstance(pdef, DynamicPartitionsDefinition):
-        found = store.get_dynamic_partition_ordinals(pdef.name, [key])
+        found = _checked_store(pdef, store).get_dynamic_partition_ordinals(pdef.name, [key])
         return found[0][0] if found else None
     if isinstance(pdef, MultiPartitionsDefinition):
         parts = _parts(pdef, key)
@@ -179,12 +179,17 @@ def _columns(name: str, rows: Sequence[tuple[int, str]]) -> tuple[list[int], lis
     return ids, keys
 
 
-def _dynamic_rows(pdef: DynamicPartitionsDefinition, store: Any) -> list[tuple[int, str]]:
+def _checked_store(pdef: DynamicPartitionsDefinition, store: Any) -> Any:
     if store is None:
         raise InvariantViolationError(
             f"{pdef!r} reads its keys from an instance, and none was given."
         )
-    return store.get_dynamic_partition_ordinals(pdef.name)  # type: ignore[no-any-return]
+    return store
+
+
+def _dynamic_rows(pdef: DynamicPartitionsDefinition, store: Any) -> list[tuple[int, str]]:
+    rows = _checked_store(pdef, store).get_dynamic_partition_ordinals(pdef.name)
+    return rows  # type: ignore[no-any-return]
 
 
 def _multi_segments(

@@ -35,6 +35,7 @@ from trellis.instance.partition_status import (
     StatusUpdate,
     apply_update,
 )
+from trellis.views.partition_reindex import rebuild_pending
 
 IN_PROGRESS, MISSING = AssetPartitionStatus.IN_PROGRESS, AssetPartitionStatus.MISSING
 _STATUSES = {s.value: s for s in AssetPartitionStatus}
@@ -131,8 +132,6 @@ def partition_status(
     """The status of every partition of each of ``asset_keys`` (assets of ``graph``), as
     ranges in partition order. ``defs`` (the ``Definitions``) names the jobs of runs in
     progress that select no assets explicitly."""
-    from trellis.views.partition_reindex import rebuild_pending
-
     keys = list(asset_keys)
     pdefs = {key: _indexed_def(graph, key) for key in keys}
     rebuild_pending(instance, graph, keys)
