@@ -13,6 +13,16 @@ Workloads (one JSON line each, per back end):
 - ``assets_1000x365``: 1,000 daily assets over 365 partitions, each materialized except
   one failed day in the middle: the median time of ``partition_status`` for all of them
   at once. Target: at most 1 s.
+- ``multi_365x50``: one asset partitioned by 365 days x 50 static keys (18,250
+  partitions), each key's days materialized except one failed day (a different one per
+  key) and the last 30 days missing: the median time of ``partition_status`` (ranges
+  along the days, per key).
+- ``dynamic_100k``: one asset over a dynamic partitions definition with 100,000 keys
+  (1,000 of them deleted again, every 100th), materialized except every 1,000th key,
+  which failed, and the last 10,000, which are missing: the median time of
+  ``partition_status`` (the instance keeps the keys and ids it read while their number
+  and highest id stay the same), and of adding a key and then reading the status (the
+  99,000 keys and ids read again).
 
 The index is filled through the same storage call a run's event batches make
 (``store_events`` with the status updates), in batches, not by running 100,000 runs.
@@ -101,6 +111,94 @@ def assets_1000x365(instance, repeat: int) -> dict:
     return {"workload": "assets_1000x365", "assets": 1000, "partitions": 365_000, "ms": ms}
 
 
+def multi_365x50(instance, repeat: int) -> dict:
+    """One asset over 365 days x 50 static keys."""
+    from trellis import (
+        DailyPartitionsDefinition,
+        Definitions,
+        MultiPartitionKey,
+        MultiPartitionsDefinition,
+        StaticPartitionsDefinition,
+        asset,
+    )
+    from trellis.defs.partition_ordinals import partition_ordinal
+    from trellis.instance.partition_status import FAILED, MATERIALIZED, StatusUpdate
+    from trellis.instance.sqlite.schema import asset_key_to_db
+    from trellis.views.partition_status import partition_status
+
+    daily = DailyPartitionsDefinition(start_date="2023-01-01", end_date="2024-01-01")
+    stores = StaticPartitionsDefinition([f"store_{i:02d}" for i in range(50)])
+    pdef = MultiPartitionsDefinition({"date": daily, "store": stores})
+
+    @asset(partitions_def=pdef)
+    def store_sales() -> None:
+        return None
+
+    graph = Definitions(assets=[store_sales]).asset_graph
+    days = daily.get_partition_keys()
+    stored = asset_key_to_db(store_sales.key)
+    updates = []
+    for i, store in enumerate(stores.get_partition_keys()):
+
+        def ordinal(day: str, store: str = store) -> int:
+            found = partition_ordinal(pdef, MultiPartitionKey({"date": day, "store": store}), None)
+            assert found is not None
+            return found
+
+        updates.append(StatusUpdate(stored, ordinal(days[0]), ordinal(days[-31]), MATERIALIZED))
+        failed = ordinal(days[(i * 7) % 330])
+        updates.append(StatusUpdate(stored, failed, failed, FAILED))
+    _fill(instance, updates)
+    result = partition_status(instance, graph, [store_sales.key])[store_sales.key]
+    assert sum(r.num_partitions for r in result) == 365 * 50
+    ms = _median_ms(lambda: partition_status(instance, graph, [store_sales.key]), repeat)
+    return {"workload": "multi_365x50", "partitions": 365 * 50, "ranges": len(result), "ms": ms}
+
+
+def dynamic_100k(instance, repeat: int) -> dict:
+    """One asset over 100,000 dynamic keys, 1,000 of them deleted."""
+    from trellis import Definitions, DynamicPartitionsDefinition, asset
+    from trellis.instance.partition_status import FAILED, MATERIALIZED, StatusUpdate
+    from trellis.instance.sqlite.schema import asset_key_to_db
+    from trellis.views.partition_status import partition_status
+
+    name = f"files_{instance.storage.backend}"
+    files = DynamicPartitionsDefinition(name=name)
+
+    @asset(partitions_def=files)
+    def parsed_files() -> None:
+        return None
+
+    graph = Definitions(assets=[parsed_files]).asset_graph
+    keys = [f"file-{i:06d}.csv" for i in range(100_000)]
+    for i in range(0, len(keys), 10_000):
+        instance.add_dynamic_partitions(name, keys[i : i + 10_000])
+    ids = [n for n, _ in instance.get_dynamic_partition_ordinals(name)]
+    stored = asset_key_to_db(parsed_files.key)
+    updates = [StatusUpdate(stored, ids[0], ids[89_999], MATERIALIZED)]
+    updates += [StatusUpdate(stored, ids[i], ids[i], FAILED) for i in range(999, 90_000, 1_000)]
+    _fill(instance, updates)
+    for i in range(50, 100_000, 100):
+        instance.delete_dynamic_partition(name, keys[i])
+    result = partition_status(instance, graph, [parsed_files.key])[parsed_files.key]
+    assert sum(r.num_partitions for r in result) == 99_000, sum(r.num_partitions for r in result)
+    ms = _median_ms(lambda: partition_status(instance, graph, [parsed_files.key]), repeat)
+    changes = iter(range(repeat))
+
+    def after_a_change() -> None:  # a new key: the ids are read again, not from the cache
+        instance.add_dynamic_partitions(name, [f"new-{next(changes)}.csv"])
+        partition_status(instance, graph, [parsed_files.key])
+
+    changed_ms = _median_ms(after_a_change, repeat)
+    return {
+        "workload": "dynamic_100k",
+        "partitions": 99_000,
+        "ranges": len(result),
+        "ms": ms,
+        "ms_after_a_change": changed_ms,
+    }
+
+
 def _instances(postgres_url: str | None):
     from trellis.instance.instance import Instance
 
@@ -123,13 +221,13 @@ def _instances(postgres_url: str | None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run both workloads on each back end; print one JSON line per figure."""
+    """Run the workloads on each back end; print one JSON line per figure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default=DEFAULT_PG, help="a PostgreSQL URL ('' to skip)")
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args(argv)
     for backend, instance in _instances(args.postgres or None):
-        for workload in (one_asset_100k, assets_1000x365):
+        for workload in (one_asset_100k, assets_1000x365, multi_365x50, dynamic_100k):
             figure = workload(instance, args.repeat)
             print(json.dumps({"backend": backend, **figure}), flush=True)
         instance.dispose()

@@ -9,10 +9,10 @@ from trellis import (
     BackfillPolicy,
     DailyPartitionsDefinition,
     Definitions,
-    DynamicPartitionsDefinition,
     asset,
     materialize,
 )
+from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvariantViolationError
 from trellis.core.run import (
     PARTITION_RANGE_END_TAG,
@@ -112,22 +112,16 @@ def test_runs_in_progress_show_as_in_progress(any_instance):
     ]
 
 
-def test_assets_whose_keys_are_not_numbered_are_refused():
-    files = DynamicPartitionsDefinition(name="files")
-
-    @asset(partitions_def=files)
-    def parsed():
-        return 1
-
+def test_unpartitioned_and_unknown_assets_are_refused():
     @asset
     def plain():
         return 1
 
-    graph = Definitions(assets=[parsed, plain]).asset_graph
+    graph = Definitions(assets=[plain]).asset_graph
     from trellis import instance_for_test
 
     with instance_for_test() as instance:
-        with pytest.raises(InvariantViolationError, match="not kept as ranges"):
-            partition_status(instance, graph, [parsed.key])
         with pytest.raises(InvariantViolationError, match="is not partitioned"):
             partition_status(instance, graph, [plain.key])
+        with pytest.raises(InvariantViolationError, match="No asset 'nope' is defined here"):
+            partition_status(instance, graph, [AssetKey("nope")])

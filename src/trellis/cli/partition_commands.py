@@ -119,27 +119,34 @@ def list_keys(
 @asset_group.command(
     "partitions",
     epilog=examples(
-        "trellis asset partitions daily_sales", "trellis asset partitions daily_sales --json"
+        "trellis asset partitions daily_sales",
+        "trellis asset partitions daily_sales --json",
+        "trellis asset partitions regional_sales --partition '2024-01-05|eu'",
     ),
 )
 @code_options
 @click.argument("key")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per range.")
+@click.option("--partition", "partition_key", help="Print the status of this partition only.")
 def asset_partitions(
     python_file: str | None,
     module_name: str | None,
     attribute: str | None,
     key: str,
     as_json: bool,
+    partition_key: str | None,
 ) -> None:
     """The status of every partition of an asset, as ranges: materialized, failed, in
     progress, missing (read from the instance's partition status index, not its events).
+    A multi-dimensional asset prints one line per key of one dimension, with ranges
+    along the other (its time dimension, when it has one).
 
     KEY is an asset key as 'a/b' (or a JSON list).
     """
     import json
 
-    from trellis.views.partition_status import partition_status
+    from trellis.core.errors import InvariantViolationError
+    from trellis.views.partition_status import describe_by_group, partition_status
 
     defs = definitions_from(python_file, module_name, attribute)
     asset_key = parse_key(key)
@@ -152,9 +159,40 @@ def asset_partitions(
         hint = f" Did you mean '{close[0]}'?" if close else ""
         raise CliError(f"No asset '{asset_key.to_user_string()}' is defined here.{hint}")
     with open_instance() as instance:
-        ranges = partition_status(instance, graph, [asset_key], defs=defs)[asset_key]
+        try:
+            if partition_key is not None:
+                pdef = graph.partitions_def_for(asset_key)
+                if pdef is not None:
+                    pdef.validate_partition_key(partition_key)  # did you mean ...?
+            ranges = partition_status(instance, graph, [asset_key], defs=defs)[asset_key]
+        except InvariantViolationError as exc:
+            raise CliError(str(exc)) from exc
+        if partition_key is not None:
+            ranges = [_one_partition(ranges, partition_key, instance, graph, asset_key)]
     if as_json:
         for r in ranges:
             click.echo(json.dumps(r._asdict()))
         return
-    click.echo(", ".join(r.describe() for r in ranges) or "No partitions (yet).")
+    lines = describe_by_group(ranges)
+    click.echo("\n".join(lines) if lines else _no_partitions(graph, asset_key))
+
+
+def _one_partition(ranges: Any, partition_key: str, instance: Any, graph: Any, key: Any) -> Any:
+    """The status of one (valid) partition, from the ranges of its asset."""
+    from trellis.views.partition_status import status_of_partition
+
+    return status_of_partition(ranges, partition_key, instance, graph.partitions_def_for(key))
+
+
+def _no_partitions(graph: Any, key: Any) -> str:
+    from trellis.defs.dynamic_partitions import DynamicPartitionsDefinition
+
+    pdef = graph.partitions_def_for(key)
+    names = [d.partitions_def for d in getattr(pdef, "partitions_defs", [])] or [pdef]
+    dynamic = [d.name for d in names if isinstance(d, DynamicPartitionsDefinition)]
+    if dynamic:
+        return (
+            f"No partitions (yet): the dynamic partitions definition '{dynamic[0]}' has no "
+            f"keys; add some with `trellis partitions add {dynamic[0]} KEY`."
+        )
+    return "No partitions (yet)."

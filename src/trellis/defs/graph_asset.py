@@ -281,6 +281,7 @@ def _assets_of_node(
     key_prefix: str | Sequence[str] | None,
     internal_asset_deps: Mapping[str, set[AssetKey]] | None,
     partitions_def: Any,
+    partition_mappings: Mapping[str, Any] | None,
     group_name: str | None,
     group_names_by_output_name: Mapping[str, str | None] | None,
     descriptions_by_output_name: Mapping[str, str] | None,
@@ -319,16 +320,48 @@ def _assets_of_node(
     internal = {
         n: {AssetKey.from_coercible(k) for k in ks} for n, ks in (internal_asset_deps or {}).items()
     }
+    mappings = _mappings_by_key(partition_mappings, in_keys, owner)
     return AssetsDefinition(
         node_def,
         keys_by_output_name=out_keys,
         keys_by_input_name=in_keys,
         specs_by_key=specs,
         partitions_def=partitions_def,
+        partition_mappings=mappings,
         can_subset=can_subset,
         resource_defs=resource_defs,
         internal_asset_deps=internal,
     )
+
+
+def _mappings_by_key(
+    given: Mapping[str, Any] | None, in_keys: Mapping[str, AssetKey], owner: str
+) -> dict[AssetKey, Any]:
+    """``partition_mappings=`` (input name -> ``PartitionMapping``, as Dagster takes it)
+    by the upstream key each input reads, as ``AssetIn(partition_mapping=)`` gives them."""
+    if given is not None and not isinstance(given, Mapping):
+        raise InvalidDefinitionError(
+            f"{owner}: partition_mappings takes a dict of input name -> PartitionMapping, "
+            f"got {given!r}."
+        )
+    found: dict[AssetKey, Any] = {}
+    for name, mapping in (given or {}).items():
+        if name not in in_keys:
+            import difflib  # lazily: only this path needs it
+
+            close = difflib.get_close_matches(str(name), list(in_keys), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise InvalidDefinitionError(
+                f"{owner}: partition_mappings names the input '{name}', which it does not "
+                f"have.{hint} Its inputs: {', '.join(in_keys) or 'none'}."
+            )
+        if not hasattr(mapping, "upstream_partition_keys"):
+            raise InvalidDefinitionError(
+                f"{owner}: partition_mappings['{name}'] needs a PartitionMapping (such as "
+                f"TimeWindowPartitionMapping()), got {mapping!r}."
+            )
+        found[in_keys[name]] = mapping
+    return found
 
 
 def assets_from_graph(
@@ -359,7 +392,6 @@ def assets_from_graph(
     owner = f"AssetsDefinition.from_graph('{graph_def.name}')"
     _unsupported(
         owner,
-        partition_mappings=partition_mappings,
         automation_conditions_by_output_name=automation_conditions_by_output_name,
         backfill_policy=backfill_policy,
         check_specs=check_specs,
@@ -376,6 +408,7 @@ def assets_from_graph(
         key_prefix=key_prefix,
         internal_asset_deps=internal_asset_deps,
         partitions_def=partitions_def,
+        partition_mappings=partition_mappings,
         group_name=group_name,
         group_names_by_output_name=group_names_by_output_name,
         descriptions_by_output_name=descriptions_by_output_name,
@@ -414,7 +447,6 @@ def assets_from_op(
     owner = f"AssetsDefinition.from_op('{op_def.name}')"
     _unsupported(
         owner,
-        partition_mappings=partition_mappings,
         automation_conditions_by_output_name=automation_conditions_by_output_name,
         backfill_policy=backfill_policy,
         **deprecated,
@@ -433,6 +465,7 @@ def assets_from_op(
         key_prefix=key_prefix,
         internal_asset_deps=internal_asset_deps,
         partitions_def=partitions_def,
+        partition_mappings=partition_mappings,
         group_name=group_name,
         group_names_by_output_name=group_names_by_output_name,
         descriptions_by_output_name=descriptions_by_output_name,

@@ -112,7 +112,7 @@ def execute_run(
     executor = executor or InProcessExecutor()
     sequential = isinstance(executor, InProcessExecutor)
     stream = RunEventStream(run, instance, console, on_event, one_step_at_a_time=sequential)
-    stream.status_tracker = PartitionStatusTracker.for_run(plan, RunPartitions(run.tags))
+    stream.status_tracker = PartitionStatusTracker.for_run(plan, RunPartitions(run.tags), instance)
     grace = term_grace_seconds() if grace_seconds is None else grace_seconds
     cancellation = Cancellation(run, stream, grace)
     monitor = RunMonitor(cancellation, _cancel_poller(instance, run))

@@ -506,6 +506,14 @@ class Instance(InstanceConcurrencyMixin, InstigationMixin, RunQueueMixin, Instan
         (none for a name nothing was added under)."""
         return self.storage.get_dynamic_partitions(partitions_def_name)
 
+    def get_dynamic_partition_ordinals(
+        self, partitions_def_name: str, partition_keys: Sequence[str] | None = None
+    ) -> list[tuple[int, str]]:
+        """``(id, key)`` of the keys of a dynamic partitions definition (of
+        ``partition_keys`` only, when given), by id: the stable ordinals the partition
+        status index files them under."""
+        return self.storage.get_dynamic_partition_ordinals(partitions_def_name, partition_keys)
+
     # -- asset checks ------------------------------------------------------------------
     def get_asset_check_evaluation_records(
         self, key: AssetCheckKey, limit: int | None = None, before_cursor: int | None = None

@@ -92,6 +92,22 @@ def apply_updates(
             replace(update.asset_key, deleted, inserted)
 
 
+def rebuilt_ranges(
+    rebuilt: Sequence[StatusRange], existing: Sequence[StatusRange], keep_newer: bool
+) -> list[StatusRange]:
+    """The ranges to store for an asset rebuilt from its events: ``rebuilt``, with the
+    ``existing`` rows over it when ``keep_newer`` (rows written since the history was
+    read, or since the index began, are newer than any event before it)."""
+    ranges = sorted(rebuilt)
+    if not keep_newer:
+        return ranges
+    for r in existing:
+        deleted, inserted = apply_update(ranges, StatusUpdate("", r.first, r.last, r.status))
+        gone = set(deleted)
+        ranges = sorted([x for x in ranges if x not in gone] + inserted)
+    return ranges
+
+
 class InMemoryPartitionStatus:
     """The partition status index of an in-memory instance: each asset's ranges, sorted."""
 
@@ -121,6 +137,12 @@ class InMemoryPartitionStatus:
         """The stored ranges of each of ``asset_keys``, by first ordinal."""
         with self._lock:
             return {k: list(self._ranges.get(k, ())) for k in asset_keys}
+
+    def replace(self, asset_key: str, rebuilt: Sequence[StatusRange], keep_newer: bool) -> None:
+        """Store an asset's ranges rebuilt from its events (``rebuilt_ranges``)."""
+        with self._lock:
+            existing = self._ranges.get(asset_key, [])
+            self._ranges[asset_key] = rebuilt_ranges(rebuilt, existing, keep_newer)
 
     def forget_assets(self, asset_keys: Collection[str]) -> None:
         """Drop the status of wiped assets."""

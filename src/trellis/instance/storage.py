@@ -313,6 +313,19 @@ class InstanceStorage(ABC):
         """The partition status index of each asset (stored keys), ranges by first
         ordinal."""
 
+    @abstractmethod
+    def get_partition_reindex_pending(self, asset_keys: Sequence[str]) -> set[str]:
+        """Which of ``asset_keys`` (stored keys) are listed for a rebuild of their
+        partition status from their events (history from before the index)."""
+
+    @abstractmethod
+    def replace_partition_status(
+        self, asset_key: str, rebuilt: Sequence[StatusRange], keep_newer: bool
+    ) -> None:
+        """Store an asset's partition status rebuilt from its events, in one transaction
+        with the writers of events: with ``keep_newer`` the stored rows stay over it
+        (they are newer than the history read); take the asset off the rebuild list."""
+
     # -- backfills -----------------------------------------------------------------------
     @abstractmethod
     def add_backfill(self, record: BackfillRecord) -> None:
@@ -344,6 +357,14 @@ class InstanceStorage(ABC):
     @abstractmethod
     def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
         """The keys of a dynamic partitions definition, in the order added."""
+
+    @abstractmethod
+    def get_dynamic_partition_ordinals(
+        self, partitions_def_name: str, keys: Sequence[str] | None = None
+    ) -> list[tuple[int, str]]:
+        """``(id, key)`` of the keys of a dynamic partitions definition (of ``keys`` only,
+        when given), by id: the ordinal the partition status index files each key under
+        (ids only grow; a deleted key's id is never given again)."""
 
     @abstractmethod
     def has_dynamic_partition(self, partitions_def_name: str, key: str) -> bool:
@@ -502,6 +523,16 @@ class InMemoryStorage(
     ) -> dict[str, list[StatusRange]]:
         """The partition status index of each asset."""
         return self._status.ranges(asset_keys)
+
+    def get_partition_reindex_pending(self, asset_keys: Sequence[str]) -> set[str]:
+        """None: an in-memory instance has no history from before the index."""
+        return set()
+
+    def replace_partition_status(
+        self, asset_key: str, rebuilt: Sequence[StatusRange], keep_newer: bool
+    ) -> None:
+        """Store an asset's partition status rebuilt from its events."""
+        self._status.replace(asset_key, rebuilt, keep_newer)
 
     # -- runs --------------------------------------------------------------------------
     def add_run(self, run: Run) -> None:

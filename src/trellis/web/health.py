@@ -48,9 +48,9 @@ def staleness_by_asset(instance: Any, graph: Any, keys: list[AssetKey]) -> dict[
 
 def partition_health(instance: Any, defs: Any, keys: list[AssetKey]) -> dict[AssetKey, Any]:
     """``{key: {"total", "materialized", "failed", "in_progress", "missing"}}`` for the
-    partitioned assets among ``keys`` (counts from the partition status index; an asset
-    whose partitions cannot be indexed, e.g. a dynamic set not yet added to, is left
-    out)."""
+    partitioned assets among ``keys`` (counts from the partition status index, static,
+    time-window, dynamic and multi-dimensional partitions alike; an asset whose
+    partitions the index cannot number is left out)."""
     from trellis.core.errors import InvariantViolationError
     from trellis.views.partition_status import partition_status
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trellis.instance.dynamic_partitions import ordinals_cache
 from trellis.instance.sql.database import Database
 from trellis.instance.sql.schema import dynamic_partitions as table
 
@@ -54,6 +55,31 @@ class SqlDynamicPartitions:
         stmt = sa.select(c.partition).where(c.partitions_def_name == partitions_def_name)
         rows = self.db.read(lambda conn: conn.execute(stmt.order_by(c.id)).all())
         return [row[0] for row in rows]
+
+    def get_dynamic_partition_ordinals(
+        self, partitions_def_name: str, keys: Sequence[str] | None = None
+    ) -> list[tuple[int, str]]:
+        """``(id, key)`` of the stored keys (of ``keys`` only, when given), by id."""
+        c = table.c
+        stmt = sa.select(c.id, c.partition).where(c.partitions_def_name == partitions_def_name)
+        if keys is not None:
+            stmt = stmt.where(c.partition.in_(list(dict.fromkeys(keys))))
+            rows = self.db.read(lambda conn: conn.execute(stmt.order_by(c.id)).all())
+            return [(row[0], row[1]) for row in rows]
+        cache = ordinals_cache(self)
+        stamp_stmt = sa.select(sa.func.count(), sa.func.max(c.id)).where(
+            c.partitions_def_name == partitions_def_name
+        )
+
+        def all_rows(conn: sa.Connection) -> list[tuple[int, str]]:
+            stamp = tuple(conn.execute(stamp_stmt).one())
+            return cache.rows(
+                partitions_def_name,
+                stamp,
+                lambda: [(r[0], r[1]) for r in conn.execute(stmt.order_by(c.id))],
+            )
+
+        return self.db.read(all_rows)
 
     def has_dynamic_partition(self, partitions_def_name: str, key: str) -> bool:
         """Whether the key is stored."""

@@ -27,6 +27,9 @@ all three); change them together, with a new revision.
 - ``asset_partition_status``: the partition status index, one row per run of
   consecutive partitions (by ordinal) of one asset that were last ``MATERIALIZED`` or
   last ``FAILED`` (``instance/partition_status.py``).
+- ``asset_partition_reindex``: the assets whose partition status index is to be
+  rebuilt from their events on its next read (listed by revision 0011: their history
+  predates the index).
 - ``backfills``: one row per backfill, its status and timestamps in columns, the rest
   (assets, partitions, plan, runs launched, counts) as JSON (``instance/backfills.py``).
 - ``dynamic_partitions``: the keys of each ``DynamicPartitionsDefinition``, one row per
@@ -63,6 +66,7 @@ __all__ = [
     "concurrency_limits",
     "concurrency_slots",
     "concurrency_waiters",
+    "asset_partition_reindex",
     "asset_partition_status",
     "backfills",
     "dynamic_partitions",
@@ -196,6 +200,12 @@ concurrency_waiters = sa.Table(
     sa.Column("since", Timestamp, nullable=False),
     sa.Column("seen", Timestamp, nullable=False),
     sa.Index("idx_concurrency_waiters_pool", "pool", "since"),
+)
+
+asset_partition_reindex = sa.Table(
+    "asset_partition_reindex",
+    metadata,
+    sa.Column("asset_key", sa.String(512), primary_key=True),
 )
 
 asset_partition_status = sa.Table(

@@ -7,8 +7,16 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from trellis.instance.partition_status import StatusRange, StatusUpdate, apply_updates
-from trellis.instance.sql.schema import asset_partition_status as table
+from trellis.instance.partition_status import (
+    StatusRange,
+    StatusUpdate,
+    apply_updates,
+    rebuilt_ranges,
+)
+from trellis.instance.sql.schema import (
+    asset_partition_reindex as pending_t,
+    asset_partition_status as table,
+)
 
 _C = table.c
 _COLUMNS = (_C.first_ordinal, _C.last_ordinal, _C.status)
@@ -64,3 +72,34 @@ def status_ranges(conn: sa.Connection, asset_keys: Sequence[str]) -> dict[str, l
     for key, first, last, status in conn.execute(stmt):
         found[key].append(StatusRange(int(first), int(last), status))
     return found
+
+
+def pending(conn: sa.Connection, asset_keys: Sequence[str]) -> set[str]:
+    """Which of ``asset_keys`` are listed for a rebuild from their events."""
+    stmt = sa.select(pending_t.c.asset_key).where(pending_t.c.asset_key.in_(list(asset_keys)))
+    return set(conn.execute(stmt).scalars())
+
+
+def replace(
+    conn: sa.Connection, asset_key: str, rebuilt: Sequence[StatusRange], keep_newer: bool
+) -> None:
+    """Store an asset's ranges rebuilt from its events and take it off the rebuild list,
+    in the open transaction (on PostgreSQL the index is locked against the writers of
+    events first, so that no row they write is lost in between)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("LOCK TABLE asset_partition_status IN SHARE ROW EXCLUSIVE MODE"))
+    rows = conn.execute(
+        sa.select(*_COLUMNS).where(_C.asset_key == asset_key).order_by(_C.first_ordinal)
+    ).all()
+    existing = [StatusRange(int(a), int(b), s) for a, b, s in rows]
+    ranges = rebuilt_ranges(rebuilt, existing, keep_newer)
+    conn.execute(sa.delete(table).where(_C.asset_key == asset_key))
+    if ranges:
+        conn.execute(
+            sa.insert(table),
+            [
+                {"asset_key": asset_key, "first_ordinal": a, "last_ordinal": b, "status": s}
+                for a, b, s in ranges
+            ],
+        )
+    conn.execute(sa.delete(pending_t).where(pending_t.c.asset_key == asset_key))

@@ -28,7 +28,7 @@ from trellis.core.serialization import event_from_dict, event_to_dict, run_from_
 from trellis.instance.check_index import CHECK_EVALUATION, CheckRow, check_row
 from trellis.instance.config import StorageSpec
 from trellis.instance.partition_status import StatusRange, StatusUpdate
-from trellis.instance.sql import migrate as migrations
+from trellis.instance.sql import migrate as migrations, status_queries
 from trellis.instance.sql.automation_storage import SqlAutomationRecords
 from trellis.instance.sql.backfill_storage import SqlBackfills
 from trellis.instance.sql.daemon_storage import SqlDaemonRecords
@@ -41,6 +41,7 @@ from trellis.instance.sql.schema import (
     asset_key_from_db,
     asset_key_to_db,
     asset_keys,
+    asset_partition_reindex as pending_t,
     asset_partition_status as status_t,
     event_logs as ev,
     run_tags as tags_t,
@@ -476,6 +477,17 @@ class SqlStorage(
         """The partition status index of each asset (one query)."""
         return self.db.read(lambda conn: status_ranges(conn, asset_keys))
 
+    def get_partition_reindex_pending(self, asset_keys: Sequence[str]) -> set[str]:
+        """Which of ``asset_keys`` are listed for a rebuild from their events."""
+        return self.db.read(lambda conn: status_queries.pending(conn, asset_keys))
+
+    def replace_partition_status(
+        self, asset_key: str, rebuilt: Sequence[StatusRange], keep_newer: bool
+    ) -> None:
+        """Store an asset's rebuilt partition status (one transaction, the index locked
+        against the writers of events on PostgreSQL)."""
+        self.db.write(lambda conn: status_queries.replace(conn, asset_key, rebuilt, keep_newer))
+
     def wipe_assets(self, keys: Sequence[AssetKey]) -> list[AssetKey]:
         """Drop ``keys`` from the asset index and unlink their events from it."""
 
@@ -486,6 +498,7 @@ class SqlStorage(
                 conn.execute(sa.update(ev).where(ev.c.asset_key == stored).values(asset_key=None))
                 conn.execute(sa.delete(checks_t).where(checks_t.c.asset_key == stored))
                 conn.execute(sa.delete(status_t).where(status_t.c.asset_key == stored))
+                conn.execute(sa.delete(pending_t).where(pending_t.c.asset_key == stored))
                 gone = conn.execute(sa.delete(asset_keys).where(asset_keys.c.asset_key == stored))
                 if gone.rowcount:
                     wiped.append(key)

@@ -19,7 +19,7 @@ from trellis.core.errors import InstanceError
 # The newest migration revision; the statements below create its tables. Opening a
 # database at this revision needs neither SQLAlchemy nor Alembic (a test keeps it equal
 # to the migrations' head).
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 
 VERSION_TABLE = "alembic_version"
 MIGRATE_COMMAND = "trellis instance migrate"
@@ -28,6 +28,7 @@ TRELLIS_TABLES = frozenset(
         "asset_automation_evaluations",
         "asset_check_evaluations",
         "asset_keys",
+        "asset_partition_reindex",
         "asset_partition_status",
         "backfills",
         "concurrency_limits",
@@ -98,6 +99,10 @@ CREATE_STATEMENTS: tuple[str, ...] = (
     PRIMARY KEY (run_id, step_key)
 )""",
     "CREATE INDEX idx_concurrency_waiters_pool ON concurrency_waiters (pool, since)",
+    """CREATE TABLE asset_partition_reindex (
+    asset_key VARCHAR(512) NOT NULL,
+    PRIMARY KEY (asset_key)
+)""",
     """CREATE TABLE asset_partition_status (
     asset_key VARCHAR(512) NOT NULL,
     first_ordinal BIGINT NOT NULL,

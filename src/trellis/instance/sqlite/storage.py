@@ -491,6 +491,17 @@ class SqliteStorage(
         """The partition status index of each asset (one query)."""
         return self.db.read(lambda conn: status_queries.ranges(conn, asset_keys))
 
+    def get_partition_reindex_pending(self, asset_keys: Sequence[str]) -> set[str]:
+        """Which of ``asset_keys`` are listed for a rebuild from their events."""
+        return self.db.read(lambda conn: status_queries.pending(conn, asset_keys))
+
+    def replace_partition_status(
+        self, asset_key: str, rebuilt: Sequence[StatusRange], keep_newer: bool
+    ) -> None:
+        """Store an asset's rebuilt partition status (one write transaction, so no event
+        batch is stored in between)."""
+        self.db.write(lambda conn: status_queries.replace(conn, asset_key, rebuilt, keep_newer))
+
     # -- liveness ----------------------------------------------------------------------
     def record_heartbeat(self, run_ids: Sequence[str], timestamp: float) -> None:
         """Store ``timestamp`` as the runs' latest heartbeat."""
@@ -595,6 +606,7 @@ class SqliteStorage(
                 conn.execute(unlink, (stored,))
                 conn.execute(check_queries.DELETE_ASSET, (stored,))
                 conn.execute(status_queries.DELETE_ASSET, (stored,))
+                conn.execute(status_queries.DELETE_PENDING, (stored,))
                 if conn.execute("DELETE FROM asset_keys WHERE asset_key = ?", (stored,)).rowcount:
                     wiped.append(key)
             return wiped
