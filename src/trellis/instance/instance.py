@@ -294,6 +294,8 @@ class Instance(InstanceConcurrencyMixin, InstigationMixin, RunQueueMixin, Instan
             ) from exc
         if changed and not self.is_ephemeral:
             self._follow_heartbeat(run)
+            if run.status.is_finished:
+                self.wake_run_queue()  # its place in the queue is free
 
     def _follow_heartbeat(self, run: Run) -> None:
         """Beat for a run in progress (this process runs it); stop when it has ended."""

@@ -23,7 +23,10 @@ from trellis.instance.liveness import this_host, this_pid_namespace
 from trellis.instance.storage import RunsFilter
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from trellis.core.events import Event
+    from trellis.instance.queue_wakeup import Listening, QueueWakeup
     from trellis.instance.storage import InstanceStorage
 
 PRIORITY_TAG = "trellis/priority"
@@ -48,6 +51,7 @@ class RunQueueMixin:
 
     storage: InstanceStorage
     is_ephemeral: bool
+    _queue_wakeup: QueueWakeup | None = None
 
     def submit_run(self, run: Run) -> Run:
         """Put a new run in the run queue: stored with status QUEUED and a
@@ -56,7 +60,21 @@ class RunQueueMixin:
         self.storage.add_run(run)
         event = event_factory.run_enqueued(run.run_id, run.job_name)
         self.storage.store_events([event], run)
+        self.wake_run_queue()
         return run
+
+    def wake_run_queue(self) -> None:
+        """Wake the daemon's run queue now, from any process (``queue_wakeup.py``): a
+        run was enqueued or a place freed. Nothing happens when no daemon listens."""
+        if self._queue_wakeup is None:
+            self._queue_wakeup = self.storage.queue_wakeup()
+        self._queue_wakeup.poke()
+
+    def listen_for_run_queue(self, callback: Callable[[], None]) -> Listening | None:
+        """Call ``callback()`` whenever a process wakes the run queue (the daemon does,
+        while it holds the lease); ``close()`` the result to stop. None when this
+        instance cannot be listened to (the queue then looks periodically)."""
+        return self.storage.queue_wakeup().listen(callback)
 
     def get_queued_runs(self, limit: int | None = None) -> list[Run]:
         """The runs waiting in the queue, in the order the queue starts them: higher

@@ -37,6 +37,7 @@ from trellis.instance.daemon_records import (
 from trellis.instance.dynamic_partitions import DynamicPartitionsMixin
 from trellis.instance.partition_status import InMemoryPartitionStatus, StatusRange, StatusUpdate
 from trellis.instance.pools import InMemoryPoolsMixin, PoolSlot, SlotClaim
+from trellis.instance.queue_wakeup import QueueWakeup
 from trellis.instance.sqlite.schema import asset_key_to_db
 
 RUN_STATUS_BY_EVENT = {
@@ -415,6 +416,11 @@ class InstanceStorage(ABC):
     def migrate(self) -> dict[str, Any]:
         """Bring the schema up to date; what was done (nothing for in-memory storage)."""
         return {"from_revision": None, "to_revision": None, "upgraded": False}
+
+    def queue_wakeup(self) -> QueueWakeup:
+        """How the daemon's run queue is woken from other processes
+        (``queue_wakeup.py``); the base does nothing (in-memory storage has one process)."""
+        return QueueWakeup()
 
     def dispose(self) -> None:  # noqa: B027 - optional hook
         """Close connections (nothing to do for in-memory storage)."""

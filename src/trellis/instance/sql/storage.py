@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from trellis.core.serialization import event_from_dict, event_to_dict, run_from_
 from trellis.instance.check_index import CHECK_EVALUATION, CheckRow, check_row
 from trellis.instance.config import StorageSpec
 from trellis.instance.partition_status import StatusRange, StatusUpdate
+from trellis.instance.queue_wakeup import FifoWakeup, PostgresWakeup, QueueWakeup
 from trellis.instance.sql import migrate as migrations
 from trellis.instance.sql.automation_storage import SqlAutomationRecords
 from trellis.instance.sql.backfill_storage import SqlBackfills
@@ -586,6 +588,12 @@ class SqlStorage(
     def migrate(self) -> dict[str, Any]:
         """Upgrade the schema to the newest revision."""
         return migrations.migrate(self.db)
+
+    def queue_wakeup(self) -> QueueWakeup:
+        """``NOTIFY``/``LISTEN`` on PostgreSQL; a named pipe beside an SQLite file."""
+        if self.db.path is not None:
+            return FifoWakeup(Path(f"{self.db.path}-wakeup"))
+        return PostgresWakeup(self.db)
 
     def dispose(self) -> None:
         """Close every connection."""

@@ -37,6 +37,7 @@ from trellis.core.serialization import event_from_dict, event_to_dict, run_from_
 from trellis.instance.check_index import CheckRow, check_row
 from trellis.instance.config import StorageSpec
 from trellis.instance.partition_status import StatusRange, StatusUpdate
+from trellis.instance.queue_wakeup import FifoWakeup, QueueWakeup
 from trellis.instance.sqlite import check_queries, status_queries
 from trellis.instance.sqlite.automation_storage import SqliteAutomationRecords
 from trellis.instance.sqlite.backfill_storage import SqliteBackfills
@@ -641,6 +642,10 @@ class SqliteStorage(
     def migrate(self) -> dict[str, Any]:
         """Upgrade the schema to the newest revision (through Alembic, imported now)."""
         return self._through_alembic("migrate")
+
+    def queue_wakeup(self) -> QueueWakeup:
+        """A named pipe beside the database file (``<file>-wakeup``)."""
+        return FifoWakeup(Path(f"{self.db.path}-wakeup"))
 
     def dispose(self) -> None:
         """Close every connection (reconnects if used again)."""
