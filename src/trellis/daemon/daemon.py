@@ -137,6 +137,7 @@ class TrellisDaemon:
         self.holds_lease = False
         self._listening: Listening | None = None
         self.reloader: CodeReloader | None = None
+        self._code_changed = False
 
     # -- control
     def reload_on_change(
@@ -147,12 +148,24 @@ class TrellisDaemon:
         self.reloader = CodeReloader(self.location, self._wake.set, interval, report)
         return self.reloader
 
+    def code_changed(self) -> None:
+        """The caller swapped ``location.definitions`` (``trellis dev``'s reload): the
+        launcher drops the old code between two rounds, and the loops look again."""
+        self._code_changed = True
+        self.wake()
+
     def _reload_if_changed(self) -> None:
-        if self.reloader is None:
-            return
         launcher = self.queue.launcher if self.queue is not None else None
         try:
-            if self.reloader.reload_if_changed(launcher, self.instance):
+            reloaded = self.reloader is not None and self.reloader.reload_if_changed(
+                launcher, self.instance
+            )
+            if self._code_changed:
+                self._code_changed = False
+                if launcher is not None:
+                    launcher.code_changed(self.instance)
+                reloaded = True
+            if reloaded:
                 self.wake()  # new schedules and sensors: recompute what is due
         except Exception as exc:  # a launcher that could not restart: the loops go on
             log.error("After reloading the code:\n%s", error_text(exc))
