@@ -23,7 +23,7 @@ from trellis.instance.liveness import this_host, this_pid_namespace
 from trellis.instance.storage import RunsFilter
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from trellis.core.events import Event
     from trellis.instance.queue_wakeup import Listening, QueueWakeup
@@ -39,7 +39,12 @@ _claim_lock = threading.Lock()  # in-memory storage shares run objects: claims t
 def run_priority(run: Run) -> int:
     """A queued run's priority from its ``trellis/priority`` (or ``dagster/priority``)
     tag; 0 when absent or not an integer."""
-    text = run.tags.get(PRIORITY_TAG, run.tags.get(DAGSTER_PRIORITY_TAG, "0"))
+    return priority_of(run.tags)
+
+
+def priority_of(tags: Mapping[str, str]) -> int:
+    """The priority the tags ``tags`` give a run (see ``run_priority``)."""
+    text = tags.get(PRIORITY_TAG, tags.get(DAGSTER_PRIORITY_TAG, "0"))
     try:
         return int(text)
     except ValueError:
@@ -82,6 +87,13 @@ class RunQueueMixin:
         runs = self.storage.get_runs(RunsFilter(statuses=(RunStatus.QUEUED,)))
         runs.sort(key=lambda r: (-run_priority(r), r.create_time))
         return runs[:limit] if limit is not None else runs
+
+    def get_queued_run_ids(self) -> list[str]:
+        """The ids of the runs waiting in the queue, in the order the queue starts them
+        (as ``get_queued_runs``), read without the runs' bodies."""
+        order = self.storage.queued_run_order((PRIORITY_TAG, DAGSTER_PRIORITY_TAG))
+        order.sort(key=lambda item: (-priority_of(item[2]), item[1]))
+        return [run_id for run_id, _, _ in order]
 
     def _transition(
         self, run_id: str, expected: RunStatus, change: Any, event: Event

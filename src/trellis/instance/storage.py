@@ -417,6 +417,15 @@ class InstanceStorage(ABC):
         """Bring the schema up to date; what was done (nothing for in-memory storage)."""
         return {"from_revision": None, "to_revision": None, "upgraded": False}
 
+    def queued_run_order(self, tag_keys: Sequence[str]) -> list[tuple[str, float, dict[str, str]]]:
+        """The QUEUED runs as ``(run id, create time, {tag: value})`` with only the tags
+        ``tag_keys`` (those that order the queue): the queue orders them without reading
+        every queued run's body."""
+        return [
+            (r.run_id, r.create_time, {k: r.tags[k] for k in tag_keys if k in r.tags})
+            for r in self.get_runs(RunsFilter(statuses=(RunStatus.QUEUED,)))
+        ]
+
     def queue_wakeup(self) -> QueueWakeup:
         """How the daemon's run queue is woken from other processes
         (``queue_wakeup.py``); the base does nothing (in-memory storage has one process)."""

@@ -589,6 +589,30 @@ class SqlStorage(
         """Upgrade the schema to the newest revision."""
         return migrations.migrate(self.db)
 
+    def queued_run_order(self, tag_keys: Sequence[str]) -> list[tuple[str, float, dict[str, str]]]:
+        """The QUEUED runs' ids, create times and the tags ``tag_keys`` (no run bodies)."""
+        queued = RunStatus.QUEUED.value
+        queued_ids = sa.select(runs_t.c.run_id).where(runs_t.c.status == queued)
+
+        def read(conn: sa.Connection) -> tuple[list[Any], list[Any]]:
+            runs = conn.execute(
+                sa.select(runs_t.c.run_id, runs_t.c.create_timestamp).where(
+                    runs_t.c.status == queued
+                )
+            ).all()
+            tags = conn.execute(
+                sa.select(tags_t.c.run_id, tags_t.c.key, tags_t.c.value).where(
+                    tags_t.c.key.in_(list(tag_keys)), tags_t.c.run_id.in_(queued_ids)
+                )
+            ).all()
+            return list(runs), list(tags)
+
+        runs, tags = self.db.read(read)
+        found: dict[str, dict[str, str]] = {}
+        for run_id, key, value in tags:
+            found.setdefault(run_id, {})[key] = value
+        return [(run_id, created, found.get(run_id, {})) for run_id, created in runs]
+
     def queue_wakeup(self) -> QueueWakeup:
         """``NOTIFY``/``LISTEN`` on PostgreSQL; a named pipe beside an SQLite file."""
         if self.db.path is not None:
