@@ -97,7 +97,13 @@ def test_the_daemon_picks_up_code_changes_without_restarting(tmp_path, monkeypat
         wait_until((out / "v3").exists, "a run of the fixed code (v3)")
         with Instance.get() as instance:
             assert instance.get_ticks("renamed", limit=10)
-            runs = instance.get_runs(statuses=[RunStatus.SUCCESS])
+
+            # The v3 body has run; its run records SUCCESS just after.
+            def succeeded():
+                found = instance.get_runs(statuses=[RunStatus.SUCCESS])
+                return found if len(found) >= 3 else None
+
+            runs = wait_until(succeeded, "the three runs to succeed")
     finally:
         daemon.send_signal(signal.SIGTERM)
         output, _ = daemon.communicate(timeout=60)
