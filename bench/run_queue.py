@@ -2,7 +2,7 @@
 instance in a temporary home. Run on demand (never a timed unit test):
 
     .venv/bin/python bench/run_queue.py [WORKLOAD ...] [--dequeue-interval S]
-        [--launcher subprocess|fork]
+        [--launcher fork|subprocess|dask] [--dask-workers N] [--max-concurrent N]
 
 Workloads (one JSON line each; both by default):
 
@@ -19,10 +19,18 @@ Workloads (one JSON line each; both by default):
   writes ``time.time()`` to a file), and the part of it from the queue claiming the run
   (``RUN_STARTING``) to that moment (the launcher's share).
 
-``--launcher`` picks ``trellis daemon --launcher`` (the subprocess launcher with its
-spare worker, or the forked one). ``--dequeue-interval`` sets
-``run_queue: dequeue_interval_seconds`` (default 0.5, as in ``trellis.yaml``): a run
-submitted by another process waits for the queue's next look.
+``hundred_runs`` also splits the overhead: the place freed -> the queue claiming the
+run (``RUN_STARTING``: the daemon woken, its queue round), claimed -> the run's process
+taking it (``begin_launched_run``), taken -> ``RUN_START`` (the run's set-up).
+
+``--launcher`` picks ``trellis daemon --launcher``: ``fork`` (the default on Linux: a
+warm zygote's spare child), ``subprocess`` (a new interpreter per run, one started
+ahead), or ``dask``: the daemon submits each run to a Dask cluster made of real
+``dask scheduler`` and ``dask worker`` processes that the benchmark starts
+(``--dask-workers N``, default 2, one thread each). ``--dequeue-interval`` sets
+``run_queue: dequeue_interval_seconds`` (default 0.5, as in ``trellis.yaml``): the
+queue's periodic look, the fallback now that enqueues and run ends wake it.
+``--max-concurrent N`` changes the 4 of ``hundred_runs``.
 """
 
 from __future__ import annotations
@@ -80,21 +88,92 @@ def _defs(tmp: Path) -> Path:
     return path
 
 
-LAUNCHER = ["subprocess"]
+LAUNCHER = ["fork"]
+DASK_WORKERS = [2]
+MAX_CONCURRENT = [4]
 
 
-def _daemon(defs: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "trellis", "daemon", "-f", str(defs), "--launcher", LAUNCHER[0]],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+class _DaskCluster:
+    """A ``dask scheduler`` and ``DASK_WORKERS`` ``dask worker`` processes on 127.0.0.1."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        port = _free_port()
+        self.address = f"tcp://127.0.0.1:{port}"
+        dask = str(Path(sys.executable).with_name("dask"))
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        self.procs = [
+            subprocess.Popen(
+                [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                env=env,
+                **quiet,
+            )
+        ]
+        for _ in range(DASK_WORKERS[0]):
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        dask,
+                        "worker",
+                        self.address,
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                        "--host",
+                        "127.0.0.1",
+                    ],
+                    env=env,
+                    **quiet,
+                )
+            )
+        from distributed import Client
+
+        with Client(self.address, timeout=60) as client:
+            client.wait_for_workers(DASK_WORKERS[0], timeout=60)
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _daemon(defs: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], _DaskCluster | None]:
+    command = [
+        sys.executable,
+        "-m",
+        "trellis",
+        "daemon",
+        "-f",
+        str(defs),
+        "--launcher",
+        LAUNCHER[0],
+    ]
+    cluster = None
+    if LAUNCHER[0] == "dask":
+        cluster = _DaskCluster(env)
+        command += ["--dask-address", cluster.address]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, cluster
+
+
+def _stop(started: tuple[subprocess.Popen[bytes], _DaskCluster | None]) -> None:
+    proc, cluster = started
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)
+    if cluster is not None:
+        cluster.close()
 
 
 def _submit(instance, defs: Path) -> str:  # type: ignore[no-untyped-def]
@@ -124,6 +203,8 @@ def _times(instance, run_id: str) -> dict[str, float]:  # type: ignore[no-untype
     found: dict[str, float] = {}
     for event in instance.all_logs(run_id):
         kind = event.event_type
+        if kind is EventType.ENGINE_EVENT and "started for the launched run" in event.message:
+            found.setdefault("TAKEN", event.timestamp)
         if kind in (
             EventType.RUN_ENQUEUED,
             EventType.RUN_STARTING,
@@ -135,10 +216,11 @@ def _times(instance, run_id: str) -> dict[str, float]:  # type: ignore[no-untype
     return found
 
 
-def hundred_runs(dequeue_interval: float, runs: int = 100, limit: int = 4) -> dict[str, object]:
+def hundred_runs(dequeue_interval: float, runs: int = 100) -> dict[str, object]:
     """100 runs through a queue of 4 (see the module docstring)."""
     from trellis.instance.instance import Instance
 
+    limit = MAX_CONCURRENT[0]
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         home = _home(tmp, dequeue_interval, limit)
@@ -175,20 +257,35 @@ def hundred_runs(dequeue_interval: float, runs: int = 100, limit: int = 4) -> di
     starts = sorted((t["RUN_START"], r) for r, t in times.items() if "RUN_START" in t)
     end_times = sorted(e for e in ends.values() if e is not None)
     overhead = []
+    parts: dict[str, list[float]] = {
+        "freed_to_claimed": [],
+        "claimed_to_taken": [],
+        "taken_to_start": [],
+    }
     for k, (start, run_id) in enumerate(starts):
-        ready = times[run_id]["RUN_ENQUEUED"]
+        t = times[run_id]
+        ready = t["RUN_ENQUEUED"]
         if k >= limit:
             ready = max(ready, end_times[k - limit])
         overhead.append(start - ready)
+        if k >= limit and "TAKEN" in t:
+            parts["freed_to_claimed"].append(t["RUN_STARTING"] - ready)
+            parts["claimed_to_taken"].append(t["TAKEN"] - t["RUN_STARTING"])
+            parts["taken_to_start"].append(start - t["TAKEN"])
     last_end = max(end_times) if end_times else began
     return {
         "workload": "hundred_runs",
+        "launcher": LAUNCHER[0],
+        "max_concurrent_runs": limit,
         "dequeue_interval_s": dequeue_interval,
         "max_running_at_once": peak,
         "succeeded": statuses.count("SUCCESS"),
         "runs": runs,
         "wall_s": round(last_end - began, 2),
         "queue_overhead_after_the_first_4": _summary_ms(overhead[limit:]),
+        "overhead_parts_median_ms": {
+            name: _summary_ms(values)["median_ms"] for name, values in parts.items() if values
+        },
         "first_4_from_daemon_start": _summary_ms([s - began for s, _ in starts[:limit]]),
     }
 
@@ -231,6 +328,7 @@ def enqueue_to_user_code(dequeue_interval: float, runs: int = 20) -> dict[str, o
                 _stop(proc)
     return {
         "workload": "enqueue_to_user_code",
+        "launcher": LAUNCHER[0],
         "dequeue_interval_s": dequeue_interval,
         "enqueued_to_asset_body": _summary_ms(total),
         "claimed_to_asset_body": _summary_ms(launcher_share),
@@ -246,10 +344,15 @@ def main(argv: list[str]) -> None:
         at = argv.index("--dequeue-interval")
         interval = float(argv[at + 1])
         argv = argv[:at] + argv[at + 2 :]
-    if "--launcher" in argv:
-        at = argv.index("--launcher")
-        LAUNCHER[0] = argv[at + 1]
-        argv = argv[:at] + argv[at + 2 :]
+    for flag, store, kind in (
+        ("--launcher", LAUNCHER, str),
+        ("--dask-workers", DASK_WORKERS, int),
+        ("--max-concurrent", MAX_CONCURRENT, int),
+    ):
+        if flag in argv:
+            at = argv.index(flag)
+            store[0] = kind(argv[at + 1])  # type: ignore[index]
+            argv = argv[:at] + argv[at + 2 :]
     for name in argv or list(WORKLOADS):
         if name not in WORKLOADS:
             raise SystemExit(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")

@@ -1,6 +1,6 @@
 """A real daemon process for the crash tests, stopped on purpose at the worst moment:
 ``python crash_daemon.py MODE DEFS_FILE PAUSED_FILE``. It runs ``TrellisDaemon`` on
-``$TRELLIS_HOME`` with the default subprocess launcher; at the moment MODE names it
+``$TRELLIS_HOME`` with the default launcher (forked on Linux); at the moment MODE names it
 writes PAUSED_FILE and sleeps, for the test to SIGKILL it there.
 
 - ``after-runs-created``: a tick's runs are queued, its outcome not recorded yet.
@@ -19,6 +19,7 @@ from pathlib import Path
 from trellis.daemon import ticks
 from trellis.daemon.code_location import CodeLocation
 from trellis.daemon.daemon import TrellisDaemon
+from trellis.daemon.fork_launcher import ForkRunLauncher
 from trellis.daemon.launcher import SubprocessRunLauncher
 from trellis.execution.remote.code_pointer import CodePointer
 from trellis.instance.instance import Instance
@@ -35,15 +36,18 @@ def main() -> None:
         ticks.finish_tick = lambda *args, **kwargs: _pause(paused)
     elif mode == "mid-launch":
         launches = []
-        real = SubprocessRunLauncher.launch_run
 
-        def launch(self, run, instance):
-            launches.append(run.run_id)
-            if len(launches) == 3:
-                _pause(paused)
-            real(self, run, instance)
+        def pausing(real):
+            def launch(self, run, instance):
+                launches.append(run.run_id)
+                if len(launches) == 3:
+                    _pause(paused)
+                real(self, run, instance)
 
-        SubprocessRunLauncher.launch_run = launch
+            return launch
+
+        for cls in (SubprocessRunLauncher, ForkRunLauncher):
+            cls.launch_run = pausing(cls.launch_run)
     elif mode == "backfill-mid-launch":
         from trellis.instance.backfills import BACKFILL_TAG
         from trellis.instance.run_queue import RunQueueMixin

@@ -5,8 +5,11 @@ STARTING); the path of the definitions file."""
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from trellis.daemon.clock import ManualClock
 from trellis.daemon.code_location import CodeLocation
@@ -68,3 +71,15 @@ class Harness:
 
     def runs_of(self, tag: str, value: str):
         return self.instance.get_runs(tags={tag: value})
+
+
+def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    """Poll ``predicate`` until it returns something true (returned), or fail saying
+    ``what`` was awaited (for tests with real processes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from daemon_helpers import DEFS_FILE, HERE
+from daemon_helpers import DEFS_FILE, HERE, wait_until
 
 from trellis.core.run import Run, RunStatus, new_run_id
 from trellis.instance.daemon_records import InstigatorStatus, InstigatorType, TickStatus
@@ -55,16 +55,6 @@ def _daemon() -> subprocess.Popen:
     return _spawn("-m", "trellis", "daemon", "-f", DEFS_FILE)
 
 
-def _wait(predicate, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _kill(proc: subprocess.Popen) -> str:
     os.kill(proc.pid, signal.SIGKILL)
     out, _ = proc.communicate(timeout=30)
@@ -92,7 +82,7 @@ def test_killed_between_creating_a_run_and_recording_its_tick(env):
     with Instance.get() as instance:
         instance.set_instigator_status("counter", InstigatorType.SENSOR, InstigatorStatus.RUNNING)
     first = _spawn(CRASH_DAEMON, "after-runs-created", DEFS_FILE, str(env["paused"]))
-    _wait(env["paused"].exists, "the daemon to pause after queuing the tick's run")
+    wait_until(env["paused"].exists, "the daemon to pause after queuing the tick's run")
     _kill(first)
     with Instance.get() as instance:
         tick = instance.get_ticks("counter")[0]
@@ -102,7 +92,7 @@ def test_killed_between_creating_a_run_and_recording_its_tick(env):
 
     second = _daemon()
     try:
-        done = _wait(lambda: _runs([RunStatus.SUCCESS]), "the queued run to succeed")
+        done = wait_until(lambda: _runs([RunStatus.SUCCESS]), "the queued run to succeed")
     finally:
         _stop(second)
     with Instance.get() as instance:
@@ -125,13 +115,13 @@ def test_killed_while_runs_are_queued_and_launching(env):
             run.create_time = 1000.0 + n
             ids.append(instance.submit_run(run).run_id)
     first = _spawn(CRASH_DAEMON, "mid-launch", DEFS_FILE, str(env["paused"]))
-    _wait(env["paused"].exists, "the daemon to pause mid-launch")
+    wait_until(env["paused"].exists, "the daemon to pause mid-launch")
     _kill(first)
     statuses = Counter(r.status for r in _runs())
     assert statuses[RunStatus.QUEUED] == 3  # the others were claimed before the kill
     second = _daemon()
     try:
-        _wait(lambda: len(_runs([RunStatus.SUCCESS])) == 6, "all six runs to succeed")
+        wait_until(lambda: len(_runs([RunStatus.SUCCESS])) == 6, "all six runs to succeed")
     finally:
         _stop(second)
     assert _runs([RunStatus.STARTING, RunStatus.QUEUED, RunStatus.STARTED]) == []
@@ -141,16 +131,16 @@ def test_killed_while_runs_are_queued_and_launching(env):
 def test_two_daemons_on_one_instance_one_wins_the_other_waits(env):
     first = _daemon()
     try:
-        holder = _wait(_heartbeat_daemon, "the first daemon's heartbeat")
+        holder = wait_until(_heartbeat_daemon, "the first daemon's heartbeat")
         second = _daemon()
-        line = _wait(lambda: second.stdout.readline(), "the second daemon to speak")
+        line = wait_until(lambda: second.stdout.readline(), "the second daemon to speak")
         while "Another daemon" not in line:
             line = second.stdout.readline()
         assert f"Another daemon ({holder})" in line and "waiting" in line
         time.sleep(1.5)
         assert _heartbeat_daemon() == holder  # the second one runs nothing
         _stop(first)
-        taken = _wait(lambda: (_heartbeat_daemon() or holder) != holder, "the takeover")
+        taken = wait_until(lambda: (_heartbeat_daemon() or holder) != holder, "the takeover")
         assert taken != holder
     finally:
         for proc in (first, second):

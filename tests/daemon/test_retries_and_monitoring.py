@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from daemon_helpers import HERE
+from daemon_helpers import HERE, wait_until
 
 from trellis.api.run_retries import (
     AUTO_RETRY_RUN_ID_TAG,
@@ -81,16 +81,6 @@ def _stop(proc: subprocess.Popen) -> str:
     return out
 
 
-def _wait(predicate, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _submit(job_name: str) -> str:
     tag = pointer_tag(CodePointer(file=RETRY_DEFS, attribute="defs"))
     with Instance.get() as instance:
@@ -128,11 +118,11 @@ def test_a_failed_run_is_retried_through_the_queue_once_across_restarts(env, lau
     retry_id = retry_run_id(failed_id)
     daemon = _daemon(launcher)
     try:
-        retry = _wait(
+        retry = wait_until(
             lambda: (r := _stored(retry_id)) is not None and r.status.is_finished and r,
             "the retry run to finish",
         )
-        first_beat = _wait(_retries_beat, "the run_retries heartbeat")
+        first_beat = wait_until(_retries_beat, "the run_retries heartbeat")
     finally:
         output = _stop(daemon)
     failed = _stored(failed_id)
@@ -163,8 +153,8 @@ def test_a_failed_run_is_retried_through_the_queue_once_across_restarts(env, lau
         instance.update_run(failed)
     again = _daemon()
     try:
-        _wait(lambda: _retries_beat(first_beat.daemon_id), "the second daemon's retries loop")
-        _wait(lambda: AUTO_RETRY_RUN_ID_TAG in _stored(failed_id).tags, "the failed run's tag")
+        wait_until(lambda: _retries_beat(first_beat.daemon_id), "the second daemon's retries loop")
+        wait_until(lambda: AUTO_RETRY_RUN_ID_TAG in _stored(failed_id).tags, "the failed run's tag")
         time.sleep(1.0)  # a few more rounds of the loop
     finally:
         _stop(again)
@@ -197,26 +187,26 @@ def test_a_run_whose_process_is_killed_is_failed_and_frees_its_slots(env, launch
     daemon = _daemon(launcher)
     try:
         # the first two runs start (max_concurrent_runs: 2); one gets the pool's slot
-        holder = _wait(
+        holder = wait_until(
             lambda: next((i for i in ids[:2] if _sleeper_pid(env["out"], i)), None),
             "a run's step to take the pool slot",
         )
         waiter = ids[1] if holder == ids[0] else ids[0]
         pid = _sleeper_pid(env["out"], holder)
-        _wait(lambda: _stored(waiter).status is RunStatus.STARTED, "the other run to start")
+        wait_until(lambda: _stored(waiter).status is RunStatus.STARTED, "the other run to start")
         time.sleep(0.5)
         # the other run waits for the pool's one slot; the third for a queue place
         assert _sleeper_pid(env["out"], waiter) is None
         assert _stored(ids[2]).status is RunStatus.QUEUED
         os.kill(pid, signal.SIGKILL)
-        failed = _wait(
+        failed = wait_until(
             lambda: (r := _stored(holder)).status is RunStatus.FAILURE and r,
             "the daemon to fail the killed run",
         )
         # the pool slot it held is free: the waiting run's step runs; its queue place
         # is free: the third run starts
-        _wait(lambda: _sleeper_pid(env["out"], waiter), "the waiting run's step")
-        _wait(lambda: _stored(ids[2]).status is RunStatus.STARTED, "the third run to start")
+        wait_until(lambda: _sleeper_pid(env["out"], waiter), "the waiting run's step")
+        wait_until(lambda: _stored(ids[2]).status is RunStatus.STARTED, "the third run to start")
     finally:
         _stop(daemon)
         for run_pid in _run_pids():

@@ -14,13 +14,15 @@ from trellis.instance.daemon_config import DaemonSettings, TagConcurrencyLimit
 from trellis.instance.instance import Instance
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def instance(request, tmp_path):
-    made = (
-        Instance.ephemeral()
-        if request.param == "memory"
-        else Instance.from_config(tmp_path / "home", {})
-    )
+    if request.param == "memory":
+        made = Instance.ephemeral()
+    elif request.param == "sqlite":
+        made = Instance.from_config(tmp_path / "home", {})
+    else:
+        url = request.getfixturevalue("pg_url")
+        made = Instance.from_config(tmp_path / "home", {"storage": {"postgres": {"url": url}}})
     yield made
     made.dispose()
 
@@ -54,6 +56,19 @@ def test_runs_start_by_priority_then_age_within_max_concurrent_runs(instance):
     loop.run_iteration(3)
     assert launcher.launched == ["r2", "r0", "r1", "r3", "r4"]
     assert [r.status for r in instance.get_runs(statuses=[RunStatus.QUEUED])] == []
+
+
+def test_the_queue_order_is_read_without_the_runs_bodies_in_the_same_order(instance):
+    _submit(instance, "plain-old", 100.0)
+    _submit(instance, "dagster-high", 104.0, **{"dagster/priority": "5"})
+    _submit(instance, "trellis-wins", 103.0, **{"trellis/priority": "1", "dagster/priority": "9"})
+    _submit(instance, "not-a-number", 99.0, **{"trellis/priority": "high"})
+    _submit(instance, "low", 98.0, **{"trellis/priority": "-2"})
+    _submit(instance, "started", 97.0)
+    instance.claim_queued_run("started")
+    expected = ["dagster-high", "trellis-wins", "not-a-number", "plain-old", "low"]
+    assert [r.run_id for r in instance.get_queued_runs()] == expected
+    assert instance.get_queued_run_ids() == expected
 
 
 def test_tag_concurrency_limits_hold_back_runs_and_let_others_pass(instance):

@@ -21,6 +21,7 @@ STALE_AFTER_SECONDS = 30.0  # a loop silent for longer is shown as not running
 DAEMON_EXAMPLES = examples(
     "trellis daemon -f defs.py",
     "trellis daemon -f defs.py --once",
+    "trellis daemon -f defs.py --reload",
     "trellis daemon -f defs.py --launcher fork",
     "trellis daemon -f defs.py --launcher dask --dask-address tcp://127.0.0.1:8786",
     "trellis daemon status",
@@ -39,12 +40,19 @@ def _location(python_file: str | None, module_name: str | None, attribute: str |
 @click.option("--once", is_flag=True, help="One round of every loop, then exit.")
 @click.option(
     "--launcher",
-    type=click.Choice(["subprocess", "fork", "dask"]),
-    default="subprocess",
-    show_default=True,
-    help="How queued runs are launched: a new Python process each (with one started "
-    "ahead), forked from a warm process that has imported the code (POSIX), or as a task "
-    "on a Dask cluster.",
+    type=click.Choice(["fork", "subprocess", "dask"]),
+    default=None,
+    help="How queued runs are launched: forked from a warm process that has imported the "
+    "code (the default on Linux), a new Python process each (with one started ahead; the "
+    "default elsewhere), or as a task on a Dask cluster. Overrides trellis.yaml's "
+    "run_launcher.",
+)
+@click.option(
+    "--reload",
+    "reload_code",
+    is_flag=True,
+    help="Reload the code location when its source files change (between two rounds of "
+    "the loops; a file that does not load keeps the last good definitions).",
 )
 @click.option(
     "--dask-address",
@@ -60,7 +68,8 @@ def daemon_group(
     module_name: str | None,
     attribute: str | None,
     once: bool,
-    launcher: str,
+    launcher: str | None,
+    reload_code: bool,
     dask_address: str | None,
 ) -> None:
     """Run schedules, sensors, declarative automation and the run queue.
@@ -72,21 +81,15 @@ def daemon_group(
         return
     if dask_address is not None and launcher != "dask":
         raise click.UsageError("--dask-address is for --launcher dask.")
+    if reload_code and once:
+        raise click.UsageError("--reload is for a daemon that keeps running, not --once.")
     from trellis.daemon.daemon import TrellisDaemon
-    from trellis.daemon.launcher import RunLauncher
+    from trellis.daemon.launchers import choose_launcher
 
     location = _location(python_file, module_name, attribute)
     console = make_console()
-    run_launcher: RunLauncher | None = None
-    if launcher == "fork":
-        from trellis.daemon.fork_launcher import ForkRunLauncher
-
-        run_launcher = ForkRunLauncher(location.tag)
-    elif launcher == "dask":
-        from trellis.daemon.dask_launcher import DaskRunLauncher
-
-        run_launcher = DaskRunLauncher(dask_address)
     with open_instance() as instance:
+        run_launcher = choose_launcher(instance, location.tag, launcher, dask_address)
         daemon = TrellisDaemon(instance, location, launcher=run_launcher)
         if once:
             ok, lease = daemon.try_lease()
@@ -104,6 +107,9 @@ def daemon_group(
 
         def stop(signum: int, frame: Any) -> None:
             daemon.stop()
+
+        if reload_code:
+            daemon.reload_on_change(report=lambda text: click.echo(text, err=True))
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)

@@ -10,7 +10,9 @@ retries and run monitoring loops against one instance (``trellis daemon -f defs.
   daemon asks each loop when it is next due and sleeps exactly until the earliest, on a
   ``threading.Event`` that ``wake()`` sets (a sensor ticking every second ticks every
   second; a daemon with nothing to do sleeps). Runs queued by a tick wake the run queue
-  at once.
+  at once; so do runs enqueued, and runs ended, by other processes
+  (``instance.listen_for_run_queue``: a named pipe on SQLite, ``LISTEN`` on PostgreSQL),
+  and a launched run's process ending.
 - **Heartbeats**: each loop's latest round, with what it says about itself, stored in
   the instance at most every ``heartbeat_interval`` seconds (``trellis daemon status``).
 - **A failing loop does not stop the others**: its error goes to the log and to its
@@ -31,7 +33,9 @@ from typing import Any
 from trellis.daemon.backfill_loop import BackfillLoop
 from trellis.daemon.clock import Clock, SystemClock
 from trellis.daemon.code_location import CodeLocation
-from trellis.daemon.launcher import RunLauncher, SubprocessRunLauncher
+from trellis.daemon.code_reload import DEFAULT_RELOAD_INTERVAL, CodeReloader
+from trellis.daemon.launcher import RunLauncher
+from trellis.daemon.launchers import choose_launcher
 from trellis.daemon.loop import DaemonLoop
 from trellis.daemon.queue_loop import RunQueueLoop
 from trellis.daemon.retry_loop import RunRetryLoop
@@ -41,6 +45,7 @@ from trellis.daemon.sensor_loop import SensorLoop
 from trellis.daemon.user_code import error_text
 from trellis.instance.daemon_config import DaemonSettings
 from trellis.instance.daemon_records import DaemonHeartbeat, DaemonLease, InstigatorType
+from trellis.instance.queue_wakeup import Listening
 
 log = logging.getLogger("trellis.daemon")
 
@@ -85,7 +90,8 @@ def holder_is_dead(owner: str) -> bool:
 class TrellisDaemon:
     """Runs the daemon loops of one code location against one instance (see the module
     docstring). ``loops`` replaces the default six (scheduler, sensors, backfill,
-    run_queue, run_retries, run_monitoring)."""
+    run_queue, run_retries, run_monitoring). Without ``launcher``, the one
+    ``trellis.yaml`` names (``run_launcher``), else the default (``launchers.py``)."""
 
     def __init__(
         self,
@@ -109,7 +115,8 @@ class TrellisDaemon:
         self.heartbeat_interval = heartbeat_interval
         self.queue: RunQueueLoop | None = None
         if loops is None:
-            launcher = launcher or SubprocessRunLauncher()
+            if launcher is None:
+                launcher = choose_launcher(instance, location.tag)
             launcher.on_exit = self.wake  # a run's process ended: its place is free
             self.queue = RunQueueLoop(instance, self.settings, launcher)
             loops = [
@@ -128,8 +135,41 @@ class TrellisDaemon:
         self._lease_renew_at = 0.0
         self._next_prune = 0.0
         self.holds_lease = False
+        self._listening: Listening | None = None
+        self.reloader: CodeReloader | None = None
+        self._code_changed = False
 
-    # -- control -------------------------------------------------------------------------
+    # -- control
+    def reload_on_change(
+        self, interval: float = DEFAULT_RELOAD_INTERVAL, report: Callable[[str], None] | None = None
+    ) -> CodeReloader:
+        """Reload the code location when its files change (``trellis daemon --reload``):
+        looked at every ``interval`` seconds, reloaded between rounds (``code_reload.py``)."""
+        self.reloader = CodeReloader(self.location, self._wake.set, interval, report)
+        return self.reloader
+
+    def code_changed(self) -> None:
+        """The caller swapped ``location.definitions`` (``trellis dev``'s reload): the
+        launcher drops the old code between two rounds, and the loops look again."""
+        self._code_changed = True
+        self.wake()
+
+    def _reload_if_changed(self) -> None:
+        launcher = self.queue.launcher if self.queue is not None else None
+        try:
+            reloaded = self.reloader is not None and self.reloader.reload_if_changed(
+                launcher, self.instance
+            )
+            if self._code_changed:
+                self._code_changed = False
+                if launcher is not None:
+                    launcher.code_changed(self.instance)
+                reloaded = True
+            if reloaded:
+                self.wake()  # new schedules and sensors: recompute what is due
+        except Exception as exc:  # a launcher that could not restart: the loops go on
+            log.error("After reloading the code:\n%s", error_text(exc))
+
     def wake(self) -> None:
         """Run the run queue now and recompute when the loops are due (a tick queued
         runs, or a caller changed something)."""
@@ -239,7 +279,12 @@ class TrellisDaemon:
         try:
             if self.queue is not None:
                 self.queue.recover()
+                # Runs enqueued and runs ended by other processes wake the queue at once.
+                self._listening = self.instance.listen_for_run_queue(self.wake)
+            if self.reloader is not None:
+                self.reloader.start()
             while not self._stop.is_set():
+                self._reload_if_changed()
                 now = self.clock.now()
                 if now >= self._lease_renew_at:
                     ok, lease = self.try_lease(now)
@@ -251,7 +296,8 @@ class TrellisDaemon:
                 self.step(now)
                 self._wake.clear()
                 wait = self.next_wake(self.clock.now()) - self.clock.now()
-                if wait > 0 and not self._queue_now:
+                reload_due = self.reloader is not None and self.reloader.pending
+                if wait > 0 and not self._queue_now and not reload_due:
                     self._wake.wait(wait)
         finally:
             self.close()
@@ -259,6 +305,11 @@ class TrellisDaemon:
     def close(self) -> None:
         """Close the loops (the launcher's spare worker exits; launched runs go on) and
         give the lease up."""
+        if self.reloader is not None:
+            self.reloader.stop()
+        listening, self._listening = self._listening, None
+        if listening is not None:
+            listening.close()
         for loop in self.loops:
             loop.close()
         if self.holds_lease:

@@ -9,7 +9,8 @@ Each run still gets its own process, in its own session, its output in
 not the daemon's: the launcher follows them by pid (``pidfd`` where Linux has it, for
 ``on_exit``), and does not learn their exit codes (a child gone while its run is still
 STARTING is reported with exit code -1, and the queue fails the run). A zygote that died
-is started again at the next launch.
+is started again at the next launch, and after ``trellis daemon --reload`` reloaded the
+code (``code_changed``) the zygote is replaced by one that imported the new code.
 """
 
 from __future__ import annotations
@@ -58,8 +59,7 @@ class ForkRunLauncher(RunLauncher):
         key = encode_instance_ref(instance)
         zygote = self._zygote
         if zygote is not None and zygote.key == key and zygote.proc.poll() is None:
-            return
-        self._stop_zygote()
+            self._stop_zygote()
         log = open(self._logs(instance) / f"zygote-{os.getpid()}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [self.python, "-m", "trellis.daemon.zygote", self.code_location_tag or ""],
@@ -93,6 +93,12 @@ class ForkRunLauncher(RunLauncher):
             zygote.proc.kill()
             zygote.proc.wait()
         zygote.log.close()
+
+    def code_changed(self, instance: Any) -> None:
+        """Start a new zygote, which imports the reloaded code (the old one's spare
+        child exits; runs it forked before go on with the old code until they end)."""
+        self._stop_zygote()
+        self.prepare(instance)
 
     def launch_run(self, run: Run, instance: Any) -> None:
         """Fork the run's process from the zygote and return."""

@@ -11,6 +11,8 @@ The interface is three methods, like the executor's four:
 - ``poll()``: the launches that ended since the last call (run id, exit code), so the
   queue can fail a run whose process died before starting it.
 - ``dispose()``: let go of what the launcher holds; launched runs go on.
+- ``code_changed(instance)`` (optional): the daemon reloaded its code; a launcher that
+  keeps the code imported ahead (the forked one) starts afresh.
 - ``on_exit`` (an attribute the daemon sets): a launcher that can tell when a launched
   run's process ends calls it then (from any thread), so the queue starts the next run
   at once instead of at its next look.
@@ -68,6 +70,10 @@ class RunLauncher(ABC):
 
     def prepare(self, instance: Any) -> None:  # noqa: B027 - optional hook
         """Get ready to launch runs of ``instance`` (called when the daemon starts)."""
+
+    def code_changed(self, instance: Any) -> None:  # noqa: B027 - optional hook
+        """The daemon reloaded its code location (``trellis daemon --reload``): drop
+        whatever holds the old code (runs launched from now on load the new code)."""
 
     def dispose(self) -> None:  # noqa: B027 - optional hook
         """Release the launcher's resources (launched runs keep running)."""

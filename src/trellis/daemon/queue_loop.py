@@ -104,13 +104,14 @@ class RunQueueLoop(DaemonLoop):
         self.last_run = now
         for ended in self.launcher.poll():
             self._reap(ended)
-        queued = self.instance.get_queued_runs()
+        queued = self.instance.get_queued_run_ids()  # ids only: bodies read as needed
         if queued:
             slots = _Slots(self.settings, self.instance.get_runs(statuses=IN_PROGRESS))
-            for run in queued:
+            for run_id in queued:
                 if slots.full():
                     break
-                if slots.blocked(run):
+                run = self.instance.get_run(run_id)
+                if run is None or run.status is not RunStatus.QUEUED or slots.blocked(run):
                     continue
                 claimed = self.instance.claim_queued_run(run.run_id)
                 if claimed is None:

@@ -41,6 +41,7 @@ from trellis.instance.config import (
 from trellis.instance.heartbeat import Heartbeat
 from trellis.instance.instigation import InstigationMixin
 from trellis.instance.liveness import end_of_dead_run, judge_run, this_host, this_pid_namespace
+from trellis.instance.memory_storage import InMemoryStorage
 from trellis.instance.ref import InstanceRef
 from trellis.instance.run_queue import RunQueueMixin
 from trellis.instance.sqlite.schema import asset_key_to_db
@@ -49,7 +50,6 @@ from trellis.instance.storage import (
     LIVE_STATUSES,
     RUN_STATUS_BY_EVENT,
     EventRecord,
-    InMemoryStorage,
     InstanceStorage,
     RunsFilter,
 )
@@ -297,6 +297,8 @@ class Instance(InstanceConcurrencyMixin, InstigationMixin, RunQueueMixin, Instan
             ) from exc
         if changed and not self.is_ephemeral:
             self._follow_heartbeat(run)
+            if run.status.is_finished:
+                self.wake_run_queue()  # its place in the queue is free
 
     def _follow_heartbeat(self, run: Run) -> None:
         """Beat for a run in progress (this process runs it); stop when it has ended."""

@@ -23,7 +23,10 @@ from trellis.instance.liveness import this_host, this_pid_namespace
 from trellis.instance.storage import RunsFilter
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from trellis.core.events import Event
+    from trellis.instance.queue_wakeup import Listening, QueueWakeup
     from trellis.instance.storage import InstanceStorage
 
 PRIORITY_TAG = "trellis/priority"
@@ -36,7 +39,12 @@ _claim_lock = threading.Lock()  # in-memory storage shares run objects: claims t
 def run_priority(run: Run) -> int:
     """A queued run's priority from its ``trellis/priority`` (or ``dagster/priority``)
     tag; 0 when absent or not an integer."""
-    text = run.tags.get(PRIORITY_TAG, run.tags.get(DAGSTER_PRIORITY_TAG, "0"))
+    return priority_of(run.tags)
+
+
+def priority_of(tags: Mapping[str, str]) -> int:
+    """The priority the tags ``tags`` give a run (see ``run_priority``)."""
+    text = tags.get(PRIORITY_TAG, tags.get(DAGSTER_PRIORITY_TAG, "0"))
     try:
         return int(text)
     except ValueError:
@@ -48,6 +56,7 @@ class RunQueueMixin:
 
     storage: InstanceStorage
     is_ephemeral: bool
+    _queue_wakeup: QueueWakeup | None = None
 
     def submit_run(self, run: Run) -> Run:
         """Put a new run in the run queue: stored with status QUEUED and a
@@ -56,7 +65,21 @@ class RunQueueMixin:
         self.storage.add_run(run)
         event = event_factory.run_enqueued(run.run_id, run.job_name)
         self.storage.store_events([event], run)
+        self.wake_run_queue()
         return run
+
+    def wake_run_queue(self) -> None:
+        """Wake the daemon's run queue now, from any process (``queue_wakeup.py``): a
+        run was enqueued or a place freed. Nothing happens when no daemon listens."""
+        if self._queue_wakeup is None:
+            self._queue_wakeup = self.storage.queue_wakeup()
+        self._queue_wakeup.poke()
+
+    def listen_for_run_queue(self, callback: Callable[[], None]) -> Listening | None:
+        """Call ``callback()`` whenever a process wakes the run queue (the daemon does,
+        while it holds the lease); ``close()`` the result to stop. None when this
+        instance cannot be listened to (the queue then looks periodically)."""
+        return self.storage.queue_wakeup().listen(callback)
 
     def get_queued_runs(self, limit: int | None = None) -> list[Run]:
         """The runs waiting in the queue, in the order the queue starts them: higher
@@ -64,6 +87,13 @@ class RunQueueMixin:
         runs = self.storage.get_runs(RunsFilter(statuses=(RunStatus.QUEUED,)))
         runs.sort(key=lambda r: (-run_priority(r), r.create_time))
         return runs[:limit] if limit is not None else runs
+
+    def get_queued_run_ids(self) -> list[str]:
+        """The ids of the runs waiting in the queue, in the order the queue starts them
+        (as ``get_queued_runs``), read without the runs' bodies."""
+        order = self.storage.queued_run_order((PRIORITY_TAG, DAGSTER_PRIORITY_TAG))
+        order.sort(key=lambda item: (-priority_of(item[2]), item[1]))
+        return [run_id for run_id, _, _ in order]
 
     def _transition(
         self, run_id: str, expected: RunStatus, change: Any, event: Event

@@ -1,9 +1,14 @@
-"""Runs launched from the UI execute in a child process: the ``trellis`` command's own
-launch path (``trellis job execute``, ``trellis asset materialize``, ``trellis run
-reexecute``) with the run id chosen here, so the page knows the run before it starts and
-the server never runs user code. Each child's output goes to a log file under the
-instance's folder (``ui_launches/<run id>.log``); a child that exits without having
-recorded its run is reported with the tail of that file."""
+"""Runs launched from the UI never execute in the server's process.
+
+While the daemon of ``trellis dev`` runs (``dev_daemon.py``), a launch enters the run
+queue: the run is created here, QUEUED, with the id chosen here (so the page knows it at
+once), its job or asset selection, config, tags, partition and the code location, and
+the daemon, woken at once, starts it within the queue's limits with its launcher.
+Without the daemon (``trellis dev --no-daemon``), and for re-executions, a child process
+runs the ``trellis`` command's own launch path (``trellis job execute``, ``trellis asset
+materialize``, ``trellis run reexecute``) with the chosen run id. Each child's output
+goes to a log file under the instance's folder (``ui_launches/<run id>.log``); a child
+that exits without having recorded its run is reported with the tail of that file."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +29,23 @@ from trellis.web.launch_checks import CheckedLaunch
 LOG_TAIL = 4000
 
 
+class _Enqueued:
+    """The stand-in process of a queued launch: the run is stored before the launch
+    returns, so there is no child to wait for."""
+
+    def poll(self) -> int:
+        return 0
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+
 @dataclass
 class Launch:
-    """A child process started for a run."""
+    """A child process started for a run (or, for a run put in the queue, a stand-in)."""
 
     run_id: str
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | _Enqueued
     log_path: Path
     reported: bool = False
 
@@ -64,6 +81,9 @@ class Launcher:
         self.log_dir = log_dir
         self._lock = threading.Lock()
         self._launches: dict[str, Launch] = {}
+        self.enqueue: Callable[[CheckedLaunch, str], bool] | None = None
+        """Set by the daemon of ``trellis dev``: puts a checked launch in the run queue
+        under the given run id, or says False (None: launches start child processes)."""
 
     def _start(self, run_id: str, command: list[str]) -> Launch:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -84,8 +104,11 @@ class Launcher:
         return launch
 
     def launch(self, checked: CheckedLaunch) -> Launch:
-        """Start the run a checked request describes."""
+        """Start the run a checked request describes: queued when the daemon runs, else
+        in a child process."""
         run_id = new_run_id()
+        if self.enqueue is not None and self.enqueue(checked, run_id):
+            return Launch(run_id, _Enqueued(), self.log_dir / f"{run_id}.log", reported=True)
         code = code_arguments(self.target)
         common = [
             "--config-json",

@@ -32,7 +32,7 @@ def serve(
     if daemon:
         from trellis.web.dev_daemon import DevDaemon
 
-        ui_state.daemon = DevDaemon(instance, workspace)
+        ui_state.daemon = DevDaemon(instance, workspace, ui_state.launcher)
     app = create_app(ui_state)
     config = uvicorn.Config(
         app,

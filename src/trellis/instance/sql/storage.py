@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from trellis.core.serialization import event_from_dict, event_to_dict, run_from_
 from trellis.instance.check_index import CHECK_EVALUATION, CheckRow, check_row
 from trellis.instance.config import StorageSpec
 from trellis.instance.partition_status import StatusRange, StatusUpdate
+from trellis.instance.queue_wakeup import FifoWakeup, PostgresWakeup, QueueWakeup
 from trellis.instance.sql import migrate as migrations, status_queries
 from trellis.instance.sql.automation_storage import SqlAutomationRecords
 from trellis.instance.sql.backfill_storage import SqlBackfills
@@ -599,6 +601,36 @@ class SqlStorage(
     def migrate(self) -> dict[str, Any]:
         """Upgrade the schema to the newest revision."""
         return migrations.migrate(self.db)
+
+    def queued_run_order(self, tag_keys: Sequence[str]) -> list[tuple[str, float, dict[str, str]]]:
+        """The QUEUED runs' ids, create times and the tags ``tag_keys`` (no run bodies)."""
+        queued = RunStatus.QUEUED.value
+        queued_ids = sa.select(runs_t.c.run_id).where(runs_t.c.status == queued)
+
+        def read(conn: sa.Connection) -> tuple[list[Any], list[Any]]:
+            runs = conn.execute(
+                sa.select(runs_t.c.run_id, runs_t.c.create_timestamp).where(
+                    runs_t.c.status == queued
+                )
+            ).all()
+            tags = conn.execute(
+                sa.select(tags_t.c.run_id, tags_t.c.key, tags_t.c.value).where(
+                    tags_t.c.key.in_(list(tag_keys)), tags_t.c.run_id.in_(queued_ids)
+                )
+            ).all()
+            return list(runs), list(tags)
+
+        runs, tags = self.db.read(read)
+        found: dict[str, dict[str, str]] = {}
+        for run_id, key, value in tags:
+            found.setdefault(run_id, {})[key] = value
+        return [(run_id, created, found.get(run_id, {})) for run_id, created in runs]
+
+    def queue_wakeup(self) -> QueueWakeup:
+        """``NOTIFY``/``LISTEN`` on PostgreSQL; a named pipe beside an SQLite file."""
+        if self.db.path is not None:
+            return FifoWakeup(Path(f"{self.db.path}-wakeup"))
+        return PostgresWakeup(self.db)
 
     def dispose(self) -> None:
         """Close every connection."""

@@ -37,6 +37,7 @@ from trellis.core.serialization import event_from_dict, event_to_dict, run_from_
 from trellis.instance.check_index import CheckRow, check_row
 from trellis.instance.config import StorageSpec
 from trellis.instance.partition_status import StatusRange, StatusUpdate
+from trellis.instance.queue_wakeup import FifoWakeup, QueueWakeup
 from trellis.instance.sqlite import check_queries, status_queries
 from trellis.instance.sqlite.automation_storage import SqliteAutomationRecords
 from trellis.instance.sqlite.backfill_storage import SqliteBackfills
@@ -653,6 +654,33 @@ class SqliteStorage(
     def migrate(self) -> dict[str, Any]:
         """Upgrade the schema to the newest revision (through Alembic, imported now)."""
         return self._through_alembic("migrate")
+
+    def queued_run_order(self, tag_keys: Sequence[str]) -> list[tuple[str, float, dict[str, str]]]:
+        """The QUEUED runs' ids, create times and the tags ``tag_keys`` (two small
+        queries, no run bodies)."""
+        queued = RunStatus.QUEUED.value
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+            runs = conn.execute(
+                "SELECT run_id, create_timestamp FROM runs WHERE status = ?", (queued,)
+            ).fetchall()
+            tags = conn.execute(
+                f'SELECT run_id, "key", value FROM run_tags WHERE "key" IN '
+                f"({_marks(len(tag_keys))}) AND run_id IN "
+                "(SELECT run_id FROM runs WHERE status = ?)",
+                (*tag_keys, queued),
+            ).fetchall()
+            return runs, tags
+
+        runs, tags = self.db.read(read, snapshot=True)
+        found: dict[str, dict[str, str]] = {}
+        for run_id, key, value in tags:
+            found.setdefault(run_id, {})[key] = value
+        return [(run_id, created, found.get(run_id, {})) for run_id, created in runs]
+
+    def queue_wakeup(self) -> QueueWakeup:
+        """A named pipe beside the database file (``<file>-wakeup``)."""
+        return FifoWakeup(Path(f"{self.db.path}-wakeup"))
 
     def dispose(self) -> None:
         """Close every connection (reconnects if used again)."""
