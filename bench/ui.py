@@ -2,7 +2,7 @@
 process and Debian's chromium driven by Playwright. Run on demand (never a timed unit
 test):
 
-    .venv/bin/python bench/ui.py [--repeat N]
+    .venv/bin/python bench/ui.py [--repeat N] [--only-10000]
 
 Figures (medians over the repeats, one JSON line each, then a table):
 
@@ -10,6 +10,11 @@ Figures (medians over the repeats, one JSON line each, then a table):
   and 1,000 assets (and → ``GET /api/assets`` 200: ``assets_api_*``);
 - ``memory_mib``: the server's resident memory after start and one ``/api/assets``, at
   1,000 assets (the whole UI: runs launched from it are child processes that end);
+- ``start_10000`` / ``assets_api_10000`` / ``memory_mib_10000``: the same at 10,000
+  assets (50 groups of 200);
+- ``graph_10000``: a fresh browser context opens the asset graph of 10,000 assets → every
+  group's node is drawn (collapsed: past 1,500 assets a group is one node);
+  ``graph_10000_expand``: then a click on a group → its 200 assets drawn;
 - ``graph_1000``: a fresh browser context opens the asset graph → all 1,000 nodes are in
   the page (from the start of the navigation, by the page's clock);
 - ``run_listed``: a run created (its ``create_time``) → its row is in an open runs list;
@@ -86,7 +91,7 @@ def _write_defs(folder: Path, n: int) -> Path:
 
 def _status(url: str) -> int | None:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=120) as response:  # no abandoned requests
             response.read()
             return int(response.status)
     except OSError:
@@ -210,7 +215,9 @@ def _wait_run(server: Server, run_id: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
-    repeat = parser.parse_args().repeat
+    parser.add_argument("--only-10000", action="store_true", help="Only the 10,000-asset figures.")
+    options = parser.parse_args()
+    repeat = options.repeat
     results: dict[str, list[float]] = {}
 
     def record(name: str, value: float) -> None:
@@ -220,6 +227,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        _ten_thousand(folder, repeat, record)
+        if options.only_10000:
+            _print(results)
+            return
         for n in (10, 1000):
             defs = _write_defs(folder, n)
             for i in range(repeat):
@@ -289,6 +300,47 @@ def main() -> None:
                 browser.close()
         finally:
             server.stop()
+    _print(results)
+
+
+def _ten_thousand(folder: Path, repeat: int, record) -> None:
+    """Start, memory and the collapsed asset graph at 10,000 assets."""
+    from playwright.sync_api import sync_playwright
+
+    defs = _write_defs(folder, 10_000)
+    for i in range(repeat):
+        server = Server(defs, folder / f"home_10000_{i}")
+        try:
+            record("start_10000", server.wait("/"))
+            record("assets_api_10000", server.wait("/api/assets"))
+            record("memory_mib_10000", server.rss_mib())
+        finally:
+            server.stop()
+    server = Server(defs, folder / "home_browser_10000")
+    server.wait("/api/assets")
+    groups = len(_get(server.url + "/api/asset-graph")["nodes"])
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            last_group = "g.group-node[data-group='g49']"
+            expanded = "g.node[data-key='a1399']"
+            for _ in range(repeat):
+                context, fresh = _fresh_page(browser, [last_group])
+                fresh.goto(server.url + "/")
+                record("graph_10000", _mark(fresh, last_group))
+                assert fresh.locator("g.group-node").count() == groups
+                fresh.evaluate(WATCH, expanded)
+                started = fresh.evaluate("Date.now() / 1000")
+                fresh.click("g.group-node[data-group='g6']")
+                record("graph_10000_expand", _seen_at(fresh, expanded) - started)
+                assert fresh.locator("g.node[data-key]").count() == 200
+                context.close()
+            browser.close()
+    finally:
+        server.stop()
+
+
+def _print(results: dict[str, list[float]]) -> None:
     for name, values in results.items():
         print(
             json.dumps(

@@ -83,3 +83,30 @@ def wait_for_run(instance, run_id: str, timeout: float = 30.0):
             return run
         time.sleep(0.05)
     raise AssertionError(f"run {run_id} did not finish in {timeout} s")
+
+
+MANY_ASSETS = """
+from trellis import Definitions, asset
+
+N, WIDTH, PER_GROUP = {n}, {width}, {per_group}
+
+
+def make(i):
+    above = i // WIDTH - 1
+    ups = [f"a{{j:05d}}" for j in (i - WIDTH, i - WIDTH + 1) if j >= 0 and j // WIDTH == above]
+
+    @asset(name=f"a{{i:05d}}", group_name=f"g{{i // PER_GROUP}}", deps=ups)
+    def body() -> None:
+        return None
+
+    return body
+
+
+defs = Definitions(assets=[make(i) for i in range(N)])
+"""
+
+
+def many_assets_source(n: int = 1600, width: int = 100, per_group: int = 400) -> str:
+    """Definitions of ``n`` assets in rows of ``width`` (each depends on two of the row
+    above), ``per_group`` assets a group: past the graph's collapse threshold."""
+    return MANY_ASSETS.format(n=n, width=width, per_group=per_group)

@@ -9,7 +9,7 @@ crossings at a cost linear in the edges) and then by the order given.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -54,3 +54,32 @@ def layered_positions(
         for row, node in enumerate(sorted(by_layer[layer], key=sort_key)):
             rows[node] = row
     return {node: (layers[node], rows[node]) for node in order}
+
+
+def collapse_clusters(
+    order: Sequence[K],
+    upstream: Mapping[K, Iterable[K]],
+    cluster: Mapping[K, str],
+    expanded: Callable[[K], bool],
+) -> tuple[list[Hashable], dict[Hashable, dict[Hashable, int]]]:
+    """The graph with each cluster's nodes that are not ``expanded`` drawn as one node
+    ``("cluster", name)`` (an expanded node stays itself): the new nodes in order of the
+    first appearance of their members in ``order``, and each node's upstream nodes with
+    the number of edges between them (edges inside one cluster node are dropped). Laid
+    out by ``layered_positions``, an edge that goes against this order (clusters that
+    feed each other both ways) is drawn backwards rather than breaking the layering."""
+    node_of: dict[K, Hashable] = {
+        key: key if expanded(key) else ("cluster", cluster.get(key, "")) for key in order
+    }
+    nodes: dict[Hashable, None] = {}
+    ups: dict[Hashable, dict[Hashable, int]] = {}
+    for key in order:
+        node = node_of[key]
+        nodes.setdefault(node, None)
+        into = ups.setdefault(node, {})
+        for up in upstream.get(key, ()):
+            source = node_of.get(up)
+            if source is None or source == node:
+                continue
+            into[source] = into.get(source, 0) + 1
+    return list(nodes), ups

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from trellis.web.asset_graph import COLLAPSE_AT, collapsed_graph
 from trellis.web.assets import asset_detail_json, assets_json, find_key
 from trellis.web.requests import bad_request, int_param, text_param
 
@@ -64,39 +65,87 @@ def workspace(request: Request) -> Response:
     )
 
 
+def location_name(request: Request) -> str:
+    """The name of the one code location ``trellis dev`` serves (the file's stem or the
+    module), as ``code_location:`` selections name it."""
+    from trellis.cli.selection import code_location_names
+
+    names = code_location_names(ui_state(request).workspace.target)
+    return names[-1] if names else "definitions"
+
+
 def list_assets(request: Request) -> Response:
-    """Every asset with its definition, layout and status; the groups."""
+    """Every asset with its definition, layout and status; the groups, the code
+    location, and past how many assets the graph collapses by group."""
     defs = definitions(request)
     assets = assets_json(defs, ui_state(request).instance)
     groups = sorted({a["group"] for a in assets})
-    return JSONResponse({"assets": assets, "groups": groups})
+    return JSONResponse(
+        {
+            "assets": assets,
+            "groups": groups,
+            "location": location_name(request),
+            "collapse_at": COLLAPSE_AT,
+        }
+    )
 
 
-def select_assets(request: Request) -> Response:
-    """The keys a selection string selects (``q``), or a 400 saying why it is invalid."""
+def _selected_keys(request: Request, defs: Any, text: str) -> set[Any]:
+    """The keys the selection ``text`` selects, or a 400 saying why it is invalid."""
     from trellis.cli.errors import CliError
     from trellis.cli.selection import code_location_names, parse_selection
 
-    defs = definitions(request)
-    text = text_param(request, "q") or ""
-    if not text.strip():
-        raise bad_request("Query parameter 'q' (a selection) is required.")
     target = ui_state(request).workspace.target
     try:
         selection = parse_selection(text, defs.asset_graph, code_location_names(target))
     except CliError as exc:
         raise bad_request(str(exc.message).replace("--select", "selection")) from None
-    keys = selection.resolve(defs.asset_graph)
+    return set(selection.resolve(defs.asset_graph))
+
+
+def select_assets(request: Request) -> Response:
+    """The keys a selection string selects (``q``), or a 400 saying why it is invalid."""
+    defs = definitions(request)
+    text = text_param(request, "q") or ""
+    if not text.strip():
+        raise bad_request("Query parameter 'q' (a selection) is required.")
+    keys = _selected_keys(request, defs, text)
     return JSONResponse({"keys": sorted(k.to_user_string() for k in keys)})
+
+
+def asset_graph(request: Request) -> Response:
+    """The graph collapsed by group (``web/asset_graph.py``): the groups named by
+    ``expand`` (repeatable) and the selection ``select`` (when small enough) drawn asset
+    by asset."""
+    from trellis.cli.suggest import unknown_name_message
+
+    defs = definitions(request)
+    graph = defs.asset_graph
+    known = {graph.group_of(key) for key in graph.all_keys}
+    expand = request.query_params.getlist("expand")
+    for name in expand:
+        if name not in known:
+            raise bad_request("expand: " + unknown_name_message("group", name[:200], known))
+    text = (text_param(request, "select") or "").strip()
+    selected = _selected_keys(request, defs, text) if text else None
+    body = collapsed_graph(graph, expand, selected)
+    body["location"] = location_name(request)
+    return JSONResponse(body)
+
+
+def path_asset_key(request: Request, defs: Any) -> Any:
+    """The asset key the path's ``{key}`` names (``a/b``), or a 404."""
+    text = request.path_params["key"]
+    key = find_key(defs.asset_graph, text)
+    if key is None:
+        raise bad_request(f"No asset '{text[:200]}' in the loaded definitions.", 404)
+    return key
 
 
 def asset_detail(request: Request) -> Response:
     """One asset: definition, materializations with metadata, checks' history."""
     defs = definitions(request)
-    text = request.path_params["key"]
-    key = find_key(defs.asset_graph, text)
-    if key is None:
-        raise bad_request(f"No asset '{text[:200]}' in the loaded definitions.", 404)
+    key = path_asset_key(request, defs)
     limit = int_param(request, "limit", 50, 1, 1000)
     return JSONResponse(asset_detail_json(defs, ui_state(request).instance, key, limit))
 
@@ -162,6 +211,7 @@ ROUTES = [
     Route("/api/workspace", workspace),
     Route("/api/assets", list_assets),
     Route("/api/assets/select", select_assets),
+    Route("/api/asset-graph", asset_graph),
     Route("/api/assets/{key:path}", asset_detail),
     Route("/api/scaffold", scaffold),
     Route("/api/jobs/{name}/diagram", diagram_json),

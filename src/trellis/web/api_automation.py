@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from trellis.instance.daemon_records import InstigatorStatus, InstigatorTick, InstigatorType
-from trellis.web.api_assets import definitions, ui_state
+from trellis.views.automation_tree import evaluation_view
+from trellis.web.api_assets import definitions, path_asset_key, ui_state
 from trellis.web.assets import spec_of
 from trellis.web.requests import NAME, bad_request, int_param, json_body
 from trellis.web.serialize import run_json
@@ -89,24 +90,49 @@ def instigator_json(instance: Any, kind: InstigatorType, definition: Any) -> dic
 
 
 def _evaluations(defs: Any, instance: Any) -> list[dict[str, Any]]:
-    """The latest stored evaluation of each asset with an automation condition."""
+    """The latest stored evaluation of each asset with an automation condition (its
+    condition tree as ``views/automation_tree.py`` builds it)."""
     graph = defs.asset_graph
     out = []
     for key in graph.toposorted_keys:
         if getattr(spec_of(graph, key), "automation_condition", None) is None:
             continue
         records = instance.get_automation_evaluations(key, limit=1)
-        latest = records[0] if records else None
-        out.append(
-            {
-                "key": key.to_user_string(),
-                "evaluation_id": latest.evaluation_id if latest else None,
-                "timestamp": latest.timestamp if latest else None,
-                "num_requested": latest.num_requested if latest else None,
-                "tree": latest.body if latest else None,
-            }
-        )
+        if records:
+            out.append(evaluation_view(records[0]))
+        else:
+            out.append(
+                {
+                    "key": key.to_user_string(),
+                    "evaluation_id": None,
+                    "timestamp": None,
+                    "num_requested": None,
+                    "tree": None,
+                }
+            )
     return out
+
+
+async def evaluations(request: Request) -> Response:
+    """One asset's automation evaluations, newest first (``before`` an evaluation id
+    pages on), each with its condition tree: what was true, for which partitions, and
+    what was requested."""
+    defs = definitions(request)
+    key = path_asset_key(request, defs)
+    limit = int_param(request, "limit", 20, 1, 200)
+    before = int_param(request, "before", 0, 0, 2**62) or None
+    instance = ui_state(request).instance
+    records = await run_in_threadpool(
+        instance.get_automation_evaluations, key, limit=limit, before_evaluation_id=before
+    )
+    has_condition = getattr(spec_of(defs.asset_graph, key), "automation_condition", None)
+    return JSONResponse(
+        {
+            "key": key.to_user_string(),
+            "has_condition": has_condition is not None,
+            "evaluations": [evaluation_view(r) for r in records],
+        }
+    )
 
 
 def _pools(instance: Any) -> list[dict[str, Any]]:
@@ -193,6 +219,7 @@ async def set_status(request: Request) -> Response:
 
 ROUTES = [
     Route("/api/automation", automation),
+    Route("/api/asset-evaluations/{key:path}", evaluations),
     Route("/api/automation/{name}/ticks", ticks),
     Route("/api/automation/{name}/status", set_status, methods=["POST"]),
 ]

@@ -101,10 +101,11 @@ def assets_json(defs: Any, instance: Any) -> list[dict[str, Any]]:
     running, failed = _runs_by_asset(instance, defs)
     staleness = staleness_by_asset(instance, graph, order)
     partitions = partition_health(instance, defs, order)
+    recorded = set(instance.get_asset_keys())
     out = []
     for key in order:
         text = key.to_user_string()
-        record = instance.get_latest_materialization_record(key)
+        record = instance.get_latest_materialization_record(key) if key in recorded else None
         checks = checks_by_asset.get(key, [])
         item = definition_json(graph, key)
         layer, row = positions[key]

@@ -15,13 +15,19 @@ PARTITION_STATES = ("materialized", "failed", "in_progress", "missing")
 
 def staleness_by_asset(instance: Any, graph: Any, keys: list[AssetKey]) -> dict[AssetKey, Any]:
     """``{key: {"status": never|fresh|stale|observed|never_observed, "causes": [...]}}``;
-    the causes of a stale asset are its root causes, each as text and its parts."""
+    the causes of a stale asset are its root causes, each as text and its parts. An
+    asset never materialized nor observed is answered without a look at its events."""
     from trellis.core.data_version import DEFAULT_DATA_VERSION
     from trellis.instance.staleness import StalenessResolver
 
     resolver = StalenessResolver(instance, graph)
+    recorded = set(instance.get_asset_keys())  # the others: nothing to look up
     out: dict[AssetKey, Any] = {}
     for key in keys:
+        if key not in recorded:
+            external = graph.is_external(key)
+            out[key] = {"status": "never_observed" if external else "never", "causes": []}
+            continue
         staleness = resolver.staleness(key)
         if graph.is_external(key):
             seen = (

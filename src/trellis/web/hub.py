@@ -11,7 +11,9 @@ Messages (JSON):
   skip what it has);
 - ``{"type": "launch_failed", "run_id": ..., "log": ...}``: a launched child exited
   without recording its run;
-- ``{"type": "workspace", ...}``: the definitions were reloaded.
+- ``{"type": "workspace", ...}``: the definitions were reloaded;
+- ``{"type": "tick", ...}`` and ``{"type": "evaluation", ...}``: automation
+  (``automation_watch.py``), looked at every ``AUTOMATION_EVERY`` polls.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import asyncio
 import threading
 from typing import Any
 
+from trellis.web.automation_watch import AutomationWatch
 from trellis.web.serialize import event_json, run_json
 
 WATCHED_RUNS = 100  # the newest runs whose changes are pushed
 QUEUE_SIZE = 1000
+AUTOMATION_EVERY = 4  # polls between two looks at ticks and evaluations
 
 
 class Subscriber:
@@ -58,6 +62,8 @@ class Hub:
         self._thread: threading.Thread | None = None
         self._seen: dict[str, tuple[Any, ...]] = {}
         self._cursors: dict[str, int] = {}
+        self.automation = AutomationWatch(instance)
+        self._polls = 0
 
     # -- subscribers ---------------------------------------------------------------------
     def subscribe(self, run_id: str | None = None) -> Subscriber:
@@ -108,6 +114,10 @@ class Hub:
                 self.publish(
                     {"type": "launch_failed", "run_id": launch.run_id, "log": launch.log_tail()}
                 )
+        if self._polls % AUTOMATION_EVERY == 0:
+            for message in self.automation.poll(publish):
+                self.publish(message)
+        self._polls += 1
 
     def _publish_events(self, run_id: str, publish: bool) -> None:
         cursor = self._cursors.get(run_id, -1)

@@ -73,10 +73,30 @@ PATHS: dict[str, Any] = {
     "/api/assets": _get(
         "Every asset: key, group, kinds, owners, deps, layer/row of the graph layout, "
         "latest materialization, checks, status (never, materialized, running, failed, "
-        "check_failed)."
+        "check_failed); groups, location, collapse_at."
     ),
     "/api/assets/select": _get(
         "The keys an asset selection selects.", [_q("q", "The selection string.")]
+    ),
+    "/api/asset-graph": _get(
+        "The asset graph collapsed by group (past collapse_at assets): nodes (kind asset "
+        "or group, layer, row; a group's count of assets), edges (from, to, count of the "
+        "asset edges they stand for), collapsed, location (the code location's name).",
+        [
+            _q("expand", "A group drawn asset by asset.", repeat=True),
+            _q("select", "An asset selection drawn asset by asset (if small enough)."),
+        ],
+    ),
+    "/api/asset-evaluations/{key}": _get(
+        "An asset's declarative automation evaluations, newest first: evaluation_id, "
+        "timestamp, num_requested, requested_keys, tree (each node: title, true, "
+        "num_true, num_candidates, true_keys, description, children).",
+        [
+            _p("key", "The asset key, parts joined by '/'."),
+            _q("limit", "At most this many (1-200, default 20).", "integer"),
+            _q("before", "Only evaluations with a smaller evaluation_id.", "integer"),
+        ],
+        **{"404": _NOT_FOUND},
     ),
     "/api/assets/{key}": _get(
         "One asset: definition, materializations (newest first, with metadata), checks.",
@@ -189,7 +209,9 @@ PATHS: dict[str, Any] = {
     ),
     "/api/stream": _get(
         "Server-sent events: run (a run appeared or changed), events (new events of a "
-        "live run), launch_failed, workspace (definitions reloaded).",
+        "live run), launch_failed, workspace (definitions reloaded), tick (a schedule's "
+        "or sensor's tick began or ended: name, tick), evaluation (new automation "
+        "evaluations were recorded: evaluation_id, the highest).",
         [_q("run_id", "Only the events of this run (run messages always come).")],
     ),
     "/api/openapi.json": _get("This document."),

@@ -1,15 +1,19 @@
 // The automation page: schedules and sensors (on/off toggles, next tick, cursor, tick
 // history with skip reasons, errors and the runs each tick made), the declarative
-// automation evaluations per asset, the run queue and the concurrency pools. Reloaded
-// when the server pushes a run change (a tick that made runs), never on a timer.
+// automation evaluations per asset, the run queue and the concurrency pools. Ticks are
+// pushed by the server as they begin and end and go into their table in place; new
+// evaluations and run changes (the queue) reload the page's data; never on a timer.
 import { get, post, subscribe } from "./api.js";
 import { assetPath, clear, fmtTime, h, link, runPath, statusBadge } from "./dom.js";
+import { evaluationItem } from "./evaluations.js";
+
+const TICKS_SHOWN = 5;
 
 function tickRow(tick) {
   const detail = tick.error
     ? h("details", { class: "tick-error" }, h("summary", {}, tick.error.trim().split("\n").pop()), h("pre", {}, tick.error))
     : tick.skip_reason || "";
-  return h("tr", { class: `tick status-${tick.status.toLowerCase()}` },
+  return h("tr", { class: `tick status-${tick.status.toLowerCase()}`, "data-tick-id": tick.tick_id },
     h("td", {}, fmtTime(tick.timestamp)),
     h("td", {}, statusBadge(tick.status)),
     h("td", {}, tick.run_ids.map((id) => link(runPath(id), id.slice(0, 8), { class: "mono run-link" }))),
@@ -43,7 +47,7 @@ function instigatorCard(item, onToggle) {
 
 function evaluationRow(evaluation) {
   const tree = evaluation.tree
-    ? h("details", {}, h("summary", {}, "tree"), h("pre", { class: "eval-tree" }, JSON.stringify(evaluation.tree, null, 2)))
+    ? evaluationItem(evaluation, false)
     : h("span", { class: "muted" }, "not evaluated yet");
   return h("tr", {},
     h("td", {}, link(assetPath(evaluation.key), evaluation.key)),
@@ -104,6 +108,31 @@ export async function renderAutomation(root) {
       h("h2", {}, "Concurrency pools"),
       table("pools", ["Pool", "Limit", "In use", "Slots", "Waiting"], data.pools.map(poolRow), "No pools in use or limited."));
   }
-  subscribe("run", () => load().catch((err) => { clear(error).append(err.message); }));
+  // A tick pushed by the server: its row replaced, or added on top of its table.
+  function onTick({ name, tick }) {
+    const card = body.querySelector(`section[data-instigator="${CSS.escape(name)}"]`);
+    if (!card) return;
+    const row = tickRow(tick);
+    const old = card.querySelector(`tr[data-tick-id="${tick.tick_id}"]`);
+    if (old) { old.replaceWith(row); return; }
+    let tbody = card.querySelector("table.ticks tbody");
+    if (!tbody) {
+      tbody = h("tbody");
+      const empty = [...card.children].find((el) => el.tagName === "P" && el.textContent === "No ticks yet.");
+      const table = h("table", { class: "grid ticks" },
+        h("thead", {}, h("tr", {}, ["Tick", "Status", "Runs", "Skip reason / error", "Cursor"].map((c) => h("th", {}, c)))), tbody);
+      if (empty) empty.replaceWith(table); else card.append(table);
+    }
+    tbody.prepend(row);
+    while (tbody.children.length > TICKS_SHOWN) tbody.lastElementChild.remove();
+    if (tick.cursor !== null && tick.cursor !== undefined) {
+      const cursor = card.querySelector("dd.mono");
+      if (cursor) cursor.textContent = tick.cursor;
+    }
+  }
+  const reload = () => load().catch((err) => { clear(error).append(err.message); });
+  subscribe("tick", onTick);
+  subscribe("run", reload);
+  subscribe("evaluation", reload);
   await load();
 }

@@ -3,6 +3,7 @@ import { get, subscribe } from "./api.js";
 import { assetPath, clear, fmtTime, h, link, runPath, s, statusBadge } from "./dom.js";
 import { go } from "./nav.js";
 import { freshnessBadge, partitionBar, partitionText, sizePartitionBars, staleCauses } from "./health.js";
+import { evaluationSection } from "./evaluations.js";
 
 export async function renderCatalog(root) {
   const { assets, groups } = await get("/api/assets");
@@ -125,6 +126,7 @@ export async function renderAsset(root, key) {
         return h("li", {}, fmtTime(e.timestamp), " ", ev.passed ? "passed" : "failed", " ", metadataList(ev.metadata));
       })))) : h("p", { class: "muted" }, "No checks.")),
   );
+  if (a.has_automation) root.append(evaluationSection(a.key));
   sizePartitionBars(root);
   subscribe("run", (msg) => {
     // The page is rebuilt when a run ends, to show its materialization.
