@@ -83,3 +83,74 @@ def wait_for_run(instance, run_id: str, timeout: float = 30.0):
             return run
         time.sleep(0.05)
     raise AssertionError(f"run {run_id} did not finish in {timeout} s")
+
+
+BACKFILL_SOURCE = """
+import time
+from pathlib import Path
+
+from trellis import (
+    BackfillPolicy,
+    DailyPartitionsDefinition,
+    Definitions,
+    asset,
+    define_asset_job,
+    op,
+    job,
+)
+
+days = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-11")
+FAIL_KEYS = Path(__file__).parent / "fail_keys.txt"
+
+
+@asset(partitions_def=days, group_name="daily")
+def events(context) -> int:
+    if FAIL_KEYS.exists() and context.partition_key in FAIL_KEYS.read_text().split():
+        raise RuntimeError(f"no data for {context.partition_key} <script>window.__xss = 5</script>")
+    return 1
+
+
+@asset(partitions_def=days, group_name="daily", backfill_policy=BackfillPolicy.multi_run(4))
+def rollup(context) -> int:
+    return len(context.partition_keys)
+
+
+@asset(partitions_def=days, group_name="slow")
+def slow_days(context) -> int:
+    time.sleep(30)
+    return 1
+
+
+@asset(group_name="other")
+def lookup() -> int:
+    return 1
+
+
+@op
+def noop():
+    return 1
+
+
+@job(partitions_def=days)
+def ops_only():
+    noop()
+
+
+events_job = define_asset_job("events_job", selection=["events"], partitions_def=days)
+
+defs = Definitions(assets=[events, rollup, slow_days, lookup], jobs=[events_job, ops_only])
+"""
+"""Partitioned assets the backfill tests launch: ``events`` (a run per partition; fails
+on the keys listed in ``fail_keys.txt`` beside the file), ``rollup`` (runs of at most 4
+partitions), ``slow_days`` (30 s a partition, to cancel), ``lookup`` (unpartitioned)."""
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "the condition"):
+    """``predicate()``'s first true value, looked at every 50 ms."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen in {timeout} s")

@@ -15,7 +15,7 @@ import enum
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +146,37 @@ class BackfillRecord:
             updated,
             data["end_timestamp"],
         )
+
+
+_STATE_OF_RUN = {"SUCCESS": "materialized", "FAILURE": "failed", "CANCELED": "canceled"}
+PARTITION_STATES = ("materialized", "in_progress", "pending", "failed", "canceled")
+"""The states a backfill's asset partitions are counted in, in the order pages show them."""
+
+
+def chunk_states(record: BackfillRecord, runs: Mapping[str, Any]) -> list[str]:
+    """Per run of ``record``'s plan: ``ready``, ``waiting``, ``blocked`` (a run it waits
+    for did not succeed), or the state of its run in ``runs`` (by id): ``in_progress``,
+    ``materialized``, ``failed``, ``canceled``."""
+    states: list[str] = []
+    for index, chunk in enumerate(record.chunks):
+        run = runs.get(record.launched.get(index, ""))
+        if run is not None:
+            states.append(_STATE_OF_RUN.get(str(run.status.value), "in_progress"))
+            continue
+        before = [states[i] for i in chunk.after]  # the plan lists predecessors first
+        if any(s in ("failed", "canceled", "blocked") for s in before):
+            states.append("blocked")
+        elif all(s == "materialized" for s in before):
+            states.append("ready")
+        else:
+            states.append("waiting")
+    return states
+
+
+def partition_state(chunk_state: str) -> str:
+    """The state (one of ``PARTITION_STATES``) of the asset partitions of a run of the
+    plan in ``chunk_state`` (not launched yet: ``pending``)."""
+    return "pending" if chunk_state in ("ready", "waiting", "blocked") else chunk_state
 
 
 class InMemoryBackfillsMixin:

@@ -11,7 +11,9 @@ Messages (JSON):
   skip what it has);
 - ``{"type": "launch_failed", "run_id": ..., "log": ...}``: a launched child exited
   without recording its run;
-- ``{"type": "workspace", ...}``: the definitions were reloaded.
+- ``{"type": "workspace", ...}``: the definitions were reloaded;
+- ``{"type": "backfill", "backfill": {...}}``: a backfill appeared or changed (status,
+  counts, runs launched).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from trellis.web.serialize import event_json, run_json
 
 WATCHED_RUNS = 100  # the newest runs whose changes are pushed
+WATCHED_BACKFILLS = 50  # the newest backfills whose changes are pushed
 QUEUE_SIZE = 1000
 
 
@@ -58,6 +61,7 @@ class Hub:
         self._thread: threading.Thread | None = None
         self._seen: dict[str, tuple[Any, ...]] = {}
         self._cursors: dict[str, int] = {}
+        self._backfills_seen: dict[str, tuple[Any, ...]] = {}
 
     # -- subscribers ---------------------------------------------------------------------
     def subscribe(self, run_id: str | None = None) -> Subscriber:
@@ -103,11 +107,24 @@ class Hub:
                 self._cursors.pop(run.run_id, None)
         for run_id in list(self._cursors):  # live runs: events between status changes
             self._publish_events(run_id, publish)
+        self._poll_backfills(publish)
         if self.launcher is not None:
             for launch in self.launcher.finished_without_run(self.instance):
                 self.publish(
                     {"type": "launch_failed", "run_id": launch.run_id, "log": launch.log_tail()}
                 )
+
+    def _poll_backfills(self, publish: bool) -> None:
+        """Publish the backfills that appeared or changed since the last look."""
+        from trellis.web.api_backfills import backfill_summary
+
+        for record in reversed(self.instance.get_backfills(limit=WATCHED_BACKFILLS)):
+            signature = (record.status, record.update_timestamp, len(record.launched))
+            if self._backfills_seen.get(record.backfill_id) == signature:
+                continue
+            self._backfills_seen[record.backfill_id] = signature
+            if publish:
+                self.publish({"type": "backfill", "backfill": backfill_summary(record)})
 
     def _publish_events(self, run_id: str, publish: bool) -> None:
         cursor = self._cursors.get(run_id, -1)
