@@ -53,11 +53,18 @@ def _launch(client, **body):
 
 
 def _finished(client, backfill_id: str, timeout: float = 90.0):
+    seen = {}
+
     def ended():
-        item = client.get(f"/api/backfills/{backfill_id}").json()
+        item = seen["last"] = client.get(f"/api/backfills/{backfill_id}").json()
         return item if item["status"] in ("COMPLETED", "FAILED", "CANCELED") else None
 
-    return wait_for(ended, timeout, f"backfill {backfill_id} ending")
+    try:
+        return wait_for(ended, timeout, f"backfill {backfill_id} ending")
+    except AssertionError:
+        last = seen.get("last", {})
+        runs = [(r["run_id"], r["status"]) for r in last.get("runs", [])]
+        raise AssertionError(f"{last.get('status')}, {last.get('counts')}, runs {runs}") from None
 
 
 def test_launch_a_range_stores_the_plan_the_policy_cuts(ui):
@@ -342,6 +349,7 @@ def test_backfill_changes_are_pushed_on_the_stream(ui):
     from trellis.web.hub import Hub
 
     hub = Hub(state.instance)  # the app's own hub watches on its thread; this one by hand
+    hub.backfill_interval = 0.0  # every look reads the backfills
     hub.poll_once(publish=False)
     messages: list[dict] = []
     hub.publish = messages.append  # type: ignore[method-assign]  # what each stream is sent

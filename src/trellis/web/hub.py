@@ -26,6 +26,7 @@ from trellis.web.serialize import event_json, run_json
 
 WATCHED_RUNS = 100  # the newest runs whose changes are pushed
 WATCHED_BACKFILLS = 50  # the newest backfills whose changes are pushed
+BACKFILL_INTERVAL = 0.5  # seconds between looks at them (the daemon moves them each second)
 QUEUE_SIZE = 1000
 
 
@@ -62,6 +63,8 @@ class Hub:
         self._seen: dict[str, tuple[Any, ...]] = {}
         self._cursors: dict[str, int] = {}
         self._backfills_seen: dict[str, tuple[Any, ...]] = {}
+        self.backfill_interval = BACKFILL_INTERVAL
+        self._backfills_looked = float("-inf")
 
     # -- subscribers ---------------------------------------------------------------------
     def subscribe(self, run_id: str | None = None) -> Subscriber:
@@ -115,8 +118,17 @@ class Hub:
                 )
 
     def _poll_backfills(self, publish: bool) -> None:
-        """Publish the backfills that appeared or changed since the last look."""
+        """Publish the backfills that appeared or changed since the last look (at most
+        every ``backfill_interval`` seconds: a record holds its whole plan, and the
+        daemon changes it once a round; the runs of a backfill are pushed as runs)."""
+        import time
+
         from trellis.web.api_backfills import backfill_summary
+
+        now = time.monotonic()
+        if publish and now - self._backfills_looked < self.backfill_interval:
+            return
+        self._backfills_looked = now
 
         for record in reversed(self.instance.get_backfills(limit=WATCHED_BACKFILLS)):
             signature = (record.status, record.update_timestamp, len(record.launched))
