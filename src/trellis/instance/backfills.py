@@ -221,6 +221,12 @@ class InMemoryBackfillsMixin:
         found.sort(key=lambda r: r.create_timestamp, reverse=True)
         return found[:limit] if limit is not None else found
 
+    def get_backfill_stamps(self, limit: int) -> list[tuple[str, str, float]]:
+        """``(id, status, update_timestamp)`` of the newest ``limit`` records."""
+        with self._backfill_lock:
+            records = sorted(self._backfills.values(), key=lambda r: -r.create_timestamp)
+            return [(r.backfill_id, r.status.value, r.update_timestamp) for r in records[:limit]]
+
 
 class InstanceBackfillsMixin:
     """The backfill records of an ``Instance`` (``trellis.api.backfill`` makes them, the
@@ -245,3 +251,8 @@ class InstanceBackfillsMixin:
     ) -> list[BackfillRecord]:
         """Backfills (of the given statuses), newest first."""
         return self.storage.get_backfills(statuses, limit)  # type: ignore[no-any-return]
+
+    def get_backfill_stamps(self, limit: int) -> list[tuple[str, str, float]]:
+        """``(backfill_id, status, update_timestamp)`` of the newest ``limit`` backfills,
+        without reading their plans: what changed, cheaply."""
+        return self.storage.get_backfill_stamps(limit)  # type: ignore[no-any-return]

@@ -119,8 +119,9 @@ class Hub:
 
     def _poll_backfills(self, publish: bool) -> None:
         """Publish the backfills that appeared or changed since the last look (at most
-        every ``backfill_interval`` seconds: a record holds its whole plan, and the
-        daemon changes it once a round; the runs of a backfill are pushed as runs)."""
+        every ``backfill_interval`` seconds; the daemon changes them once a round, and the
+        runs of a backfill are pushed as runs). Only the stamps are read to see what
+        changed: a record holds its whole plan, read only when it changed."""
         import time
 
         from trellis.web.api_backfills import backfill_summary
@@ -130,12 +131,15 @@ class Hub:
             return
         self._backfills_looked = now
 
-        for record in reversed(self.instance.get_backfills(limit=WATCHED_BACKFILLS)):
-            signature = (record.status, record.update_timestamp, len(record.launched))
-            if self._backfills_seen.get(record.backfill_id) == signature:
+        for backfill_id, status, updated in reversed(
+            self.instance.get_backfill_stamps(WATCHED_BACKFILLS)
+        ):
+            signature = (status, updated)
+            if self._backfills_seen.get(backfill_id) == signature:
                 continue
-            self._backfills_seen[record.backfill_id] = signature
-            if publish:
+            self._backfills_seen[backfill_id] = signature
+            record = self.instance.get_backfill(backfill_id) if publish else None
+            if record is not None:
                 self.publish({"type": "backfill", "backfill": backfill_summary(record)})
 
     def _publish_events(self, run_id: str, publish: bool) -> None:

@@ -3,10 +3,9 @@
 // Retry failed), and the "Backfill" section of a partitioned asset's page. Changes are
 // pushed by the server ("backfill" and "run" messages); nothing polls.
 import { get, post, subscribe } from "./api.js";
-import { clear, fmtTime, h, link, runPath, statusBadge } from "./dom.js";
+import { clear, fmtDuration, fmtTime, h, link, runPath, statusBadge } from "./dom.js";
 import { go } from "./nav.js";
 import { partitionPicker } from "./partitions.js";
-import { runRow } from "./runs.js";
 
 const STATES = ["materialized", "in_progress", "pending", "failed", "canceled"];
 const FINISHED = ["COMPLETED", "FAILED", "CANCELED"];
@@ -80,6 +79,21 @@ export async function renderBackfills(root) {
     empty);
 }
 
+// A run of the backfill: its partition (or range of partitions), status and times.
+function backfillRunRow(run) {
+  const t = run.tags;
+  const start = t["trellis/asset_partition_range_start"], end = t["trellis/asset_partition_range_end"];
+  const keys = start ? (start === end ? start : `${start} … ${end}`) : (t["trellis/partition"] || "-");
+  const took = run.start_time ? fmtDuration((run.end_time || Date.now() / 1000) - run.start_time) : "-";
+  return h("tr", { "data-run-id": run.run_id, class: `run-row status-${run.status.toLowerCase()}` },
+    h("td", {}, link(runPath(run.run_id), run.run_id.slice(0, 8), { class: "mono" })),
+    h("td", {}, statusBadge(run.status)),
+    h("td", {}, keys),
+    h("td", {}, (run.asset_selection || []).join(", ")),
+    h("td", {}, fmtTime(run.create_time)),
+    h("td", {}, took));
+}
+
 function rangesTable(ranges) {
   const rows = [];
   for (const state of STATES) {
@@ -135,8 +149,8 @@ export async function renderBackfill(root, id) {
       h("h2", {}, "Runs"),
       b.runs.length
         ? h("table", { class: "grid", id: "backfill-runs" },
-          h("thead", {}, h("tr", {}, ["Run", "Status", "Job", "Created", "Duration", "Tags"].map((c) => h("th", {}, c)))),
-          h("tbody", {}, b.runs.map(runRow)))
+          h("thead", {}, h("tr", {}, ["Run", "Status", "Partitions", "Assets", "Created", "Duration"].map((c) => h("th", {}, c)))),
+          h("tbody", {}, b.runs.map(backfillRunRow)))
         : h("p", { class: "muted", id: "backfill-no-runs" }, "No run launched yet."));
     body.dataset.status = b.status;
   }
