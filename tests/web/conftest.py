@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ui_helpers import SOURCE
+from ui_helpers import SOURCE, serve_in_process
 
 
 @pytest.fixture
@@ -22,19 +22,4 @@ def defs_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def ui(defs_file: Path):
     """``(client, state)``: the application over ``defs_file``, its hub running."""
-    from starlette.testclient import TestClient
-
-    from trellis.cli.code_target import CodeTarget
-    from trellis.instance.instance import Instance
-    from trellis.web.app import build_state, create_app
-    from trellis.web.workspace import Workspace
-
-    workspace = Workspace(CodeTarget(file=defs_file))
-    workspace.load()
-    instance = Instance.get()
-    state = build_state(workspace, instance, hub_interval=0.05)
-    app = create_app(state, watch=False)
-    with TestClient(app, base_url="http://127.0.0.1:3000") as client:
-        yield client, state
-    state.launcher.wait_all()
-    instance.dispose()
+    yield from serve_in_process(defs_file)

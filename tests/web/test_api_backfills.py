@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from ui_helpers import BACKFILL_SOURCE, wait_for
+from ui_helpers import BACKFILL_SOURCE, serve_in_process, wait_for
 
 
 @pytest.fixture
@@ -27,23 +27,7 @@ def defs_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def ui_daemon(defs_file: Path):
     """``(client, state)`` with the daemon of ``trellis dev`` on its thread."""
-    from starlette.testclient import TestClient
-
-    from trellis.cli.code_target import CodeTarget
-    from trellis.instance.instance import Instance
-    from trellis.web.app import build_state, create_app
-    from trellis.web.dev_daemon import DevDaemon
-    from trellis.web.workspace import Workspace
-
-    workspace = Workspace(CodeTarget(file=defs_file))
-    workspace.load()
-    instance = Instance.get()
-    state = build_state(workspace, instance, hub_interval=0.05)
-    state.daemon = DevDaemon(instance, workspace)
-    app = create_app(state, watch=False)
-    with TestClient(app, base_url="http://127.0.0.1:3000") as client:
-        yield client, state
-    instance.dispose()
+    yield from serve_in_process(defs_file, with_daemon=True)
 
 
 def _launch(client, **body):

@@ -1,5 +1,5 @@
 """What the web UI tests share: the definitions they load (written to a file of each
-test's own) and waiting for a run."""
+test's own), the application served in-process, and waiting for a run."""
 
 import time
 
@@ -154,3 +154,29 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "the condition"):
             return value
         time.sleep(0.05)
     raise AssertionError(f"{what} did not happen in {timeout} s")
+
+
+def serve_in_process(defs_file, with_daemon: bool = False):
+    """Yield ``(client, state)``: the application over ``defs_file`` (Starlette's
+    TestClient; its lifespan starts the hub and, ``with_daemon``, the daemon of ``trellis
+    dev`` on its thread); then wait for its launched runs and close the instance."""
+    from starlette.testclient import TestClient
+
+    from trellis.cli.code_target import CodeTarget
+    from trellis.instance.instance import Instance
+    from trellis.web.app import build_state, create_app
+    from trellis.web.workspace import Workspace
+
+    workspace = Workspace(CodeTarget(file=defs_file))
+    workspace.load()
+    instance = Instance.get()
+    state = build_state(workspace, instance, hub_interval=0.05)
+    if with_daemon:
+        from trellis.web.dev_daemon import DevDaemon
+
+        state.daemon = DevDaemon(instance, workspace)
+    app = create_app(state, watch=False)
+    with TestClient(app, base_url="http://127.0.0.1:3000") as client:
+        yield client, state
+    state.launcher.wait_all()
+    instance.dispose()
