@@ -119,8 +119,12 @@ def test_partition_keys_for_the_pickers(ui):
         "keys": [],
         "truncated": False,
     }
+    ops = client.get("/api/partitions", params={"job": "ops_only"}).json()
+    assert ops["keys"] == data["keys"] and ops["assets"] == []  # one key: a run of it
     bad = client.get("/api/partitions", params={"selection": "nope"})
     assert bad.status_code == 400 and "nope" in bad.json()["error"]
+    unknown = client.get("/api/partitions", params={"job": "evnts_job"})
+    assert unknown.status_code == 400 and "events_job" in unknown.json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -242,10 +242,14 @@ def _plan_request(state: Any, body: dict[str, Any]) -> tuple[list[Any], Any, dic
     return keys, choice, tags
 
 
-def _checked(call: Any) -> Any:
-    """Run ``call``; an engine error about the request becomes a ``FieldError``."""
+def _checked(call: Any, instance: Any) -> Any:
+    """Run ``call`` (dynamic partitions read from ``instance``); an engine error about
+    the request becomes a ``FieldError``."""
+    from trellis.defs.dynamic_partitions import using_dynamic_partitions_store
+
     try:
-        return call()
+        with using_dynamic_partitions_store(instance):
+            return call()
     except TrellisError as exc:
         raise FieldError(getattr(exc, "field", "selection"), str(exc)) from None
 
@@ -257,7 +261,7 @@ def _preview(state: Any, body: dict[str, Any]) -> dict[str, Any]:
         keys, choice, _tags = _plan_request(state, body)
         return preview_backfill(state.workspace.definitions, keys, **choice.as_kwargs())
 
-    record = _checked(plan)
+    record = _checked(plan, state.instance)
     return {
         "assets": record.asset_selection,
         "num_partitions": len(record.partition_keys),
@@ -279,7 +283,7 @@ def _launch(state: Any, body: dict[str, Any]) -> BackfillRecord:
             state.instance, state.workspace.definitions, keys, **choice.as_kwargs(), tags=tags
         )
 
-    return _checked(launch)  # type: ignore[no-any-return]
+    return _checked(launch, state.instance)  # type: ignore[no-any-return]
 
 
 async def preview(request: Request) -> Response:
@@ -346,33 +350,48 @@ async def retry(request: Request) -> Response:
 
 
 def _partitions_def(defs: Any, target: Any, request: Request) -> Any:
-    from trellis.cli.errors import CliError
+    """The assets and the partitions definition of the ``job`` (any partitioned job,
+    its assets if it has some) or ``selection`` query parameter."""
+    from trellis.cli.job_commands import user_jobs
     from trellis.cli.partition_choice import selection_partitions_def
+    from trellis.cli.suggest import unknown_name_message
 
     job, text = text_param(request, "job", 256), text_param(request, "selection")
     if (job is None) == (text is None):
         raise bad_request("Give one of the query parameters 'job' and 'selection'.")
+    if job is not None:
+        jobs = user_jobs(defs)
+        if job not in jobs:
+            raise bad_request(f"Query parameter 'job': {unknown_name_message('job', job, jobs)}")
+        try:
+            keys = _job_assets(defs, job)
+        except FieldError:  # an op job, or not partitioned: its own partitions, if any
+            keys = []
+        return keys, jobs[job].partitions_def
     try:
-        if job is not None:
-            keys = _job_assets(defs, job) if job else []
-        else:
-            keys = _selection(defs, target, {"selection": text})
+        keys = _selection(defs, target, {"selection": text})
     except FieldError as exc:
         raise bad_request(f"Query parameter '{exc.field}': {exc.message}") from None
-    except CliError as exc:
-        raise bad_request(str(exc)) from None
     return keys, selection_partitions_def(defs.asset_graph, set(keys))
+
+
+def _keys_of(pdef: Any, instance: Any) -> list[str]:
+    from trellis.defs.dynamic_partitions import using_dynamic_partitions_store
+
+    with using_dynamic_partitions_store(instance):
+        return list(pdef.get_partition_keys())
 
 
 async def partitions(request: Request) -> Response:
     """The partition keys a job's or a selection's runs take (the range pickers'
     choices), in order; ``truncated`` when there are more than the pickers list."""
     defs = definitions(request)
-    keys, pdef = _partitions_def(defs, ui_state(request).workspace.target, request)
+    state = ui_state(request)
+    keys, pdef = _partitions_def(defs, state.workspace.target, request)
     if pdef is None:
         return JSONResponse({"partitioned": False, "keys": [], "truncated": False})
     try:
-        found = await run_in_threadpool(pdef.get_partition_keys)
+        found = await run_in_threadpool(_keys_of, pdef, state.instance)
     except TrellisError as exc:
         raise bad_request(str(exc)) from None
     return JSONResponse(
