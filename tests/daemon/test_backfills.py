@@ -17,7 +17,6 @@ from trellis.api.backfill import (
     launch_backfill,
     retry_backfill,
 )
-from trellis.core import event_factory
 from trellis.core.errors import InvalidInvocationError, InvariantViolationError
 from trellis.core.run import PARTITION_TAG, RunStatus
 from trellis.daemon.clock import ManualClock
@@ -196,8 +195,10 @@ def test_cancel_stops_launching_and_cancels_queued_runs(instance):
     assert launcher.launched == [r.run_id for r in runs.values() if r.status.value == "CANCELING"]
     assert instance.get_backfill(record.backfill_id).status is BackfillStatus.CANCELING
     [live] = [r for r in runs.values() if r.status is RunStatus.CANCELING]
-    ended = event_factory.run_canceled(live.run_id, live.job_name, "stopped")
-    instance.handle_new_events([ended], live)  # what the run's process does
+    # Canceled while its launch was under way: its process ends it CANCELED, unrun.
+    assert execute_launched_run(instance, live.run_id) == 0
+    ended = instance.get_run(live.run_id)
+    assert ended.status is RunStatus.CANCELED and ended.start_time is None
     bf.step()
     done = instance.get_backfill(record.backfill_id)
     assert done.status is BackfillStatus.CANCELED and done.end_timestamp is not None

@@ -1,5 +1,6 @@
 """Backfill records kept by every back end (memory, SQLite, PostgreSQL): stored whole,
-updated in place, listed newest first by status, kept across reopening."""
+updated in place, listed newest first by status, their stamps (id, status, update time)
+read without their plans, kept across reopening."""
 
 from __future__ import annotations
 
@@ -53,6 +54,19 @@ def test_backfills_are_listed_newest_first_by_status(any_instance):
     )
     assert [r.backfill_id for r in active] == ["second", "first"]
     assert [r.backfill_id for r in any_instance.get_backfills(limit=1)] == ["third"]
+
+
+def test_stamps_show_what_changed_without_the_plans(any_instance):
+    any_instance.add_backfill(_record("first", 1.0))
+    any_instance.add_backfill(_record("second", 2.0))
+    assert any_instance.get_backfill_stamps(5) == [
+        ("second", "REQUESTED", 2.0),
+        ("first", "REQUESTED", 1.0),
+    ]
+    changed = _record("first", 1.0, status=BackfillStatus.CANCELING, update_timestamp=7.5)
+    any_instance.update_backfill(changed)
+    assert any_instance.get_backfill_stamps(1) == [("second", "REQUESTED", 2.0)]
+    assert any_instance.get_backfill_stamps(5)[1] == ("first", "CANCELING", 7.5)
 
 
 def test_records_outlive_the_process_that_wrote_them(instance, tmp_path):

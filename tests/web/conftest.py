@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ui_helpers import SOURCE, many_assets_source
+from ui_helpers import SOURCE, many_assets_source, serve_in_process
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -40,7 +40,7 @@ def defs_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def ui(defs_file: Path):
     """``(client, state)``: the application over ``defs_file``, its hub running."""
-    yield from _serve(defs_file)
+    yield from serve_in_process(defs_file)
 
 
 @pytest.fixture
@@ -51,23 +51,4 @@ def many_ui(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "many_defs.py"
     path.write_text(many_assets_source())
-    yield from _serve(path)
-
-
-def _serve(defs_file: Path):
-    from starlette.testclient import TestClient
-
-    from trellis.cli.code_target import CodeTarget
-    from trellis.instance.instance import Instance
-    from trellis.web.app import build_state, create_app
-    from trellis.web.workspace import Workspace
-
-    workspace = Workspace(CodeTarget(file=defs_file))
-    workspace.load()
-    instance = Instance.get()
-    state = build_state(workspace, instance, hub_interval=0.05)
-    app = create_app(state, watch=False)
-    with TestClient(app, base_url="http://127.0.0.1:3000") as client:
-        yield client, state
-    state.launcher.wait_all()
-    instance.dispose()
+    yield from serve_in_process(path)

@@ -17,11 +17,13 @@ from __future__ import annotations
 import secrets
 import string
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from trellis.core.asset_key import AssetKey
-from trellis.core.errors import InvalidInvocationError
+from trellis.core.errors import InvalidInvocationError, TrellisError
 from trellis.defs.partitions import PartitionKeyRange
 from trellis.instance.backfills import (
     BACKFILL_TAG,
@@ -32,6 +34,74 @@ from trellis.instance.backfills import (
 
 PARENT_BACKFILL_TAG = "dagster/parent_backfill_id"
 """A backfill tag: the backfill a retry backfill re-executes the failed partitions of."""
+
+CLI_OPTION_NAMES = {
+    "from": "--from",
+    "to": "--to",
+    "partition_keys": "--partitions",
+    "all_partitions": "--all",
+    "selection": "--select",
+}
+"""How ``trellis asset backfill`` names each part of a backfill request in its errors."""
+
+
+class BackfillInputError(InvalidInvocationError):
+    """A backfill request value that cannot be used; ``field`` says which part of the
+    request (``selection``, ``from``, ``to``, ``partition_keys``, ``all_partitions``)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class PartitionsChoice:
+    """The partitions a backfill asks for: keys, a range (both ends included) or all."""
+
+    partition_keys: list[str] | None = None
+    partition_range: tuple[str, str] | None = None
+    all_partitions: bool = False
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of ``launch_backfill`` for this choice."""
+        return {
+            "partition_keys": self.partition_keys,
+            "partition_range": self.partition_range,
+            "all_partitions": self.all_partitions,
+        }
+
+
+def choose_backfill_partitions(
+    start: str | None,
+    end: str | None,
+    keys: Sequence[str] | None,
+    all_partitions: bool,
+    names: Mapping[str, str] = CLI_OPTION_NAMES,
+) -> PartitionsChoice:
+    """Exactly one of a range (``start`` and ``end`` together), ``keys`` (blank ones
+    dropped; at least one left) or ``all_partitions``; ``BackfillInputError`` naming the
+    request's parts as ``names`` spells them (the command's options, the API's fields)."""
+    if (start is None) != (end is None):
+        raise BackfillInputError(
+            f"{names['from']} and {names['to']} go together (both ends are included).",
+            "to" if end is None else "from",
+        )
+    if sum([start is not None, keys is not None, bool(all_partitions)]) != 1:
+        raise BackfillInputError(
+            f"Choose the partitions with one of {names['from']}/{names['to']}, "
+            f"{names['partition_keys']} or {names['all_partitions']}.",
+            "partition_keys",
+        )
+    if keys is not None:
+        cleaned = [k.strip() for k in keys if k.strip()]
+        if not cleaned:
+            raise BackfillInputError(
+                f"{names['partition_keys']}: no partition key given.", "partition_keys"
+            )
+        return PartitionsChoice(partition_keys=cleaned)
+    if start is not None and end is not None:
+        return PartitionsChoice(partition_range=(start, end))
+    return PartitionsChoice(all_partitions=True)
 
 
 def new_backfill_id() -> str:
@@ -175,17 +245,30 @@ def _selected_keys(graph: Any, selection: Any) -> list[AssetKey]:
 
     keys = coerce_selection(selection).resolve(graph) & graph.materializable_keys
     if not keys:
-        raise InvalidInvocationError(
-            f"The backfill selection {selection!r} selects no asset that can be materialized."
+        raise BackfillInputError(
+            f"The backfill selection {selection!r} selects no asset that can be materialized.",
+            "selection",
         )
     unpartitioned = sorted(k.to_user_string() for k in keys if not graph.producer[k].partitions_def)
     if unpartitioned:
-        raise InvalidInvocationError(
+        raise BackfillInputError(
             f"A backfill materializes partitions, and {', '.join(unpartitioned)} "
             f"{'has' if len(unpartitioned) == 1 else 'have'} no partitions_def: select "
-            "partitioned assets only (materialize the others with `trellis asset materialize`)."
+            "partitioned assets only (materialize the others with `trellis asset materialize`).",
+            "selection",
         )
     return sorted(keys)
+
+
+@contextmanager
+def _about(field: str) -> Iterator[None]:
+    """Mark an error raised inside with the part of the request it is about (its
+    ``field`` attribute), keeping its type and message."""
+    try:
+        yield
+    except TrellisError as exc:
+        exc.field = field  # type: ignore[attr-defined]
+        raise
 
 
 def _keys_of(
@@ -195,12 +278,17 @@ def _keys_of(
     all_partitions: bool,
 ) -> list[str]:
     if partition_keys is not None:
-        for key in partition_keys:
-            pdef.validate_partition_key(key)  # unknown: names it, with the closest key
+        with _about("partition_keys"):
+            for key in partition_keys:
+                pdef.validate_partition_key(key)  # unknown: names it, with the closest key
         return list(dict.fromkeys(partition_keys))
     if partition_range is not None:
         start, end = partition_range
-        return list(pdef.get_partition_keys_in_range(PartitionKeyRange(start, end)))
+        with _about("from"):
+            pdef.validate_partition_key(start)
+        with _about("to"):
+            pdef.validate_partition_key(end)
+            return list(pdef.get_partition_keys_in_range(PartitionKeyRange(start, end)))
     assert all_partitions
     return list(pdef.get_partition_keys())
 
@@ -229,22 +317,16 @@ def _within(pdef: Any, root_def: Any, root_keys: list[str], name: str) -> list[s
     return keys
 
 
-def launch_backfill(
-    instance: Any,
+def backfill_targets(
     definitions: Any,
     selection: Any,
     *,
     partition_keys: Sequence[str] | None = None,
     partition_range: PartitionKeyRange | tuple[str, str] | None = None,
     all_partitions: bool = False,
-    tags: Mapping[str, str] | None = None,
-) -> BackfillRecord:
-    """Store a backfill of the assets ``selection`` picks out of ``definitions`` over
-    ``partition_keys``, the range ``partition_range`` (both ends included) or every
-    partition (``all_partitions``): exactly one of the three. The daemon's ``backfill``
-    loop launches its runs through the run queue; the stored record (status
-    REQUESTED) is returned. Unknown keys, a range whose start comes after its end and a
-    selection without partitions raise before anything is stored."""
+) -> dict[AssetKey, list[str]]:
+    """The partition keys of each asset a backfill of ``selection`` materializes (see
+    ``launch_backfill`` for the arguments and the errors), without storing anything."""
     given = [partition_keys is not None, partition_range is not None, all_partitions]
     if sum(given) != 1:
         raise InvalidInvocationError(
@@ -252,8 +334,9 @@ def launch_backfill(
             f"all_partitions=True; got {sum(given)}."
         )
     if partition_keys is not None and (isinstance(partition_keys, str) or not partition_keys):
-        raise InvalidInvocationError(
-            f"partition_keys must be a non-empty list of keys, got {partition_keys!r}."
+        raise BackfillInputError(
+            f"partition_keys must be a non-empty list of keys, got {partition_keys!r}.",
+            "partition_keys",
         )
     graph = definitions.asset_graph
     asset_keys = _selected_keys(graph, selection)
@@ -270,12 +353,46 @@ def launch_backfill(
         elif all_partitions:
             targets[key] = list(pdef.get_partition_keys())
         else:
-            targets[key] = _within(pdef, root_def, root_keys, key.to_user_string())
-    return _store(instance, graph, targets, dict(tags or {}), None)
+            with _about("to" if partition_range is not None else "partition_keys"):
+                targets[key] = _within(pdef, root_def, root_keys, key.to_user_string())
+    return targets
 
 
-def _store(
+def launch_backfill(
     instance: Any,
+    definitions: Any,
+    selection: Any,
+    *,
+    partition_keys: Sequence[str] | None = None,
+    partition_range: PartitionKeyRange | tuple[str, str] | None = None,
+    all_partitions: bool = False,
+    tags: Mapping[str, str] | None = None,
+) -> BackfillRecord:
+    """Store a backfill of the assets ``selection`` picks out of ``definitions`` over
+    ``partition_keys``, the range ``partition_range`` (both ends included) or every
+    partition (``all_partitions``): exactly one of the three. The daemon's ``backfill``
+    loop launches its runs through the run queue; the stored record (status
+    REQUESTED) is returned. Unknown keys, a range whose start comes after its end and a
+    selection without partitions raise before anything is stored (``BackfillInputError``
+    naming the part of the request at fault)."""
+    targets = backfill_targets(
+        definitions,
+        selection,
+        partition_keys=partition_keys,
+        partition_range=partition_range,
+        all_partitions=all_partitions,
+    )
+    return _store(instance, definitions.asset_graph, targets, dict(tags or {}), None)
+
+
+def preview_backfill(definitions: Any, selection: Any, **choice: Any) -> BackfillRecord:
+    """The record ``launch_backfill`` would store for the same arguments (its plan, its
+    partitions), not stored: what a page shows before the user launches."""
+    targets = backfill_targets(definitions, selection, **choice)
+    return _record(definitions.asset_graph, targets, {}, None)
+
+
+def _record(
     graph: Any,
     targets: Mapping[AssetKey, Sequence[str]],
     tags: dict[str, str],
@@ -297,6 +414,17 @@ def _store(
         update_timestamp=now,
     )
     record.counts = {"pending": sum(len(c.partition_keys) * len(c.asset_keys) for c in chunks)}
+    return record
+
+
+def _store(
+    instance: Any,
+    graph: Any,
+    targets: Mapping[AssetKey, Sequence[str]],
+    tags: dict[str, str],
+    parent: str | None,
+) -> BackfillRecord:
+    record = _record(graph, targets, tags, parent)
     instance.add_backfill(record)
     return record
 

@@ -60,33 +60,21 @@ def backfill(
     Give a range (--from A --to B), keys (--partitions K1,K2) or --all. Exits 2 on
     bad input (unknown keys, a range out of order, assets without partitions).
     """
-    from trellis.api.backfill import launch_backfill
+    from trellis.api.backfill import choose_backfill_partitions, launch_backfill
     from trellis.cli.loader import load_definitions
     from trellis.core.run import CODE_LOCATION_TAG
 
-    if (start is None) != (end is None):
-        raise click.UsageError("--from and --to go together (both ends are included).")
-    given = sum([start is not None, keys is not None, all_partitions])
-    if given != 1:
-        raise click.UsageError(
-            "Choose the partitions with one of --from/--to, --partitions or --all."
-        )
+    key_list = keys.split(",") if keys is not None else None
+    choice = choose_backfill_partitions(start, end, key_list, all_partitions)
     target = target_from(python_file, module_name, attribute)
     defs = load_definitions(target)
     selected = sorted(selected_keys(select, defs.asset_graph, code_location_names(target)))
-    key_list = None
-    if keys is not None:
-        key_list = [k.strip() for k in keys.split(",") if k.strip()]
-        if not key_list:
-            raise click.BadParameter("no partition key given.", param_hint="'--partitions'")
     with open_instance() as instance:
         record = launch_backfill(
             instance,
             defs,
             selected,
-            partition_keys=key_list,
-            partition_range=(start, end) if start is not None and end is not None else None,
-            all_partitions=all_partitions,
+            **choice.as_kwargs(),
             tags={**tags_json, CODE_LOCATION_TAG: target.to_tag()},
         )
     click.echo(

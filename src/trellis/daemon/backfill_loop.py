@@ -40,17 +40,14 @@ from trellis.instance.backfills import (
     BackfillChunk,
     BackfillRecord,
     BackfillStatus,
+    chunk_states,
+    partition_state,
 )
 
 log = logging.getLogger("trellis.daemon.backfill")
 
 DEFAULT_BACKFILL_INTERVAL = 1.0
 _IN_PROGRESS = (RunStatus.QUEUED, RunStatus.STARTING, RunStatus.STARTED, RunStatus.CANCELING)
-_STATE_OF = {
-    RunStatus.SUCCESS: "materialized",
-    RunStatus.FAILURE: "failed",
-    RunStatus.CANCELED: "canceled",
-}
 
 
 def run_key_owner(backfill_id: str) -> str:
@@ -110,22 +107,8 @@ class BackfillLoop(DaemonLoop):
         return launched
 
     def _states(self, record: BackfillRecord, runs: dict[str, Run]) -> list[str]:
-        """Per run of the plan: ready, waiting, blocked (a predecessor did not succeed),
-        or the state of its run (in_progress, materialized, failed, canceled)."""
-        states: list[str] = []
-        for index, chunk in enumerate(record.chunks):
-            run = runs.get(record.launched.get(index, ""))
-            if run is not None:
-                states.append(_STATE_OF.get(run.status, "in_progress"))
-                continue
-            before = [states[i] for i in chunk.after]  # the plan lists predecessors first
-            if any(s in ("failed", "canceled", "blocked") for s in before):
-                states.append("blocked")
-            elif all(s == "materialized" for s in before):
-                states.append("ready")
-            else:
-                states.append("waiting")
-        return states
+        """Per run of the plan: ready, waiting, blocked, or the state of its run."""
+        return chunk_states(record, runs)
 
     def launch_chunk(self, record: BackfillRecord, index: int) -> Run:
         """Create and queue the run of chunk ``index``, once (see the module docstring)."""
@@ -180,7 +163,7 @@ class BackfillLoop(DaemonLoop):
         """Store the counts and, when the backfill is over, its end."""
         counts: dict[str, int] = {}
         for chunk, state in zip(record.chunks, states, strict=True):
-            name = "pending" if state in ("ready", "waiting", "blocked") else state
+            name = partition_state(state)
             counts[name] = counts.get(name, 0) + len(chunk.partition_keys) * len(chunk.asset_keys)
         live = any(s in ("in_progress", "ready", "waiting") for s in states)
         status = record.status

@@ -45,6 +45,9 @@ def execute_launched_run(instance: Any, run_id: str) -> int:
     if run is None:
         print(f"Run {run_id} does not exist in the instance.", file=sys.stderr)
         return 1
+    if run.status is RunStatus.CANCELING and instance.cancel_unstarted_run(run_id):
+        print(f"Run {run_id} was canceled before it started: not running it.")
+        return 0
     if run.status is not RunStatus.STARTING:
         print(f"Run {run_id} is {run.status.value}, not STARTING: nothing to do.")
         return 0

@@ -15,7 +15,7 @@ import enum
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,6 +148,37 @@ class BackfillRecord:
         )
 
 
+_STATE_OF_RUN = {"SUCCESS": "materialized", "FAILURE": "failed", "CANCELED": "canceled"}
+PARTITION_STATES = ("materialized", "in_progress", "pending", "failed", "canceled")
+"""The states a backfill's asset partitions are counted in, in the order pages show them."""
+
+
+def chunk_states(record: BackfillRecord, runs: Mapping[str, Any]) -> list[str]:
+    """Per run of ``record``'s plan: ``ready``, ``waiting``, ``blocked`` (a run it waits
+    for did not succeed), or the state of its run in ``runs`` (by id): ``in_progress``,
+    ``materialized``, ``failed``, ``canceled``."""
+    states: list[str] = []
+    for index, chunk in enumerate(record.chunks):
+        run = runs.get(record.launched.get(index, ""))
+        if run is not None:
+            states.append(_STATE_OF_RUN.get(str(run.status.value), "in_progress"))
+            continue
+        before = [states[i] for i in chunk.after]  # the plan lists predecessors first
+        if any(s in ("failed", "canceled", "blocked") for s in before):
+            states.append("blocked")
+        elif all(s == "materialized" for s in before):
+            states.append("ready")
+        else:
+            states.append("waiting")
+    return states
+
+
+def partition_state(chunk_state: str) -> str:
+    """The state (one of ``PARTITION_STATES``) of the asset partitions of a run of the
+    plan in ``chunk_state`` (not launched yet: ``pending``)."""
+    return "pending" if chunk_state in ("ready", "waiting", "blocked") else chunk_state
+
+
 class InMemoryBackfillsMixin:
     """In-memory keeping of backfill records, for ``InMemoryStorage`` (copies in and
     out, as a database would)."""
@@ -190,6 +221,12 @@ class InMemoryBackfillsMixin:
         found.sort(key=lambda r: r.create_timestamp, reverse=True)
         return found[:limit] if limit is not None else found
 
+    def get_backfill_stamps(self, limit: int) -> list[tuple[str, str, float]]:
+        """``(id, status, update_timestamp)`` of the newest ``limit`` records."""
+        with self._backfill_lock:
+            records = sorted(self._backfills.values(), key=lambda r: -r.create_timestamp)
+            return [(r.backfill_id, r.status.value, r.update_timestamp) for r in records[:limit]]
+
 
 class InstanceBackfillsMixin:
     """The backfill records of an ``Instance`` (``trellis.api.backfill`` makes them, the
@@ -214,3 +251,8 @@ class InstanceBackfillsMixin:
     ) -> list[BackfillRecord]:
         """Backfills (of the given statuses), newest first."""
         return self.storage.get_backfills(statuses, limit)  # type: ignore[no-any-return]
+
+    def get_backfill_stamps(self, limit: int) -> list[tuple[str, str, float]]:
+        """``(backfill_id, status, update_timestamp)`` of the newest ``limit`` backfills,
+        without reading their plans: what changed, cheaply."""
+        return self.storage.get_backfill_stamps(limit)  # type: ignore[no-any-return]

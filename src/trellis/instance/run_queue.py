@@ -165,17 +165,29 @@ class RunQueueMixin:
         event = event_factory.run_failure(run_id, stored.job_name, message)
         return self._transition(run_id, stored.status, change, event) is not None
 
+    def cancel_unstarted_run(self, run_id: str, message: str = "") -> bool:
+        """End as CANCELED a run asked to cancel while its launch was under way (STARTING
+        -> CANCELING, never taken by a process: no start time), with a ``RUN_CANCELED``
+        event; whether it was (False: not CANCELING, or a process had started it)."""
+        text = message or "The run was canceled before its process started it."
+        return self._cancel_unstarted(run_id, RunStatus.CANCELING, text)
+
     def cancel_queued_run(self, run_id: str, message: str = "") -> bool:
         """End a run still waiting in the queue as CANCELED (QUEUED -> CANCELED with a
         ``RUN_CANCELED`` event); whether it was (False: it had left the queue)."""
+        text = message or "The run was canceled before it left the queue."
+        return self._cancel_unstarted(run_id, RunStatus.QUEUED, text)
+
+    def _cancel_unstarted(self, run_id: str, expected: RunStatus, text: str) -> bool:
+        """``expected`` -> CANCELED with a ``RUN_CANCELED`` event saying ``text``, for a
+        run no process has started."""
         stored = self.storage.get_run(run_id)
-        if stored is None:
+        if stored is None or stored.start_time is not None:
             return False
 
         def change(run: Run) -> None:
             run.status = RunStatus.CANCELED
             run.end_time = time.time()
 
-        text = message or "The run was canceled before it left the queue."
         event = event_factory.run_canceled(run_id, stored.job_name, text)
-        return self._transition(run_id, RunStatus.QUEUED, change, event) is not None
+        return self._transition(run_id, expected, change, event) is not None

@@ -340,6 +340,11 @@ class InstanceStorage(ABC):
     ) -> list[BackfillRecord]:
         """Backfill records (of the given statuses), newest first."""
 
+    @abstractmethod
+    def get_backfill_stamps(self, limit: int) -> list[tuple[str, str, float]]:
+        """``(backfill_id, status, update_timestamp)`` of the newest ``limit`` backfills,
+        newest first, without reading their plans (how a watcher sees what changed)."""
+
     # -- dynamic partitions --------------------------------------------------------------
     @abstractmethod
     def add_dynamic_partitions(self, partitions_def_name: str, keys: Sequence[str]) -> None:

@@ -79,20 +79,61 @@ def _tag_filters(request: Request) -> dict[str, str]:
     return tags
 
 
+def _time_param(request: Request, name: str) -> float | None:
+    """A time query parameter: seconds since the epoch, or an ISO 8601 date or time
+    (UTC unless it names its offset)."""
+    from datetime import UTC, datetime
+
+    raw = text_param(request, name, 64)
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise bad_request(
+            f"Query parameter '{name}' must be a time (ISO 8601, e.g. 2024-05-01T12:00, or "
+            f"seconds since the epoch), not '{raw[:40]}'."
+        ) from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _backfill_filter(request: Request) -> dict[str, str]:
+    from trellis.instance.backfills import BACKFILL_TAG
+
+    backfill_id = text_param(request, "backfill", 64)
+    if not backfill_id:
+        return {}
+    if not backfill_id.replace("-", "").replace("_", "").isalnum():
+        raise bad_request(f"Query parameter 'backfill' is not a backfill id: '{backfill_id}'.")
+    return {BACKFILL_TAG: backfill_id}
+
+
 def list_runs(request: Request) -> Response:
     """Runs, newest first: ``status`` (repeatable), ``job``, ``tag`` (``k=v``,
-    repeatable), ``limit``, and ``cursor`` (the ``next_cursor`` of the previous page)."""
+    repeatable), ``backfill`` (the runs a backfill launched), ``created_after`` and
+    ``created_before`` (times), ``limit``, and ``cursor`` (the ``next_cursor`` of the
+    previous page)."""
     statuses = choice_params(request, "status", [s.value for s in RunStatus])
     job = text_param(request, "job", 256) or None
     limit = int_param(request, "limit", 50, 1, 500)
     cursor = _cursor(text_param(request, "cursor", 200))
-    tags = _tag_filters(request)
+    tags = {**_tag_filters(request), **_backfill_filter(request)}
+    after, before = _time_param(request, "created_after"), _time_param(request, "created_before")
+    if after is not None and before is not None and after >= before:
+        raise bad_request("Query parameter 'created_after' must come before 'created_before'.")
+    if cursor is not None:
+        before = min(cursor[0] + 1e-6, before) if before is not None else cursor[0] + 1e-6
     instance = ui_state(request).instance
     runs = instance.get_runs(
         statuses=statuses or None,
         job_name=job,
         tags=tags or None,
-        created_before=cursor[0] + 1e-6 if cursor else None,
+        created_after=after,
+        created_before=before,
         limit=limit + 50 if cursor else limit + 1,
     )
     if cursor is not None:  # keyset: strictly after the cursor in (time, id) order

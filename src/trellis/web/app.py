@@ -27,7 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from trellis.web import api_assets, api_automation, api_overview, api_runs
+from trellis.web import api_assets, api_automation, api_backfills, api_overview, api_runs
 from trellis.web.hub import Hub
 from trellis.web.launcher import Launcher
 from trellis.web.openapi import openapi_document
@@ -49,6 +49,8 @@ PAGES = (
     "/runs/{rest:path}",
     "/launchpad",
     "/automation",
+    "/backfills",
+    "/backfills/{rest:path}",
 )
 
 
@@ -118,7 +120,7 @@ def same_origin(headers: dict[str, str], scope: Scope) -> bool:
 
 async def stream(request: Request) -> Response:
     """Server-sent events: runs appearing and changing, new events of live runs (only
-    those of ``run_id`` when given), failed launches, reloads."""
+    those of ``run_id`` when given), failed launches, reloads, backfills changing."""
     from trellis.web.requests import RUN_ID, bad_request
 
     run_id = request.query_params.get("run_id")
@@ -195,6 +197,7 @@ def create_app(state: UiState, *, watch: bool = True) -> Starlette:
         *api_runs.ROUTES,
         *api_automation.ROUTES,
         *api_overview.ROUTES,
+        *api_backfills.ROUTES,
         Route("/api/stream", stream),
         Route("/api/openapi.json", openapi),
         Mount("/static", app=StaticFiles(directory=static_dir()), name="static"),

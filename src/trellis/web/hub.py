@@ -13,7 +13,9 @@ Messages (JSON):
   without recording its run;
 - ``{"type": "workspace", ...}``: the definitions were reloaded;
 - ``{"type": "tick", ...}`` and ``{"type": "evaluation", ...}``: automation
-  (``automation_watch.py``), looked at every ``AUTOMATION_EVERY`` polls.
+  (``automation_watch.py``), looked at every ``AUTOMATION_EVERY`` polls;
+- ``{"type": "backfill", "backfill": {...}}``: a backfill appeared or changed (status,
+  counts, runs launched).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from trellis.web.automation_watch import AutomationWatch
 from trellis.web.serialize import event_json, run_json
 
 WATCHED_RUNS = 100  # the newest runs whose changes are pushed
+WATCHED_BACKFILLS = 50  # the newest backfills whose changes are pushed
+BACKFILL_INTERVAL = 0.5  # seconds between looks at them (the daemon moves them each second)
 QUEUE_SIZE = 1000
 AUTOMATION_EVERY = 4  # polls between two looks at ticks and evaluations
 
@@ -64,6 +68,9 @@ class Hub:
         self._cursors: dict[str, int] = {}
         self.automation = AutomationWatch(instance)
         self._polls = 0
+        self._backfills_seen: dict[str, tuple[Any, ...]] = {}
+        self.backfill_interval = BACKFILL_INTERVAL
+        self._backfills_looked = float("-inf")
 
     # -- subscribers ---------------------------------------------------------------------
     def subscribe(self, run_id: str | None = None) -> Subscriber:
@@ -109,6 +116,7 @@ class Hub:
                 self._cursors.pop(run.run_id, None)
         for run_id in list(self._cursors):  # live runs: events between status changes
             self._publish_events(run_id, publish)
+        self._poll_backfills(publish)
         if self.launcher is not None:
             for launch in self.launcher.finished_without_run(self.instance):
                 self.publish(
@@ -118,6 +126,31 @@ class Hub:
             for message in self.automation.poll(publish):
                 self.publish(message)
         self._polls += 1
+
+    def _poll_backfills(self, publish: bool) -> None:
+        """Publish the backfills that appeared or changed since the last look (at most
+        every ``backfill_interval`` seconds; the daemon changes them once a round, and the
+        runs of a backfill are pushed as runs). Only the stamps are read to see what
+        changed: a record holds its whole plan, read only when it changed."""
+        import time
+
+        from trellis.web.api_backfills import backfill_summary
+
+        now = time.monotonic()
+        if publish and now - self._backfills_looked < self.backfill_interval:
+            return
+        self._backfills_looked = now
+
+        for backfill_id, status, updated in reversed(
+            self.instance.get_backfill_stamps(WATCHED_BACKFILLS)
+        ):
+            signature = (status, updated)
+            if self._backfills_seen.get(backfill_id) == signature:
+                continue
+            self._backfills_seen[backfill_id] = signature
+            record = self.instance.get_backfill(backfill_id) if publish else None
+            if record is not None:
+                self.publish({"type": "backfill", "backfill": backfill_summary(record)})
 
     def _publish_events(self, run_id: str, publish: bool) -> None:
         cursor = self._cursors.get(run_id, -1)

@@ -53,6 +53,18 @@ _LAUNCH_BODY = _json_body(
         "partition": {"type": "string"},
     }
 )
+_BACKFILL = _p("backfill_id", "The backfill's id.")
+_BACKFILL_BODY = _json_body(
+    {
+        "selection": {"type": "string", "description": "An asset selection (or give job)."},
+        "job": {"type": "string", "description": "A partitioned asset job."},
+        "from": {"type": "string", "description": "The range's first key (with to)."},
+        "to": {"type": "string", "description": "The range's last key, included."},
+        "partition_keys": {"type": "array", "items": {"type": "string"}},
+        "all_partitions": {"type": "boolean"},
+        "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+    }
+)
 
 
 def _get(summary: str, params: list[Any] | None = None, **codes: Any) -> dict[str, Any]:
@@ -125,6 +137,12 @@ PATHS: dict[str, Any] = {
             _q("status", "A run status (repeatable).", repeat=True),
             _q("job", "A job name."),
             _q("tag", "KEY=VALUE (repeatable; all must match).", repeat=True),
+            _q("backfill", "Only the runs of this backfill (tag dagster/backfill)."),
+            _q(
+                "created_after",
+                "Created after this time (ISO 8601, UTC unless given, or epoch seconds).",
+            ),
+            _q("created_before", "Created before this time (as created_after)."),
             _q("limit", "Page size (1-500, default 50).", "integer"),
             _q("cursor", "The next_cursor of the previous page."),
         ],
@@ -207,11 +225,64 @@ PATHS: dict[str, Any] = {
         "whose latest tick failed), stale assets with their causes, counts.",
         [_q("hours", "The span (1-336, default 24).", "integer")],
     ),
+    "/api/backfills": {
+        **_get(
+            "Backfills, newest first (status, assets, partitions, counts per partition "
+            "state, runs planned and launched, policy, times), and the daemon's state "
+            "(backfills wait for a daemon).",
+            [
+                _q("status", "A backfill status (repeatable).", repeat=True),
+                _q("limit", "At most this many (1-500, default 50).", "integer"),
+            ],
+        ),
+        **_post(
+            "Store a backfill for the daemon: its runs are cut by the assets' backfill "
+            "policies. A bad value is a 400 whose `field` names it.",
+            None,
+            _BACKFILL_BODY,
+            **{"201": {"description": "The backfill, as listed."}},
+        ),
+    },
+    "/api/backfills/preview": _post(
+        "What a backfill request would store, not stored: assets, num_partitions, "
+        "num_runs, policy; or the 400 the launch would get.",
+        None,
+        _BACKFILL_BODY,
+        **{"200": {"description": "The plan's summary."}},
+    ),
+    "/api/backfills/{backfill_id}": _get(
+        "One backfill: counts per partition state read from its runs, ranges (per state, "
+        "consecutive keys with their assets), runs (in plan order), retried_by, daemon.",
+        [_BACKFILL],
+        **{"404": _NOT_FOUND},
+    ),
+    "/api/backfills/{backfill_id}/cancel": _post(
+        "Cancel a backfill in progress: no more runs, its queued and running runs stop.",
+        [_BACKFILL],
+        None,
+        **{
+            "200": {"description": "The backfill (CANCELING)."},
+            "404": _NOT_FOUND,
+            "409": _CONFLICT,
+        },
+    ),
+    "/api/backfills/{backfill_id}/retry": _post(
+        "A new backfill of the partitions a finished backfill did not materialize.",
+        [_BACKFILL],
+        None,
+        **{"201": {"description": "The new backfill."}, "404": _NOT_FOUND, "409": _CONFLICT},
+    ),
+    "/api/partitions": _get(
+        "The partition keys of a job or an asset selection, in order (the range "
+        "pickers' choices; at most 50,000, then truncated).",
+        [_q("job", "A job name."), _q("selection", "An asset selection.")],
+    ),
     "/api/stream": _get(
         "Server-sent events: run (a run appeared or changed), events (new events of a "
         "live run), launch_failed, workspace (definitions reloaded), tick (a schedule's "
         "or sensor's tick began or ended: name, tick), evaluation (new automation "
-        "evaluations were recorded: evaluation_id, the highest).",
+        "evaluations were recorded: evaluation_id, the highest), backfill (a backfill "
+        "appeared or changed).",
         [_q("run_id", "Only the events of this run (run messages always come).")],
     ),
     "/api/openapi.json": _get("This document."),

@@ -64,3 +64,14 @@ class SqlBackfills:
             stmt = stmt.limit(limit)
         rows = self.db.read(lambda conn: conn.execute(stmt).all())
         return [BackfillRecord.from_row(*row) for row in rows]
+
+    def get_backfill_stamps(self, limit: int) -> list[tuple[str, str, float]]:
+        """``(id, status, update_timestamp)`` of the newest ``limit`` records (no body)."""
+        c = table.c
+        stmt = (
+            sa.select(c.backfill_id, c.status, c.update_timestamp)
+            .order_by(c.create_timestamp.desc())
+            .limit(limit)
+        )
+        rows = self.db.read(lambda conn: conn.execute(stmt).all())
+        return [(str(r[0]), str(r[1]), float(r[2])) for r in rows]

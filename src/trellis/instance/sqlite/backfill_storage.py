@@ -63,3 +63,12 @@ class SqliteBackfills:
             return conn.execute(sql, params).fetchall()
 
         return [BackfillRecord.from_row(*row) for row in self.db.read(read)]
+
+    def get_backfill_stamps(self, limit: int) -> list[tuple[str, str, float]]:
+        """``(id, status, update_timestamp)`` of the newest ``limit`` records (no body)."""
+        sql = (
+            "SELECT backfill_id, status, update_timestamp FROM backfills "
+            "ORDER BY create_timestamp DESC LIMIT ?"
+        )
+        rows = self.db.read(lambda conn: conn.execute(sql, (limit,)).fetchall())
+        return [(str(r[0]), str(r[1]), float(r[2])) for r in rows]

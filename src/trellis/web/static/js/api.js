@@ -42,7 +42,7 @@ export function openStream(runId) {
   closeStream();
   const url = runId ? `/api/stream?run_id=${encodeURIComponent(runId)}` : "/api/stream";
   source = new EventSource(url);
-  for (const type of ["run", "events", "launch_failed", "workspace", "tick", "evaluation"]) {
+  for (const type of ["run", "events", "launch_failed", "workspace", "tick", "evaluation", "backfill"]) {
     source.addEventListener(type, (e) => {
       const message = JSON.parse(e.data);
       for (const [t, fn] of listeners) if (t === type) fn(message);

@@ -2,6 +2,7 @@
 import { get, subscribe } from "./api.js";
 import { assetPath, clear, fmtTime, h, link, runPath, s, statusBadge } from "./dom.js";
 import { go } from "./nav.js";
+import { backfillSection } from "./backfills.js";
 import { freshnessBadge, partitionBar, partitionText, sizePartitionBars, staleCauses } from "./health.js";
 import { evaluationSection } from "./evaluations.js";
 
@@ -105,6 +106,7 @@ export async function renderAsset(root, key) {
     h("div", { id: "asset-health" }, staleCauses(a.staleness),
       a.partition_health ? h("p", { id: "partition-health" }, partitionBar(a.partition_health), partitionText(a.partition_health)) : null),
     h("div", { class: "toolbar" }, materialize, a.running_run ? link(runPath(a.running_run.run_id), "running now") : null),
+    a.partitions ? backfillSection(a.key) : null,
     h("section", {}, h("h2", {}, "Definition"), h("dl", { class: "fields" },
       field("Description", a.description), field("Group", a.group), field("Kinds", a.kinds.join(", ")),
       field("Owners", a.owners.join(", ")), field("Code version", a.code_version), field("Op", a.op),

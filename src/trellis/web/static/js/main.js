@@ -8,6 +8,7 @@ import { renderRun } from "./run.js";
 import { renderLaunchpad } from "./launchpad.js";
 import { renderAutomation } from "./automation.js";
 import { renderOverview } from "./overview.js";
+import { renderBackfill, renderBackfills } from "./backfills.js";
 
 const app = document.getElementById("app");
 let cleanup = null;
@@ -56,6 +57,8 @@ async function route() {
     else if (path === "/launchpad") cleanup = await renderLaunchpad(app);
     else if (path === "/automation") cleanup = await renderAutomation(app);
     else if (path === "/overview") cleanup = await renderOverview(app);
+    else if (path === "/backfills") cleanup = await renderBackfills(app);
+    else if (path.startsWith("/backfills/")) cleanup = await renderBackfill(app, decodeURIComponent(location.pathname.slice("/backfills/".length)));
     else app.append(h("p", {}, "No such page."));
   } catch (err) {
     app.append(h("p", { class: "error" }, String(err.message || err)));

@@ -1,5 +1,6 @@
-// The runs list: filters (status, job, tag), keyset pagination ("Older runs"), and new
-// runs and status changes pushed by the server.
+// The runs list: filters (status, job, tag, backfill, created after/before; a filter
+// given in the address, e.g. /runs?backfill=ID, starts set), keyset pagination ("Older
+// runs"), and new runs and status changes pushed by the server.
 import { get, subscribe } from "./api.js";
 import { clear, fmtDuration, fmtTime, h, link, runPath, statusBadge } from "./dom.js";
 
@@ -30,11 +31,23 @@ export async function renderRuns(root) {
   const job = h("select", { id: "runs-job", "aria-label": "Job" }, h("option", { value: "" }, "Job: all"),
     ["__ASSET_JOB", ...ws.jobs.map((j) => j.name)].map((v) => h("option", { value: v }, v)));
   const tag = h("input", { type: "search", id: "runs-tag", placeholder: "tag KEY=VALUE" });
+  const backfill = h("input", { type: "search", id: "runs-backfill", placeholder: "backfill id", size: 12, "aria-label": "Backfill" });
+  const after = h("input", { type: "datetime-local", id: "runs-after", "aria-label": "Created after" });
+  const before = h("input", { type: "datetime-local", id: "runs-before", "aria-label": "Created before" });
+  const params = new URLSearchParams(location.search);
+  if (params.get("backfill")) backfill.value = params.get("backfill");
+  if (params.get("status")) status.value = params.get("status");
+  if (params.get("tag")) tag.value = params.get("tag");
   const tbody = h("tbody", { id: "runs-body" });
   const more = h("button", { id: "runs-more", hidden: true }, "Older runs");
   const error = h("p", { class: "error" });
   let cursor = null;
-  const filters = () => ({ status: status.value, job: job.value, tag: tag.value.includes("=") ? tag.value : "" });
+  // The browser's local time of a datetime-local input, as epoch seconds.
+  const seconds = (input) => (input.value ? new Date(input.value).getTime() / 1000 : "");
+  const filters = () => ({
+    status: status.value, job: job.value, tag: tag.value.includes("=") ? tag.value : "",
+    backfill: backfill.value.trim(), created_after: seconds(after), created_before: seconds(before),
+  });
 
   async function load(append) {
     clear(error);
@@ -54,6 +67,9 @@ export async function renderRuns(root) {
     if (f.status && run.status !== f.status) return false;
     if (f.job && run.job_name !== f.job) return false;
     if (f.tag) { const [k, ...v] = f.tag.split("="); if (run.tags[k] !== v.join("=")) return false; }
+    if (f.backfill && run.tags["dagster/backfill"] !== f.backfill) return false;
+    if (f.created_after && run.create_time <= f.created_after) return false;
+    if (f.created_before && run.create_time >= f.created_before) return false;
     return true;
   }
   subscribe("run", ({ run }) => {
@@ -61,10 +77,11 @@ export async function renderRuns(root) {
     if (existing) existing.replaceWith(runRow(run));
     else if (matches(run)) tbody.prepend(runRow(run));
   });
-  for (const el of [status, job]) el.addEventListener("change", () => load(false));
-  tag.addEventListener("change", () => load(false));
+  for (const el of [status, job, after, before]) el.addEventListener("change", () => load(false));
+  for (const el of [tag, backfill]) el.addEventListener("change", () => load(false));
   more.addEventListener("click", () => load(true));
-  root.append(h("h1", {}, "Runs"), h("div", { class: "toolbar" }, status, job, tag), error,
+  root.append(h("h1", {}, "Runs"), h("div", { class: "toolbar" }, status, job, tag, backfill,
+    h("label", {}, "after ", after), h("label", {}, "before ", before)), error,
     h("table", { class: "grid", id: "runs" },
       h("thead", {}, h("tr", {}, ["Run", "Status", "Job", "Created", "Duration", "Tags"].map((c) => h("th", {}, c)))), tbody),
     more);
