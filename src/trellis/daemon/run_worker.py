@@ -63,7 +63,12 @@ def execute_launched_run(instance: Any, run_id: str) -> int:
         return 1
     taken = instance.begin_launched_run(run_id)
     if taken is None:
-        print(f"Run {run_id} was taken by another process: not running it twice.")
+        # Canceled while this process loaded the code (STARTING -> CANCELING): end it here,
+        # else it was taken by another launch of the same run.
+        if instance.cancel_unstarted_run(run_id):
+            print(f"Run {run_id} was canceled before it started: not running it.")
+        else:
+            print(f"Run {run_id} was taken by another process: not running it twice.")
         return 0
     try:
         execute_job_in_process(
