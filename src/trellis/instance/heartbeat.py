@@ -52,11 +52,15 @@ class Heartbeat:
             if not self._run_ids:
                 self._wake.notify()
 
-    def stop(self) -> None:
-        """Stop beating for every run."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop beating for every run, and wait (at most ``timeout`` seconds) for a beat
+        being written to finish, so that nothing writes to the instance afterwards."""
         with self._wake:
             self._run_ids.clear()
             self._wake.notify()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
 
     @property
     def run_ids(self) -> frozenset[str]:
