@@ -21,9 +21,12 @@ import pytest
 from ui_helpers import BACKFILL_SOURCE, SOURCE
 
 
-def _dev_server(folder: Path, file_name: str, source: str, *options: str):
+def _dev_server(
+    folder: Path, file_name: str, source: str, *options: str, ready: str = "/api/workspace"
+):
     """Start ``trellis dev`` over ``source`` (written to ``folder/file_name``), its home of
-    its own; yields its URL, then stops it."""
+    its own; yields its URL once ``ready`` answers (``/api/assets``: the definitions are
+    loaded), then stops it."""
     (folder / file_name).write_text(source)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -40,7 +43,7 @@ def _dev_server(folder: Path, file_name: str, source: str, *options: str):
     deadline = time.monotonic() + 60  # bounds a loaded machine only
     while True:
         try:
-            urllib.request.urlopen(f"{url}/api/workspace", timeout=2).close()
+            urllib.request.urlopen(f"{url}{ready}", timeout=10).close()
             break
         except OSError:
             assert process.poll() is None, process.stderr.read() if process.stderr else ""

@@ -8,15 +8,10 @@ Screenshots as in ``test_browser.py`` (``TRELLIS_SCREENSHOTS`` copies them)."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
-from test_browser import _shot, page, server  # noqa: F401  (fixtures)
+from test_browser import _dev_server, _shot, page, server  # noqa: F401  (fixtures)
 from ui_helpers import many_assets_source
 
 
@@ -24,31 +19,7 @@ from ui_helpers import many_assets_source
 def many_server(tmp_path_factory):
     """``trellis dev`` over 1,600 assets in four groups of 400."""
     folder = tmp_path_factory.mktemp("ui_many")
-    (folder / "many_defs.py").write_text(many_assets_source())
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "TRELLIS_HOME": str(folder / "home")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "trellis", "dev", "-f", "many_defs.py", "--port", str(port)],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:  # the definitions loaded (the workspace answers before)
-            urllib.request.urlopen(f"{url}/api/assets", timeout=10).close()
-            break
-        except OSError:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "trellis dev did not start"
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    yield from _dev_server(folder, "many_defs.py", many_assets_source(), ready="/api/assets")
 
 
 @pytest.fixture
