@@ -38,6 +38,10 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("TRELLIS_HOME", str(home))
     monkeypatch.setenv("DAEMON_TEST_OUT", str(out))
     monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    # The definitions' hourly schedule is on by default: a test that spans the top of the
+    # hour would count its run among the executions it checks.
+    with Instance.get() as instance:
+        instance.set_instigator_status("hourly", InstigatorType.SCHEDULE, InstigatorStatus.STOPPED)
     return {"home": home, "out": out, "paused": tmp_path / "paused"}
 
 
