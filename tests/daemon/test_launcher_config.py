@@ -255,3 +255,48 @@ def test_trellis_launchers_by_class_name_and_the_default(home):
     _configure(home, {"run_launcher": {"module": "dagster", "class": "DefaultRunLauncher"}})
     with Instance.get() as instance:
         assert type(choose_launcher(instance, tag)) is type(default)
+
+
+PARENT_PID_DEFS = """
+    import os
+    from pathlib import Path
+
+    from trellis import Definitions, job, op
+
+    @op
+    def parent(context) -> None:
+        Path(os.environ["DAEMON_TEST_OUT"], context.run_id).write_text(str(os.getppid()))
+
+    @job
+    def report_parent():
+        parent()
+
+    defs = Definitions(jobs=[report_parent])
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="the fork launcher needs os.fork")
+def test_the_fork_launcher_forks_every_run_from_one_warm_zygote(home, tmp_path):
+    """Launch after launch reuses the zygote (a new one per run would cost an interpreter
+    start and the code's import each time, the cost the launcher exists to avoid)."""
+    defs = tmp_path / "parent_defs.py"
+    defs.write_text(textwrap.dedent(PARENT_PID_DEFS))
+    tag = pointer_tag(CodePointer(file=str(defs), attribute="defs"))
+    out = tmp_path / "out"
+    launcher = ForkRunLauncher(code_location_tag=tag)
+    with Instance.get() as instance:
+        try:
+            launcher.prepare(instance)
+            run_ids = []
+            for _ in range(3):
+                run = Run(new_run_id(), "report_parent", tags={"trellis/code_location": tag})
+                run_id = instance.submit_run(run).run_id
+                claimed = instance.claim_queued_run(run_id)
+                assert claimed is not None
+                launcher.launch_run(claimed, instance)
+                _wait_success(instance, run_id)
+                run_ids.append(run_id)
+        finally:
+            launcher.dispose()
+    parents = {(out / run_id).read_text() for run_id in run_ids}
+    assert len(parents) == 1, f"the runs came from {len(parents)} zygotes: {parents}"

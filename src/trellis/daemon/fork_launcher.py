@@ -55,11 +55,13 @@ class ForkRunLauncher(RunLauncher):
         return logs
 
     def prepare(self, instance: Any) -> None:
-        """Start the zygote for ``instance`` (and wait until it is ready)."""
+        """Start the zygote for ``instance`` (and wait until it is ready), unless the one
+        running already serves it."""
         key = encode_instance_ref(instance)
         zygote = self._zygote
         if zygote is not None and zygote.key == key and zygote.proc.poll() is None:
-            self._stop_zygote()
+            return
+        self._stop_zygote()
         log = open(self._logs(instance) / f"zygote-{os.getpid()}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [self.python, "-m", "trellis.daemon.zygote", self.code_location_tag or ""],
