@@ -142,3 +142,60 @@ def test_an_unreachable_scheduler_is_named(home):
     ):
         launcher.prepare(instance)
     launcher.dispose()
+
+
+VERSIONED_DEFS = """
+    import os
+    from pathlib import Path
+
+    from trellis import Definitions, job, op
+
+    VERSION = "{version}"
+
+    @op
+    def stamp(context) -> None:
+        Path(os.environ["DAEMON_TEST_OUT"], context.run_id).write_text(VERSION)
+
+    @job
+    def versioned():
+        stamp()
+
+    defs = Definitions(jobs=[versioned])
+"""
+
+
+def test_a_worker_runs_the_code_as_it_is_on_disk_when_the_run_starts(home, tmp_path):
+    """A worker keeps the code it imported until a file changes (``trellis daemon
+    --reload`` then launches runs of the new code on the same cluster)."""
+    import textwrap
+
+    defs = tmp_path / "versioned_defs.py"
+    defs.write_text(textwrap.dedent(VERSIONED_DEFS.format(version="one")))
+    tag = pointer_tag(CodePointer(file=str(defs), attribute="defs"))
+    out = tmp_path / "out"
+    local = start_local_cluster(1, 1)  # one worker: every run meets the code it imported
+    launcher = DaskRunLauncher(local.scheduler_address)
+    try:
+        with Instance.get() as instance:
+            launcher.prepare(instance)
+
+            def run_once() -> str:
+                run = instance.submit_run(
+                    Run(new_run_id(), "versioned", tags={"trellis/code_location": tag})
+                )
+                claimed = instance.claim_queued_run(run.run_id)
+                assert claimed is not None
+                launcher.launch_run(claimed, instance)
+                _wait_ended(launcher, 1)
+                assert instance.get_run(run.run_id).status is RunStatus.SUCCESS
+                return (out / run.run_id).read_text()
+
+            assert run_once() == "one"
+            assert run_once() == "one"
+            defs.write_text(textwrap.dedent(VERSIONED_DEFS.format(version="two")))
+            later = time.time() + 2  # a modification time the watch cannot miss
+            os.utime(defs, (later, later))
+            assert run_once() == "two"
+    finally:
+        launcher.dispose()
+        local.close()

@@ -9,6 +9,11 @@ the Dask worker's process, writing to the same instance. A run therefore runs on
 thread; the worker's output holds what it prints. The task is not retried by Dask (a run
 launched twice still runs once, but a worker lost mid-run is the run monitor's to fail).
 
+A worker imports a code location once and keeps it, but looks at the files of the user's
+modules before each run (``SourceWatch``, the rule of ``trellis daemon --reload``): when
+one changed, it imports the code afresh, so a run runs the code on disk when it starts,
+as under the subprocess launcher's new interpreter per run.
+
 A task that ends calls ``on_exit`` (from the client's thread) and is reported by ``poll``
 with the code the entry returned, or -1 when the task raised or was lost, so the queue
 fails a run still STARTING. ``dispose`` closes the client (runs on an existing cluster go
@@ -22,23 +27,57 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 from typing import Any
 
 from trellis.core.errors import InstanceError
-from trellis.core.run import Run
+from trellis.core.run import CODE_LOCATION_TAG, Run
 from trellis.daemon.launcher import LaunchExit, RunLauncher, encode_instance_ref
 
 TASK_PREFIX = "trellis-run-"
 """The Dask key of a run's task is this prefix and the run id."""
 
 
-def run_on_worker(instance_ref: str, run_id: str) -> int:
+_WATCHES: dict[str, Any] = {}  # code location tag -> its SourceWatch, in a worker
+_WATCHES_LOCK = threading.Lock()
+
+
+def _current_code(tag: str | None) -> None:
+    """In a worker: import the code location ``tag`` afresh when a file of its user's
+    modules changed since this worker imported it (first use: import it and watch it).
+    Under a lock: runs on the worker's other threads import at the same moment."""
+    if not tag:
+        return  # the run has no code location: execute_launched_run says so
+    from trellis.daemon.code_location import pointer_from_tag
+    from trellis.daemon.code_reload import code_root
+    from trellis.execution.remote.source_watch import SourceWatch
+
+    with _WATCHES_LOCK:
+        pointer = pointer_from_tag(tag)
+        watch = _WATCHES.get(tag)
+        if watch is not None and not watch.changed_files():
+            return
+        if watch is None:
+            target = Path(pointer.file) if pointer.file is not None else None
+            watch = _WATCHES[tag] = SourceWatch(code_root(pointer), target)
+        watch.before_load()
+        try:
+            pointer.load_definitions()
+        except Exception:  # the run's own load reports it on the run
+            pass
+        finally:
+            watch.after_load()
+
+
+def run_on_worker(instance_ref: str, run_id: str, code_location: str | None = None) -> int:
     """On a Dask worker: open the instance ``instance_ref`` (``encode_instance_ref``) and
-    run the launched run ``run_id`` there; the entry's exit code."""
+    run the launched run ``run_id`` there, with the code of ``code_location`` (its tag)
+    as it is on disk now; the entry's exit code."""
     from trellis.daemon.run_worker import execute_launched_run
     from trellis.instance.instance import Instance
     from trellis.instance.ref import InstanceRef
 
+    _current_code(code_location)
     instance = Instance.from_ref(InstanceRef(**json.loads(instance_ref)))
     try:
         return execute_launched_run(instance, run_id)
@@ -113,7 +152,12 @@ class DaskRunLauncher(RunLauncher):
         ref = encode_instance_ref(instance)
         client = self._connect()
         future = client.submit(
-            run_on_worker, ref, run.run_id, key=f"{TASK_PREFIX}{run.run_id}", pure=False
+            run_on_worker,
+            ref,
+            run.run_id,
+            run.tags.get(CODE_LOCATION_TAG),
+            key=f"{TASK_PREFIX}{run.run_id}",
+            pure=False,
         )
         with self._lock:
             self._running[run.run_id] = future
