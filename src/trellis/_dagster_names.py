@@ -54,10 +54,7 @@ PLANNED: dict[str, str] = {
     ),
     **dict.fromkeys(
         [
-            "CodeLocationSelector",
-            "JobSelector",
             "QueuedRunCoordinator",
-            "RepositorySelector",
             "SubmitRunContext",
             "make_email_on_run_failure_sensor",
         ],

@@ -388,6 +388,7 @@ from trellis.defs.run_status_sensor import (
     run_status_sensor,
 )
 from trellis.defs.schedule import DefaultScheduleStatus, ScheduleDefinition, schedule
+from trellis.defs.selectors import CodeLocationSelector, JobSelector, RepositorySelector
 from trellis.defs.sensor import DefaultSensorStatus, SensorDefinition, sensor
 from trellis.defs.source_asset import SourceAsset
 from trellis.defs.time_partitions import (

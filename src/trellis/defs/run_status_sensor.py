@@ -4,7 +4,8 @@ reached a status (SUCCESS, FAILURE, ...) since the previous tick.
 
 The definition is a ``SensorDefinition`` whose evaluation function is Trellis's: at each
 tick it reads, through ``context.instance``, the runs of the watched status whose
-status changed after the cursor (``monitored_jobs`` only, when given), calls the user's
+status changed after the cursor (``monitored_jobs`` only, when given: jobs, job names and
+``JobSelector`` / ``RepositorySelector`` / ``CodeLocationSelector``), calls the user's
 function with a ``RunStatusSensorContext`` per run, oldest first, and moves the cursor
 (JSON: the time of the newest change handled and the runs at that time). Its first tick
 only sets the cursor: runs that ended before the sensor started are not reported, as in
@@ -27,6 +28,7 @@ from trellis.defs.run_request import (
     call_user_fn,
     takes_context,
 )
+from trellis.defs.selectors import SELECTORS, JobSelector
 from trellis.defs.sensor import DefaultSensorStatus, SensorDefinition
 
 _EVENT_OF_STATUS = {
@@ -50,16 +52,33 @@ def _status_time(run: Any, status: RunStatus) -> float:
     return float(run.create_time)
 
 
-def _job_names(owner: str, jobs: Sequence[Any] | None) -> list[str] | None:
+def _monitored(owner: str, jobs: Sequence[Any] | None) -> list[str | Any] | None:
+    """``monitored_jobs`` as job names and selectors (``JobSelector``,
+    ``RepositorySelector``, ``CodeLocationSelector``); None: every job."""
     if jobs is None:
         return None
-    names = []
+    if isinstance(jobs, str) or not isinstance(jobs, Sequence):
+        raise InvalidDefinitionError(f"{owner}: monitored_jobs must be a list, got {jobs!r}.")
+    found: list[str | Any] = []
     for job in jobs:
+        if isinstance(job, SELECTORS):
+            found.append(job)
+            continue
         name = job if isinstance(job, str) else getattr(job, "name", None)
         if not isinstance(name, str):
-            raise InvalidDefinitionError(f"{owner}: monitored_jobs holds {job!r}, not a job.")
-        names.append(name)
-    return names
+            raise InvalidDefinitionError(
+                f"{owner}: monitored_jobs holds {job!r}, which is neither a job nor a "
+                "JobSelector, RepositorySelector or CodeLocationSelector."
+            )
+        found.append(name)
+    return found
+
+
+def _is_monitored(run: Any, monitored: list[str | Any]) -> bool:
+    return any(
+        run.job_name == entry if isinstance(entry, str) else entry.matches(run)
+        for entry in monitored
+    )
 
 
 class RunStatusSensorDefinition(SensorDefinition):
@@ -94,7 +113,7 @@ class RunStatusSensorDefinition(SensorDefinition):
         if request_job is not None and request_jobs is not None:
             raise InvalidDefinitionError(f"{owner}: pass request_job or request_jobs, not both.")
         self._run_status = run_status
-        self._monitored = _job_names(owner, monitored_jobs)
+        self._monitored = _monitored(owner, monitored_jobs)
         self._monitor_all = bool(monitor_all_code_locations)
         self._user_fn = run_status_sensor_fn
         self._user_takes_context = takes_context(run_status_sensor_fn, owner)
@@ -119,7 +138,19 @@ class RunStatusSensorDefinition(SensorDefinition):
 
     @property
     def monitored_job_names(self) -> list[str] | None:
-        """The jobs whose runs it reports (None: every job)."""
+        """The names of the jobs it watches (None: every job); selectors of code
+        locations are in ``monitored_jobs``."""
+        if self._monitored is None:
+            return None
+        return [
+            e if isinstance(e, str) else e.job_name
+            for e in self._monitored
+            if isinstance(e, str | JobSelector)
+        ]
+
+    @property
+    def monitored_jobs(self) -> list[Any] | None:
+        """What it watches: job names and selectors (None: every job)."""
         return list(self._monitored) if self._monitored is not None else None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -139,7 +170,7 @@ class RunStatusSensorDefinition(SensorDefinition):
         owner = f"sensor '{self.name}'"
         runs = instance.get_runs(statuses=[status], limit=_RUNS_PER_TICK)
         if self._monitored is not None:
-            runs = [r for r in runs if r.job_name in self._monitored]
+            runs = [r for r in runs if _is_monitored(r, self._monitored)]
         changes = sorted(((_status_time(r, status), r.run_id), r) for r in runs)
         if context.cursor is None:  # the first tick: from now on
             newest = changes[-1][0][0] if changes else 0.0
