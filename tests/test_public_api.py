@@ -376,6 +376,7 @@ EXPECTED_PUBLIC_NAMES = [
     "load_defs",
     "load_from_defs_folder",
     "logger",
+    "make_email_on_run_failure_sensor",
     "make_python_type_usable_as_dagster_type",
     "make_values_resource",
     "map_asset_specs",

@@ -56,7 +56,6 @@ PLANNED: dict[str, str] = {
         [
             "QueuedRunCoordinator",
             "SubmitRunContext",
-            "make_email_on_run_failure_sensor",
         ],
         "instigation runtime",
     ),

@@ -345,6 +345,7 @@ EXPORTS: dict[str, str] = {
     "load_defs": "trellis.defs.defs_folder",
     "load_from_defs_folder": "trellis.defs.defs_folder",
     "logger": "trellis.defs.logger",
+    "make_email_on_run_failure_sensor": "trellis.defs.email_on_failure",
     "make_python_type_usable_as_dagster_type": "trellis.defs.dagster_type",
     "make_values_resource": "trellis.defs.resource",
     "map_asset_specs": "trellis.defs.asset",

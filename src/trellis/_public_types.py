@@ -286,6 +286,7 @@ from trellis.defs.dynamic_partitions import (
     DeleteDynamicPartitionsRequest,
     DynamicPartitionsDefinition,
 )
+from trellis.defs.email_on_failure import make_email_on_run_failure_sensor
 from trellis.defs.executor import (
     ExecutorDefinition,
     dask_executor,
