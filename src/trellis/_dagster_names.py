@@ -20,15 +20,10 @@ PLANNED_GROUPS: dict[str, str] = {
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
     "injectors and readers work)",
-    "instigation runtime": "the run-coordinator and launcher classes and code-location "
-    "selectors arrive in a later release (the daemon runs schedules and every kind of "
-    "sensor: trellis daemon; build_schedule_from_partitioned_job works)",
     "instance queries": "querying the instance's event log with records and filters arrives "
     "in a later release",
     "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
     "later release (AutomationCondition works)",
-    "project loading": "project loading (load_assets_from_modules, @definitions, "
-    "load_from_defs_folder) is being added in issue 12",
 }
 
 PLANNED: dict[str, str] = {
@@ -51,13 +46,6 @@ PLANNED: dict[str, str] = {
             "PipesLogReader",
         ],
         "pipes",
-    ),
-    **dict.fromkeys(
-        [
-            "QueuedRunCoordinator",
-            "SubmitRunContext",
-        ],
-        "instigation runtime",
     ),
     **dict.fromkeys(
         [

@@ -404,5 +404,6 @@ from trellis.execution.executors.base import Executor
 from trellis.instance.for_test import instance_for_test
 from trellis.instance.instance import Instance, Instance as DagsterInstance
 from trellis.instance.partition_status import AssetPartitionStatus
+from trellis.instance.run_coordinator import QueuedRunCoordinator, SubmitRunContext
 from trellis.plan.plan import ExecutionPlan
 from trellis.plan.steps import ExecutionStep, StepOutputHandle

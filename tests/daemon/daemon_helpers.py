@@ -83,3 +83,32 @@ def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 60.0) -
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def home_with_user_module(tmp_path: Path, monkeypatch: Any, module: str, source: str) -> Path:
+    """A ``TRELLIS_HOME`` under ``tmp_path`` and the user's module ``module`` (Python
+    ``source``, dedented) importable here and in subprocesses; ``$DAEMON_TEST_OUT`` is
+    ``tmp_path/out``."""
+    import textwrap
+
+    path = tmp_path / "home"
+    path.mkdir()
+    monkeypatch.setenv("TRELLIS_HOME", str(path))
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    monkeypatch.setenv("DAEMON_TEST_OUT", str(out))
+    (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    return path
+
+
+def cli_output(*args: str, code: int = 0) -> str:
+    """Run ``trellis ARGS`` in process; its output (the exit code must be ``code``)."""
+    from click.testing import CliRunner
+
+    from trellis.cli.main import cli
+
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result.output

@@ -10,10 +10,8 @@ import time
 
 import pytest
 import yaml
-from click.testing import CliRunner
-from daemon_helpers import DEFS_FILE
+from daemon_helpers import DEFS_FILE, cli_output, home_with_user_module
 
-from trellis.cli.main import cli
 from trellis.core.errors import InstanceError, InvalidConfigError
 from trellis.core.run import Run, RunStatus, new_run_id
 from trellis.daemon.code_location import pointer_tag
@@ -46,16 +44,7 @@ MY_LAUNCHER = """
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    path = tmp_path / "home"
-    path.mkdir()
-    monkeypatch.setenv("TRELLIS_HOME", str(path))
-    out = tmp_path / "out"
-    out.mkdir()
-    monkeypatch.setenv("DAEMON_TEST_OUT", str(out))
-    (tmp_path / "my_launchers.py").write_text(textwrap.dedent(MY_LAUNCHER))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    return path
+    return home_with_user_module(tmp_path, monkeypatch, "my_launchers", MY_LAUNCHER)
 
 
 def _configure(home, config) -> str:
@@ -64,10 +53,7 @@ def _configure(home, config) -> str:
     return str(path)
 
 
-def _cli(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result.output
+_cli = cli_output
 
 
 def test_dagster_queued_run_coordinator_sets_the_run_queue(home):

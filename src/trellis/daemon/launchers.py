@@ -7,7 +7,6 @@ one: a new interpreter per run, one started ahead)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from trellis.core.errors import InstanceError
 from trellis.daemon.launcher import RunLauncher, SubprocessRunLauncher
 from trellis.instance.daemon_config import LauncherSpec
+from trellis.instance.user_class import build_user_class, config_file_of
 
 LAUNCHER_NAMES = ("fork", "subprocess", "dask")
 """The names ``trellis daemon --launcher`` takes."""
@@ -56,30 +56,9 @@ def launcher_by_name(
 
 
 def _user_launcher(spec: LauncherSpec, where: str) -> RunLauncher:
-    try:
-        module = importlib.import_module(spec.module or "")
-    except Exception as exc:
-        raise InstanceError(
-            f"run_launcher in {where}: cannot import module {spec.module!r}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-    cls = getattr(module, spec.class_name, None)
-    if cls is None:
-        raise InstanceError(
-            f"run_launcher in {where}: module {spec.module!r} has no class {spec.class_name!r}."
-        )
-    if not isinstance(cls, type) or not issubclass(cls, RunLauncher):
-        raise InstanceError(
-            f"run_launcher in {where}: {spec.module}.{spec.class_name} is not a RunLauncher "
-            "subclass (trellis.daemon.launcher.RunLauncher)."
-        )
-    try:
-        return cls(**spec.config)
-    except Exception as exc:
-        raise InstanceError(
-            f"run_launcher in {where}: {spec.class_name}(**config) failed: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+    return build_user_class(
+        "run_launcher", where, spec.module or "", spec.class_name, RunLauncher, spec.config
+    )
 
 
 def launcher_from_spec(
@@ -94,15 +73,6 @@ def launcher_from_spec(
         return launcher_by_name(name, code_location_tag, spec.config)
     except (TypeError, ValueError) as exc:
         raise InstanceError(f"run_launcher in {where}: {spec.class_name}: {exc}") from exc
-
-
-def config_file_of(instance: Any) -> str:
-    """The ``trellis.yaml`` the instance was configured from, for error messages."""
-    try:
-        source = instance.get_ref().config_file
-    except InstanceError:
-        source = None
-    return source or f"the instance config of {instance.root_directory}"
 
 
 def choose_launcher(

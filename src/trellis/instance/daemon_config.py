@@ -28,6 +28,9 @@ Dagster's ``run_coordinator`` and ``run_launcher`` sections are read too::
       class: QueuedRunCoordinator      # or DefaultRunCoordinator: no limits
       config: {max_concurrent_runs: 4, tag_concurrency_limits: [...],
                dequeue_interval_seconds: 1}   # Dagster's other keys are accepted, unused
+      # module: my_project.coordinators  # with your module: your QueuedRunCoordinator
+      # class: TaggingCoordinator        # subclass, built with the config (its queue
+                                         # keys still set the queue's limits)
     run_launcher:
       class: ForkRunLauncher           # DefaultRunLauncher, SubprocessRunLauncher,
                                        # DaskRunLauncher (config: address, n_workers, ...)
@@ -111,6 +114,17 @@ class LauncherSpec:
 
 
 @dataclass(frozen=True)
+class CoordinatorSpec:
+    """A ``run_coordinator`` section naming a user's class (a ``QueuedRunCoordinator``
+    subclass in ``module``), built with ``config`` as keyword arguments by the instance
+    (``trellis.instance.run_coordinator``); its queue keys also set the queue's limits."""
+
+    class_name: str
+    module: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DaemonSettings:
     """What ``trellis.yaml`` says about the daemon: the run queue's limits, how many
     missed schedule ticks to launch after downtime, the time user code may take per
@@ -124,6 +138,7 @@ class DaemonSettings:
     schedule_tick_retention_seconds: float | None = DEFAULT_SCHEDULE_RETENTION_DAYS * 86400
     sensor_tick_retention_seconds: float | None = DEFAULT_SENSOR_RETENTION_DAYS * 86400
     run_launcher: LauncherSpec | None = None
+    run_coordinator: CoordinatorSpec | None = None
 
 
 def daemon_config_fields() -> dict[str, Field]:
@@ -140,7 +155,9 @@ def daemon_config_fields() -> dict[str, Field]:
         "tag_concurrency_limits": Field(Array(limit), is_required=False),
         "dequeue_interval_seconds": Field(Float, is_required=False),
     }
-    coordinator_config = Shape(
+    # Permissive: a user's coordinator class takes keys of its own (Dagster's class is
+    # checked for unknown keys by ``_queue_section``).
+    coordinator_config = Permissive(
         {
             **queue_fields,
             **{key: Field(AnyConfig, is_required=False) for key in DAGSTER_ONLY_COORDINATOR_KEYS},
@@ -256,16 +273,21 @@ def _queue_section(
     section = ("run_coordinator", "config")
     name, module = coordinator["class"], coordinator.get("module")
     config = dict(coordinator.get("config") or {})
+    queue_keys = ("max_concurrent_runs", "tag_concurrency_limits", "dequeue_interval_seconds")
     if module is not None and module.split(".")[0] not in ("dagster", "trellis"):
+        # A user's coordinator: its class is imported when a run is first submitted.
+        return section, {key: config[key] for key in queue_keys if key in config}
+    unknown = sorted(set(config) - {*queue_keys, *DAGSTER_ONLY_COORDINATOR_KEYS})
+    if unknown and name == QUEUED_COORDINATOR:
         errors.append(
             _error(
-                ("run_coordinator", "module"),
-                f"run_coordinator: module {module!r}: Trellis has one run coordinator, its "
-                f"run queue; name Dagster's {QUEUED_COORDINATOR} or {DEFAULT_COORDINATOR} "
-                "(module dagster.core.run_coordinator, or none).",
+                section,
+                f"run_coordinator: {QUEUED_COORDINATOR} does not take {', '.join(unknown)} "
+                f"(its config keys: {', '.join(queue_keys)}, and Dagster's "
+                f"{', '.join(DAGSTER_ONLY_COORDINATOR_KEYS)}, which Trellis accepts unused).",
             )
         )
-    elif name == DEFAULT_COORDINATOR:
+    if name == DEFAULT_COORDINATOR:
         if config:
             errors.append(
                 _error(
@@ -324,6 +346,17 @@ def _launcher_spec(raw: dict[str, Any] | None, errors: list[ConfigError]) -> Lau
     return spec
 
 
+def _coordinator_spec(raw: dict[str, Any] | None) -> CoordinatorSpec | None:
+    """A ``run_coordinator`` section that names a user's class (a module outside
+    ``dagster`` and ``trellis``), else None: the run queue as it is."""
+    if raw is None or raw.get("module") is None:
+        return None
+    module = str(raw["module"])
+    if module.split(".")[0] in ("dagster", "trellis"):
+        return None
+    return CoordinatorSpec(str(raw["class"]), module, dict(raw.get("config") or {}))
+
+
 def _retention(days: float | None) -> float | None:
     return None if days is None or days < 0 else days * 86400
 
@@ -376,6 +409,7 @@ def daemon_settings(value: dict[str, Any]) -> tuple[DaemonSettings, list[ConfigE
     settings = DaemonSettings(
         max_concurrent_runs=int(queue.get("max_concurrent_runs", DEFAULT_MAX_CONCURRENT_RUNS)),
         run_launcher=_launcher_spec(value.get("run_launcher"), errors),
+        run_coordinator=_coordinator_spec(value.get("run_coordinator")),
         tag_concurrency_limits=limits,
         dequeue_interval_seconds=interval,
         max_catchup_runs=catchup,

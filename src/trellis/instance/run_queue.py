@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from trellis.core import event_factory
+from trellis.core.errors import InstanceError
 from trellis.core.run import HOST_TAG, PID_NAMESPACE_TAG, PID_TAG, Run, RunStatus
 from trellis.instance.liveness import this_host, this_pid_namespace
 from trellis.instance.storage import RunsFilter
@@ -56,17 +57,102 @@ class RunQueueMixin:
 
     storage: InstanceStorage
     is_ephemeral: bool
+    settings: Any
     _queue_wakeup: QueueWakeup | None = None
+    _coordinator: Any = None
 
     def submit_run(self, run: Run) -> Run:
         """Put a new run in the run queue: stored with status QUEUED and a
-        ``RUN_ENQUEUED`` event; the daemon's ``run_queue`` loop starts it."""
-        run.status = RunStatus.QUEUED
+        ``RUN_ENQUEUED`` event; the daemon's ``run_queue`` loop starts it. With a user's
+        ``run_coordinator`` class in ``trellis.yaml`` (``run_coordinator.py``), the run is
+        stored NOT_STARTED and handed to its ``submit_run``; a coordinator that raises
+        ends the run FAILURE with the error and the error is raised."""
+        coordinator = self.run_coordinator
+        if coordinator is None:
+            run.status = RunStatus.QUEUED
+            self.storage.add_run(run)
+            event = event_factory.run_enqueued(run.run_id, run.job_name)
+            self.storage.store_events([event], run)
+            self.wake_run_queue()
+            return run
+        from trellis.instance.run_coordinator import SubmitRunContext
+
+        run.status = RunStatus.NOT_STARTED
         self.storage.add_run(run)
-        event = event_factory.run_enqueued(run.run_id, run.job_name)
-        self.storage.store_events([event], run)
+        try:
+            submitted = coordinator.submit_run(SubmitRunContext(run))
+        except Exception as exc:
+            message = (
+                f"The run coordinator {type(coordinator).__name__} refused run {run.run_id}: "
+                f"{type(exc).__name__}: {exc}"
+            )
+            self.fail_unlaunched_run(run.run_id, message)
+            raise
+        stored = self.storage.get_run(run.run_id)
+        return stored if stored is not None else submitted
+
+    @property
+    def run_coordinator(self) -> Any:
+        """The user's coordinator ``trellis.yaml`` names (built at first use and given this
+        instance), or None: the run queue itself."""
+        spec = self.settings.daemon.run_coordinator
+        if spec is None:
+            return None
+        if self._coordinator is None:
+            from trellis.instance.run_coordinator import RunCoordinator
+            from trellis.instance.user_class import build_user_class, config_file_of
+
+            built = build_user_class(
+                "run_coordinator",
+                config_file_of(self),
+                spec.module,
+                spec.class_name,
+                RunCoordinator,
+                spec.config,
+            )
+            built.register_instance(self)
+            self._coordinator = built
+        return self._coordinator
+
+    def enqueue_stored_run(self, run_id: str) -> Run:
+        """Put the stored, not yet started run ``run_id`` in the queue (NOT_STARTED ->
+        QUEUED with a ``RUN_ENQUEUED`` event): what ``QueuedRunCoordinator.submit_run``
+        does. Raises ``InstanceError`` when the run is not stored or not NOT_STARTED."""
+        stored = self.storage.get_run(run_id)
+        if stored is None:
+            raise InstanceError(f"Cannot enqueue run {run_id}: it is not stored.")
+
+        def change(run: Run) -> None:
+            run.status = RunStatus.QUEUED
+
+        event = event_factory.run_enqueued(run_id, stored.job_name)
+        queued = self._transition(run_id, RunStatus.NOT_STARTED, change, event)
+        if queued is None:
+            raise InstanceError(
+                f"Cannot enqueue run {run_id}: it is {stored.status.value}, not NOT_STARTED."
+            )
         self.wake_run_queue()
-        return run
+        return queued
+
+    def add_run_tags(self, run_id: str, new_tags: Mapping[str, str]) -> Run:
+        """Add (or change) tags of the stored run ``run_id``; the run. Raises
+        ``InstanceError`` for a run that is not stored or a tag that is not a string."""
+        bad = {
+            k: v for k, v in new_tags.items() if not isinstance(k, str) or not isinstance(v, str)
+        }
+        if bad:
+            raise InstanceError(f"Run tags must be strings, got {bad!r} for run {run_id}.")
+        with _claim_lock:
+            run = self.storage.get_run(run_id)
+            if run is None:
+                raise InstanceError(f"Cannot tag run {run_id}: it is not stored.")
+            if self.is_ephemeral:
+                from trellis.core.serialization import run_from_dict, run_to_dict
+
+                run = run_from_dict(run_to_dict(run))
+            run.tags = {**run.tags, **new_tags}
+            self.storage.update_run(run)
+            return run
 
     def wake_run_queue(self) -> None:
         """Wake the daemon's run queue now, from any process (``queue_wakeup.py``): a
@@ -152,10 +238,12 @@ class RunQueueMixin:
         return self._transition(run_id, RunStatus.STARTING, change, event)
 
     def fail_unlaunched_run(self, run_id: str, message: str) -> bool:
-        """End a run that its launcher could not start (still STARTING or QUEUED) as
-        FAILURE with ``message``; whether it was ended (False: it had started)."""
+        """End a run that its launcher could not start (still STARTING or QUEUED), or that
+        a run coordinator refused (NOT_STARTED), as FAILURE with ``message``; whether it
+        was ended (False: it had started)."""
         stored = self.storage.get_run(run_id)
-        if stored is None or stored.status not in (RunStatus.STARTING, RunStatus.QUEUED):
+        unstarted = (RunStatus.STARTING, RunStatus.QUEUED, RunStatus.NOT_STARTED)
+        if stored is None or stored.status not in unstarted:
             return False
 
         def change(run: Run) -> None:
