@@ -23,8 +23,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "instigation runtime": "the run-coordinator and launcher classes and code-location "
     "selectors arrive in a later release (the daemon runs schedules and every kind of "
     "sensor: trellis daemon; build_schedule_from_partitioned_job works)",
-    "instance queries": "querying the instance's event log with records and filters arrives "
-    "in a later release",
     "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
     "later release (AutomationCondition works)",
     "project loading": "project loading (load_assets_from_modules, @definitions, "
@@ -62,22 +60,6 @@ PLANNED: dict[str, str] = {
             "make_email_on_run_failure_sensor",
         ],
         "instigation runtime",
-    ),
-    **dict.fromkeys(
-        [
-            "AssetRecordsFilter",
-            "AssetValueLoader",
-            "EventLogEntry",
-            "EventLogRecord",
-            "EventRecordsFilter",
-            "EventRecordsResult",
-            "PaginatedResults",
-            "RunRecord",
-            "RunShardedEventsCursor",
-            "RunStatusChangeRecordsFilter",
-            "RunsFilter",
-        ],
-        "instance queries",
     ),
     **dict.fromkeys(
         [
