@@ -111,7 +111,7 @@ EXPORTS: dict[str, str] = {
     "EvaluateAutomationConditionsResult": "trellis.automation.testing",
     "Event": "trellis.core.events",
     "EventLogEntry": "trellis.core.events:Event",
-    "EventLogRecord": "trellis.instance.queries:EventRecord",
+    "EventLogRecord": "trellis.instance.queries",
     "EventRecordsFilter": "trellis.instance.queries",
     "EventRecordsResult": "trellis.instance.queries",
     "EventType": "trellis.core.events",

@@ -406,7 +406,7 @@ from trellis.instance.instance import Instance, Instance as DagsterInstance
 from trellis.instance.partition_status import AssetPartitionStatus
 from trellis.instance.queries import (
     AssetRecordsFilter,
-    EventRecord as EventLogRecord,
+    EventLogRecord,
     EventRecordsFilter,
     EventRecordsResult,
     PaginatedResults,

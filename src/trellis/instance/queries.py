@@ -135,10 +135,10 @@ def _no_tags(tags: Any, where: str) -> None:
 
 # -- records --------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class EventRecord:
-    """A stored event with its ``storage_id`` (Dagster's ``EventLogRecord``): increasing in
-    the order events were stored, unique in the instance; the cursor of the event queries.
-    ``event`` is the stored ``EventLogEntry`` (``event_log_entry``)."""
+class EventLogRecord:
+    """A stored event with its ``storage_id``: increasing in the order events were stored,
+    unique in the instance; the cursor of the event queries. ``event`` is the stored
+    ``EventLogEntry`` (``event_log_entry``)."""
 
     storage_id: int
     event: Event
@@ -232,7 +232,7 @@ class EventRecordsResult:
     the given cursor when the page is empty) and whether more records follow
     (``has_more``: exact, one more record is read to know)."""
 
-    records: Sequence[EventRecord]
+    records: Sequence[EventLogRecord]
     cursor: str | None
     has_more: bool
 
@@ -252,9 +252,9 @@ class AssetEntry:
     observation records, and the run of its newest materialization."""
 
     asset_key: AssetKey
-    last_materialization_record: EventRecord | None = None
+    last_materialization_record: EventLogRecord | None = None
     last_run_id: str | None = None
-    last_observation_record: EventRecord | None = None
+    last_observation_record: EventLogRecord | None = None
 
     @property
     def last_materialization(self) -> Event | None:
@@ -282,6 +282,9 @@ class AssetRecord:
     asset_entry: AssetEntry
 
 
+EventRecord = EventLogRecord  # the name Trellis' own code uses
+
+
 # -- the query storage answers ------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class EventQuery:
@@ -299,7 +302,7 @@ class EventQuery:
     storage_ids: tuple[int, ...] | None = None
     job_names: tuple[str, ...] | None = None
 
-    def matches(self, record: EventRecord) -> bool:
+    def matches(self, record: EventLogRecord) -> bool:
         """Whether ``record`` passes (what the SQL query does, in Python; the asset key is
         the caller's: the in-memory index)."""
         event, sid = record.event, record.storage_id
