@@ -424,6 +424,7 @@ def test_get_asset_records_and_latest_materialization_events(history):
         ),
         (lambda i: AssetRecordsFilter(ORDERS, after_timestamp="today"), "after_timestamp must"),
         (lambda i: AssetRecordsFilter(ORDERS, tags={"a": "b"}), "tags is not supported"),
+        (lambda i: AssetRecordsFilter(ORDERS, storage_ids=[1, None]), "storage_ids must be"),
         (lambda i: RunsFilter(statuses=["DONE"]), "'DONE' in statuses is not a run status"),
         (lambda i: RunsFilter(snapshot_id="abc"), "snapshot_id is not supported"),
         (lambda i: RunsFilter(tags={"a": 1}), "tags"),

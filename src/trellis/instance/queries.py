@@ -111,7 +111,10 @@ def _storage_ids(value: Any, where: str) -> tuple[int, ...] | None:
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise InvalidInvocationError(f"{where}: storage_ids must be a list of ints, got {value!r}.")
-    return tuple(check_storage_id(v, "storage_ids", where) or 0 for v in value)
+    found = tuple(check_storage_id(v, "storage_ids", where) for v in value)
+    if None in found:
+        raise InvalidInvocationError(f"{where}: storage_ids must be a list of ints, got {value!r}.")
+    return tuple(v for v in found if v is not None)
 
 
 def _strings(value: Any, argument: str, where: str) -> tuple[str, ...] | None:
