@@ -20,8 +20,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
     "injectors and readers work)",
-    "instance queries": "querying the instance's event log with records and filters arrives "
-    "in a later release",
     "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
     "later release (AutomationCondition works)",
 }
@@ -46,22 +44,6 @@ PLANNED: dict[str, str] = {
             "PipesLogReader",
         ],
         "pipes",
-    ),
-    **dict.fromkeys(
-        [
-            "AssetRecordsFilter",
-            "AssetValueLoader",
-            "EventLogEntry",
-            "EventLogRecord",
-            "EventRecordsFilter",
-            "EventRecordsResult",
-            "PaginatedResults",
-            "RunRecord",
-            "RunShardedEventsCursor",
-            "RunStatusChangeRecordsFilter",
-            "RunsFilter",
-        ],
-        "instance queries",
     ),
     **dict.fromkeys(
         [

@@ -6,6 +6,7 @@ modules as ``_exports.EXPORTS`` (``tests/test_public_api.py`` checks that)."""
 from __future__ import annotations
 
 from trellis import components
+from trellis.api.asset_value import AssetValueLoader
 from trellis.api.execute import materialize, materialize_to_memory
 from trellis.api.execute_job import (
     JobExecutionResult,
@@ -154,6 +155,7 @@ from trellis.core.errors import (
 from trellis.core.events import (
     Event,
     Event as DagsterEvent,
+    Event as EventLogEntry,
     EventType,
     EventType as DagsterEventType,
 )
@@ -404,6 +406,17 @@ from trellis.execution.executors.base import Executor
 from trellis.instance.for_test import instance_for_test
 from trellis.instance.instance import Instance, Instance as DagsterInstance
 from trellis.instance.partition_status import AssetPartitionStatus
+from trellis.instance.queries import (
+    AssetRecordsFilter,
+    EventLogRecord,
+    EventRecordsFilter,
+    EventRecordsResult,
+    PaginatedResults,
+    RunRecord,
+    RunsFilter,
+    RunShardedEventsCursor,
+    RunStatusChangeRecordsFilter,
+)
 from trellis.instance.run_coordinator import QueuedRunCoordinator, SubmitRunContext
 from trellis.plan.plan import ExecutionPlan
 from trellis.plan.steps import ExecutionStep, StepOutputHandle

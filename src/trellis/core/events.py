@@ -259,6 +259,44 @@ class Event:
         failures); empty for the others."""
         return getattr(self.data, "metadata", None) or {}
 
+    # -- the EventLogEntry view (an ``Event`` is Dagster's ``EventLogEntry`` and its
+    # ``DagsterEvent`` at once; a user's log line, ``LOG_MESSAGE``, has no DagsterEvent) --
+    @property
+    def is_dagster_event(self) -> bool:
+        """Whether the entry carries a ``DagsterEvent`` (every event but a log line)."""
+        return self.event_type is not EventType.LOG_MESSAGE
+
+    @property
+    def dagster_event(self) -> Event | None:
+        """The entry's ``DagsterEvent`` (the event itself), None for a log line."""
+        return self if self.is_dagster_event else None
+
+    @property
+    def dagster_event_type(self) -> EventType | None:
+        """The ``DagsterEventType``, None for a log line."""
+        return self.event_type if self.is_dagster_event else None
+
+    def get_dagster_event(self) -> Event:
+        """The entry's ``DagsterEvent``; a log line has none and raises."""
+        if not self.is_dagster_event:
+            from trellis.core.errors import InvariantViolationError
+
+            raise InvariantViolationError(
+                f"This EventLogEntry is a log line ({self.message[:60]!r}), not a DagsterEvent: "
+                "check is_dagster_event first."
+            )
+        return self
+
+    @property
+    def user_message(self) -> str:
+        """The entry's message."""
+        return self.message
+
+    @property
+    def error_info(self) -> ErrorInfo | None:
+        """The error of a failure event, if any (Dagster's name)."""
+        return self.error
+
     @property
     def node_name(self) -> str | None:
         """The op or asset-op name of a step event: the last part of the step key."""

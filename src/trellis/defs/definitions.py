@@ -390,6 +390,14 @@ class Definitions(DefinitionsResolution):
 
         return load_asset_value(self, AssetKey.from_coercible(key), instance, partition_key)
 
+    def get_asset_value_loader(self, instance: Any = None) -> Any:
+        """An ``AssetValueLoader`` over these definitions (a context manager: ``with
+        defs.get_asset_value_loader(instance) as loader: loader.load_asset_value(key)``);
+        it keeps the IO managers it builds until it closes."""
+        from trellis.api.asset_value import AssetValueLoader
+
+        return AssetValueLoader(self, instance)
+
 
 def _unique(items: Iterable[Any] | None) -> list[Any]:
     """``items`` with repeats of the same object dropped (order kept)."""

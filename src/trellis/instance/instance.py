@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from trellis.instance.heartbeat import Heartbeat
 from trellis.instance.instigation import InstigationMixin
 from trellis.instance.liveness import end_of_dead_run, judge_run, this_host, this_pid_namespace
 from trellis.instance.memory_storage import InMemoryStorage
+from trellis.instance.query_methods import InstanceQueriesMixin
 from trellis.instance.ref import InstanceRef
 from trellis.instance.run_queue import RunQueueMixin
 from trellis.instance.sqlite.schema import asset_key_to_db
@@ -62,22 +62,13 @@ RUNLESS_JOB_NAME = ""
 DEAD_RUN_CHECK_INTERVAL = 1.0
 
 
-def _timestamp(value: float | datetime | None) -> float | None:
-    if value is None or isinstance(value, (int, float)):
-        return value
-    return value.timestamp()
-
-
-def _statuses(
-    value: RunStatus | str | Iterable[RunStatus | str] | None,
-) -> tuple[RunStatus, ...] | None:
-    if value is None:
-        return None
-    items = [value] if isinstance(value, str) else list(value)
-    return tuple(RunStatus(s) for s in items)
-
-
-class Instance(InstanceConcurrencyMixin, InstigationMixin, RunQueueMixin, InstanceBackfillsMixin):
+class Instance(
+    InstanceQueriesMixin,
+    InstanceConcurrencyMixin,
+    InstigationMixin,
+    RunQueueMixin,
+    InstanceBackfillsMixin,
+):
     """One object over the instance's storage (runs, event logs, the asset index, the
     concurrency pools, the run queue, the daemon's records) and its home directory, where
     the filesystem IO manager keeps outputs (``storage/``).
@@ -200,27 +191,6 @@ class Instance(InstanceConcurrencyMixin, InstigationMixin, RunQueueMixin, Instan
     def get_run_by_id(self, run_id: str) -> Run | None:
         """The run with this id, or None (Dagster's name for ``get_run``)."""
         return self.get_run(run_id)
-
-    def get_runs(
-        self,
-        statuses: RunStatus | str | Iterable[RunStatus | str] | None = None,
-        job_name: str | None = None,
-        tags: Mapping[str, str | Collection[str]] | None = None,
-        created_after: float | datetime | None = None,
-        created_before: float | datetime | None = None,
-        limit: int | None = None,
-    ) -> list[Run]:
-        """Runs, newest first, filtered by status, job name, tags (every one must match; a
-        value may be a collection of accepted values) and creation time."""
-        self._maybe_check_dead_runs()
-        runs_filter = RunsFilter(
-            statuses=_statuses(statuses),
-            job_name=job_name,
-            tags=dict(tags) if tags else None,
-            created_after=_timestamp(created_after),
-            created_before=_timestamp(created_before),
-        )
-        return self.storage.get_runs(runs_filter, limit)
 
     def update_run(self, run: Run) -> None:
         """Store a run's changed status, times and tags."""

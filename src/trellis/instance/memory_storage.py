@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import threading
+import time
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -25,8 +26,10 @@ from trellis.instance.pools import InMemoryPoolsMixin
 from trellis.instance.sqlite.schema import asset_key_to_db
 from trellis.instance.storage import (
     FINISHED_STATUSES,
+    EventQuery,
     EventRecord,
     InstanceStorage,
+    RunRecord,
     RunsFilter,
 )
 
@@ -68,6 +71,7 @@ class InMemoryStorage(
         self._lock = threading.RLock()
         self._runs: dict[str, Run] = {}
         self._order: dict[str, int] = {}
+        self._updated: dict[str, float] = {}  # when each run was last stored
         # Each run's events with their storage ids, in two parallel lists: a record object
         # per event is made only when one is asked for (most never are).
         self._logs: dict[str, _RunLog] = {}
@@ -114,6 +118,7 @@ class InMemoryStorage(
                 raise InstanceError(f"A run with id '{run.run_id}' already exists.")
             self._runs[run.run_id] = run
             self._order[run.run_id] = next(self._ids)
+            self._updated[run.run_id] = time.time()
 
     def _keeps_stored(self, run: Run) -> bool:
         """Whether the stored run is another object, finished with another status."""
@@ -132,6 +137,7 @@ class InMemoryStorage(
                 return
             self._runs[run.run_id] = run
             self._order.setdefault(run.run_id, next(self._ids))
+            self._updated[run.run_id] = time.time()
 
     def get_run(self, run_id: str) -> Run | None:
         """One run, or None."""
@@ -140,9 +146,62 @@ class InMemoryStorage(
     def get_runs(self, runs_filter: RunsFilter, limit: int | None = None) -> list[Run]:
         """Runs passing the filter, newest first."""
         with self._lock:
-            runs = [r for r in self._runs.values() if runs_filter.matches(r)]
+            runs = [
+                r for r in self._runs.values() if runs_filter.matches(r, self._updated[r.run_id])
+            ]
             runs.sort(key=lambda r: (r.create_time, self._order[r.run_id]), reverse=True)
         return runs[:limit] if limit is not None else runs
+
+    def get_run_records(
+        self,
+        runs_filter: RunsFilter,
+        limit: int | None = None,
+        cursor: str | None = None,
+        order_by: str | None = None,
+        ascending: bool = False,
+    ) -> list[RunRecord]:
+        """Run records passing the filter, in ``order_by`` order after ``cursor``."""
+        from trellis.instance.sqlite.record_queries import check_order_by, unknown_run_cursor
+
+        check_order_by(order_by)
+        column = order_by or "create_timestamp"
+        with self._lock:
+
+            def key(run: Run) -> tuple[float, int]:
+                values = {
+                    "id": 0.0,
+                    "create_timestamp": run.create_time,
+                    "update_timestamp": self._updated[run.run_id],
+                    "start_time": run.start_time,
+                    "end_time": run.end_time,
+                }
+                value = values[column]
+                return (-1.0 if value is None else value, self._order[run.run_id])
+
+            runs = [
+                r for r in self._runs.values() if runs_filter.matches(r, self._updated[r.run_id])
+            ]
+            runs.sort(key=key, reverse=not ascending)
+            if cursor is not None:
+                at = self._runs.get(cursor)
+                if at is None:
+                    raise unknown_run_cursor(cursor)
+                mark = key(at)
+                runs = [r for r in runs if (key(r) > mark if ascending else key(r) < mark)]
+            runs = runs[:limit] if limit is not None else runs
+            return [
+                RunRecord.from_stored(
+                    self._order[r.run_id], r, r.create_time, self._updated[r.run_id]
+                )
+                for r in runs
+            ]
+
+    def count_runs(self, runs_filter: RunsFilter) -> int:
+        """How many runs pass the filter."""
+        with self._lock:
+            return sum(
+                1 for r in self._runs.values() if runs_filter.matches(r, self._updated[r.run_id])
+            )
 
     def delete_runs(self, run_ids: Sequence[str]) -> int:
         """Delete runs with their events and asset-index entries."""
@@ -152,6 +211,7 @@ class InMemoryStorage(
                 if self._runs.pop(run_id, None) is not None:
                     deleted += 1
                 self._order.pop(run_id, None)
+                self._updated.pop(run_id, None)
                 self._logs.pop(run_id, None)
                 self._heartbeats.pop(run_id, None)
             gone = set(run_ids)
@@ -240,6 +300,7 @@ class InMemoryStorage(
                     self._checks.add(EventRecord(storage_id, event))
             if run is not None and not self._keeps_stored(run):
                 self._runs[run.run_id] = run
+                self._updated[run.run_id] = time.time()
         return True
 
     def record_heartbeat(self, run_ids: Sequence[str], timestamp: float) -> None:
@@ -276,6 +337,29 @@ class InMemoryStorage(
                 return found if limit is None else found[:limit]
             stop = len(log.ids) if limit is None else min(len(log.ids), start + limit)
             return [EventRecord(log.ids[i], log.events[i]) for i in range(start, stop)]
+
+    def query_event_records(
+        self, query: EventQuery, limit: int | None = None, ascending: bool = False
+    ) -> list[EventRecord]:
+        """The events passing ``query``, by storage id (an asset's through the index)."""
+        indexes = {
+            EventType.ASSET_MATERIALIZATION: self._materializations,
+            EventType.ASSET_OBSERVATION: self._observations,
+        }
+        with self._lock:
+            if query.asset_key is not None and all(t in indexes for t in query.event_types):
+                candidates = [
+                    r for t in query.event_types for r in indexes[t].get(query.asset_key, ())
+                ]
+            else:
+                candidates = [
+                    EventRecord(sid, event)
+                    for log in self._logs.values()
+                    for sid, event in zip(log.ids, log.events, strict=True)
+                ]
+        found = [r for r in candidates if query.matches(r)]
+        found.sort(key=lambda r: r.storage_id, reverse=not ascending)
+        return found[:limit] if limit is not None else found
 
     def get_materialization_records(
         self, key: AssetKey, limit: int | None = None, before_cursor: int | None = None

@@ -12,11 +12,10 @@ storage only stores and queries.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from trellis.core.asset_checks import AssetCheckEvaluation, AssetCheckKey
+from trellis.core.asset_checks import AssetCheckKey
 from trellis.core.asset_key import AssetKey
 from trellis.core.events import Event, EventType
 from trellis.core.run import Run, RunStatus
@@ -32,6 +31,14 @@ from trellis.instance.daemon_records import (
 )
 from trellis.instance.partition_status import StatusRange, StatusUpdate
 from trellis.instance.pools import PoolSlot, SlotClaim
+from trellis.instance.queries import (
+    AssetEntry,
+    AssetRecord,
+    EventQuery,
+    EventRecord,
+    RunRecord,
+    RunsFilter,
+)
 from trellis.instance.queue_wakeup import QueueWakeup
 
 RUN_STATUS_BY_EVENT = {
@@ -49,80 +56,6 @@ IN_PROGRESS_STATUSES = (RunStatus.STARTING, RunStatus.STARTED)
 LIVE_STATUSES = (*IN_PROGRESS_STATUSES, RunStatus.CANCELING)
 # A run never leaves these: storage keeps the status once one is stored.
 FINISHED_STATUSES = (RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED)
-
-
-@dataclass(frozen=True, slots=True)
-class EventRecord:
-    """A stored event with its ``storage_id``: increasing in the order events were stored,
-    unique in the instance; the cursor of ``get_records`` and the materialization index."""
-
-    storage_id: int
-    event: Event
-
-    @property
-    def run_id(self) -> str:
-        """The run the event belongs to."""
-        return self.event.run_id
-
-    @property
-    def timestamp(self) -> float:
-        """When the event happened (seconds since the epoch)."""
-        return self.event.timestamp
-
-    @property
-    def asset_check_evaluation(self) -> AssetCheckEvaluation | None:
-        """The ``AssetCheckEvaluation`` of an ``ASSET_CHECK_EVALUATION`` record."""
-        return getattr(self.event.data, "evaluation", None)
-
-    @property
-    def event_log_entry(self) -> Event:
-        """The stored event (Dagster's name for it)."""
-        return self.event
-
-    @property
-    def asset_key(self) -> AssetKey | None:
-        """The asset of an asset event, else None."""
-        return self.event.asset_key
-
-    @property
-    def partition_key(self) -> str | None:
-        """The partition of an asset event, else None."""
-        return self.event.partition
-
-    @property
-    def asset_materialization(self) -> Any:
-        """The ``AssetMaterialization`` of an ``ASSET_MATERIALIZATION`` record, else None."""
-        return self.event.asset_materialization
-
-
-@dataclass(frozen=True, slots=True)
-class RunsFilter:
-    """Which runs a query wants. ``tags`` maps a key to a value, or to a collection of
-    accepted values; every tag must match. Times are seconds since the epoch and compare
-    with the run's ``create_time`` (after: strictly later; before: strictly earlier)."""
-
-    statuses: tuple[RunStatus, ...] | None = None
-    job_name: str | None = None
-    tags: Mapping[str, str | Collection[str]] | None = None
-    created_after: float | None = None
-    created_before: float | None = None
-
-    def matches(self, run: Run) -> bool:
-        """Whether ``run`` passes the filter (what the SQL query does, in Python)."""
-        if self.statuses is not None and run.status not in self.statuses:
-            return False
-        if self.job_name is not None and run.job_name != self.job_name:
-            return False
-        if self.created_after is not None and not run.create_time > self.created_after:
-            return False
-        if self.created_before is not None and not run.create_time < self.created_before:
-            return False
-        for key, wanted in (self.tags or {}).items():
-            value = run.tags.get(key)
-            accepted = (wanted,) if isinstance(wanted, str) else wanted
-            if value is None or value not in accepted:
-                return False
-        return True
 
 
 class InstanceStorage(ABC):
@@ -147,6 +80,25 @@ class InstanceStorage(ABC):
     @abstractmethod
     def get_runs(self, runs_filter: RunsFilter, limit: int | None = None) -> list[Run]:
         """Runs passing the filter, newest first."""
+
+    @abstractmethod
+    def get_run_records(
+        self,
+        runs_filter: RunsFilter,
+        limit: int | None = None,
+        cursor: str | None = None,
+        order_by: str | None = None,
+        ascending: bool = False,
+    ) -> list[RunRecord]:
+        """Records of the runs passing the filter, sorted by ``order_by`` (one of
+        ``RUN_ORDER_COLUMNS``; None: creation time, as ``get_runs``), then by storage id,
+        descending unless ``ascending``; a run not started or ended sorts as the oldest
+        by ``start_time`` / ``end_time``. With ``cursor`` (a run id) only the runs after
+        that run in this order; a run id not stored raises ``InvalidInvocationError``."""
+
+    @abstractmethod
+    def count_runs(self, runs_filter: RunsFilter) -> int:
+        """How many runs pass the filter."""
 
     @abstractmethod
     def delete_runs(self, run_ids: Sequence[str]) -> int:
@@ -189,6 +141,13 @@ class InstanceStorage(ABC):
         """A run's events with a storage id above ``after_cursor``, oldest first; only
         those of ``event_types`` when given."""
 
+    @abstractmethod
+    def query_event_records(
+        self, query: EventQuery, limit: int | None = None, ascending: bool = False
+    ) -> list[EventRecord]:
+        """The events (of every run, and those reported outside any run) passing
+        ``query``, by storage id: newest first unless ``ascending``."""
+
     # -- liveness ----------------------------------------------------------------------
     @abstractmethod
     def record_heartbeat(self, run_ids: Sequence[str], timestamp: float) -> None:
@@ -227,6 +186,24 @@ class InstanceStorage(ABC):
     @abstractmethod
     def get_asset_keys(self) -> list[AssetKey]:
         """Every asset key that has been materialized or observed, sorted."""
+
+    def get_asset_records(self, keys: Sequence[AssetKey] | None = None) -> list[AssetRecord]:
+        """What the asset index holds about ``keys`` (every asset when None), those with
+        a history, sorted by key: each one's newest materialization and observation."""
+        known = self.get_asset_keys()
+        wanted = known if keys is None else sorted(set(keys).intersection(known))
+        found = []
+        for key in wanted:
+            materialization = self.get_latest_materialization_record(key)
+            observations = self.get_observation_records(key, limit=1)
+            entry = AssetEntry(
+                key,
+                materialization,
+                materialization.run_id if materialization is not None else None,
+                observations[0] if observations else None,
+            )
+            found.append(AssetRecord(entry))
+        return found
 
     @abstractmethod
     def wipe_assets(self, keys: Sequence[AssetKey]) -> list[AssetKey]:

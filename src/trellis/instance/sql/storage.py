@@ -37,6 +37,7 @@ from trellis.instance.sql.daemon_storage import SqlDaemonRecords
 from trellis.instance.sql.database import NOT_COMMITTED, Database
 from trellis.instance.sql.dynamic_storage import SqlDynamicPartitions
 from trellis.instance.sql.pool_storage import SqlPools
+from trellis.instance.sql.record_queries import SqlRecordQueries, runs_conditions
 from trellis.instance.sql.schema import (
     SCHEMA_REVISION,
     asset_check_evaluations,
@@ -95,6 +96,7 @@ def _record(row: Any) -> EventRecord:
 
 
 class SqlStorage(
+    SqlRecordQueries,
     SqlAutomationRecords,
     SqlPools,
     SqlDynamicPartitions,
@@ -202,24 +204,11 @@ class SqlStorage(
 
     def get_runs(self, runs_filter: RunsFilter, limit: int | None = None) -> list[Run]:
         """Runs passing the filter, newest first."""
-        stmt = sa.select(runs_t.c.body).order_by(
-            runs_t.c.create_timestamp.desc(), runs_t.c.id.desc()
+        stmt = (
+            sa.select(runs_t.c.body)
+            .where(*runs_conditions(runs_filter))
+            .order_by(runs_t.c.create_timestamp.desc(), runs_t.c.id.desc())
         )
-        f = runs_filter
-        if f.statuses is not None:
-            stmt = stmt.where(runs_t.c.status.in_([s.value for s in f.statuses]))
-        if f.job_name is not None:
-            stmt = stmt.where(runs_t.c.job_name == f.job_name)
-        if f.created_after is not None:
-            stmt = stmt.where(runs_t.c.create_timestamp > f.created_after)
-        if f.created_before is not None:
-            stmt = stmt.where(runs_t.c.create_timestamp < f.created_before)
-        for key, wanted in (f.tags or {}).items():
-            values = [wanted] if isinstance(wanted, str) else list(wanted)
-            tagged = sa.select(tags_t.c.run_id).where(
-                tags_t.c.key == key, tags_t.c.value.in_(values)
-            )
-            stmt = stmt.where(runs_t.c.run_id.in_(tagged))
         if limit is not None:
             stmt = stmt.limit(limit)
         bodies = self.db.read(lambda conn: conn.execute(stmt).scalars().all())

@@ -49,6 +49,7 @@ from trellis.instance.sqlite.connection import (
 from trellis.instance.sqlite.daemon_storage import SqliteDaemonRecords
 from trellis.instance.sqlite.dynamic_storage import SqliteDynamicPartitions
 from trellis.instance.sqlite.pool_storage import SqlitePools
+from trellis.instance.sqlite.record_queries import SqliteRecordQueries, runs_where
 from trellis.instance.sqlite.schema import (
     CREATE_STATEMENTS,
     SCHEMA_REVISION,
@@ -182,6 +183,7 @@ def _version(conn: sqlite3.Connection) -> str | None:
 
 
 class SqliteStorage(
+    SqliteRecordQueries,
     SqliteAutomationRecords,
     SqlitePools,
     SqliteDynamicPartitions,
@@ -325,33 +327,8 @@ class SqliteStorage(
 
     def get_runs(self, runs_filter: RunsFilter, limit: int | None = None) -> list[Run]:
         """Runs passing the filter, newest first."""
-        where: list[str] = []
-        params: list[Any] = []
-        f = runs_filter
-        if f.statuses is not None:
-            where.append(f"status IN ({_marks(len(f.statuses))})")
-            params.extend(s.value for s in f.statuses)
-        if f.job_name is not None:
-            where.append("job_name = ?")
-            params.append(f.job_name)
-        if f.created_after is not None:
-            where.append("create_timestamp > ?")
-            params.append(f.created_after)
-        if f.created_before is not None:
-            where.append("create_timestamp < ?")
-            params.append(f.created_before)
-        for key, wanted in (f.tags or {}).items():
-            values = [wanted] if isinstance(wanted, str) else list(wanted)
-            where.append(
-                'run_id IN (SELECT run_id FROM run_tags WHERE "key" = ? '
-                f"AND value IN ({_marks(len(values))}))"
-            )
-            params.append(key)
-            params.extend(values)
-        sql = "SELECT body FROM runs"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY create_timestamp DESC, id DESC"
+        where, params = runs_where(runs_filter)
+        sql = f"SELECT body FROM runs{where} ORDER BY create_timestamp DESC, id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
