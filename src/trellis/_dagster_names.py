@@ -25,8 +25,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "sensor: trellis daemon; build_schedule_from_partitioned_job works)",
     "instance queries": "querying the instance's event log with records and filters arrives "
     "in a later release",
-    "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
-    "later release (AutomationCondition works)",
     "project loading": "project loading (load_assets_from_modules, @definitions, "
     "load_from_defs_folder) is being added in issue 12",
 }
@@ -78,17 +76,6 @@ PLANNED: dict[str, str] = {
             "RunsFilter",
         ],
         "instance queries",
-    ),
-    **dict.fromkeys(
-        [
-            "AutoMaterializeAssetPartitionsFilter",
-            "AutoMaterializePolicy",
-            "AutoMaterializeRule",
-            "FreshnessPolicy",
-            "LegacyFreshnessPolicy",
-            "apply_freshness_policy",
-        ],
-        "automation",
     ),
 }
 

@@ -136,10 +136,12 @@ class AssetOut:
     """Declares one asset of a ``@multi_asset``: its key and asset-level properties."""
 
     __slots__ = (
+        "auto_materialize_policy",
         "automation_condition",
         "code_version",
         "dagster_type",
         "description",
+        "freshness_policy",
         "group_name",
         "io_manager_key",
         "is_required",
@@ -166,6 +168,8 @@ class AssetOut:
         tags: Mapping[str, str] | None = None,
         kinds: set[str] | None = None,
         automation_condition: Any = None,
+        auto_materialize_policy: Any = None,
+        freshness_policy: Any = None,
     ) -> None:
         self.key_prefix = [key_prefix] if isinstance(key_prefix, str) else key_prefix
         self.key = AssetKey.from_coercible(key) if key is not None else None
@@ -180,3 +184,5 @@ class AssetOut:
         self.tags = dict(tags or {})
         self.kinds = set(kinds or ())
         self.automation_condition = automation_condition
+        self.auto_materialize_policy = auto_materialize_policy
+        self.freshness_policy = freshness_policy  # a FreshnessPolicy or LegacyFreshnessPolicy
