@@ -19,8 +19,10 @@ from trellis import (
     LegacyFreshnessPolicy,
     apply_freshness_policy,
     asset,
+    graph_multi_asset,
     materialize,
     multi_asset,
+    op,
 )
 from trellis.core.errors import InvalidDefinitionError
 from trellis.defs.freshness_policy import FreshnessState
@@ -169,6 +171,16 @@ def test_policies_attach_to_assets_specs_outs_and_many_at_once():
     assert specs["fresh"].freshness_policy == HOURLY
     assert specs["old_style"].legacy_freshness_policy == LegacyFreshnessPolicy(30)
     assert specs["a"].freshness_policy == DAILY and specs["b"].freshness_policy is None
+
+    @op
+    def make():
+        return 1
+
+    @graph_multi_asset(outs={"g": AssetOut(freshness_policy=HOURLY)})
+    def graphed():
+        return {"g": make()}
+
+    assert graphed.specs_by_key[graphed.key].freshness_policy == HOURLY
 
     applied = apply_freshness_policy(
         [fresh, pair, AssetSpec("ext")], DAILY, overwrite_existing=False
