@@ -270,22 +270,36 @@ def test_a_filter_without_tags_counts_every_update():
 
 
 # -- errors ---------------------------------------------------------------------------------
-def test_rules_trellis_cannot_map_fail_at_definition_naming_the_asset_and_the_rule():
+def test_a_rule_trellis_cannot_map_fails_at_definition_naming_the_asset_and_the_rule():
+    whole = AMR.skip_on_backfill_in_progress(all_partitions=True)
+    with pytest.raises(
+        InvalidDefinitionError,
+        match=r"asset 'gated': AutoMaterializeRule.skip_on_backfill_in_progress\(all_partitions="
+        r"True\) cannot be converted.*Use AutoMaterializeRule.skip_on_backfill_in_progress\(\)",
+    ):
+
+        @asset(auto_materialize_policy=EAGER.with_rules(whole))
+        def gated(): ...
+
+
+def test_a_parent_filter_counts_only_updates_by_runs_with_the_required_tags():
     tagged = AMR.materialize_on_parent_updated(
         AutoMaterializeAssetPartitionsFilter(latest_run_required_tags={"team": "a"})
     )
-    with pytest.raises(
-        InvalidDefinitionError,
-        match=r"asset 'tagged': .*latest_run_required_tags.*do not read run tags.*allow",
-    ):
 
-        @asset(auto_materialize_policy=EAGER.with_rules(tagged))
-        def tagged(): ...
+    @asset(deps=[up], auto_materialize_policy=AutoMaterializePolicy(rules={tagged}))
+    def picky(): ...
 
-    with pytest.raises(
-        InvalidDefinitionError, match=r"all_partitions=True.*cannot be converted.*Use"
-    ):
-        AMR.skip_on_backfill_in_progress(all_partitions=True).to_automation_condition()
+    s = Scenario(up, picky)
+    s.evaluate()
+    s.materialize("up", tags={"team": "b"}).advance(minutes=1).evaluate()
+    assert s.requested() == {}
+    s.materialize("up", tags={"team": "a", "other": "x"}).advance(minutes=1).evaluate()
+    assert s.requested() == {"picky": True}
+    s.advance(minutes=1).evaluate()
+    assert s.requested() == {}  # handled
+    s.materialize("up").advance(minutes=1).evaluate()  # no tags
+    assert s.requested() == {}
 
 
 def test_bad_arguments_are_refused_with_what_was_wrong():

@@ -4,7 +4,13 @@ evaluates as the ``AutomationCondition`` it converts to."""
 
 from __future__ import annotations
 
-from trellis import AutoMaterializePolicy, AutoMaterializeRule, Definitions, asset
+from trellis import (
+    AutoMaterializeAssetPartitionsFilter,
+    AutoMaterializePolicy,
+    AutoMaterializeRule,
+    Definitions,
+    asset,
+)
 
 EAGER = AutoMaterializePolicy.eager()
 
@@ -39,4 +45,21 @@ def gated(): ...
 def busy(): ...
 
 
-defs = Definitions(assets=[source, other, root, child, gated, busy])
+@asset
+def feed(): ...
+
+
+@asset(
+    deps=[feed],
+    auto_materialize_policy=AutoMaterializePolicy(
+        rules={
+            AutoMaterializeRule.materialize_on_parent_updated(
+                AutoMaterializeAssetPartitionsFilter(latest_run_required_tags={"release": "yes"})
+            )
+        }
+    ),
+)
+def released(): ...
+
+
+defs = Definitions(assets=[source, other, root, child, gated, busy, feed, released])

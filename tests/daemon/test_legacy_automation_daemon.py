@@ -24,11 +24,13 @@ def legacy(harness):
     return made
 
 
-def _materialize(harness, *names, run=None):
-    """Materialize ``names`` in this process (as a launched run would); with ``run``, that
-    launched run is marked finished."""
+def _materialize(harness, *names, run=None, tags=None):
+    """Materialize ``names`` in this process (as a launched run would, with ``tags``); with
+    ``run``, that launched run is marked finished."""
     job = harness.location.definitions.get_implicit_global_asset_job_def()
-    result = job.execute_in_process(asset_selection=list(names), instance=harness.instance)
+    result = job.execute_in_process(
+        asset_selection=list(names), instance=harness.instance, tags=tags
+    )
     assert result.success
     if run is not None:
         run.status = RunStatus.SUCCESS
@@ -90,3 +92,13 @@ def test_skip_rules_hold_requests_back_until_they_no_longer_apply(legacy):
     assert launched == [["gated"]]  # both parents updated since gated last materialized
     evaluations = harness.instance.get_automation_evaluations("gated", limit=3)
     assert evaluations[0].num_requested == 1
+
+
+def test_a_parent_filter_reads_the_tags_of_the_run_that_updated_the_parent(legacy):
+    harness = legacy
+    _materialize(harness, "source", "other", "root", "child", "gated", "busy")
+    assert _tick(harness, 0)[0] == []
+    _materialize(harness, "feed", tags={"release": "no"})
+    assert _tick(harness, 30)[0] == []
+    _materialize(harness, "feed", tags={"release": "yes"})
+    assert _tick(harness, 60)[0] == [["released"]]

@@ -3,7 +3,8 @@ mapped onto the ``AutomationCondition`` building blocks (``to_automation_conditi
 so that the automation daemon evaluates them like any condition.
 
 - ``materialize_on_missing()``: ``missing().newly_true()`` since requested or updated;
-- ``materialize_on_parent_updated()``: ``any_deps_updated()`` since last handled;
+- ``materialize_on_parent_updated()``: ``any_deps_updated()`` since last handled (with
+  an ``updated_parent_filter``'s tags, updates by runs with those tags only);
 - ``materialize_on_cron(cron, tz)``: ``cron_tick_passed`` since last handled;
 - ``materialize_on_required_for_freshness()``: never true (Dagster 1.13 no longer
   schedules runs for freshness policies);
@@ -48,9 +49,8 @@ class AutoMaterializeDecisionType(Enum):
 
 class AutoMaterializeAssetPartitionsFilter:
     """Which parent updates ``materialize_on_parent_updated`` counts: with
-    ``latest_run_required_tags``, only those made by a run with these tags. Trellis'
-    conditions do not read run tags, so a filter with tags cannot be converted (an
-    empty filter counts every update)."""
+    ``latest_run_required_tags``, only a parent partition whose newest materialization
+    came from a run with all these tags (None or empty: every update)."""
 
     def __init__(self, latest_run_required_tags: Mapping[str, str] | None = None) -> None:
         if latest_run_required_tags is not None and not (
@@ -239,17 +239,49 @@ class MaterializeOnParentUpdatedRule(AutoMaterializeRule):
     updated_parent_filter: AutoMaterializeAssetPartitionsFilter | None = None
 
     def to_automation_condition(self) -> BuiltinAutomationCondition:
-        """A parent updated since last handled, in the latest window."""
+        """A parent updated since last handled, in the latest window; with required tags,
+        updated by a run that has them (a parent requested in the same evaluation does
+        not count then: its run's tags are not known yet)."""
         found = self.updated_parent_filter
-        if found is not None and found.latest_run_required_tags:
-            raise InvalidDefinitionError(
-                f"{self!r} cannot be converted: Trellis' automation conditions do not read "
-                "run tags, so latest_run_required_tags cannot filter parent updates. Use "
-                "materialize_on_parent_updated() without the filter, or an "
-                "AutomationCondition with any_deps_updated().allow(AssetSelection...) to "
-                "choose which parents count."
-            )
-        return _window(AC.any_deps_updated().since_last_handled()).with_label(self.name)
+        tags = found.latest_run_required_tags if found is not None else None
+        if not tags:
+            return _window(AC.any_deps_updated().since_last_handled()).with_label(self.name)
+        updated = (
+            AC.newly_updated()
+            & ~AC.executed_with_root_target()
+            & LatestRunTagsCondition(tags=tuple(sorted(tags.items())))
+        ).with_label("newly_updated_with_required_tags")
+        deps = AC.any_deps_match(updated).with_label("any_deps_updated_with_required_tags")
+        return _window(deps.since_last_handled()).with_label(self.name)
+
+
+@dataclasses.dataclass(frozen=True)
+class LatestRunTagsCondition(SubsetAutomationCondition):
+    """Partitions whose newest materialization came from a run with all of ``tags``."""
+
+    tags: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """``latest_run_has_tags(...)``."""
+        return f"latest_run_has_tags({dict(self.tags)})"
+
+    @property
+    def description(self) -> str:
+        """In words."""
+        return f"Latest materialized by a run tagged {dict(self.tags)}"
+
+    def compute_subset(self, context: AutomationContext) -> AssetSubset:
+        """The partitions whose newest update's run has the tags."""
+        view, key = context.asset_graph_view, context.key
+        found = []
+        for partition, update in view.updates(key).items():
+            run_tags = view.state.run_tags(update.run_id)
+            if run_tags is not None and all(run_tags.get(k) == v for k, v in self.tags):
+                found.append(partition)
+        if view.space(key) is None:
+            return AssetSubset(key, bool(found))
+        return view.subset(key, [p for p in found if p is not None])
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
