@@ -28,6 +28,7 @@ from trellis.defs.signature import analyse_function
 
 if TYPE_CHECKING:
     from trellis.defs.asset_check_spec import AssetCheckSpec
+    from trellis.defs.freshness_policy import FreshnessPolicy, LegacyFreshnessPolicy
     from trellis.defs.partitions import PartitionsDefinition
 
 
@@ -534,8 +535,8 @@ def asset(
     pool: str | None = None,
     backfill_policy: BackfillPolicy | None = None,
     auto_materialize_policy: Any = None,
-    freshness_policy: Any = None,
-    legacy_freshness_policy: Any = None,
+    freshness_policy: FreshnessPolicy | LegacyFreshnessPolicy | None = None,
+    legacy_freshness_policy: LegacyFreshnessPolicy | None = None,
 ) -> AssetDecorator: ...
 
 
@@ -569,8 +570,8 @@ def asset(
     pool: str | None = None,
     backfill_policy: BackfillPolicy | None = None,
     auto_materialize_policy: Any = None,
-    freshness_policy: Any = None,
-    legacy_freshness_policy: Any = None,
+    freshness_policy: FreshnessPolicy | LegacyFreshnessPolicy | None = None,
+    legacy_freshness_policy: LegacyFreshnessPolicy | None = None,
 ) -> AssetsDefinition | AssetDecorator:
     """Define an asset from the function that computes it: ``@asset`` or
     ``@asset(key_prefix=..., group_name=..., ...)``.

@@ -7,6 +7,11 @@ from typing import Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InvalidDefinitionError
+from trellis.defs.freshness_policy import (
+    FreshnessPolicy,
+    LegacyFreshnessPolicy,
+    split_freshness_policies,
+)
 
 IO_MANAGER_KEY_METADATA = "trellis/io_manager_key"
 # Dagster's system metadata that marks an asset observed, not materialized, by its function
@@ -111,11 +116,9 @@ class AssetSpec:
         partitions_def: Any = None,
         automation_condition: Any = None,
         auto_materialize_policy: Any = None,
-        freshness_policy: Any = None,
-        legacy_freshness_policy: Any = None,
+        freshness_policy: FreshnessPolicy | LegacyFreshnessPolicy | None = None,
+        legacy_freshness_policy: LegacyFreshnessPolicy | None = None,
     ) -> None:
-        from trellis.defs.freshness_policy import split_freshness_policies
-
         self.key = AssetKey.from_coercible(key)
         owner = f"AssetSpec('{self.key.to_user_string()}')"
         deps = list(deps or ())

@@ -4,10 +4,13 @@ declared."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InvalidDefinitionError
+
+if TYPE_CHECKING:
+    from trellis.defs.freshness_policy import FreshnessPolicy, LegacyFreshnessPolicy
 
 
 class _NoValue:
@@ -169,7 +172,7 @@ class AssetOut:
         kinds: set[str] | None = None,
         automation_condition: Any = None,
         auto_materialize_policy: Any = None,
-        freshness_policy: Any = None,
+        freshness_policy: FreshnessPolicy | LegacyFreshnessPolicy | None = None,
     ) -> None:
         self.key_prefix = [key_prefix] if isinstance(key_prefix, str) else key_prefix
         self.key = AssetKey.from_coercible(key) if key is not None else None
