@@ -20,8 +20,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
     "injectors and readers work)",
-    "automation": "freshness policies and the legacy auto-materialize policies arrive in a "
-    "later release (AutomationCondition works)",
 }
 
 PLANNED: dict[str, str] = {
@@ -44,17 +42,6 @@ PLANNED: dict[str, str] = {
             "PipesLogReader",
         ],
         "pipes",
-    ),
-    **dict.fromkeys(
-        [
-            "AutoMaterializeAssetPartitionsFilter",
-            "AutoMaterializePolicy",
-            "AutoMaterializeRule",
-            "FreshnessPolicy",
-            "LegacyFreshnessPolicy",
-            "apply_freshness_policy",
-        ],
-        "automation",
     ),
 }
 

@@ -52,6 +52,11 @@ from trellis.api.testing import (
 from trellis.api.validate_config import validate_run_config
 from trellis.automation.condition import AutomationCondition
 from trellis.automation.context import AutomationContext, AutomationResult
+from trellis.automation.legacy_policy import AutoMaterializePolicy
+from trellis.automation.legacy_rules import (
+    AutoMaterializeAssetPartitionsFilter,
+    AutoMaterializeRule,
+)
 from trellis.automation.testing import (
     EvaluateAutomationConditionsResult,
     evaluate_automation_conditions,
@@ -304,6 +309,11 @@ from trellis.defs.explicit_graph import (
     MultiDependencyDefinition,
     NodeUse as NodeInvocation,
     OutputMapping,
+)
+from trellis.defs.freshness_policy import (
+    FreshnessPolicy,
+    LegacyFreshnessPolicy,
+    apply_freshness_policy,
 )
 from trellis.defs.graph import GraphDefinition, GraphOut, graph
 from trellis.defs.graph_asset import graph_asset, graph_multi_asset

@@ -27,12 +27,15 @@ class FakeState:
         self.progress: dict[AssetKey, set[str | None]] = {}
         self.failures: dict[AssetKey, set[str | None]] = {}
         self.runs: dict[str, frozenset[AssetKey]] = {}
+        self.tags: dict[str, dict[str, str]] = {}
         self.storage_id = 0
         self.reads = 0
 
-    def materialize(self, asset, partition=None, *, at: datetime | float, run_id=None, targets=()):
+    def materialize(
+        self, asset, partition=None, *, at: datetime | float, run_id=None, targets=(), tags=None
+    ):
         """Record a materialization (by the run ``run_id``, a new one by default, which
-        targets ``targets`` and ``asset``)."""
+        targets ``targets`` and ``asset`` and has ``tags``)."""
         self.storage_id += 1
         run_id = run_id or f"run-{self.storage_id}"
         ts = at.timestamp() if isinstance(at, datetime) else at
@@ -40,6 +43,8 @@ class FakeState:
         self.runs[run_id] = (
             self.runs.get(run_id, frozenset()) | {key(asset)} | {key(t) for t in targets}
         )
+        if tags:
+            self.tags[run_id] = dict(tags)
 
     # -- the protocol ---------------------------------------------------------------------
     def latest_updates(self, asset):
@@ -57,6 +62,9 @@ class FakeState:
 
     def run_targets(self, run_id):
         return self.runs.get(run_id)
+
+    def run_tags(self, run_id):
+        return self.tags.get(run_id, {}) if run_id in self.runs else None
 
 
 class Scenario:

@@ -133,6 +133,24 @@ class AutomationGraphView:
         found = mapping.upstream_partition_keys(keys, down_def, up_def, self.evaluation_time)
         return found.keys
 
+    def has_nonexistent_upstream(self, subset: AssetSubset, parent: AssetKey) -> bool:
+        """Whether partitions of ``subset`` (of a child of ``parent``) depend, through the
+        partition mapping, on partitions of ``parent`` that do not exist now."""
+        child = subset.key
+        producer = self.asset_graph.producer.get(child)
+        up_def, down_def = self.partitions_def(parent), self.partitions_def(child)
+        if producer is None or up_def is None or down_def is None or subset.is_empty:
+            return False
+        from trellis.defs.partition_deps import mapping_for
+
+        mapping = mapping_for(producer, parent, up_def)
+        keys = sorted(subset.partition_keys)
+        found = mapping.upstream_partition_keys(keys, down_def, up_def, self.evaluation_time)
+        space = self.space(parent)
+        return bool(found.nonexistent) or (
+            space is not None and any(k not in space.index for k in found.keys)
+        )
+
     # -- what the state says ------------------------------------------------------------
     def is_materializable(self, key: AssetKey) -> bool:
         """Whether a definition here materializes ``key`` (not an external asset)."""

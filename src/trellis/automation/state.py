@@ -77,6 +77,10 @@ class AssetStateView(Protocol):
         """The assets a run targets (None: not known)."""
         ...
 
+    def run_tags(self, run_id: str) -> Mapping[str, str] | None:
+        """The tags of a run (None: no such run, as for a runless event)."""
+        ...
+
 
 def run_partitions(run: Run, partitions_def: Any) -> PartitionSet:
     """The partitions of an asset of ``partitions_def`` that ``run`` targets, from its
@@ -114,6 +118,7 @@ class InstanceStateView:
         self._failed: dict[AssetKey, set[str | None]] | None = None
         self._targets: dict[str, frozenset[AssetKey] | None] = {}
         self._job_keys: dict[str, frozenset[AssetKey] | None] = {}
+        self._tags: dict[str, dict[str, str] | None] = {}
 
     def prefetch(self, keys: Iterable[AssetKey]) -> None:
         """Read the latest materializations of ``keys`` now, together."""
@@ -186,6 +191,13 @@ class InstanceStateView:
             run = self.instance.get_run(run_id)
             self._targets[run_id] = self._targets_of(run) if run is not None else None
         return self._targets[run_id]
+
+    def run_tags(self, run_id: str) -> Mapping[str, str] | None:
+        """The tags of the run ``run_id`` (None: no such run)."""
+        if run_id not in self._tags:
+            run = self.instance.get_run(run_id) if run_id else None
+            self._tags[run_id] = dict(run.tags) if run is not None else None
+        return self._tags[run_id]
 
     def _targets_of(self, run: Run) -> frozenset[AssetKey]:
         """A run's assets: its asset selection, else its asset job's assets, else (a job

@@ -1,4 +1,5 @@
-"""``trellis asset list | materialize | observe | check | diagram | wipe | automation``."""
+"""``trellis asset list | materialize | observe | check | diagram | wipe | automation``
+(``trellis asset freshness`` is in ``freshness_command.py``)."""
 
 from __future__ import annotations
 
@@ -98,7 +99,8 @@ def list_assets(python_file: str | None, module_name: str | None, attribute: str
     (with the cause: a new code version, an upstream's new data version, a stale
     upstream), its data version; external assets are observed or never observed. With
     asset checks, the status of each check from its latest evaluation (passed, failed,
-    warned, or never run)."""
+    warned, or never run). With freshness policies, each asset's freshness state (PASS,
+    WARN, FAIL, UNKNOWN; see ``trellis asset freshness``)."""
     from trellis.cli.asset_status import status_columns
 
     defs = definitions_from(python_file, module_name, attribute)
@@ -119,6 +121,15 @@ def list_assets(python_file: str | None, module_name: str | None, attribute: str
                 for row, key in zip(rows, keys, strict=True)
             ]
             columns = (*columns, "CHECKS")
+        from trellis.instance.freshness import freshness_by_key
+
+        fresh = freshness_by_key(instance, graph)
+        if fresh:
+            from trellis.cli.freshness_command import freshness_cells
+
+            cells = freshness_cells(fresh, keys)
+            rows = [(*row, cell) for row, cell in zip(rows, cells, strict=True)]
+            columns = (*columns, "FRESHNESS")
     title = f"{len(rows)} asset{'' if len(rows) == 1 else 's'}"
     make_console().print(simple_table(title, columns, rows))
 

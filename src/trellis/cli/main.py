@@ -14,6 +14,7 @@ from trellis.cli.defs_commands import defs_group
 from trellis.cli.dev_command import dev
 from trellis.cli.dotenv_file import load_env_file
 from trellis.cli.errors import CliError
+from trellis.cli.freshness_command import freshness
 from trellis.cli.instance_commands import instance_group
 from trellis.cli.instigator_commands import schedule_group, sensor_group
 from trellis.cli.job_commands import job_group, launch
@@ -62,6 +63,7 @@ cli.add_command(daemon_group)
 cli.add_command(schedule_group)
 cli.add_command(sensor_group)
 run_group.add_command(launch)
+asset_group.add_command(freshness)
 cli.add_command(dev)
 
 

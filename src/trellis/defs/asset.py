@@ -14,9 +14,9 @@ from trellis.core.deprecation import warn_deprecated
 from trellis.core.errors import InvalidDefinitionError, InvalidSubsetError
 from trellis.defs.asset_spec import (
     AssetSpec,
-    check_automation_condition,
     coerce_dep_keys,
     is_observation_spec,
+    resolve_automation,
 )
 from trellis.defs.backfill_policy import BackfillPolicy
 from trellis.defs.graph import GraphDefinition
@@ -28,6 +28,7 @@ from trellis.defs.signature import analyse_function
 
 if TYPE_CHECKING:
     from trellis.defs.asset_check_spec import AssetCheckSpec
+    from trellis.defs.freshness_policy import FreshnessPolicy, LegacyFreshnessPolicy
     from trellis.defs.partitions import PartitionsDefinition
 
 
@@ -533,6 +534,9 @@ def asset(
     check_specs: Sequence[AssetCheckSpec] | None = None,
     pool: str | None = None,
     backfill_policy: BackfillPolicy | None = None,
+    auto_materialize_policy: Any = None,
+    freshness_policy: FreshnessPolicy | LegacyFreshnessPolicy | None = None,
+    legacy_freshness_policy: LegacyFreshnessPolicy | None = None,
 ) -> AssetDecorator: ...
 
 
@@ -565,6 +569,9 @@ def asset(
     check_specs: Sequence[AssetCheckSpec] | None = None,
     pool: str | None = None,
     backfill_policy: BackfillPolicy | None = None,
+    auto_materialize_policy: Any = None,
+    freshness_policy: FreshnessPolicy | LegacyFreshnessPolicy | None = None,
+    legacy_freshness_policy: LegacyFreshnessPolicy | None = None,
 ) -> AssetsDefinition | AssetDecorator:
     """Define an asset from the function that computes it: ``@asset`` or
     ``@asset(key_prefix=..., group_name=..., ...)``.
@@ -572,15 +579,14 @@ def asset(
     Parameters other than the context, config and resources name upstream assets
     (``def orders(raw_orders)`` reads the asset ``raw_orders``); ``ins`` overrides that.
     ``automation_condition=`` (an ``AutomationCondition``) says when declarative automation
-    requests it. ``compute_kind=`` and ``non_argument_deps=``, deprecated in Dagster, are
-    accepted with a ``DeprecationWarning`` (use ``kinds=`` and ``deps=``). ``hooks={...}``
-    run after the asset's step in every job that materializes it. ``check_specs=`` declares asset
-    checks the function evaluates itself: it yields (or returns in
-    ``MaterializeResult(check_results=...)``) one ``AssetCheckResult`` for each.
-    ``pool=`` names the concurrency pool whose limit its step shares with every run of
-    the instance.
-    ``backfill_policy=`` (``BackfillPolicy.single_run()``) lets one run materialize a
-    range of partitions.
+    requests it (an ``auto_materialize_policy=`` is converted to one); ``freshness_policy=``
+    says how recent it must be. ``compute_kind=`` and ``non_argument_deps=``, deprecated in
+    Dagster, warn (use ``kinds=`` and ``deps=``). ``hooks={...}`` run after the asset's step
+    in every job that materializes it. ``check_specs=`` declares asset checks the function
+    evaluates itself: it yields (or returns in ``MaterializeResult(check_results=...)``) one
+    ``AssetCheckResult`` for each. ``pool=`` names the concurrency pool whose limit its step
+    shares with every run of the instance. ``backfill_policy=``
+    (``BackfillPolicy.single_run()``) lets one run materialize a range of partitions.
     """
     kinds, deps = _deprecated_asset_args("@asset", kinds, deps, compute_kind, non_argument_deps)
 
@@ -627,7 +633,12 @@ def asset(
             tags=tags,
             kinds=kinds,
             partitions_def=partitions_def,
-            automation_condition=check_automation_condition(automation_condition, owner),
+            automation_condition=resolve_automation(
+                automation_condition, auto_materialize_policy, owner
+            ),
+            auto_materialize_policy=auto_materialize_policy,
+            freshness_policy=freshness_policy,
+            legacy_freshness_policy=legacy_freshness_policy,
         )
         return AssetsDefinition(
             op_def,
@@ -707,9 +718,13 @@ def multi_asset(
                     tags=asset_out.tags,
                     kinds=asset_out.kinds or shared_kinds,
                     partitions_def=partitions_def,
-                    automation_condition=check_automation_condition(
-                        asset_out.automation_condition, f"{owner}, AssetOut '{out_name}'"
+                    automation_condition=resolve_automation(
+                        asset_out.automation_condition,
+                        asset_out.auto_materialize_policy,
+                        f"{owner}, AssetOut '{out_name}'",
                     ),
+                    auto_materialize_policy=asset_out.auto_materialize_policy,
+                    freshness_policy=asset_out.freshness_policy,
                 )
         else:
             for spec in specs or ():

@@ -7,6 +7,11 @@ from typing import Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InvalidDefinitionError
+from trellis.defs.freshness_policy import (
+    FreshnessPolicy,
+    LegacyFreshnessPolicy,
+    split_freshness_policies,
+)
 
 IO_MANAGER_KEY_METADATA = "trellis/io_manager_key"
 # Dagster's system metadata that marks an asset observed, not materialized, by its function
@@ -37,6 +42,30 @@ def check_automation_condition(value: Any, owner: str) -> Any:
     )
 
 
+def resolve_automation(automation_condition: Any, auto_materialize_policy: Any, owner: str) -> Any:
+    """The automation condition of an asset given ``automation_condition=`` or
+    ``auto_materialize_policy=`` (an ``AutoMaterializePolicy``, converted with its
+    ``to_automation_condition()``, as Dagster does); both only when they agree."""
+    condition = check_automation_condition(automation_condition, owner)
+    if auto_materialize_policy is None:
+        return condition
+    convert = getattr(auto_materialize_policy, "to_automation_condition", None)
+    if not callable(convert) or not hasattr(auto_materialize_policy, "rules"):
+        raise InvalidDefinitionError(
+            f"{owner}: auto_materialize_policy must be an AutoMaterializePolicy (for example "
+            f"AutoMaterializePolicy.eager()), got {auto_materialize_policy!r}."
+        )
+    try:
+        converted = convert()
+    except InvalidDefinitionError as exc:
+        raise InvalidDefinitionError(f"{owner}: {exc}") from None
+    if condition is not None and condition != converted:
+        raise InvalidDefinitionError(
+            f"{owner}: pass automation_condition= or auto_materialize_policy=, not both."
+        )
+    return converted
+
+
 def coerce_dep_keys(deps: Iterable[Any] | None) -> list[AssetKey]:
     """Asset keys for what users pass as ``deps``: keys, strings, specs, asset definitions."""
     keys: list[AssetKey] = []
@@ -64,7 +93,9 @@ def dep_partition_mappings(deps: Iterable[Any] | None) -> dict[AssetKey, Any]:
 class AssetSpec:
     """An asset's key and properties: for assets that this code does not materialize
     (upstream, external), and for the outputs of a ``@multi_asset``.
-    ``automation_condition`` says when declarative automation requests the asset.
+    ``automation_condition`` says when declarative automation requests the asset
+    (``auto_materialize_policy``, the older way, is converted to one);
+    ``freshness_policy`` / ``legacy_freshness_policy`` say how recent it should be.
 
     ``with_io_manager_key(key)`` names the IO manager that loads it for downstream assets.
     """
@@ -84,8 +115,12 @@ class AssetSpec:
         kinds: set[str] | None = None,
         partitions_def: Any = None,
         automation_condition: Any = None,
+        auto_materialize_policy: Any = None,
+        freshness_policy: FreshnessPolicy | LegacyFreshnessPolicy | None = None,
+        legacy_freshness_policy: LegacyFreshnessPolicy | None = None,
     ) -> None:
         self.key = AssetKey.from_coercible(key)
+        owner = f"AssetSpec('{self.key.to_user_string()}')"
         deps = list(deps or ())
         self.deps = coerce_dep_keys(deps)
         # The partition mappings of the deps given as ``AssetDep(..., partition_mapping=)``.
@@ -99,8 +134,13 @@ class AssetSpec:
         self.tags = dict(tags or {})
         self.kinds = set(kinds or ())
         self.partitions_def = partitions_def
-        self.automation_condition = check_automation_condition(
-            automation_condition, f"AssetSpec('{self.key.to_user_string()}')"
+        self.automation_condition = resolve_automation(
+            automation_condition, auto_materialize_policy, owner
+        )
+        # The policy given, kept as Dagster keeps it (its condition is automation_condition).
+        self.auto_materialize_policy = auto_materialize_policy
+        self.freshness_policy, self.legacy_freshness_policy = split_freshness_policies(
+            freshness_policy, legacy_freshness_policy, owner
         )
 
     def dep_objects(self, rename: Any = None) -> list[Any]:
@@ -139,8 +179,15 @@ class AssetSpec:
             "kinds": self.kinds,
             "partitions_def": self.partitions_def,
             "automation_condition": self.automation_condition,
+            "auto_materialize_policy": self.auto_materialize_policy,
+            "freshness_policy": self.freshness_policy,
+            "legacy_freshness_policy": self.legacy_freshness_policy,
         }
         key = changes.pop("key", self.key)
+        if "automation_condition" in changes and "auto_materialize_policy" not in changes:
+            values["auto_materialize_policy"] = None  # a new condition replaces the policy
+        if "auto_materialize_policy" in changes and "automation_condition" not in changes:
+            values["automation_condition"] = None  # and a new policy the condition
         values.update(changes)
         return AssetSpec(key, **values)
 

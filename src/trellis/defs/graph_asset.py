@@ -252,6 +252,7 @@ def _spec_from_out(
         tags=asset_out.tags,
         kinds=asset_out.kinds,
         partitions_def=partitions_def,
+        freshness_policy=asset_out.freshness_policy,
     )
 
 

@@ -4,10 +4,13 @@ declared."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InvalidDefinitionError
+
+if TYPE_CHECKING:
+    from trellis.defs.freshness_policy import FreshnessPolicy, LegacyFreshnessPolicy
 
 
 class _NoValue:
@@ -136,10 +139,12 @@ class AssetOut:
     """Declares one asset of a ``@multi_asset``: its key and asset-level properties."""
 
     __slots__ = (
+        "auto_materialize_policy",
         "automation_condition",
         "code_version",
         "dagster_type",
         "description",
+        "freshness_policy",
         "group_name",
         "io_manager_key",
         "is_required",
@@ -166,6 +171,8 @@ class AssetOut:
         tags: Mapping[str, str] | None = None,
         kinds: set[str] | None = None,
         automation_condition: Any = None,
+        auto_materialize_policy: Any = None,
+        freshness_policy: FreshnessPolicy | LegacyFreshnessPolicy | None = None,
     ) -> None:
         self.key_prefix = [key_prefix] if isinstance(key_prefix, str) else key_prefix
         self.key = AssetKey.from_coercible(key) if key is not None else None
@@ -180,3 +187,5 @@ class AssetOut:
         self.tags = dict(tags or {})
         self.kinds = set(kinds or ())
         self.automation_condition = automation_condition
+        self.auto_materialize_policy = auto_materialize_policy
+        self.freshness_policy = freshness_policy  # a FreshnessPolicy or LegacyFreshnessPolicy

@@ -140,7 +140,7 @@ def assets_json(defs: Any, instance: Any) -> list[dict[str, Any]]:
 
 def asset_detail_json(defs: Any, instance: Any, key: AssetKey, limit: int) -> dict[str, Any]:
     """One asset: its definition, its materializations (newest first, with metadata),
-    and the history of its checks."""
+    and the history of its checks; its freshness state when it has a freshness policy."""
     graph = defs.asset_graph
     item = definition_json(graph, key)
     records = instance.get_materialization_records(key, limit=limit)
@@ -159,5 +159,9 @@ def asset_detail_json(defs: Any, instance: Any, key: AssetKey, limit: int) -> di
         records[0] if records else None, running.get(text), failed.get(text), []
     )
     item["staleness"] = staleness_by_asset(instance, graph, [key])[key]
+    from trellis.instance.freshness import get_freshness
+
+    freshness = get_freshness(instance, graph, key)
+    item["freshness"] = freshness.to_dict() if freshness is not None else None
     item["partition_health"] = partition_health(instance, defs, [key]).get(key)
     return item

@@ -111,6 +111,7 @@ export async function renderAsset(root, key) {
       field("Description", a.description), field("Group", a.group), field("Kinds", a.kinds.join(", ")),
       field("Owners", a.owners.join(", ")), field("Code version", a.code_version), field("Op", a.op),
       field("Partitions", a.partitions),
+      field("Freshness", a.freshness && `${a.freshness.state}: ${a.freshness.policy} (${a.freshness.reason})`),
       field("Tags", Object.entries(a.tags).map(([k, v]) => `${k}=${v}`).join(", ")),
       field("Upstream", a.deps.map((d) => [link(assetPath(d), d), " "])),
       field("Downstream", a.downstream.map((d) => [link(assetPath(d), d), " "])),
