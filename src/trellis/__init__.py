@@ -368,6 +368,7 @@ __all__ = [
     "multi_asset",
     "multi_asset_check",
     "multi_asset_sensor",
+    "multi_observable_source_asset",
     "multi_or_in_process_executor",
     "multiprocess_executor",
     "multithread_executor",

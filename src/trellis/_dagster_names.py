@@ -15,8 +15,6 @@ PLANNED_GROUPS: dict[str, str] = {
     "asset check factories": "build_sensor_for_freshness_checks arrives in a later release "
     "(the freshness, time-partition freshness, metadata bounds and column schema change "
     "check factories work; run them in an asset job or with materialize)",
-    "data versions": "multi_observable_source_asset arrives in a later release "
-    "(@observable_source_asset, DataVersion and ObserveResult work)",
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
     "injectors and readers work)",
@@ -37,12 +35,6 @@ PLANNED: dict[str, str] = {
             "build_sensor_for_freshness_checks",
         ],
         "asset check factories",
-    ),
-    **dict.fromkeys(
-        [
-            "multi_observable_source_asset",
-        ],
-        "data versions",
     ),
     **dict.fromkeys(
         [

@@ -352,6 +352,7 @@ EXPORTS: dict[str, str] = {
     "multi_asset": "trellis.defs.asset",
     "multi_asset_check": "trellis.defs.asset_checks_definition",
     "multi_asset_sensor": "trellis.defs.multi_asset_sensor",
+    "multi_observable_source_asset": "trellis.defs.multi_observable_source_asset",
     "multi_or_in_process_executor": "trellis.defs.executor",
     "multiprocess_executor": "trellis.defs.executor",
     "multithread_executor": "trellis.defs.executor",

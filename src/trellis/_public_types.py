@@ -333,6 +333,7 @@ from trellis.defs.loading import (
 )
 from trellis.defs.logger import LoggerDefinition, logger
 from trellis.defs.multi_asset_sensor import MultiAssetSensorDefinition, multi_asset_sensor
+from trellis.defs.multi_observable_source_asset import multi_observable_source_asset
 from trellis.defs.multi_partition_mapping import (
     DimensionPartitionMapping,
     MultiPartitionMapping,
