@@ -31,7 +31,7 @@ from trellis.defs.asset import AssetsDefinition, _check_specs
 from trellis.defs.asset_check_spec import AssetCheckSpec
 from trellis.defs.asset_spec import ASSET_EXECUTION_TYPE_METADATA, OBSERVATION, AssetSpec
 from trellis.defs.ins_outs import Nothing, Out
-from trellis.defs.op import OpDefinition
+from trellis.defs.observable_source_asset import observe_op
 
 
 def _results(returned: Any) -> Iterator[Any]:
@@ -159,23 +159,17 @@ def multi_observable_source_asset(
                 group_name=spec.group_name or group_name,
                 partitions_def=partitions_def,
             )
-        op_def = OpDefinition(
-            fn,
-            name=op_name,
-            outs=outs,
-            required_resource_keys=required_resource_keys,
-            tags=op_tags,
-            description=description,
-            kind="asset",
-        )
-        if op_def.ins:
-            raise InvalidDefinitionError(
-                f"{owner}: its function takes {sorted(op_def.ins)}, but an observe function "
-                "reads no assets (only the context, config and resources)."
-            )
         outputs_by_key = {key: out for out, key in keys_by_output.items()}
-        op_def.compute_fn = _observe_all(fn, owner, outputs_by_key, can_subset)
-        op_def.spec.is_generator = True
+        op_def = observe_op(
+            fn,
+            op_name,
+            outs,
+            required_resource_keys,
+            op_tags,
+            description,
+            owner,
+            lambda: _observe_all(fn, owner, outputs_by_key, can_subset),
+        )
         return AssetsDefinition(
             op_def,
             keys_by_output_name=keys_by_output,
