@@ -323,6 +323,7 @@ EXPECTED_PUBLIC_NAMES = [
     "build_schedule_context",
     "build_schedule_from_partitioned_job",
     "build_sensor_context",
+    "build_sensor_for_freshness_checks",
     "build_time_partition_freshness_checks",
     "check_dagster_type",
     "colored_console_logger",

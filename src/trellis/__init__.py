@@ -308,6 +308,7 @@ __all__ = [
     "build_schedule_context",
     "build_schedule_from_partitioned_job",
     "build_sensor_context",
+    "build_sensor_for_freshness_checks",
     "build_time_partition_freshness_checks",
     "check_dagster_type",
     "colored_console_logger",

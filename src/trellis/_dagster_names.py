@@ -12,9 +12,6 @@ from __future__ import annotations
 
 # Feature group -> what the error says about it.
 PLANNED_GROUPS: dict[str, str] = {
-    "asset check factories": "build_sensor_for_freshness_checks arrives in a later release "
-    "(the freshness, time-partition freshness, metadata bounds and column schema change "
-    "check factories work; run them in an asset job or with materialize)",
     "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
     "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
     "injectors and readers work)",
@@ -30,12 +27,6 @@ PLANNED_GROUPS: dict[str, str] = {
 }
 
 PLANNED: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "build_sensor_for_freshness_checks",
-        ],
-        "asset check factories",
-    ),
     **dict.fromkeys(
         [
             "PipesBlobStoreMessageReader",

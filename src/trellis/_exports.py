@@ -292,6 +292,7 @@ EXPORTS: dict[str, str] = {
     "build_schedule_context": "trellis.api.testing",
     "build_schedule_from_partitioned_job": "trellis.defs.partitioned_schedule",
     "build_sensor_context": "trellis.api.testing",
+    "build_sensor_for_freshness_checks": "trellis.defs.freshness_sensor",
     "build_time_partition_freshness_checks": "trellis.defs.asset_check_factories",
     "check_dagster_type": "trellis.defs.dagster_type",
     "colored_console_logger": "trellis.defs.builtin_loggers",

@@ -302,6 +302,7 @@ from trellis.defs.explicit_graph import (
     NodeUse as NodeInvocation,
     OutputMapping,
 )
+from trellis.defs.freshness_sensor import build_sensor_for_freshness_checks
 from trellis.defs.graph import GraphDefinition, GraphOut, graph
 from trellis.defs.graph_asset import graph_asset, graph_multi_asset
 from trellis.defs.hook import HookDefinition, HookExecutionResult, failure_hook, success_hook
