@@ -12,9 +12,6 @@ from __future__ import annotations
 
 # Feature group -> what the error says about it.
 PLANNED_GROUPS: dict[str, str] = {
-    "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
-    "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
-    "injectors and readers work)",
     "instigation runtime": "the run-coordinator and launcher classes and code-location "
     "selectors arrive in a later release (the daemon runs schedules and every kind of "
     "sensor: trellis daemon; build_schedule_from_partitioned_job works)",
@@ -27,14 +24,6 @@ PLANNED_GROUPS: dict[str, str] = {
 }
 
 PLANNED: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "PipesBlobStoreMessageReader",
-            "PipesCompositeMessageReader",
-            "PipesLogReader",
-        ],
-        "pipes",
-    ),
     **dict.fromkeys(
         [
             "CodeLocationSelector",

@@ -15,10 +15,13 @@ from trellis.api.execute_job import (
     reconstructable,
 )
 from trellis.api.hooks_and_loggers import build_hook_context, build_init_logger_context
+from trellis.api.pipes.blob_store import PipesBlobStoreMessageReader, PipesDirectoryMessageReader
 from trellis.api.pipes.client import PipesClient, PipesClientCompletedInvocation
 from trellis.api.pipes.errors import PipesExecutionError
+from trellis.api.pipes.log_readers import PipesChunkedLogReader, PipesFileLogReader, PipesLogReader
 from trellis.api.pipes.message_handler import PipesMessageHandler
 from trellis.api.pipes.readers import (
+    PipesCompositeMessageReader,
     PipesContextInjector,
     PipesEnvContextInjector,
     PipesFileContextInjector,
