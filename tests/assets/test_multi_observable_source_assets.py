@@ -13,6 +13,7 @@ from trellis import (
     AssetKey,
     AssetSelection,
     AssetSpec,
+    ConfigurableResource,
     DataVersion,
     Definitions,
     InvalidDefinitionError,
@@ -204,3 +205,21 @@ def test_bad_definitions_are_refused_with_the_reason():
         @multi_observable_source_asset(specs=[AssetSpec("a")])
         def reads(orders):
             yield ObserveResult(asset_key="a")
+
+
+class Store(ConfigurableResource):
+    """Where the observed files live."""
+
+    checksum: str
+
+
+def test_resources_bound_with_resource_defs_reach_the_function():
+    @multi_observable_source_asset(
+        specs=[AssetSpec("a")], resource_defs={"store": Store(checksum="x9")}
+    )
+    def bound(store: Store):
+        yield ObserveResult(asset_key="a", data_version=DataVersion(store.checksum))
+
+    defs = Definitions(assets=[bound], jobs=[define_asset_job("observe", ["a"])])
+    result = defs.get_job_def("observe").execute_in_process()
+    assert result.get_asset_observation_events()[0].asset_observation.data_version == "x9"
