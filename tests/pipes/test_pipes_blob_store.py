@@ -83,9 +83,14 @@ def test_chunks_in_a_directory_and_a_forwarded_log_reach_the_step(tmp_path):
     ]
     assert reader.counter >= 4  # three chunks or more, read in order
     assert reader.opened_payload == {"extras": {}}
-    assert forwarded.getvalue() == "stdout: starting\nstdout: done\n"
+    first = f"stdout: starting {result.run_id}\nstdout: done\n"
+    assert forwarded.getvalue() == first
     (directory,) = seen_directories
     assert not os.path.exists(directory)  # the temporary directory is gone
+
+    # Again: the file left by the first run is not forwarded again, the rewritten one is.
+    again = materialize([orders], resources={"pipes": client})
+    assert forwarded.getvalue() == first + f"stdout: starting {again.run_id}\nstdout: done\n"
 
 
 def test_a_directory_of_ones_own_is_emptied_and_must_start_empty(tmp_path):
@@ -331,3 +336,35 @@ def test_a_failing_process_still_has_its_chunks_read():
     assert "failed: External process failed with exit code 3: /bin/sh" in failure.message
     assert "second chunk" in [m for _, m in logs(result, "orders")]  # read all the same
     assert not result.get_asset_materialization_events()
+
+
+def test_one_reader_serves_steps_that_run_at_the_same_time():
+    client = PipesSubprocessClient(
+        message_reader=PipesDirectoryMessageReader(interval=0.05), forward_stdio=False
+    )
+
+    def make(name: str):
+        @asset(name=name)
+        def chunked(context: AssetExecutionContext, pipes: PipesSubprocessClient):
+            return pipes.run(
+                command=script("chunked.py"), context=context, env=ENV
+            ).get_materialize_result()
+
+        return chunked
+
+    result = materialize(
+        [make("left"), make("right")],
+        resources={"pipes": client},
+        run_config={"execution": {"config": {"multithread": {"max_concurrent": 2}}}},
+    )
+    assert result.success
+    starts = [e.timestamp for e in result.all_events if e.event_type is EventType.STEP_START]
+    ends = [e.timestamp for e in result.all_events if e.event_type is EventType.STEP_SUCCESS]
+    assert max(starts) < min(ends)  # the two sessions overlapped
+    for key in ("left", "right"):
+        assert [m for _, m in logs(result, key)][1:] == ["first chunk", "second chunk"]
+    rows = {
+        e.asset_key.to_user_string(): e.metadata["rows"].value
+        for e in result.get_asset_materialization_events()
+    }
+    assert rows == {"left": 7, "right": 7}

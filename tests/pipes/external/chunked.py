@@ -9,7 +9,7 @@ from trellis_pipes import PipesDirectoryMessageWriter, open_dagster_pipes
 
 interval = float(sys.argv[1]) if len(sys.argv) > 1 else 0.05
 with open_dagster_pipes(message_writer=PipesDirectoryMessageWriter(interval=interval)) as pipes:
-    print("stdout: starting", flush=True)
+    print(f"stdout: starting {pipes.run_id}", flush=True)
     pipes.log.info("first chunk")
     time.sleep(interval * 4)
     pipes.log.warning("second chunk")

@@ -40,7 +40,9 @@ class PipesBlobStoreMessageReader(PipesMessageReader):
     ``messages_are_readable``; ``log_readers`` forward the process's logs.
 
     ``wait_for_logs_seconds``: how long, after the session closed, to wait for a log
-    reader's target to appear before warning that it never did."""
+    reader's target to appear before warning that it never did. One reader may serve
+    sessions that run at the same time (each reads its own chunks), but its log readers
+    follow one session at a time."""
 
     wait_for_logs_seconds: float = 10.0
 
@@ -53,7 +55,7 @@ class PipesBlobStoreMessageReader(PipesMessageReader):
                 f"{owner}: interval must be a positive number of seconds, got {interval!r}."
             )
         self.interval = float(interval)
-        self.counter = 1
+        self.counter = 1  # the next chunk of the latest session
         self.log_readers: list[PipesLogReader] = []
         for log_reader in log_readers or ():
             self.add_log_reader(log_reader)
@@ -125,24 +127,26 @@ class PipesBlobStoreMessageReader(PipesMessageReader):
     def _read_chunks(
         self, handler: PipesMessageHandler, params: PipesParams, closed: threading.Event
     ) -> None:
+        index = 1  # this session's (a reader shared by concurrent steps reads each apart)
         try:
             while True:
                 closing = closed.is_set()  # read once more after the session closed
                 if self.messages_are_readable(params):
-                    while self._take_chunk(handler, params, final=closing):
-                        pass
+                    while self._take_chunk(handler, params, index, final=closing):
+                        index += 1
+                        self.counter = index
                 if closing:
                     return
                 closed.wait(self.interval)
         except Exception as exc:
-            handler.report_pipes_framework_exception(
-                f"{type(self).__name__} (chunk {self.counter})", exc
-            )
+            handler.report_pipes_framework_exception(f"{type(self).__name__} (chunk {index})", exc)
 
-    def _take_chunk(self, handler: PipesMessageHandler, params: PipesParams, final: bool) -> bool:
-        """Hand chunk ``counter`` to the handler and move on; False when it is not there
-        (or, before the end, not whole yet)."""
-        chunk = self.download_messages_chunk(self.counter, params)
+    def _take_chunk(
+        self, handler: PipesMessageHandler, params: PipesParams, index: int, final: bool
+    ) -> bool:
+        """Hand chunk ``index`` to the handler; False when it is not there (or, before the
+        end, not whole yet)."""
+        chunk = self.download_messages_chunk(index, params)
         if not chunk:
             return False
         lines = [line for line in chunk.split("\n") if line.strip()]
@@ -154,7 +158,6 @@ class PipesBlobStoreMessageReader(PipesMessageReader):
                 return False  # not whole yet: fetched again at the next poll
         for line in lines:
             handler.handle_line(line)
-        self.counter += 1
         return True
 
     def _run_log_readers(

@@ -114,8 +114,12 @@ class PipesChunkedLogReader(PipesLogReader):
 
 
 class PipesFileLogReader(PipesChunkedLogReader):
-    """Forwards what is appended to the file ``path`` (the process's stdout redirected
-    there, say) to ``target_stream``, from the moment the file exists."""
+    """Forwards the file ``path`` (the process's stdout redirected there, say) to
+    ``target_stream``: from its beginning once the session's process has written it (a
+    file left by an earlier session is not read until it changes), then what is
+    appended; a file truncated meanwhile is read from its beginning again. Give each
+    session its own file, or truncate it (``>``): a file appended to (``>>``) is forwarded
+    whole once it changes."""
 
     def __init__(
         self,
@@ -130,19 +134,41 @@ class PipesFileLogReader(PipesChunkedLogReader):
         self.path = os.path.abspath(os.fspath(path))
         self._offset = 0
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._session: PipesParams | None = None  # the params of the session being followed
+        self._before: tuple[int, int, int] | None = None  # the file when that session began
 
     @property
     def name(self) -> str:
         """``PipesFileLogReader(<file name>)``."""
         return f"PipesFileLogReader({os.path.basename(self.path)})"
 
+    def _state(self) -> tuple[int, int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
     def target_is_readable(self, params: PipesParams) -> bool:
-        """Whether the file exists."""
-        return os.path.exists(self.path)
+        """Whether the file exists and was written since the session began."""
+        if params is not self._session:  # a new session: note the file as it is
+            self._session, self._before = params, self._state()
+            return False
+        state = self._state()
+        return state is not None and state != self._before
+
+    def start(self, params: PipesParams, is_session_closed: threading.Event) -> None:
+        """Forward the file from its beginning."""
+        self._offset = 0
+        self._decoder.reset()
+        super().start(params, is_session_closed)
 
     def download_log_chunk(self, params: PipesParams) -> str | None:
         """The text appended since the previous call."""
         with open(self.path, "rb") as f:
+            if os.fstat(f.fileno()).st_size < self._offset:  # truncated: from the top
+                self._offset = 0
+                self._decoder.reset()
             f.seek(self._offset)
             data = f.read()
         self._offset += len(data)
