@@ -10,40 +10,12 @@ list of Dagster's names in ``tests/compat/dagster_public_names.txt``.
 
 from __future__ import annotations
 
-# Feature group -> what the error says about it.
-PLANNED_GROUPS: dict[str, str] = {
-    "asset check factories": "build_sensor_for_freshness_checks arrives in a later release "
-    "(the freshness, time-partition freshness, metadata bounds and column schema change "
-    "check factories work; run them in an asset job or with materialize)",
-    "data versions": "multi_observable_source_asset arrives in a later release "
-    "(@observable_source_asset, DataVersion and ObserveResult work)",
-    "pipes": "Pipes readers for cloud blob stores, composite readers and log readers arrive "
-    "in a later release (PipesSubprocessClient, open_pipes_session and the file and env "
-    "injectors and readers work)",
-}
+# Feature group -> what the error says about it. Empty: every name of Dagster 1.13 that
+# is in scope is a Trellis name. A name a later Dagster adds is planned here first.
+PLANNED_GROUPS: dict[str, str] = {}
 
-PLANNED: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "build_sensor_for_freshness_checks",
-        ],
-        "asset check factories",
-    ),
-    **dict.fromkeys(
-        [
-            "multi_observable_source_asset",
-        ],
-        "data versions",
-    ),
-    **dict.fromkeys(
-        [
-            "PipesBlobStoreMessageReader",
-            "PipesCompositeMessageReader",
-            "PipesLogReader",
-        ],
-        "pipes",
-    ),
-}
+# Name -> its feature group in PLANNED_GROUPS.
+PLANNED: dict[str, str] = {}
 
 _COMPONENTS = (
     "Dagster Components (YAML-defined component types, scaffolding and the dg tool) are not "

@@ -16,10 +16,13 @@ from trellis.api.execute_job import (
     reconstructable,
 )
 from trellis.api.hooks_and_loggers import build_hook_context, build_init_logger_context
+from trellis.api.pipes.blob_store import PipesBlobStoreMessageReader, PipesDirectoryMessageReader
 from trellis.api.pipes.client import PipesClient, PipesClientCompletedInvocation
 from trellis.api.pipes.errors import PipesExecutionError
+from trellis.api.pipes.log_readers import PipesChunkedLogReader, PipesFileLogReader, PipesLogReader
 from trellis.api.pipes.message_handler import PipesMessageHandler
 from trellis.api.pipes.readers import (
+    PipesCompositeMessageReader,
     PipesContextInjector,
     PipesEnvContextInjector,
     PipesFileContextInjector,
@@ -315,6 +318,7 @@ from trellis.defs.freshness_policy import (
     LegacyFreshnessPolicy,
     apply_freshness_policy,
 )
+from trellis.defs.freshness_sensor import build_sensor_for_freshness_checks
 from trellis.defs.graph import GraphDefinition, GraphOut, graph
 from trellis.defs.graph_asset import graph_asset, graph_multi_asset
 from trellis.defs.hook import HookDefinition, HookExecutionResult, failure_hook, success_hook
@@ -346,6 +350,7 @@ from trellis.defs.loading import (
 )
 from trellis.defs.logger import LoggerDefinition, logger
 from trellis.defs.multi_asset_sensor import MultiAssetSensorDefinition, multi_asset_sensor
+from trellis.defs.multi_observable_source_asset import multi_observable_source_asset
 from trellis.defs.multi_partition_mapping import (
     DimensionPartitionMapping,
     MultiPartitionMapping,

@@ -34,10 +34,12 @@ nothing from Trellis: copy it next to a script, or install ``trellis``, which sh
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import os
 import sys
+import threading
 import traceback
 import warnings
 import zlib
@@ -55,6 +57,9 @@ __all__ = [
     "DagsterPipesError",
     "DagsterPipesWarning",
     "PipesAssetCheckSeverity",
+    "PipesBlobStoreMessageWriter",
+    "PipesBlobStoreMessageWriterChannel",
+    "PipesBufferedFilesystemMessageWriterChannel",
     "PipesBufferedStreamMessageWriterChannel",
     "PipesCliArgsParamsLoader",
     "PipesContext",
@@ -63,6 +68,7 @@ __all__ = [
     "PipesDataProvenance",
     "PipesDefaultContextLoader",
     "PipesDefaultMessageWriter",
+    "PipesDirectoryMessageWriter",
     "PipesEnvVarParamsLoader",
     "PipesException",
     "PipesExtras",
@@ -581,10 +587,14 @@ class PipesDefaultMessageWriter(PipesMessageWriter[PipesMessageWriterChannel]):
             finally:
                 channel.flush()
         else:
+            hint = (
+                "open_dagster_pipes(message_writer=PipesDirectoryMessageWriter())"
+                if PipesDirectoryMessageWriter.DIRECTORY_KEY in params
+                else "the orchestrator's message writer to open_dagster_pipes"
+            )
             raise DagsterPipesError(
                 f"The messages parameters name no file ('path') nor stream ('stdio'): "
-                f"{dict(params)!r}. Pass the orchestrator's message writer to "
-                "open_dagster_pipes."
+                f"{dict(params)!r}. Pass {hint}."
             )
 
     def _stream(self, name: Any) -> IO[str]:
@@ -593,6 +603,140 @@ class PipesDefaultMessageWriter(PipesMessageWriter[PipesMessageWriterChannel]):
         if name == self.STDERR:
             return sys.stderr
         raise DagsterPipesError(f"Messages go to 'stdout' or 'stderr', not {name!r}.")
+
+
+class PipesBlobStoreMessageWriterChannel(PipesMessageWriterChannel):
+    """Keeps the messages and uploads them in numbered chunks (1, 2, ...), from a thread,
+    every ``interval`` seconds and once more when the channel closes: a chunk is the
+    messages written since the previous one, one JSON object a line (without a final
+    newline). A subclass says where a chunk goes (``upload_messages_chunk``); the
+    orchestrator's ``PipesBlobStoreMessageReader`` downloads the chunks in order."""
+
+    def __init__(self, *, interval: float = 10) -> None:
+        self._interval = float(interval)
+        self._buffer: list[PipesMessage] = []
+        self._lock = threading.Lock()
+        self._counter = 1
+
+    def write_message(self, message: PipesMessage) -> None:
+        """Keep one message for the next chunk."""
+        with self._lock:
+            self._buffer.append(message)
+
+    def flush_messages(self) -> list[PipesMessage]:
+        """Take the kept messages."""
+        with self._lock:
+            messages, self._buffer = self._buffer, []
+        return messages
+
+    @abstractmethod
+    def upload_messages_chunk(self, payload: IO[str], index: int) -> None:
+        """Store chunk number ``index`` (from 1), whose text ``payload`` holds."""
+
+    @contextmanager
+    def buffered_upload_loop(self) -> Iterator[None]:
+        """Upload on a thread while the block runs; upload what is left at its end."""
+        closed = threading.Event()
+        thread = threading.Thread(
+            target=self._upload_loop, args=(closed,), name="trellis-pipes-upload", daemon=True
+        )
+        thread.start()
+        try:
+            yield
+        finally:
+            closed.set()
+            thread.join(timeout=60)
+
+    def _upload_loop(self, closed: threading.Event) -> None:
+        while True:
+            closing = closed.wait(self._interval)
+            messages = self.flush_messages()
+            if messages:
+                payload = "\n".join(json.dumps(message) for message in messages)
+                try:
+                    self.upload_messages_chunk(io.StringIO(payload), self._counter)
+                    self._counter += 1
+                except Exception as exc:  # kept for the next try, reported where it can be
+                    print(
+                        f"trellis_pipes: could not upload messages chunk {self._counter}: "
+                        f"{type(exc).__name__}: {exc}",
+                        file=sys.stderr,
+                    )
+                    if not closing:
+                        with self._lock:
+                            self._buffer[:0] = messages
+            if closing:
+                return
+
+
+T_BlobStoreMessageWriterChannel = TypeVar(
+    "T_BlobStoreMessageWriterChannel", bound=PipesBlobStoreMessageWriterChannel
+)
+
+
+class PipesBlobStoreMessageWriter(PipesMessageWriter[T_BlobStoreMessageWriterChannel]):
+    """A writer that uploads messages in numbered chunks every ``interval`` seconds to a
+    blob store (a bucket, a directory): ``make_channel`` builds the channel from the
+    message parameters."""
+
+    def __init__(self, *, interval: float = 10) -> None:
+        self.interval = float(interval)
+
+    @contextmanager
+    def open(self, params: PipesParams) -> Iterator[T_BlobStoreMessageWriterChannel]:
+        """Yield the channel, uploading on a thread while it is open."""
+        channel = self.make_channel(params)
+        with channel.buffered_upload_loop():
+            yield channel
+
+    @abstractmethod
+    def make_channel(self, params: PipesParams) -> T_BlobStoreMessageWriterChannel:
+        """The channel the message parameters name."""
+
+
+class PipesBufferedFilesystemMessageWriterChannel(PipesBlobStoreMessageWriterChannel):
+    """Uploads chunk ``N`` as the file ``N.json`` in the directory ``path`` (written under
+    another name, then renamed, so that a reader never sees half a chunk)."""
+
+    def __init__(self, path: str, *, interval: float = 10) -> None:
+        super().__init__(interval=interval)
+        self._path = path
+
+    def upload_messages_chunk(self, payload: IO[str], index: int) -> None:
+        """Write ``{path}/{index}.json``."""
+        target = os.path.join(self._path, f"{index}.json")
+        partial = target + ".partial"
+        with open(partial, "w", encoding="utf-8") as f:
+            f.write(payload.read())
+        os.replace(partial, target)
+
+
+class PipesDirectoryMessageWriter(
+    PipesBlobStoreMessageWriter[PipesBufferedFilesystemMessageWriterChannel]
+):
+    """Writes messages in numbered chunks to the directory that the orchestrator's
+    ``PipesDirectoryMessageReader`` names (``{"directory": DIR}``), every ``interval``
+    seconds: ``open_dagster_pipes(message_writer=PipesDirectoryMessageWriter())``."""
+
+    DIRECTORY_KEY = "directory"
+
+    def __init__(self, *, interval: float = 1) -> None:
+        super().__init__(interval=interval)
+
+    def make_channel(self, params: PipesParams) -> PipesBufferedFilesystemMessageWriterChannel:
+        """A channel to the directory of the parameters."""
+        directory = params.get(self.DIRECTORY_KEY)
+        if not isinstance(directory, str) or not directory:
+            raise DagsterPipesError(
+                "PipesDirectoryMessageWriter needs the messages parameters of a "
+                f"PipesDirectoryMessageReader ({{'directory': DIR}}), got {dict(params)!r}."
+            )
+        if not os.path.isdir(directory):
+            raise DagsterPipesError(
+                f"PipesDirectoryMessageWriter: the messages directory {directory} does not "
+                "exist (is this process on the orchestrator's machine?)."
+            )
+        return PipesBufferedFilesystemMessageWriterChannel(directory, interval=self.interval)
 
 
 # -- the context --------------------------------------------------------------------------------

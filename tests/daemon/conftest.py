@@ -1,5 +1,6 @@
 """The daemon tests' ``harness``: a daemon over ``daemon_defs.py`` on an in-memory,
-SQLite or PostgreSQL instance (``daemon_helpers.Harness``)."""
+SQLite or PostgreSQL instance (``daemon_helpers.Harness``); ``daemon_instance``, that
+instance alone."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from trellis.instance.instance import Instance
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def harness(request, tmp_path):
+def daemon_instance(request, tmp_path):
+    """An in-memory, SQLite or PostgreSQL instance, disposed of at the end."""
     if request.param == "memory":
         instance = Instance.ephemeral()
     elif request.param == "sqlite":
@@ -18,5 +20,10 @@ def harness(request, tmp_path):
     else:
         url = request.getfixturevalue("pg_url")
         instance = Instance.from_config(tmp_path / "home", {"storage": {"postgres": {"url": url}}})
-    yield Harness(instance)
+    yield instance
     instance.dispose()
+
+
+@pytest.fixture
+def harness(daemon_instance):
+    return Harness(daemon_instance)

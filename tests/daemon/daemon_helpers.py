@@ -41,7 +41,7 @@ class Harness:
     """An instance, the test definitions (``defs_file``), a manual clock and a daemon
     over them (without its run-monitoring loop unless ``monitoring``: it would fail the
     runs the recording launcher leaves STARTING once the clock passes the start
-    timeout)."""
+    timeout). ``launcher``: another launcher than the recording one."""
 
     def __init__(
         self,
@@ -49,11 +49,12 @@ class Harness:
         settings: DaemonSettings | None = None,
         monitoring: bool = False,
         defs_file: str = DEFS_FILE,
+        launcher: RunLauncher | None = None,
     ) -> None:
         self.instance = instance
         self.location = CodeLocation.load(CodePointer(file=defs_file, attribute="defs"))
         self.clock = ManualClock(T0)
-        self.launcher = RecordingLauncher()
+        self.launcher = launcher or RecordingLauncher()
         self.daemon = TrellisDaemon(
             instance,
             self.location,

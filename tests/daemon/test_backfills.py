@@ -78,18 +78,10 @@ class Backfills:
         return sorted(runs, key=lambda r: self.launcher.order.index(r.run_id))
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def instance(request, tmp_path, monkeypatch):
+@pytest.fixture
+def instance(daemon_instance, tmp_path, monkeypatch):
     monkeypatch.setenv("DAEMON_TEST_OUT", str(tmp_path))
-    if request.param == "memory":
-        inst = Instance.ephemeral()
-    elif request.param == "sqlite":
-        inst = Instance.from_config(tmp_path / "home", {})
-    else:
-        url = request.getfixturevalue("pg_url")
-        inst = Instance.from_config(tmp_path / "home", {"storage": {"postgres": {"url": url}}})
-    yield inst
-    inst.dispose()
+    return daemon_instance
 
 
 def _log(tmp_path: Path, name: str) -> list[str]:

@@ -248,10 +248,12 @@ def test_trellis_pipes_imports_only_the_standard_library():
     }
     assert imported <= {
         "base64",
+        "io",
         "json",
         "logging",
         "os",
         "sys",
+        "threading",
         "traceback",
         "warnings",
         "zlib",

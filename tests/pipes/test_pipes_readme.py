@@ -12,7 +12,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_readme_example_runs(tmp_path, monkeypatch):
     section = README.read_text().split("## Pipes", 1)[1].split("\n## ", 1)[0]
-    asset_code, script_code = re.findall(r"```python\n(.*?)```", section, re.S)
+    asset_code, script_code = re.findall(r"```python\n(.*?)```", section, re.S)[:2]
     (tmp_path / "orders.py").write_text(script_code)
     monkeypatch.chdir(tmp_path)  # the command names orders.py relative to here
     namespace: dict = {}

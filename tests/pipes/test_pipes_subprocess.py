@@ -10,9 +10,9 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from pipes_helpers import EXTERNAL, SRC, logs, script
 
 from trellis import (
     AssetCheckExecutionContext,
@@ -41,21 +41,6 @@ from trellis import (
     op,
     open_pipes_session,
 )
-
-EXTERNAL = Path(__file__).resolve().parent / "external"
-SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def script(name: str, *args: str) -> list[str]:
-    return [sys.executable, str(EXTERNAL / name), *args]
-
-
-def logs(result, step_key: str) -> list[tuple[int, str]]:
-    return [
-        (e.level, e.message)
-        for e in result.event_log
-        if e.event_type is EventType.LOG_MESSAGE and e.step_key == step_key
-    ]
 
 
 def engine_messages(result, step_key: str) -> list[str]:

@@ -20,6 +20,7 @@ PID_NAMESPACE_TAG = "trellis/pid_namespace"
 EXECUTOR_TAG = "trellis/executor"  # which executor ran the run's steps
 PARENT_RUN_ID_TAG = "trellis/parent_run_id"
 ROOT_RUN_ID_TAG = "trellis/root_run_id"
+SENSOR_NAME_TAG = "trellis/sensor_name"  # the sensor whose tick requested the run
 CODE_LOCATION_TAG = "trellis/code_location"  # where the trellis command loaded the code (JSON)
 MAX_RUNTIME_SECONDS_TAG = "dagster/max_runtime"
 """A run tag (Dagster's name and meaning): the most seconds the run may run; a run still

@@ -94,14 +94,20 @@ def _run_arguments(instance: Any, job: Any, run: Any) -> dict[str, Any]:
     queued re-execution (a run retry, ``trellis/reexecution``), the plan that re-executes
     its parent (only the steps that did not succeed, for ``FROM_FAILURE``)."""
     from trellis.api.run_retries import REEXECUTION_TAG, RetryStrategy
+    from trellis.core.asset_checks import AssetCheckKey
 
     strategy = run.tags.get(REEXECUTION_TAG)
     if strategy is None or not run.parent_run_id:
-        return {
+        arguments = {
             "run_config": run.run_config,
             "tags": run.tags,
             "asset_selection": run.asset_selection,
         }
+        if run.asset_check_selection is not None:  # a request that named its checks
+            arguments["asset_check_selection"] = [
+                AssetCheckKey.from_user_string(k) for k in run.asset_check_selection
+            ]
+        return arguments
     from trellis.api.reexecution import reexecution_arguments
 
     parent = instance.get_run(run.parent_run_id)

@@ -23,6 +23,7 @@ from trellis.daemon.ticks import (
 )
 from trellis.daemon.user_code import call_with_timeout
 from trellis.defs.automation_sensor import AutomationConditionSensorDefinition
+from trellis.defs.sensor import TICK_TIME
 from trellis.instance.daemon_config import DaemonSettings
 from trellis.instance.daemon_records import (
     InstigatorState,
@@ -144,8 +145,12 @@ class SensorLoop(DaemonLoop):
                 last_run_key=(last.run_keys[-1] if last and last.run_keys else None),
                 last_sensor_start_time=state.start_timestamp,
             )
-            with context:
-                return sensor.evaluate_tick(context)
+            token = TICK_TIME.set(tick.timestamp)  # in the evaluating thread
+            try:
+                with context:
+                    return sensor.evaluate_tick(context)
+            finally:
+                TICK_TIME.reset(token)
 
         result = call_with_timeout(
             evaluate, self.settings.evaluation_timeout_seconds, f"sensor '{sensor.name}'"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trellis.core.errors import InvalidDefinitionError, InvariantViolationError
-from trellis.core.run import CODE_LOCATION_TAG, PARTITION_TAG, Run, new_run_id
+from trellis.core.run import CODE_LOCATION_TAG, PARTITION_TAG, SENSOR_NAME_TAG, Run, new_run_id
 from trellis.daemon.code_location import CodeLocation
 from trellis.defs.asset_job import IMPLICIT_ASSET_JOB_NAME
 from trellis.defs.run_request import RunRequest
@@ -38,7 +38,6 @@ from trellis.instance.daemon_records import (
 log = logging.getLogger("trellis.daemon")
 
 SCHEDULE_NAME_TAG = "trellis/schedule_name"
-SENSOR_NAME_TAG = "trellis/sensor_name"
 RUN_KEY_TAG = "trellis/run_key"
 TICK_ID_TAG = "trellis/tick_id"
 SCHEDULED_TIME_TAG = "trellis/scheduled_execution_time"
@@ -102,6 +101,8 @@ class RunCreator:
         keys = request.asset_selection
         job_name = request.job_name or getattr(definition, "job_name", None)
         defs = self.location.definitions
+        if keys is None and job_name is None and request.asset_check_keys:
+            keys = []  # the checks alone
         if keys is None and job_name is None:
             target = getattr(definition, "asset_selection", None)
             if target is None:
@@ -151,6 +152,11 @@ class RunCreator:
             run_config=request.run_config,
             tags=tags,
             asset_selection=selection,
+            asset_check_selection=(
+                sorted(k.to_user_string() for k in request.asset_check_keys)
+                if request.asset_check_keys is not None
+                else None
+            ),
         )
 
     def create_runs(

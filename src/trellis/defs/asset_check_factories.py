@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from hashlib import sha256
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +34,11 @@ from trellis.defs.cron import check_cron_schedule, make_ticks
 from trellis.defs.partition_loading import EFFECTIVE_TIME
 
 COLUMN_SCHEMA_KEY = "dagster/column_schema"
+FRESHNESS_PARAMS_KEY = "dagster/freshness_params"
+"""The metadata of a freshness check's spec and results: the factory's parameters."""
+FRESH_UNTIL_KEY = "dagster/fresh_until_timestamp"
+"""The metadata of a passed freshness check: until when the result cannot change (the
+freshness sensor evaluates the check again once that time has passed)."""
 
 
 def _asset_keys(assets: Iterable[Any], owner: str) -> list[AssetKey]:
@@ -52,7 +58,9 @@ def _asset_keys(assets: Iterable[Any], owner: str) -> list[AssetKey]:
     return keys
 
 
-def _now() -> datetime:
+def now_time() -> datetime:
+    """Now, for the checks: the time of an enclosing ``partition_loading_context``, else
+    the clock."""
     return EFFECTIVE_TIME.get() or datetime.now(UTC)
 
 
@@ -68,6 +76,21 @@ def _last_deadline(cron: str, zone: ZoneInfo, now: datetime) -> datetime:
     return ticks.at(ticks.floor(now))
 
 
+def _next_deadline(cron: str, zone: ZoneInfo, after: datetime) -> datetime:
+    """The first ``cron`` tick strictly after ``after``."""
+    ticks = make_ticks(cron, zone, after)
+    return ticks.at(ticks.floor(after) + 1)
+
+
+def _unique_name(op_name: str, keys: Sequence[AssetKey]) -> str:
+    """The op name of one factory call: ``op_name`` and its asset (a digest of its assets
+    when there are several), so that two calls' checks can live in one ``Definitions``."""
+    if len(keys) == 1:
+        return f"{op_name}_{keys[0].to_python_identifier()}"
+    digest = sha256("\n".join(sorted(k.to_user_string() for k in keys)).encode()).hexdigest()
+    return f"{op_name}_{digest[:8]}"
+
+
 def _checks(
     keys: Sequence[AssetKey],
     check_name: str,
@@ -76,14 +99,21 @@ def _checks(
     severity: AssetCheckSeverity | str,
     evaluate: Callable[[Any, AssetKey], tuple[bool, dict[str, Any], str | None]],
     op_name: str,
+    spec_metadata: Mapping[str, Any] | None = None,
 ) -> list[AssetChecksDefinition]:
     """One multi-asset check evaluating ``evaluate(instance, key)`` for each key."""
     specs = [
-        AssetCheckSpec(check_name, asset=key, description=description, blocking=blocking)
+        AssetCheckSpec(
+            check_name,
+            asset=key,
+            description=description,
+            blocking=blocking,
+            metadata=spec_metadata,
+        )
         for key in keys
     ]
 
-    @multi_asset_check(specs=specs, name=op_name, can_subset=True)
+    @multi_asset_check(specs=specs, name=_unique_name(op_name, keys), can_subset=True)
     def run_checks(context: Any) -> Iterable[AssetCheckResult]:
         for check_key in sorted(context.selected_asset_check_keys, key=str):
             passed, metadata, text = evaluate(context.instance, check_key.asset_key)
@@ -124,21 +154,27 @@ def build_last_update_freshness_checks(
         params |= {"deadline_cron": deadline_cron, "timezone": timezone}
 
     def evaluate(instance: Any, key: AssetKey) -> tuple[bool, dict[str, Any], str | None]:
-        now = _now()
+        now = now_time()
         anchor = now if deadline_cron is None else _last_deadline(deadline_cron, zone, now)
         lower_bound = (anchor - lower_bound_delta).timestamp()
         record = instance.get_latest_materialization_record(key)
         metadata: dict[str, Any] = {
-            "dagster/freshness_params": params,
+            FRESHNESS_PARAMS_KEY: params,
             "dagster/freshness_lower_bound_timestamp": lower_bound,
         }
         if record is None:
             return False, metadata, f"{key.to_user_string()} was never materialized."
         updated = record.timestamp
         metadata["dagster/last_updated_timestamp"] = updated
+        # When it is (or was) overdue: lower_bound_delta after its update, or with a cron
+        # the first deadline after that.
+        stale_after = datetime.fromtimestamp(updated, UTC) + lower_bound_delta
+        if deadline_cron is not None:
+            stale_after = _next_deadline(deadline_cron, zone, stale_after)
         if updated >= lower_bound:
+            metadata[FRESH_UNTIL_KEY] = stale_after.timestamp()
             return True, metadata, None
-        metadata["dagster/overdue_seconds"] = round(now.timestamp() - lower_bound, 3)
+        metadata["dagster/overdue_seconds"] = round(now.timestamp() - stale_after.timestamp(), 3)
         return (
             False,
             metadata,
@@ -156,6 +192,7 @@ def build_last_update_freshness_checks(
         severity,
         evaluate,
         "freshness_checks",
+        {FRESHNESS_PARAMS_KEY: params},
     )
 
 
@@ -186,13 +223,17 @@ def build_time_partition_freshness_checks(
         raise InvalidDefinitionError(f"{owner}: assets= names no asset.")
     check_cron_schedule(deadline_cron, owner)
     zone = _zone(timezone, owner)
+    params = {"deadline_cron": deadline_cron, "timezone": timezone}
 
     def evaluate(instance: Any, key: AssetKey) -> tuple[bool, dict[str, Any], str | None]:
-        deadline = _last_deadline(deadline_cron, zone, _now())
+        now = now_time()
+        deadline = _last_deadline(deadline_cron, zone, now)
         expected = partitions_by_key[key].get_last_partition_key(current_time=deadline)
         metadata: dict[str, Any] = {
-            "dagster/freshness_params": {"deadline_cron": deadline_cron, "timezone": timezone},
+            FRESHNESS_PARAMS_KEY: params,
             "dagster/deadline_timestamp": deadline.timestamp(),
+            # a pass holds until the next deadline expects another partition
+            FRESH_UNTIL_KEY: _next_deadline(deadline_cron, zone, now).timestamp(),
         }
         if expected is None:
             return True, metadata, "No partition had completed by the deadline."
@@ -201,6 +242,7 @@ def build_time_partition_freshness_checks(
         if expected in done:
             metadata["dagster/last_updated_timestamp"] = done[expected].timestamp
             return True, metadata, None
+        del metadata[FRESH_UNTIL_KEY]
         return False, metadata, f"Partition {expected} of {key.to_user_string()} is missing."
 
     return _checks(
@@ -211,6 +253,7 @@ def build_time_partition_freshness_checks(
         severity,
         evaluate,
         "time_partition_freshness_checks",
+        {FRESHNESS_PARAMS_KEY: params},
     )
 
 

@@ -74,6 +74,37 @@ def _observations(
     return observe
 
 
+def observe_op(
+    fn: Callable[..., Any],
+    name: str,
+    outs: Mapping[str, Out],
+    required_resource_keys: set[str] | None,
+    op_tags: Mapping[str, str] | None,
+    description: str | None,
+    owner: str,
+    make_compute: Callable[[], Callable[..., Iterator[Any]]],
+) -> OpDefinition:
+    """The op of an observe function (no inputs: it reads no asset), running the step's
+    function ``make_compute()`` builds from it."""
+    op_def = OpDefinition(
+        fn,
+        name=name,
+        outs=dict(outs),
+        required_resource_keys=required_resource_keys,
+        tags=op_tags,
+        description=description,
+        kind="asset",
+    )
+    if op_def.ins:
+        raise InvalidDefinitionError(
+            f"{owner}: its function takes {sorted(op_def.ins)}, but an observe function "
+            "reads no assets (only the context, config and resources)."
+        )
+    op_def.compute_fn = make_compute()
+    op_def.spec.is_generator = True
+    return op_def
+
+
 def build_observable_source_asset(
     fn: Callable[..., Any],
     *,
@@ -104,24 +135,16 @@ def build_observable_source_asset(
         prefix = [key_prefix] if isinstance(key_prefix, str) else list(key_prefix or [])
         asset_key = AssetKey([*prefix, name or fn.__name__])
     owner = f"observable source asset '{asset_key.to_user_string()}'"
-    op_def = OpDefinition(
+    op_def = observe_op(
         fn,
-        name=asset_key.to_python_identifier(),
-        outs={
-            "result": Out(dagster_type=Nothing, is_required=False, io_manager_key=io_manager_key)
-        },
-        required_resource_keys=required_resource_keys,
-        tags=op_tags,
-        description=description,
-        kind="asset",
+        asset_key.to_python_identifier(),
+        {"result": Out(dagster_type=Nothing, is_required=False, io_manager_key=io_manager_key)},
+        required_resource_keys,
+        op_tags,
+        description,
+        owner,
+        lambda: _observations(fn, asset_key, partitions_def is not None),
     )
-    if op_def.ins:
-        raise InvalidDefinitionError(
-            f"{owner}: its function takes {sorted(op_def.ins)}, but an observe function "
-            "reads no assets (only the context, config and resources)."
-        )
-    op_def.compute_fn = _observations(fn, asset_key, partitions_def is not None)
-    op_def.spec.is_generator = True
     spec = AssetSpec(
         asset_key,
         description=op_def.description,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from trellis.config.run_config import RunConfig, config_dict_from_value
-from trellis.core.asset_checks import AssetCheckEvaluation
+from trellis.core.asset_checks import AssetCheckEvaluation, AssetCheckKey
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import (
     InvalidDefinitionError,
@@ -53,9 +53,19 @@ class RunRequest:
     ``run_key`` deduplicates: a run key already launched by the same sensor or schedule is
     not launched again. ``job_name`` picks the target when the instigator has several (a
     schedule fills in its own job). ``partition_key`` asks for one partition.
+    ``asset_check_keys`` names the asset checks the run evaluates (with no
+    ``asset_selection``: those checks alone, against the assets' stored materializations).
     """
 
-    __slots__ = ("asset_selection", "job_name", "partition_key", "run_config", "run_key", "tags")
+    __slots__ = (
+        "asset_check_keys",
+        "asset_selection",
+        "job_name",
+        "partition_key",
+        "run_config",
+        "run_key",
+        "tags",
+    )
 
     def __init__(
         self,
@@ -65,6 +75,7 @@ class RunRequest:
         job_name: str | None = None,
         asset_selection: Sequence[AssetKey | str | Sequence[str]] | None = None,
         partition_key: str | None = None,
+        asset_check_keys: Sequence[AssetCheckKey] | None = None,
     ) -> None:
         self.run_key = _check_opt_str("RunRequest", "run_key", run_key)
         # A dict is copied; a RunConfig becomes its dict (as in Dagster).
@@ -81,6 +92,7 @@ class RunRequest:
             keys = [AssetKey.from_coercible(key) for key in asset_selection]
         self.asset_selection = keys
         self.partition_key = _check_opt_str("RunRequest", "partition_key", partition_key)
+        self.asset_check_keys = _check_keys(asset_check_keys)
 
     def with_replaced_attrs(self, **kwargs: Any) -> RunRequest:
         """A copy with the given fields replaced."""
@@ -105,7 +117,30 @@ class RunRequest:
         ]
         if self.asset_selection is not None:
             shown.append(f"asset_selection={self.asset_selection!r}")
+        if self.asset_check_keys is not None:
+            shown.append(f"asset_check_keys={self.asset_check_keys!r}")
         return f"RunRequest({', '.join(shown)})"
+
+
+def _check_keys(keys: Any) -> list[AssetCheckKey] | None:
+    """``RunRequest(asset_check_keys=...)``: a list of ``AssetCheckKey``s (or their
+    ``asset:check`` strings)."""
+    if keys is None:
+        return None
+    if isinstance(keys, (str, AssetCheckKey)) or not isinstance(keys, Iterable):
+        raise InvalidInvocationError(
+            f"RunRequest: asset_check_keys must be a list of AssetCheckKeys, got {keys!r}."
+        )
+    found: list[AssetCheckKey] = []
+    for key in keys:
+        if isinstance(key, str):
+            key = AssetCheckKey.from_user_string(key)
+        if not isinstance(key, AssetCheckKey):
+            raise InvalidInvocationError(
+                f"RunRequest: asset_check_keys holds {key!r}, not an AssetCheckKey."
+            )
+        found.append(key)
+    return found
 
 
 class SkipReason:

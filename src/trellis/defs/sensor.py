@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, cast, overload
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
     from trellis.defs.schedule import ExecutableDefinition
 
 DEFAULT_MINIMUM_INTERVAL_SECONDS = 30
+
+TICK_TIME: ContextVar[float | None] = ContextVar("trellis_sensor_tick_time", default=None)
+"""The time of the tick the daemon is evaluating (its clock), set while a sensor's function
+runs: what sensors that reason about time (``build_sensor_for_freshness_checks``) take as
+now; None outside the daemon (they use the system clock)."""
 
 
 class DefaultSensorStatus(Enum):
@@ -209,7 +215,12 @@ class SensorDefinition(InstigatorDefinition):
                 f"{owner} targets several jobs ({', '.join(names)}); each RunRequest it "
                 "returns must set job_name."
             )
-        if self._asset_selection is None and self._target is None and not request.asset_selection:
+        if (
+            self._asset_selection is None
+            and self._target is None
+            and not request.asset_selection
+            and not request.asset_check_keys
+        ):
             raise InvariantViolationError(
                 f"{owner} returned a RunRequest but targets no job: pass job, jobs, job_name, "
                 "asset_selection or target to the sensor, or set RunRequest.job_name."

@@ -87,6 +87,12 @@ class _FrameworkError(NamedTuple):
     error: ErrorInfo
 
 
+class _ReaderWarning(NamedTuple):
+    """A warning from a message reader's own thread (queued like a message)."""
+
+    text: str
+
+
 def metadata_from_pipes(entries: Any) -> dict[str, MetadataValue]:
     """Metadata as a message carries it (``{name: {"raw_value": ..., "type": ...}}``, or
     plain values) as ``MetadataValue``s: tables, table schemas, column lineage, assets,
@@ -250,6 +256,10 @@ class PipesMessageHandler:
         """Record an error in a reader's own machinery (not in the external process)."""
         self.handle_message(_FrameworkError(origin, ErrorInfo.from_exception(exc)))
 
+    def report_pipes_warning(self, text: str) -> None:
+        """Record a warning of a reader (a log that never appeared), from any thread."""
+        self.handle_message(_ReaderWarning(text))
+
     @property
     def received_opened_message(self) -> bool:
         """Whether the process opened its Pipes connection."""
@@ -287,6 +297,9 @@ class PipesMessageHandler:
                 f"{item.text[:200]}",
                 logging.WARNING,
             )
+            return
+        if isinstance(item, _ReaderWarning):
+            self._engine_event(f"[pipes] {item.text}", logging.WARNING)
             return
         if isinstance(item, _FrameworkError):
             self._engine_event(

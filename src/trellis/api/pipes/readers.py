@@ -13,8 +13,8 @@ import os
 import tempfile
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from trellis_pipes import (
@@ -214,6 +214,72 @@ class PipesTempFileMessageReader(PipesMessageReader):
     def no_messages_debug_text(self) -> str:
         """Where the messages were expected."""
         return "Messages were expected in a temporary file."
+
+
+class PipesCompositeMessageReader(PipesMessageReader):
+    """Several message readers in one session, feeding one handler: each is opened and
+    closed with the session, and the parameters the process receives are the union of
+    theirs, so that each writer finds its own (a process writing with the default writer
+    reads ``path``, one writing with ``PipesDirectoryMessageWriter`` reads ``directory``).
+    Processes of one session that write in different ways thus all report to it. Two
+    readers whose parameters share a name with different values are refused when the
+    session opens; ``opened`` and ``launched`` reach every reader."""
+
+    def __init__(self, message_readers: Sequence[PipesMessageReader]) -> None:
+        if isinstance(message_readers, PipesMessageReader) or not isinstance(
+            message_readers, Sequence
+        ):
+            raise TypeError(
+                "PipesCompositeMessageReader needs a list of message readers, got "
+                f"{message_readers!r:.100}."
+            )
+        for reader in message_readers:
+            if not isinstance(reader, PipesMessageReader):
+                raise TypeError(
+                    f"PipesCompositeMessageReader: {reader!r:.80} is not a PipesMessageReader."
+                )
+        if not message_readers:
+            raise TypeError("PipesCompositeMessageReader needs at least one message reader.")
+        self.message_readers = list(message_readers)
+        self.params_by_reader: list[PipesParams] = []
+
+    @contextmanager
+    def read_messages(self, handler: PipesMessageHandler) -> Iterator[PipesParams]:
+        """Open every reader; yield the union of their parameters."""
+        with ExitStack() as stack:
+            merged: dict[str, Any] = {}
+            owners: dict[str, PipesMessageReader] = {}
+            self.params_by_reader = []
+            for reader in self.message_readers:
+                params = stack.enter_context(reader.read_messages(handler))
+                self.params_by_reader.append(params)
+                for name, value in params.items():
+                    if name in merged and merged[name] != value:
+                        raise ValueError(
+                            f"PipesCompositeMessageReader: {type(owners[name]).__name__} and "
+                            f"{type(reader).__name__} both set the message parameter "
+                            f"{name!r} ({merged[name]!r} and {value!r}); combine readers "
+                            "whose writers read different parameters."
+                        )
+                    merged[name] = value
+                    owners.setdefault(name, reader)
+            yield merged
+
+    def on_opened(self, opened_payload: PipesOpenedData) -> None:
+        """Tell every reader."""
+        for reader in self.message_readers:
+            reader.on_opened(opened_payload)
+
+    def on_launched(self, launched_payload: Any) -> None:
+        """Tell every reader."""
+        for reader in self.message_readers:
+            reader.on_launched(launched_payload)
+
+    def no_messages_debug_text(self) -> str:
+        """What each reader expected."""
+        return " ".join(
+            f"{type(r).__name__}: {r.no_messages_debug_text()}" for r in self.message_readers
+        )
 
 
 def _remove(path: str) -> None:
