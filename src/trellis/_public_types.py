@@ -219,7 +219,7 @@ from trellis.core.table_metadata import (
     TableSchema,
 )
 from trellis.daemon.launcher import SubprocessRunLauncher as DefaultRunLauncher
-from trellis.defs.asset import AssetsDefinition, asset, map_asset_specs, multi_asset
+from trellis.defs.asset import AssetsDefinition
 from trellis.defs.asset_check_factories import (
     build_column_schema_change_checks,
     build_last_update_freshness_checks,
@@ -232,6 +232,7 @@ from trellis.defs.asset_checks_definition import (
     asset_check,
     multi_asset_check,
 )
+from trellis.defs.asset_decorators import asset, map_asset_specs, multi_asset
 from trellis.defs.asset_job import define_asset_job
 from trellis.defs.asset_selection import AssetSelection
 from trellis.defs.asset_sensor import AssetSensorDefinition, asset_sensor

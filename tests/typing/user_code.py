@@ -248,8 +248,8 @@ reveal_type(defs)  # Definitions
 reveal_type(plain_job.execute_in_process())  # ExecuteInProcessResult
 
 # What an editor shows for each decorator: every keyword argument, by name and type.
-reveal_type(trellis.asset)  # signature of trellis.defs.asset.asset
-reveal_type(trellis.multi_asset)  # signature of trellis.defs.asset.multi_asset
+reveal_type(trellis.asset)  # signature of trellis.defs.asset_decorators.asset
+reveal_type(trellis.multi_asset)  # signature of trellis.defs.asset_decorators.multi_asset
 reveal_type(trellis.graph_asset)  # signature of trellis.defs.graph_asset.graph_asset
 reveal_type(trellis.graph_multi_asset)  # signature of trellis.defs.graph_asset.graph_multi_asset
 reveal_type(trellis.op)  # signature of trellis.defs.op.op

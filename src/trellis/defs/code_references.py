@@ -24,7 +24,8 @@ from trellis.core.metadata_kinds import (
     LocalFileCodeReference,
     UrlCodeReference,
 )
-from trellis.defs.asset import AssetsDefinition, map_asset_specs
+from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_decorators import map_asset_specs
 from trellis.defs.asset_spec import AssetSpec
 
 CODE_REFERENCES_KEY = "dagster/code_references"

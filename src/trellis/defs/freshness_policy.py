@@ -306,7 +306,7 @@ def apply_freshness_policy(
     """Copies of ``assets_defs_or_specs`` (asset definitions and ``AssetSpec``s) with
     ``policy`` attached to each of their assets; ``overwrite_existing=False`` keeps the
     policy of an asset that has one."""
-    from trellis.defs.asset import map_asset_specs
+    from trellis.defs.asset_decorators import map_asset_specs
 
     check_freshness_policy(policy, "apply_freshness_policy")
     if policy is None:

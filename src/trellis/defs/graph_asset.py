@@ -17,7 +17,8 @@ from typing import Any, overload
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import InvalidDefinitionError
-from trellis.defs.asset import AssetDecorator, AssetsDefinition, _asset_ins, _prefix_list
+from trellis.defs.asset import AssetsDefinition
+from trellis.defs.asset_decorators import AssetDecorator, _asset_ins, _prefix_list
 from trellis.defs.asset_spec import AssetSpec
 from trellis.defs.graph import GraphDefinition, build_graph
 from trellis.defs.ins_outs import AssetIn, AssetOut

@@ -27,8 +27,9 @@ from trellis.core.asset_checks import AssetCheckResult
 from trellis.core.asset_key import AssetKey
 from trellis.core.errors import InvalidDefinitionError, InvariantViolationError
 from trellis.core.outputs import ObserveResult, Output
-from trellis.defs.asset import AssetsDefinition, _check_specs
+from trellis.defs.asset import AssetsDefinition
 from trellis.defs.asset_check_spec import AssetCheckSpec
+from trellis.defs.asset_decorators import _check_specs
 from trellis.defs.asset_spec import ASSET_EXECUTION_TYPE_METADATA, OBSERVATION, AssetSpec
 from trellis.defs.ins_outs import Nothing, Out
 from trellis.defs.observable_source_asset import observe_op
