@@ -263,7 +263,7 @@ def test_failure_metadata_and_the_result_api():
     data = result.failure_data_for_node("flaky")
     assert data.user_failure_data.metadata["rows"] == MetadataValue.int(3)
     assert not result.is_node_success("after")
-    assert result.get_run_failure_event().event_type_value == "RUN_FAILURE"
+    assert result.get_job_failure_event().event_type_value == "RUN_FAILURE"
     assert result.retry_attempts_for_node("flaky") == 0
     assert result.dagster_run.status == DagsterRunStatus.FAILURE
     assert result.filter_events(lambda e: e.is_step_failure)[0].step_key == "flaky"

@@ -52,9 +52,10 @@ def test_queries_by_node_graph_and_type():
     assert result.compute_events_for_handle("inner") == result.events_for_node("inner")
     [observation] = result.asset_observations_for_node("inner")
     assert observation.metadata["x"].value == 1
-    assert result.get_run_success_event().event_type_value == "RUN_SUCCESS"
+    assert result.get_job_success_event().event_type_value == "RUN_SUCCESS"
+    assert result.get_run_success_event() is result.get_job_success_event()  # older name
     with pytest.raises(DagsterError, match="no RUN_FAILURE event"):
-        result.get_run_failure_event()
+        result.get_job_failure_event()
     assert len(result.get_step_success_events()) == 2
     assert result.get_failed_step_keys() == set()
     assert result.failure_data_for_node("flaky") is None

@@ -89,15 +89,18 @@ class ResultEvents:
                 return event
         raise TrellisError(f"The run has no {event_type.value} event.")
 
-    def get_run_success_event(self) -> Event:
-        """The ``RUN_SUCCESS`` event; ``TrellisError`` (``DagsterError``) when the run did
-        not succeed."""
+    def get_job_success_event(self) -> Event:
+        """The ``RUN_SUCCESS`` event (Dagster's name); ``TrellisError`` (``DagsterError``)
+        when the run did not succeed."""
         return self._run_end(EventType.RUN_SUCCESS)
 
-    def get_run_failure_event(self) -> Event:
-        """The ``RUN_FAILURE`` event; ``TrellisError`` (``DagsterError``) when the run did
-        not fail."""
+    def get_job_failure_event(self) -> Event:
+        """The ``RUN_FAILURE`` event (Dagster's name); ``TrellisError`` (``DagsterError``)
+        when the run did not fail."""
         return self._run_end(EventType.RUN_FAILURE)
+
+    get_run_success_event = get_job_success_event  # Trellis' earlier names
+    get_run_failure_event = get_job_failure_event
 
     def get_step_success_events(self) -> list[Event]:
         """``STEP_SUCCESS`` events."""
