@@ -3,16 +3,17 @@ with the newest materialization of one asset, when there is one it has not seen.
 
 Its evaluation function is Trellis's: at each tick it reads the asset's latest
 materialization through ``context.instance``; when its storage id is above the cursor
-it calls the user's function with ``(context, asset_event)`` (``asset_event``: the
-``ASSET_MATERIALIZATION`` event, with ``run_id``, ``asset_key``, ``partition``,
-``timestamp`` and the materialization's metadata in ``data``) and stores the storage id
-as the cursor. Like Dagster's, it reports the newest materialization only: two that
+it stores the storage id as the cursor (``context.cursor`` is already that id when the
+function runs, as in Dagster) and calls the user's function with ``(context,
+asset_event)`` (``asset_event``: the ``ASSET_MATERIALIZATION`` event, with ``run_id``,
+``asset_key``, ``partition``, ``timestamp`` and the materialization's metadata in
+``data``). Like Dagster's, it reports the newest materialization only: two that
 happen between ticks call the function once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
@@ -68,21 +69,50 @@ class AssetSensorDefinition(SensorDefinition):
         return self._asset_key
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Call the user's function directly (tests): ``my_sensor(context, event)``."""
+        """Call the sensor directly (tests). With ``(context, asset_event)``: the user's
+        function. With the context alone, as Dagster's tests do
+        (``list(my_sensor(build_sensor_context(instance)))``): a tick's evaluation, as a
+        list: ``[SkipReason]`` when the asset has no materialization after the context's
+        cursor, else what the function returned for the newest one, with the context's
+        cursor moved to it."""
+        given = [*args, *kwargs.values()]
+        if len(given) == 1 and hasattr(given[0], "update_cursor"):
+            context = given[0]
+            found = self._newest_unseen(context)
+            if isinstance(found, SkipReason):
+                return [found]
+            context.update_cursor(str(found.storage_id))
+            result = self._asset_fn(context, found.event)
+            if result is None:
+                return []
+            if isinstance(result, Iterator):
+                return list(result)
+            return result if isinstance(result, list) else [result]
         return self._asset_fn(*args, **kwargs)
 
-    def _evaluate(self, context: Any) -> Any:
+    def _newest_unseen(self, context: Any) -> Any:
+        """The asset's newest materialization record after the context's cursor, or the
+        ``SkipReason`` saying there is none."""
         record = context.instance.get_latest_materialization_record(self._asset_key)
         seen = int(context.cursor) if context.cursor and context.cursor.isdigit() else None
         if record is None or (seen is not None and record.storage_id <= seen):
             what = self._asset_key.to_user_string()
             return SkipReason(f"No new materialization of '{what}'.")
+        return record
+
+    def _evaluate(self, context: Any) -> Any:
+        found = self._newest_unseen(context)
+        if isinstance(found, SkipReason):
+            return found
         owner = f"sensor '{self.name}'"
-        event = record.event
+        # The cursor moves before the function runs, as in Dagster: context.cursor is the
+        # materialization's storage id there (a natural run_key).
+        context.update_cursor(str(found.storage_id))
+        event = found.event
         result = call_user_fn(
             lambda ctx: self._asset_fn(ctx, event), True, context, SensorExecutionError, owner
         )
-        return result_with_cursor(result, owner, str(record.storage_id))
+        return result_with_cursor(result, owner, None)
 
 
 def asset_sensor(
