@@ -22,6 +22,7 @@ from trellis.core.run import (
     PID_TAG,
     Run,
     new_run_id,
+    with_dagster_tag_aliases,
 )
 from trellis.defs.asset import AssetsDefinition
 from trellis.defs.asset_checks_definition import AssetChecksDefinition
@@ -151,6 +152,9 @@ def execute_job_in_process(
     """
     if op_selection and asset_selection is not None:
         raise InvalidInvocationError("Pass op_selection or asset_selection, not both.")
+    given_tags = with_dagster_tag_aliases(dict(tags or {}))
+    if partition_key is None and PARTITION_TAG in given_tags:
+        partition_key = given_tags[PARTITION_TAG]  # a run tagged with its partition
     original_job = job
     selected_keys: list[str] | None = None
     selected_checks: list[str] | None = None
@@ -180,7 +184,7 @@ def execute_job_in_process(
         job = _job_for_run(job, resources, default_io_manager)
         run_tags = {
             **job.tags,
-            **(tags or {}),
+            **given_tags,
             **_partition_tags(job, partition_key),
             PID_TAG: str(os.getpid()),
             HOST_TAG: this_host(),

@@ -22,6 +22,27 @@ PARENT_RUN_ID_TAG = "trellis/parent_run_id"
 ROOT_RUN_ID_TAG = "trellis/root_run_id"
 SENSOR_NAME_TAG = "trellis/sensor_name"  # the sensor whose tick requested the run
 CODE_LOCATION_TAG = "trellis/code_location"  # where the trellis command loaded the code (JSON)
+DAGSTER_TAG_ALIASES = {
+    "dagster/partition": PARTITION_TAG,
+    "dagster/partition_set": PARTITION_SET_TAG,
+    "dagster/asset_partition_range_start": PARTITION_RANGE_START_TAG,
+    "dagster/asset_partition_range_end": PARTITION_RANGE_END_TAG,
+}
+"""Dagster's names of the run tags Trellis names ``trellis/...``: a run given Dagster's
+(code ported from Dagster) reads as if given Trellis' (``with_dagster_tag_aliases``)."""
+
+
+def with_dagster_tag_aliases(tags: dict[str, str]) -> dict[str, str]:
+    """``tags`` plus, for each of Dagster's partition tags it holds whose Trellis name it
+    does not, the Trellis name with the same value (Dagster's name is kept too)."""
+    extra = {
+        ours: tags[theirs]
+        for theirs, ours in DAGSTER_TAG_ALIASES.items()
+        if theirs in tags and ours not in tags
+    }
+    return {**tags, **extra} if extra else tags
+
+
 MAX_RUNTIME_SECONDS_TAG = "dagster/max_runtime"
 """A run tag (Dagster's name and meaning): the most seconds the run may run; a run still
 running after that is stopped and ends FAILURE (``execution/run_monitor.py``)."""
