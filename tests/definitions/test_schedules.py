@@ -287,8 +287,8 @@ def test_schedule_direct_invocation():
     assert without_ctx.evaluate_tick(schedule_context()).run_requests[0].run_key == "x"
     with pytest.raises(InvalidInvocationError, match="takes a context"):
         with_ctx()
-    with pytest.raises(InvalidInvocationError, match="takes none"):
-        without_ctx(schedule_context())
+    # As in Dagster, a context handed to a function that takes none is simply not passed on.
+    assert without_ctx(schedule_context()) == RunRequest(run_key="x")
     fixed = ScheduleDefinition("fixed", "0 0 * * *", job=JOB, run_config={})
     with pytest.raises(InvalidInvocationError, match="without an execution function"):
         fixed(schedule_context())

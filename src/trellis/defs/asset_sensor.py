@@ -13,13 +13,41 @@ happen between ticks call the function once.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from trellis.core.asset_key import AssetKey, CoercibleToAssetKey
 from trellis.core.errors import SensorExecutionError
+from trellis.defs.evaluation_fn import _hints
 from trellis.defs.run_request import SkipReason, call_user_fn, result_with_cursor
 from trellis.defs.sensor import DefaultSensorStatus, SensorDefinition
+from trellis.defs.signature import _is_resource_annotation
+
+
+def _asset_fn_caller(fn: Callable[..., Any]) -> Callable[[Any, Any], Any]:
+    """How a tick calls the user's function, as in Dagster: its first two parameters that
+    are not resources get the context and the materialization event (a function may
+    take either, both or neither); resource-typed parameters get the context's resource
+    of their name."""
+    hints = _hints(fn)
+    params = [
+        p
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    resource_args = [
+        p.name for p in params if _is_resource_annotation(hints.get(p.name, p.annotation))
+    ]
+    plain = [p.name for p in params if p.name not in resource_args][:2]
+
+    def call(context: Any, event: Any) -> Any:
+        resources = getattr(context, "resources", None)
+        kwargs = {name: getattr(resources, name) for name in resource_args}
+        kwargs.update(zip(plain, (context, event), strict=False))
+        return fn(**kwargs)
+
+    return call
 
 
 class AssetSensorDefinition(SensorDefinition):
@@ -49,6 +77,7 @@ class AssetSensorDefinition(SensorDefinition):
                 f"AssetSensorDefinition '{name}' needs an asset_materialization_fn."
             )
         self._asset_fn = asset_materialization_fn
+        self._call_asset_fn = _asset_fn_caller(asset_materialization_fn)
         super().__init__(
             name,
             evaluation_fn=self._evaluate,
@@ -82,7 +111,7 @@ class AssetSensorDefinition(SensorDefinition):
             if isinstance(found, SkipReason):
                 return [found]
             context.update_cursor(str(found.storage_id))
-            result = self._asset_fn(context, found.event)
+            result = self._call_asset_fn(context, found.event)
             if result is None:
                 return []
             if isinstance(result, Iterator):
@@ -110,7 +139,7 @@ class AssetSensorDefinition(SensorDefinition):
         context.update_cursor(str(found.storage_id))
         event = found.event
         result = call_user_fn(
-            lambda ctx: self._asset_fn(ctx, event), True, context, SensorExecutionError, owner
+            lambda ctx: self._call_asset_fn(ctx, event), True, context, SensorExecutionError, owner
         )
         return result_with_cursor(result, owner, None)
 

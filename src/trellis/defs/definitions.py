@@ -28,6 +28,7 @@ from trellis.defs.executor import ExecutorDefinition
 from trellis.defs.job import JobDefinition
 from trellis.defs.logger import coerce_loggers
 from trellis.defs.op import OpDefinition
+from trellis.defs.partitioned_schedule import UnresolvedPartitionedAssetScheduleDefinition
 from trellis.defs.resource import ResourceDefinition, coerce_resources
 
 if TYPE_CHECKING:
@@ -81,7 +82,8 @@ class Definitions(DefinitionsResolution):
         assets: Iterable[AssetsDefinition | AssetSpec] | None = None,
         jobs: Iterable[JobDefinition | UnresolvedAssetJobDefinition] | None = None,
         resources: Mapping[str, Any] | None = None,
-        schedules: Iterable[ScheduleDefinition] | None = None,
+        schedules: Iterable[ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition]
+        | None = None,
         sensors: Iterable[SensorDefinition] | None = None,
         executor: ExecutorDefinition | None = None,
         loggers: Mapping[str, Any] | None = None,
@@ -197,6 +199,7 @@ class Definitions(DefinitionsResolution):
                 continue
             self._jobs[job_def.name] = job_def
             sources[job_def.name] = job_like
+        self.schedules = [self._resolve_schedule(s) for s in self.schedules]
         self._check_unique_names(self.schedules, "schedule")
         self._check_unique_names(self.sensors, "sensor")
         self._check_asset_resources()
@@ -227,6 +230,13 @@ class Definitions(DefinitionsResolution):
                 if isinstance(target, (JobDefinition, UnresolvedAssetJobDefinition)):
                     found.append(target)
         return found
+
+    def _resolve_schedule(self, schedule: Any) -> Any:
+        """``schedule``, or the one an unresolved partitioned schedule makes once its job
+        (and so the job's partitions) is resolved."""
+        if isinstance(schedule, UnresolvedPartitionedAssetScheduleDefinition):
+            return schedule.resolve(self._jobs[schedule.job.name].partitions_def)
+        return schedule
 
     def _resolve_job(self, job_like: Any) -> JobDefinition:
         if isinstance(job_like, UnresolvedAssetJobDefinition):

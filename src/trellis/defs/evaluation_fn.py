@@ -106,9 +106,7 @@ class EvaluationFunction:
                 f"{owner} takes a context: call it with one (build_sensor_context() or "
                 "build_schedule_context())."
             )
-        if not self.takes_context and context is not None:
-            raise InvalidInvocationError(
-                f"{owner} was given a context, but its function takes none."
-            )
+        # As in Dagster, a context given to a function that takes none is accepted (its
+        # resources still serve the function's resource parameters) and not passed on.
         values = self._resource_values(context, given, owner)
         return self.fn(context, **values) if self.takes_context else self.fn(**values)

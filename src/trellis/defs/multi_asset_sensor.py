@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from trellis.core.asset_key import AssetKey
+from trellis.core.deprecation import warn_deprecated
 from trellis.core.errors import (
     InvalidDefinitionError,
     InvariantViolationError,
@@ -151,7 +152,7 @@ class MultiAssetSensorDefinition(SensorDefinition):
 
 
 def multi_asset_sensor(
-    monitored_assets: Sequence[Any] | Any,
+    monitored_assets: Sequence[Any] | Any = None,
     *,
     job_name: str | None = None,
     name: str | None = None,
@@ -164,10 +165,25 @@ def multi_asset_sensor(
     required_resource_keys: Iterable[str] | None = None,
     tags: Mapping[str, str] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    asset_keys: Sequence[AssetKey] | None = None,
 ) -> Callable[[Callable[..., Any]], MultiAssetSensorDefinition]:
     """Turn ``fn(context)`` into a sensor over ``monitored_assets``; ``context`` is a
     ``MultiAssetSensorEvaluationContext``. Return what a sensor returns; advance the
-    cursors for what was handled."""
+    cursors for what was handled. ``asset_keys=`` is Dagster's deprecated spelling of
+    ``monitored_assets`` (accepted with a ``DeprecationWarning``)."""
+    if asset_keys is not None:
+        if monitored_assets is not None:
+            raise InvalidDefinitionError(
+                "@multi_asset_sensor: give monitored_assets= or the deprecated asset_keys=, "
+                "not both."
+            )
+        warn_deprecated("@multi_asset_sensor(asset_keys=...)", "monitored_assets=")
+        monitored_assets = asset_keys
+    if monitored_assets is None:
+        raise InvalidDefinitionError(
+            "@multi_asset_sensor needs monitored_assets= (asset keys, assets definitions or "
+            "an AssetSelection)."
+        )
 
     def decorate(fn: Callable[..., Any]) -> MultiAssetSensorDefinition:
         return MultiAssetSensorDefinition(

@@ -37,18 +37,79 @@ def build_schedule_from_partitioned_job(
     tags: Mapping[str, str] | None = None,
     cron_schedule: str | None = None,
     execution_timezone: str | None = None,
-) -> ScheduleDefinition:
+) -> ScheduleDefinition | UnresolvedPartitionedAssetScheduleDefinition:
     """A schedule for a partitioned job. Time-window partitions: it ticks when a partition
     ends (the definition's cron, in its timezone; ``minute_of_hour``, ``hour_of_day``,
     ``day_of_week`` and ``day_of_month`` move the tick later within the cadence) and runs
     the newest partition that has ended by the tick. Static partitions: it ticks on
-    ``cron_schedule`` and runs every partition."""
+    ``cron_schedule`` and runs every partition. A ``define_asset_job`` job without a
+    ``partitions_def`` takes its assets' one, so its schedule is made when ``Definitions``
+    resolves the job (an ``UnresolvedPartitionedAssetScheduleDefinition`` until then)."""
+    options: dict[str, Any] = {
+        "description": description,
+        "name": name,
+        "minute_of_hour": minute_of_hour,
+        "hour_of_day": hour_of_day,
+        "day_of_week": day_of_week,
+        "day_of_month": day_of_month,
+        "default_status": default_status,
+        "tags": tags,
+        "cron_schedule": cron_schedule,
+        "execution_timezone": execution_timezone,
+    }
     partitions_def = getattr(job, "partitions_def", None)
+    if partitions_def is None and _is_unresolved_asset_job(job):
+        # As in Dagster: the job's partitions come from its assets, known once
+        # Definitions resolves it; the schedule is made then.
+        return UnresolvedPartitionedAssetScheduleDefinition(job, options)
+    return _schedule_for(job, partitions_def, **options)
+
+
+def _is_unresolved_asset_job(job: Any) -> bool:
+    from trellis.defs.asset_job import UnresolvedAssetJobDefinition
+
+    return isinstance(job, UnresolvedAssetJobDefinition)
+
+
+class UnresolvedPartitionedAssetScheduleDefinition:
+    """The schedule ``build_schedule_from_partitioned_job`` returns for a
+    ``define_asset_job`` job without its own ``partitions_def``: its cadence follows the
+    partitions of the job's assets, so ``Definitions`` makes the schedule when it resolves
+    the job (``defs.get_schedule_def(name)`` returns that ``ScheduleDefinition``)."""
+
+    def __init__(self, job: Any, options: Mapping[str, Any]) -> None:
+        self.job = job
+        self.name: str = options.get("name") or f"{job.name}_schedule"
+        self._options = dict(options, name=self.name)
+
+    def resolve(self, partitions_def: Any) -> ScheduleDefinition:
+        """The schedule, given the partitions definition the job resolved to."""
+        return _schedule_for(self.job, partitions_def, **self._options)
+
+    def __repr__(self) -> str:
+        return f"<UnresolvedPartitionedAssetScheduleDefinition {self.name} of job {self.job.name}>"
+
+
+def _schedule_for(
+    job: Any,
+    partitions_def: Any,
+    description: str | None,
+    name: str | None,
+    minute_of_hour: int | None,
+    hour_of_day: int | None,
+    day_of_week: int | None,
+    day_of_month: int | None,
+    default_status: DefaultScheduleStatus,
+    tags: Mapping[str, str] | None,
+    cron_schedule: str | None,
+    execution_timezone: str | None,
+) -> ScheduleDefinition:
+    """The schedule of ``build_schedule_from_partitioned_job`` for ``partitions_def``."""
     owner = f"build_schedule_from_partitioned_job(job '{getattr(job, 'name', job)}')"
     if partitions_def is None:
         raise InvalidDefinitionError(
-            f"{owner}: the job has no partitions_def (give define_asset_job a "
-            "partitions_def=, or the @job one)."
+            f"{owner}: the job has no partitions_def (partition its assets, give "
+            "define_asset_job a partitions_def=, or the @job one)."
         )
     run_tags = dict(tags or {})
     if hasattr(partitions_def, "time_window_for_partition_key"):
